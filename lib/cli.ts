@@ -1,0 +1,187 @@
+/**
+ * Argument parsing, exit codes and error reporting shared by every script.
+ *
+ * Contract: exit 0 on success, 1 on failure, 2 on a usage error; an error is
+ * one line on stderr that names what to do next, never a stack trace and never
+ * a password.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Exit status of a script that did what it was asked. */
+export const EXIT_OK = 0;
+/** Exit status of a script that tried and failed. */
+export const EXIT_FAILURE = 1;
+/** Exit status of a script that was called wrongly. */
+export const EXIT_USAGE = 2;
+
+/** A failure the user can fix: printed as one line, exit status 1 unless given. */
+export class SkillError extends Error {
+  /** The exit status this error ends the script with. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT_FAILURE) {
+    super(message);
+    this.name = "SkillError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** A wrong invocation (bad flag, argument or environment value): exit status 2. */
+export class UsageError extends SkillError {
+  constructor(message: string) {
+    super(message, EXIT_USAGE);
+    this.name = "UsageError";
+  }
+}
+
+const secrets = new Set<string>();
+
+/**
+ * Remembers a secret (a password) so that no error line can ever print it:
+ * {@linkcode redactSecrets} replaces every occurrence with `***`.
+ */
+export function registerSecret(secret: string | undefined): void {
+  if (secret && secret.length >= 1) secrets.add(secret);
+}
+
+/** Replaces every registered secret in `text` with `***`. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join("***");
+  return out;
+}
+
+/** How a script renders its result. */
+export type OutputFormat = "table" | "json" | "csv";
+
+/** One option a script accepts, in the shape `node:util` parseArgs takes. */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  multiple?: boolean;
+}
+
+/** What a script declares about itself so that {@linkcode parseCli} can parse it. */
+export interface ScriptSpec {
+  /** The script's file name without extension, used as the prefix of error lines. */
+  name: string;
+  /** The full `--help` text. */
+  usage: string;
+  /** Options beyond `--help` (and `--json`/`--csv` when `formats` is set). */
+  options?: Record<string, OptionSpec>;
+  /** Output formats besides the table; adds `--json` and/or `--csv`. */
+  formats?: ("json" | "csv")[];
+  /** Smallest and largest number of positional arguments accepted. */
+  positionals?: { min: number; max: number };
+  /** Pass every argument through untouched (psql wrapper): no parsing at all. */
+  passthrough?: boolean;
+}
+
+/** The parsed command line. */
+export interface ParsedCli {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  format: OutputFormat;
+}
+
+/**
+ * Parses `args` strictly: unknown flags, missing values and the wrong number of
+ * positionals are usage errors. `--help` prints the usage and exits 0.
+ */
+export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(spec.usage.trimEnd());
+    Deno.exit(EXIT_OK);
+  }
+  const options: Record<string, OptionSpec> = { ...spec.options };
+  for (const format of spec.formats ?? []) options[format] = { type: "boolean" };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeParseError(error)}; run with --help for usage`);
+  }
+  const positionals = parsed.positionals;
+  const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+  if (positionals.length < min) {
+    throw new UsageError(
+      `Missing argument (expected ${
+        min === max ? min : `at least ${min}`
+      }); run with --help for usage`,
+    );
+  }
+  if (positionals.length > max) {
+    throw new UsageError(
+      `Unexpected argument "${positionals[max]}"; run with --help for usage`,
+    );
+  }
+  const values = parsed.values as ParsedCli["values"];
+  if (values.json && values.csv) {
+    throw new UsageError("Choose one of --json and --csv, not both");
+  }
+  const format: OutputFormat = values.json ? "json" : values.csv ? "csv" : "table";
+  return { values, positionals, format };
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = message.match(/Unknown option '([^']+)'/);
+  if (unknown) return `Unknown option "${unknown[1]}"`;
+  const missing = message.match(/Option '([^']+)'.*argument missing/);
+  if (missing) return `Option "${missing[1].split(",")[0].trim()}" needs a value`;
+  return message.split("\n")[0].replace(/\.$/, "");
+}
+
+/**
+ * Parses a positive integer argument such as a row limit. Anything else (a
+ * sign, a fraction, SQL text) is a usage error, so no user text reaches SQL.
+ */
+export function parsePositiveInt(
+  text: string,
+  what: string,
+  bounds: { max: number } = { max: 1_000_000 },
+): number {
+  if (!/^[0-9]{1,9}$/.test(text)) {
+    throw new UsageError(`${what} must be a positive integer, got "${text}"`);
+  }
+  const value = Number(text);
+  if (value < 1 || value > bounds.max) {
+    throw new UsageError(`${what} must be between 1 and ${bounds.max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** Writes one line to stderr (for notes and warnings; results go to stdout). */
+export function note(line: string): void {
+  console.error(redactSecrets(line));
+}
+
+/**
+ * Runs a script's body and turns its outcome into an exit status: the number it
+ * returns (default 0), 1 for a failure, 2 for a usage error. Errors print as one
+ * line `<name>: <message>`; set `DB_DEBUG=1` to see a stack trace.
+ */
+export async function runScript(
+  name: string,
+  body: () => Promise<number | void>,
+): Promise<never> {
+  let code: number;
+  try {
+    code = (await body()) ?? EXIT_OK;
+  } catch (error) {
+    code = error instanceof SkillError ? error.exitCode : EXIT_FAILURE;
+    const message = error instanceof Error ? error.message : String(error);
+    const prefix = error instanceof SkillError ? "" : "unexpected error: ";
+    console.error(redactSecrets(`${name}: ${prefix}${firstLine(message)}`));
+    if (Deno.env.get("DB_DEBUG") === "1" && error instanceof Error && error.stack) {
+      console.error(redactSecrets(error.stack));
+    }
+  }
+  Deno.exit(code);
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n").find((l) => l.trim() !== "") ?? text;
+  return line.trim();
+}

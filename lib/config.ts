@@ -1,0 +1,422 @@
+/**
+ * The project root and `postgres.toml`: where it is, loading and validating
+ * it, profiles, and edits that keep the user's file as it was except for the
+ * one value being changed.
+ *
+ * @module
+ */
+import { parse, TomlError } from "smol-toml";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { SkillError, UsageError } from "./cli.ts";
+
+/** The TOML schema version this skill reads and writes. */
+export const SCHEMA_VERSION = 1;
+
+/** Where the profiles file lives, relative to the project root. */
+export const TOML_RELATIVE_PATH = ".skills/postgres/postgres.toml";
+
+/** Profile names: lowercase letters, digits and underscores. */
+export const PROFILE_NAME = /^[a-z0-9_]+$/;
+
+/** The profile used when `DB_PROFILE` is not set. */
+export const DEFAULT_PROFILE = "local";
+
+/** The skill's own folder (the one holding `scripts/` and `lib/`). */
+export function skillRoot(): string {
+  return dirname(dirname(new URL(import.meta.url).pathname));
+}
+
+/** The project root and how it was found. */
+export interface ProjectRoot {
+  path: string;
+  source: "DB_PROJECT_ROOT" | "PROJECT_ROOT" | "git" | "cwd";
+}
+
+/**
+ * Finds the project root: `DB_PROJECT_ROOT`, then `PROJECT_ROOT`, then the git
+ * top level of the working directory, then the working directory. Refuses a
+ * root inside the skill's own folder unless it came from an override, since
+ * the profiles belong to the project, not to the skill.
+ *
+ * Under `deno task` the working directory is the skill folder; the directory
+ * the task was started from is in `INIT_CWD`, and that is what counts.
+ */
+export function findProjectRoot(): ProjectRoot {
+  for (const name of ["DB_PROJECT_ROOT", "PROJECT_ROOT"] as const) {
+    const value = Deno.env.get(name);
+    if (value) return { path: resolve(value), source: name };
+  }
+  const cwd = resolve(Deno.env.get("INIT_CWD") || Deno.cwd());
+  const git = gitTopLevel(cwd);
+  const root: ProjectRoot = git ? { path: git, source: "git" } : { path: cwd, source: "cwd" };
+  const skill = skillRoot();
+  if (isInside(root.path, skill)) {
+    throw new SkillError(
+      `The project root resolved to "${root.path}", inside the skill's own folder; ` +
+        `run from your project's root or set DB_PROJECT_ROOT=/path/to/project`,
+    );
+  }
+  return root;
+}
+
+function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/** The nearest folder at or above `start` holding `.git` (a folder or a worktree file). */
+function gitTopLevel(start: string): string | undefined {
+  let dir = start;
+  while (true) {
+    try {
+      Deno.statSync(join(dir, ".git"));
+      return dir;
+    } catch {
+      // Not here; go up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** The path of `postgres.toml` for a project root. */
+export function tomlPathFor(projectRoot: string): string {
+  return join(projectRoot, TOML_RELATIVE_PATH);
+}
+
+/** A TOML table as smol-toml returns it. */
+export type TomlTable = Record<string, unknown>;
+
+/** A loaded, validated `postgres.toml`. */
+export interface LoadedConfig {
+  path: string;
+  text: string;
+  data: TomlTable;
+}
+
+/** Reads and parses a TOML file; a syntax error names its line and column. */
+export async function readToml(path: string): Promise<{ text: string; data: TomlTable }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new SkillError(
+        `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
+          `(or run bootstrap_profile.ts), or set DB_URL for a one-off connection`,
+      );
+    }
+    throw new SkillError(`Cannot read "${path}": ${(error as Error).message}`);
+  }
+  try {
+    return { text, data: parse(text) as TomlTable };
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const reason = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+      throw new SkillError(
+        `"${path}" is not valid TOML at line ${error.line}, column ${error.column}: ${reason}; fix the file`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Loads `postgres.toml` and checks `[configuration] schema_version`: missing
+ * means a pre-1 file that must be migrated first; newer than
+ * {@linkcode SCHEMA_VERSION} means a newer skill wrote it.
+ */
+export async function loadConfig(path: string): Promise<LoadedConfig> {
+  const { text, data } = await readToml(path);
+  const configuration = asTable(data.configuration);
+  const version = configuration?.schema_version;
+  if (version === undefined) {
+    throw new SkillError(
+      `"${path}" has no [configuration] schema_version, so it predates schema 1; ` +
+        `upgrade it with migrate_toml_schema.ts`,
+    );
+  }
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+    throw new SkillError(
+      `"${path}" has schema_version = ${
+        JSON.stringify(version)
+      }; it must be the integer ${SCHEMA_VERSION}`,
+    );
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new SkillError(
+      `"${path}" has schema_version = ${version}, newer than this skill reads (${SCHEMA_VERSION}); update the skill`,
+    );
+  }
+  return { path, text, data };
+}
+
+/** `value` as a TOML table, or undefined when it is not one. */
+export function asTable(value: unknown): TomlTable | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+      !(value instanceof Date)
+    ? value as TomlTable
+    : undefined;
+}
+
+/** The settings of one profile after `[database]` defaults are applied. */
+export interface ProfileSettings {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  sslmode?: boolean;
+  url?: string;
+  project?: string;
+  description?: string;
+  migrations_path?: string;
+}
+
+/** Names of the `[database.<profile>]` tables, in file order. */
+export function profileNames(config: LoadedConfig): string[] {
+  const database = asTable(config.data.database) ?? {};
+  return Object.keys(database).filter((key) => asTable(database[key]) !== undefined);
+}
+
+/**
+ * The settings of profile `name`: `[database]` keys are defaults, the
+ * profile's own keys override them. Checks the types of the known keys.
+ */
+export function profileSettings(config: LoadedConfig, name: string): ProfileSettings {
+  if (!PROFILE_NAME.test(name)) {
+    throw new UsageError(
+      `Invalid profile name "${name}"; use lowercase letters, digits and underscores only`,
+    );
+  }
+  const database = asTable(config.data.database) ?? {};
+  const profile = asTable(database[name]);
+  if (!profile) {
+    const names = profileNames(config);
+    throw new SkillError(
+      `No profile "${name}" in "${config.path}"; ` +
+        (names.length
+          ? `profiles: ${names.join(", ")}`
+          : "it defines no [database.<name>] profile") +
+        `; set DB_PROFILE to one of them or add [database.${name}]`,
+    );
+  }
+  for (const other of profileNames(config)) {
+    if (!PROFILE_NAME.test(other)) {
+      throw new SkillError(
+        `Invalid profile name "${other}" in "${config.path}"; rename [database.${other}] ` +
+          `using lowercase letters, digits and underscores only`,
+      );
+    }
+  }
+  const merged: TomlTable = {};
+  for (const [key, value] of Object.entries(database)) {
+    if (asTable(value) === undefined) merged[key] = value;
+  }
+  Object.assign(merged, profile);
+  const where = `[database.${name}] in "${config.path}"`;
+  const settings: ProfileSettings = {};
+  for (const key of ["host", "user", "password", "database", "url", "project", "description"]) {
+    const value = merged[key];
+    if (value === undefined) continue;
+    if (typeof value !== "string") {
+      throw new SkillError(`"${key}" must be a string in ${where}, got ${JSON.stringify(value)}`);
+    }
+    (settings as Record<string, unknown>)[key] = value;
+  }
+  if (merged.migrations_path !== undefined) {
+    if (typeof merged.migrations_path !== "string") {
+      throw new SkillError(`"migrations_path" must be a string in ${where}`);
+    }
+    settings.migrations_path = merged.migrations_path;
+  }
+  if (merged.port !== undefined) {
+    const port = typeof merged.port === "string" && /^\d+$/.test(merged.port)
+      ? Number(merged.port)
+      : merged.port;
+    if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new SkillError(
+        `"port" must be an integer from 1 to 65535 in ${where}, got ${JSON.stringify(merged.port)}`,
+      );
+    }
+    settings.port = port;
+  }
+  if (merged.sslmode !== undefined) {
+    if (typeof merged.sslmode !== "boolean") {
+      throw new SkillError(
+        `"sslmode" must be true or false in ${where}, got ${JSON.stringify(merged.sslmode)}; ` +
+          `put other libpq modes in the profile's url (?sslmode=verify-full)`,
+      );
+    }
+    settings.sslmode = merged.sslmode;
+  }
+  return settings;
+}
+
+/** A TOML literal for a string, boolean or number value. */
+export function tomlLiteral(value: string | boolean | number): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value).replace(/[\u007f]/g, "\\u007f");
+  }
+  return String(value);
+}
+
+interface HeaderLine {
+  index: number;
+  path: string[];
+}
+
+/** Splits a table header's key path: `database . "local"` -> ["database", "local"]. */
+function headerPath(inner: string): string[] | undefined {
+  const parts: string[] = [];
+  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(\.|$)/y;
+  let match: RegExpExecArray | null;
+  let offset = 0;
+  while (offset < inner.length && (match = re.exec(inner)) !== null) {
+    const quoted = match[1] !== undefined ? JSON.parse(`"${match[1]}"`) as string : undefined;
+    parts.push(quoted ?? match[2] ?? match[3]);
+    offset = re.lastIndex;
+    if (match[4] === "") break;
+  }
+  return offset >= inner.length ? parts : undefined;
+}
+
+function findHeaders(lines: string[]): HeaderLine[] {
+  const headers: HeaderLine[] = [];
+  lines.forEach((line, index) => {
+    const m = line.match(/^\s*\[(?!\[)([^\]]*)\]\s*(?:#.*)?$/);
+    const path = m ? headerPath(m[1].trim()) : undefined;
+    if (path) headers.push({ index, path });
+  });
+  return headers;
+}
+
+/** Where a value ends on its line, so that a trailing comment can be kept. */
+function valueEnd(rest: string): number {
+  if (rest.startsWith('"')) {
+    for (let i = 1; i < rest.length; i++) {
+      if (rest[i] === "\\") i++;
+      else if (rest[i] === '"') return i + 1;
+    }
+    return rest.length;
+  }
+  if (rest.startsWith("'")) {
+    const close = rest.indexOf("'", 1);
+    return close === -1 ? rest.length : close + 1;
+  }
+  const hash = rest.indexOf("#");
+  return (hash === -1 ? rest.length : hash);
+}
+
+/**
+ * Sets `key = value` in table `section` (e.g. `["database", "local"]`) of the
+ * TOML text, touching nothing else: an existing value is replaced in place
+ * (keeping its trailing comment), a new key goes after the section's last
+ * entry, a missing section is appended. Returns the new text.
+ */
+export function setTomlValue(
+  text: string,
+  section: string[],
+  key: string,
+  value: string | boolean | number,
+): string {
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const lines = text.split(/\r?\n/);
+  const headers = findHeaders(lines);
+  const literal = tomlLiteral(value);
+  const at = headers.findIndex((h) => h.path.join("\u0000") === section.join("\u0000"));
+  if (at === -1) {
+    const body = lines.join(eol).replace(/(\r?\n)*$/, "");
+    const header = `[${
+      section.map((p) => PROFILE_NAME.test(p) ? p : JSON.stringify(p)).join(".")
+    }]`;
+    return `${body}${body ? eol + eol : ""}${header}${eol}${key} = ${literal}${eol}`;
+  }
+  const start = headers[at].index + 1;
+  const end = at + 1 < headers.length ? headers[at + 1].index : lines.length;
+  const keyPattern = new RegExp(`^(\\s*(?:${key}|"${key}"|'${key}')\\s*=\\s*)(.*)$`);
+  for (let i = start; i < end; i++) {
+    const m = lines[i].match(keyPattern);
+    if (!m) continue;
+    const rest = m[2];
+    const cut = valueEnd(rest);
+    const tail = rest.slice(cut);
+    const spacer = tail.startsWith("#") ? " " : "";
+    lines[i] = `${m[1]}${literal}${spacer}${tail}`;
+    return lines.join(eol);
+  }
+  let insertAt = start;
+  for (let i = start; i < end; i++) {
+    const trimmed = lines[i].trim();
+    if (trimmed !== "" && !trimmed.startsWith("#")) insertAt = i + 1;
+  }
+  lines.splice(insertAt, 0, `${key} = ${literal}`);
+  return lines.join(eol);
+}
+
+/**
+ * Writes `text` to `path` whole or not at all: a temporary file in the same
+ * folder with mode 0600 (the file holds passwords), then a rename over the
+ * original.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = join(dirname(path), `.${path.split("/").pop()}.${crypto.randomUUID()}.tmp`);
+  try {
+    await Deno.writeTextFile(temp, text, { mode: 0o600, createNew: true });
+    await Deno.chmod(temp, 0o600);
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw new SkillError(`Cannot write "${path}": ${(error as Error).message}`);
+  }
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
+    return Object.is(a, b);
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length &&
+    ka.every((k) => deepEqual((a as TomlTable)[k], (b as TomlTable)[k]));
+}
+
+/**
+ * Changes one value of a TOML file on disk, keeping comments, order and every
+ * other key. The edit is checked by parsing the result: it must equal the old
+ * document with only that value changed, or nothing is written. A file that
+ * does not parse is never rewritten.
+ */
+export async function updateTomlFile(
+  path: string,
+  section: string[],
+  key: string,
+  value: string | boolean | number,
+): Promise<void> {
+  const { text, data } = await readToml(path);
+  const updated = setTomlValue(text, section, key, value);
+  const expected = structuredClone(data);
+  let table: TomlTable = expected;
+  for (const part of section) {
+    table[part] = asTable(table[part]) ?? {};
+    table = table[part] as TomlTable;
+  }
+  table[key] = value;
+  let reparsed: unknown;
+  try {
+    reparsed = parse(updated);
+  } catch {
+    reparsed = undefined;
+  }
+  if (!deepEqual(reparsed, expected)) {
+    throw new SkillError(
+      `Could not edit "${path}" safely; set ${key} = ${tomlLiteral(value)} under [${
+        section.join(".")
+      }] by hand`,
+    );
+  }
+  await writeFileAtomic(path, updated);
+}

@@ -1,0 +1,106 @@
+/**
+ * Rendering shared by every script: an aligned table for people (the default),
+ * one JSON document for agents (`--json`), CSV where rows are the product
+ * (`--csv`).
+ *
+ * @module
+ */
+import type { OutputFormat } from "./cli.ts";
+
+/** A result made of rows that share the same columns. */
+export interface Rows {
+  columns: string[];
+  rows: Record<string, unknown>[];
+}
+
+/**
+ * Renders rows: an aligned table with a header (numbers right-aligned,
+ * multi-line values kept on several lines, as psql does), a JSON array of
+ * objects, or CSV with a header line (RFC 4180 quoting, newline-separated
+ * records as psql --csv writes them).
+ */
+export function renderRows(result: Rows, format: OutputFormat): string {
+  if (format === "json") return JSON.stringify(result.rows, jsonReplacer, 2);
+  if (format === "csv") return renderCsv(result);
+  return renderTable(result);
+}
+
+/**
+ * Renders one record of named fields: a two-column field/value table, a JSON
+ * object, or CSV with a `field,value` header.
+ */
+export function renderRecord(record: Record<string, unknown>, format: OutputFormat): string {
+  if (format === "json") return JSON.stringify(record, jsonReplacer, 2);
+  const rows = Object.entries(record).map(([field, value]) => ({ field, value }));
+  const result = { columns: ["field", "value"], rows };
+  return format === "csv" ? renderCsv(result) : renderTable(result, { header: false });
+}
+
+/** Writes rendered output to stdout, with exactly one trailing newline. */
+export function printOutput(text: string): void {
+  console.log(text.replace(/\n+$/, ""));
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+/** Text of one value as a table or CSV cell. */
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value, jsonReplacer);
+}
+
+function renderTable(result: Rows, { header = true } = {}): string {
+  const { columns, rows } = result;
+  if (columns.length === 0) return "";
+  const cells = rows.map((row) => columns.map((c) => cellText(row[c]).split("\n")));
+  const numeric = columns.map((c) =>
+    rows.length > 0 &&
+    rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === "number")
+  );
+  const widths = columns.map((c, i) =>
+    Math.max(
+      header ? displayWidth(c) : 0,
+      ...cells.map((row) => Math.max(...row[i].map(displayWidth))),
+    )
+  );
+  const lines: string[] = [];
+  const join = (parts: string[]) => parts.join(" | ").trimEnd();
+  if (header) {
+    lines.push(join(columns.map((c, i) => pad(c, widths[i], false))));
+    lines.push(widths.map((w) => "-".repeat(w)).join("-+-"));
+  }
+  for (const row of cells) {
+    const height = Math.max(...row.map((cell) => cell.length));
+    for (let line = 0; line < height; line++) {
+      lines.push(join(row.map((cell, i) => pad(cell[line] ?? "", widths[i], numeric[i]))));
+    }
+  }
+  if (header) lines.push(`(${rows.length} ${rows.length === 1 ? "row" : "rows"})`);
+  return lines.join("\n");
+}
+
+function pad(text: string, width: number, right: boolean): string {
+  const fill = " ".repeat(Math.max(0, width - displayWidth(text)));
+  return right ? fill + text : text + fill;
+}
+
+function displayWidth(text: string): number {
+  let width = 0;
+  for (const _ of text) width++;
+  return width;
+}
+
+function renderCsv(result: Rows): string {
+  const quote = (text: string) => /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const lines = [result.columns.map(quote).join(",")];
+  for (const row of result.rows) {
+    lines.push(result.columns.map((c) => quote(cellText(row[c]))).join(","));
+  }
+  return lines.join("\n");
+}

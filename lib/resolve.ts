@@ -1,0 +1,403 @@
+/**
+ * Connection resolution: turns `DB_URL`, or the profile named by `DB_PROFILE`
+ * in `postgres.toml`, plus the session variables (`DB_APPLICATION_NAME`,
+ * `DB_STATEMENT_TIMEOUT_MS`, `DB_LOCK_TIMEOUT_MS`, `PGCONNECT_TIMEOUT`) into one
+ * {@linkcode ConnectionTarget}.
+ *
+ * @module
+ */
+import { registerSecret, SkillError, UsageError } from "./cli.ts";
+import {
+  DEFAULT_PROFILE,
+  findProjectRoot,
+  loadConfig,
+  PROFILE_NAME,
+  profileSettings,
+  tomlPathFor,
+} from "./config.ts";
+
+/** libpq's sslmode values. */
+export const SSL_MODES = [
+  "disable",
+  "allow",
+  "prefer",
+  "require",
+  "verify-ca",
+  "verify-full",
+] as const;
+
+/** One of libpq's sslmode values. */
+export type SslMode = typeof SSL_MODES[number];
+
+/** The application_name sessions carry unless `DB_APPLICATION_NAME` says otherwise. */
+export const DEFAULT_APPLICATION_NAME = "codex-postgres-skill";
+
+/** Seconds a connection attempt may take when nothing else is set. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+/** Everything needed to open a session and to explain a failure. */
+export interface ConnectionTarget {
+  /** Host name, IP address, or a Unix-socket folder (starts with `/`). */
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  sslmode: SslMode;
+  /**
+   * True for a TOML profile with `sslmode = false`: if the server demands SSL,
+   * the connection is retried once with SSL before anything is sent.
+   */
+  sslFallback: boolean;
+  /** Root certificate file for verify-ca / verify-full, or `system`. */
+  sslrootcert?: string;
+  connectTimeoutSeconds: number;
+  /** Run-time parameters for the startup packet (application_name, timeouts ...). */
+  parameters: Record<string, string>;
+  /** Where the settings came from. */
+  source: "DB_URL" | "toml";
+  /** The environment variable a URL came from (DB_URL, DB_URL_A ...). */
+  urlVariable?: string;
+  profile?: string;
+  tomlPath?: string;
+  projectRoot?: string;
+}
+
+/** The parts of a `postgresql://` URL. */
+export interface ParsedUrl {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  params: Record<string, string>;
+}
+
+/** URL query parameters this skill understands (libpq names). */
+const URL_PARAMS = new Set([
+  "host",
+  "hostaddr",
+  "port",
+  "user",
+  "password",
+  "dbname",
+  "sslmode",
+  "sslrootcert",
+  "connect_timeout",
+  "application_name",
+  "options",
+  "target_session_attrs",
+  "channel_binding",
+  "gssencmode",
+  "sslnegotiation",
+]);
+
+/**
+ * Parses a `postgresql://` (or `postgres://`) URL as libpq does: userinfo,
+ * one host (a Unix-socket folder may be given percent-encoded or as `?host=`),
+ * port, database, and query parameters, all percent-decoded.
+ */
+export function parseConnectionUrl(text: string, variable = "DB_URL"): ParsedUrl {
+  const m = text.match(
+    /^postgres(?:ql)?:\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/,
+  );
+  if (!m) {
+    throw new UsageError(
+      `${variable} must be a URL like postgresql://user:password@host:5432/database`,
+    );
+  }
+  const [, userinfo, hostport, path, query] = m;
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new UsageError(`${variable} has a badly percent-encoded ${what}`);
+    }
+  };
+  const parsed: ParsedUrl = { params: {} };
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(":");
+    const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+    if (user) parsed.user = decode(user, "user");
+    if (colon !== -1) parsed.password = decode(userinfo.slice(colon + 1), "password");
+  }
+  if (hostport.includes(",")) {
+    throw new UsageError(`${variable} lists several hosts; give exactly one host`);
+  }
+  const hp = hostport.match(/^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/);
+  if (!hp) throw new UsageError(`${variable} has an invalid host or port`);
+  if (hp[1]) parsed.host = decode(hp[1].replace(/^\[(.*)\]$/, "$1"), "host");
+  if (hp[2]) parsed.port = parsePort(hp[2], variable);
+  if (path) parsed.database = decode(path, "database");
+  for (const pair of (query ?? "").split("&")) {
+    if (!pair) continue;
+    const eq = pair.indexOf("=");
+    const key = decode(eq === -1 ? pair : pair.slice(0, eq), "parameter");
+    const value = decode(eq === -1 ? "" : pair.slice(eq + 1).replaceAll("+", " "), "parameter");
+    if (!URL_PARAMS.has(key)) {
+      throw new UsageError(`${variable} has unsupported parameter "${key}"`);
+    }
+    parsed.params[key] = value;
+  }
+  const p = parsed.params;
+  if (p.host) parsed.host = p.host;
+  if (p.port) parsed.port = parsePort(p.port, variable);
+  if (p.user) parsed.user = p.user;
+  if (p.password !== undefined) parsed.password = p.password;
+  if (p.dbname) parsed.database = p.dbname;
+  if (p.sslmode !== undefined) parseSslMode(p.sslmode, variable);
+  return parsed;
+}
+
+function parsePort(text: string, variable: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new UsageError(`${variable} has an invalid port "${text}"`);
+  }
+  return port;
+}
+
+/** Checks an sslmode value against libpq's list. */
+export function parseSslMode(text: string, where = "DB_URL"): SslMode {
+  if ((SSL_MODES as readonly string[]).includes(text)) return text as SslMode;
+  throw new UsageError(`${where} has sslmode "${text}"; use one of ${SSL_MODES.join(", ")}`);
+}
+
+/** Builds a URL from a target; the password is left out unless asked for. */
+export function targetUrl(
+  target: ConnectionTarget,
+  options: { withPassword?: boolean } = {},
+): string {
+  const enc = encodeURIComponent;
+  let auth = enc(target.user);
+  if (options.withPassword && target.password) auth += `:${enc(target.password)}`;
+  const params = new URLSearchParams();
+  let host = target.host;
+  if (host.startsWith("/")) {
+    params.set("host", host);
+    host = "";
+  } else if (host.includes(":")) {
+    host = `[${host}]`;
+  }
+  params.set("sslmode", target.sslmode);
+  if (target.sslrootcert) params.set("sslrootcert", target.sslrootcert);
+  return `postgresql://${auth}@${host}:${target.port}/${enc(target.database)}?${params}`;
+}
+
+function envInteger(name: string, options: { min: number }): number | undefined {
+  const text = Deno.env.get(name);
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < options.min) {
+    throw new UsageError(`${name} must be an integer of at least ${options.min}, got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** Options for {@linkcode resolveTarget}. */
+export interface ResolveOptions {
+  /** The environment variable holding a one-off URL (default `DB_URL`). */
+  urlVariable?: string;
+  /** Profile to use instead of `DB_PROFILE`. */
+  profile?: string;
+  /** Run the session read-only (diagnostics). */
+  readOnly?: boolean;
+}
+
+/** Session parameters every connection carries, from the environment. */
+export function sessionParameters(readOnly = false): Record<string, string> {
+  const parameters: Record<string, string> = {
+    application_name: Deno.env.get("DB_APPLICATION_NAME") || DEFAULT_APPLICATION_NAME,
+  };
+  const statementTimeout = envInteger("DB_STATEMENT_TIMEOUT_MS", { min: 0 });
+  const lockTimeout = envInteger("DB_LOCK_TIMEOUT_MS", { min: 0 });
+  if (statementTimeout !== undefined) parameters.statement_timeout = String(statementTimeout);
+  if (lockTimeout !== undefined) parameters.lock_timeout = String(lockTimeout);
+  if (readOnly) parameters.default_transaction_read_only = "on";
+  return parameters;
+}
+
+/**
+ * Resolves the connection: a one-off URL from `DB_URL` wins and needs no TOML;
+ * otherwise the profile `DB_PROFILE` (default `local`) from
+ * `<project-root>/.skills/postgres/postgres.toml`.
+ */
+export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
+  const urlVariable = options.urlVariable ?? "DB_URL";
+  const url = Deno.env.get(urlVariable);
+  const connectTimeoutSeconds = envInteger("PGCONNECT_TIMEOUT", { min: 1 }) ??
+    DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const parameters = sessionParameters(options.readOnly);
+  if (url) {
+    const parsed = parseConnectionUrl(url, urlVariable);
+    registerSecret(parsed.password);
+    return finish({
+      parsed,
+      sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
+      sslFallback: false,
+      connectTimeoutSeconds,
+      parameters,
+      source: "DB_URL",
+      urlVariable,
+    });
+  }
+  const profile = options.profile ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
+  if (!PROFILE_NAME.test(profile)) {
+    throw new UsageError(
+      `Invalid profile name "${profile}"; use lowercase letters, digits and underscores only`,
+    );
+  }
+  const root = findProjectRoot();
+  const tomlPath = tomlPathFor(root.path);
+  const config = await loadConfig(tomlPath);
+  const settings = profileSettings(config, profile);
+  registerSecret(settings.password);
+  const fromUrl = settings.url
+    ? parseConnectionUrl(settings.url, `The url of profile "${profile}"`)
+    : { params: {} } as ParsedUrl;
+  registerSecret(fromUrl.password);
+  const merged: ParsedUrl = {
+    host: fromUrl.host ?? settings.host,
+    port: fromUrl.port ?? settings.port,
+    user: fromUrl.user ?? settings.user,
+    password: fromUrl.password ?? settings.password,
+    database: fromUrl.database ?? settings.database,
+    params: fromUrl.params,
+  };
+  const missing = (["host", "port", "user", "database"] as const).filter((k) =>
+    merged[k] === undefined || merged[k] === ""
+  );
+  if (missing.length) {
+    throw new SkillError(
+      `Profile "${profile}" in "${tomlPath}" is missing ${missing.join(", ")}; ` +
+        `add ${missing.length > 1 ? "them" : "it"} to [database.${profile}] or [database]`,
+    );
+  }
+  const urlMode = fromUrl.params.sslmode;
+  const sslmode: SslMode = urlMode
+    ? parseSslMode(urlMode, `The url of profile "${profile}"`)
+    : settings.sslmode
+    ? "require"
+    : "disable";
+  return finish({
+    parsed: merged,
+    sslmode,
+    sslFallback: !urlMode && !settings.sslmode,
+    connectTimeoutSeconds,
+    parameters,
+    source: "toml",
+    profile,
+    tomlPath,
+    projectRoot: root.path,
+  });
+}
+
+interface FinishInput {
+  parsed: ParsedUrl;
+  sslmode: SslMode;
+  sslFallback: boolean;
+  connectTimeoutSeconds: number;
+  parameters: Record<string, string>;
+  source: "DB_URL" | "toml";
+  urlVariable?: string;
+  profile?: string;
+  tomlPath?: string;
+  projectRoot?: string;
+}
+
+function finish(input: FinishInput): ConnectionTarget {
+  const { parsed } = input;
+  const params = parsed.params;
+  const parameters = { ...input.parameters };
+  if (params.application_name && !Deno.env.get("DB_APPLICATION_NAME")) {
+    parameters.application_name = params.application_name;
+  }
+  if (params.options) parameters.options = params.options;
+  const host = parsed.host || "localhost";
+  return {
+    host,
+    port: parsed.port ?? 5432,
+    user: parsed.user || Deno.env.get("USER") || "postgres",
+    password: parsed.password ?? passwordFromEnvironment({
+      host,
+      port: parsed.port ?? 5432,
+      database: parsed.database || parsed.user || "postgres",
+      user: parsed.user || Deno.env.get("USER") || "postgres",
+    }),
+    database: parsed.database || parsed.user || "postgres",
+    // libpq never uses SSL over a Unix socket.
+    sslmode: host.startsWith("/") ? "disable" : input.sslmode,
+    sslFallback: host.startsWith("/") ? false : input.sslFallback,
+    sslrootcert: params.sslrootcert,
+    connectTimeoutSeconds: params.connect_timeout && /^\d+$/.test(params.connect_timeout) &&
+        Number(params.connect_timeout) > 0
+      ? Number(params.connect_timeout)
+      : input.connectTimeoutSeconds,
+    parameters,
+    source: input.source,
+    urlVariable: input.urlVariable,
+    profile: input.profile,
+    tomlPath: input.tomlPath,
+    projectRoot: input.projectRoot,
+  };
+}
+
+/** Says where a target's settings came from, for error messages. */
+export function describeSource(target: ConnectionTarget): string {
+  return target.source === "toml"
+    ? `profile "${target.profile}" in "${target.tomlPath}"`
+    : (target.urlVariable ?? "DB_URL");
+}
+
+/** `host:port`, or the socket folder, for messages. */
+export function describeServer(target: ConnectionTarget): string {
+  return target.host.startsWith("/")
+    ? `socket "${target.host}/.s.PGSQL.${target.port}"`
+    : `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+}
+
+/**
+ * A password not given in the URL or profile comes, as with libpq, from
+ * `PGPASSWORD`, then from the password file (`PGPASSFILE`, default
+ * `~/.pgpass`, ignored unless private), whose lines are
+ * `host:port:database:user:password` with `*` wildcards.
+ */
+function passwordFromEnvironment(
+  key: { host: string; port: number; database: string; user: string },
+): string | undefined {
+  const fromEnv = Deno.env.get("PGPASSWORD");
+  if (fromEnv) {
+    registerSecret(fromEnv);
+    return fromEnv;
+  }
+  const home = Deno.env.get("HOME");
+  const file = Deno.env.get("PGPASSFILE") || (home ? `${home}/.pgpass` : undefined);
+  if (!file) return undefined;
+  let text: string;
+  try {
+    if ((Deno.statSync(file).mode ?? 0) & 0o077) return undefined;
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const host = key.host.startsWith("/") ? "localhost" : key.host;
+  const wanted = [host, String(key.port), key.database, key.user];
+  for (const line of text.split(/\r?\n/)) {
+    if (line === "" || line.startsWith("#")) continue;
+    const fields: string[] = [];
+    let current = "";
+    for (let i = 0; i < line.length; i++) {
+      if (line[i] === "\\" && i + 1 < line.length) current += line[++i];
+      else if (line[i] === ":" && fields.length < 4) {
+        fields.push(current);
+        current = "";
+      } else current += line[i];
+    }
+    fields.push(current);
+    if (fields.length !== 5) continue;
+    if (wanted.every((value, i) => fields[i] === "*" || fields[i] === value)) {
+      registerSecret(fields[4]);
+      return fields[4];
+    }
+  }
+  return undefined;
+}

