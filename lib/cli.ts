@@ -157,6 +157,32 @@ export function note(line: string): void {
   console.error(redactSecrets(line));
 }
 
+/** Quotes a word for POSIX shells (single quotes unless it is plainly safe). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** True when a person can answer a question: stdin and stderr are terminals. */
+export function canAsk(): boolean {
+  return Deno.stdin.isTerminal() && Deno.stderr.isTerminal();
+}
+
+/**
+ * Asks a question on the terminal (prompt on stderr) and returns the answer
+ * line without its newline, or undefined at end of input.
+ */
+export async function askLine(prompt: string): Promise<string | undefined> {
+  await Deno.stderr.write(new TextEncoder().encode(prompt));
+  const bytes: number[] = [];
+  const one = new Uint8Array(1);
+  while (true) {
+    const n = await Deno.stdin.read(one);
+    if (n === null) return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : undefined;
+    if (one[0] === 10) return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
+    bytes.push(one[0]);
+  }
+}
+
 /**
  * Runs a script's body and turns its outcome into an exit status: the number it
  * returns (default 0), 1 for a failure, 2 for a usage error. Errors print as one

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { note, SkillError } from "./cli.ts";
+import { note, shellQuote, SkillError } from "./cli.ts";
 import { updateTomlFile } from "./config.ts";
 import {
   type ByteStream,
@@ -21,7 +21,12 @@ import {
   readSslAnswer,
   sslRequestPacket,
 } from "./pg_protocol.ts";
-import { type ConnectionTarget, describeServer, describeSource } from "./resolve.ts";
+import {
+  type ConnectionTarget,
+  describeServer,
+  describeSource,
+  type SslMode,
+} from "./resolve.ts";
 
 /** An open session and how it was reached. */
 export interface OpenedSession {
@@ -365,11 +370,6 @@ export async function rememberSslFallback(target: ConnectionTarget): Promise<voi
   );
 }
 
-/** Quotes a word for POSIX shells. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * Opens a session for a script and reports a used SSL fallback: the usual
  * entry point. Close the session when done.
@@ -378,4 +378,16 @@ export async function connect(target: ConnectionTarget): Promise<OpenedSession> 
   const opened = await openSession(target);
   if (opened.sslFallbackUsed) await rememberSslFallback(target);
   return opened;
+}
+
+/**
+ * The sslmode to hand a client tool (psql, pg_dump ...). For a profile with
+ * the SSL fallback, a probe connection (startup and authentication only, no
+ * statement) decides it before the tool starts, so the tool runs exactly once.
+ */
+export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode> {
+  if (!target.sslFallback) return target.sslmode;
+  const { session, sslFallbackUsed } = await connect(target);
+  await session.close();
+  return sslFallbackUsed ? "require" : "disable";
 }

@@ -1,0 +1,262 @@
+/**
+ * The PostgreSQL client tools (`psql`, `pg_dump`, `pg_restore`): finding them,
+ * `[configuration].pg_bin_path` (prepended to PATH; written when missing;
+ * never overwritten without confirmation when wrong), and running them with
+ * the connection passed through the environment, so that no password ever
+ * appears in a process's arguments.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { askLine, canAsk, note, SkillError } from "./cli.ts";
+import {
+  asTable,
+  findProjectRoot,
+  loadConfig,
+  type LoadedConfig,
+  tomlPathFor,
+  updateTomlFile,
+} from "./config.ts";
+import type { ConnectionTarget, SslMode } from "./resolve.ts";
+
+/** The client tools the skill drives. */
+export const CLIENT_TOOLS = ["psql", "pg_dump", "pg_restore"] as const;
+
+const isWindows = Deno.build.os === "windows";
+const exe = (name: string) => isWindows ? `${name}.exe` : name;
+
+function isExecutable(path: string): boolean {
+  try {
+    const info = Deno.statSync(path);
+    return info.isFile && (isWindows || ((info.mode ?? 0o111) & 0o111) !== 0);
+  } catch {
+    return false;
+  }
+}
+
+function versionDirs(parent: string, pattern: RegExp, suffix: string): string[] {
+  const found: { dir: string; version: number[] }[] = [];
+  try {
+    for (const entry of Deno.readDirSync(parent)) {
+      const m = entry.name.match(pattern);
+      if (m) found.push({ dir: join(parent, entry.name, suffix), version: versionKey(m[1] ?? "") });
+    }
+  } catch {
+    // The folder does not exist on this machine.
+  }
+  return found.sort((a, b) => compareVersions(b.version, a.version)).map((f) => f.dir);
+}
+
+function versionKey(text: string): number[] {
+  return text.split(/[^0-9]+/).filter(Boolean).map(Number);
+}
+
+function compareVersions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * Folders that may hold the client tools, in the order they are tried: PATH,
+ * the newest Debian/Ubuntu `/usr/lib/postgresql/<major>/bin`, Homebrew,
+ * Postgres.app, the Windows installer's folders.
+ */
+export function candidateBinDirs(): string[] {
+  const path = (Deno.env.get("PATH") ?? "").split(isWindows ? ";" : ":").filter(Boolean);
+  return [
+    ...path,
+    ...versionDirs("/usr/lib/postgresql", /^(\d+)$/, "bin"),
+    ...versionDirs("/opt/homebrew/opt", /^postgresql(?:@(\d+))?$/, "bin"),
+    ...versionDirs("/usr/local/opt", /^postgresql(?:@(\d+))?$/, "bin"),
+    "/opt/homebrew/bin",
+    "/usr/local/bin",
+    "/Applications/Postgres.app/Contents/Versions/latest/bin",
+    ...versionDirs("C:\\Program Files\\PostgreSQL", /^(\d+(?:\.\d+)?)$/, "bin"),
+  ];
+}
+
+/** The first candidate folder holding `tool`, if any. */
+export function findToolDir(tool: string = "psql"): string | undefined {
+  return candidateBinDirs().find((dir) => isExecutable(join(dir, exe(tool))));
+}
+
+/** Where the client tools come from. */
+export interface ClientTools {
+  /** Folder holding psql (and normally pg_dump and pg_restore), if found. */
+  binDir?: string;
+  /** How binDir was chosen. */
+  source: "pg_bin_path" | "detected" | "none";
+  /** The TOML consulted, if any. */
+  tomlPath?: string;
+}
+
+/** The full path of a client tool, or a clear error when it is not installed. */
+export function toolPath(tools: ClientTools, tool: typeof CLIENT_TOOLS[number]): string {
+  const path = tools.binDir ? join(tools.binDir, exe(tool)) : undefined;
+  if (path && isExecutable(path)) return path;
+  throw new SkillError(
+    `${tool} is not installed or not found; ${installHint()}` +
+      (tools.tomlPath ? `, or set [configuration] pg_bin_path in "${tools.tomlPath}"` : ""),
+  );
+}
+
+/** The install command for the client tools on this platform. */
+export function installHint(): string {
+  if (Deno.build.os === "darwin") return "install them with: brew install postgresql";
+  if (isWindows) return "install them with: winget install PostgreSQL.PostgreSQL";
+  let id = "";
+  try {
+    const release = Deno.readTextFileSync("/etc/os-release");
+    id = (release.match(/^ID=(.*)$/m)?.[1] ?? "") + " " +
+      (release.match(/^ID_LIKE=(.*)$/m)?.[1] ?? "");
+  } catch {
+    // Not a Linux with os-release.
+  }
+  id = id.replaceAll('"', "");
+  if (/debian|ubuntu/.test(id)) {
+    return "install them with: sudo apt-get update && sudo apt-get install -y postgresql-client";
+  }
+  if (/fedora|rhel|centos/.test(id)) return "install them with: sudo dnf install -y postgresql";
+  if (/arch/.test(id)) return "install them with: sudo pacman -S postgresql";
+  if (/alpine/.test(id)) return "install them with: sudo apk add postgresql-client";
+  if (/suse/.test(id)) return "install them with: sudo zypper install postgresql";
+  return "install the PostgreSQL client package of your system";
+}
+
+async function projectConfig(writable: boolean): Promise<LoadedConfig | undefined> {
+  try {
+    return await loadConfig(tomlPathFor(findProjectRoot().path));
+  } catch (error) {
+    // A one-off DB_URL needs no TOML; with a profile, resolveTarget has
+    // already reported any problem with the file.
+    if (!writable) return undefined;
+    if (error instanceof SkillError && /^No postgres\.toml/.test(error.message)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Finds the client tools. With a TOML profile: a valid `pg_bin_path` is used;
+ * a missing one is detected and written (the one write done without asking);
+ * an invalid one is reported and replaced only if the user agrees on a
+ * terminal. With a one-off `DB_URL`, a TOML is read if present but never written.
+ */
+export async function resolveClientTools(
+  target?: Pick<ConnectionTarget, "source">,
+): Promise<ClientTools> {
+  const writable = target?.source !== "DB_URL";
+  const config = await projectConfig(writable);
+  const detected = findToolDir("psql");
+  if (!config) return { binDir: detected, source: detected ? "detected" : "none" };
+  const configured = asTable(config.data.configuration)?.pg_bin_path;
+  if (typeof configured === "string" && configured !== "") {
+    if (isExecutable(join(configured, exe("psql")))) {
+      return { binDir: configured, source: "pg_bin_path", tomlPath: config.path };
+    }
+    note(
+      `warning: pg_bin_path "${configured}" in "${config.path}" has no psql` +
+        (detected ? `; found one in "${detected}"` : ""),
+    );
+    if (detected && writable && canAsk()) {
+      const answer = await askLine(`Replace pg_bin_path with "${detected}"? [y/N] `);
+      if (/^y(es)?$/i.test(answer?.trim() ?? "")) {
+        await updateTomlFile(config.path, ["configuration"], "pg_bin_path", detected);
+        note(`saved pg_bin_path = "${detected}"`);
+      }
+    }
+    return { binDir: detected, source: detected ? "detected" : "none", tomlPath: config.path };
+  }
+  if (detected && writable) {
+    await updateTomlFile(config.path, ["configuration"], "pg_bin_path", detected);
+    note(`note: saved pg_bin_path = "${detected}" in "${config.path}"`);
+    return { binDir: detected, source: "pg_bin_path", tomlPath: config.path };
+  }
+  return { binDir: detected, source: detected ? "detected" : "none", tomlPath: config.path };
+}
+
+/**
+ * The environment for a client tool: the connection as libpq variables (the
+ * password as PGPASSWORD, never an argument), the session settings as
+ * PGAPPNAME and PGOPTIONS, and PATH with the tools' folder first.
+ */
+export function toolEnvironment(
+  target: ConnectionTarget,
+  tools: ClientTools,
+  sslmode: SslMode = target.sslmode,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    PGHOST: target.host,
+    PGPORT: String(target.port),
+    PGUSER: target.user,
+    PGDATABASE: target.database,
+    PGSSLMODE: sslmode,
+    PGCONNECT_TIMEOUT: String(target.connectTimeoutSeconds),
+  };
+  if (target.password !== undefined) env.PGPASSWORD = target.password;
+  if (target.sslrootcert) env.PGSSLROOTCERT = target.sslrootcert;
+  const { application_name, options, ...gucs } = target.parameters;
+  if (application_name) env.PGAPPNAME = application_name;
+  const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(Boolean);
+  for (const [name, value] of Object.entries(gucs)) pgOptions.push(`-c ${name}=${value}`);
+  if (pgOptions.length) env.PGOPTIONS = pgOptions.join(" ");
+  if (tools.binDir) {
+    env.PATH = [tools.binDir, Deno.env.get("PATH") ?? ""].filter(Boolean).join(
+      isWindows ? ";" : ":",
+    );
+  }
+  return env;
+}
+
+/** The version a client tool reports (`psql (PostgreSQL) 16.4` gives `16.4`). */
+export async function toolVersion(path: string): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(path, { args: ["--version"], stdout: "piped", stderr: "null" })
+      .output();
+    return new TextDecoder().decode(out.stdout).match(/(\d+(?:\.\d+)*)/)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a client tool with the terminal handed over (stdin, stdout and stderr
+ * inherited) and returns its exit status. Ctrl-C goes to the tool, as it would
+ * without this wrapper, instead of ending the wrapper under it.
+ */
+export async function runToolInteractive(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<number> {
+  const ignore = () => {};
+  const signals: Deno.Signal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGQUIT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, ignore);
+  try {
+    const child = new Deno.Command(path, {
+      args,
+      env,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const status = await child.status;
+    return status.signal ? 128 + signalNumber(status.signal) : status.code;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, ignore);
+  }
+}
+
+function signalNumber(signal: Deno.Signal): number {
+  const numbers: Partial<Record<Deno.Signal, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+    SIGPIPE: 13,
+  };
+  return numbers[signal] ?? 1;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Prints the connection's details and the server settings that matter. */
+import { parseCli, runScript } from "../lib/cli.ts";
+import { connect } from "../lib/connect.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+import { describeSource, resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+const usage = `Usage: connection_info.ts [--json | --csv]
+
+Prints where the connection comes from (profile or DB_URL, requested sslmode),
+who and where the session is (database, user, server address, backend pid),
+whether it uses SSL, the server's version, recovery state, uptime, connection
+counts, database size, encoding, and the session settings that change query
+behaviour (time zone, search_path, timeouts, read-only default).
+
+Options:
+  --json   one JSON object instead of the table
+  --csv    field,value lines
+  --help   this text
+
+Example:
+  DB_PROFILE=local ./scripts/connection_info.ts`;
+
+await runScript("connection_info", async () => {
+  const { format } = parseCli(
+    { name: "connection_info", usage, formats: ["json", "csv"] },
+    Deno.args,
+  );
+  const target = await resolveTarget({ readOnly: true });
+  const { session } = await connect(target);
+  try {
+    const { rows } = await session.query(await loadSql("connection_info"));
+    printOutput(renderRecord({
+      source: describeSource(target),
+      profile: target.profile ?? null,
+      sslmode: target.sslmode,
+      ...rows[0],
+    }, format));
+  } finally {
+    await session.close();
+  }
+});
