@@ -177,7 +177,9 @@ export async function askLine(prompt: string): Promise<string | undefined> {
   const one = new Uint8Array(1);
   while (true) {
     const n = await Deno.stdin.read(one);
-    if (n === null) return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : undefined;
+    if (n === null) {
+      return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : undefined;
+    }
     if (one[0] === 10) return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
     bytes.push(one[0]);
   }

@@ -254,6 +254,20 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
   return settings;
 }
 
+/**
+ * Reads the spellings of an SSL on/off switch: true/false, require/disable,
+ * yes/no, on/off, 1/0, enable/disable (case-insensitive). Undefined for
+ * anything else.
+ */
+export function parseSslSwitch(text: string): boolean | undefined {
+  const word = text.trim().toLowerCase();
+  if (["true", "require", "required", "yes", "on", "1", "enable", "enabled"].includes(word)) {
+    return true;
+  }
+  if (["false", "disable", "disabled", "no", "off", "0"].includes(word)) return false;
+  return undefined;
+}
+
 /** A TOML literal for a string, boolean or number value. */
 export function tomlLiteral(value: string | boolean | number): string {
   if (typeof value === "string") {

@@ -21,12 +21,7 @@ import {
   readSslAnswer,
   sslRequestPacket,
 } from "./pg_protocol.ts";
-import {
-  type ConnectionTarget,
-  describeServer,
-  describeSource,
-  type SslMode,
-} from "./resolve.ts";
+import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./resolve.ts";
 
 /** An open session and how it was reached. */
 export interface OpenedSession {

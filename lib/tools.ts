@@ -213,7 +213,11 @@ export function toolEnvironment(
 /** The version a client tool reports (`psql (PostgreSQL) 16.4` gives `16.4`). */
 export async function toolVersion(path: string): Promise<string | undefined> {
   try {
-    const out = await new Deno.Command(path, { args: ["--version"], stdout: "piped", stderr: "null" })
+    const out = await new Deno.Command(path, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    })
       .output();
     return new TextDecoder().decode(out.stdout).match(/(\d+(?:\.\d+)*)/)?.[1];
   } catch {

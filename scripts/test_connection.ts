@@ -5,7 +5,7 @@
  */
 import { parseCli, runScript } from "../lib/cli.ts";
 import { connect } from "../lib/connect.ts";
-import { renderRecord, printOutput } from "../lib/render.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write
+/** Sets `sslmode` of one profile in postgres.toml, keeping the rest of the file as it is. */
+import { parseCli, runScript, UsageError } from "../lib/cli.ts";
+import {
+  asTable,
+  findProjectRoot,
+  loadConfig,
+  parseSslSwitch,
+  profileSettings,
+  tomlPathFor,
+  updateTomlFile,
+} from "../lib/config.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+
+const usage = `Usage: update_sslmode.ts <profile> <true|false> [--json]
+
+Sets sslmode for [database.<profile>] in <project-root>/.skills/postgres/postgres.toml:
+true (SSL required) or false (no SSL, with the automatic SSL retry when the
+server demands it). Also accepted: require/disable, yes/no, on/off, 1/0.
+Only that one value changes: comments, order and every other key stay as they
+are; the file is replaced whole (temporary file and rename) with mode 0600.
+
+Options:
+  --json   one JSON object instead of the table
+  --help   this text
+
+Example:
+  ./scripts/update_sslmode.ts local true`;
+
+await runScript("update_sslmode", async () => {
+  const { positionals, format } = parseCli({
+    name: "update_sslmode",
+    usage,
+    formats: ["json"],
+    positionals: { min: 2, max: 2 },
+  }, Deno.args);
+  const [profile, text] = positionals;
+  const sslmode = parseSslSwitch(text);
+  if (sslmode === undefined) {
+    throw new UsageError(`sslmode must be true or false (or require/disable), got "${text}"`);
+  }
+  const path = tomlPathFor(findProjectRoot().path);
+  const config = await loadConfig(path);
+  const previous = profileSettings(config, profile).sslmode ?? false;
+  const ownValue = asTable(asTable(config.data.database)?.[profile])?.sslmode;
+  if (ownValue !== sslmode) {
+    await updateTomlFile(path, ["database", profile], "sslmode", sslmode);
+  }
+  printOutput(renderRecord({
+    profile,
+    sslmode,
+    previous,
+    changed: previous !== sslmode,
+    path,
+  }, format));
+});
