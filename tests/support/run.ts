@@ -1,0 +1,134 @@
+/**
+ * Running the skill's scripts as a user would: a separate process with the
+ * exact permissions of the script's shebang line, a controlled environment,
+ * and a throwaway project folder with a `postgres.toml`.
+ */
+import { dirname, fromFileUrl, join } from "node:path";
+
+/** The skill's folder. */
+export const SKILL_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
+
+/** The permission flags in a script's shebang line. */
+export async function shebangFlags(script: string): Promise<string[]> {
+  const first = (await Deno.readTextFile(join(SKILL_ROOT, "scripts", script))).split("\n")[0];
+  const m = first.match(/^#!\/usr\/bin\/env -S deno run (.*)$/);
+  if (!m) throw new Error(`${script} has no deno shebang line`);
+  return m[1].trim().split(/\s+/);
+}
+
+/** What a finished script run left behind. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@linkcode runSkillScript}. */
+export interface RunOptions {
+  /** Environment variables on top of PATH, HOME and the Deno cache location. */
+  env?: Record<string, string>;
+  /** Working directory (default: a folder outside the skill). */
+  cwd?: string;
+  /** Text written to the script's stdin (default: none, stdin closed). */
+  stdin?: string;
+  /** Run the script through this wrapper command (e.g. unshare). */
+  wrapper?: string[];
+}
+
+/** The baseline environment: only what any shell has, no DB_* or PG* variables. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: `${dirname(Deno.execPath())}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: Deno.env.get("HOME") ?? "/root",
+    NO_COLOR: "1",
+  };
+  for (const name of ["DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
+  return env;
+}
+
+/** Runs `scripts/<script>` with its shebang's permissions; never throws on failure. */
+export async function runSkillScript(
+  script: string,
+  args: string[] = [],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const flags = await shebangFlags(script);
+  const command = [Deno.execPath(), "run", ...flags, join(SKILL_ROOT, "scripts", script), ...args];
+  const [program, ...rest] = [...(options.wrapper ?? []), ...command];
+  const child = new Deno.Command(program, {
+    args: rest,
+    cwd: options.cwd ?? Deno.env.get("TMPDIR") ?? "/tmp",
+    env: { ...baseEnv(), ...options.env },
+    clearEnv: true,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A throwaway project: a git-like root with `.skills/postgres/postgres.toml`. */
+export interface Project {
+  root: string;
+  tomlPath: string;
+  /** Environment that points the scripts at this project. */
+  env: Record<string, string>;
+  readToml(): Promise<string>;
+  writeToml(text: string): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/** Creates a project folder (with a `.git` folder so it is its own root) holding `toml`. */
+export async function makeProject(toml?: string): Promise<Project> {
+  const root = await Deno.makeTempDir({ prefix: "pgskill-project-" });
+  await Deno.mkdir(join(root, ".git"));
+  await Deno.mkdir(join(root, ".skills", "postgres"), { recursive: true });
+  const tomlPath = join(root, ".skills", "postgres", "postgres.toml");
+  const project: Project = {
+    root,
+    tomlPath,
+    env: { DB_PROJECT_ROOT: root },
+    readToml: () => Deno.readTextFile(tomlPath),
+    async writeToml(text: string) {
+      await Deno.writeTextFile(tomlPath, text, { mode: 0o600 });
+      await Deno.chmod(tomlPath, 0o600);
+    },
+    remove: () => Deno.remove(root, { recursive: true }),
+  };
+  if (toml !== undefined) await project.writeToml(toml);
+  return project;
+}
+
+/** A `postgres.toml` (schema 1) with one profile per entry. */
+export function tomlWithProfiles(
+  profiles: Record<string, Record<string, string | number | boolean>>,
+  options: { pgBinPath?: string } = {},
+): string {
+  const lines = ["# Test profiles", "[configuration]", "schema_version = 1"];
+  if (options.pgBinPath) lines.push(`pg_bin_path = ${JSON.stringify(options.pgBinPath)}`);
+  lines.push("", "[database]", "sslmode = false", "");
+  for (const [name, settings] of Object.entries(profiles)) {
+    lines.push(`[database.${name}]`);
+    for (const [key, value] of Object.entries(settings)) {
+      lines.push(`${key} = ${typeof value === "string" ? JSON.stringify(value) : value}`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+/** The single-line-error contract: one non-empty line, no stack trace. */
+export function isOneLineError(stderr: string): boolean {
+  const lines = stderr.split("\n").filter((l) => l.trim() !== "");
+  return lines.length === 1 && !/\bat .*:\d+:\d+/.test(stderr);
+}
