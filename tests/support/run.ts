@@ -3,10 +3,11 @@
  * exact permissions of the script's shebang line, a controlled environment,
  * and a throwaway project folder with a `postgres.toml`.
  */
-import { dirname, fromFileUrl, join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The skill's folder. */
-export const SKILL_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
+export const SKILL_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 /** The permission flags in a script's shebang line. */
 export async function shebangFlags(script: string): Promise<string[]> {
