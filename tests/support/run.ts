@@ -43,7 +43,25 @@ export function baseEnv(): Record<string, string> {
     HOME: Deno.env.get("HOME") ?? "/root",
     NO_COLOR: "1",
   };
-  for (const name of ["DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+  // Keep Deno's cache and the machine's network settings (a proxy, extra CA
+  // certificates) even when a test gives the script another HOME.
+  env.DENO_DIR = Deno.env.get("DENO_DIR") ?? `${env.HOME}/.cache/deno`;
+  const passThrough = [
+    "XDG_CACHE_HOME",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+  ];
+  for (const name of passThrough) {
     const value = Deno.env.get(name);
     if (value) env[name] = value;
   }

@@ -1,0 +1,193 @@
+/**
+ * psql_with_ssl_fallback.ts against real servers: the SSL retry never runs a
+ * statement twice, SQL errors keep psql's exit status and are not retried, the
+ * password never appears in a process's arguments, pg_bin_path handling, and
+ * psql missing from the machine.
+ */
+import assert from "node:assert/strict";
+import { startCluster } from "./support/cluster.ts";
+import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
+
+const SCRIPT = "psql_with_ssl_fallback.ts";
+
+Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) => {
+  const plain = await startCluster({ ssl: "off", settings: { log_statement: "'all'" } });
+  const sslOnly = await startCluster({ ssl: "only" });
+  const password = "very-secret-password-4711";
+  const pristine = tomlWithProfiles({
+    local: { host: plain.host, port: plain.port, user: "tester", password, database: "postgres" },
+    secure: {
+      host: sslOnly.host,
+      port: sslOnly.port,
+      user: "tester",
+      password,
+      database: "postgres",
+    },
+  });
+  const project = await makeProject(pristine);
+  const env = project.env;
+  try {
+    for (const cluster of [plain, sslOnly]) {
+      await cluster.sql(`create role tester login password '${password}'`);
+      await cluster.sql("create table t (id int); grant all on t to tester");
+    }
+
+    await t.step("passes arguments through and adds -X", async () => {
+      const home = await Deno.makeTempDir();
+      await Deno.writeTextFile(`${home}/.psqlrc`, "\\echo PSQLRC-WAS-READ\n");
+      const result = await runSkillScript(SCRIPT, ["-At", "-c", "select 40 + 2"], {
+        env: { ...env, HOME: home },
+      });
+      await Deno.remove(home, { recursive: true });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "42\n");
+      assert.ok(!result.stdout.includes("PSQLRC-WAS-READ"));
+    });
+
+    await t.step("SSL retry: a row inserted before a failure is there exactly once", async () => {
+      const result = await runSkillScript(SCRIPT, [
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        "insert into t values (1)",
+        "-c",
+        "select 1/0",
+      ], { env: { ...env, DB_PROFILE: "secure" } });
+      assert.equal(result.code, 1, "psql's own exit status for a failed -c");
+      assert.match(result.stderr, /division by zero/);
+      assert.match(result.stderr, /the server demands SSL, so this connection used SSL/);
+      const rows = await sslOnly.sql("select count(*)::int as n from t");
+      assert.equal(rows[0].n, 1);
+    });
+
+    await t.step("SSL retry with a script file: ON_ERROR_STOP exit 3, one row", async () => {
+      await sslOnly.sql("truncate t");
+      const file = await Deno.makeTempFile({ suffix: ".sql" });
+      await Deno.writeTextFile(file, "insert into t values (2);\nselect no_such_column from t;\n");
+      const result = await runSkillScript(SCRIPT, ["-v", "ON_ERROR_STOP=1", "-f", file], {
+        env: { ...env, DB_PROFILE: "secure" },
+      });
+      await Deno.remove(file);
+      assert.equal(result.code, 3);
+      assert.match(result.stderr, /column "no_such_column" does not exist/);
+      const rows = await sslOnly.sql("select array_agg(id)::text as ids from t");
+      assert.equal(rows[0].ids, "{2}");
+    });
+
+    await t.step("plain server: an SQL error is reported once, with no retry", async () => {
+      const executions = async () =>
+        (await plain.log()).match(/statement: insert into t values \(1\)/g)?.length ?? 0;
+      const executionsBefore = await executions();
+      const result = await runSkillScript(SCRIPT, [
+        "-c",
+        "insert into t values (1)",
+        "-c",
+        "select 1/0",
+      ], { env });
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr.match(/division by zero/g)?.length, 1);
+      assert.ok(!/SSL/i.test(result.stderr), `no SSL noise: ${result.stderr}`);
+      const rows = await plain.sql("select count(*)::int as n from t");
+      assert.equal(rows[0].n, 1);
+      assert.equal(await executions() - executionsBefore, 1, "the insert ran once");
+    });
+
+    await t.step("the password is in no process's arguments while psql runs", async () => {
+      const seen: string[] = [];
+      let leaked = "";
+      let sawPsql = false;
+      const running = runSkillScript(SCRIPT, ["-c", "select pg_sleep(1.5)"], {
+        env: { ...env, DB_PROFILE: "secure" },
+      });
+      let done = false;
+      running.finally(() => done = true);
+      while (!done) {
+        for await (const entry of Deno.readDir("/proc")) {
+          if (!/^\d+$/.test(entry.name)) continue;
+          let cmdline = "";
+          try {
+            cmdline = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll(
+              "\0",
+              " ",
+            );
+          } catch {
+            continue; // The process ended meanwhile.
+          }
+          if (cmdline.includes(password)) leaked = cmdline;
+          if (/(^|\/)psql -X/.test(cmdline)) {
+            sawPsql = true;
+            seen.push(cmdline);
+          }
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const result = await running;
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(sawPsql, "psql was seen running");
+      assert.equal(leaked, "", `password found in: ${leaked}`);
+      assert.ok(seen.every((c) => c.includes("-c select pg_sleep(1.5)")));
+    });
+
+    await t.step("pg_bin_path is written when missing, whole file otherwise intact", async () => {
+      await project.writeToml(pristine);
+      const before = pristine;
+      const result = await runSkillScript(SCRIPT, ["-At", "-c", "select 1"], { env });
+      assert.equal(result.code, 0, result.stderr);
+      const saved = result.stderr.match(/saved pg_bin_path = "([^"]+)"/)?.[1];
+      assert.ok(saved, result.stderr);
+      assert.equal(
+        await project.readToml(),
+        before.replace("schema_version = 1\n", `schema_version = 1\npg_bin_path = "${saved}"\n`),
+      );
+      assert.equal((await Deno.stat(project.tomlPath)).mode! & 0o777, 0o600);
+      await project.writeToml(before);
+    });
+
+    await t.step(
+      "a wrong pg_bin_path is reported and never overwritten without asking",
+      async () => {
+        const before = pristine;
+        const wrong = before.replace(
+          "schema_version = 1\n",
+          'schema_version = 1\npg_bin_path = "/nowhere/bin"\n',
+        );
+        await project.writeToml(wrong);
+        const result = await runSkillScript(SCRIPT, ["-At", "-c", "select 7"], { env });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, "7\n");
+        assert.match(result.stderr, /pg_bin_path "\/nowhere\/bin" .* has no psql/);
+        assert.equal(await project.readToml(), wrong);
+        await project.writeToml(before);
+      },
+    );
+
+    await t.step("psql not installed: one clear line with the install command", async () => {
+      // A mount namespace in which the machine really has no psql.
+      const hide = [
+        "mount -t tmpfs none /usr/lib/postgresql 2>/dev/null || true",
+        "for f in /usr/bin/psql /usr/local/bin/psql; do [ -e $f ] && mount --bind /dev/null $f; done",
+        'exec "$@"',
+      ].join("; ");
+      const probe = await new Deno.Command("unshare", { args: ["-rm", "true"] }).output().catch(
+        () => undefined,
+      );
+      assert.ok(probe?.success, "unshare -rm works here (needed to hide psql)");
+      const result = await runSkillScript(SCRIPT, ["-c", "select 1"], {
+        env,
+        wrapper: ["unshare", "-rm", "sh", "-c", hide, "sh"],
+      });
+      assert.equal(result.code, 1, result.stderr);
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+      assert.match(result.stderr, /psql is not installed or not found; install them with: /);
+      const deps = await runSkillScript("check_deps.ts", [], {
+        env,
+        wrapper: ["unshare", "-rm", "sh", "-c", hide, "sh"],
+      });
+      assert.equal(deps.code, 1);
+      assert.match(deps.stderr, /Missing required: psql/);
+    });
+  } finally {
+    await project.remove();
+    await Promise.all([plain.stop(), sslOnly.stop()]);
+  }
+});
