@@ -320,7 +320,8 @@ function valueEnd(rest: string): number {
     return close === -1 ? rest.length : close + 1;
   }
   const hash = rest.indexOf("#");
-  return (hash === -1 ? rest.length : hash);
+  const value = hash === -1 ? rest : rest.slice(0, hash);
+  return value.trimEnd().length;
 }
 
 /**

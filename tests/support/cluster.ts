@@ -17,10 +17,10 @@ import type { ConnectionTarget } from "../../lib/resolve.ts";
 /** Exact versions of the npm server binaries, by major version. */
 export const EMBEDDED_VERSIONS: Record<number, string> = {
   13: "13.23.0-beta.16",
-  14: "14.20.0-beta.16",
-  15: "15.15.0-beta.16",
-  16: "16.11.0-beta.16",
-  17: "17.7.0-beta.16",
+  14: "14.23.0-beta.17",
+  15: "15.18.0-beta.17",
+  16: "16.14.0-beta.17",
+  17: "17.10.0-beta.17",
   18: "18.4.0-beta.17",
 };
 

@@ -131,9 +131,13 @@ export async function makeProject(toml?: string): Promise<Project> {
 /** A `postgres.toml` (schema 1) with one profile per entry. */
 export function tomlWithProfiles(
   profiles: Record<string, Record<string, string | number | boolean>>,
-  options: { pgBinPath?: string } = {},
+  options: { pgBinPath?: string; comment?: string } = {},
 ): string {
-  const lines = ["# Test profiles", "[configuration]", "schema_version = 1"];
+  const lines = [
+    `# ${options.comment ?? "Test profiles"}`,
+    "[configuration]",
+    "schema_version = 1",
+  ];
   if (options.pgBinPath) lines.push(`pg_bin_path = ${JSON.stringify(options.pgBinPath)}`);
   lines.push("", "[database]", "sslmode = false", "");
   for (const [name, settings] of Object.entries(profiles)) {

