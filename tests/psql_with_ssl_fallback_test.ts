@@ -6,7 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { startCluster } from "./support/cluster.ts";
-import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
+import {
+  baseEnv,
+  isOneLineError,
+  makeProject,
+  runInTerminal,
+  runSkillScript,
+  shebangFlags,
+  SKILL_ROOT,
+  tomlWithProfiles,
+} from "./support/run.ts";
+import { shellQuote } from "../lib/cli.ts";
 
 const SCRIPT = "psql_with_ssl_fallback.ts";
 
@@ -160,6 +170,36 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
         await project.writeToml(before);
       },
     );
+
+    await t.step("a wrong pg_bin_path is replaced when the user agrees on a terminal", async () => {
+      const wrong = pristine.replace(
+        "schema_version = 1\n",
+        'schema_version = 1\npg_bin_path = "/nowhere/bin" # keep this comment\n',
+      );
+      await project.writeToml(wrong);
+      const flags = await shebangFlags(SCRIPT);
+      const command = [
+        Deno.execPath(),
+        "run",
+        ...flags,
+        `${SKILL_ROOT}/scripts/${SCRIPT}`,
+        "-At",
+        "-c",
+        "select 8",
+      ]
+        .map(shellQuote).join(" ");
+      // `script` gives the wrapper a real terminal; "y" answers its question.
+      const result = await runInTerminal(command, "y\n", { ...baseEnv(), ...env, PAGER: "cat" });
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.output, /Replace pg_bin_path with "([^"]+)"\? \[y\/N\]/);
+      const chosen = result.output.match(/Replace pg_bin_path with "([^"]+)"/)![1];
+      assert.equal(
+        await project.readToml(),
+        wrong.replace('"/nowhere/bin" # keep', `"${chosen}" # keep`),
+      );
+      assert.match(result.output, /^8\r?$/m);
+      await project.writeToml(pristine);
+    });
 
     await t.step("psql not installed: one clear line with the install command", async () => {
       // A mount namespace in which the machine really has no psql.

@@ -248,3 +248,77 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
     await cluster.stop();
   }
 });
+
+Deno.test("profile resolution: [database] defaults, url overrides, odd paths quoted", async (t) => {
+  const root = await Deno.makeTempDir({ prefix: "pgskill it's a dir " });
+  try {
+    await Deno.mkdir(`${root}/.skills/postgres`, { recursive: true });
+    await Deno.writeTextFile(
+      `${root}/.skills/postgres/postgres.toml`,
+      [
+        "[configuration]",
+        "schema_version = 1",
+        "[database]",
+        'host = "default-host"',
+        "port = 5433",
+        'user = "default_user"',
+        'database = "default_db"',
+        "[database.local]",
+        'password = "pw"',
+        "[database.remote]",
+        'host = "ignored-host"',
+        'url = "postgresql://url_user:url%20pw@url-host:6000/url_db?sslmode=verify-full&sslrootcert=system"',
+        "[database.secure]",
+        "sslmode = true",
+      ].join("\n") + "\n",
+    );
+    const resolve = async (env: Record<string, string>) => {
+      const result = await runSkillScript("resolve_db_url.ts", ["--json", "--with-password"], {
+        env: { DB_PROJECT_ROOT: root, ...env },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout);
+    };
+    await t.step("defaults from [database] fill a profile", async () => {
+      const local = await resolve({});
+      assert.equal(
+        local.DB_URL,
+        "postgresql://default_user:pw@default-host:5433/default_db?sslmode=disable",
+      );
+    });
+    await t.step("a profile's url overrides host, port, user, password, database", async () => {
+      const remote = await resolve({ DB_PROFILE: "remote" });
+      assert.equal(
+        remote.DB_URL,
+        "postgresql://url_user:url%20pw@url-host:6000/url_db?sslmode=verify-full&sslrootcert=system",
+      );
+      assert.equal(remote.DB_SSLMODE, "verify-full");
+    });
+    await t.step("sslmode = true is require", async () => {
+      assert.equal((await resolve({ DB_PROFILE: "secure" })).DB_SSLMODE, "require");
+    });
+    await t.step("shell assignments survive spaces and quotes in paths", async () => {
+      const result = await runSkillScript("resolve_db_url.ts", [], {
+        env: { DB_PROJECT_ROOT: root },
+      });
+      const shell = await new Deno.Command("bash", {
+        args: ["-c", `eval "$1" && printf '%s' "$DB_TOML_PATH"`, "bash", result.stdout],
+        stdout: "piped",
+      }).output();
+      assert.equal(
+        new TextDecoder().decode(shell.stdout),
+        `${root}/.skills/postgres/postgres.toml`,
+      );
+    });
+    await t.step("without git or an override, the working directory is the root", async () => {
+      const result = await runSkillScript("resolve_db_url.ts", ["--json"], { cwd: root });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        JSON.parse(result.stdout).DB_TOML_PATH,
+        `${root}/.skills/postgres/postgres.toml`,
+      );
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -155,3 +155,30 @@ export function isOneLineError(stderr: string): boolean {
   const lines = stderr.split("\n").filter((l) => l.trim() !== "");
   return lines.length === 1 && !/\bat .*:\d+:\d+/.test(stderr);
 }
+
+/**
+ * Runs a shell command on a real pseudo-terminal (util-linux `script`), typing
+ * `input` into it; returns the exit status and everything the terminal showed.
+ */
+export async function runInTerminal(
+  command: string,
+  input: string,
+  env: Record<string, string>,
+): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command("script", {
+    args: ["-qefc", command, "/dev/null"],
+    env,
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  // Give the program time to ask before the answer arrives, as a person would.
+  await new Promise((r) => setTimeout(r, 1500));
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
