@@ -296,9 +296,12 @@ export function explainConnectError(error: unknown, target: ConnectionTarget): S
     );
   }
   if (error instanceof SslRefused) {
+    const fix = target.source === "toml" && target.profile
+      ? `set sslmode = false with: update_sslmode.ts ${target.profile} false`
+      : `use sslmode=disable or prefer in ${source}`;
     return new SkillError(
       `The server at ${server} does not accept SSL connections but sslmode is ` +
-        `"${target.sslmode}"; use an sslmode without SSL (${source})`,
+        `"${target.sslmode}"; ${fix}`,
     );
   }
   if (error instanceof PgServerError) {

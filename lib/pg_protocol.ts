@@ -461,20 +461,12 @@ export class PgSession {
           }
           break;
         }
-        case "S": {
-          const reader = new BodyReader(message.body);
-          this.parameters.set(reader.cstring(), reader.cstring());
-          break;
-        }
         case "K": {
           const reader = new BodyReader(message.body);
           this.backendPid = reader.int32();
           this.#secretKey = reader.int32();
           break;
         }
-        case "N":
-          this.#notice(message.body);
-          break;
         case "E":
           throw new PgServerError(parseFields(message.body));
         case "Z":
@@ -482,17 +474,35 @@ export class PgSession {
         case "v": // NegotiateProtocolVersion: we asked for 3.0 with no extras.
           break;
         default:
-          throw new PgProtocolError(`unexpected message "${message.type}" during startup`);
+          this.#handleAsync(message);
       }
     }
   }
 
-  #notice(body: Uint8Array): void {
-    const fields = parseFields(body);
-    this.notices.push({
-      severity: fields.get("V") ?? fields.get("S") ?? "NOTICE",
-      message: fields.get("M") ?? "",
-    });
+  /**
+   * Messages the server may send at any time: notices, parameter changes and
+   * notifications. Anything else out of turn is a protocol error.
+   */
+  #handleAsync(message: Message): void {
+    switch (message.type) {
+      case "N": {
+        const fields = parseFields(message.body);
+        this.notices.push({
+          severity: fields.get("V") ?? fields.get("S") ?? "NOTICE",
+          message: fields.get("M") ?? "",
+        });
+        return;
+      }
+      case "S": {
+        const reader = new BodyReader(message.body);
+        this.parameters.set(reader.cstring(), reader.cstring());
+        return;
+      }
+      case "A": // NotificationResponse: LISTEN is not used.
+        return;
+      default:
+        throw new PgProtocolError(`unexpected message "${message.type}"`);
+    }
   }
 
   /** The secret key of this backend, for a cancel request from another socket. */
@@ -548,21 +558,11 @@ export class PgSession {
           case "E":
             failure = new PgServerError(parseFields(message.body));
             break;
-          case "N":
-            this.#notice(message.body);
-            break;
-          case "S": {
-            const reader = new BodyReader(message.body);
-            this.parameters.set(reader.cstring(), reader.cstring());
-            break;
-          }
-          case "A": // NotificationResponse: not used
-            break;
           case "Z":
             if (failure) throw failure;
             return { columns, command };
           default:
-            throw new PgProtocolError(`unexpected message "${message.type}"`);
+            this.#handleAsync(message);
         }
       }
     } catch (error) {
@@ -616,21 +616,11 @@ export class PgSession {
           case "E":
             failure = new PgServerError(parseFields(message.body));
             break;
-          case "N":
-            this.#notice(message.body);
-            break;
-          case "S": {
-            const reader = new BodyReader(message.body);
-            this.parameters.set(reader.cstring(), reader.cstring());
-            break;
-          }
-          case "A":
-            break;
           case "Z":
             if (failure) throw failure;
             return results;
           default:
-            throw new PgProtocolError(`unexpected message "${message.type}"`);
+            this.#handleAsync(message);
         }
       }
     } catch (error) {
