@@ -25,7 +25,8 @@ export const CLIENT_TOOLS = ["psql", "pg_dump", "pg_restore"] as const;
 const isWindows = Deno.build.os === "windows";
 const exe = (name: string) => isWindows ? `${name}.exe` : name;
 
-function isExecutable(path: string): boolean {
+/** True when `path` is an executable file. */
+export function isExecutable(path: string): boolean {
   try {
     const info = Deno.statSync(path);
     return info.isFile && (isWindows || ((info.mode ?? 0o111) & 0o111) !== 0);

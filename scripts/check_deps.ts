@@ -6,6 +6,7 @@ import {
   type ClientTools,
   findToolDir,
   installHint,
+  isExecutable,
   resolveClientTools,
   toolVersion,
 } from "../lib/tools.ts";
@@ -70,9 +71,7 @@ await runScript("check_deps", async () => {
   }];
   for (const spec of TOOLS) {
     const inConfigured = spec.client && tools.binDir ? join(tools.binDir, spec.name) : undefined;
-    const dir = inConfigured && (await exists(inConfigured))
-      ? tools.binDir
-      : findToolDir(spec.name);
+    const dir = inConfigured && isExecutable(inConfigured) ? tools.binDir : findToolDir(spec.name);
     const path = dir ? join(dir, spec.name) : undefined;
     rows.push({
       tool: spec.name,
@@ -104,12 +103,3 @@ await runScript("check_deps", async () => {
     throw new SkillError(`Missing required: ${missing.join(", ")}; ${hint}`);
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
