@@ -54,6 +54,20 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       assert.ok(!result.stdout.includes("PSQLRC-WAS-READ"));
     });
 
+    await t.step("session settings reach psql: application_name and timeouts", async () => {
+      const result = await runSkillScript(SCRIPT, [
+        "-At",
+        "-c",
+        "select current_setting('application_name'), current_setting('statement_timeout'), current_setting('lock_timeout')",
+      ], { env: { ...env, DB_STATEMENT_TIMEOUT_MS: "1234", DB_LOCK_TIMEOUT_MS: "567" } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "codex-postgres-skill|1234ms|567ms\n");
+      const named = await runSkillScript(SCRIPT, ["-At", "-c", "show application_name"], {
+        env: { ...env, DB_APPLICATION_NAME: "my-agent" },
+      });
+      assert.equal(named.stdout, "my-agent\n");
+    });
+
     await t.step("SSL retry: a row inserted before a failure is there exactly once", async () => {
       const result = await runSkillScript(SCRIPT, [
         "-v",
