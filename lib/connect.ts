@@ -389,3 +389,71 @@ export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode
   await session.close();
   return sslFallbackUsed ? "require" : "disable";
 }
+
+/**
+ * Connects (as {@linkcode connect}), runs `work` with the session and always
+ * closes it: the shape of every script that queries. A server error becomes
+ * one line that names the SQLSTATE and, for timeouts and read-only refusals,
+ * what to change.
+ */
+export async function withSession<T>(
+  target: ConnectionTarget,
+  work: (session: PgSession) => Promise<T>,
+): Promise<T> {
+  const { session } = await connect(target);
+  try {
+    return await work(session);
+  } catch (error) {
+    throw error instanceof PgServerError ? explainQueryError(error, target) : error;
+  } finally {
+    await session.close();
+  }
+}
+
+/** One clear line for an error the server raised while a statement ran. */
+export function explainQueryError(error: PgServerError, target: ConnectionTarget): SkillError {
+  const limits = target.parameters;
+  switch (error.code) {
+    case "57014":
+      return new SkillError(
+        `The statement was cancelled after the statement timeout (${
+          limits.statement_timeout ?? "server setting"
+        } ms); raise DB_STATEMENT_TIMEOUT_MS if it must run longer`,
+      );
+    case "55P03":
+      return new SkillError(
+        `Gave up waiting for a lock after the lock timeout (${
+          limits.lock_timeout ?? "server setting"
+        } ms): another session holds it; retry later or raise DB_LOCK_TIMEOUT_MS`,
+      );
+    case "25006":
+      return new SkillError(
+        `The server refused a write in this read-only session: ${error.message}`,
+      );
+    default:
+      return new SkillError(
+        `The server reported an error: ${error.message} (SQLSTATE ${error.code})` +
+          (error.hint ? `; hint: ${error.hint}` : ""),
+      );
+  }
+}
+
+/**
+ * Runs `work` inside a transaction that is always rolled back, so that
+ * whatever it changes is undone (EXPLAIN ANALYZE of a write).
+ */
+export async function withRollback<T>(
+  session: PgSession,
+  work: () => Promise<T>,
+): Promise<T> {
+  await session.simpleQuery("begin");
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await session.simpleQuery("rollback").catch(() => {});
+    throw error;
+  }
+  await session.simpleQuery("rollback");
+  return result;
+}

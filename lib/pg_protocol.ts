@@ -323,7 +323,18 @@ function encodeParam(value: unknown): Uint8Array | null {
   if (typeof value === "boolean") return encoder.encode(value ? "t" : "f");
   if (typeof value === "number" || typeof value === "bigint") return encoder.encode(String(value));
   if (value instanceof Date) return encoder.encode(value.toISOString());
+  if (Array.isArray(value)) return encoder.encode(arrayLiteral(value));
   return encoder.encode(JSON.stringify(value));
+}
+
+/** A one-dimensional array literal with every element quoted and escaped. */
+function arrayLiteral(items: unknown[]): string {
+  const quoted = items.map((item) =>
+    item === null || item === undefined
+      ? "NULL"
+      : `"${String(item).replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`
+  );
+  return `{${quoted.join(",")}}`;
 }
 
 function utf8Bytes(text: string): Uint8Array<ArrayBuffer> {

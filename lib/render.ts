@@ -6,11 +6,17 @@
  * @module
  */
 import type { OutputFormat } from "./cli.ts";
+import type { QueryResult } from "./pg_protocol.ts";
 
 /** A result made of rows that share the same columns. */
 export interface Rows {
   columns: string[];
   rows: Record<string, unknown>[];
+}
+
+/** The rows of a query result, with its columns in the order the query gave them. */
+export function resultRows(result: QueryResult): Rows {
+  return { columns: result.columns.map((c) => c.name), rows: result.rows };
 }
 
 /**
@@ -34,6 +40,37 @@ export function renderRecord(record: Record<string, unknown>, format: OutputForm
   const rows = Object.entries(record).map(([field, value]) => ({ field, value }));
   const result = { columns: ["field", "value"], rows };
   return format === "csv" ? renderCsv(result) : renderTable(result, { header: false });
+}
+
+/** A report made of named row sets, e.g. the sections of a schema introspection. */
+export type Sections = Record<string, Rows>;
+
+/**
+ * Renders sections: for people, a heading and a table per section (an empty
+ * section says so); for agents, one JSON object mapping each section to its
+ * array of rows. CSV holds one section only, so callers allow `--csv` only
+ * when exactly one section is selected.
+ */
+export function renderSections(sections: Sections, format: OutputFormat): string {
+  const names = Object.keys(sections);
+  if (format === "json") {
+    return JSON.stringify(
+      Object.fromEntries(names.map((name) => [name, sections[name].rows])),
+      jsonReplacer,
+      2,
+    );
+  }
+  if (format === "csv") {
+    if (names.length !== 1) throw new Error("CSV output needs exactly one section");
+    return renderCsv(sections[names[0]]);
+  }
+  return names.map((name) => {
+    const section = sections[name];
+    const title = name.replaceAll("_", " ");
+    return section.rows.length === 0
+      ? `== ${title}: none`
+      : `== ${title} (${section.rows.length})\n${renderTable(section)}`;
+  }).join("\n\n");
 }
 
 /** Writes rendered output to stdout, with exactly one trailing newline. */

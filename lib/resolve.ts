@@ -199,20 +199,36 @@ export interface ResolveOptions {
   urlVariable?: string;
   /** Profile to use instead of `DB_PROFILE`. */
   profile?: string;
-  /** Run the session read-only (diagnostics). */
-  readOnly?: boolean;
+  /**
+   * The kind of session: `diagnostic` sessions are read-only and carry polite
+   * default timeouts; `explain` sessions carry the timeouts but may write
+   * (inside a transaction that is rolled back); `plain` sessions carry only
+   * what the environment sets.
+   */
+  session?: "plain" | "diagnostic" | "explain";
 }
 
+/**
+ * Timeouts of diagnostic sessions when the environment sets none, so that a
+ * look at a busy production server can neither run away nor wait on locks.
+ */
+export const DIAGNOSTIC_TIMEOUTS_MS = { statement_timeout: 30_000, lock_timeout: 2_000 };
+
 /** Session parameters every connection carries, from the environment. */
-export function sessionParameters(readOnly = false): Record<string, string> {
+export function sessionParameters(
+  session: ResolveOptions["session"] = "plain",
+): Record<string, string> {
   const parameters: Record<string, string> = {
     application_name: Deno.env.get("DB_APPLICATION_NAME") || DEFAULT_APPLICATION_NAME,
   };
-  const statementTimeout = envInteger("DB_STATEMENT_TIMEOUT_MS", { min: 0 });
-  const lockTimeout = envInteger("DB_LOCK_TIMEOUT_MS", { min: 0 });
+  const polite = session !== "plain";
+  const statementTimeout = envInteger("DB_STATEMENT_TIMEOUT_MS", { min: 0 }) ??
+    (polite ? DIAGNOSTIC_TIMEOUTS_MS.statement_timeout : undefined);
+  const lockTimeout = envInteger("DB_LOCK_TIMEOUT_MS", { min: 0 }) ??
+    (polite ? DIAGNOSTIC_TIMEOUTS_MS.lock_timeout : undefined);
   if (statementTimeout !== undefined) parameters.statement_timeout = String(statementTimeout);
   if (lockTimeout !== undefined) parameters.lock_timeout = String(lockTimeout);
-  if (readOnly) parameters.default_transaction_read_only = "on";
+  if (session === "diagnostic") parameters.default_transaction_read_only = "on";
   return parameters;
 }
 
@@ -226,7 +242,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   const url = Deno.env.get(urlVariable);
   const connectTimeoutSeconds = envInteger("PGCONNECT_TIMEOUT", { min: 1 }) ??
     DEFAULT_CONNECT_TIMEOUT_SECONDS;
-  const parameters = sessionParameters(options.readOnly);
+  const parameters = sessionParameters(options.session);
   if (url) {
     const parsed = parseConnectionUrl(url, urlVariable);
     registerSecret(parsed.password);

@@ -27,7 +27,7 @@ await runScript("connection_info", async () => {
     { name: "connection_info", usage, formats: ["json", "csv"] },
     Deno.args,
   );
-  const target = await resolveTarget({ readOnly: true });
+  const target = await resolveTarget({ session: "diagnostic" });
   const { session } = await connect(target);
   try {
     const { rows } = await session.query(await loadSql("connection_info"));

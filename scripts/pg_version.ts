@@ -20,7 +20,7 @@ Example:
 
 await runScript("pg_version", async () => {
   const { format } = parseCli({ name: "pg_version", usage, formats: ["json"] }, Deno.args);
-  const { session } = await connect(await resolveTarget({ readOnly: true }));
+  const { session } = await connect(await resolveTarget({ session: "diagnostic" }));
   try {
     const { rows } = await session.query(await loadSql("pg_version"));
     printOutput(renderRecord(rows[0], format));

@@ -25,7 +25,7 @@ Example:
 
 await runScript("test_connection", async () => {
   const { format } = parseCli({ name: "test_connection", usage, formats: ["json"] }, Deno.args);
-  const target = await resolveTarget({ readOnly: true });
+  const target = await resolveTarget({ session: "diagnostic" });
   const started = performance.now();
   const { session, ssl } = await connect(target);
   try {

@@ -1,0 +1,39 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Lists foreign keys that no index supports, with the index that would. */
+import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
+import { withSession } from "../lib/connect.ts";
+import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+const usage = `Usage: missing_fk_indexes.ts [limit] [--json | --csv]
+
+Lists foreign keys without a supporting index, largest tables first, with the
+CREATE INDEX CONCURRENTLY statement that would add one. A key counts as indexed
+only when an index's leading columns are exactly the key's columns (in any
+order): without such an index, every delete or key update on the referenced
+table scans this one. limit: how many (default 50, at most 10000).
+
+Options:
+  --json   an array of rows
+  --csv    CSV with a header
+  --help   this text
+
+Example:
+  ./scripts/missing_fk_indexes.ts`;
+
+await runScript("missing_fk_indexes", async () => {
+  const { positionals, format } = parseCli({
+    name: "missing_fk_indexes",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 0, max: 1 },
+  }, Deno.args);
+  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 50;
+  const target = await resolveTarget({ session: "diagnostic" });
+  const result = await withSession(
+    target,
+    async (s) => s.query(await loadSql("missing_fk_indexes"), [limit]),
+  );
+  printOutput(renderRows(resultRows(result), format));
+});

@@ -1,0 +1,107 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/**
+ * Describes the database's schema from pg_catalog, section by section: tables,
+ * columns, keys, indexes, constraints, views, sequences, enums, triggers,
+ * functions, extensions.
+ */
+import { parseCli, parsePositiveInt, runScript, UsageError } from "../lib/cli.ts";
+import { connect } from "../lib/connect.ts";
+import { printOutput, renderSections, resultRows, type Sections } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+/** Each section, the SQL file answering it, and which filters it takes. */
+const SECTIONS = {
+  tables: { sql: "introspect_tables", params: "schema_table" },
+  columns: { sql: "introspect_columns", params: "schema_table" },
+  primary_keys: { sql: "introspect_primary_keys", params: "schema_table" },
+  foreign_keys: { sql: "introspect_foreign_keys", params: "schema_table" },
+  indexes: { sql: "introspect_indexes", params: "schema_table" },
+  unique_constraints: { sql: "introspect_unique_constraints", params: "schema_table" },
+  check_constraints: { sql: "introspect_check_constraints", params: "schema_table" },
+  views: { sql: "introspect_views", params: "schema_table_view" },
+  materialized_views: { sql: "introspect_materialized_views", params: "schema_table_view" },
+  sequences: { sql: "introspect_sequences", params: "schema_table" },
+  enums: { sql: "introspect_enums", params: "schema" },
+  triggers: { sql: "introspect_triggers", params: "schema_table" },
+  functions: { sql: "introspect_functions", params: "schema_function" },
+  extensions: { sql: "introspect_extensions", params: "none" },
+} as const;
+
+type SectionName = keyof typeof SECTIONS;
+const NAMES = Object.keys(SECTIONS) as SectionName[];
+
+const usage =
+  `Usage: schema_introspect.ts [--schema S]... [--table T]... [--section NAME]... [--json | --csv]
+
+Describes the schema from pg_catalog (fast on catalogs of thousands of tables),
+in sections: ${NAMES.join(", ")}.
+Objects owned by extensions and the system schemas are left out.
+
+Options:
+  --schema S     only schema S (repeatable)
+  --table T      only relations named T (repeatable): tables, views, sequences and
+                 what belongs to them; enums, functions and extensions ignore it
+  --section N    only section N (repeatable)
+  --json         one JSON object: section -> array of rows
+  --csv          CSV of one section (use with exactly one --section)
+  --help         this text
+
+Environment:
+  DB_VIEW_DEF_TRUNC   cut view and materialized view definitions to this many characters
+  DB_FUNC_DEF_TRUNC   cut function definitions to this many characters
+
+Example:
+  DB_VIEW_DEF_TRUNC=200 ./scripts/schema_introspect.ts --schema public --section tables --section foreign_keys`;
+
+function truncation(name: string): number | null {
+  const text = Deno.env.get(name);
+  return text ? parsePositiveInt(text, name, { max: 10_000_000 }) : null;
+}
+
+await runScript("schema_introspect", async () => {
+  const { values, format } = parseCli({
+    name: "schema_introspect",
+    usage,
+    formats: ["json", "csv"],
+    options: {
+      schema: { type: "string", multiple: true },
+      table: { type: "string", multiple: true },
+      section: { type: "string", multiple: true },
+    },
+  }, Deno.args);
+  const requested = (values.section as string[] | undefined) ?? [];
+  for (const name of requested) {
+    if (!(NAMES as string[]).includes(name)) {
+      throw new UsageError(`Unknown section "${name}"; sections: ${NAMES.join(", ")}`);
+    }
+  }
+  const sections = requested.length ? [...new Set(requested)] as SectionName[] : NAMES;
+  if (format === "csv" && sections.length !== 1) {
+    throw new UsageError("--csv prints one section; choose it with --section");
+  }
+  const schemas = (values.schema as string[] | undefined) ?? null;
+  const tables = (values.table as string[] | undefined) ?? null;
+  const viewTrunc = truncation("DB_VIEW_DEF_TRUNC");
+  const funcTrunc = truncation("DB_FUNC_DEF_TRUNC");
+
+  const { session } = await connect(await resolveTarget({ session: "diagnostic" }));
+  try {
+    const report: Sections = {};
+    for (const name of sections) {
+      const spec = SECTIONS[name];
+      const params = {
+        schema_table: [schemas, tables],
+        schema_table_view: [schemas, tables, viewTrunc],
+        schema: [schemas],
+        schema_function: [schemas, funcTrunc],
+        none: [],
+      }[spec.params];
+      const result = await session.query(await loadSql(spec.sql), params);
+      report[name] = resultRows(result);
+    }
+    printOutput(renderSections(report, format));
+  } finally {
+    await session.close();
+  }
+});

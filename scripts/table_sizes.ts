@@ -1,0 +1,37 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Lists the largest tables with their total, table, index and TOAST sizes. */
+import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
+import { withSession } from "../lib/connect.ts";
+import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+const usage = `Usage: table_sizes.ts [limit] [--json | --csv]
+
+Lists the largest tables (and materialized views), largest first: total size
+(table + indexes + TOAST), table, index and TOAST sizes, readable and in bytes,
+and the estimated row count. limit: how many (default 20, at most 10000).
+
+Options:
+  --json   an array of rows, sizes in bytes as numbers
+  --csv    CSV with a header
+  --help   this text
+
+Example:
+  ./scripts/table_sizes.ts 20`;
+
+await runScript("table_sizes", async () => {
+  const { positionals, format } = parseCli({
+    name: "table_sizes",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 0, max: 1 },
+  }, Deno.args);
+  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 20;
+  const target = await resolveTarget({ session: "diagnostic" });
+  const result = await withSession(
+    target,
+    async (s) => s.query(await loadSql("table_sizes"), [limit]),
+  );
+  printOutput(renderRows(resultRows(result), format));
+});
