@@ -20,7 +20,7 @@ async function scripts(): Promise<string[]> {
 function indexEntries(skill: string): Map<string, string> {
   const section = skill.split(/^## Script index$/m)[1]?.split(/^## /m)[0] ?? "";
   const entries = new Map<string, string>();
-  const re = /^- `([a-z0-9_]+\.ts)`: [\s\S]*?^ {2}- Example: `(.+)`$/gm;
+  const re = /^- `([a-z0-9_]+\.ts)`: [\s\S]*?^ {2}- Example:\s+`(.+)`$/gm;
   for (const m of section.matchAll(re)) entries.set(m[1], m[2]);
   return entries;
 }

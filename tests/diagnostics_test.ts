@@ -1,0 +1,453 @@
+/**
+ * The read-only diagnostics on real servers of the oldest and the newest
+ * supported major versions (PG_TEST_MAJORS, default "13,18"; "system" means the
+ * installed server). Each script's test builds the situation it diagnoses and
+ * checks that the output names it.
+ */
+import assert from "node:assert/strict";
+import { type Cluster, startCluster } from "./support/cluster.ts";
+import { makeProject, type Project, runSkillScript, tomlWithProfiles } from "./support/run.ts";
+
+const MAJORS = (Deno.env.get("PG_TEST_MAJORS") ?? "13,18").split(",").map((m) => m.trim());
+
+const FIXTURE = `
+create schema sales;
+create schema crm;
+create type sales.status as enum ('new', 'paid', 'shipped');
+create table crm.customers (
+  id int primary key,
+  email text not null unique,
+  region text,
+  constraint email_has_at check (email like '%@%')
+);
+comment on table crm.customers is 'People who buy';
+create table sales.orders (
+  id serial primary key,
+  customer_id int not null references crm.customers (id),
+  status sales.status not null default 'new',
+  amount numeric(10, 2) check (amount >= 0),
+  created_at timestamptz not null default now()
+);
+create table sales.order_lines (
+  order_id int not null references sales.orders (id),
+  line_no int not null,
+  product text,
+  primary key (order_id, line_no)
+);
+create table sales.shipments (
+  id serial primary key,
+  order_id int not null,
+  line_no int not null,
+  constraint shipments_line_fk foreign key (order_id, line_no)
+    references sales.order_lines (order_id, line_no)
+);
+create index shipments_line_idx on sales.shipments (line_no, order_id, id);
+create table sales.returns (
+  id serial primary key,
+  order_id int references sales.orders (id),
+  reason text
+);
+create index returns_reason_order_idx on sales.returns (reason, order_id);
+create index orders_status_idx on sales.orders (status);
+create index orders_status_created_idx on sales.orders (status, created_at);
+create index orders_amount_idx on sales.orders (amount);
+create index orders_amount_copy_idx on sales.orders (amount);
+create table public.big (id int, payload text);
+insert into public.big select g, md5(g::text) from generate_series(1, 20000) g;
+create index big_payload_idx on public.big (payload);
+create table public.dupvals (v int);
+insert into public.dupvals values (1), (1);
+create view sales.order_totals as
+  select o.id, o.customer_id, sum(o.amount) as total from sales.orders o group by o.id;
+create materialized view sales.daily as
+  select date_trunc('day', created_at) as day, count(*) as orders from sales.orders group by 1;
+create sequence crm.ticket_seq start 100;
+create function sales.order_total(order_id int) returns numeric language sql stable
+  as $$ select amount from sales.orders where id = order_id $$;
+create function sales.touch() returns trigger language plpgsql
+  as $$ begin new.created_at := now(); return new; end $$;
+create trigger orders_touch before update on sales.orders
+  for each row execute function sales.touch();
+create extension pg_stat_statements;
+insert into crm.customers values (1, 'ada@example.com', 'eu'), (2, 'alan@example.com', 'uk');
+insert into sales.orders (customer_id, amount) values (1, 10), (2, 20);
+create role analyst nologin;
+create role alice login connection limit 3 in role analyst;
+`;
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function json(project: Project, script: string, args: string[] = [], env = {}) {
+  const result = await runSkillScript(script, [...args, "--json"], {
+    env: { ...project.env, ...env },
+  });
+  assert.equal(result.code, 0, `${script}: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+for (const major of MAJORS) {
+  Deno.test(`diagnostics on PostgreSQL ${major}`, async (t) => {
+    const cluster: Cluster = await startCluster({
+      embeddedMajor: major === "system" ? undefined : Number(major),
+      preload: ["pg_stat_statements"],
+      settings: { autovacuum: "off", "pg_stat_statements.track": "all" },
+    });
+    const project = await makeProject();
+    try {
+      await cluster.sql("create database diag");
+      await cluster.sql(FIXTURE, "diag");
+      await cluster.sql("analyze crm.customers", "diag");
+      // A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind.
+      await cluster.sql(
+        "create unique index concurrently dupvals_v_idx on public.dupvals (v)",
+        "diag",
+      )
+        .then(() => assert.fail("the unique index should have failed"), () => {});
+      for (let i = 0; i < 6; i++) {
+        await cluster.sql("select count(*) from public.big where payload like '%needle%'", "diag");
+      }
+      await waitFor(async () => {
+        const [row] = await cluster.sql(
+          "select seq_scan, n_live_tup from pg_stat_user_tables where relname = 'big'",
+          "diag",
+        );
+        return Number(row?.seq_scan) >= 6 && Number(row?.n_live_tup) >= 20000;
+      }, "statistics of public.big");
+      await project.writeToml(tomlWithProfiles({
+        local: {
+          host: cluster.host,
+          port: cluster.port,
+          user: cluster.superuser,
+          password: cluster.password,
+          database: "diag",
+        },
+      }));
+
+      await t.step("schema_introspect: every section populated", async () => {
+        const report = await json(project, "schema_introspect.ts");
+        for (const section of Object.keys(report)) {
+          assert.ok(report[section].length > 0, `section ${section} is empty`);
+        }
+        assert.deepEqual(Object.keys(report), [
+          "tables",
+          "columns",
+          "primary_keys",
+          "foreign_keys",
+          "indexes",
+          "unique_constraints",
+          "check_constraints",
+          "views",
+          "materialized_views",
+          "sequences",
+          "enums",
+          "triggers",
+          "functions",
+          "extensions",
+        ]);
+        const find = (section: string, name: string) =>
+          report[section].find((r: { name: string }) => r.name === name);
+        assert.equal(find("tables", "customers").comment, "People who buy");
+        assert.deepEqual(find("primary_keys", "order_lines_pkey").columns, ["order_id", "line_no"]);
+        assert.deepEqual(find("enums", "status").labels, ["new", "paid", "shipped"]);
+        assert.equal(find("sequences", "ticket_seq").start, 100);
+        assert.equal(find("sequences", "orders_id_seq").owned_by, "sales.orders.id");
+        assert.match(find("check_constraints", "email_has_at").definition, /email ~~ '%@%'/);
+        assert.match(find("triggers", "orders_touch").definition, /BEFORE UPDATE ON sales\.orders/);
+        assert.equal(find("functions", "order_total").arguments, "order_id integer");
+        assert.ok(find("extensions", "pg_stat_statements"));
+        assert.ok(!report.views.some((v: { name: string }) => v.name === "pg_stat_statements"));
+        const amount = report.columns.find((c: { table: string; name: string }) =>
+          c.table === "orders" && c.name === "amount"
+        );
+        assert.equal(amount.type, "numeric(10,2)");
+        assert.equal(amount.nullable, true);
+      });
+
+      await t.step(
+        "schema_introspect: cross-schema and two-column foreign keys, whole",
+        async () => {
+          const report = await json(project, "schema_introspect.ts", ["--section", "foreign_keys"]);
+          const fk = (name: string) =>
+            report.foreign_keys.find((r: { name: string }) => r.name === name);
+          const orders = fk("orders_customer_id_fkey");
+          assert.equal(orders.schema, "sales");
+          assert.equal(orders.referenced_schema, "crm");
+          assert.equal(orders.referenced_table, "customers");
+          assert.deepEqual(orders.columns, ["customer_id"]);
+          const shipments = fk("shipments_line_fk");
+          assert.deepEqual(shipments.columns, ["order_id", "line_no"]);
+          assert.deepEqual(shipments.referenced_columns, ["order_id", "line_no"]);
+          assert.equal(shipments.referenced_table, "order_lines");
+          assert.equal(shipments.on_delete, "no action");
+          assert.equal(report.foreign_keys.length, 4);
+        },
+      );
+
+      await t.step(
+        "schema_introspect: filters bind names, truncation, CSV, bad section",
+        async () => {
+          const crm = await json(project, "schema_introspect.ts", [
+            "--schema",
+            "crm",
+            "--section",
+            "tables",
+          ]);
+          assert.deepEqual(crm.tables.map((r: { name: string }) => r.name), ["customers"]);
+          const hostile = await json(project, "schema_introspect.ts", [
+            "--table",
+            "orders'; drop table sales.orders; --",
+            "--section",
+            "tables",
+          ]);
+          assert.deepEqual(hostile.tables, []);
+          const [still] = await cluster.sql(
+            "select to_regclass('sales.orders') is not null as ok",
+            "diag",
+          );
+          assert.equal(still.ok, true);
+          const one = await json(project, "schema_introspect.ts", [
+            "--table",
+            "orders",
+            "--section",
+            "columns",
+          ]);
+          assert.ok(one.columns.every((c: { table: string }) => c.table === "orders"));
+          const cut = await json(project, "schema_introspect.ts", [
+            "--section",
+            "views",
+            "--section",
+            "functions",
+          ], { DB_VIEW_DEF_TRUNC: "12", DB_FUNC_DEF_TRUNC: "15" });
+          assert.ok(cut.views.every((v: { definition: string }) => v.definition.length <= 12));
+          assert.ok(
+            cut.functions.every((f: { definition: string | null }) =>
+              (f.definition ?? "").length <= 15
+            ),
+          );
+          const csv = await runSkillScript(
+            "schema_introspect.ts",
+            ["--section", "enums", "--csv"],
+            {
+              env: project.env,
+            },
+          );
+          assert.equal(
+            csv.stdout,
+            'schema,name,labels\nsales,status,"[""new"",""paid"",""shipped""]"\n',
+          );
+          const bad = await runSkillScript("schema_introspect.ts", ["--section", "nope"], {
+            env: project.env,
+          });
+          assert.equal(bad.code, 2);
+          assert.match(bad.stderr, /Unknown section "nope"; sections: tables, columns/);
+          const table = await runSkillScript("schema_introspect.ts", ["--section", "enums"], {
+            env: project.env,
+          });
+          assert.match(table.stdout, /^== enums \(1\)\nschema \| name\s+\| labels/);
+        },
+      );
+
+      await t.step(
+        "table_sizes: largest first, numbers as numbers, hostile limit refused",
+        async () => {
+          const rows = await json(project, "table_sizes.ts", ["3"]);
+          assert.equal(rows.length, 3);
+          assert.equal(rows[0].table, "big");
+          assert.equal(typeof rows[0].total_bytes, "number");
+          assert.ok(rows[0].total_bytes >= rows[1].total_bytes);
+          assert.equal(
+            rows[0].total_bytes,
+            rows[0].table_bytes + rows[0].index_bytes + rows[0].toast_bytes,
+          );
+          for (const bad of ["1; drop table big", "0", "-5", "2.5", "99999999"]) {
+            const result = await runSkillScript("table_sizes.ts", [bad], { env: project.env });
+            assert.equal(result.code, 2, bad);
+            assert.match(result.stderr, /limit must be|Unknown option "-5"/);
+          }
+          const [big] = await cluster.sql("select count(*)::int as n from public.big", "diag");
+          assert.equal(big.n, 20000);
+        },
+      );
+
+      await t.step("index_health: missing, unused, invalid and duplicate indexes", async () => {
+        const findings = await json(project, "index_health.ts", ["--min-rows", "1000"]);
+        const has = (check: string, pick: (r: Record<string, unknown>) => boolean) =>
+          findings.some((r: Record<string, unknown>) => r.check === check && pick(r));
+        assert.ok(has("missing_index", (r) => r.table === "big" && Number(r.seq_scan) >= 6));
+        assert.ok(has("unused_index", (r) => r.index === "big_payload_idx"));
+        assert.ok(
+          !has("unused_index", (r) => String(r.index).endsWith("_pkey")),
+          "no primary keys",
+        );
+        assert.ok(!has("unused_index", (r) => r.index === "customers_email_key"), "no unique");
+        assert.ok(has("invalid_index", (r) => r.index === "dupvals_v_idx"));
+        assert.ok(
+          has(
+            "duplicate_index",
+            (r) => r.index === "orders_status_idx" && r.covered_by === "orders_status_created_idx",
+          ),
+        );
+        assert.ok(
+          has(
+            "duplicate_index",
+            (r) => r.index === "orders_amount_copy_idx" && r.covered_by === "orders_amount_idx",
+          ),
+        );
+        assert.ok(
+          !has("duplicate_index", (r) => r.index === "orders_amount_idx"),
+          "only one of a pair",
+        );
+        assert.ok(!has("duplicate_index", (r) => r.index === "orders_status_created_idx"));
+        const strict = await json(project, "index_health.ts", ["--min-rows", "50000"]);
+        assert.ok(
+          !strict.some((r: Record<string, unknown>) => r.check === "missing_index"),
+          "tables below --min-rows are not candidates",
+        );
+      });
+
+      await t.step(
+        "missing_fk_indexes: exact leading columns count, anything else does not",
+        async () => {
+          const rows = await json(project, "missing_fk_indexes.ts");
+          const names = rows.map((r: { constraint_name: string }) => r.constraint_name).sort();
+          assert.deepEqual(names, ["orders_customer_id_fkey", "returns_order_id_fkey"]);
+          const returns = rows.find((r: { constraint_name: string }) =>
+            r.constraint_name === "returns_order_id_fkey"
+          );
+          assert.equal(
+            returns.suggestion,
+            "CREATE INDEX CONCURRENTLY ON sales.returns (order_id);",
+          );
+          assert.equal(returns.referenced_table, "sales.orders");
+        },
+      );
+
+      await t.step("vacuum_analyze_status: never-analyzed tables first", async () => {
+        const rows = await json(project, "vacuum_analyze_status.ts");
+        const firstAnalyzed = rows.findIndex((r: { never_analyzed: boolean }) => !r.never_analyzed);
+        assert.ok(firstAnalyzed > 0, "some never-analyzed tables come first");
+        assert.ok(
+          rows.slice(firstAnalyzed).every((r: { never_analyzed: boolean }) => !r.never_analyzed),
+        );
+        const customers = rows.find((r: { table: string }) => r.table === "customers");
+        assert.equal(customers.never_analyzed, false);
+        assert.ok(customers.last_analyze);
+        const big = rows.find((r: { table: string }) => r.table === "big");
+        assert.equal(big.never_analyzed, true);
+        assert.equal(big.last_analyze, null);
+      });
+
+      await t.step("roles_overview: attributes and memberships", async () => {
+        const rows = await json(project, "roles_overview.ts");
+        const alice = rows.find((r: { role: string }) => r.role === "alice");
+        assert.deepEqual(
+          { login: alice.login, limit: alice.connection_limit, of: alice.member_of },
+          { login: true, limit: 3, of: ["analyst"] },
+        );
+        const analyst = rows.find((r: { role: string }) => r.role === "analyst");
+        assert.deepEqual(analyst.members, ["alice"]);
+        assert.equal(analyst.login, false);
+        assert.ok(!rows.some((r: { role: string }) => r.role.startsWith("pg_")));
+        const all = await json(project, "roles_overview.ts", ["--all"]);
+        assert.ok(
+          all.some((r: { role: string }) =>
+            r.role === "pg_read_all_data" || r.role === "pg_monitor"
+          ),
+        );
+      });
+
+      await t.step("slow_queries and pg_stat_statements_top name the query", async () => {
+        for (const script of ["slow_queries.ts", "pg_stat_statements_top.ts"]) {
+          const rows = await json(project, script, ["50"]);
+          const needle = rows.find((r: { query: string }) => /payload like/.test(r.query));
+          assert.ok(needle, `${script} shows the needle query`);
+          assert.ok(needle.calls >= 6);
+          assert.equal(typeof needle.total_ms, "number");
+        }
+        const top = await json(project, "pg_stat_statements_top.ts", ["5"]);
+        for (let i = 1; i < top.length; i++) assert.ok(top[i - 1].total_ms >= top[i].total_ms);
+      });
+
+      await t.step("pg_stat_statements: an old extension version, and none at all", async () => {
+        await cluster.sql("create database legacy");
+        await cluster.sql("create extension pg_stat_statements version '1.7'", "legacy");
+        const legacy = await json(project, "slow_queries.ts", ["50"], {
+          DB_URL: cluster.url({ database: "legacy" }),
+        });
+        assert.ok(legacy.some((r: { query: string }) => /payload like/.test(r.query)));
+        const none = await runSkillScript("slow_queries.ts", [], {
+          env: { DB_URL: cluster.url({ database: "postgres" }) },
+        });
+        assert.equal(none.code, 1);
+        assert.match(
+          none.stderr,
+          /pg_stat_statements is not installed in database "postgres"; enable it: add pg_stat_statements to shared_preload_libraries/,
+        );
+      });
+
+      await t.step("explain_analyze: a DELETE's real plan, every row left in place", async () => {
+        const result = await runSkillScript("explain_analyze.ts", [
+          "delete from public.big where id <= 500",
+        ], {
+          env: project.env,
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /Delete on big/);
+        assert.match(result.stdout, /actual time=.* rows=500(\.00)? /);
+        assert.match(result.stdout, /Buffers: /);
+        const [big] = await cluster.sql("select count(*)::int as n from public.big", "diag");
+        assert.equal(big.n, 20000);
+      });
+
+      await t.step("explain_analyze: --json plan, --no-analyze runs nothing", async () => {
+        const plan = await json(project, "explain_analyze.ts", [
+          "select * from public.big where id = 7",
+        ]);
+        assert.equal(plan[0].Plan["Actual Rows"], 1);
+        const planned = await runSkillScript("explain_analyze.ts", [
+          "--no-analyze",
+          "insert into public.big values (0, 'planned only')",
+        ], { env: project.env });
+        assert.equal(planned.code, 0, planned.stderr);
+        assert.match(planned.stdout, /Insert on big/);
+        assert.ok(!/actual/.test(planned.stdout));
+        const [big] = await cluster.sql("select count(*)::int as n from public.big", "diag");
+        assert.equal(big.n, 20000);
+      });
+
+      await t.step(
+        "explain_analyze: more than one statement is refused, nothing runs",
+        async () => {
+          const result = await runSkillScript("explain_analyze.ts", [
+            "select 1; delete from public.big",
+          ], { env: project.env });
+          assert.equal(result.code, 2);
+          assert.match(result.stderr, /Give exactly one statement/);
+          const [big] = await cluster.sql("select count(*)::int as n from public.big", "diag");
+          assert.equal(big.n, 20000);
+        },
+      );
+
+      await t.step("diagnostics are read-only with polite timeouts", async () => {
+        const info = await json(project, "connection_info.ts");
+        assert.equal(info.default_transaction_read_only, "on");
+        assert.equal(info.statement_timeout, "30s");
+        assert.equal(info.lock_timeout, "2s");
+        const slow = await runSkillScript("explain_analyze.ts", ["select pg_sleep(2)"], {
+          env: { ...project.env, DB_STATEMENT_TIMEOUT_MS: "200" },
+        });
+        assert.equal(slow.code, 1);
+        assert.match(slow.stderr, /cancelled after the statement timeout \(200 ms\)/);
+      });
+    } finally {
+      await project.remove();
+      await cluster.stop();
+    }
+  });
+}
