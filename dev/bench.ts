@@ -4,8 +4,14 @@
  * - connect: one `test_connection.ts` run end to end (process start, profile
  *   resolution, connect with SCRAM, one query, render) against
  *   `psql -X -c 'select 1'`. Target: at most 2x psql (median).
+ * - introspect: `schema_introspect.ts --json` on a generated catalog of 2,000
+ *   tables in 5 schemas (15 columns, a primary key, two secondary indexes, a
+ *   check constraint and a foreign key each) plus 300 views and 300 functions,
+ *   against `pg_dump --schema-only` of the same database. Target: no slower
+ *   than pg_dump; and growth with the catalog measured at half size too, which
+ *   must be about linear (ratio of times close to 2 for twice the objects).
  *
- * Usage: deno task bench [--runs N]
+ * Usage: deno task bench [--runs N] [--only connect|introspect]
  */
 import { join } from "node:path";
 import { findToolDir } from "../lib/tools.ts";
@@ -20,6 +26,8 @@ import {
 
 const runsFlag = Deno.args.indexOf("--runs");
 const RUNS = runsFlag >= 0 ? Number(Deno.args[runsFlag + 1]) : 40;
+const onlyFlag = Deno.args.indexOf("--only");
+const ONLY = onlyFlag >= 0 ? Deno.args[onlyFlag + 1] : undefined;
 const WARMUP = 5;
 
 function median(values: number[]): number {
@@ -32,9 +40,10 @@ async function time(
   command: string,
   args: string[],
   env: Record<string, string>,
+  counts: { warmup: number; runs: number } = { warmup: WARMUP, runs: RUNS },
 ): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < WARMUP + RUNS; i++) {
+  for (let i = 0; i < counts.warmup + counts.runs; i++) {
     const started = performance.now();
     const out = await new Deno.Command(command, {
       args,
@@ -47,61 +56,187 @@ async function time(
     if (!out.success) {
       throw new Error(`${command} failed: ${new TextDecoder().decode(out.stderr)}`);
     }
-    if (i >= WARMUP) samples.push(elapsed);
+    if (i >= counts.warmup) samples.push(elapsed);
   }
   return samples;
 }
 
-const psqlDir = findToolDir("psql");
-if (!psqlDir) {
-  console.error("bench: psql is needed as the yardstick; install postgresql-client");
-  Deno.exit(1);
+/** SQL that adds tables `from`..`to` (and their views and functions) to the catalog. */
+function catalogBatch(from: number, to: number): string {
+  return `
+do $$
+declare
+  i int;
+  s text;
+  cols text;
+begin
+  for i in ${from}..${to} loop
+    s := 'bench_s' || (i % 5);
+    execute format('create schema if not exists %I', s);
+    cols := '';
+    for c in 1..12 loop
+      cols := cols || format(', c%s %s', c,
+        (array['int', 'text', 'numeric(12,2)', 'timestamptz', 'boolean', 'bigint'])[1 + (c - 1) % 6]);
+    end loop;
+    execute format(
+      'create table %I.t%s (id int primary key, parent_id int%s, note varchar(200),
+         constraint t%s_c1_check check (c1 >= 0),
+         constraint t%s_parent_fk foreign key (parent_id) references %I.t%s (id))',
+      s, i, cols, i, i, s, case when i > 5 then i - 5 else i end);
+    execute format('create index on %I.t%s (c2)', s, i);
+    execute format('create index on %I.t%s (c3, c4)', s, i);
+    if i % 7 = 0 then
+      execute format('create view %I.v%s as select id, c1, c2 from %I.t%s where c5', s, i, s, i);
+      execute format(
+        'create function %I.f%s(p int) returns bigint language sql stable as $f$ select count(*) from %I.t%s where c1 > p $f$',
+        s, i, s, i);
+    end if;
+  end loop;
+end $$;`;
 }
-const cluster = await startCluster();
-const project = await makeProject();
-try {
-  await cluster.sql("create role bench login password 'bench-secret'");
-  await project.writeToml(tomlWithProfiles({
-    local: {
-      host: cluster.host,
-      port: cluster.port,
-      user: "bench",
-      password: "bench-secret",
-      database: "postgres",
-    },
-  }, { pgBinPath: psqlDir }));
-  const env = { ...baseEnv(), ...project.env };
-  const script = join(SKILL_ROOT, "scripts", "test_connection.ts");
-  const ours = await time(
-    Deno.execPath(),
-    ["run", ...await shebangFlags("test_connection.ts"), script],
-    env,
-  );
-  const psql = await time(
-    join(psqlDir, "psql"),
-    [
-      "-X",
+
+async function benchConnect(): Promise<void> {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  try {
+    await cluster.sql("create role bench login password 'bench-secret'");
+    await project.writeToml(tomlWithProfiles({
+      local: {
+        host: cluster.host,
+        port: cluster.port,
+        user: "bench",
+        password: "bench-secret",
+        database: "postgres",
+      },
+    }, { pgBinPath: psqlDir }));
+    const env = { ...baseEnv(), ...project.env };
+    const script = join(SKILL_ROOT, "scripts", "test_connection.ts");
+    const ours = await time(
+      Deno.execPath(),
+      ["run", ...await shebangFlags("test_connection.ts"), script],
+      env,
+    );
+    const psql = await time(
+      join(psqlDir!, "psql"),
+      [
+        "-X",
+        "-h",
+        cluster.host,
+        "-p",
+        String(cluster.port),
+        "-U",
+        "bench",
+        "-d",
+        "postgres",
+        "-c",
+        "select 1",
+      ],
+      { ...baseEnv(), PGPASSWORD: "bench-secret" },
+    );
+    const ratio = median(ours) / median(psql);
+    console.log(
+      `connect: ${RUNS} runs each on PostgreSQL ${cluster.major}, SCRAM-SHA-256 over TCP`,
+    );
+    console.log(`  test_connection.ts          median ${median(ours).toFixed(1)} ms`);
+    console.log(`  psql -X -c 'select 1'       median ${median(psql).toFixed(1)} ms`);
+    console.log(
+      `  ratio ${ratio.toFixed(2)}x psql (target: at most 2.00x) ${ratio <= 2 ? "MET" : "MISSED"}`,
+    );
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+}
+
+async function benchIntrospect(): Promise<void> {
+  const cluster = await startCluster({ settings: { max_locks_per_transaction: "1024" } });
+  const project = await makeProject();
+  try {
+    await cluster.sql("create database catalog");
+    await project.writeToml(tomlWithProfiles({
+      local: {
+        host: cluster.host,
+        port: cluster.port,
+        user: cluster.superuser,
+        password: cluster.password,
+        database: "catalog",
+      },
+    }));
+    const env = { ...baseEnv(), ...project.env };
+    const introspect = [
+      "run",
+      ...await shebangFlags("schema_introspect.ts"),
+      join(SKILL_ROOT, "scripts", "schema_introspect.ts"),
+      "--json",
+    ];
+    const dump = [
+      "--schema-only",
       "-h",
       cluster.host,
       "-p",
       String(cluster.port),
       "-U",
-      "bench",
+      cluster.superuser,
       "-d",
-      "postgres",
-      "-c",
-      "select 1",
-    ],
-    { ...baseEnv(), PGPASSWORD: "bench-secret" },
-  );
-  const ratio = median(ours) / median(psql);
-  console.log(`connect: ${RUNS} runs each on PostgreSQL ${cluster.major}, SCRAM-SHA-256 over TCP`);
-  console.log(`  test_connection.ts          median ${median(ours).toFixed(1)} ms`);
-  console.log(`  psql -X -c 'select 1'       median ${median(psql).toFixed(1)} ms`);
-  console.log(
-    `  ratio ${ratio.toFixed(2)}x psql (target: at most 2.00x) ${ratio <= 2 ? "MET" : "MISSED"}`,
-  );
-} finally {
-  await project.remove();
-  await cluster.stop();
+      "catalog",
+      "-f",
+      "/dev/null",
+    ];
+    const dumpEnv = { ...baseEnv(), PGPASSWORD: cluster.password };
+    const counts = { warmup: 1, runs: 5 };
+    const results: { tables: number; ours: number; dump: number }[] = [];
+    let built = 0;
+    for (const tables of [1000, 2000]) {
+      for (let from = built + 1; from <= tables; from += 250) {
+        await cluster.sql(catalogBatch(from, Math.min(from + 249, tables)), "catalog");
+      }
+      built = tables;
+      await cluster.sql("analyze", "catalog");
+      const ours = median(await time(Deno.execPath(), introspect, env, counts));
+      const pgDump = median(await time(join(psqlDir!, "pg_dump"), dump, dumpEnv, counts));
+      results.push({ tables, ours, dump: pgDump });
+    }
+    const [objects] = await cluster.sql(
+      `select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname like 'bench_s%' and c.relkind = 'r') as tables,
+              (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname like 'bench_s%' and c.relkind = 'v') as views,
+              (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname like 'bench_s%') as functions,
+              (select count(*) from pg_index i join pg_class c on c.oid = i.indrelid
+                join pg_namespace n on n.oid = c.relnamespace where n.nspname like 'bench_s%') as indexes`,
+      "catalog",
+    );
+    console.log(
+      `introspect: PostgreSQL ${cluster.major}; catalog of ${objects.tables} tables, ` +
+        `${objects.indexes} indexes, ${objects.views} views, ${objects.functions} functions; median of 5`,
+    );
+    for (const r of results) {
+      console.log(
+        `  ${String(r.tables).padStart(4)} tables: schema_introspect.ts ${r.ours.toFixed(0)} ms, ` +
+          `pg_dump --schema-only ${r.dump.toFixed(0)} ms, ratio ${(r.ours / r.dump).toFixed(2)}x`,
+      );
+    }
+    const [half, full] = results;
+    const ratio = full.ours / full.dump;
+    console.log(
+      `  ratio ${ratio.toFixed(2)}x pg_dump (target: at most 1.00x) ${
+        ratio <= 1 ? "MET" : "MISSED"
+      }; ` +
+        `growth from 1000 to 2000 tables: ${
+          (full.ours / half.ours).toFixed(2)
+        }x (linear: about 2x)`,
+    );
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
 }
+
+const psqlDir = findToolDir("psql");
+if (!psqlDir) {
+  console.error("bench: psql and pg_dump are needed as the yardsticks; install postgresql-client");
+  Deno.exit(1);
+}
+if (!ONLY || ONLY === "connect") await benchConnect();
+if (!ONLY || ONLY === "introspect") await benchIntrospect();

@@ -711,13 +711,22 @@ function parseRowDescription(body: Uint8Array): Column[] {
   return columns;
 }
 
+/** UTF-8 text of a field; short ASCII values (most catalog text) skip the decoder's overhead. */
+function decodeText(bytes: Uint8Array): string {
+  if (bytes.length < 64) {
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return decoder.decode(bytes);
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return decoder.decode(bytes);
+}
+
 function decodeRow(body: Uint8Array, columns: Column[]): Record<string, unknown> {
   const reader = new BodyReader(body);
   const count = reader.int16();
   const row: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
     const length = reader.int32();
-    const text = length === -1 ? null : decoder.decode(reader.bytes(length));
+    const text = length === -1 ? null : decodeText(reader.bytes(length));
     const column = columns[i];
     row[column?.name ?? `column${i + 1}`] = decodeValue(text, column?.typeOid ?? 25);
   }

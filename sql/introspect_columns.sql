@@ -12,11 +12,13 @@ select n.nspname as schema,
        case when a.attgenerated = '' then pg_get_expr(ad.adbin, ad.adrelid) end as "default",
        case a.attidentity when 'a' then 'always' when 'd' then 'by default' end as identity,
        case when a.attgenerated <> '' then pg_get_expr(ad.adbin, ad.adrelid) end as generated,
-       col_description(c.oid, a.attnum) as comment
+       dsc.description as comment
 from pg_attribute a
 join pg_class c on c.oid = a.attrelid
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+left join pg_description dsc
+  on dsc.classoid = 'pg_class'::regclass and dsc.objoid = c.oid and dsc.objsubid = a.attnum
 where a.attnum > 0 and not a.attisdropped
   and c.relkind in ('r', 'p', 'f', 'v', 'm')
   and n.nspname not in ('pg_catalog', 'information_schema')

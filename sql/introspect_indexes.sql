@@ -1,6 +1,6 @@
 -- introspect_indexes.sql: which indexes exist, and are they usable?
 -- Answers: schema, table, index, definition, method, unique, primary, valid,
--- partial predicate, size.
+-- partial predicate. (Index sizes: see index_health and table_sizes.)
 -- Parameters: $1 text[] schemas (null: every user schema), $2 text[] table names (null: all).
 -- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
 select n.nspname as schema,
@@ -11,8 +11,7 @@ select n.nspname as schema,
        i.indisunique as "unique",
        i.indisprimary as "primary",
        i.indisvalid as valid,
-       pg_get_expr(i.indpred, i.indrelid) as predicate,
-       pg_relation_size(i.indexrelid) as size_bytes
+       pg_get_expr(i.indpred, i.indrelid) as predicate
 from pg_index i
 join pg_class ic on ic.oid = i.indexrelid
 join pg_class t on t.oid = i.indrelid

@@ -1,5 +1,6 @@
 -- introspect_tables.sql: which tables exist (ordinary, partitioned, foreign)?
--- Answers: schema, name, kind, owner, estimated rows, total size, comment.
+-- Answers: schema, name, kind, owner, estimated rows, comment. (Sizes cost a file
+-- system call per relation: table_sizes.sql answers them.)
 -- Parameters: $1 text[] schemas (null: every user schema), $2 text[] table names (null: all).
 -- Server versions: PostgreSQL 10 and later (partitioned tables); tested on 13-18.
 select n.nspname as schema,
@@ -8,10 +9,11 @@ select n.nspname as schema,
                       when 'f' then 'foreign table' end as kind,
        pg_get_userbyid(c.relowner) as owner,
        greatest(c.reltuples, 0)::bigint as estimated_rows,
-       pg_total_relation_size(c.oid) as total_bytes,
-       obj_description(c.oid, 'pg_class') as comment
+       dsc.description as comment
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
+left join pg_description dsc
+  on dsc.classoid = 'pg_class'::regclass and dsc.objoid = c.oid and dsc.objsubid = 0
 where c.relkind in ('r', 'p', 'f')
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
