@@ -186,6 +186,25 @@ export async function askLine(prompt: string): Promise<string | undefined> {
 }
 
 /**
+ * Confirms an action that changes a database. `DB_CONFIRM=YES` confirms it
+ * outright; otherwise, on a terminal, the user must type YES; without a
+ * terminal the action is refused with the way to confirm it.
+ */
+export async function confirmAction(question: string): Promise<void> {
+  if (Deno.env.get("DB_CONFIRM") === "YES") return;
+  if (!canAsk()) {
+    throw new SkillError(
+      `Not confirmed: ${question.replace(/\?$/, "")} needs confirmation; ` +
+        `run it on a terminal and type YES, or set DB_CONFIRM=YES`,
+    );
+  }
+  const answer = await askLine(`${question} Type YES to confirm: `);
+  if (answer?.trim() !== "YES") {
+    throw new SkillError("Not confirmed (the answer was not YES); nothing was done");
+  }
+}
+
+/**
  * Runs a script's body and turns its outcome into an exit status: the number it
  * returns (default 0), 1 for a failure, 2 for a usage error. Errors print as one
  * line `<name>: <message>`; set `DB_DEBUG=1` to see a stack trace.

@@ -1,0 +1,126 @@
+/**
+ * Controlling server sessions (cancel a query, terminate a session), shared by
+ * cancel_backend.ts, terminate_backend.ts and query_action.ts: which PIDs may
+ * be signalled, sending the signal, and reporting truthfully what happened.
+ *
+ * @module
+ */
+import { SkillError, UsageError } from "./cli.ts";
+import { PgServerError, type PgSession } from "./pg_protocol.ts";
+import { loadSql } from "./sql.ts";
+
+/** What to do to a session. */
+export type SignalAction = "cancel" | "terminate";
+
+/** A session as pg_stat_activity shows it. */
+export interface BackendInfo {
+  pid: number;
+  user: string | null;
+  database: string | null;
+  backend_type: string;
+  state: string | null;
+  query: string;
+  is_self: boolean;
+}
+
+/** What happened to one PID. */
+export interface SignalOutcome {
+  pid: number;
+  action: SignalAction;
+  /** signalled; terminated (seen gone afterwards); already gone; not permitted. */
+  result: "signalled" | "terminated" | "already gone" | "not permitted";
+  user: string | null;
+  database: string | null;
+  query: string;
+}
+
+/** Parses a PID argument: a positive integer, else a usage error. */
+export function parsePid(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text) || Number(text) > 2 ** 31 - 1) {
+    throw new UsageError(`PID must be a positive integer, got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** The session with this PID, or undefined when the server has none. */
+export async function findBackend(
+  session: PgSession,
+  pid: number,
+): Promise<BackendInfo | undefined> {
+  const { rows } = await session.query(await loadSql("backend_session"), [pid]);
+  return rows[0] as unknown as BackendInfo | undefined;
+}
+
+/**
+ * The sessions to signal, checked before anything is sent: each PID must be a
+ * session of this server and not the caller's own. One bad PID refuses all.
+ */
+export async function checkTargets(session: PgSession, pids: number[]): Promise<BackendInfo[]> {
+  const targets: BackendInfo[] = [];
+  for (const pid of pids) {
+    const info = await findBackend(session, pid);
+    if (!info) {
+      throw new SkillError(
+        `No session with PID ${pid} on this server; nothing was signalled ` +
+          `(list sessions with activity_overview.ts)`,
+      );
+    }
+    if (info.is_self) {
+      throw new SkillError(`PID ${pid} is this script's own session; nothing was signalled`);
+    }
+    targets.push(info);
+  }
+  return targets;
+}
+
+/**
+ * Sends `action` to each session and reports truthfully: a refused signal is
+ * "not permitted", a session gone before the signal is "already gone", a
+ * terminated session seen gone within a few seconds is "terminated".
+ */
+export async function signalBackends(
+  session: PgSession,
+  targets: BackendInfo[],
+  action: SignalAction,
+): Promise<SignalOutcome[]> {
+  const sql = await loadSql("signal_backend");
+  const outcomes: SignalOutcome[] = [];
+  for (const target of targets) {
+    const base = {
+      pid: target.pid,
+      action,
+      user: target.user,
+      database: target.database,
+      query: target.query,
+    };
+    let result: SignalOutcome["result"];
+    try {
+      const { rows } = await session.query(sql, [target.pid, action]);
+      result = rows[0].signalled ? "signalled" : "already gone";
+    } catch (error) {
+      if (error instanceof PgServerError && error.code === "42501") result = "not permitted";
+      else throw error;
+    }
+    if (result === "signalled" && action === "terminate" && await gone(session, target.pid)) {
+      result = "terminated";
+    }
+    outcomes.push({ ...base, result });
+  }
+  return outcomes;
+}
+
+async function gone(session: PgSession, pid: number): Promise<boolean> {
+  for (let i = 0; i < 30; i++) {
+    if (!(await findBackend(session, pid))) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** One line saying what is about to be done to a session, for the confirmation. */
+export function describeTarget(action: SignalAction, target: BackendInfo): string {
+  const what = action === "cancel" ? "Cancel the query of" : "Terminate";
+  const query = target.query.length > 80 ? `${target.query.slice(0, 77)}...` : target.query;
+  return `${what} session ${target.pid} (${target.user ?? "?"} on ${target.database ?? "?"}, ` +
+    `${target.state ?? target.backend_type}: ${query})?`;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Cancels the running query of one session (the session itself lives on). */
+import { confirmAction, parseCli, runScript } from "../lib/cli.ts";
+import { checkTargets, describeTarget, parsePid, signalBackends } from "../lib/backends.ts";
+import { withSession } from "../lib/connect.ts";
+import { printOutput, renderRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+
+const usage = `Usage: cancel_backend.ts <pid> [--json | --csv]
+
+Cancels the query that session <pid> is running (pg_cancel_backend): the query
+fails with a cancel error and the session stays connected.
+Asks for confirmation: type YES on a terminal, or set DB_CONFIRM=YES when there
+is none. Refuses a PID that is not a positive integer (exit 2), that is no
+session of this server, or that is this script's own session (exit 1), and
+then signals nothing. Reports the result truthfully: signalled, terminated,
+already gone, or not permitted (exit 1 unless signalled).
+
+Options:
+  --json   the result as JSON
+  --csv    the result as CSV
+  --help   this text
+
+Example:
+  DB_CONFIRM=YES ./scripts/cancel_backend.ts 12345`;
+
+await runScript("cancel_backend", async () => {
+  const { positionals, format } = parseCli({
+    name: "cancel_backend",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 1, max: 1 },
+  }, Deno.args);
+  const pid = parsePid(positionals[0]);
+  const outcomes = await withSession(await resolveTarget(), async (session) => {
+    const targets = await checkTargets(session, [pid]);
+    await confirmAction(describeTarget("cancel", targets[0]));
+    return await signalBackends(session, targets, "cancel");
+  });
+  const columns = ["pid", "action", "result", "user", "database", "query"];
+  printOutput(
+    renderRows({ columns, rows: outcomes as unknown as Record<string, unknown>[] }, format),
+  );
+  return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
+});

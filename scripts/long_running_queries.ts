@@ -1,0 +1,43 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Lists active queries running longer than a threshold. */
+import { parseCli, parsePositiveInt, runScript, UsageError } from "../lib/cli.ts";
+import { withSession } from "../lib/connect.ts";
+import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+const usage = `Usage: long_running_queries.ts [minutes] [limit] [--json | --csv]
+
+Lists active queries (other sessions) that started more than <minutes> ago
+(default 5; a decimal such as 0.5 is allowed), longest first: pid, user,
+database, application, seconds running, wait event and the query.
+limit: how many (default 20, at most 10000).
+
+Options:
+  --json   an array of rows
+  --csv    CSV with a header
+  --help   this text
+
+Example:
+  ./scripts/long_running_queries.ts 5 20`;
+
+await runScript("long_running_queries", async () => {
+  const { positionals, format } = parseCli({
+    name: "long_running_queries",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 0, max: 2 },
+  }, Deno.args);
+  const minutesText = positionals[0] ?? "5";
+  if (!/^\d{1,6}(\.\d{1,3})?$/.test(minutesText)) {
+    throw new UsageError(`minutes must be a number of at least 0, got "${minutesText}"`);
+  }
+  const seconds = Number(minutesText) * 60;
+  const limit = positionals[1] ? parsePositiveInt(positionals[1], "limit", { max: 10_000 }) : 20;
+  const target = await resolveTarget({ session: "diagnostic" });
+  const result = await withSession(
+    target,
+    async (s) => s.query(await loadSql("long_running_queries"), [seconds, limit]),
+  );
+  printOutput(renderRows(resultRows(result), format));
+});

@@ -1,0 +1,152 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/**
+ * Finds the sessions running a matching query, lets the user pick PIDs,
+ * confirms, cancels or terminates them, and reports each result.
+ */
+import {
+  askLine,
+  canAsk,
+  confirmAction,
+  note,
+  parseCli,
+  parsePositiveInt,
+  runScript,
+  SkillError,
+  UsageError,
+} from "../lib/cli.ts";
+import {
+  type BackendInfo,
+  checkTargets,
+  parsePid,
+  type SignalAction,
+  signalBackends,
+} from "../lib/backends.ts";
+import { withSession } from "../lib/connect.ts";
+import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+const usage =
+  `Usage: query_action.ts <cancel|terminate> --query "<text>" [--user NAME] [--limit N] [--pid PID]... [--json | --csv]
+
+Lists the non-idle sessions (not this one) whose query matches <text>, case-
+insensitively: text without % or _ matches anywhere in the query; with them it
+is an ILIKE pattern. --user keeps only that user's sessions.
+
+On a terminal: shows the matches, asks which PIDs to act on ("all" for every
+one), asks you to type YES, acts, and reports each PID's result.
+Without a terminal: give the PIDs with --pid (each must be among the matches)
+and set DB_CONFIRM=YES; without --pid the matches are only listed (exit 0) and
+nothing is signalled. Each result is reported truthfully: signalled,
+terminated, already gone, not permitted (exit 1 unless all were signalled).
+
+Options:
+  --query TEXT   the query text or ILIKE pattern to look for (required)
+  --user NAME    only sessions of this user
+  --limit N      at most N matches (default 50)
+  --pid PID      act on this PID without asking which (repeatable)
+  --json         JSON output
+  --csv          CSV output
+  --help         this text
+
+Example:
+  ./scripts/query_action.ts cancel --query "select * from events"`;
+
+/** A pattern without wildcards is a contains match; backslashes stay literal. */
+function likePattern(text: string): string {
+  return /[%_]/.test(text) ? text : `%${text.replaceAll("\\", "\\\\")}%`;
+}
+
+const OUTCOME_COLUMNS = ["pid", "action", "result", "user", "database", "query"];
+
+await runScript("query_action", async () => {
+  const { positionals, values, format } = parseCli({
+    name: "query_action",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 1, max: 1 },
+    options: {
+      query: { type: "string" },
+      user: { type: "string" },
+      limit: { type: "string" },
+      pid: { type: "string", multiple: true },
+    },
+  }, Deno.args);
+  const action = positionals[0];
+  if (action !== "cancel" && action !== "terminate") {
+    throw new UsageError(`The action must be cancel or terminate, got "${action}"`);
+  }
+  const text = values.query as string | undefined;
+  if (!text) throw new UsageError('Give the query to look for with --query "<text>"');
+  const limit = values.limit
+    ? parsePositiveInt(values.limit as string, "--limit", { max: 10_000 })
+    : 50;
+  const pids = ((values.pid as string[] | undefined) ?? []).map(parsePid);
+  const user = (values.user as string | undefined) ?? null;
+
+  const outcomes = await withSession(await resolveTarget(), async (session) => {
+    const matches = await session.query(await loadSql("query_action_matches"), [
+      likePattern(text),
+      user,
+      limit,
+    ]);
+    const matching = new Set(matches.rows.map((r) => r.pid as number));
+    let chosen: number[];
+    if (pids.length) {
+      const stranger = pids.find((pid) => !matching.has(pid));
+      if (stranger !== undefined) {
+        await checkTargets(session, [stranger]); // says "no such session" or "own session" first
+        throw new SkillError(
+          `PID ${stranger} is not among the sessions whose query matches "${text}"; nothing was signalled`,
+        );
+      }
+      chosen = [...new Set(pids)];
+    } else if (!canAsk()) {
+      printOutput(renderRows(resultRows(matches), format));
+      note(
+        `note: nothing was signalled; to ${action}, pass the PIDs with --pid and set DB_CONFIRM=YES`,
+      );
+      return undefined;
+    } else {
+      if (matches.rows.length === 0) {
+        note(`No running query matches "${text}"; nothing to do`);
+        return [];
+      }
+      console.log(renderRows(resultRows(matches), "table"));
+      chosen = await pickPids(action, matching);
+      if (chosen.length === 0) {
+        note("Nothing chosen; nothing was signalled");
+        return [];
+      }
+    }
+    const targets: BackendInfo[] = await checkTargets(session, chosen);
+    await confirmAction(
+      `${action === "cancel" ? "Cancel the queries of" : "Terminate"} ${targets.length} ` +
+        `session${targets.length === 1 ? "" : "s"} (PID ${chosen.join(", ")})?`,
+    );
+    return await signalBackends(session, targets, action as SignalAction);
+  });
+  if (outcomes === undefined) return 0;
+  printOutput(
+    renderRows(
+      { columns: OUTCOME_COLUMNS, rows: outcomes as unknown as Record<string, unknown>[] },
+      format,
+    ),
+  );
+  return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
+});
+
+/** Asks which of the listed PIDs to act on until the answer names only listed ones. */
+async function pickPids(action: string, matching: Set<number>): Promise<number[]> {
+  while (true) {
+    const answer = (await askLine(`PIDs to ${action} (space-separated, "all", empty to quit): `))
+      ?.trim() ?? "";
+    if (answer === "") return [];
+    if (answer.toLowerCase() === "all") return [...matching];
+    const words = answer.split(/[\s,]+/);
+    const picked = words.filter((w) => /^\d+$/.test(w)).map(Number);
+    const wrong = words.filter((w) => !/^\d+$/.test(w) || !matching.has(Number(w)));
+    if (wrong.length === 0) return [...new Set(picked)];
+    note(`Not among the listed PIDs: ${wrong.join(", ")}`);
+  }
+}
