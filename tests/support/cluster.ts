@@ -55,6 +55,8 @@ export interface Cluster {
   major: number;
   /** A connection URL for `user` (default the superuser) to `database`. */
   url(options?: { user?: string; password?: string; database?: string; sslmode?: string }): string;
+  /** A new superuser session (over the Unix socket); the caller closes it. */
+  session(database?: string): Promise<PgSession>;
   /** Runs SQL (several statements allowed) as the superuser and returns the last result rows. */
   sql(text: string, database?: string): Promise<Record<string, unknown>[]>;
   /** The server log so far. */
@@ -328,6 +330,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const auth = `${encodeURIComponent(user)}:${encodeURIComponent(pw)}`;
       const query = sslmode ? `?sslmode=${sslmode}` : "";
       return `postgresql://${auth}@${host}:${port}/${encodeURIComponent(database)}${query}`;
+    },
+    session(database = "postgres") {
+      return adminSession(cluster, database);
     },
     async sql(text: string, database = "postgres") {
       const session = await adminSession(cluster, database);
