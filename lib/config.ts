@@ -7,7 +7,7 @@
  */
 import { parse, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { SkillError, UsageError } from "./cli.ts";
+import { note, SkillError, UsageError } from "./cli.ts";
 
 /** The TOML schema version this skill reads and writes. */
 export const SCHEMA_VERSION = 1;
@@ -342,10 +342,26 @@ export function setTomlValue(
   const literal = tomlLiteral(value);
   const at = headers.findIndex((h) => h.path.join("\u0000") === section.join("\u0000"));
   if (at === -1) {
-    const body = lines.join(eol).replace(/(\r?\n)*$/, "");
     const header = `[${
       section.map((p) => PROFILE_NAME.test(p) ? p : JSON.stringify(p)).join(".")
     }]`;
+    if (section.length === 1 && section[0] === "configuration") {
+      // The file's own settings read best first: after its opening comments,
+      // unless top-level keys come before the first table.
+      // The opening comment block (up to its first blank line) stays on top;
+      // a comment that runs straight into the first table belongs to it.
+      const firstHeader = headers[0]?.index ?? lines.length;
+      const hasTopLevelKeys = lines.slice(0, firstHeader).some((l) => !/^\s*(#.*)?$/.test(l));
+      if (!hasTopLevelKeys) {
+        let top = 0;
+        while (top < firstHeader && /^\s*#/.test(lines[top])) top++;
+        if (top >= firstHeader || lines[top]?.trim() !== "") top = 0;
+        else top++;
+        lines.splice(top, 0, header, `${key} = ${literal}`, "");
+        return lines.join(eol);
+      }
+    }
+    const body = lines.join(eol).replace(/(\r?\n)*$/, "");
     return `${body}${body ? eol + eol : ""}${header}${eol}${key} = ${literal}${eol}`;
   }
   const start = headers[at].index + 1;
@@ -399,11 +415,91 @@ function deepEqual(a: unknown, b: unknown): boolean {
     ka.every((k) => deepEqual((a as TomlTable)[k], (b as TomlTable)[k]));
 }
 
+/** Removes the line `key = ...` from table `section` of the TOML text; unchanged if absent. */
+export function removeTomlKey(text: string, section: string[], key: string): string {
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const lines = text.split(/\r?\n/);
+  const headers = findHeaders(lines);
+  const at = headers.findIndex((h) => h.path.join("\u0000") === section.join("\u0000"));
+  if (at === -1) return text;
+  const end = at + 1 < headers.length ? headers[at + 1].index : lines.length;
+  const keyPattern = new RegExp(`^(\\s*)(?:${key}|"${key}"|'${key}')\\s*=\\s*(.*)$`);
+  for (let i = headers[at].index + 1; i < end; i++) {
+    const m = lines[i].match(keyPattern);
+    if (!m) continue;
+    // The user's trailing comment outlives the value it described.
+    const comment = m[2].slice(valueEnd(m[2])).trim();
+    if (comment.startsWith("#")) lines[i] = `${m[1]}${comment}`;
+    else lines.splice(i, 1);
+    return lines.join(eol);
+  }
+  return text;
+}
+
+/** One change to a TOML document: set a value, or remove a key. */
+export type TomlEdit =
+  | { section: string[]; key: string; value: string | boolean | number }
+  | { section: string[]; key: string; remove: true };
+
+/** Applies edits to TOML text, touching nothing else (see {@linkcode setTomlValue}). */
+export function applyTomlEdits(text: string, edits: TomlEdit[]): string {
+  let out = text;
+  for (const edit of edits) {
+    out = "remove" in edit
+      ? removeTomlKey(out, edit.section, edit.key)
+      : setTomlValue(out, edit.section, edit.key, edit.value);
+  }
+  return out;
+}
+
+/** The parsed document `data` as it should be after `edits`. */
+function expectedAfter(data: TomlTable, edits: TomlEdit[]): TomlTable {
+  const expected = structuredClone(data);
+  for (const edit of edits) {
+    let table: TomlTable = expected;
+    for (const part of edit.section) {
+      table[part] = asTable(table[part]) ?? {};
+      table = table[part] as TomlTable;
+    }
+    if ("remove" in edit) delete table[edit.key];
+    else table[edit.key] = edit.value;
+  }
+  return expected;
+}
+
+/**
+ * Edits TOML text and checks the result by parsing it: it must equal the old
+ * document with exactly these edits applied, or an error says what to set by
+ * hand. Returns the new text.
+ */
+export function editTomlText(
+  path: string,
+  text: string,
+  data: TomlTable,
+  edits: TomlEdit[],
+): string {
+  const updated = applyTomlEdits(text, edits);
+  let reparsed: unknown;
+  try {
+    reparsed = parse(updated);
+  } catch {
+    reparsed = undefined;
+  }
+  if (!deepEqual(reparsed, expectedAfter(data, edits))) {
+    const wanted = edits.map((e) =>
+      "remove" in e
+        ? `remove ${e.key} from [${e.section.join(".")}]`
+        : `set ${e.key} = ${tomlLiteral(e.value)} under [${e.section.join(".")}]`
+    ).join("; ");
+    throw new SkillError(`Could not edit "${path}" safely; ${wanted} by hand`);
+  }
+  return updated;
+}
+
 /**
  * Changes one value of a TOML file on disk, keeping comments, order and every
- * other key. The edit is checked by parsing the result: it must equal the old
- * document with only that value changed, or nothing is written. A file that
- * does not parse is never rewritten.
+ * other key; the result is verified (see {@linkcode editTomlText}) and written
+ * whole with mode 0600. A file that does not parse is never rewritten.
  */
 export async function updateTomlFile(
   path: string,
@@ -412,26 +508,142 @@ export async function updateTomlFile(
   value: string | boolean | number,
 ): Promise<void> {
   const { text, data } = await readToml(path);
-  const updated = setTomlValue(text, section, key, value);
-  const expected = structuredClone(data);
-  let table: TomlTable = expected;
-  for (const part of section) {
-    table[part] = asTable(table[part]) ?? {};
-    table = table[part] as TomlTable;
-  }
-  table[key] = value;
-  let reparsed: unknown;
+  await writeTomlFile(path, editTomlText(path, text, data, [{ section, key, value }]));
+}
+
+/**
+ * Writes a profiles file whole (mode 0600) and warns when git would not
+ * ignore it: it holds passwords. The check runs only where the script may run
+ * git (`--allow-run=git`).
+ */
+export async function writeTomlFile(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, text);
+  const warning = await gitIgnoreWarning(path);
+  if (warning) note(warning);
+}
+
+/**
+ * A warning when `path` sits in a git work tree that does not ignore it;
+ * undefined when it is ignored, not in a repository, or git may not be run.
+ */
+export async function gitIgnoreWarning(path: string): Promise<string | undefined> {
+  const permission = await Deno.permissions.query({ name: "run", command: "git" });
+  if (permission.state !== "granted") return undefined;
   try {
-    reparsed = parse(updated);
+    const result = await new Deno.Command("git", {
+      args: ["check-ignore", "-q", path],
+      cwd: dirname(path),
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (result.code !== 1) return undefined; // 0: ignored; 128: not a repository
+    return `warning: "${path}" holds passwords and is not git-ignored; ` +
+      `add ${TOML_RELATIVE_PATH} to your project's .gitignore`;
   } catch {
-    reparsed = undefined;
+    return undefined; // git is not installed
   }
-  if (!deepEqual(reparsed, expected)) {
+}
+
+/** What migrating a file to schema 1 will change, in words and as edits. */
+export interface MigrationPlan {
+  /** The version the file is at (0 when it has no schema_version). */
+  fromVersion: number;
+  edits: TomlEdit[];
+  changes: string[];
+}
+
+const LIBPQ_SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+/** `url` with its query parameter `sslmode` set to `mode`. */
+function urlWithSslMode(url: string, mode: string): string {
+  const [base, query = ""] = url.split(/\?(.*)/s, 2);
+  const params = query.split("&").filter((p) => p !== "" && !/^sslmode=/.test(p));
+  params.push(`sslmode=${mode}`);
+  return `${base}?${params.join("&")}`;
+}
+
+/**
+ * Plans the upgrade of a pre-1 file to schema 1: `[configuration]
+ * schema_version = 1`; every `sslmode` made a boolean (true/false, require/
+ * disable, yes/no, on/off, 1/0 and their quoted forms); a libpq mode that is
+ * neither (prefer, allow, verify-ca, verify-full) moved into the profile's url
+ * query (a `postgresql://?sslmode=...` url when the profile has none, which
+ * overrides nothing else); `pg_bin_path` set to `pgBinPath` when missing.
+ * Throws when the file is newer than schema 1, when an sslmode is no libpq
+ * mode at all, or when pg_bin_path is missing and no client tools were found.
+ */
+export function planMigration(
+  path: string,
+  data: TomlTable,
+  pgBinPath: string | undefined,
+): MigrationPlan {
+  const configuration = asTable(data.configuration) ?? {};
+  const version = configuration.schema_version;
+  if (typeof version === "number" && version > SCHEMA_VERSION) {
     throw new SkillError(
-      `Could not edit "${path}" safely; set ${key} = ${tomlLiteral(value)} under [${
-        section.join(".")
-      }] by hand`,
+      `"${path}" has schema_version = ${version}, newer than this skill knows (${SCHEMA_VERSION}); update the skill`,
     );
   }
-  await writeFileAtomic(path, updated);
+  const fromVersion = typeof version === "number" ? version : 0;
+  const edits: TomlEdit[] = [];
+  const changes: string[] = [];
+  if (fromVersion === SCHEMA_VERSION) return { fromVersion, edits, changes };
+
+  const database = asTable(data.database) ?? {};
+  const profiles = Object.keys(database).filter((k) => asTable(database[k]) !== undefined);
+  const moveToUrl = (name: string, mode: string) => {
+    const profile = asTable(database[name])!;
+    const url = typeof profile.url === "string" ? profile.url : "postgresql://";
+    if (typeof profile.url === "string" && /[?&]sslmode=/.test(profile.url)) return;
+    edits.push({ section: ["database", name], key: "url", value: urlWithSslMode(url, mode) });
+    changes.push(`[database.${name}]: sslmode "${mode}" moved into url`);
+  };
+  const normalise = (section: string[], raw: unknown): void => {
+    const where = `[${section.join(".")}]`;
+    if (raw === undefined || typeof raw === "boolean") return;
+    const text = String(raw);
+    const flag = parseSslSwitch(text);
+    if (flag !== undefined) {
+      edits.push({ section, key: "sslmode", value: flag });
+      changes.push(`${where}: sslmode ${JSON.stringify(raw)} -> ${flag}`);
+      return;
+    }
+    const mode = text.trim().toLowerCase();
+    if (!LIBPQ_SSL_MODES.includes(mode)) {
+      throw new SkillError(
+        `sslmode ${JSON.stringify(raw)} in ${where} of "${path}" is not an SSL mode; ` +
+          `set it to true or false by hand and run the migration again`,
+      );
+    }
+    if (section.length === 1) {
+      // A default for every profile: each profile without its own sslmode
+      // keeps the mode through its url; the default becomes false.
+      edits.push({ section, key: "sslmode", value: false });
+      changes.push(`${where}: sslmode "${mode}" -> false (kept per profile in url)`);
+      for (const name of profiles) {
+        if (asTable(database[name])!.sslmode === undefined) moveToUrl(name, mode);
+      }
+    } else {
+      edits.push({ section, key: "sslmode", remove: true });
+      moveToUrl(section[1], mode);
+    }
+  };
+  normalise(["database"], database.sslmode);
+  for (const name of profiles) normalise(["database", name], asTable(database[name])!.sslmode);
+
+  if (fromVersion !== SCHEMA_VERSION) {
+    edits.unshift({ section: ["configuration"], key: "schema_version", value: SCHEMA_VERSION });
+    changes.unshift(`[configuration]: schema_version = ${SCHEMA_VERSION}`);
+  }
+  if (typeof configuration.pg_bin_path !== "string" || configuration.pg_bin_path === "") {
+    if (!pgBinPath) {
+      throw new SkillError(
+        `No PostgreSQL client tools (psql) found to set [configuration] pg_bin_path in "${path}"; ` +
+          `install them or add pg_bin_path by hand, then run the migration again`,
+      );
+    }
+    edits.splice(1, 0, { section: ["configuration"], key: "pg_bin_path", value: pgBinPath });
+    changes.splice(1, 0, `[configuration]: pg_bin_path = "${pgBinPath}"`);
+  }
+  return { fromVersion, edits, changes };
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run=git
 /** Sets `sslmode` of one profile in postgres.toml, keeping the rest of the file as it is. */
 import { parseCli, runScript, UsageError } from "../lib/cli.ts";
 import {

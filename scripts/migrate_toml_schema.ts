@@ -1,0 +1,64 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run=git
+/** Brings postgres.toml to the current schema version, keeping everything else as it is. */
+import { parseCli, runScript } from "../lib/cli.ts";
+import {
+  editTomlText,
+  findProjectRoot,
+  planMigration,
+  readToml,
+  SCHEMA_VERSION,
+  tomlPathFor,
+  writeTomlFile,
+} from "../lib/config.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+import { findToolDir } from "../lib/tools.ts";
+
+const usage = `Usage: migrate_toml_schema.ts [--dry-run] [--json]
+
+Upgrades <project-root>/.skills/postgres/postgres.toml to schema version ${SCHEMA_VERSION}:
+  - adds [configuration] schema_version = ${SCHEMA_VERSION};
+  - makes every sslmode a boolean (true/false, require/disable, yes/no, on/off,
+    1/0, quoted or not); a libpq mode that is neither (prefer, allow, verify-ca,
+    verify-full) moves into that profile's url as ?sslmode=...;
+  - sets [configuration] pg_bin_path to the folder of the client tools found
+    (PATH, /usr/lib/postgresql/*/bin, Homebrew, Postgres.app, Windows), and
+    fails, changing nothing, when none are found.
+Only those values change: comments, blank lines, order and every other key
+stay; the file is replaced whole with mode 0600. A file already at version
+${SCHEMA_VERSION} is left unchanged; a newer one is refused.
+
+Options:
+  --dry-run   say what would change, write nothing
+  --json      the result as JSON
+  --help      this text
+
+Example:
+  ./scripts/migrate_toml_schema.ts --dry-run`;
+
+await runScript("migrate_toml_schema", async () => {
+  const { values, format } = parseCli({
+    name: "migrate_toml_schema",
+    usage,
+    formats: ["json"],
+    options: { "dry-run": { type: "boolean" } },
+  }, Deno.args);
+  const path = tomlPathFor(findProjectRoot().path);
+  const { text, data } = await readToml(path);
+  const plan = planMigration(path, data, findToolDir("psql"));
+  const changed = plan.edits.length > 0;
+  if (changed) {
+    const updated = editTomlText(path, text, data, plan.edits);
+    if (!values["dry-run"]) await writeTomlFile(path, updated);
+  }
+  printOutput(renderRecord({
+    path,
+    from_version: plan.fromVersion,
+    to_version: SCHEMA_VERSION,
+    result: !changed
+      ? `already at schema version ${SCHEMA_VERSION}; nothing changed`
+      : values["dry-run"]
+      ? "dry run: nothing written"
+      : "migrated",
+    changes: format === "json" ? plan.changes : plan.changes.join("\n"),
+  }, format));
+});
