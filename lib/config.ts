@@ -122,6 +122,11 @@ export async function readToml(path: string): Promise<{ text: string; data: Toml
   }
 }
 
+/** Parses TOML text that this skill produced itself (a template, an edit). */
+export function parseConfigText(text: string): { text: string; data: TomlTable } {
+  return { text, data: parse(text) as TomlTable };
+}
+
 /**
  * Loads `postgres.toml` and checks `[configuration] schema_version`: missing
  * means a pre-1 file that must be migrated first; newer than
@@ -646,4 +651,150 @@ export function planMigration(
     changes.splice(1, 0, `[configuration]: pg_bin_path = "${pgBinPath}"`);
   }
   return { fromVersion, edits, changes };
+}
+
+/** The migrations folder when nothing names another, relative to the project root. */
+export const DEFAULT_MIGRATIONS_PATH = "db/migrations";
+
+/** `DB_MIGRATIONS_PATH` as recorded in the project's AGENTS.md, if it is. */
+export async function agentsMigrationsPath(projectRoot: string): Promise<string | undefined> {
+  try {
+    const text = await Deno.readTextFile(join(projectRoot, "AGENTS.md"));
+    const m = text.match(/^\s*[-*]?\s*`?DB_MIGRATIONS_PATH`?\s*[=:]\s*`?([^`\s]+)`?\s*$/m);
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a migrations path came from. */
+export type MigrationsSource = "profile" | "[migrations].path" | "AGENTS.md" | "default";
+
+/**
+ * The migrations folder, in the seed's order: the profile's `migrations_path`,
+ * `[migrations].path`, `DB_MIGRATIONS_PATH` in AGENTS.md, `db/migrations`.
+ * Relative paths resolve from the project root.
+ */
+export async function resolveMigrationsPath(
+  projectRoot: string,
+  data: TomlTable | undefined,
+  profile: string | undefined,
+): Promise<{ path: string; absolute: string; source: MigrationsSource }> {
+  const database = asTable(data?.database);
+  const own = profile ? asTable(database?.[profile])?.migrations_path : undefined;
+  const section = asTable(data?.migrations)?.path;
+  const agents = await agentsMigrationsPath(projectRoot);
+  const [path, source]: [string, MigrationsSource] = typeof own === "string" && own
+    ? [own, "profile"]
+    : typeof section === "string" && section
+    ? [section, "[migrations].path"]
+    : agents
+    ? [agents, "AGENTS.md"]
+    : [DEFAULT_MIGRATIONS_PATH, "default"];
+  return { path, absolute: resolve(projectRoot, path), source };
+}
+
+/**
+ * Records `DB_MIGRATIONS_PATH=<path>` in AGENTS.md: an existing line is
+ * replaced, otherwise a short section is appended; the file is created only
+ * when `create` is true. Returns what was done.
+ */
+export async function recordAgentsMigrationsPath(
+  projectRoot: string,
+  path: string,
+  options: { create: boolean },
+): Promise<"replaced" | "appended" | "created" | "missing"> {
+  const file = join(projectRoot, "AGENTS.md");
+  let text: string | undefined;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    text = undefined;
+  }
+  const line = `DB_MIGRATIONS_PATH=${path}`;
+  if (text === undefined) {
+    if (!options.create) return "missing";
+    await writeFileAtomicMode(file, `# Agent notes\n\n## Database migrations\n\n${line}\n`, 0o644);
+    return "created";
+  }
+  const pattern = /^(\s*[-*]?\s*`?)DB_MIGRATIONS_PATH(`?\s*[=:]\s*`?)[^`\s]+(`?\s*)$/m;
+  if (pattern.test(text)) {
+    await writeFileAtomicMode(
+      file,
+      text.replace(pattern, `$1DB_MIGRATIONS_PATH$2${path}$3`),
+      0o644,
+    );
+    return "replaced";
+  }
+  const joiner = text.endsWith("\n") ? "\n" : "\n\n";
+  await writeFileAtomicMode(file, `${text}${joiner}## Database migrations\n\n${line}\n`, 0o644);
+  return "appended";
+}
+
+/** Adds the profiles file to the project's .gitignore (creating it); false if already listed. */
+export async function addToGitignore(projectRoot: string): Promise<boolean> {
+  const file = join(projectRoot, ".gitignore");
+  let text = "";
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    // No .gitignore yet: it is created.
+  }
+  const listed = text.split(/\r?\n/).some((l) =>
+    l.trim().replace(/^\//, "") === TOML_RELATIVE_PATH
+  );
+  if (listed) return false;
+  const joiner = text === "" || text.endsWith("\n") ? "" : "\n";
+  await writeFileAtomicMode(file, `${text}${joiner}${TOML_RELATIVE_PATH}\n`, 0o644);
+  return true;
+}
+
+/** Like {@linkcode writeFileAtomic}, for files that hold no secret (mode as given). */
+async function writeFileAtomicMode(path: string, text: string, mode: number): Promise<void> {
+  await writeFileAtomic(path, text);
+  await Deno.chmod(path, mode);
+}
+
+/** A new schema-1 profiles file with its [configuration] and [database] defaults. */
+export function newConfigText(pgBinPath: string | undefined): string {
+  return [
+    "# Postgres skill profiles. This file holds passwords: keep it out of git.",
+    "# Every key: references/postgres_skill_schema.md in the skill's folder.",
+    "",
+    "[configuration]",
+    `schema_version = ${SCHEMA_VERSION}`,
+    ...(pgBinPath ? [`pg_bin_path = ${tomlLiteral(pgBinPath)}`] : []),
+    "",
+    "[database]",
+    "sslmode = false",
+    "",
+  ].join("\n");
+}
+
+/** The keys of a profile that say where and how to connect. */
+const CONNECTION_KEYS = ["host", "port", "database", "user", "password", "sslmode", "url"];
+
+/**
+ * The edits that make `[database.<name>]` hold exactly these connection
+ * settings: given keys are set, connection keys it had but is not given are
+ * removed, every other key of the profile stays.
+ */
+export function profileEdits(
+  data: TomlTable,
+  name: string,
+  settings: ProfileSettings,
+): TomlEdit[] {
+  const section = ["database", name];
+  const existing = asTable(asTable(data.database)?.[name]) ?? {};
+  const edits: TomlEdit[] = [];
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined) continue;
+    if (existing[key] !== value) edits.push({ section, key, value });
+  }
+  for (const key of CONNECTION_KEYS) {
+    if (existing[key] !== undefined && (settings as TomlTable)[key] === undefined) {
+      edits.push({ section, key, remove: true });
+    }
+  }
+  return edits;
 }

@@ -1,0 +1,628 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run=git
+/**
+ * Sets up a connection profile: optionally scans the project for the settings
+ * it already has, asks for what is missing, tests the connection, and saves
+ * the profile (or prints a one-off DB_URL command), the migrations folder and
+ * the notes that go with it. Nothing is written before the user says save.
+ */
+import { join, relative } from "node:path";
+import {
+  askSecret,
+  askText,
+  askYesNo,
+  canAsk,
+  note,
+  parseCli,
+  registerSecret,
+  runScript,
+  shellQuote,
+  SkillError,
+  UsageError,
+} from "../lib/cli.ts";
+import {
+  addToGitignore,
+  asTable,
+  editTomlText,
+  findProjectRoot,
+  gitIgnoreWarning,
+  newConfigText,
+  parseConfigText,
+  PROFILE_NAME,
+  profileEdits,
+  type ProfileSettings,
+  readToml,
+  recordAgentsMigrationsPath,
+  resolveMigrationsPath,
+  skillRoot,
+  tomlPathFor,
+  type TomlTable,
+  writeTomlFile,
+} from "../lib/config.ts";
+import { openSession } from "../lib/connect.ts";
+import {
+  parseConnectionUrl,
+  parseSslMode,
+  sessionParameters,
+  type SslMode,
+  targetUrl,
+} from "../lib/resolve.ts";
+import { type Candidate, scanProject, SKIPPED_DIRS } from "../lib/scan.ts";
+import { findToolDir } from "../lib/tools.ts";
+
+const usage = `Usage: bootstrap_profile.ts [options]
+
+Sets up a profile in <project-root>/.skills/postgres/postgres.toml.
+
+On a terminal it asks, step by step: whether to scan the project for existing
+connection settings (.env files, compose files, code and config; dependency,
+build and VCS folders, binary and large files, and references like \${VAR} or
+process.env.X are skipped) and which candidate to start from; the profile name;
+a connection URL or the host, port, database, user and password (typed without
+echo); whether to test the connection; whether to save the profile or print a
+one-off DB_URL command; the migrations folder (offering to search for it and
+to create it); whether to record DB_MIGRATIONS_PATH in AGENTS.md; and whether
+to add postgres.toml to .gitignore. Nothing is written before you choose to save.
+
+Without a terminal it never waits for input: give the answers as options.
+  --scan                 list what a scan finds (as TOML, passwords hidden) and stop
+  --candidate N          start from the Nth scan candidate
+  --profile NAME         profile name (default: local, or the candidate's project)
+  --url URL              connection URL (fills host, port, database, user, sslmode)
+  --host H --port P --database D --user U
+  --sslmode true|false   (default false: no SSL, retried with SSL if demanded)
+  --project NAME --description TEXT
+  --migrations-path P    migrations folder, relative to the project root
+  --test                 test the connection before saving
+  --save                 write the profile (without it: show it and the DB_URL command)
+  --yes                  agree to the rest: replace an existing profile, create the
+                         migrations folder
+  --agents-md            record DB_MIGRATIONS_PATH in AGENTS.md (creating it if missing)
+  --gitignore            add postgres.toml to the project's .gitignore
+  --scan-root DIR        folder to scan (default: the project root)
+  --json                 JSON output
+The password comes from the URL or from PGPASSWORD; it is never printed.
+Without a terminal and without any of these options: exit 2.
+
+Example:
+  ./scripts/bootstrap_profile.ts`;
+
+const OPTIONS = {
+  scan: { type: "boolean" },
+  candidate: { type: "string" },
+  profile: { type: "string" },
+  url: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  database: { type: "string" },
+  user: { type: "string" },
+  sslmode: { type: "string" },
+  project: { type: "string" },
+  description: { type: "string" },
+  "migrations-path": { type: "string" },
+  test: { type: "boolean" },
+  save: { type: "boolean" },
+  yes: { type: "boolean" },
+  "agents-md": { type: "boolean" },
+  gitignore: { type: "boolean" },
+  "scan-root": { type: "string" },
+} as const;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** A profile's settings in TOML form, the password hidden. */
+function recap(
+  name: string,
+  fields: Record<string, string | number | boolean | undefined>,
+  source?: string,
+): string {
+  const lines = source ? [`# from ${source}`] : [];
+  lines.push(`[database.${name}]`);
+  for (
+    const key of [
+      "host",
+      "port",
+      "database",
+      "user",
+      "password",
+      "sslmode",
+      "url",
+      "project",
+      "description",
+      "migrations_path",
+    ]
+  ) {
+    const value = (fields as Record<string, unknown>)[key];
+    if (value === undefined || value === "") continue;
+    const shown = key === "password"
+      ? "********"
+      : key === "url"
+      ? hidePassword(String(value))
+      : value;
+    lines.push(`${key} = ${typeof shown === "string" ? JSON.stringify(shown) : shown}`);
+  }
+  return lines.join("\n");
+}
+
+function hidePassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, "$1:********@");
+}
+
+function suggestName(project: string | undefined, taken: string[]): string {
+  if (!taken.includes("local")) return "local";
+  const base = (project ?? "db").toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  return base && !taken.includes(base) ? base : `${base || "db"}_${taken.length + 1}`;
+}
+
+function sslFlag(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  const t = text.toLowerCase();
+  if (["true", "require", "yes", "on", "1", "verify-ca", "verify-full"].includes(t)) return true;
+  if (["false", "disable", "no", "off", "0", "prefer", "allow"].includes(t)) return false;
+  throw new UsageError(`--sslmode must be true or false, got "${text}"`);
+}
+
+/** Settings from a URL, as profile fields (libpq sslmodes other than on/off stay in the url). */
+function fieldsFromUrl(url: string): ProfileSettings {
+  const parsed = parseConnectionUrl(url, "The URL");
+  registerSecret(parsed.password);
+  const fields: ProfileSettings = {
+    host: parsed.host,
+    port: parsed.port,
+    database: parsed.database,
+    user: parsed.user,
+    password: parsed.password,
+  };
+  const mode = parsed.params.sslmode;
+  if (mode === "require") fields.sslmode = true;
+  else if (mode === "disable") fields.sslmode = false;
+  else if (mode) fields.url = `postgresql://?sslmode=${mode}`;
+  return fields;
+}
+
+/** The settings that have a value (so that merging never blanks one out). */
+function defined(settings: ProfileSettings): ProfileSettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+}
+
+function fromCandidate(candidate: Candidate | undefined): ProfileSettings {
+  if (!candidate) return {};
+  const f = candidate.fields;
+  registerSecret(f.password);
+  const settings: ProfileSettings = {
+    host: f.host,
+    port: f.port,
+    database: f.database,
+    user: f.user,
+    password: f.password,
+    project: candidate.project,
+  };
+  if (f.sslmode) {
+    Object.assign(settings, defined(fieldsFromUrl(`postgresql://?sslmode=${f.sslmode}`)));
+  }
+  return settings;
+}
+
+function isLocalHost(host: string | undefined): boolean {
+  return !host || host === "localhost" || host.startsWith("127.") || host === "::1" ||
+    host.startsWith("/");
+}
+
+interface Plan {
+  name: string;
+  settings: ProfileSettings;
+  migrationsPath?: string;
+  createMigrationsDir: boolean;
+  recordAgents: boolean;
+  createAgents: boolean;
+  gitignore: boolean;
+  replace: boolean;
+}
+
+await runScript("bootstrap_profile", async () => {
+  const { values, format } = parseCli({
+    name: "bootstrap_profile",
+    usage,
+    formats: ["json"],
+    options: OPTIONS,
+  }, Deno.args);
+  const answersGiven = Object.keys(OPTIONS).some((k) =>
+    k !== "scan-root" && values[k] !== undefined
+  );
+  const interactive = !answersGiven && canAsk();
+  if (!interactive && !answersGiven) {
+    throw new UsageError(
+      "No terminal to ask on; give the answers as options (e.g. --profile local --url ... --save), " +
+        "or --scan to list what the project holds; see --help",
+    );
+  }
+  const root = findProjectRoot().path;
+  const tomlPath = tomlPathFor(root);
+  let existing: { text: string; data: TomlTable } | undefined;
+  try {
+    existing = await readToml(tomlPath);
+  } catch (error) {
+    if (!(error instanceof SkillError && /^No postgres\.toml/.test(error.message))) throw error;
+  }
+  const taken = Object.keys(asTable(existing?.data.database) ?? {}).filter((k) =>
+    asTable(asTable(existing?.data.database)?.[k]) !== undefined
+  );
+  return interactive
+    ? await runInteractive({ root, tomlPath, existing, taken })
+    : await runWithOptions({ root, tomlPath, existing, taken, values, format });
+});
+
+interface Context {
+  root: string;
+  tomlPath: string;
+  existing?: { text: string; data: TomlTable };
+  taken: string[];
+}
+
+async function scanAndShow(scanRoot: string): Promise<Candidate[]> {
+  const candidates = await scanProject(scanRoot);
+  if (candidates.length === 0) {
+    note(`The scan of "${scanRoot}" found no connection settings.`);
+  }
+  candidates.forEach((c, i) => {
+    console.log(`\n# ${i + 1})`);
+    const name = c.project.toLowerCase().replace(/[^a-z0-9_]+/g, "_");
+    console.log(recap(name, { ...fromCandidate(c) }, c.source));
+  });
+  return candidates;
+}
+
+async function runInteractive(ctx: Context): Promise<number> {
+  let candidate: Candidate | undefined;
+  if (await askYesNo("Scan the project for existing connection settings?", !ctx.existing)) {
+    const scanRoot = await askText("Folder to scan", ctx.root);
+    const candidates = await scanAndShow(scanRoot);
+    if (candidates.length) {
+      while (true) {
+        const pick = await askText(
+          `Start from candidate (1-${candidates.length}, empty for none)`,
+          "",
+        );
+        if (pick === "") break;
+        if (/^\d+$/.test(pick) && Number(pick) >= 1 && Number(pick) <= candidates.length) {
+          candidate = candidates[Number(pick) - 1];
+          break;
+        }
+      }
+    }
+  }
+  let settings = fromCandidate(candidate);
+  let name = "";
+  while (!PROFILE_NAME.test(name)) {
+    name = await askText(
+      "Profile name (lowercase letters, digits, _)",
+      suggestName(settings.project, ctx.taken),
+    );
+  }
+  let replace = false;
+  if (ctx.taken.includes(name)) {
+    replace = await askYesNo(`Profile "${name}" exists; replace its connection settings?`, false);
+    if (!replace) throw new SkillError(`Profile "${name}" left as it was; nothing was written`);
+  }
+  const url = await askText("Connection URL (empty to enter the fields)", "");
+  if (url) {
+    settings = { ...settings, ...defined(fieldsFromUrl(url)) };
+  }
+  settings.host = await askText("Host", settings.host ?? "localhost");
+  let port = "";
+  while (!/^\d{1,5}$/.test(port)) port = await askText("Port", String(settings.port ?? 5432));
+  settings.port = Number(port);
+  settings.database = await askText("Database", settings.database ?? "");
+  settings.user = await askText("User", settings.user ?? "");
+  if (settings.password === undefined) {
+    const password = await askSecret("Password (not shown; empty for none): ");
+    settings.password = password === "" ? undefined : password;
+  }
+  if (settings.sslmode === undefined && settings.url === undefined && !isLocalHost(settings.host)) {
+    settings.sslmode = await askYesNo("Does the server require SSL?", false);
+  }
+  const missing = (["database", "user"] as const).filter((k) => !settings[k]);
+  if (missing.length) throw new SkillError(`Missing ${missing.join(" and ")}; nothing was written`);
+  console.log(`\n${recap(name, { ...settings })}\n`);
+  if (await askYesNo("Test the connection now?", true)) await testConnection(settings);
+  if (!(await askYesNo(`Save profile "${name}" to ${ctx.tomlPath}?`, true))) {
+    printOneOff(settings);
+    return 0;
+  }
+  const defaults = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
+  let migrationsPath = await askText(
+    "Migrations folder (relative to the project root)",
+    defaults.path,
+  );
+  let createMigrationsDir = false;
+  if (!(await exists(join(ctx.root, migrationsPath)))) {
+    if (
+      migrationsPath !== defaults.path &&
+      await askYesNo(`"${migrationsPath}" does not exist; search the project for it?`, true)
+    ) {
+      const found = await findFolders(ctx.root, migrationsPath.split("/").pop()!);
+      found.forEach((f, i) => console.log(`  ${i + 1}) ${f}`));
+      if (found.length) {
+        const pick = await askText(`Use one of them (1-${found.length}, empty for none)`, "");
+        if (/^\d+$/.test(pick) && found[Number(pick) - 1]) migrationsPath = found[Number(pick) - 1];
+      }
+    }
+    if (!(await exists(join(ctx.root, migrationsPath)))) {
+      createMigrationsDir = await askYesNo(`Create the folder "${migrationsPath}"?`, true);
+    }
+  }
+  const agentsExists = await exists(join(ctx.root, "AGENTS.md"));
+  let recordAgents = false;
+  let createAgents = false;
+  if (agentsExists) {
+    recordAgents = await askYesNo(
+      `Record DB_MIGRATIONS_PATH=${migrationsPath} in AGENTS.md?`,
+      true,
+    );
+  } else {
+    createAgents = await askYesNo(
+      `AGENTS.md does not exist; create it to record DB_MIGRATIONS_PATH=${migrationsPath}?`,
+      false,
+    );
+    recordAgents = createAgents;
+  }
+  let gitignore = false;
+  const ignoredWarning = await gitIgnoreWarning(ctx.tomlPath);
+  if (ignoredWarning || !(await exists(join(ctx.root, ".gitignore")))) {
+    gitignore = await askYesNo(`Add .skills/postgres/postgres.toml to .gitignore?`, true);
+  }
+  const plan: Plan = {
+    name,
+    settings,
+    migrationsPath: migrationsPath !== defaults.path || defaults.source === "profile"
+      ? migrationsPath
+      : undefined,
+    createMigrationsDir,
+    recordAgents,
+    createAgents,
+    gitignore,
+    replace,
+  };
+  const done = await save(ctx, plan);
+  done.forEach((line) => console.log(line));
+  return 0;
+}
+
+async function runWithOptions(
+  ctx: Context & { values: Values; format: "table" | "json" | "csv" },
+): Promise<number> {
+  const { values } = ctx;
+  const scanRoot = (values["scan-root"] as string | undefined) ?? ctx.root;
+  if (values.scan && values.candidate === undefined) {
+    const candidates = await scanProject(scanRoot);
+    if (ctx.format === "json") {
+      console.log(
+        JSON.stringify(
+          candidates.map((c) => ({
+            ...c,
+            fields: { ...c.fields, password: c.fields.password ? "********" : undefined },
+          })),
+          null,
+          2,
+        ),
+      );
+    } else {
+      await scanAndShow(scanRoot);
+    }
+    return 0;
+  }
+  let settings: ProfileSettings = {};
+  if (values.candidate !== undefined) {
+    const candidates = await scanProject(scanRoot);
+    const n = Number(values.candidate);
+    if (!/^\d+$/.test(String(values.candidate)) || n < 1 || n > candidates.length) {
+      throw new UsageError(
+        `--candidate must be from 1 to ${candidates.length}, got "${values.candidate}"`,
+      );
+    }
+    settings = fromCandidate(candidates[n - 1]);
+  }
+  if (values.url) {
+    settings = { ...settings, ...defined(fieldsFromUrl(values.url as string)) };
+  }
+  for (const key of ["host", "database", "user", "project", "description"] as const) {
+    if (values[key] !== undefined) settings[key] = values[key] as string;
+  }
+  if (values.port !== undefined) {
+    if (!/^\d{1,5}$/.test(values.port as string)) {
+      throw new UsageError(`--port must be a number, got "${values.port}"`);
+    }
+    settings.port = Number(values.port);
+  }
+  const ssl = sslFlag(values.sslmode as string | undefined);
+  if (ssl !== undefined) settings.sslmode = ssl;
+  const envPassword = Deno.env.get("PGPASSWORD");
+  if (settings.password === undefined && envPassword) {
+    registerSecret(envPassword);
+    settings.password = envPassword;
+  }
+  settings.host ??= "localhost";
+  settings.port ??= 5432;
+  const missing = (["database", "user"] as const).filter((k) => !settings[k]);
+  if (missing.length) {
+    throw new UsageError(
+      `Missing ${missing.join(" and ")}; give --url or --${missing.join(" and --")}`,
+    );
+  }
+  const name = (values.profile as string | undefined) ?? suggestName(settings.project, ctx.taken);
+  if (!PROFILE_NAME.test(name)) {
+    throw new UsageError(
+      `Invalid profile name "${name}"; use lowercase letters, digits and underscores only`,
+    );
+  }
+  if (values.test) await testConnection(settings);
+  if (!values.save) {
+    if (ctx.format === "json") {
+      console.log(
+        JSON.stringify(
+          {
+            profile: name,
+            settings: { ...settings, password: settings.password ? "********" : undefined },
+            saved: false,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      console.log(recap(name, { ...settings }));
+      printOneOff(settings);
+    }
+    return 0;
+  }
+  const replace = ctx.taken.includes(name);
+  if (replace && !values.yes) {
+    throw new SkillError(
+      `Profile "${name}" exists in "${ctx.tomlPath}"; pass --yes to replace its connection settings`,
+    );
+  }
+  const defaults = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
+  const migrationsPath = (values["migrations-path"] as string | undefined) ?? defaults.path;
+  const dirExists = await exists(join(ctx.root, migrationsPath));
+  const plan: Plan = {
+    name,
+    settings,
+    migrationsPath: migrationsPath !== defaults.path ? migrationsPath : undefined,
+    createMigrationsDir: !dirExists && values.yes === true,
+    recordAgents: values["agents-md"] === true,
+    createAgents: values["agents-md"] === true,
+    gitignore: values.gitignore === true,
+    replace,
+  };
+  const done = await save(ctx, plan);
+  if (!dirExists && !plan.createMigrationsDir) {
+    done.push(`The migrations folder "${migrationsPath}" does not exist (pass --yes to create it)`);
+  }
+  if (ctx.format === "json") {
+    console.log(JSON.stringify({ profile: name, path: ctx.tomlPath, saved: true, done }, null, 2));
+  } else {
+    done.forEach((line) => console.log(line));
+  }
+  return 0;
+}
+
+async function testConnection(settings: ProfileSettings): Promise<void> {
+  const target = {
+    host: settings.host ?? "localhost",
+    port: settings.port ?? 5432,
+    user: settings.user ?? "",
+    password: settings.password,
+    database: settings.database ?? "",
+    sslmode: libpqSslMode(settings),
+    sslFallback: !settings.url && !settings.sslmode,
+    connectTimeoutSeconds: 10,
+    parameters: sessionParameters("diagnostic"),
+    source: "DB_URL" as const,
+    urlVariable: "the settings given",
+  };
+  const { session, ssl, sslFallbackUsed } = await openSession(target);
+  await session.close();
+  note(`Connection test: ok (${ssl ? "SSL" : "no SSL"})`);
+  if (sslFallbackUsed) {
+    settings.sslmode = true;
+    note("The server demands SSL: the profile will say sslmode = true");
+  }
+}
+
+/** The libpq sslmode a profile's settings stand for. */
+function libpqSslMode(settings: ProfileSettings): SslMode {
+  const fromUrl = settings.url
+    ? parseConnectionUrl(settings.url, "The URL").params.sslmode
+    : undefined;
+  return fromUrl ? parseSslMode(fromUrl) : settings.sslmode ? "require" : "disable";
+}
+
+function printOneOff(settings: ProfileSettings): void {
+  const target = {
+    host: settings.host ?? "localhost",
+    port: settings.port ?? 5432,
+    user: settings.user ?? "",
+    database: settings.database ?? "",
+    sslmode: libpqSslMode(settings),
+    sslFallback: false,
+    connectTimeoutSeconds: 10,
+    parameters: {},
+    source: "DB_URL" as const,
+  };
+  let url = targetUrl(target);
+  if (settings.password) {
+    url = url.replace(/^postgresql:\/\/([^@]*)@/, "postgresql://$1:<password>@");
+  }
+  const script = join(skillRoot(), "scripts", "test_connection.ts");
+  console.log(`\nOne-off use, nothing saved:\n  DB_URL=${shellQuote(url)} ${shellQuote(script)}`);
+  if (settings.password) {
+    console.log("  (put the password in place of <password>, or leave it out and set PGPASSWORD)");
+  }
+}
+
+async function save(ctx: Context, plan: Plan): Promise<string[]> {
+  const done: string[] = [];
+  const base = ctx.existing ?? parseConfigText(newConfigText(findToolDir("psql")));
+  const baseData = base.data;
+  const settings: ProfileSettings = { ...plan.settings };
+  if (plan.migrationsPath) settings.migrations_path = plan.migrationsPath;
+  const edits = profileEdits(baseData, plan.name, settings);
+  const text = editTomlText(ctx.tomlPath, base.text, baseData, edits);
+  await Deno.mkdir(join(ctx.root, ".skills", "postgres"), { recursive: true });
+  await writeTomlFile(ctx.tomlPath, text);
+  done.push(`Saved profile "${plan.name}" to ${ctx.tomlPath}`);
+  const migrationsPath = plan.migrationsPath ??
+    (await resolveMigrationsPath(ctx.root, baseData, plan.name)).path;
+  if (plan.createMigrationsDir) {
+    await Deno.mkdir(join(ctx.root, migrationsPath), { recursive: true });
+    done.push(`Created the migrations folder ${migrationsPath}`);
+  }
+  if (plan.recordAgents) {
+    const result = await recordAgentsMigrationsPath(ctx.root, migrationsPath, {
+      create: plan.createAgents,
+    });
+    if (result !== "missing") {
+      done.push(`AGENTS.md: DB_MIGRATIONS_PATH=${migrationsPath} (${result})`);
+    }
+  }
+  if (plan.gitignore) {
+    const added = await addToGitignore(ctx.root);
+    done.push(
+      added
+        ? "Added .skills/postgres/postgres.toml to .gitignore"
+        : ".gitignore already lists postgres.toml",
+    );
+  }
+  return done;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Folders under the project root named `name`, as paths relative to the root. */
+async function findFolders(root: string, name: string): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(dir: string, depth: number) {
+    if (depth > 6 || found.length >= 20) return;
+    let entries: Deno.DirEntry[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) entries.push(e);
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (!e.isDirectory || SKIPPED_DIRS.has(e.name)) continue;
+      const path = join(dir, e.name);
+      if (e.name === name) found.push(relative(root, path));
+      await walk(path, depth + 1);
+    }
+  }
+  await walk(root, 0);
+  return found;
+}
