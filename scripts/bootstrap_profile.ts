@@ -609,7 +609,7 @@ async function findFolders(root: string, name: string): Promise<string[]> {
   const found: string[] = [];
   async function walk(dir: string, depth: number) {
     if (depth > 6 || found.length >= 20) return;
-    let entries: Deno.DirEntry[] = [];
+    const entries: Deno.DirEntry[] = [];
     try {
       for await (const e of Deno.readDir(dir)) entries.push(e);
     } catch {

@@ -3,7 +3,10 @@
  * sslmode updates, the bootstrap. Tests compare whole files before and after.
  */
 import assert from "node:assert/strict";
-import { makeProject, runSkillScript } from "./support/run.ts";
+import { shellQuote } from "../lib/cli.ts";
+import { startCluster } from "./support/cluster.ts";
+import { baseEnv, makeProject, runSkillScript, shebangFlags, SKILL_ROOT } from "./support/run.ts";
+import { Terminal } from "./support/terminal.ts";
 
 /** Hides every psql on this machine inside a mount namespace, for one command. */
 const HIDE_PSQL = [
@@ -186,3 +189,305 @@ Deno.test("a write to postgres.toml warns while git does not ignore it", async (
     await project.remove();
   }
 });
+
+/** A monorepo with settings in the places people keep them, and places a scan must skip. */
+async function monorepo(root: string): Promise<void> {
+  const write = async (path: string, text: string | Uint8Array) => {
+    const full = `${root}/${path}`;
+    await Deno.mkdir(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+    if (typeof text === "string") await Deno.writeTextFile(full, text);
+    else await Deno.writeFile(full, text);
+  };
+  await write(
+    "apps/api/.env",
+    "# API\nDATABASE_URL=postgresql://api_user:api-secret@localhost:5432/api_dev?sslmode=disable\n",
+  );
+  await write("apps/api/.env.production", "DATABASE_URL=${PROD_DATABASE_URL}\n");
+  await Deno.mkdir(`${root}/apps/api/sql/changes`, { recursive: true });
+  await write(
+    "services/worker/docker-compose.yml",
+    "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: worker\n" +
+      '      POSTGRES_PASSWORD: "worker-secret"\n      POSTGRES_DB: jobs\n  app:\n    environment:\n' +
+      "      - DB_HOST=db\n      - DB_PORT=5432\n      - DB_PASSWORD=${DB_PASSWORD}\n",
+  );
+  await write(
+    "packages/shared/src/db.ts",
+    "export const url = process.env.DATABASE_URL;\nconst host = { PGHOST: process.env.PGHOST };\n",
+  );
+  await write("node_modules/dep/.env", "DATABASE_URL=postgresql://dep:dep@deps/db\n");
+  await write(".git/config", "DATABASE_URL=postgresql://git:git@git/db\n");
+  await write("dist/app.js", "const u = 'postgresql://dist:dist@dist/db';\n");
+  await write("apps/api/blob.json", new TextEncoder().encode("postgresql://bin:bin@bin/db\0\0"));
+  await write(
+    "apps/api/big.env",
+    "DATABASE_URL=postgresql://big:big@big/db\n" + "x".repeat(600_000),
+  );
+}
+
+Deno.test("bootstrap_profile --scan: candidates from a monorepo, skipped places skipped", async () => {
+  const project = await makeProject();
+  try {
+    await monorepo(project.root);
+    const result = await runSkillScript("bootstrap_profile.ts", ["--scan", "--json"], {
+      env: project.env,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const candidates = JSON.parse(result.stdout);
+    assert.deepEqual(candidates, [
+      {
+        source: "apps/api/.env",
+        project: "api",
+        fields: {
+          host: "localhost",
+          port: 5432,
+          database: "api_dev",
+          user: "api_user",
+          password: "********",
+          sslmode: "disable",
+        },
+      },
+      {
+        source: "services/worker/docker-compose.yml",
+        project: "worker",
+        fields: { user: "worker", password: "********", database: "jobs", host: "db", port: 5432 },
+      },
+    ]);
+    assert.ok(!result.stdout.includes("secret"), "passwords are not printed");
+    const table = await runSkillScript("bootstrap_profile.ts", ["--scan"], { env: project.env });
+    assert.match(table.stdout, /# from apps\/api\/\.env\n\[database\.api\]\nhost = "localhost"/);
+    assert.match(table.stdout, /sslmode = false\nproject = "api"/);
+  } finally {
+    await project.remove();
+  }
+});
+
+Deno.test("bootstrap_profile without a terminal or options: exit 2, nothing written", async () => {
+  const project = await makeProject();
+  try {
+    const result = await runSkillScript("bootstrap_profile.ts", [], { env: project.env });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /No terminal to ask on; give the answers as options/);
+    assert.deepEqual([...Deno.readDirSync(`${project.root}/.skills/postgres`)], []);
+  } finally {
+    await project.remove();
+  }
+});
+
+function bootstrapCommand(flags: string[]): string {
+  return [Deno.execPath(), "run", ...flags, `${SKILL_ROOT}/scripts/bootstrap_profile.ts`]
+    .map(shellQuote).join(" ");
+}
+
+Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidden password, test", async (t) => {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  const flags = await shebangFlags("bootstrap_profile.ts");
+  const env = { ...baseEnv(), ...project.env };
+  try {
+    await monorepo(project.root);
+    await cluster.sql("create role tester login password 'typed-secret-77'");
+
+    await t.step("answering no to save writes nothing and prints a one-off DB_URL", async () => {
+      const term = new Terminal(bootstrapCommand(flags), env);
+      await term.expect(/Scan the project for existing connection settings\? \[Y\/n\]/);
+      await term.type("n\n");
+      await term.expect(/Profile name .*\[local\]: /);
+      await term.type("\n");
+      await term.expect(/Connection URL/);
+      await term.type("postgresql://someone@db.example.com:6432/shop\n");
+      await term.expect(/Host \[db\.example\.com\]: /);
+      await term.type("\n");
+      await term.expect(/Port \[6432\]: /);
+      await term.type("\n");
+      await term.expect(/Database \[shop\]: /);
+      await term.type("\n");
+      await term.expect(/User \[someone\]: /);
+      await term.type("\n");
+      await term.expect(/Password \(not shown; empty for none\): /);
+      await term.type("\n");
+      await term.expect(/Does the server require SSL\? \[y\/N\]/);
+      await term.type("y\n");
+      await term.expect(/Test the connection now\? \[Y\/n\]/);
+      await term.type("n\n");
+      await term.expect(/Save profile "local" to .*\? \[Y\/n\]/);
+      await term.type("n\n");
+      const { code, output } = await term.finish();
+      assert.equal(code, 0, output);
+      assert.match(
+        output,
+        /DB_URL='postgresql:\/\/someone@db\.example\.com:6432\/shop\?sslmode=require'/,
+      );
+      assert.deepEqual([...Deno.readDirSync(`${project.root}/.skills/postgres`)], [], "no TOML");
+      assert.ok(!(await exists(`${project.root}/AGENTS.md`)));
+      assert.ok(!(await exists(`${project.root}/.gitignore`)));
+    });
+
+    await t.step(
+      "scan, pick a candidate, save with migrations folder, AGENTS.md, .gitignore",
+      async () => {
+        const term = new Terminal(bootstrapCommand(flags), env);
+        await term.expect(/Scan the project for existing connection settings\? \[Y\/n\]/);
+        await term.type("y\n");
+        await term.expect(/Folder to scan \[.*\]: /);
+        await term.type("\n");
+        await term.expect(/# from services\/worker\/docker-compose\.yml/);
+        await term.expect(/Start from candidate \(1-2, empty for none\): /);
+        await term.type("1\n");
+        await term.expect(/Profile name .*\[local\]: /);
+        await term.type("\n");
+        await term.expect(/Connection URL/);
+        await term.type("\n");
+        await term.expect(/Host \[localhost\]: /);
+        await term.type("\n");
+        await term.expect(/Port \[5432\]: /);
+        await term.type("\n");
+        await term.expect(/Database \[api_dev\]: /);
+        await term.type("\n");
+        await term.expect(/User \[api_user\]: /);
+        await term.type("\n");
+        await term.expect(/Test the connection now\?/);
+        await term.type("n\n");
+        await term.expect(/Save profile "local"/);
+        await term.type("y\n");
+        await term.expect(
+          /Migrations folder \(relative to the project root\) \[db\/migrations\]: /,
+        );
+        await term.type("\n");
+        await term.expect(/Create the folder "db\/migrations"\? \[Y\/n\]/);
+        await term.type("y\n");
+        await term.expect(
+          /AGENTS\.md does not exist; create it to record DB_MIGRATIONS_PATH=db\/migrations\? \[y\/N\]/,
+        );
+        await term.type("y\n");
+        await term.expect(/Add \.skills\/postgres\/postgres\.toml to \.gitignore\? \[Y\/n\]/);
+        await term.type("y\n");
+        const { code, output } = await term.finish();
+        assert.equal(code, 0, output);
+        assert.ok(!output.includes("api-secret"), "the password from the scan is never shown");
+        const toml = await project.readToml();
+        assert.match(toml, /^# Postgres skill profiles\./);
+        assert.ok(
+          toml.endsWith(
+            '[database.local]\nhost = "localhost"\nport = 5432\ndatabase = "api_dev"\nuser = "api_user"\n' +
+              'password = "api-secret"\nproject = "api"\nsslmode = false\n',
+          ),
+          toml,
+        );
+        assert.match(toml, /\[configuration\]\nschema_version = 1\npg_bin_path = ".+"\n/);
+        assert.equal((await Deno.stat(project.tomlPath)).mode! & 0o777, 0o600);
+        assert.ok((await Deno.stat(`${project.root}/db/migrations`)).isDirectory);
+        assert.match(
+          await Deno.readTextFile(`${project.root}/AGENTS.md`),
+          /^DB_MIGRATIONS_PATH=db\/migrations$/m,
+        );
+        assert.equal(
+          await Deno.readTextFile(`${project.root}/.gitignore`),
+          ".skills/postgres/postgres.toml\n",
+        );
+      },
+    );
+
+    await t.step(
+      "fields, a password typed without echo, a real test, a searched migrations path",
+      async () => {
+        const before = await project.readToml();
+        const commented = "# kept: my own note\n" + before;
+        await project.writeToml(commented);
+        const term = new Terminal(bootstrapCommand(flags), env);
+        await term.expect(/Scan the project for existing connection settings\? \[y\/N\]/);
+        await term.type("\n");
+        await term.expect(/Profile name .*: /);
+        await term.type("dev\n");
+        await term.expect(/Connection URL/);
+        await term.type("\n");
+        await term.expect(/Host \[localhost\]: /);
+        await term.type("127.0.0.1\n");
+        await term.expect(/Port \[5432\]: /);
+        await term.type(`${cluster.port}\n`);
+        await term.expect(/Database: /);
+        await term.type("postgres\n");
+        await term.expect(/User: /);
+        await term.type("tester\n");
+        await term.expect(/Password \(not shown; empty for none\): /);
+        await term.type("typed-secret-77\n");
+        await term.expect(/Test the connection now\? \[Y\/n\]/);
+        await term.type("\n");
+        await term.expect(/Connection test: ok \(no SSL\)/);
+        await term.expect(/Save profile "dev"/);
+        await term.type("y\n");
+        await term.expect(/Migrations folder .*\[db\/migrations\]: /);
+        await term.type("sql/changes\n");
+        await term.expect(/"sql\/changes" does not exist; search the project for it\? \[Y\/n\]/);
+        await term.type("y\n");
+        await term.expect(/1\) apps\/api\/sql\/changes/);
+        await term.expect(/Use one of them \(1-1, empty for none\): /);
+        await term.type("1\n");
+        await term.expect(
+          /Record DB_MIGRATIONS_PATH=apps\/api\/sql\/changes in AGENTS\.md\? \[Y\/n\]/,
+        );
+        await term.type("y\n");
+        const { code, output } = await term.finish();
+        assert.equal(code, 0, output);
+        assert.ok(!output.includes("typed-secret-77"), "the typed password was not echoed");
+        assert.equal(
+          await project.readToml(),
+          commented + '\n[database.dev]\nhost = "127.0.0.1"\nport = ' + cluster.port +
+            '\ndatabase = "postgres"\nuser = "tester"\npassword = "typed-secret-77"\n' +
+            'migrations_path = "apps/api/sql/changes"\n',
+        );
+        assert.match(
+          await Deno.readTextFile(`${project.root}/AGENTS.md`),
+          /^DB_MIGRATIONS_PATH=apps\/api\/sql\/changes$/m,
+        );
+        const check = await runSkillScript("test_connection.ts", ["--json"], {
+          env: { ...project.env, DB_PROFILE: "dev" },
+        });
+        assert.equal(check.code, 0, check.stderr);
+        assert.equal(JSON.parse(check.stdout).user, "tester");
+      },
+    );
+
+    await t.step("options: --save refuses to replace a profile without --yes", async () => {
+      const before = await project.readToml();
+      const result = await runSkillScript("bootstrap_profile.ts", [
+        "--profile",
+        "dev",
+        "--url",
+        `postgresql://tester@127.0.0.1:${cluster.port}/postgres`,
+        "--save",
+      ], { env: project.env });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Profile "dev" exists .* pass --yes to replace/);
+      assert.equal(await project.readToml(), before);
+      const replaced = await runSkillScript("bootstrap_profile.ts", [
+        "--profile",
+        "dev",
+        "--url",
+        `postgresql://tester@127.0.0.1:${cluster.port}/template1`,
+        "--save",
+        "--yes",
+        "--test",
+      ], { env: { ...project.env, PGPASSWORD: "typed-secret-77" } });
+      assert.equal(replaced.code, 0, replaced.stderr);
+      assert.equal(
+        await project.readToml(),
+        before.replace(
+          'database = "postgres"\nuser = "tester"',
+          'database = "template1"\nuser = "tester"',
+        ),
+      );
+    });
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
