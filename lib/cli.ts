@@ -157,6 +157,16 @@ export function note(line: string): void {
   console.error(redactSecrets(line));
 }
 
+/**
+ * A path the user typed, made absolute from the folder they typed it in (under
+ * `deno task` that is `INIT_CWD`, not the skill's folder).
+ */
+export function resolveUserPath(path: string): string {
+  if (path.startsWith("/")) return path;
+  const base = Deno.env.get("INIT_CWD") || Deno.cwd();
+  return `${base.replace(/\/$/, "")}/${path}`;
+}
+
 /** Quotes a word for POSIX shells (single quotes unless it is plainly safe). */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;

@@ -384,10 +384,7 @@ export async function connect(target: ConnectionTarget): Promise<OpenedSession> 
  * statement) decides it before the tool starts, so the tool runs exactly once.
  */
 export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode> {
-  if (!target.sslFallback) return target.sslmode;
-  const { session, sslFallbackUsed } = await connect(target);
-  await session.close();
-  return sslFallbackUsed ? "require" : "disable";
+  return target.sslFallback ? (await probeForTools(target)).sslmode : target.sslmode;
 }
 
 /**
@@ -456,4 +453,31 @@ export async function withRollback<T>(
   }
   await session.simpleQuery("rollback");
   return result;
+}
+
+/** What a client tool needs to know before it starts. */
+export interface ToolProbe {
+  /** The sslmode to give the tool (the SSL fallback already decided). */
+  sslmode: SslMode;
+  /** The server's major version, from its startup report. */
+  serverMajor: number;
+  /** The server's version text, e.g. `16.4`. */
+  serverVersion: string;
+}
+
+/**
+ * Connects once before a client tool runs (startup and authentication only,
+ * no statement): decides the SSL fallback, learns the server's version, and
+ * reports an unreachable server in one clear line before any file is touched.
+ */
+export async function probeForTools(target: ConnectionTarget): Promise<ToolProbe> {
+  const { session, sslFallbackUsed, ssl } = await connect(target);
+  const serverVersion = session.parameters.get("server_version") ?? "0";
+  await session.close();
+  const sslmode: SslMode = !target.sslFallback
+    ? target.sslmode
+    : sslFallbackUsed || ssl
+    ? "require"
+    : "disable";
+  return { sslmode, serverMajor: Number(serverVersion.match(/^(\d+)/)?.[1] ?? 0), serverVersion };
 }

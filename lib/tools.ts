@@ -265,3 +265,141 @@ function signalNumber(signal: Deno.Signal): number {
   };
   return numbers[signal] ?? 1;
 }
+
+/** The major version of a client tool (`pg_dump (PostgreSQL) 16.4` gives 16). */
+export async function toolMajor(path: string): Promise<number> {
+  const version = await toolVersion(path);
+  return Number(version?.match(/^(\d+)/)?.[1] ?? 0);
+}
+
+/**
+ * The full path of a client tool at least as new as the server (pg_dump
+ * refuses newer servers, and older tools cannot read newer dumps). When it is
+ * older, the error names a folder with new enough tools to set as pg_bin_path,
+ * if this machine has one.
+ */
+export async function toolForServer(
+  tools: ClientTools,
+  tool: typeof CLIENT_TOOLS[number],
+  serverMajor: number,
+): Promise<string> {
+  const path = toolPath(tools, tool);
+  const major = await toolMajor(path);
+  if (major >= serverMajor) return path;
+  let better: string | undefined;
+  for (const dir of candidateBinDirs()) {
+    const candidate = join(dir, exe(tool));
+    if (isExecutable(candidate) && await toolMajor(candidate) >= serverMajor) {
+      better = dir;
+      break;
+    }
+  }
+  const where = tools.tomlPath ? ` in "${tools.tomlPath}"` : "";
+  throw new SkillError(
+    `${tool} ${major} (${path}) is older than the server (PostgreSQL ${serverMajor}); ` +
+      (better
+        ? `set [configuration] pg_bin_path = "${better}"${where}`
+        : `install the PostgreSQL ${serverMajor} client tools and set [configuration] pg_bin_path${where} to their folder`),
+  );
+}
+
+/** What a finished client tool left behind. */
+export interface ToolResult {
+  code: number;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+/** Options for {@linkcode runTool}. */
+export interface RunToolOptions {
+  /** Feed this file to the tool's stdin, counting the bytes read. */
+  stdinFile?: string;
+  /** Keep the tool's stdout (otherwise it is discarded). */
+  captureStdout?: boolean;
+  /** Show progress on a terminal: a label and how to measure the bytes so far. */
+  progress?: { label: string; bytes: () => number };
+  /** With stdinFile: the label of the progress line counting the bytes fed. */
+  progressLabel?: string;
+}
+
+/**
+ * Runs a client tool to completion with the connection in its environment;
+ * stderr is collected for the report. On a terminal, a run that takes more
+ * than half a second shows elapsed time and bytes on stderr; on a pipe it
+ * shows nothing.
+ */
+export async function runTool(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  options: RunToolOptions = {},
+): Promise<ToolResult> {
+  const child = new Deno.Command(path, {
+    args,
+    env,
+    stdin: options.stdinFile ? "piped" : "null",
+    stdout: options.captureStdout ? "piped" : "null",
+    stderr: "piped",
+  }).spawn();
+  let fed = 0;
+  const feeding = options.stdinFile
+    ? (async () => {
+      const file = await Deno.open(options.stdinFile!, { read: true });
+      const writer = child.stdin.getWriter();
+      try {
+        const buffer = new Uint8Array(256 * 1024);
+        while (true) {
+          const n = await file.read(buffer);
+          if (n === null) break;
+          await writer.write(buffer.slice(0, n));
+          fed += n;
+        }
+      } catch {
+        // The tool stopped reading (it failed); its exit status tells.
+      } finally {
+        file.close();
+        await writer.close().catch(() => {});
+      }
+    })()
+    : Promise.resolve();
+  const measure = options.progress?.bytes ?? (() => fed);
+  const stopProgress = options.progress || options.stdinFile
+    ? showProgress(options.progress?.label ?? options.progressLabel ?? "read", measure)
+    : () => {};
+  try {
+    const [out] = await Promise.all([child.output(), feeding]);
+    return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+  } finally {
+    stopProgress();
+  }
+}
+
+/** Bytes as people read them. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function showProgress(label: string, bytes: () => number): () => void {
+  if (!Deno.stderr.isTerminal()) return () => {};
+  const started = performance.now();
+  const encoder = new TextEncoder();
+  let shown = false;
+  const timer = setInterval(() => {
+    const elapsed = (performance.now() - started) / 1000;
+    if (elapsed < 0.5) return;
+    shown = true;
+    const line = `\r\x1b[K${label}: ${formatBytes(bytes())}, ${elapsed.toFixed(1)} s`;
+    Deno.stderr.writeSync(encoder.encode(line));
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    if (shown) Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
+  };
+}

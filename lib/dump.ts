@@ -1,0 +1,188 @@
+/**
+ * Dumps and restores through pg_dump, pg_restore and psql: the SSL fallback
+ * and the server version settled before a tool starts, dump files that appear
+ * whole or not at all, restores in one transaction by default, progress on a
+ * terminal, and a report of what happened.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { SkillError } from "./cli.ts";
+import { probeForTools } from "./connect.ts";
+import type { ConnectionTarget } from "./resolve.ts";
+import {
+  type ClientTools,
+  resolveClientTools,
+  runTool,
+  toolEnvironment,
+  toolForServer,
+} from "./tools.ts";
+
+/** What a dump holds. */
+export type DumpKind = "schema" | "data";
+
+/** pg_dump's options for each kind: schema without owners, privileges and comments. */
+const DUMP_OPTIONS: Record<DumpKind, string[]> = {
+  schema: ["--schema-only", "--no-owner", "--no-privileges", "--no-comments"],
+  data: ["--data-only", "--no-owner", "--no-privileges"],
+};
+
+/** `schema_<profile>_<YYYYMMDD_HHMMSS>.dump` (or `data_...`), in local time. */
+export function defaultDumpName(kind: DumpKind, profile: string, now = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}_` +
+    `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  return `${kind}_${profile}_${stamp}.dump`;
+}
+
+/** Plain SQL when the name ends in .sql, else pg_dump's custom format. */
+export function isPlainSql(file: string): boolean {
+  return file.toLowerCase().endsWith(".sql");
+}
+
+/** What a dump did. */
+export interface DumpReport {
+  file: string;
+  format: "custom" | "plain";
+  bytes: number;
+  elapsed_ms: number;
+  database: string;
+  server_version: string;
+}
+
+function sizeNow(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function size(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The client tools, checked against the server, and the tool environment. */
+async function prepare(target: ConnectionTarget, tool: "pg_dump" | "pg_restore" | "psql") {
+  const probe = await probeForTools(target);
+  const tools: ClientTools = await resolveClientTools(target);
+  const path = await toolForServer(tools, tool, probe.serverMajor);
+  return { probe, path, env: toolEnvironment(target, tools, probe.sslmode) };
+}
+
+/** The last meaningful line a tool wrote on stderr. */
+function toolError(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /error|fatal/i.test(l)) ?? lines.at(-1) ?? "no message";
+}
+
+/**
+ * Dumps to `file` through a temporary file beside it, renamed into place only
+ * when pg_dump succeeds: on any failure no file appears and an existing file
+ * of that name is left as it was.
+ */
+export async function dumpToFile(
+  target: ConnectionTarget,
+  kind: DumpKind,
+  file: string,
+): Promise<DumpReport> {
+  const { probe, path, env } = await prepare(target, "pg_dump");
+  const plain = isPlainSql(file);
+  const temp = join(dirname(file), `.${basename(file)}.${crypto.randomUUID()}.tmp`);
+  const started = performance.now();
+  try {
+    const result = await runTool(
+      path,
+      [...DUMP_OPTIONS[kind], plain ? "--format=plain" : "--format=custom", "--file", temp],
+      env,
+      { progress: { label: `${kind} dump`, bytes: () => sizeNow(temp) } },
+    );
+    if (result.code !== 0) {
+      throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}; no file was written`);
+    }
+    await Deno.rename(temp, file);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    if (error instanceof SkillError) throw error;
+    throw new SkillError(`The dump failed: ${(error as Error).message}; no file was written`);
+  }
+  return {
+    file,
+    format: plain ? "plain" : "custom",
+    bytes: await size(file),
+    elapsed_ms: Math.round(performance.now() - started),
+    database: target.database,
+    server_version: probe.serverVersion,
+  };
+}
+
+/** The schema-only dump of a database as text (for comparisons). */
+export async function schemaDumpText(target: ConnectionTarget): Promise<string> {
+  const { path, env } = await prepare(target, "pg_dump");
+  const result = await runTool(path, [...DUMP_OPTIONS.schema, "--format=plain"], env, {
+    captureStdout: true,
+  });
+  if (result.code !== 0) throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}`);
+  return new TextDecoder().decode(result.stdout);
+}
+
+/** What a restore did. */
+export interface RestoreReport {
+  file: string;
+  database: string;
+  tool: "psql" | "pg_restore";
+  single_transaction: boolean;
+  bytes: number;
+  elapsed_ms: number;
+  result: string;
+}
+
+/**
+ * Restores `file` once: plain SQL through psql (stopping at the first
+ * error), anything else through pg_restore without owners and privileges
+ * (stopping at the first error). By default in one transaction, so a failure
+ * leaves the database as it was. Never started a second time.
+ */
+export async function restoreFile(
+  target: ConnectionTarget,
+  file: string,
+  options: { singleTransaction: boolean },
+): Promise<RestoreReport> {
+  const plain = isPlainSql(file);
+  const tool = plain ? "psql" : "pg_restore";
+  const { path, env } = await prepare(target, tool);
+  const single = options.singleTransaction;
+  const args = plain
+    ? ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...(single ? ["--single-transaction"] : []), "-f", "-"]
+    : [
+      "--no-owner",
+      "--no-privileges",
+      "--exit-on-error",
+      ...(single ? ["--single-transaction"] : []),
+      "--dbname",
+      target.database,
+    ];
+  const started = performance.now();
+  const result = await runTool(path, args, env, { stdinFile: file, progressLabel: "restore" });
+  const bytes = await size(file);
+  const report: RestoreReport = {
+    file,
+    database: target.database,
+    tool,
+    single_transaction: single,
+    bytes,
+    elapsed_ms: Math.round(performance.now() - started),
+    result: "restored",
+  };
+  if (result.code !== 0) {
+    const what = single
+      ? "the transaction was rolled back, so the database is as it was"
+      : "it stopped at the first error; what ran before it stays";
+    throw new SkillError(`The restore failed: ${toolError(result.stderr)}; ${what}`);
+  }
+  return report;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
+/** Dumps the data only (no schema), leaving out owners and privileges. */
+import { parseCli, resolveUserPath, runScript } from "../lib/cli.ts";
+import { defaultDumpName, dumpToFile } from "../lib/dump.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+
+const usage = `Usage: data_dump.ts [file] [--json]
+
+Dumps the data only (no schema), leaving out owners and privileges,
+with pg_dump. The file defaults to data_<profile>_<YYYYMMDD_HHMMSS>.dump in the
+current folder. Format: plain SQL when the name ends in .sql, else pg_dump's
+custom format (restore it with restore_dump.ts).
+The dump goes to a temporary file beside the target and is renamed into place
+only when pg_dump succeeds: on failure no file appears and an existing file of
+that name is left as it was. The client tools must be at least as new as the
+server; if not, the error says which pg_bin_path to set. On a terminal, a dump
+that takes a while shows its progress.
+
+Options:
+  --json   the report as JSON
+  --help   this text
+
+Example:
+  ./scripts/data_dump.ts data.sql`;
+
+await runScript("data_dump", async () => {
+  const { positionals, format } = parseCli({
+    name: "data_dump",
+    usage,
+    formats: ["json"],
+    positionals: { min: 0, max: 1 },
+  }, Deno.args);
+  const target = await resolveTarget();
+  const file = resolveUserPath(positionals[0] ?? defaultDumpName("data", target.profile ?? "url"));
+  printOutput(renderRecord({ ...await dumpToFile(target, "data", file) }, format));
+});

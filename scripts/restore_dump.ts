@@ -1,0 +1,60 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
+/** Restores a dump file (plain SQL or pg_dump's custom format) into the profile's database. */
+import {
+  confirmAction,
+  note,
+  parseCli,
+  resolveUserPath,
+  runScript,
+  SkillError,
+} from "../lib/cli.ts";
+import { isPlainSql, restoreFile } from "../lib/dump.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
+
+const usage = `Usage: restore_dump.ts <file> [--no-single-transaction] [--json]
+
+Restores <file> into the database of the profile named by DB_PROFILE (or DB_URL).
+A file ending in .sql goes through psql, stopping at the first error; anything
+else through pg_restore without owners and privileges, stopping at the first
+error. By default the whole restore runs in one transaction, so a failure
+halfway leaves the database as it was; --no-single-transaction turns that off
+for dumps that cannot run in one transaction (then what ran before an error
+stays). A failed restore is never started again.
+It changes a database, so it names the target and asks you to type YES on a
+terminal, or needs DB_CONFIRM=YES without one. On a terminal, a restore that
+takes a while shows its progress.
+
+Options:
+  --no-single-transaction   run statements one by one (see above)
+  --json                    the report as JSON
+  --help                    this text
+
+Example:
+  ./scripts/restore_dump.ts ./schema_local_20240101_120000.dump`;
+
+await runScript("restore_dump", async () => {
+  const { positionals, values, format } = parseCli({
+    name: "restore_dump",
+    usage,
+    formats: ["json"],
+    positionals: { min: 1, max: 1 },
+    options: { "no-single-transaction": { type: "boolean" } },
+  }, Deno.args);
+  const file = resolveUserPath(positionals[0]);
+  try {
+    if (!(await Deno.stat(file)).isFile) throw new Error("not a file");
+  } catch {
+    throw new SkillError(`No dump file at "${file}"; check the path`);
+  }
+  const target = await resolveTarget();
+  const what =
+    `restore "${file}" (${isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore"}) ` +
+    `into database "${target.database}" at ${describeServer(target)} (${describeSource(target)})`;
+  note(`About to ${what}`);
+  await confirmAction(`${what[0].toUpperCase()}${what.slice(1)}?`);
+  const report = await restoreFile(target, file, {
+    singleTransaction: values["no-single-transaction"] !== true,
+  });
+  printOutput(renderRecord({ ...report }, format));
+});
