@@ -230,8 +230,14 @@ export function dumpObjects(lines: string[]): Map<string, DumpObject & { text: s
     const rest = object.text.replace(body[1], "");
     for (const line of body[1].split("\n")) {
       const column = line.trim().replace(/,$/, "");
+      const constraint = column.match(/^CONSTRAINT ("(?:[^"]|"")+"|\S+) /);
+      if (constraint) {
+        // pg_dump writes check constraints inside CREATE TABLE.
+        add("constraint", `${object.name}.${constraint[1]}`, column);
+        continue;
+      }
       const m = column.match(/^("(?:[^"]|"")+"|[^\s]+)\s/);
-      if (!m || /^(CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN|EXCLUDE)\b/.test(column)) continue;
+      if (!m || /^(PRIMARY|UNIQUE|CHECK|FOREIGN|EXCLUDE)\b/.test(column)) continue;
       add("column", `${object.name}.${m[1]}`, column);
     }
     object.text = rest;

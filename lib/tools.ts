@@ -367,8 +367,13 @@ export async function runTool(
     ? showProgress(options.progress?.label ?? options.progressLabel ?? "read", measure)
     : () => {};
   try {
-    const [out] = await Promise.all([child.output(), feeding]);
-    return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+    const [status, stderr, stdout] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+      options.captureStdout ? new Response(child.stdout).arrayBuffer() : new ArrayBuffer(0),
+      feeding,
+    ]);
+    return { code: status.code, stdout: new Uint8Array(stdout), stderr };
   } finally {
     stopProgress();
   }

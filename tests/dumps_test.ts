@@ -1,0 +1,472 @@
+/**
+ * Dumps, restores and schema comparison on real servers: round trips in both
+ * formats, files that appear whole or not at all, restores that fail without
+ * a trace and never run twice, confirmation, secrets, progress, versions.
+ */
+import assert from "node:assert/strict";
+import { shellQuote } from "../lib/cli.ts";
+import { normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
+import { findToolDir, toolMajor } from "../lib/tools.ts";
+import { type Cluster, freePort, startCluster } from "./support/cluster.ts";
+import {
+  baseEnv,
+  makeProject,
+  type Project,
+  runSkillScript,
+  shebangFlags,
+  SKILL_ROOT,
+  tomlWithProfiles,
+} from "./support/run.ts";
+import { Terminal } from "./support/terminal.ts";
+
+const FIXTURE = `
+create type mood as enum ('calm', 'busy');
+create table customers (id serial primary key, name text not null, mood mood, note text);
+create table orders (
+  id bigserial primary key,
+  customer_id int not null references customers (id),
+  amount numeric(10, 2) check (amount >= 0),
+  placed_at timestamptz not null default '2024-01-02 03:04:05+00'
+);
+create index orders_customer_idx on orders (customer_id);
+create view big_orders as select * from orders where amount > 100;
+create function order_count(c int) returns bigint language sql stable
+  as $$ select count(*) from orders where customer_id = c $$;
+insert into customers (name, mood, note) values
+  ('Ada', 'calm', 'tab\there'), ('Zoë', 'busy', null), ('O''Brien', null, 'quote''s');
+insert into orders (customer_id, amount) select 1 + g % 3, g * 1.5 from generate_series(1, 500) g;
+`;
+
+async function fingerprint(cluster: Cluster, database: string): Promise<string> {
+  const [row] = await cluster.sql(
+    `select (select md5(string_agg(c::text, '|' order by id)) from customers c) ||
+            (select md5(string_agg(o::text, '|' order by id)) from orders o) as f`,
+    database,
+  );
+  return String(row.f);
+}
+
+function profile(cluster: Cluster, database: string, port = cluster.port) {
+  return {
+    host: cluster.host,
+    port,
+    user: cluster.superuser,
+    password: cluster.password,
+    database,
+  };
+}
+
+async function files(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+Deno.test("dumps and restores on a real server", async (t) => {
+  const cluster = await startCluster({ settings: { log_statement: "'all'" } });
+  const project: Project = await makeProject();
+  const out = await Deno.makeTempDir({ prefix: "pgskill-dumps-" });
+  try {
+    await cluster.sql("create database src");
+    await cluster.sql(FIXTURE, "src");
+    const databases = ["dst_custom", "dst_plain", "half", "broken", "guarded"];
+    for (const db of databases) await cluster.sql(`create database ${db}`);
+    const profiles: Record<string, ReturnType<typeof profile>> = { src: profile(cluster, "src") };
+    for (const db of databases) profiles[db] = profile(cluster, db);
+    profiles.down = profile(cluster, "src", freePort());
+    await project.writeToml(tomlWithProfiles(profiles));
+    const run = (script: string, args: string[], env: Record<string, string> = {}) =>
+      runSkillScript(script, args, { env: { ...project.env, ...env }, cwd: out });
+    const source = await fingerprint(cluster, "src");
+
+    for (const [format, ext] of [["custom", "dump"], ["plain", "sql"]]) {
+      await t.step(
+        `round trip in ${format} format: schema and data, restored and compared`,
+        async () => {
+          const target = `dst_${format}`;
+          const schema = await run("schema_dump.ts", [`schema.${ext}`, "--json"], {
+            DB_PROFILE: "src",
+          });
+          assert.equal(schema.code, 0, schema.stderr);
+          assert.equal(JSON.parse(schema.stdout).format, format);
+          const data = await run("data_dump.ts", [`data.${ext}`], { DB_PROFILE: "src" });
+          assert.equal(data.code, 0, data.stderr);
+          const header = new TextDecoder().decode(
+            (await Deno.readFile(`${out}/schema.${ext}`)).slice(0, 5),
+          );
+          assert.equal(header === "PGDMP", format === "custom", "custom dumps start with PGDMP");
+          if (format === "plain") {
+            const text = await Deno.readTextFile(`${out}/schema.${ext}`);
+            assert.ok(!/OWNER TO|GRANT |COMMENT ON/.test(text), "no owners, privileges, comments");
+            assert.ok(!/INSERT|COPY/.test(text), "schema only");
+          }
+          for (const file of [`schema.${ext}`, `data.${ext}`]) {
+            const restored = await run("restore_dump.ts", [file, "--json"], {
+              DB_PROFILE: target,
+              DB_CONFIRM: "YES",
+            });
+            assert.equal(restored.code, 0, restored.stderr);
+            assert.equal(JSON.parse(restored.stdout).result, "restored");
+            assert.match(
+              restored.stderr,
+              new RegExp(`About to restore .* into database "${target}"`),
+            );
+          }
+          assert.equal(await fingerprint(cluster, target), source);
+          const diff = await run("schema_diff.ts", [], {
+            DB_URL_A: cluster.url({ database: "src" }),
+            DB_URL_B: cluster.url({ database: target }),
+          });
+          assert.equal(diff.code, 0, diff.stdout + diff.stderr);
+          assert.equal(diff.stdout, "No structural differences.\n");
+          await Deno.remove(`${out}/schema.${ext}`);
+          await Deno.remove(`${out}/data.${ext}`);
+        },
+      );
+    }
+
+    await t.step("default file names: <kind>_<profile>_<YYYYMMDD_HHMMSS>.dump", async () => {
+      const result = await run("schema_dump.ts", ["--json"], { DB_PROFILE: "src" });
+      assert.equal(result.code, 0, result.stderr);
+      const file = JSON.parse(result.stdout).file as string;
+      assert.match(file, new RegExp(`^${out}/schema_src_\\d{8}_\\d{6}\\.dump$`));
+      await Deno.remove(file);
+    });
+
+    await t.step("an unreachable server leaves no file, and an existing file intact", async () => {
+      await Deno.writeTextFile(`${out}/precious.dump`, "precious bytes");
+      const before = await files(out);
+      for (const name of ["precious.dump", "new.sql"]) {
+        const result = await run("data_dump.ts", [name], { DB_PROFILE: "down" });
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /Connection refused by 127\.0\.0\.1:\d+/);
+      }
+      assert.equal(await Deno.readTextFile(`${out}/precious.dump`), "precious bytes");
+      assert.deepEqual(await files(out), before, "no new or temporary file");
+      await Deno.remove(`${out}/precious.dump`);
+    });
+
+    await t.step("a failing dump leaves no file either", async () => {
+      // A role that may connect but not read the tables: pg_dump fails after connecting.
+      await cluster.sql("create role outsider login password 'outsider-pw'");
+      const result = await run("data_dump.ts", ["failed.dump"], {
+        DB_URL: cluster.url({ user: "outsider", password: "outsider-pw", database: "src" }),
+      });
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stderr, /pg_dump failed: .*permission denied.*; no file was written/);
+      assert.deepEqual(await files(out), []);
+    });
+
+    await t.step("a half-failing SQL file leaves the target unchanged and runs once", async () => {
+      await cluster.sql("create table items (id int primary key)", "half");
+      await Deno.writeTextFile(
+        `${out}/half.sql`,
+        "insert into items values (1);\ninsert into items values (2);\n" +
+          "insert into items values (1);\ninsert into items values (3);\n",
+      );
+      const runs = async () =>
+        ((await cluster.log()).match(/statement: insert into items values \(2\)/g) ?? []).length;
+      const before = await runs();
+      const result = await run("restore_dump.ts", ["half.sql"], {
+        DB_PROFILE: "half",
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /duplicate key value .*; the transaction was rolled back, so the database is as it was/,
+      );
+      const rows = await cluster.sql("select count(*)::int as n from items", "half");
+      assert.equal(rows[0].n, 0, "nothing of it stayed");
+      assert.equal(await runs() - before, 1, "the file ran once, not again");
+      const stepwise = await run("restore_dump.ts", ["half.sql", "--no-single-transaction"], {
+        DB_PROFILE: "half",
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(stepwise.code, 1);
+      assert.match(stepwise.stderr, /stopped at the first error; what ran before it stays/);
+      const kept = await cluster.sql(
+        "select array_agg(id order by id)::text as ids from items",
+        "half",
+      );
+      assert.equal(kept[0].ids, "{1,2}");
+    });
+
+    await t.step("a custom dump with a failing table restores nothing", async () => {
+      const schema = await run("schema_dump.ts", ["s.dump"], { DB_PROFILE: "src" });
+      const data = await run("data_dump.ts", ["d.dump"], { DB_PROFILE: "src" });
+      assert.equal(schema.code + data.code, 0, schema.stderr + data.stderr);
+      const restored = await run("restore_dump.ts", ["s.dump"], {
+        DB_PROFILE: "broken",
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(restored.code, 0, restored.stderr);
+      // The orders table now refuses what the dump holds.
+      await cluster.sql("alter table orders add constraint small check (amount < 10)", "broken");
+      const failed = await run("restore_dump.ts", ["d.dump"], {
+        DB_PROFILE: "broken",
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(failed.code, 1);
+      assert.match(failed.stderr, /The restore failed: .*small.*; the transaction was rolled back/);
+      const counts = await cluster.sql(
+        "select (select count(*) from customers)::int as c, (select count(*) from orders)::int as o",
+        "broken",
+      );
+      assert.deepEqual(counts[0], { c: 0, o: 0 }, "not even the table that loaded stayed");
+    });
+
+    await t.step("a restore without confirmation does nothing and names its target", async () => {
+      const result = await run("restore_dump.ts", ["s.dump"], { DB_PROFILE: "guarded" });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /into database "guarded" at 127\.0\.0\.1:\d+ \(profile "guarded"/,
+      );
+      assert.match(
+        result.stderr,
+        /needs confirmation; run it on a terminal and type YES, or set DB_CONFIRM=YES/,
+      );
+      const tables = await cluster.sql(
+        "select count(*)::int as n from pg_tables where schemaname = 'public'",
+        "guarded",
+      );
+      assert.equal(tables[0].n, 0);
+      const missing = await run("restore_dump.ts", ["nope.dump"], {
+        DB_PROFILE: "guarded",
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /No dump file at ".*nope\.dump"/);
+    });
+
+    await t.step("the password is in no process's arguments while a dump runs", async () => {
+      // A lock held elsewhere keeps pg_dump waiting long enough to be watched.
+      const holder = await cluster.session("src");
+      await holder.simpleQuery("begin; lock table orders in access exclusive mode");
+      let leaked = "";
+      let sawDump = false;
+      const dumping = run("data_dump.ts", ["watched.sql"], { DB_PROFILE: "src" });
+      let done = false;
+      dumping.finally(() => done = true);
+      setTimeout(() => holder.simpleQuery("commit").catch(() => {}), 1500);
+      while (!done) {
+        for await (const entry of Deno.readDir("/proc")) {
+          if (!/^\d+$/.test(entry.name)) continue;
+          let cmdline = "";
+          try {
+            cmdline = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll(
+              "\0",
+              " ",
+            );
+          } catch {
+            continue;
+          }
+          if (cmdline.includes(cluster.password)) leaked = cmdline;
+          if (/pg_dump --data-only/.test(cmdline)) sawDump = true;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const result = await dumping;
+      await holder.close();
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(sawDump, "pg_dump was seen running");
+      assert.equal(leaked, "", `password found in: ${leaked}`);
+      assert.ok(!/\r|data dump: /.test(result.stderr), "no progress on a pipe");
+    });
+
+    await t.step("progress on a terminal while a dump waits and runs", async () => {
+      const holder = await cluster.session("src");
+      await holder.simpleQuery("begin; lock table orders in access exclusive mode");
+      const flags = await shebangFlags("data_dump.ts");
+      const command = [
+        Deno.execPath(),
+        "run",
+        ...flags,
+        `${SKILL_ROOT}/scripts/data_dump.ts`,
+        `${out}/progress.sql`,
+      ]
+        .map(shellQuote).join(" ");
+      const term = new Terminal(command, { ...baseEnv(), ...project.env, DB_PROFILE: "src" });
+      await term.expect(/data dump: \d+(\.\d)? (B|kB|MB), \d+\.\d s/);
+      await holder.simpleQuery("commit");
+      await holder.close();
+      const { code, output } = await term.finish();
+      assert.equal(code, 0, output);
+      assert.match(output, /format\s+\| plain/);
+    });
+  } finally {
+    await project.remove();
+    await Deno.remove(out, { recursive: true });
+    await cluster.stop();
+  }
+});
+
+Deno.test("schema_diff names a column, an index, a constraint, a view and a function", async (t) => {
+  const cluster = await startCluster();
+  try {
+    const base = "create table t (id int primary key, a text); create function f() returns int " +
+      "language sql as 'select 1'; create view v as select id from t;";
+    await cluster.sql("create database left_db");
+    await cluster.sql("create database right_db");
+    await cluster.sql("create database twin_db");
+    await cluster.sql(base, "left_db");
+    await cluster.sql(base, "twin_db");
+    await cluster.sql(
+      base.replace("a text)", "a text, b int)").replace("select 1", "select 2") +
+        "create index t_a_idx on t (a); alter table t add constraint a_not_empty check (a <> '');" +
+        "create view only_right as select 1 as one;",
+      "right_db",
+    );
+    const env = (a: string, b: string) => ({
+      DB_URL_A: cluster.url({ database: a }),
+      DB_URL_B: cluster.url({ database: b }),
+    });
+
+    await t.step("text: a unified diff naming each", async () => {
+      const result = await runSkillScript("schema_diff.ts", [], {
+        env: env("left_db", "right_db"),
+      });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stdout, /^--- a: DB_URL_A\n\+\+\+ b: DB_URL_B\n@@ /);
+      for (
+        const line of [
+          /^\+ {4}b integer,$/m,
+          /^\+CREATE INDEX t_a_idx ON public\.t/m,
+          /^\+ {4}CONSTRAINT a_not_empty CHECK/m,
+          /^\+CREATE VIEW public\.only_right AS/m,
+          /^- {4}AS \$\$select 1\$\$;$/m,
+          /^\+ {4}AS \$\$select 2\$\$;$/m,
+        ]
+      ) {
+        assert.match(result.stdout, line);
+      }
+      assert.ok(!/Dumped (from|by)|^[-+]SET /m.test(result.stdout), "no banners or settings");
+    });
+
+    await t.step("--json: the objects by kind", async () => {
+      const result = await runSkillScript("schema_diff.ts", ["--json"], {
+        env: env("left_db", "right_db"),
+      });
+      assert.equal(result.code, 1, result.stderr);
+      const summary = JSON.parse(result.stdout);
+      assert.equal(summary.same, false);
+      assert.deepEqual(summary.only_in_a, []);
+      assert.deepEqual(summary.only_in_b, [
+        { kind: "column", name: "public.t.b" },
+        { kind: "constraint", name: "public.t.a_not_empty" },
+        { kind: "index", name: "public.t_a_idx" },
+        { kind: "view", name: "public.only_right" },
+      ]);
+      assert.deepEqual(summary.different, [{ kind: "function", name: "public.f()" }]);
+    });
+
+    await t.step("identical databases: exit 0", async () => {
+      const result = await runSkillScript("schema_diff.ts", [], { env: env("left_db", "twin_db") });
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.equal(result.stdout, "No structural differences.\n");
+    });
+
+    await t.step("one unreachable side: exit 2", async () => {
+      const result = await runSkillScript("schema_diff.ts", [], {
+        env: {
+          DB_URL_A: cluster.url({ database: "left_db" }),
+          DB_URL_B: `postgresql://x@127.0.0.1:${freePort()}/db`,
+        },
+      });
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /Connection refused by 127\.0\.0\.1:\d+;.*DB_URL_B/);
+      const usage = await runSkillScript("schema_diff.ts", ["only_one"], { env: {} });
+      assert.equal(usage.code, 2);
+    });
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("client tools older than the server are refused before anything runs", async (t) => {
+  const clientDir = findToolDir("pg_dump");
+  assert.ok(clientDir, "pg_dump is installed");
+  const clientMajor = await toolMajor(`${clientDir}/pg_dump`);
+  await t.step({
+    name: `pg_dump ${clientMajor} against PostgreSQL 18`,
+    ignore: clientMajor >= 18,
+    fn: async () => {
+      const cluster = await startCluster({ embeddedMajor: 18 });
+      const project = await makeProject(tomlWithProfiles({ local: profile(cluster, "postgres") }, {
+        pgBinPath: clientDir,
+      }));
+      const out = await Deno.makeTempDir();
+      try {
+        const result = await runSkillScript("schema_dump.ts", ["x.dump"], {
+          env: project.env,
+          cwd: out,
+        });
+        assert.equal(result.code, 1);
+        assert.match(
+          result.stderr,
+          new RegExp(
+            `pg_dump ${clientMajor} \\(.*\\) is older than the server \\(PostgreSQL 18\\); .*pg_bin_path`,
+          ),
+        );
+        assert.deepEqual(await files(out), []);
+      } finally {
+        await Deno.remove(out, { recursive: true });
+        await project.remove();
+        await cluster.stop();
+      }
+    },
+  });
+});
+
+Deno.test("unifiedDiff output applies back to the original", () => {
+  // Random edits; applying the diff to A must give B exactly.
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let round = 0; round < 200; round++) {
+    const a = Array.from(
+      { length: Math.floor(random() * 40) },
+      () => `line ${Math.floor(random() * 12)}`,
+    );
+    const b = a.flatMap((line) => {
+      const r = random();
+      if (r < 0.15) return [];
+      if (r < 0.3) return [line, `new ${Math.floor(random() * 12)}`];
+      if (r < 0.4) return [`changed ${line}`];
+      return [line];
+    });
+    const diff = unifiedDiff(a, b, { a: "a", b: "b" });
+    if (diff === "") {
+      assert.deepEqual(a, b);
+      continue;
+    }
+    const lines = diff.split("\n").slice(2);
+    const result: string[] = [];
+    let position = 0;
+    for (const line of lines) {
+      const hunk = line.match(/^@@ -(\d+),(\d+) \+\d+,\d+ @@$/);
+      if (hunk) {
+        const start = Number(hunk[2]) === 0 ? Number(hunk[1]) : Number(hunk[1]) - 1;
+        while (position < start) result.push(a[position++]);
+        continue;
+      }
+      if (line.startsWith(" ")) {
+        assert.equal(a[position], line.slice(1));
+        result.push(a[position++]);
+      } else if (line.startsWith("-")) {
+        assert.equal(a[position], line.slice(1));
+        position++;
+      } else result.push(line.slice(1));
+    }
+    while (position < a.length) result.push(a[position++]);
+    assert.deepEqual(result, b, `round ${round}`);
+  }
+  assert.deepEqual(
+    normalizeDump(
+      "--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET x = 1;\n\nCREATE TABLE t ();\n",
+    ),
+    [
+      "CREATE TABLE t ();",
+    ],
+  );
+});
