@@ -98,6 +98,21 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       assert.equal(rows[0].ids, "{2}");
     });
 
+    await t.step("dumps follow the same rule: SSL decided before pg_dump starts", async () => {
+      const out = await Deno.makeTempDir();
+      try {
+        const result = await runSkillScript("schema_dump.ts", ["secure.sql"], {
+          env: { ...env, DB_PROFILE: "secure" },
+          cwd: out,
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /the server demands SSL, so this connection used SSL/);
+        assert.match(await Deno.readTextFile(`${out}/secure.sql`), /CREATE TABLE public\.t/);
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    });
+
     await t.step("plain server: an SQL error is reported once, with no retry", async () => {
       const executions = async () =>
         (await plain.log()).match(/statement: insert into t values \(1\)/g)?.length ?? 0;
