@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { SkillError, UsageError } from "./cli.ts";
+import { confirmAction, type OutputFormat, SkillError, UsageError } from "./cli.ts";
+import { withSession } from "./connect.ts";
+import { printOutput, renderRows } from "./render.ts";
+import type { ConnectionTarget } from "./resolve.ts";
 import { PgServerError, type PgSession } from "./pg_protocol.ts";
 import { loadSql } from "./sql.ts";
 
@@ -123,4 +126,28 @@ export function describeTarget(action: SignalAction, target: BackendInfo): strin
   const query = target.query.length > 80 ? `${target.query.slice(0, 77)}...` : target.query;
   return `${what} session ${target.pid} (${target.user ?? "?"} on ${target.database ?? "?"}, ` +
     `${target.state ?? target.backend_type}: ${query})?`;
+}
+
+/**
+ * Cancels or terminates one session: checks the PID, confirms (naming the
+ * session), signals, and returns the outcome.
+ */
+export async function signalOne(
+  target: ConnectionTarget,
+  pid: number,
+  action: SignalAction,
+): Promise<SignalOutcome[]> {
+  return await withSession(target, async (session) => {
+    const targets = await checkTargets(session, [pid]);
+    await confirmAction(describeTarget(action, targets[0]));
+    return await signalBackends(session, targets, action);
+  });
+}
+
+/** Prints the outcomes and returns the exit status: 0 when every session was signalled. */
+export function reportOutcomes(outcomes: SignalOutcome[], format: OutputFormat): number {
+  const columns = ["pid", "action", "result", "user", "database", "query"];
+  const rows = outcomes.map((o) => ({ ...o }) as Record<string, unknown>);
+  printOutput(renderRows({ columns, rows }, format));
+  return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
 }

@@ -152,6 +152,11 @@ export function parsePositiveInt(
   return value;
 }
 
+/** The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`. */
+export function parseLimit(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : parsePositiveInt(text, "limit", { max: 10_000 });
+}
+
 /** Writes one line to stderr (for notes and warnings; results go to stdout). */
 export function note(line: string): void {
   console.error(redactSecrets(line));

@@ -12,12 +12,14 @@
  */
 import { note, shellQuote, SkillError } from "./cli.ts";
 import { updateTomlFile } from "./config.ts";
+import { loadSql } from "./sql.ts";
 import {
   type ByteStream,
   PasswordRequiredError,
   PgProtocolError,
   PgServerError,
   PgSession,
+  type QueryResult,
   readSslAnswer,
   sslRequestPacket,
 } from "./pg_protocol.ts";
@@ -405,6 +407,16 @@ export async function withSession<T>(
   } finally {
     await session.close();
   }
+}
+
+/** Runs the query of `sql/<name>.sql` with bound `params` in a session of its own. */
+export async function querySqlFile(
+  target: ConnectionTarget,
+  name: string,
+  params: unknown[] = [],
+): Promise<QueryResult> {
+  const sql = await loadSql(name);
+  return await withSession(target, (session) => session.query(sql, params));
 }
 
 /** One clear line for an error the server raised while a statement ran. */

@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the sessions that are doing something or holding a transaction open. */
-import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: activity_overview.ts [limit] [--json | --csv]
 
@@ -30,11 +29,8 @@ await runScript("activity_overview", async () => {
     formats: ["json", "csv"],
     positionals: { min: 0, max: 1 },
   }, Deno.args);
-  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 20;
+  const limit = parseLimit(positionals[0], 20);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(
-    target,
-    async (s) => s.query(await loadSql("activity_overview"), [limit]),
-  );
+  const result = await querySqlFile(target, "activity_overview", [limit]);
   printOutput(renderRows(resultRows(result), format));
 });

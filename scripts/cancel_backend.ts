@@ -1,9 +1,7 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Cancels the running query of one session (the session itself lives on). */
-import { confirmAction, parseCli, runScript } from "../lib/cli.ts";
-import { checkTargets, describeTarget, parsePid, signalBackends } from "../lib/backends.ts";
-import { withSession } from "../lib/connect.ts";
-import { printOutput, renderRows } from "../lib/render.ts";
+import { parseCli, runScript } from "../lib/cli.ts";
+import { parsePid, reportOutcomes, signalOne } from "../lib/backends.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
 const usage = `Usage: cancel_backend.ts <pid> [--json | --csv]
@@ -31,15 +29,6 @@ await runScript("cancel_backend", async () => {
     formats: ["json", "csv"],
     positionals: { min: 1, max: 1 },
   }, Deno.args);
-  const pid = parsePid(positionals[0]);
-  const outcomes = await withSession(await resolveTarget(), async (session) => {
-    const targets = await checkTargets(session, [pid]);
-    await confirmAction(describeTarget("cancel", targets[0]));
-    return await signalBackends(session, targets, "cancel");
-  });
-  const columns = ["pid", "action", "result", "user", "database", "query"];
-  printOutput(
-    renderRows({ columns, rows: outcomes as unknown as Record<string, unknown>[] }, format),
-  );
-  return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
+  const outcomes = await signalOne(await resolveTarget(), parsePid(positionals[0]), "cancel");
+  return reportOutcomes(outcomes, format);
 });

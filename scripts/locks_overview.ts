@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Shows blocked sessions and the sessions blocking them. */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: locks_overview.ts [--json | --csv]
 
@@ -29,6 +28,6 @@ await runScript("locks_overview", async () => {
     Deno.args,
   );
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(target, async (s) => s.query(await loadSql("locks_overview")));
+  const result = await querySqlFile(target, "locks_overview");
   printOutput(renderRows(resultRows(result), format));
 });

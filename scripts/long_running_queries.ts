@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists active queries running longer than a threshold. */
-import { parseCli, parsePositiveInt, runScript, UsageError } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: long_running_queries.ts [minutes] [limit] [--json | --csv]
 
@@ -33,11 +32,8 @@ await runScript("long_running_queries", async () => {
     throw new UsageError(`minutes must be a number of at least 0, got "${minutesText}"`);
   }
   const seconds = Number(minutesText) * 60;
-  const limit = positionals[1] ? parsePositiveInt(positionals[1], "limit", { max: 10_000 }) : 20;
+  const limit = parseLimit(positionals[1], 20);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(
-    target,
-    async (s) => s.query(await loadSql("long_running_queries"), [seconds, limit]),
-  );
+  const result = await querySqlFile(target, "long_running_queries", [seconds, limit]);
   printOutput(renderRows(resultRows(result), format));
 });

@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists foreign keys that no index supports, with the index that would. */
-import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: missing_fk_indexes.ts [limit] [--json | --csv]
 
@@ -29,11 +28,8 @@ await runScript("missing_fk_indexes", async () => {
     formats: ["json", "csv"],
     positionals: { min: 0, max: 1 },
   }, Deno.args);
-  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 50;
+  const limit = parseLimit(positionals[0], 50);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(
-    target,
-    async (s) => s.query(await loadSql("missing_fk_indexes"), [limit]),
-  );
+  const result = await querySqlFile(target, "missing_fk_indexes", [limit]);
   printOutput(renderRows(resultRows(result), format));
 });

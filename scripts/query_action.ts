@@ -18,6 +18,7 @@ import {
   type BackendInfo,
   checkTargets,
   parsePid,
+  reportOutcomes,
   type SignalAction,
   signalBackends,
 } from "../lib/backends.ts";
@@ -56,8 +57,6 @@ Example:
 function likePattern(text: string): string {
   return /[%_]/.test(text) ? text : `%${text.replaceAll("\\", "\\\\")}%`;
 }
-
-const OUTCOME_COLUMNS = ["pid", "action", "result", "user", "database", "query"];
 
 await runScript("query_action", async () => {
   const { positionals, values, format } = parseCli({
@@ -126,14 +125,7 @@ await runScript("query_action", async () => {
     );
     return await signalBackends(session, targets, action as SignalAction);
   });
-  if (outcomes === undefined) return 0;
-  printOutput(
-    renderRows(
-      { columns: OUTCOME_COLUMNS, rows: outcomes as unknown as Record<string, unknown>[] },
-      format,
-    ),
-  );
-  return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
+  return outcomes === undefined ? 0 : reportOutcomes(outcomes, format);
 });
 
 /** Asks which of the listed PIDs to act on until the answer names only listed ones. */

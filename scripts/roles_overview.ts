@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists roles, their privileges and their memberships. */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: roles_overview.ts [--all] [--json | --csv]
 
@@ -29,9 +28,6 @@ await runScript("roles_overview", async () => {
     options: { all: { type: "boolean" } },
   }, Deno.args);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(
-    target,
-    async (s) => s.query(await loadSql("roles_overview"), [values.all === true]),
-  );
+  const result = await querySqlFile(target, "roles_overview", [values.all === true]);
   printOutput(renderRows(resultRows(result), format));
 });

@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the largest tables with their total, table, index and TOAST sizes. */
-import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: table_sizes.ts [limit] [--json | --csv]
 
@@ -27,11 +26,8 @@ await runScript("table_sizes", async () => {
     formats: ["json", "csv"],
     positionals: { min: 0, max: 1 },
   }, Deno.args);
-  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 20;
+  const limit = parseLimit(positionals[0], 20);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(
-    target,
-    async (s) => s.query(await loadSql("table_sizes"), [limit]),
-  );
+  const result = await querySqlFile(target, "table_sizes", [limit]);
   printOutput(renderRows(resultRows(result), format));
 });

@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Summarises VACUUM and ANALYZE recency and dead rows per table. */
-import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
+import { querySqlFile } from "../lib/connect.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: vacuum_analyze_status.ts [limit] [--json | --csv]
 
@@ -28,11 +27,8 @@ await runScript("vacuum_analyze_status", async () => {
     formats: ["json", "csv"],
     positionals: { min: 0, max: 1 },
   }, Deno.args);
-  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 50;
+  const limit = parseLimit(positionals[0], 50);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await withSession(
-    target,
-    async (s) => s.query(await loadSql("vacuum_analyze_status"), [limit]),
-  );
+  const result = await querySqlFile(target, "vacuum_analyze_status", [limit]);
   printOutput(renderRows(resultRows(result), format));
 });
