@@ -5,22 +5,15 @@
 import assert from "node:assert/strict";
 import { shellQuote } from "../lib/cli.ts";
 import { startCluster } from "./support/cluster.ts";
-import { baseEnv, makeProject, runSkillScript, shebangFlags, SKILL_ROOT } from "./support/run.ts";
+import {
+  baseEnv,
+  makeProject,
+  runSkillScript,
+  shebangFlags,
+  SKILL_ROOT,
+  withoutPsql,
+} from "./support/run.ts";
 import { Terminal } from "./support/terminal.ts";
-
-/** Hides every psql on this machine inside a mount namespace, for one command. */
-const HIDE_PSQL = [
-  "unshare",
-  "-rm",
-  "sh",
-  "-c",
-  [
-    "mount -t tmpfs none /usr/lib/postgresql 2>/dev/null || true",
-    "for f in /usr/bin/psql /usr/local/bin/psql; do [ -e $f ] && mount --bind /dev/null $f; done",
-    'exec "$@"',
-  ].join("; "),
-  "sh",
-];
 
 const TRUE_SPELLINGS = [
   '"true"',
@@ -92,7 +85,7 @@ Deno.test("migrate_toml_schema: every sslmode spelling, comments and keys kept",
     await t.step("no client tools: fails clearly and changes nothing", async () => {
       const result = await runSkillScript("migrate_toml_schema.ts", [], {
         env: project.env,
-        wrapper: HIDE_PSQL,
+        wrapper: await withoutPsql(),
       });
       assert.equal(result.code, 1);
       assert.match(

@@ -15,6 +15,7 @@ import {
   shebangFlags,
   SKILL_ROOT,
   tomlWithProfiles,
+  withoutPsql,
 } from "./support/run.ts";
 import { shellQuote } from "../lib/cli.ts";
 
@@ -231,26 +232,17 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
     });
 
     await t.step("psql not installed: one clear line with the install command", async () => {
-      // A mount namespace in which the machine really has no psql.
-      const hide = [
-        "mount -t tmpfs none /usr/lib/postgresql 2>/dev/null || true",
-        "for f in /usr/bin/psql /usr/local/bin/psql; do [ -e $f ] && mount --bind /dev/null $f; done",
-        'exec "$@"',
-      ].join("; ");
-      const probe = await new Deno.Command("unshare", { args: ["-rm", "true"] }).output().catch(
-        () => undefined,
-      );
-      assert.ok(probe?.success, "unshare -rm works here (needed to hide psql)");
+      const wrapper = await withoutPsql();
       const result = await runSkillScript(SCRIPT, ["-c", "select 1"], {
         env,
-        wrapper: ["unshare", "-rm", "sh", "-c", hide, "sh"],
+        wrapper,
       });
       assert.equal(result.code, 1, result.stderr);
       assert.ok(isOneLineError(result.stderr), result.stderr);
       assert.match(result.stderr, /psql is not installed or not found; install them with: /);
       const deps = await runSkillScript("check_deps.ts", [], {
         env,
-        wrapper: ["unshare", "-rm", "sh", "-c", hide, "sh"],
+        wrapper,
       });
       assert.equal(deps.code, 1);
       assert.match(deps.stderr, /Missing required: psql/);

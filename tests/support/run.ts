@@ -182,3 +182,23 @@ export async function runInTerminal(
   const decoder = new TextDecoder();
   return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
 }
+
+/**
+ * A wrapper command that runs its arguments in a mount namespace where this
+ * machine has no psql at all (the Debian version folders emptied, psql on
+ * PATH replaced by a device): a real "psql is not installed". Needs root or
+ * user namespaces; fails the test that asks when neither works.
+ */
+export async function withoutPsql(): Promise<string[]> {
+  const hide = [
+    "mount -t tmpfs none /usr/lib/postgresql 2>/dev/null || true",
+    "for f in /usr/bin/psql /usr/local/bin/psql; do [ -e $f ] && mount --bind /dev/null $f; done",
+    'exec "$@"',
+  ].join("; ");
+  for (const flags of [["-rm"], ["-m"]]) {
+    const probe = await new Deno.Command("unshare", { args: [...flags, "true"], stderr: "null" })
+      .output().catch(() => undefined);
+    if (probe?.success) return ["unshare", ...flags, "sh", "-c", hide, "sh"];
+  }
+  throw new Error("neither unshare -rm nor unshare -m works here; psql cannot be hidden");
+}
