@@ -27,6 +27,7 @@ import {
   gitIgnoreWarning,
   newConfigText,
   parseConfigText,
+  parseSslSwitch,
   PROFILE_NAME,
   profileEdits,
   type ProfileSettings,
@@ -43,6 +44,7 @@ import {
   parseConnectionUrl,
   parseSslMode,
   sessionParameters,
+  SSL_MODES,
   type SslMode,
   targetUrl,
 } from "../lib/resolve.ts";
@@ -153,12 +155,16 @@ function suggestName(project: string | undefined, taken: string[]): string {
   return base && !taken.includes(base) ? base : `${base || "db"}_${taken.length + 1}`;
 }
 
-function sslFlag(text: string | undefined): boolean | undefined {
-  if (text === undefined) return undefined;
-  const t = text.toLowerCase();
-  if (["true", "require", "yes", "on", "1", "verify-ca", "verify-full"].includes(t)) return true;
-  if (["false", "disable", "no", "off", "0", "prefer", "allow"].includes(t)) return false;
-  throw new UsageError(`--sslmode must be true or false, got "${text}"`);
+/**
+ * A found or given sslmode as profile settings: the on/off spellings become the
+ * boolean, another libpq mode stays in a query-only url, anything else is dropped.
+ */
+function sslSettings(mode: string): ProfileSettings {
+  const flag = parseSslSwitch(mode);
+  if (flag !== undefined) return { sslmode: flag };
+  return (SSL_MODES as readonly string[]).includes(mode)
+    ? { url: `postgresql://?sslmode=${mode}` }
+    : {};
 }
 
 /** Settings from a URL, as profile fields (libpq sslmodes other than on/off stay in the url). */
@@ -172,11 +178,7 @@ function fieldsFromUrl(url: string): ProfileSettings {
     user: parsed.user,
     password: parsed.password,
   };
-  const mode = parsed.params.sslmode;
-  if (mode === "require") fields.sslmode = true;
-  else if (mode === "disable") fields.sslmode = false;
-  else if (mode) fields.url = `postgresql://?sslmode=${mode}`;
-  return fields;
+  return parsed.params.sslmode ? { ...fields, ...sslSettings(parsed.params.sslmode) } : fields;
 }
 
 /** The settings that have a value (so that merging never blanks one out). */
@@ -196,10 +198,7 @@ function fromCandidate(candidate: Candidate | undefined): ProfileSettings {
     password: f.password,
     project: candidate.project,
   };
-  if (f.sslmode) {
-    Object.assign(settings, defined(fieldsFromUrl(`postgresql://?sslmode=${f.sslmode}`)));
-  }
-  return settings;
+  return f.sslmode ? { ...settings, ...sslSettings(f.sslmode) } : settings;
 }
 
 function isLocalHost(host: string | undefined): boolean {
@@ -433,8 +432,15 @@ async function runWithOptions(
     }
     settings.port = Number(values.port);
   }
-  const ssl = sslFlag(values.sslmode as string | undefined);
-  if (ssl !== undefined) settings.sslmode = ssl;
+  if (values.sslmode !== undefined) {
+    const ssl = parseSslSwitch(values.sslmode as string);
+    if (ssl === undefined) {
+      throw new UsageError(
+        `--sslmode must be true or false, got "${values.sslmode}"; put other modes in --url`,
+      );
+    }
+    settings.sslmode = ssl;
+  }
   const envPassword = Deno.env.get("PGPASSWORD");
   if (settings.password === undefined && envPassword) {
     registerSecret(envPassword);
