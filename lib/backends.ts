@@ -6,10 +6,10 @@
  * @module
  */
 import { confirmAction, type OutputFormat, SkillError, UsageError } from "./cli.ts";
-import { withSession } from "./connect.ts";
+import { withSession } from "./database.ts";
 import { printOutput, renderRows } from "./render.ts";
 import type { ConnectionTarget } from "./resolve.ts";
-import { PgServerError, type PgSession } from "./pg_protocol.ts";
+import { PgServerError, type PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
 
 /** What to do to a session. */

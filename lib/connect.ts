@@ -1,46 +1,46 @@
 /**
- * Opening sessions: TCP or Unix socket, SSL negotiated as libpq's sslmode
- * documents it, the skill's SSL fallback, a connect timeout, and one clear
- * message for every way a connection can fail.
+ * Opening sessions: the one place that decides how to reach a server, on
+ * npm:pg, with libpq's semantics where pg has its own:
  *
- * The SSL fallback (a TOML profile with `sslmode = false` whose server demands
- * SSL) is decided while connecting: the first attempt is refused by the server
- * before any statement is sent, and only then is a second, SSL attempt made.
- * Nothing is ever executed twice.
+ * - sslmode exactly as libpq documents it (pg's own connection strings treat
+ *   `prefer` and `require` as `verify-full` and never fall back to plain);
+ * - certificates checked only against `sslrootcert` (or the system's roots
+ *   with `sslrootcert=system`), host names only for `verify-full`, against
+ *   `host` even when `hostaddr` says where to connect;
+ * - client certificates (`sslcert`, `sslkey`), `channel_binding`
+ *   (SCRAM-SHA-256-PLUS), `target_session_attrs`, `sslnegotiation`;
+ * - SCRAM passwords prepared with SASLprep as libpq prepares them;
+ * - the skill's SSL fallback: a TOML profile with `sslmode = false` whose
+ *   server refuses the plain connection is tried once more with SSL.
+ *
+ * Every decision is taken while connecting, before any statement is sent, so
+ * nothing ever runs twice. This module writes no file: it returns what it
+ * decided ({@linkcode OpenedSession}) and the caller persists `sslmode`.
+ * npm:pg is loaded only here, and only when a connection is made.
  *
  * @module
  */
-import { note, shellQuote, SkillError } from "./cli.ts";
-import { updateTomlFile } from "./config.ts";
-import { loadSql } from "./sql.ts";
-import {
-  type ByteStream,
-  PasswordRequiredError,
-  PgProtocolError,
-  PgServerError,
-  PgSession,
-  type QueryResult,
-  readSslAnswer,
-  sslRequestPacket,
-} from "./pg_protocol.ts";
+// @ts-types="@types/pg"
+import type pg from "pg";
+import type { ConnectionOptions, PeerCertificate } from "node:tls";
+import { SkillError } from "./cli.ts";
+import { type PgConnection, PgServerError, PgSession } from "./session.ts";
 import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./resolve.ts";
+import { loadSql } from "./sql.ts";
 
-/** An open session and how it was reached. */
+/** An open session and what was decided to open it. */
 export interface OpenedSession {
   session: PgSession;
   /** True when the session runs over SSL. */
   ssl: boolean;
-  /** True when the first, non-SSL attempt was refused and SSL succeeded. */
+  /** True when the plain attempt was refused and the skill's SSL fallback succeeded. */
   sslFallbackUsed: boolean;
+  /** True when authentication used SCRAM-SHA-256-PLUS (channel binding). */
+  channelBinding: boolean;
 }
 
 /** How one connection attempt treats SSL. */
-type Attempt =
-  | "plain"
-  | "ssl-unverified"
-  | "ssl-verify-ca"
-  | "ssl-verify-full"
-  | "ssl-if-offered";
+type Attempt = "plain" | "ssl-unverified" | "ssl-verify-ca" | "ssl-verify-full";
 
 class ConnectTimeout extends Error {
   constructor() {
@@ -48,30 +48,41 @@ class ConnectTimeout extends Error {
   }
 }
 
-/** The server refused SSL in an attempt that requires it. */
+/** The server answered "no SSL here" to the SSL request. */
 class SslRefused extends Error {
   constructor() {
     super("the server does not accept SSL connections");
   }
 }
 
-/** True when the server refused a connection because it was not encrypted. */
-export function isSslDemand(error: unknown): boolean {
-  if (!(error instanceof PgServerError)) return false;
-  return /no encryption|SSL off|SSL (connection )?(is )?required|requires? SSL|must use SSL/i.test(
-    error.message,
-  );
+/** The server wants a password and none is configured. */
+class PasswordRequired extends Error {
+  constructor() {
+    super("the server asks for a password and none is configured");
+  }
+}
+
+/** channel_binding=require cannot be met; raised before any password is sent. */
+class ChannelBindingRefused extends Error {}
+
+let pgModule: Promise<typeof pg> | undefined;
+
+/** npm:pg, imported on the first connection only. */
+function loadPg(): Promise<typeof pg> {
+  // @ts-types="@types/pg"
+  pgModule ??= import("pg").then((m) => m.default);
+  return pgModule;
 }
 
 /**
  * Opens a session to `target`, following its sslmode:
- * - `disable`: no SSL; with the skill's fallback, one SSL retry when the server
- *   demands SSL;
- * - `allow`: no SSL first, SSL if the server rejects that;
+ * - `disable`: no SSL; with the skill's fallback, one SSL attempt when the
+ *   server refuses the plain one (SQLSTATE 28000: no pg_hba.conf line for it);
+ * - `allow`: no SSL first, SSL if the server refuses that;
  * - `prefer`: SSL if the server offers it (unverified), else no SSL;
- * - `require`: SSL, certificate not verified (verified against the root
- *   certificate when `sslrootcert` is given, as libpq does);
- * - `verify-ca` / `verify-full`: SSL with the chain (and host name) verified.
+ * - `require`: SSL, unverified unless a root certificate is given (or
+ *   `~/.postgresql/root.crt` exists), then verified as `verify-ca`;
+ * - `verify-ca` / `verify-full`: SSL with the chain (and the host name) verified.
  * Every failure becomes a {@linkcode SkillError} with one clear line.
  */
 export async function openSession(target: ConnectionTarget): Promise<OpenedSession> {
@@ -84,175 +95,299 @@ export async function openSession(target: ConnectionTarget): Promise<OpenedSessi
 
 async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
   switch (target.sslmode) {
-    case "disable":
+    case "disable": {
+      let refusal: unknown;
       try {
-        return { session: await attempt(target, "plain"), ssl: false, sslFallbackUsed: false };
+        return await attempt(target, "plain");
       } catch (error) {
-        if (!target.sslFallback || !isSslDemand(error)) throw error;
+        if (!target.sslFallback || !isHbaRefusal(error)) throw error;
+        refusal = error;
       }
-      return await sslFallback(target);
-    case "allow":
       try {
-        return { session: await attempt(target, "plain"), ssl: false, sslFallbackUsed: false };
+        return { ...await attempt(target, "ssl-unverified"), sslFallbackUsed: true };
+      } catch (error) {
+        throw error instanceof SslRefused ? new HbaRefusalWithoutSsl(refusal) : error;
+      }
+    }
+    case "allow": {
+      let first: unknown;
+      try {
+        return await attempt(target, "plain");
       } catch (error) {
         if (!(error instanceof PgServerError)) throw error;
+        first = error;
       }
-      return {
-        session: await attempt(target, "ssl-unverified"),
-        ssl: true,
-        sslFallbackUsed: false,
-      };
-    case "prefer":
       try {
-        const session = await attempt(target, "ssl-if-offered");
-        return { session, ssl: sslOf(session), sslFallbackUsed: false };
+        return await attempt(target, "ssl-unverified");
       } catch (error) {
-        // libpq retries without SSL when the SSL attempt fails (handshake or
-        // a server that rejects SSL connections for this user).
-        if (error instanceof ConnectTimeout || isRefused(error)) throw error;
+        throw error instanceof SslRefused ? first : moreTelling(first, error);
       }
-      return { session: await attempt(target, "plain"), ssl: false, sslFallbackUsed: false };
-    case "require":
-      return {
-        session: await attempt(target, target.sslrootcert ? "ssl-verify-ca" : "ssl-unverified"),
-        ssl: true,
-        sslFallbackUsed: false,
-      };
-    case "verify-ca":
-      return { session: await attempt(target, "ssl-verify-ca"), ssl: true, sslFallbackUsed: false };
-    case "verify-full":
-      return {
-        session: await attempt(target, "ssl-verify-full"),
-        ssl: true,
-        sslFallbackUsed: false,
-      };
-  }
-}
-
-async function sslFallback(target: ConnectionTarget): Promise<OpenedSession> {
-  try {
-    const session = await attempt(target, "ssl-unverified");
-    return { session, ssl: true, sslFallbackUsed: true };
-  } catch (error) {
-    if (error instanceof SslRefused) {
-      throw new SkillError(
-        `The server at ${describeServer(target)} demands SSL (its pg_hba.conf has no ` +
-          `non-SSL entry for this connection) but does not accept SSL connections (ssl = off); ` +
-          `enable ssl on the server or allow non-SSL connections in pg_hba.conf`,
-      );
     }
-    throw error;
+    case "prefer": {
+      let first: unknown;
+      try {
+        return await attempt(target, "ssl-unverified");
+      } catch (error) {
+        // libpq goes on without SSL when the server has none, when the
+        // handshake fails, or when the server refuses the SSL session.
+        if (isUnreachable(error)) throw error;
+        first = error;
+      }
+      try {
+        return await attempt(target, "plain");
+      } catch (error) {
+        throw first instanceof SslRefused ? error : moreTelling(first, error);
+      }
+    }
+    case "require":
+      return await attempt(
+        target,
+        await hasRootCertificate(target) ? "ssl-verify-ca" : "ssl-unverified",
+      );
+    case "verify-ca":
+      return await attempt(target, "ssl-verify-ca");
+    case "verify-full":
+      return await attempt(target, "ssl-verify-full");
   }
 }
 
-const sslSessions = new WeakSet<PgSession>();
-
-function sslOf(session: PgSession): boolean {
-  return sslSessions.has(session);
+/** The plain attempt was refused by pg_hba.conf and SSL is not available either. */
+class HbaRefusalWithoutSsl extends Error {
+  constructor(readonly refusal: unknown) {
+    super("refused without SSL; SSL not available");
+  }
 }
 
-function isRefused(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionRefused ||
-    (error instanceof Error && /ECONNREFUSED|connection refused/i.test(error.message));
+/** SQLSTATE 28000: pg_hba.conf has no line for this connection (or rejects it). */
+function isHbaRefusal(error: unknown): boolean {
+  return error instanceof PgServerError && error.code === "28000";
+}
+
+/** Of two failed attempts, the error that says more: an hba refusal says least. */
+function moreTelling(first: unknown, second: unknown): unknown {
+  if (isHbaRefusal(first) && second instanceof PgServerError) return second;
+  return first;
+}
+
+/** Failures that another attempt at the same address cannot cure. */
+function isUnreachable(error: unknown): boolean {
+  return error instanceof ConnectTimeout || NETWORK_CODES.has(errorCode(error) ?? "");
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EAI_FAIL",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** What the authentication exchange looked like, seen from the side. */
+interface AuthSeen {
+  method?: "password" | "md5" | "sasl";
+  mechanisms: string[];
+  mechanism?: string;
+  tls: boolean;
 }
 
 /**
  * One connection attempt, bounded by the target's connect timeout (which, as
  * in libpq, covers the TCP connect, SSL and authentication).
  */
-async function attempt(target: ConnectionTarget, mode: Attempt): Promise<PgSession> {
-  const streams: ByteStream[] = [];
-  let timedOut = false;
-  const track = (s: ByteStream) => {
-    streams.push(s);
-    if (timedOut) s.close();
-    return s;
-  };
+async function attempt(
+  target: ConnectionTarget,
+  mode: Attempt,
+): Promise<OpenedSession> {
+  const pg = await loadPg();
+  const useSsl = mode !== "plain";
+  const auth: AuthSeen = { mechanisms: [], tls: false };
+  const address = { host: target.hostaddr ?? target.host, port: target.port };
+  const client = new pg.Client({
+    host: address.host,
+    port: address.port,
+    user: target.user,
+    database: target.database,
+    password: () => passwordFor(target, auth),
+    ssl: useSsl ? await tlsOptions(target, mode) : false,
+    sslnegotiation: useSsl ? target.sslNegotiation ?? "postgres" : "postgres",
+    application_name: target.parameters.application_name,
+    options: startupOptions(target),
+    client_encoding: "UTF8",
+    enableChannelBinding: useSsl && target.channelBinding !== "disable",
+  } as pg.ClientConfig);
+  client.on("error", () => {}); // Failures arrive through the promises below.
+  const connection = (client as unknown as { connection: PgConnection }).connection;
+  let sslAnswer: number | undefined;
+  if (useSsl && target.sslNegotiation !== "direct") {
+    connection.stream.once("data", (chunk: Uint8Array) => sslAnswer ??= chunk[0]);
+  }
+  connection.on("sslconnect", () => auth.tls = true);
+  connection.on("authenticationCleartextPassword", () => auth.method = "password");
+  connection.on("authenticationMD5Password", () => auth.method = "md5");
+  connection.on("authenticationSASL", (msg: { mechanisms: string[] }) => {
+    auth.method = "sasl";
+    auth.mechanisms = msg.mechanisms;
+  });
+  connection.on("authenticationSASLContinue", () => {
+    auth.mechanism = (client as unknown as { saslSession?: { mechanism: string } }).saslSession
+      ?.mechanism;
+  });
+  const parameters = new Map<string, string>();
+  connection.on("parameterStatus", (msg: { parameterName: string; parameterValue: string }) => {
+    parameters.set(msg.parameterName, msg.parameterValue);
+  });
+
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      for (const s of streams) {
-        try {
-          s.close();
-        } catch {
-          // Already closed.
-        }
-      }
-      reject(new ConnectTimeout());
-    }, target.connectTimeoutSeconds * 1000);
+    if (target.connectTimeoutSeconds === 0) return; // libpq: 0 waits as long as it takes
+    timer = setTimeout(() => reject(new ConnectTimeout()), target.connectTimeoutSeconds * 1000);
   });
-  const work = (async () => {
-    const { stream, ssl } = await openStream(target, mode, track);
-    const session = await PgSession.start(stream, {
-      user: target.user,
-      database: target.database,
-      parameters: target.parameters,
-      password: target.password,
-    });
-    if (ssl) sslSessions.add(session);
-    return session;
-  })();
-  work.catch(() => {}); // A failure after the timeout fired is not news.
   try {
-    return await Promise.race([work, timeout]);
+    await Promise.race([client.connect(), timeout]);
+  } catch (error) {
+    connection.stream.destroy();
+    if (error instanceof ConnectTimeout) throw error;
+    if (sslAnswer === 0x4e) throw new SslRefused(); // "N"
+    if (error instanceof pg.DatabaseError) throw new PgServerError(error);
+    throw error;
   } finally {
     clearTimeout(timer);
   }
+  const session = new PgSession({ client, pg, address, parameters });
+  const channelBinding = auth.mechanism === "SCRAM-SHA-256-PLUS";
+  try {
+    if (target.channelBinding === "require" && !channelBinding) {
+      throw new ChannelBindingRefused(
+        "the server authenticated this client without channel binding",
+      );
+    }
+    await checkSessionAttributes(session, target);
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  return { session, ssl: auth.tls, sslFallbackUsed: false, channelBinding };
 }
 
-async function openStream(
-  target: ConnectionTarget,
-  mode: Attempt,
-  track: (s: ByteStream) => ByteStream,
-): Promise<{ stream: ByteStream; ssl: boolean }> {
-  if (target.host.startsWith("/")) {
-    const path = `${target.host}/.s.PGSQL.${target.port}`;
-    return { stream: track(await Deno.connect({ transport: "unix", path })), ssl: false };
+/**
+ * The password for the exchange the server asked for: raw for cleartext and
+ * MD5, SASLprep-ed for SCRAM (libpq's rule). With channel_binding=require no
+ * password leaves unless SCRAM-SHA-256-PLUS over SSL is on offer.
+ */
+async function passwordFor(target: ConnectionTarget, auth: AuthSeen): Promise<string> {
+  if (target.channelBinding === "require") {
+    if (!auth.tls) {
+      throw new ChannelBindingRefused("channel binding needs SSL and this connection has none");
+    }
+    if (auth.method !== "sasl" || !auth.mechanisms.includes("SCRAM-SHA-256-PLUS")) {
+      throw new ChannelBindingRefused(
+        `the server asked for ${
+          auth.method === "sasl"
+            ? `SASL (${auth.mechanisms.join(", ")})`
+            : `a ${auth.method} password`
+        }, which has no channel binding`,
+      );
+    }
   }
-  if (mode === "plain") {
-    const conn = await Deno.connect({ hostname: target.host, port: target.port });
-    conn.setNoDelay(true);
-    return { stream: track(conn), ssl: false };
+  if (target.password === undefined) throw new PasswordRequired();
+  return auth.method === "sasl" ? await scramPassword(target.password) : target.password;
+}
+
+/**
+ * The password as SCRAM must see it, as libpq computes it: ASCII unchanged;
+ * otherwise SASLprep (RFC 4013), or the raw text when SASLprep refuses it
+ * (prohibited or unassigned characters). npm:pg applies the mapping half of
+ * SASLprep itself, which leaves prepared text unchanged; raw text it would
+ * change cannot be sent as libpq sends it, and is refused plainly.
+ */
+async function scramPassword(password: string): Promise<string> {
+  if (isAscii(password)) return password;
+  const { default: saslprep } = await import("@mongodb-js/saslprep");
+  try {
+    return saslprep(password);
+  } catch {
+    const pgWouldSend = password
+      .replace(/[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g, " ")
+      .replace(/[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g, "")
+      .normalize("NFKC");
+    if (pgWouldSend === password) return password;
+    throw new SkillError(
+      "The password contains characters that SASLprep prohibits together with characters it " +
+        "maps; libpq then uses it unprepared, which npm:pg cannot; change the password",
+    );
   }
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * The startup `options`: the URL's (or PGOPTIONS, as libpq), then each
+ * session setting as `-c name=value` with spaces and backslashes escaped.
+ */
+function startupOptions(target: ConnectionTarget): string {
+  const { application_name: _, options, ...settings } = target.parameters;
+  const parts = [options ?? Deno.env.get("PGOPTIONS") ?? ""];
+  for (const [name, value] of Object.entries({ DateStyle: "ISO", ...settings })) {
+    parts.push(`-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`);
+  }
+  return parts.filter(Boolean).join(" ");
+}
+
+/** True when the attempt should verify: a root certificate is given or in libpq's default place. */
+async function hasRootCertificate(target: ConnectionTarget): Promise<boolean> {
+  if (target.sslrootcert) return true;
+  return await fileExists(defaultFile("root.crt"));
+}
+
+function defaultFile(name: string): string {
+  return `${Deno.env.get("HOME") ?? ""}/.postgresql/${name}`;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
+
+/** Node TLS options for an SSL attempt: trust, host-name check, SNI, client certificate. */
+async function tlsOptions(target: ConnectionTarget, mode: Attempt): Promise<ConnectionOptions> {
+  const tls = await import("node:tls");
+  const options: ConnectionOptions = { rejectUnauthorized: false };
+  if (!IP_ADDRESS.test(target.host)) options.servername = target.host;
+  Object.assign(options, await clientCertificate(target));
   if (mode === "ssl-verify-ca" || mode === "ssl-verify-full") {
-    const caCerts = await rootCertificates(target);
-    const conn = await Deno.connect({ hostname: target.host, port: target.port });
-    conn.setNoDelay(true);
-    track(conn);
-    await writeAll(conn, sslRequestPacket());
-    if (await readSslAnswer(conn) !== "S") throw new SslRefused();
-    const tls = await Deno.startTls(conn, {
-      hostname: target.host,
-      caCerts,
-      unsafelyDisableHostnameVerification: mode === "ssl-verify-ca",
-    });
-    return { stream: track(tls), ssl: true };
+    options.ca = await rootCertificates(target);
+    options.rejectUnauthorized = true;
+    const host = target.host;
+    options.checkServerIdentity = mode === "ssl-verify-full"
+      ? (_name: string, cert: PeerCertificate) => tls.checkServerIdentity(host, cert)
+      : () => undefined;
   }
-  // Unverified SSL (require, prefer, allow, the fallback): Deno's own TLS
-  // always verifies, so Node's TLS is loaded for these modes only.
-  const { connectUnverifiedTls } = await import("./node_tls.ts");
-  const result = await connectUnverifiedTls({
-    host: target.host,
-    port: target.port,
-    sslRequest: sslRequestPacket(),
-    plainIfRefused: mode === "ssl-if-offered",
-    track,
-  });
-  if (!result) throw new SslRefused();
-  return result;
+  return options;
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) offset += await conn.write(data.subarray(offset));
-}
-
-/** The root certificates for verify-ca / verify-full, as libpq finds them. */
-async function rootCertificates(target: ConnectionTarget): Promise<string[] | undefined> {
-  if (target.sslrootcert === "system") return undefined;
-  const home = Deno.env.get("HOME") ?? "";
-  const file = target.sslrootcert ?? `${home}/.postgresql/root.crt`;
+/**
+ * The roots to trust, and only those: the `sslrootcert` file, the system's
+ * store for `sslrootcert=system`, else libpq's `~/.postgresql/root.crt`.
+ */
+async function rootCertificates(target: ConnectionTarget): Promise<string[]> {
+  if (target.sslrootcert === "system") return [await systemRootCertificates()];
+  const file = target.sslrootcert ?? defaultFile("root.crt");
   try {
     return [await Deno.readTextFile(file)];
   } catch {
@@ -263,6 +398,133 @@ async function rootCertificates(target: ConnectionTarget): Promise<string[] | un
   }
 }
 
+/** Where OpenSSL (and so libpq) finds the system's roots, by platform. */
+const SYSTEM_BUNDLES = [
+  "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Arch
+  "/etc/pki/tls/certs/ca-bundle.crt", // Fedora, RHEL
+  "/etc/ssl/ca-bundle.pem", // openSUSE
+  "/etc/ssl/cert.pem", // Alpine, macOS
+  "/opt/homebrew/etc/openssl@3/cert.pem", // Homebrew (Apple silicon)
+  "/usr/local/etc/openssl@3/cert.pem", // Homebrew (Intel)
+];
+
+/**
+ * The system's trusted roots as libpq's `sslrootcert=system` reads them
+ * (OpenSSL's default paths): `SSL_CERT_FILE`, else the certificates in
+ * `SSL_CERT_DIR`, else the platform's bundle. Read as files, so scripts need
+ * no permission beyond reading.
+ */
+async function systemRootCertificates(): Promise<string> {
+  const file = Deno.env.get("SSL_CERT_FILE");
+  const dir = Deno.env.get("SSL_CERT_DIR");
+  const candidates = file ? [file] : dir ? [] : SYSTEM_BUNDLES;
+  for (const path of candidates) {
+    try {
+      return await Deno.readTextFile(path);
+    } catch {
+      // Not on this platform; try the next place.
+    }
+  }
+  if (dir && !file) {
+    const pems: string[] = [];
+    for (const folder of dir.split(":")) {
+      try {
+        for await (const entry of Deno.readDir(folder)) {
+          const text = await Deno.readTextFile(`${folder}/${entry.name}`).catch(() => "");
+          if (text.includes("-----BEGIN CERTIFICATE-----")) pems.push(text);
+        }
+      } catch {
+        // A folder that is not there holds no roots.
+      }
+    }
+    if (pems.length) return pems.join("\n");
+  }
+  throw new SkillError(
+    `No system root certificates found (${file ?? dir ?? SYSTEM_BUNDLES.join(", ")}) for ` +
+      `sslrootcert=system; set SSL_CERT_FILE, or give sslrootcert=<file>`,
+  );
+}
+
+/**
+ * The client certificate and key, as libpq finds them: `sslcert`/`sslkey`,
+ * else `~/.postgresql/postgresql.crt` and `.key` when present. A key readable
+ * by others is refused, as libpq refuses it.
+ */
+async function clientCertificate(
+  target: ConnectionTarget,
+): Promise<{ cert?: string; key?: string }> {
+  const certFile = target.sslcert ?? defaultFile("postgresql.crt");
+  if (!target.sslcert && !(await fileExists(certFile))) return {};
+  const keyFile = target.sslkey ?? certFile.replace(/\.crt$/, "") + ".key";
+  let cert: string;
+  try {
+    cert = await Deno.readTextFile(certFile);
+  } catch {
+    throw new SkillError(`Cannot read the client certificate "${certFile}" (sslcert)`);
+  }
+  let key: string;
+  try {
+    const info = await Deno.stat(keyFile);
+    const mode = (info.mode ?? 0) & 0o777;
+    const limit = info.uid === 0 ? 0o640 : 0o600;
+    if (mode & ~limit) {
+      throw new SkillError(
+        `The private key "${keyFile}" is readable by others (mode ${mode.toString(8)}); ` +
+          `run chmod 600 on it`,
+      );
+    }
+    key = await Deno.readTextFile(keyFile);
+  } catch (error) {
+    if (error instanceof SkillError) throw error;
+    throw new SkillError(`Cannot read the private key "${keyFile}" (sslkey) for "${certFile}"`);
+  }
+  return { cert, key };
+}
+
+/**
+ * Checks `target_session_attrs` on the open session, as libpq does with one
+ * host: primary/standby by recovery state, read-write/read-only also by the
+ * server's default_transaction_read_only (not counting the read-only mode
+ * the skill's own diagnostic sessions ask for).
+ */
+async function checkSessionAttributes(session: PgSession, target: ConnectionTarget) {
+  const wanted = target.targetSessionAttrs ?? "any";
+  if (wanted === "any" || wanted === "prefer-standby") return;
+  const { rows } = await session.query(await loadSql("session_state"));
+  const inRecovery = rows[0].in_recovery === true;
+  const ownReadOnly = target.parameters.default_transaction_read_only === "on";
+  const readOnly = inRecovery || (rows[0].read_only_default === true && !ownReadOnly);
+  const fails = {
+    "read-write": readOnly,
+    "read-only": !readOnly,
+    primary: inRecovery,
+    standby: !inRecovery,
+  }[wanted];
+  if (fails) {
+    const state = wanted === "primary" || wanted === "standby"
+      ? inRecovery ? "a standby (in recovery)" : "a primary (not in recovery)"
+      : readOnly
+      ? "read-only"
+      : "read-write";
+    throw new SkillError(
+      `The server at ${describeServer(target)} is ${state}, but target_session_attrs is ` +
+        `"${wanted}" (${describeSource(target)}); connect to another server or change it`,
+    );
+  }
+}
+
+const CERTIFICATE_PROBLEMS: Record<string, string> = {
+  ERR_TLS_CERT_ALTNAME_INVALID: "its certificate is not for this host name",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its certificate is not signed by a trusted root",
+  UNABLE_TO_GET_ISSUER_CERT: "its certificate is not signed by a trusted root",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "its certificate is not signed by a trusted root",
+  SELF_SIGNED_CERT_IN_CHAIN: "its certificate chain ends in an untrusted root",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed and not trusted",
+  CERT_HAS_EXPIRED: "its certificate has expired",
+  CERT_NOT_YET_VALID: "its certificate is not valid yet",
+  CERT_SIGNATURE_FAILURE: "its certificate's signature is invalid",
+};
+
 /**
  * Turns any connection failure into one clear line that says what to check,
  * never including the password.
@@ -271,39 +533,53 @@ export function explainConnectError(error: unknown, target: ConnectionTarget): S
   if (error instanceof SkillError) return error;
   const server = describeServer(target);
   const source = describeSource(target);
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
   if (error instanceof ConnectTimeout) {
     return new SkillError(
       `No answer from ${server} within ${target.connectTimeoutSeconds} s; check the host and ` +
         `port in ${source} and any firewall (PGCONNECT_TIMEOUT sets the limit)`,
     );
   }
-  if (isRefused(error)) {
+  if (code === "ECONNREFUSED") {
     return new SkillError(
       `Connection refused by ${server}; is the server running and accepting connections there? ` +
         `(settings from ${source})`,
     );
   }
-  if (error instanceof Deno.errors.NotFound && target.host.startsWith("/")) {
+  if (code === "ENOENT" && target.host.startsWith("/")) {
     return new SkillError(`No server socket at ${server}; is the server running? (${source})`);
   }
-  if (
-    error instanceof Error && /lookup|resolve|dns|getaddrinfo|Name or service/i.test(error.message)
-  ) {
+  if (code && /^(ENOTFOUND|EAI_)/.test(code)) {
     return new SkillError(`Cannot resolve host "${target.host}"; check the host in ${source}`);
   }
-  if (error instanceof PasswordRequiredError) {
+  if (error instanceof PasswordRequired) {
     return new SkillError(
       `The server at ${server} asks for a password for user "${target.user}" and none is ` +
         `configured; add one to ${source} or to ~/.pgpass`,
     );
   }
+  if (error instanceof ChannelBindingRefused) {
+    return new SkillError(
+      `channel_binding=require cannot be met at ${server}: ${error.message}; no password was ` +
+        `sent (use SCRAM-SHA-256 over SSL on the server, or change channel_binding in ${source})`,
+    );
+  }
   if (error instanceof SslRefused) {
-    const fix = target.source === "toml" && target.profile
+    const fix = target.source === "toml" && target.profile && !target.sslFallback
       ? `set sslmode = false with: update_sslmode.ts ${target.profile} false`
       : `use sslmode=disable or prefer in ${source}`;
     return new SkillError(
       `The server at ${server} does not accept SSL connections but sslmode is ` +
         `"${target.sslmode}"; ${fix}`,
+    );
+  }
+  if (error instanceof HbaRefusalWithoutSsl) {
+    const refusal = error.refusal as PgServerError;
+    return new SkillError(
+      `The server at ${server} refused the connection without SSL (${refusal.message}, ` +
+        `SQLSTATE ${refusal.code}) and does not accept SSL connections; its pg_hba.conf must ` +
+        `allow user "${target.user}" on database "${target.database}" from here`,
     );
   }
   if (error instanceof PgServerError) {
@@ -317,164 +593,50 @@ export function explainConnectError(error: unknown, target: ConnectionTarget): S
         return new SkillError(
           `Database "${target.database}" does not exist at ${server}; check the database in ${source}`,
         );
-      case "28000":
-        if (isSslDemand(error) && target.sslmode === "disable") {
-          return new SkillError(
-            `The server at ${server} demands SSL and ${source} says sslmode=disable; ` +
-              `use sslmode=require`,
-          );
-        }
+      case "28000": {
+        const fix = target.sslmode === "disable" && !target.sslFallback
+          ? `; if it demands SSL, use sslmode=require in ${source}`
+          : "";
         return new SkillError(
-          `The server at ${server} refused the connection: ${error.message}; ` +
-            `its pg_hba.conf must allow user "${target.user}" on database "${target.database}"`,
+          `The server at ${server} refused the connection: ${error.message} (SQLSTATE 28000); ` +
+            `its pg_hba.conf must allow user "${target.user}" on database "${target.database}"` +
+            fix,
         );
+      }
       default:
         return new SkillError(
           `The server at ${server} refused the connection: ${error.message} (SQLSTATE ${error.code})`,
         );
     }
   }
-  if (error instanceof Error && /certificate|tls|ssl|handshake/i.test(error.message)) {
+  if (code && CERTIFICATE_PROBLEMS[code]) {
+    const fix = code === "ERR_TLS_CERT_ALTNAME_INVALID"
+      ? `connect by a name the certificate lists (hostaddr=<ip> keeps the address), ` +
+        `or use sslmode=verify-ca to skip the name check`
+      : `check sslrootcert, or use sslmode=require to skip certificate verification`;
     return new SkillError(
-      `SSL with ${server} failed: ${error.message.split("\n")[0]}; check sslrootcert, ` +
-        `or use sslmode=require to skip certificate verification (${source})`,
+      `SSL with ${server} failed: ${CERTIFICATE_PROBLEMS[code]} (${message}); ${fix} (${source})`,
     );
   }
-  if (error instanceof PgProtocolError) {
-    return new SkillError(`Connection to ${server} failed: ${error.message} (${source})`);
+  if (code && /CERT|TLS|SSL/.test(code)) {
+    return new SkillError(
+      `SSL with ${server} failed: ${message} (${code}); check sslrootcert, sslcert and sslkey ` +
+        `in ${source}`,
+    );
   }
-  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
   return new SkillError(`Cannot connect to ${server}: ${message} (${source})`);
 }
 
-/**
- * After a successful SSL retry on a TOML profile: with
- * `DB_AUTO_UPDATE_SSLMODE=1`, write `sslmode = true` into the profile;
- * otherwise print the exact command that would (on stderr).
- */
-export async function rememberSslFallback(target: ConnectionTarget): Promise<void> {
-  if (target.source !== "toml" || !target.tomlPath || !target.profile) return;
-  if (Deno.env.get("DB_AUTO_UPDATE_SSLMODE") === "1") {
-    await updateTomlFile(target.tomlPath, ["database", target.profile], "sslmode", true);
-    note(
-      `note: the server demands SSL; saved sslmode = true for profile "${target.profile}" ` +
-        `in "${target.tomlPath}"`,
-    );
-    return;
-  }
-  const script = new URL("../scripts/update_sslmode.ts", import.meta.url).pathname;
-  note(
-    `note: the server demands SSL, so this connection used SSL; to remember it run: ` +
-      `DB_PROJECT_ROOT=${shellQuote(target.projectRoot ?? "")} ${shellQuote(script)} ` +
-      `${target.profile} true`,
-  );
-}
-
-/**
- * Opens a session for a script and reports a used SSL fallback: the usual
- * entry point. Close the session when done.
- */
-export async function connect(target: ConnectionTarget): Promise<OpenedSession> {
-  const opened = await openSession(target);
-  if (opened.sslFallbackUsed) await rememberSslFallback(target);
-  return opened;
-}
-
-/**
- * The sslmode to hand a client tool (psql, pg_dump ...). For a profile with
- * the SSL fallback, a probe connection (startup and authentication only, no
- * statement) decides it before the tool starts, so the tool runs exactly once.
- */
-export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode> {
-  return target.sslFallback ? (await probeForTools(target)).sslmode : target.sslmode;
-}
-
-/**
- * Connects (as {@linkcode connect}), runs `work` with the session and always
- * closes it: the shape of every script that queries. A server error becomes
- * one line that names the SQLSTATE and, for timeouts and read-only refusals,
- * what to change.
- */
-export async function withSession<T>(
-  target: ConnectionTarget,
-  work: (session: PgSession) => Promise<T>,
-): Promise<T> {
-  const { session } = await connect(target);
-  try {
-    return await work(session);
-  } catch (error) {
-    throw error instanceof PgServerError ? explainQueryError(error, target) : error;
-  } finally {
-    await session.close();
-  }
-}
-
-/** Runs the query of `sql/<name>.sql` with bound `params` in a session of its own. */
-export async function querySqlFile(
-  target: ConnectionTarget,
-  name: string,
-  params: unknown[] = [],
-): Promise<QueryResult> {
-  const sql = await loadSql(name);
-  return await withSession(target, (session) => session.query(sql, params));
-}
-
-/** One clear line for an error the server raised while a statement ran. */
-export function explainQueryError(error: PgServerError, target: ConnectionTarget): SkillError {
-  const limits = target.parameters;
-  switch (error.code) {
-    case "57014":
-      return new SkillError(
-        `The statement was cancelled after the statement timeout (${
-          limits.statement_timeout ?? "server setting"
-        } ms); raise DB_STATEMENT_TIMEOUT_MS if it must run longer`,
-      );
-    case "55P03":
-      return new SkillError(
-        `Gave up waiting for a lock after the lock timeout (${
-          limits.lock_timeout ?? "server setting"
-        } ms): another session holds it; retry later or raise DB_LOCK_TIMEOUT_MS`,
-      );
-    case "25006":
-      return new SkillError(
-        `The server refused a write in this read-only session: ${error.message}`,
-      );
-    default:
-      return new SkillError(
-        `The server reported an error: ${error.message} (SQLSTATE ${error.code})` +
-          (error.hint ? `; hint: ${error.hint}` : ""),
-      );
-  }
-}
-
-/**
- * Runs `work` inside a transaction that is always rolled back, so that
- * whatever it changes is undone (EXPLAIN ANALYZE of a write).
- */
-export async function withRollback<T>(
-  session: PgSession,
-  work: () => Promise<T>,
-): Promise<T> {
-  await session.simpleQuery("begin");
-  let result: T;
-  try {
-    result = await work();
-  } catch (error) {
-    await session.simpleQuery("rollback").catch(() => {});
-    throw error;
-  }
-  await session.simpleQuery("rollback");
-  return result;
-}
-
 /** What a client tool needs to know before it starts. */
-export interface ToolProbe {
+export interface ServerProbe {
   /** The sslmode to give the tool (the SSL fallback already decided). */
   sslmode: SslMode;
   /** The server's major version, from its startup report. */
   serverMajor: number;
   /** The server's version text, e.g. `16.4`. */
   serverVersion: string;
+  /** True when the skill's SSL fallback was needed. */
+  sslFallbackUsed: boolean;
 }
 
 /**
@@ -482,8 +644,8 @@ export interface ToolProbe {
  * no statement): decides the SSL fallback, learns the server's version, and
  * reports an unreachable server in one clear line before any file is touched.
  */
-export async function probeForTools(target: ConnectionTarget): Promise<ToolProbe> {
-  const { session, sslFallbackUsed, ssl } = await connect(target);
+export async function probeServer(target: ConnectionTarget): Promise<ServerProbe> {
+  const { session, sslFallbackUsed, ssl } = await openSession(target);
   const serverVersion = session.parameters.get("server_version") ?? "0";
   await session.close();
   const sslmode: SslMode = !target.sslFallback
@@ -491,5 +653,10 @@ export async function probeForTools(target: ConnectionTarget): Promise<ToolProbe
     : sslFallbackUsed || ssl
     ? "require"
     : "disable";
-  return { sslmode, serverMajor: Number(serverVersion.match(/^(\d+)/)?.[1] ?? 0), serverVersion };
+  return {
+    sslmode,
+    serverMajor: Number(serverVersion.match(/^(\d+)/)?.[1] ?? 0),
+    serverVersion,
+    sslFallbackUsed,
+  };
 }

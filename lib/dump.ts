@@ -8,7 +8,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { SkillError } from "./cli.ts";
-import { probeForTools } from "./connect.ts";
+import { probeForTools } from "./database.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import {
   type ClientTools,

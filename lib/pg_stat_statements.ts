@@ -8,7 +8,7 @@
  * @module
  */
 import { SkillError } from "./cli.ts";
-import { PgServerError, type PgSession, type QueryResult } from "./pg_protocol.ts";
+import { PgServerError, type PgSession, type QueryResult } from "./session.ts";
 import { loadSql } from "./sql.ts";
 
 /** How to order the statements. */

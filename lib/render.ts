@@ -6,17 +6,28 @@
  * @module
  */
 import type { OutputFormat } from "./cli.ts";
-import type { QueryResult } from "./pg_protocol.ts";
+import type { QueryResult } from "./session.ts";
+import { ExactNumber, isNumeric } from "./values.ts";
 
 /** A result made of rows that share the same columns. */
 export interface Rows {
+  /** The key of each column in the rows, in order. */
   columns: string[];
   rows: Record<string, unknown>[];
+  /** Column headings for the table and CSV when they differ from the keys (repeated names). */
+  labels?: string[];
 }
 
-/** The rows of a query result, with its columns in the order the query gave them. */
+/**
+ * The rows of a query result, with its columns in the order the query gave
+ * them; repeated column names keep their names as headings.
+ */
 export function resultRows(result: QueryResult): Rows {
-  return { columns: result.columns.map((c) => c.name), rows: result.rows };
+  const columns = result.columns.map((c) => c.key);
+  const labels = result.columns.map((c) => c.name);
+  return labels.every((label, i) => label === columns[i])
+    ? { columns, rows: result.rows }
+    : { columns, rows: result.rows, labels };
 }
 
 /**
@@ -84,7 +95,10 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 /** Text of one value as a table cell: lists read as "a, b" for people. */
 function tableCellText(value: unknown): string {
-  if (Array.isArray(value) && value.every((v) => typeof v !== "object" || v === null)) {
+  if (
+    Array.isArray(value) &&
+    value.every((v) => typeof v !== "object" || v === null || v instanceof ExactNumber)
+  ) {
     return value.map((v) => v === null ? "NULL" : String(v)).join(", ");
   }
   return cellText(value);
@@ -95,6 +109,7 @@ function cellText(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (value instanceof ExactNumber) return value.text;
   if (typeof value === "boolean") return value ? "true" : "false";
   if (value instanceof Date) return value.toISOString();
   return JSON.stringify(value, jsonReplacer);
@@ -104,20 +119,21 @@ function renderTable(result: Rows, { header = true } = {}): string {
   const { columns, rows } = result;
   if (columns.length === 0) return "";
   const cells = rows.map((row) => columns.map((c) => tableCellText(row[c]).split("\n")));
+  const labels = result.labels ?? columns;
   const numeric = columns.map((c) =>
     rows.length > 0 &&
-    rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === "number")
+    rows.every((r) => r[c] === null || r[c] === undefined || isNumeric(r[c]))
   );
-  const widths = columns.map((c, i) =>
+  const widths = columns.map((_column, i) =>
     Math.max(
-      header ? displayWidth(c) : 0,
+      header ? displayWidth(labels[i]) : 0,
       ...cells.map((row) => Math.max(...row[i].map(displayWidth))),
     )
   );
   const lines: string[] = [];
   const join = (parts: string[]) => parts.join(" | ").trimEnd();
   if (header) {
-    lines.push(join(columns.map((c, i) => pad(c, widths[i], false))));
+    lines.push(join(labels.map((label, i) => pad(label, widths[i], false))));
     lines.push(widths.map((w) => "-".repeat(w)).join("-+-"));
   }
   for (const row of cells) {
@@ -143,7 +159,7 @@ function displayWidth(text: string): number {
 
 function renderCsv(result: Rows): string {
   const quote = (text: string) => /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  const lines = [result.columns.map(quote).join(",")];
+  const lines = [(result.labels ?? result.columns).map(quote).join(",")];
   for (const row of result.rows) {
     lines.push(result.columns.map((c) => quote(cellText(row[c]))).join(","));
   }

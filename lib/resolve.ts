@@ -29,6 +29,23 @@ export const SSL_MODES = [
 /** One of libpq's sslmode values. */
 export type SslMode = typeof SSL_MODES[number];
 
+/** libpq's channel_binding values. */
+export const CHANNEL_BINDINGS = ["disable", "prefer", "require"] as const;
+/** One of libpq's channel_binding values. */
+export type ChannelBinding = typeof CHANNEL_BINDINGS[number];
+
+/** libpq's target_session_attrs values. */
+export const TARGET_SESSION_ATTRS = [
+  "any",
+  "read-write",
+  "read-only",
+  "primary",
+  "standby",
+  "prefer-standby",
+] as const;
+/** One of libpq's target_session_attrs values. */
+export type TargetSessionAttrs = typeof TARGET_SESSION_ATTRS[number];
+
 /** The application_name sessions carry unless `DB_APPLICATION_NAME` says otherwise. */
 export const DEFAULT_APPLICATION_NAME = "codex-postgres-skill";
 
@@ -51,6 +68,18 @@ export interface ConnectionTarget {
   sslFallback: boolean;
   /** Root certificate file for verify-ca / verify-full, or `system`. */
   sslrootcert?: string;
+  /** The IP address to connect to; `host` still names the server (certificate, messages). */
+  hostaddr?: string;
+  /** Client certificate file (PEM) and its private key file. */
+  sslcert?: string;
+  sslkey?: string;
+  /** libpq's channel_binding (default `prefer`). */
+  channelBinding?: ChannelBinding;
+  /** libpq's target_session_attrs (default `any`). */
+  targetSessionAttrs?: TargetSessionAttrs;
+  /** libpq's sslnegotiation (default `postgres`; `direct` needs PostgreSQL 17). */
+  sslNegotiation?: "postgres" | "direct";
+  /** Seconds a connection attempt may take; 0 waits as long as it takes. */
   connectTimeoutSeconds: number;
   /** Run-time parameters for the startup packet (application_name, timeouts ...). */
   parameters: Record<string, string>;
@@ -73,24 +102,105 @@ export interface ParsedUrl {
   params: Record<string, string>;
 }
 
-/** URL query parameters this skill understands (libpq names). */
-const URL_PARAMS = new Set([
+/**
+ * URL query parameters this skill implements (libpq names). Any other libpq
+ * parameter is refused by name rather than silently ignored.
+ */
+export const URL_PARAMS = [
   "host",
   "hostaddr",
   "port",
   "user",
   "password",
+  "passfile",
   "dbname",
   "sslmode",
   "sslrootcert",
+  "sslcert",
+  "sslkey",
+  "sslnegotiation",
+  "channel_binding",
+  "gssencmode",
+  "target_session_attrs",
   "connect_timeout",
   "application_name",
   "options",
-  "target_session_attrs",
-  "channel_binding",
-  "gssencmode",
-  "sslnegotiation",
-]);
+] as const;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** True for a numeric IPv4 or IPv6 address (what hostaddr must be). */
+export function isIpAddress(text: string): boolean {
+  return IPV4.test(text) || (/^[0-9a-fA-F:.]+$/.test(text) && text.includes(":"));
+}
+
+function oneOf<T extends string>(
+  value: string,
+  allowed: readonly T[],
+  name: string,
+  where: string,
+): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${where} has ${name} "${value}"; use one of ${allowed.join(", ")}`);
+}
+
+/**
+ * Checks the parameters that take a fixed set of values, and refuses the
+ * combinations libpq refuses, naming the parameter.
+ */
+function checkParams(params: Record<string, string>, where: string): void {
+  if (params.sslmode !== undefined) parseSslMode(params.sslmode, where);
+  if (params.channel_binding !== undefined) {
+    oneOf(params.channel_binding, CHANNEL_BINDINGS, "channel_binding", where);
+  }
+  if (params.target_session_attrs !== undefined) {
+    oneOf(params.target_session_attrs, TARGET_SESSION_ATTRS, "target_session_attrs", where);
+  }
+  if (params.gssencmode !== undefined) {
+    const mode = oneOf(params.gssencmode, ["disable", "prefer", "require"], "gssencmode", where);
+    if (mode === "require") {
+      throw new UsageError(
+        `${where} has gssencmode "require", but GSSAPI encryption is not supported here; ` +
+          `use sslmode=verify-full for an encrypted, verified connection`,
+      );
+    }
+  }
+  const strong = ["require", "verify-ca", "verify-full"];
+  if (params.sslnegotiation !== undefined) {
+    oneOf(params.sslnegotiation, ["postgres", "direct"], "sslnegotiation", where);
+    if (params.sslnegotiation === "direct" && !strong.includes(params.sslmode ?? "prefer")) {
+      throw new UsageError(
+        `${where} has sslnegotiation "direct" with sslmode "${params.sslmode ?? "prefer"}"; ` +
+          `direct SSL needs sslmode=require, verify-ca or verify-full`,
+      );
+    }
+  }
+  if (params.sslrootcert === "system" && (params.sslmode ?? "verify-full") !== "verify-full") {
+    throw new UsageError(
+      `${where} has sslrootcert "system" with sslmode "${params.sslmode}"; ` +
+        `the system's roots are used only with sslmode=verify-full`,
+    );
+  }
+  if (params.hostaddr !== undefined && !isIpAddress(params.hostaddr)) {
+    throw new UsageError(
+      `${where} has hostaddr "${params.hostaddr}"; hostaddr must be a numeric IP address ` +
+        `(put names in host)`,
+    );
+  }
+  if (params.connect_timeout !== undefined) {
+    parseConnectTimeout(params.connect_timeout, `${where} connect_timeout`);
+  }
+}
+
+/** Seconds for a connect timeout: 0 (no limit) to 2147483, else a usage error. */
+export function parseConnectTimeout(text: string, what: string): number {
+  if (!/^\d{1,7}$/.test(text) || Number(text) > 2_147_483) {
+    throw new UsageError(
+      `${what} must be a whole number of seconds from 0 to 2147483, got "${text}"`,
+    );
+  }
+  return Number(text);
+}
 
 /**
  * Parses a `postgresql://` (or `postgres://`) URL as libpq does: userinfo,
@@ -134,8 +244,11 @@ export function parseConnectionUrl(text: string, variable = "DB_URL"): ParsedUrl
     const eq = pair.indexOf("=");
     const key = decode(eq === -1 ? pair : pair.slice(0, eq), "parameter");
     const value = decode(eq === -1 ? "" : pair.slice(eq + 1).replaceAll("+", " "), "parameter");
-    if (!URL_PARAMS.has(key)) {
-      throw new UsageError(`${variable} has unsupported parameter "${key}"`);
+    if (!(URL_PARAMS as readonly string[]).includes(key)) {
+      throw new UsageError(
+        `${variable} has unsupported parameter "${key}"; remove it (supported: ` +
+          `${URL_PARAMS.join(", ")})`,
+      );
     }
     parsed.params[key] = value;
   }
@@ -145,7 +258,7 @@ export function parseConnectionUrl(text: string, variable = "DB_URL"): ParsedUrl
   if (p.user) parsed.user = p.user;
   if (p.password !== undefined) parsed.password = p.password;
   if (p.dbname) parsed.database = p.dbname;
-  if (p.sslmode !== undefined) parseSslMode(p.sslmode, variable);
+  checkParams(p, variable);
   return parsed;
 }
 
@@ -179,8 +292,18 @@ export function targetUrl(
   } else if (host.includes(":")) {
     host = `[${host}]`;
   }
+  if (target.hostaddr) params.set("hostaddr", target.hostaddr);
   params.set("sslmode", target.sslmode);
   if (target.sslrootcert) params.set("sslrootcert", target.sslrootcert);
+  if (target.sslcert) params.set("sslcert", target.sslcert);
+  if (target.sslkey) params.set("sslkey", target.sslkey);
+  if (target.sslNegotiation === "direct") params.set("sslnegotiation", "direct");
+  if (target.channelBinding && target.channelBinding !== "prefer") {
+    params.set("channel_binding", target.channelBinding);
+  }
+  if (target.targetSessionAttrs && target.targetSessionAttrs !== "any") {
+    params.set("target_session_attrs", target.targetSessionAttrs);
+  }
   return `postgresql://${auth}@${host}:${target.port}/${enc(target.database)}?${params}`;
 }
 
@@ -240,8 +363,10 @@ export function sessionParameters(
 export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
   const urlVariable = options.urlVariable ?? "DB_URL";
   const url = Deno.env.get(urlVariable);
-  const connectTimeoutSeconds = envInteger("PGCONNECT_TIMEOUT", { min: 1 }) ??
-    DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const fromEnv = Deno.env.get("PGCONNECT_TIMEOUT");
+  const connectTimeoutSeconds = fromEnv
+    ? parseConnectTimeout(fromEnv, "PGCONNECT_TIMEOUT")
+    : DEFAULT_CONNECT_TIMEOUT_SECONDS;
   const parameters = sessionParameters(options.session);
   if (url) {
     const parsed = parseConnectionUrl(url, urlVariable);
@@ -329,6 +454,9 @@ function finish(input: FinishInput): ConnectionTarget {
   }
   if (params.options) parameters.options = params.options;
   const host = parsed.host || "localhost";
+  const socket = host.startsWith("/");
+  // As libpq: sslrootcert=system without an sslmode means verify-full.
+  const systemRoots = params.sslrootcert === "system" && params.sslmode === undefined;
   return {
     host,
     port: parsed.port ?? 5432,
@@ -338,15 +466,20 @@ function finish(input: FinishInput): ConnectionTarget {
       port: parsed.port ?? 5432,
       database: parsed.database || parsed.user || "postgres",
       user: parsed.user || Deno.env.get("USER") || "postgres",
-    }),
+    }, params.passfile),
     database: parsed.database || parsed.user || "postgres",
     // libpq never uses SSL over a Unix socket.
-    sslmode: host.startsWith("/") ? "disable" : input.sslmode,
-    sslFallback: host.startsWith("/") ? false : input.sslFallback,
+    sslmode: socket ? "disable" : systemRoots ? "verify-full" : input.sslmode,
+    sslFallback: socket || systemRoots ? false : input.sslFallback,
     sslrootcert: params.sslrootcert,
-    connectTimeoutSeconds: params.connect_timeout && /^\d+$/.test(params.connect_timeout) &&
-        Number(params.connect_timeout) > 0
-      ? Number(params.connect_timeout)
+    hostaddr: socket ? undefined : params.hostaddr,
+    sslcert: params.sslcert,
+    sslkey: params.sslkey,
+    channelBinding: params.channel_binding as ChannelBinding | undefined,
+    targetSessionAttrs: params.target_session_attrs as TargetSessionAttrs | undefined,
+    sslNegotiation: params.sslnegotiation as "postgres" | "direct" | undefined,
+    connectTimeoutSeconds: params.connect_timeout !== undefined
+      ? parseConnectTimeout(params.connect_timeout, "connect_timeout")
       : input.connectTimeoutSeconds,
     parameters,
     source: input.source,
@@ -373,12 +506,13 @@ export function describeServer(target: ConnectionTarget): string {
 
 /**
  * A password not given in the URL or profile comes, as with libpq, from
- * `PGPASSWORD`, then from the password file (`PGPASSFILE`, default
+ * `PGPASSWORD`, then from the password file (`passfile`, `PGPASSFILE`, default
  * `~/.pgpass`, ignored unless private), whose lines are
  * `host:port:database:user:password` with `*` wildcards.
  */
 function passwordFromEnvironment(
   key: { host: string; port: number; database: string; user: string },
+  passfile?: string,
 ): string | undefined {
   const fromEnv = Deno.env.get("PGPASSWORD");
   if (fromEnv) {
@@ -386,7 +520,7 @@ function passwordFromEnvironment(
     return fromEnv;
   }
   const home = Deno.env.get("HOME");
-  const file = Deno.env.get("PGPASSFILE") || (home ? `${home}/.pgpass` : undefined);
+  const file = passfile || Deno.env.get("PGPASSFILE") || (home ? `${home}/.pgpass` : undefined);
   if (!file) return undefined;
   let text: string;
   try {

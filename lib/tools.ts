@@ -198,6 +198,12 @@ export function toolEnvironment(
   };
   if (target.password !== undefined) env.PGPASSWORD = target.password;
   if (target.sslrootcert) env.PGSSLROOTCERT = target.sslrootcert;
+  if (target.hostaddr) env.PGHOSTADDR = target.hostaddr;
+  if (target.sslcert) env.PGSSLCERT = target.sslcert;
+  if (target.sslkey) env.PGSSLKEY = target.sslkey;
+  if (target.channelBinding) env.PGCHANNELBINDING = target.channelBinding;
+  if (target.targetSessionAttrs) env.PGTARGETSESSIONATTRS = target.targetSessionAttrs;
+  if (target.sslNegotiation) env.PGSSLNEGOTIATION = target.sslNegotiation;
   const { application_name, options, ...gucs } = target.parameters;
   if (application_name) env.PGAPPNAME = application_name;
   const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(Boolean);

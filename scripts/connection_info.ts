@@ -1,7 +1,7 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Prints the connection's details and the server settings that matter. */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { connect } from "../lib/connect.ts";
+import { connect } from "../lib/database.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeSource, resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";

@@ -4,8 +4,8 @@
  * transaction that is rolled back, or the plan alone with --no-analyze.
  */
 import { parseCli, runScript, UsageError } from "../lib/cli.ts";
-import { withRollback, withSession } from "../lib/connect.ts";
-import { PgServerError } from "../lib/pg_protocol.ts";
+import { withRollback, withSession } from "../lib/database.ts";
+import { PgServerError } from "../lib/session.ts";
 import { printOutput } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 

@@ -4,7 +4,7 @@
  * invalid indexes, and indexes made redundant by another.
  */
 import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { withSession } from "../lib/database.ts";
 import { printOutput, renderRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";

@@ -5,7 +5,7 @@
  * environment, and the SSL fallback decided before psql starts.
  */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { sslModeForTools } from "../lib/connect.ts";
+import { sslModeForTools } from "../lib/database.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { resolveClientTools, runToolInteractive, toolEnvironment, toolPath } from "../lib/tools.ts";
 

@@ -22,7 +22,7 @@ import {
   type SignalAction,
   signalBackends,
 } from "../lib/backends.ts";
-import { withSession } from "../lib/connect.ts";
+import { withSession } from "../lib/database.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";

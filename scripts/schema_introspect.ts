@@ -5,7 +5,7 @@
  * functions, extensions.
  */
 import { parseCli, parsePositiveInt, runScript, UsageError } from "../lib/cli.ts";
-import { connect } from "../lib/connect.ts";
+import { connect } from "../lib/database.ts";
 import { printOutput, renderSections, resultRows, type Sections } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the slowest statements on average (mean execution time) from pg_stat_statements. */
 import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/connect.ts";
+import { withSession } from "../lib/database.ts";
 import { topStatements } from "../lib/pg_stat_statements.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";

@@ -4,7 +4,7 @@
  * one round trip and reports where it landed and how long it took.
  */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { connect } from "../lib/connect.ts";
+import { connect } from "../lib/database.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";

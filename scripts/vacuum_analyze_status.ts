@@ -1,7 +1,7 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Summarises VACUUM and ANALYZE recency and dead rows per table. */
 import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
-import { querySqlFile } from "../lib/connect.ts";
+import { querySqlFile } from "../lib/database.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 

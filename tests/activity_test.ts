@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { checkTargets } from "../lib/backends.ts";
 import { SkillError } from "../lib/cli.ts";
-import type { PgSession } from "../lib/pg_protocol.ts";
+import type { PgSession } from "../lib/session.ts";
 import { shellQuote } from "../lib/cli.ts";
 import { startCluster } from "./support/cluster.ts";
 import {

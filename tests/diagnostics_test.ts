@@ -443,7 +443,10 @@ for (const major of MAJORS) {
           env: { ...project.env, DB_STATEMENT_TIMEOUT_MS: "200" },
         });
         assert.equal(slow.code, 1);
-        assert.match(slow.stderr, /cancelled after the statement timeout \(200 ms\)/);
+        assert.match(
+          slow.stderr,
+          /cancelled \(SQLSTATE 57014: canceling statement due to statement timeout\); the statement timeout is 200 ms/,
+        );
       });
     } finally {
       await project.remove();

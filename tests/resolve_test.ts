@@ -3,7 +3,7 @@
  * stderr, a non-zero exit, no stack trace and no password.
  */
 import assert from "node:assert/strict";
-import { parseConnectionUrl, targetUrl } from "../lib/resolve.ts";
+import { parseConnectionUrl, resolveTarget, targetUrl } from "../lib/resolve.ts";
 import { UsageError } from "../lib/cli.ts";
 import { freePort, startCluster } from "./support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
@@ -42,6 +42,54 @@ Deno.test("parseConnectionUrl follows libpq's URL rules", () => {
     ]
   ) {
     assert.throws(() => parseConnectionUrl(bad), UsageError, bad);
+  }
+});
+
+Deno.test("every libpq parameter is implemented or refused by name", async () => {
+  const parsed = parseConnectionUrl(
+    "postgresql://u@db.example.com/d?hostaddr=10.0.0.5&sslmode=verify-full&sslrootcert=/r.crt" +
+      "&sslcert=/c.crt&sslkey=/c.key&channel_binding=require&target_session_attrs=read-write" +
+      "&gssencmode=disable&sslnegotiation=direct&connect_timeout=7&passfile=/p",
+  );
+  assert.deepEqual(parsed.params, {
+    hostaddr: "10.0.0.5",
+    sslmode: "verify-full",
+    sslrootcert: "/r.crt",
+    sslcert: "/c.crt",
+    sslkey: "/c.key",
+    channel_binding: "require",
+    target_session_attrs: "read-write",
+    gssencmode: "disable",
+    sslnegotiation: "direct",
+    connect_timeout: "7",
+    passfile: "/p",
+  });
+  const refusals: [string, RegExp][] = [
+    ["sslcrl=/x.crl", /unsupported parameter "sslcrl"; remove it/],
+    ["keepalives=1", /unsupported parameter "keepalives"/],
+    ["sslpassword=x", /unsupported parameter "sslpassword"/],
+    ["channel_binding=always", /channel_binding "always"; use one of disable, prefer, require/],
+    ["target_session_attrs=primary-ish", /target_session_attrs "primary-ish"; use one of any/],
+    ["gssencmode=require", /gssencmode "require", but GSSAPI encryption is not supported/],
+    ["hostaddr=db.internal", /hostaddr "db.internal"; hostaddr must be a numeric IP address/],
+    ["sslnegotiation=direct", /sslnegotiation "direct" with sslmode "prefer"/],
+    ["sslrootcert=system&sslmode=require", /sslrootcert "system" with sslmode "require"/],
+    ["connect_timeout=soon", /connect_timeout must be a whole number of seconds/],
+    ["connect_timeout=99999999999", /connect_timeout must be a whole number of seconds/],
+  ];
+  for (const [query, pattern] of refusals) {
+    assert.throws(
+      () => parseConnectionUrl(`postgresql://u@h/d?${query}`),
+      (error: Error) => error instanceof UsageError && pattern.test(error.message),
+      query,
+    );
+  }
+  // sslrootcert=system alone means verify-full, as in libpq.
+  Deno.env.set("DB_URL", "postgresql://u@h/d?sslrootcert=system");
+  try {
+    assert.equal((await resolveTarget()).sslmode, "verify-full");
+  } finally {
+    Deno.env.delete("DB_URL");
   }
 });
 
@@ -221,7 +269,7 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         good,
         { PGCONNECT_TIMEOUT: "-1" },
         2,
-        /PGCONNECT_TIMEOUT must be an integer of at least 1/,
+        /PGCONNECT_TIMEOUT must be a whole number of seconds from 0 to 2147483, got "-1"/,
       );
     });
     await t.step("wrong password in DB_URL never echoes the URL's password", async () => {

@@ -326,3 +326,41 @@ Deno.test("scripts against a plain server and an SSL-only server", async (t) => 
     await Promise.all([plain.stop(), sslOnly.stop()]);
   }
 });
+
+/** A module file of npm:pg in Deno's debug log: the package was loaded. */
+const PG_LOADED = /\/pg\/8\.\d+\.\d+\/lib\/index\.js/;
+
+Deno.test("npm:pg is loaded only by scripts that connect, and only when they do", async (t) => {
+  const project = await makeProject(tomlWithProfiles({
+    local: { host: "127.0.0.1", port: 1, user: "u", password: "secret-1", database: "d" },
+  }));
+  const debug = { denoFlags: ["-L", "debug"] };
+  try {
+    // [script, arguments, environment, expected exit status (null: either)]
+    const cases: [string, string[], Record<string, string>, number | null][] = [
+      ["test_connection.ts", ["--help"], {}, 0],
+      ["test_connection.ts", ["--frobnicate"], {}, 2],
+      ["table_sizes.ts", ["not-a-number"], {}, 2],
+      ["schema_introspect.ts", [], { DB_PROJECT_ROOT: "/nonexistent-project" }, 1],
+      ["test_connection.ts", [], { DB_URL: "postgresql://u@h/d?sslcrl=x" }, 2],
+      ["resolve_db_url.ts", [], project.env, 0],
+      ["check_deps.ts", [], project.env, null],
+      ["update_sslmode.ts", ["local", "true"], project.env, 0],
+      ["migrate_toml_schema.ts", [], project.env, 0],
+    ];
+    for (const [script, args, env, code] of cases) {
+      await t.step(`${script} ${args.join(" ")}`.trim(), async () => {
+        const result = await runSkillScript(script, args, { ...debug, env });
+        if (code !== null) assert.equal(result.code, code, `${script}: ${result.stdout}`);
+        assert.doesNotMatch(result.stderr, PG_LOADED, `${script} loaded npm:pg`);
+      });
+    }
+    await t.step("a script that connects loads it (the check can see it)", async () => {
+      const result = await runSkillScript("test_connection.ts", [], { ...debug, env: project.env });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, PG_LOADED);
+    });
+  } finally {
+    await project.remove();
+  }
+});

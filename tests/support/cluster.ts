@@ -10,7 +10,7 @@
  * cache folder with `npm pack`.
  */
 import { join } from "node:path";
-import { PgSession } from "../../lib/pg_protocol.ts";
+import type { PgSession } from "../../lib/session.ts";
 import { openSession } from "../../lib/connect.ts";
 import type { ConnectionTarget } from "../../lib/resolve.ts";
 
@@ -36,6 +36,17 @@ export interface ClusterOptions {
   settings?: Record<string, string>;
   /** Major version of the npm server binaries to use instead of the system ones. */
   embeddedMajor?: number;
+  /**
+   * The server certificate: signed by the cluster's own CA (default), or
+   * self-signed (the certificate is its own root, as psql users often have).
+   */
+  certificate?: "ca-signed" | "self-signed";
+  /** Trust client certificates signed by the cluster's CA (ssl_ca_file), for `cert` auth. */
+  clientCertificates?: boolean;
+  /** pg_hba.conf lines placed before the catch-all line. */
+  hba?: string[];
+  /** Extra environment for the server process (e.g. LOCPATH). */
+  serverEnv?: Record<string, string>;
 }
 
 /** A running throwaway cluster. */
@@ -47,8 +58,13 @@ export interface Cluster {
   password: string;
   /** Folder holding the data directory, socket, certificate and log. */
   dir: string;
-  /** The certificate of the CA that signed the server's (PEM), when SSL is on. */
+  /** The root that verifies the server (PEM), when SSL is on: the CA, or the self-signed certificate. */
   certFile?: string;
+  /**
+   * A client certificate for `user` signed by the cluster's CA, and its key
+   * (mode 0600), written into `dir`; needs SSL on.
+   */
+  clientCertificate(user: string): Promise<{ certFile: string; keyFile: string }>;
   /** Folder of the server binaries in use. */
   binDir: string;
   /** Major version of the running server. */
@@ -221,63 +237,44 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     settings.shared_preload_libraries = `'${options.preload.join(",")}'`;
   }
   let certFile: string | undefined;
+  const caCert = join(dir, "ca.crt");
+  const caKey = join(dir, "ca.key");
   if (ssl !== "off" || options.sslDemandedButOff) {
-    // A CA and a server certificate it signs: verifying TLS stacks reject a
-    // self-signed CA certificate used as the server's own.
-    certFile = join(dir, "root.crt");
-    const caKey = join(dir, "root.key");
     const serverCert = join(dir, "server.crt");
     const keyFile = join(dir, "server.key");
-    const csr = join(dir, "server.csr");
-    const ext = join(dir, "server.ext");
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=postgres-skill test CA",
-      "-keyout",
-      caKey,
-      "-out",
-      certFile,
-    ]);
-    await run("openssl", [
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=localhost",
-      "-keyout",
-      keyFile,
-      "-out",
-      csr,
-    ]);
-    await Deno.writeTextFile(
-      ext,
-      "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    );
-    await run("openssl", [
-      "x509",
-      "-req",
-      "-in",
-      csr,
-      "-CA",
-      certFile,
-      "-CAkey",
-      caKey,
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-extfile",
-      ext,
-      "-out",
-      serverCert,
-    ]);
+    await makeCa(caCert, caKey);
+    if (options.certificate === "self-signed") {
+      // The server's certificate is its own root: what psql users given a
+      // self-signed certificate put in sslrootcert.
+      await run("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-keyout",
+        keyFile,
+        "-out",
+        serverCert,
+      ]);
+      certFile = serverCert;
+    } else {
+      await signCertificate({
+        caCert,
+        caKey,
+        subject: "/CN=localhost",
+        extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        certFile: serverCert,
+        keyFile,
+      });
+      certFile = caCert;
+    }
     await Deno.chmod(keyFile, 0o600);
     if (asRoot) {
       await Deno.chown(keyFile, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
@@ -287,6 +284,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       settings.ssl = "on";
       settings.ssl_cert_file = `'${serverCert}'`;
       settings.ssl_key_file = `'${keyFile}'`;
+      if (options.clientCertificates) settings.ssl_ca_file = `'${caCert}'`;
     }
   }
   await Deno.writeTextFile(
@@ -300,6 +298,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     join(dataDir, "pg_hba.conf"),
     [
       "local all all trust",
+      ...(options.hba ?? []),
       `${hostType} all md5_user 127.0.0.1/32 md5`,
       `${hostType} all plain_user 127.0.0.1/32 password`,
       `${hostType} all all 127.0.0.1/32 scram-sha-256`,
@@ -313,6 +312,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const logFile = join(dir, "server.log");
   await run(join(binDir, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"], {
     asServerUser: true,
+    env: options.serverEnv,
   });
 
   const host = "127.0.0.1";
@@ -326,6 +326,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     certFile,
     binDir,
     major,
+    async clientCertificate(user: string) {
+      const certFile = join(dir, `client-${user}.crt`);
+      const keyFile = join(dir, `client-${user}.key`);
+      await signCertificate({
+        caCert,
+        caKey,
+        subject: `/CN=${user}`,
+        extensions: "extendedKeyUsage=clientAuth",
+        certFile,
+        keyFile,
+      });
+      await Deno.chmod(keyFile, 0o600);
+      return { certFile, keyFile };
+    },
     url({ user = superuser, password: pw = password, database = "postgres", sslmode } = {}) {
       const auth = `${encodeURIComponent(user)}:${encodeURIComponent(pw)}`;
       const query = sslmode ? `?sslmode=${sslmode}` : "";
@@ -358,6 +372,68 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
   };
   return cluster;
+}
+
+/** A self-signed CA certificate and its key. */
+export async function makeCa(certFile: string, keyFile: string, name = "postgres-skill test CA") {
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+  ]);
+}
+
+/** A certificate for `subject` signed by the CA, with `extensions` (one openssl extension line). */
+async function signCertificate(options: {
+  caCert: string;
+  caKey: string;
+  subject: string;
+  extensions: string;
+  certFile: string;
+  keyFile: string;
+}): Promise<void> {
+  const csr = `${options.certFile}.csr`;
+  const ext = `${options.certFile}.ext`;
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    options.subject,
+    "-keyout",
+    options.keyFile,
+    "-out",
+    csr,
+  ]);
+  await Deno.writeTextFile(ext, `basicConstraints=CA:FALSE\n${options.extensions}\n`);
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    options.caCert,
+    "-CAkey",
+    options.caKey,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    ext,
+    "-out",
+    options.certFile,
+  ]);
 }
 
 /** A superuser session over the Unix socket (trusted), whatever TCP demands. */

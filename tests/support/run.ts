@@ -68,14 +68,27 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-/** Runs `scripts/<script>` with its shebang's permissions; never throws on failure. */
-export async function runSkillScript(
+/** A script started in the background: its process and, when it ends, what it left. */
+export interface RunningScript {
+  child: Deno.ChildProcess;
+  result: Promise<RunResult>;
+}
+
+/** Starts `scripts/<script>` with its shebang's permissions and returns at once. */
+export async function spawnSkillScript(
   script: string,
   args: string[] = [],
-  options: RunOptions = {},
-): Promise<RunResult> {
+  options: RunOptions & { denoFlags?: string[] } = {},
+): Promise<RunningScript> {
   const flags = await shebangFlags(script);
-  const command = [Deno.execPath(), "run", ...flags, join(SKILL_ROOT, "scripts", script), ...args];
+  const command = [
+    Deno.execPath(),
+    "run",
+    ...(options.denoFlags ?? []),
+    ...flags,
+    join(SKILL_ROOT, "scripts", script),
+    ...args,
+  ];
   const [program, ...rest] = [...(options.wrapper ?? []), ...command];
   const child = new Deno.Command(program, {
     args: rest,
@@ -91,9 +104,24 @@ export async function runSkillScript(
     await writer.write(new TextEncoder().encode(options.stdin));
     await writer.close();
   }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  const result = child.output().then((out) => {
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  });
+  return { child, result };
+}
+
+/** Runs `scripts/<script>` with its shebang's permissions; never throws on failure. */
+export async function runSkillScript(
+  script: string,
+  args: string[] = [],
+  options: RunOptions & { denoFlags?: string[] } = {},
+): Promise<RunResult> {
+  return await (await spawnSkillScript(script, args, options)).result;
 }
 
 /** A throwaway project: a git-like root with `.skills/postgres/postgres.toml`. */

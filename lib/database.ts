@@ -1,0 +1,166 @@
+/**
+ * What a script does with a database, in one place: open a session for the
+ * resolved target and persist a needed SSL fallback as the profile allows,
+ * run the SQL of `sql/`, explain the server's errors in one line, and always
+ * close. `connect.ts` decides how to connect and writes nothing; this module
+ * is the caller that persists `sslmode`.
+ *
+ * @module
+ */
+import { note, shellQuote, SkillError } from "./cli.ts";
+import { updateTomlFile } from "./config.ts";
+import { type OpenedSession, openSession, probeServer, type ServerProbe } from "./connect.ts";
+import { ConnectionLostError, PgServerError, type PgSession, type QueryResult } from "./session.ts";
+import { type ConnectionTarget, describeServer, type SslMode } from "./resolve.ts";
+import { loadSql } from "./sql.ts";
+
+/**
+ * After a successful SSL retry on a TOML profile: with
+ * `DB_AUTO_UPDATE_SSLMODE=1`, write `sslmode = true` into the profile;
+ * otherwise print the exact command that would (on stderr).
+ */
+export async function rememberSslFallback(target: ConnectionTarget): Promise<void> {
+  if (target.source !== "toml" || !target.tomlPath || !target.profile) return;
+  if (Deno.env.get("DB_AUTO_UPDATE_SSLMODE") === "1") {
+    await updateTomlFile(target.tomlPath, ["database", target.profile], "sslmode", true);
+    note(
+      `note: the server demands SSL; saved sslmode = true for profile "${target.profile}" ` +
+        `in "${target.tomlPath}"`,
+    );
+    return;
+  }
+  const script = new URL("../scripts/update_sslmode.ts", import.meta.url).pathname;
+  note(
+    `note: the server demands SSL, so this connection used SSL; to remember it run: ` +
+      `DB_PROJECT_ROOT=${shellQuote(target.projectRoot ?? "")} ${shellQuote(script)} ` +
+      `${target.profile} true`,
+  );
+}
+
+/**
+ * Opens a session for a script and persists (or reports) a used SSL
+ * fallback: the usual entry point. Close the session when done.
+ */
+export async function connect(target: ConnectionTarget): Promise<OpenedSession> {
+  const opened = await openSession(target);
+  if (opened.sslFallbackUsed) await rememberSslFallback(target);
+  return opened;
+}
+
+/**
+ * Probes the server before a client tool (psql, pg_dump ...) runs, and
+ * persists a needed SSL fallback, so the tool runs exactly once with the
+ * right sslmode.
+ */
+export async function probeForTools(target: ConnectionTarget): Promise<ServerProbe> {
+  const probe = await probeServer(target);
+  if (probe.sslFallbackUsed) await rememberSslFallback(target);
+  return probe;
+}
+
+/**
+ * The sslmode to hand a client tool: for a profile with the SSL fallback, a
+ * probe connection (startup and authentication only, no statement) decides
+ * it before the tool starts, so the tool runs exactly once.
+ */
+export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode> {
+  return target.sslFallback ? (await probeForTools(target)).sslmode : target.sslmode;
+}
+
+/**
+ * Connects (as {@linkcode connect}), runs `work` with the session and always
+ * closes it: the shape of every script that queries. A server error becomes
+ * one line that names the SQLSTATE and what to change.
+ */
+export async function withSession<T>(
+  target: ConnectionTarget,
+  work: (session: PgSession) => Promise<T>,
+): Promise<T> {
+  const { session } = await connect(target);
+  try {
+    return await work(session);
+  } catch (error) {
+    throw explainQueryError(error, target);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Runs the query of `sql/<name>.sql` with bound `params` in a session of its own. */
+export async function querySqlFile(
+  target: ConnectionTarget,
+  name: string,
+  params: unknown[] = [],
+): Promise<QueryResult> {
+  const sql = await loadSql(name);
+  return await withSession(target, (session) => session.query(sql, params));
+}
+
+/**
+ * One clear line for an error raised while a statement ran: the server's
+ * message and SQLSTATE, with what to change for timeouts, read-only refusals
+ * and ended sessions; a lost connection says so. Anything else is returned
+ * as it is.
+ */
+export function explainQueryError(error: unknown, target: ConnectionTarget): unknown {
+  if (error instanceof ConnectionLostError) {
+    return new SkillError(
+      `The connection to ${describeServer(target)} was lost while the statement ran ` +
+        `(${error.message}); check that the server is up, then run it again`,
+    );
+  }
+  if (!(error instanceof PgServerError)) return error;
+  const limits = target.parameters;
+  switch (error.code) {
+    case "57014":
+      return new SkillError(
+        `The statement was cancelled (SQLSTATE 57014: ${error.message}); the statement timeout ` +
+          `is ${limits.statement_timeout ?? "the server's"} ms, raise DB_STATEMENT_TIMEOUT_MS ` +
+          `if it must run longer`,
+      );
+    case "55P03":
+      return new SkillError(
+        `Gave up waiting for a lock after the lock timeout (${
+          limits.lock_timeout ?? "server setting"
+        } ms): another session holds it; retry later or raise DB_LOCK_TIMEOUT_MS`,
+      );
+    case "25006":
+      return new SkillError(
+        `The server refused a write in this read-only session: ${error.message}`,
+      );
+    case "57P01":
+    case "57P02":
+    case "57P03":
+    case "57P05":
+    case "25P03":
+      return new SkillError(
+        `The server ended this session: ${error.message} (SQLSTATE ${error.code}); ` +
+          `check why (pg_terminate_backend, a restart, a timeout), then run it again`,
+      );
+    default:
+      return new SkillError(
+        `The server reported an error: ${error.message} (SQLSTATE ${error.code})` +
+          (error.hint ? `; hint: ${error.hint}` : ""),
+      );
+  }
+}
+
+/**
+ * Runs `work` inside a transaction that is always rolled back, so that
+ * whatever it changes is undone (EXPLAIN ANALYZE of a write).
+ */
+export async function withRollback<T>(
+  session: PgSession,
+  work: () => Promise<T>,
+): Promise<T> {
+  await session.simpleQuery("begin");
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await session.simpleQuery("rollback").catch(() => {});
+    throw error;
+  }
+  await session.simpleQuery("rollback");
+  return result;
+}

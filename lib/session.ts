@@ -1,0 +1,339 @@
+/**
+ * A session with a server, on npm:pg: one statement with bound parameters
+ * (extended protocol), text holding several statements (simple protocol),
+ * rows streamed with bounded memory (pg-cursor), exact values (see
+ * `values.ts`), the server's errors with their SQLSTATE, notices, and Ctrl-C
+ * that cancels the running statement on the server before the script exits
+ * with status 130.
+ *
+ * Sessions are opened by `connect.ts`, which decides how to reach the server;
+ * this module only runs statements on an open one.
+ *
+ * @module
+ */
+// @ts-types="@types/pg"
+import type pg from "pg";
+// @ts-types="@types/pg-cursor"
+import type Cursor from "pg-cursor";
+import { SkillError } from "./cli.ts";
+import { decoderFor } from "./values.ts";
+
+/** An error the server raised, with its SQLSTATE and fields. */
+export class PgServerError extends Error {
+  /** SQLSTATE code, e.g. `28P01`. */
+  readonly code: string;
+  /** ERROR, FATAL or PANIC (never translated). */
+  readonly severity: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  /** 1-based character position in the statement, when the server gave one. */
+  readonly position?: number;
+  constructor(error: pg.DatabaseError) {
+    super(error.message);
+    this.name = "PgServerError";
+    this.code = error.code ?? "XX000";
+    this.severity = error.severity ?? "ERROR";
+    this.detail = error.detail;
+    this.hint = error.hint;
+    this.position = error.position ? Number(error.position) : undefined;
+  }
+}
+
+/** The connection broke while a statement ran, without a word from the server. */
+export class ConnectionLostError extends Error {
+  constructor(cause: unknown) {
+    super(`the connection was lost (${cause instanceof Error ? cause.message : String(cause)})`);
+    this.name = "ConnectionLostError";
+  }
+}
+
+/** Exit status of a script stopped by Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/** A column of a result. */
+export interface Column {
+  /** The name the server gave. */
+  name: string;
+  /** The key of the column in each row: the name, made unique (`a`, `a_2`) when names repeat. */
+  key: string;
+  /** The type OID. */
+  typeOid: number;
+}
+
+/** The whole result of one statement. */
+export interface QueryResult {
+  columns: Column[];
+  rows: Record<string, unknown>[];
+  /** The command tag, e.g. `SELECT 3` or `INSERT 0 1`. */
+  command: string;
+}
+
+/** What a finished streamed statement reports besides its rows. */
+export interface QueryOutcome {
+  columns: Column[];
+  command: string;
+}
+
+/** A notice the server sent while a statement ran (NOTICE, WARNING ...). */
+export interface Notice {
+  severity: string;
+  message: string;
+}
+
+/** Where a cancel request for this session goes: the address the session used. */
+export interface CancelAddress {
+  /** Host name, IP address or Unix-socket folder. */
+  host: string;
+  port: number;
+}
+
+const TYPES = { getTypeParser: decoderFor };
+
+/**
+ * Keys for columns: each name once; a repeated name gets `_2`, `_3` ... (a
+ * suffix no other column has), so that two columns of the same name both
+ * stay visible.
+ */
+export function columnKeys(names: string[]): string[] {
+  const taken = new Set(names);
+  const used = new Set<string>();
+  return names.map((name) => {
+    let key = name;
+    let n = 1;
+    while (used.has(key) || (key !== name && taken.has(key))) key = `${name}_${++n}`;
+    used.add(key);
+    return key;
+  });
+}
+
+function toColumns(fields: pg.FieldDef[]): Column[] {
+  const keys = columnKeys(fields.map((f) => f.name));
+  return fields.map((f, i) => ({ name: f.name, key: keys[i], typeOid: f.dataTypeID }));
+}
+
+function toRecord(columns: Column[], values: unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) {
+    const key = columns[i].key;
+    if (key === "__proto__") {
+      Object.defineProperty(row, key, { value: values[i], enumerable: true, writable: true });
+    } else {
+      row[key] = values[i];
+    }
+  }
+  return row;
+}
+
+/** One open session. Not safe for concurrent statements. */
+export class PgSession {
+  /** Server parameters reported at startup and since (server_version, TimeZone ...). */
+  readonly parameters: Map<string, string>;
+  /** Notices received, oldest first. */
+  readonly notices: Notice[] = [];
+  #client: pg.Client;
+  #pg: typeof pg;
+  #address: CancelAddress;
+  #tags: string[] = [];
+  #lost = false;
+  #closed = false;
+
+  /** Wraps a connected client; `parameters` are those reported while connecting. */
+  constructor(
+    options: {
+      client: pg.Client;
+      pg: typeof pg;
+      address: CancelAddress;
+      parameters: Map<string, string>;
+    },
+  ) {
+    this.#client = options.client;
+    this.#pg = options.pg;
+    this.#address = options.address;
+    this.parameters = options.parameters;
+    const connection = (this.#client as unknown as { connection: PgConnection }).connection;
+    connection.on("commandComplete", (msg: { text: string }) => this.#tags.push(msg.text));
+    connection.on("end", () => this.#lost = true);
+    connection.on("error", () => this.#lost = true);
+    this.#client.on("error", () => this.#lost = true);
+    this.#client.on("notice", (msg: { severity?: string; message?: string }) => {
+      this.notices.push({ severity: msg.severity ?? "NOTICE", message: msg.message ?? "" });
+    });
+  }
+
+  /** The backend's process id. */
+  get backendPid(): number {
+    return (this.#client as unknown as { processID: number }).processID;
+  }
+
+  /**
+   * Runs one statement with bound parameters and returns all of its rows.
+   * Text with more than one statement is refused by the server.
+   */
+  async query(sql: string, params: unknown[] = []): Promise<QueryResult> {
+    return await this.#guard(async () => {
+      this.#tags = [];
+      const result = await this.#client.query({
+        text: sql,
+        values: params,
+        rowMode: "array",
+        types: TYPES,
+        queryMode: "extended",
+      } as pg.QueryArrayConfig);
+      const columns = toColumns(result.fields);
+      return {
+        columns,
+        rows: result.rows.map((values) => toRecord(columns, values)),
+        command: this.#tags.at(-1) ?? result.command ?? "",
+      };
+    });
+  }
+
+  /**
+   * Runs one statement with bound parameters and yields its rows as they
+   * arrive, `batchRows` at a time from a cursor, so a large result is never
+   * held whole.
+   */
+  async *stream(
+    sql: string,
+    params: unknown[] = [],
+    batchRows = 1000,
+  ): AsyncGenerator<Record<string, unknown>, QueryOutcome> {
+    const { default: CursorClass } = await import("pg-cursor") as { default: typeof Cursor };
+    this.#tags = [];
+    const cursor = this.#client.query(
+      new CursorClass(sql, params, { rowMode: "array", types: TYPES }),
+    );
+    let columns: Column[] | undefined;
+    try {
+      while (true) {
+        const rows = await this.#guard(() =>
+          new Promise<unknown[][]>((resolve, reject) =>
+            cursor.read(batchRows, (error, rows, result) => {
+              if (error) return reject(error);
+              columns ??= toColumns(result.fields);
+              resolve(rows as unknown[][]);
+            })
+          )
+        );
+        if (rows.length === 0) break;
+        for (const values of rows) yield toRecord(columns!, values);
+      }
+    } finally {
+      if (!this.#lost) await cursor.close().catch(() => {});
+    }
+    return { columns: columns ?? [], command: this.#tags.at(-1) ?? "" };
+  }
+
+  /**
+   * Runs text that may hold several statements (simple protocol), as psql -c
+   * does; returns the result of each statement. Stops at the first error;
+   * statements not in an explicit transaction ran in one implicit
+   * transaction, which the server then rolls back.
+   */
+  async simpleQuery(sql: string): Promise<QueryResult[]> {
+    return await this.#guard(async () => {
+      this.#tags = [];
+      const outcome = await this.#client.query({
+        text: sql,
+        rowMode: "array",
+        types: TYPES,
+      } as pg.QueryArrayConfig);
+      const results = (Array.isArray(outcome) ? outcome : [outcome]) as pg.QueryArrayResult[];
+      const tags = this.#tags;
+      return results.map((result, i) => {
+        const columns = toColumns(result.fields ?? []);
+        return {
+          columns,
+          rows: result.rows.map((values) => toRecord(columns, values)),
+          command: tags[i] ?? result.command ?? "",
+        };
+      });
+    });
+  }
+
+  /**
+   * Asks the server to cancel whatever this session is running, over a
+   * connection of its own (a cancel request, as libpq's PQcancel sends it).
+   */
+  async cancel(): Promise<void> {
+    const client = this.#client as unknown as { processID: number; secretKey: number };
+    const connection = new this.#pg.Connection() as unknown as PgConnection;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 5000);
+      function done() {
+        clearTimeout(timer);
+        connection.stream.destroy();
+        resolve();
+      }
+      connection.on("error", done);
+      connection.on("end", done);
+      connection.on("connect", () => connection.cancel(client.processID, client.secretKey));
+      const { host, port } = this.#address;
+      if (host.startsWith("/")) connection.connect(`${host}/.s.PGSQL.${port}`);
+      else connection.connect(port, host);
+    });
+  }
+
+  /**
+   * Runs a statement so that Ctrl-C cancels it on the server (a second Ctrl-C
+   * leaves at once), and turns the driver's errors into this module's.
+   */
+  async #guard<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new SkillError("The session is already closed");
+    let interrupted = false;
+    const onInterrupt = () => {
+      if (interrupted) Deno.exit(EXIT_INTERRUPTED);
+      interrupted = true;
+      this.cancel().catch(() => {});
+    };
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    try {
+      const result = await run();
+      if (interrupted) {
+        throw new SkillError(
+          "Interrupted; the statement had already finished when the cancel reached the server",
+          EXIT_INTERRUPTED,
+        );
+      }
+      return result;
+    } catch (error) {
+      if (interrupted && !(error instanceof SkillError)) {
+        throw new SkillError(
+          "Interrupted; the statement was cancelled on the server",
+          EXIT_INTERRUPTED,
+        );
+      }
+      if (error instanceof this.#pg.DatabaseError) throw new PgServerError(error);
+      if (this.#lost) throw new ConnectionLostError(error);
+      throw error;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
+    }
+  }
+
+  /** Ends the session politely and closes the socket; never hangs on a dead server. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const connection = (this.#client as unknown as { connection: PgConnection }).connection;
+    if (this.#lost) {
+      connection.stream.destroy();
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#client.end().catch(() => {}),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, 2000)),
+    ]);
+    clearTimeout(timer);
+    connection.stream.destroy();
+  }
+}
+
+/** The parts of pg's (untyped) Connection this module uses. */
+export interface PgConnection {
+  stream: { destroy(): void; once(event: string, listener: (data: Uint8Array) => void): void };
+  on(event: string, listener: (...args: never[]) => void): void;
+  connect(port: number | string, host?: string): void;
+  cancel(processID: number, secretKey: number): void;
+}
