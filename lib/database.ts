@@ -96,6 +96,73 @@ export async function querySqlFile(
   return await withSession(target, (session) => session.query(sql, params));
 }
 
+/** One query of a report: the `sql/` file and its bound parameters. */
+export interface SqlFileQuery {
+  name: string;
+  params: unknown[];
+}
+
+const SNAPSHOT_ID = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
+
+/**
+ * Runs the queries of one report over up to `sessions` sessions at once
+ * (a second session joins while the first is already working), all reading
+ * one snapshot: a read-only REPEATABLE READ transaction exported by the first
+ * and imported by the others, as pg_dump's parallel workers do. Each query
+ * runs exactly once; results come back in the order asked. When another
+ * session cannot be had (connection limit, a pooler that cannot share
+ * snapshots), the first does all the work.
+ */
+export async function querySqlFiles(
+  target: ConnectionTarget,
+  queries: SqlFileQuery[],
+  options: { sessions?: number } = {},
+): Promise<QueryResult[]> {
+  const texts = await Promise.all(queries.map((q) => loadSql(q.name)));
+  const results: QueryResult[] = new Array(queries.length);
+  let next = 0;
+  const work = async (session: PgSession) => {
+    while (next < queries.length) {
+      const i = next++;
+      results[i] = await session.query(texts[i], queries[i].params);
+    }
+  };
+  const { session: first, sslFallbackUsed } = await connect(target);
+  const helpers: PgSession[] = [];
+  try {
+    await first.simpleQuery("begin isolation level repeatable read read only");
+    const snapshot = String((await first.query(await loadSql("export_snapshot"))).rows[0].snapshot);
+    const sameWay: ConnectionTarget = sslFallbackUsed
+      ? { ...target, sslmode: "require", sslFallback: false }
+      : target;
+    const joinIn = async () => {
+      if (!SNAPSHOT_ID.test(snapshot)) return;
+      let helper: PgSession;
+      try {
+        helper = (await openSession(sameWay)).session;
+      } catch {
+        return; // The first session carries on alone.
+      }
+      helpers.push(helper);
+      try {
+        await helper.simpleQuery(
+          `begin isolation level repeatable read read only; set transaction snapshot '${snapshot}'`,
+        );
+      } catch {
+        return;
+      }
+      await work(helper);
+    };
+    const extra = Math.max(0, Math.min((options.sessions ?? 2) - 1, queries.length - 1));
+    await Promise.all([work(first), ...Array.from({ length: extra }, joinIn)]);
+    return results;
+  } catch (error) {
+    throw explainQueryError(error, target);
+  } finally {
+    await Promise.all([first, ...helpers].map((session) => session.close()));
+  }
+}
+
 /**
  * One clear line for an error raised while a statement ran: the server's
  * message and SQLSTATE, with what to change for timeouts, read-only refusals

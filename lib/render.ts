@@ -37,7 +37,7 @@ export function resultRows(result: QueryResult): Rows {
  * records as psql --csv writes them).
  */
 export function renderRows(result: Rows, format: OutputFormat): string {
-  if (format === "json") return JSON.stringify(result.rows, jsonReplacer, 2);
+  if (format === "json") return JSON.stringify(result.rows, null, 2);
   if (format === "csv") return renderCsv(result);
   return renderTable(result);
 }
@@ -47,7 +47,7 @@ export function renderRows(result: Rows, format: OutputFormat): string {
  * object, or CSV with a `field,value` header.
  */
 export function renderRecord(record: Record<string, unknown>, format: OutputFormat): string {
-  if (format === "json") return JSON.stringify(record, jsonReplacer, 2);
+  if (format === "json") return JSON.stringify(record, null, 2);
   const rows = Object.entries(record).map(([field, value]) => ({ field, value }));
   const result = { columns: ["field", "value"], rows };
   return format === "csv" ? renderCsv(result) : renderTable(result, { header: false });
@@ -67,7 +67,7 @@ export function renderSections(sections: Sections, format: OutputFormat): string
   if (format === "json") {
     return JSON.stringify(
       Object.fromEntries(names.map((name) => [name, sections[name].rows])),
-      jsonReplacer,
+      null,
       2,
     );
   }
@@ -89,10 +89,6 @@ export function printOutput(text: string): void {
   console.log(text.replace(/\n+$/, ""));
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? value.toString() : value;
-}
-
 /** Text of one value as a table cell: lists read as "a, b" for people. */
 function tableCellText(value: unknown): string {
   if (
@@ -112,7 +108,7 @@ function cellText(value: unknown): string {
   if (value instanceof ExactNumber) return value.text;
   if (typeof value === "boolean") return value ? "true" : "false";
   if (value instanceof Date) return value.toISOString();
-  return JSON.stringify(value, jsonReplacer);
+  return JSON.stringify(value);
 }
 
 function renderTable(result: Rows, { header = true } = {}): string {
