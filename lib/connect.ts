@@ -27,6 +27,7 @@ import { SkillError } from "./cli.ts";
 import { type PgConnection, PgServerError, PgSession } from "./session.ts";
 import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./resolve.ts";
 import { loadSql } from "./sql.ts";
+import { loadDecoders } from "./values.ts";
 
 /** An open session and what was decided to open it. */
 export interface OpenedSession {
@@ -206,7 +207,7 @@ async function attempt(
   target: ConnectionTarget,
   mode: Attempt,
 ): Promise<OpenedSession> {
-  const pg = await loadPg();
+  const [pg] = await Promise.all([loadPg(), loadDecoders()]);
   const useSsl = mode !== "plain";
   const auth: AuthSeen = { mechanisms: [], tls: false };
   const address = { host: target.hostaddr ?? target.host, port: target.port };

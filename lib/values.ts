@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { parse as parseArrayText } from "postgres-array";
+import type { parse as parseArray } from "postgres-array";
 
 /**
  * A number written exactly as the server wrote it. It compares and computes
@@ -97,8 +97,20 @@ function decodeVector(text: string): number[] {
   return text === "" ? [] : text.split(" ").map(Number);
 }
 
+let parseArrayText: typeof parseArray | undefined;
+
+/**
+ * Loads what decoding needs (npm:postgres-array, the array parser): call it
+ * before the first row is decoded. Kept out of module loading so that
+ * scripts that never connect pay nothing for it.
+ */
+export async function loadDecoders(): Promise<void> {
+  parseArrayText ??= (await import("postgres-array")).parse;
+}
+
 function arrayOf(element: Decoder): Decoder {
   return (text) => {
+    if (!parseArrayText) throw new Error("loadDecoders() was not called before decoding");
     try {
       return parseArrayText(text, element);
     } catch {
