@@ -12,6 +12,7 @@ import {
   findProjectRoot,
   loadConfig,
   PROFILE_NAME,
+  type ProfileSettings,
   profileSettings,
   tomlPathFor,
 } from "./config.ts";
@@ -363,11 +364,6 @@ export function sessionParameters(
 export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
   const urlVariable = options.urlVariable ?? "DB_URL";
   const url = Deno.env.get(urlVariable);
-  const fromEnv = Deno.env.get("PGCONNECT_TIMEOUT");
-  const connectTimeoutSeconds = fromEnv
-    ? parseConnectTimeout(fromEnv, "PGCONNECT_TIMEOUT")
-    : DEFAULT_CONNECT_TIMEOUT_SECONDS;
-  const parameters = sessionParameters(options.session);
   if (url) {
     const parsed = parseConnectionUrl(url, urlVariable);
     registerSecret(parsed.password);
@@ -375,8 +371,8 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
       parsed,
       sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
       sslFallback: false,
-      connectTimeoutSeconds,
-      parameters,
+      connectTimeoutSeconds: connectTimeoutFromEnvironment(),
+      parameters: sessionParameters(options.session),
       source: "DB_URL",
       urlVariable,
     });
@@ -390,10 +386,44 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   const root = findProjectRoot();
   const tomlPath = tomlPathFor(root.path);
   const config = await loadConfig(tomlPath);
-  const settings = profileSettings(config, profile);
+  return profileTarget(profileSettings(config, profile), {
+    session: options.session,
+    profile: { name: profile, tomlPath, projectRoot: root.path },
+  });
+}
+
+/** Seconds a connection attempt may take: `PGCONNECT_TIMEOUT`, else the default. */
+function connectTimeoutFromEnvironment(): number {
+  const fromEnv = Deno.env.get("PGCONNECT_TIMEOUT");
+  return fromEnv
+    ? parseConnectTimeout(fromEnv, "PGCONNECT_TIMEOUT")
+    : DEFAULT_CONNECT_TIMEOUT_SECONDS;
+}
+
+/** Where a profile's settings come from, for {@linkcode profileTarget}. */
+export interface ProfileContext {
+  /** The kind of session (see {@linkcode ResolveOptions}). */
+  session?: ResolveOptions["session"];
+  /** The saved profile; without it the settings are a one-off, named `describe` in messages. */
+  profile?: { name: string; tomlPath: string; projectRoot: string };
+  /** How messages name unsaved settings (default "the settings given"). */
+  describe?: string;
+}
+
+/**
+ * The connection a profile's settings stand for: the `url`'s parts override
+ * the keys, its parameters apply as in libpq, its `sslmode` wins over the
+ * boolean, and a profile with `sslmode = false` gets the SSL fallback.
+ */
+export function profileTarget(
+  settings: ProfileSettings,
+  context: ProfileContext,
+): ConnectionTarget {
+  const saved = context.profile;
+  const where = saved ? `profile "${saved.name}"` : (context.describe ?? "the settings given");
   registerSecret(settings.password);
   const fromUrl = settings.url
-    ? parseConnectionUrl(settings.url, `The url of profile "${profile}"`)
+    ? parseConnectionUrl(settings.url, `The url of ${where}`)
     : { params: {} } as ParsedUrl;
   registerSecret(fromUrl.password);
   const merged: ParsedUrl = {
@@ -409,13 +439,15 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   );
   if (missing.length) {
     throw new SkillError(
-      `Profile "${profile}" in "${tomlPath}" is missing ${missing.join(", ")}; ` +
-        `add ${missing.length > 1 ? "them" : "it"} to [database.${profile}] or [database]`,
+      saved
+        ? `Profile "${saved.name}" in "${saved.tomlPath}" is missing ${missing.join(", ")}; ` +
+          `add ${missing.length > 1 ? "them" : "it"} to [database.${saved.name}] or [database]`
+        : `${where} lack ${missing.join(", ")}`,
     );
   }
   const urlMode = fromUrl.params.sslmode;
   const sslmode: SslMode = urlMode
-    ? parseSslMode(urlMode, `The url of profile "${profile}"`)
+    ? parseSslMode(urlMode, `The url of ${where}`)
     : settings.sslmode
     ? "require"
     : "disable";
@@ -423,12 +455,13 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
     parsed: merged,
     sslmode,
     sslFallback: !urlMode && !settings.sslmode,
-    connectTimeoutSeconds,
-    parameters,
-    source: "toml",
-    profile,
-    tomlPath,
-    projectRoot: root.path,
+    connectTimeoutSeconds: connectTimeoutFromEnvironment(),
+    parameters: sessionParameters(context.session),
+    source: saved ? "toml" : "DB_URL",
+    urlVariable: saved ? undefined : where,
+    profile: saved?.name,
+    tomlPath: saved?.tomlPath,
+    projectRoot: saved?.projectRoot,
   });
 }
 

@@ -41,11 +41,10 @@ import {
 } from "../lib/config.ts";
 import { openSession } from "../lib/connect.ts";
 import {
+  type ConnectionTarget,
   parseConnectionUrl,
-  parseSslMode,
-  sessionParameters,
+  profileTarget,
   SSL_MODES,
-  type SslMode,
   targetUrl,
 } from "../lib/resolve.ts";
 import { type Candidate, scanProject, SKIPPED_DIRS } from "../lib/scan.ts";
@@ -511,21 +510,16 @@ async function runWithOptions(
   return 0;
 }
 
+/** The settings being set up, with the defaults a profile would give them. */
+function draftTarget(settings: ProfileSettings): ConnectionTarget {
+  return profileTarget(
+    { host: "localhost", port: 5432, ...settings },
+    { session: "diagnostic", describe: "the settings given" },
+  );
+}
+
 async function testConnection(settings: ProfileSettings): Promise<void> {
-  const target = {
-    host: settings.host ?? "localhost",
-    port: settings.port ?? 5432,
-    user: settings.user ?? "",
-    password: settings.password,
-    database: settings.database ?? "",
-    sslmode: libpqSslMode(settings),
-    sslFallback: !settings.url && !settings.sslmode,
-    connectTimeoutSeconds: 10,
-    parameters: sessionParameters("diagnostic"),
-    source: "DB_URL" as const,
-    urlVariable: "the settings given",
-  };
-  const { session, ssl, sslFallbackUsed } = await openSession(target);
+  const { session, ssl, sslFallbackUsed } = await openSession(draftTarget(settings));
   await session.close();
   note(`Connection test: ok (${ssl ? "SSL" : "no SSL"})`);
   if (sslFallbackUsed) {
@@ -534,33 +528,15 @@ async function testConnection(settings: ProfileSettings): Promise<void> {
   }
 }
 
-/** The libpq sslmode a profile's settings stand for. */
-function libpqSslMode(settings: ProfileSettings): SslMode {
-  const fromUrl = settings.url
-    ? parseConnectionUrl(settings.url, "The URL").params.sslmode
-    : undefined;
-  return fromUrl ? parseSslMode(fromUrl) : settings.sslmode ? "require" : "disable";
-}
-
 function printOneOff(settings: ProfileSettings): void {
-  const target = {
-    host: settings.host ?? "localhost",
-    port: settings.port ?? 5432,
-    user: settings.user ?? "",
-    database: settings.database ?? "",
-    sslmode: libpqSslMode(settings),
-    sslFallback: false,
-    connectTimeoutSeconds: 10,
-    parameters: {},
-    source: "DB_URL" as const,
-  };
+  const target = { ...draftTarget(settings), sslFallback: false };
   let url = targetUrl(target);
-  if (settings.password) {
+  if (target.password) {
     url = url.replace(/^postgresql:\/\/([^@]*)@/, "postgresql://$1:<password>@");
   }
   const script = join(skillRoot(), "scripts", "test_connection.ts");
   console.log(`\nOne-off use, nothing saved:\n  DB_URL=${shellQuote(url)} ${shellQuote(script)}`);
-  if (settings.password) {
+  if (target.password) {
     console.log("  (put the password in place of <password>, or leave it out and set PGPASSWORD)");
   }
 }
