@@ -13,7 +13,7 @@ import type { ConnectionTarget, SslMode } from "../lib/resolve.ts";
 import { SkillError } from "../lib/cli.ts";
 import { PgServerError } from "../lib/session.ts";
 import { findToolDir } from "../lib/tools.ts";
-import { type Cluster, freePort, makeCa, startCluster } from "./support/cluster.ts";
+import { type Cluster, freePort, makeCa, serverBinDir, startCluster } from "./support/cluster.ts";
 import { isOneLineError, runSkillScript } from "./support/run.ts";
 
 function targetFor(cluster: Cluster, overrides: Partial<ConnectionTarget> = {}): ConnectionTarget {
@@ -68,7 +68,13 @@ async function otherCa(): Promise<{ file: string; remove(): Promise<void> }> {
 Deno.test("sslmodes, fallback and failures on a plain and an SSL-only server", async (t) => {
   const plain = await startCluster({ ssl: "off" });
   const sslOnly = await startCluster({ ssl: "only" });
-  const sslOptional = await startCluster({ ssl: "on" });
+  const sslOptional = await startCluster({
+    ssl: "on",
+    hba: [
+      "hostssl all plain_only 127.0.0.1/32 reject",
+      "hostnossl all ssl_only 127.0.0.1/32 reject",
+    ],
+  });
   try {
     await t.step("plain server: disable, allow and prefer connect without SSL", async () => {
       for (const sslmode of ["disable", "allow", "prefer"] as SslMode[]) {
@@ -100,6 +106,33 @@ Deno.test("sslmodes, fallback and failures on a plain and an SSL-only server", a
       assert.equal(await sessionSsl(targetFor(sslOptional, { sslmode: "allow" })), false);
       assert.equal(await sessionSsl(targetFor(sslOptional, { sslmode: "disable" })), false);
     });
+
+    await t.step(
+      "prefer goes plain when SSL is refused; allow goes SSL when plain is",
+      async () => {
+        await sslOptional.sql(`
+        create role plain_only login password 'p1';
+        create role ssl_only login password 's1';`);
+        const plainOnly = { user: "plain_only", password: "p1" };
+        const sslOnlyUser = { user: "ssl_only", password: "s1" };
+        assert.equal(
+          await sessionSsl(targetFor(sslOptional, { ...plainOnly, sslmode: "prefer" })),
+          false,
+        );
+        assert.equal(
+          await sessionSsl(targetFor(sslOptional, { ...sslOnlyUser, sslmode: "allow" })),
+          true,
+        );
+        const required = await failureOf(
+          targetFor(sslOptional, { ...plainOnly, sslmode: "require" }),
+        );
+        assert.match(required, /refused the connection: .*SQLSTATE 28000/);
+        const disabled = await failureOf(
+          targetFor(sslOptional, { ...sslOnlyUser, sslmode: "disable" }),
+        );
+        assert.match(disabled, /refused the connection: .*SQLSTATE 28000/);
+      },
+    );
 
     await t.step("SSL-only server: disable without fallback fails and names the fix", async () => {
       const message = await failureOf(targetFor(sslOnly, { sslmode: "disable" }));
@@ -714,17 +747,18 @@ Deno.test("a server that demands SSL but cannot do SSL gets one clear message", 
 /**
  * The fallback decides by SQLSTATE, not by message text: on a server whose
  * messages are German it still works. Needs the Debian server (it ships the
- * message catalogs) and localedef to make a German locale.
+ * message catalogs) and glibc's localedef with the German locale source.
  */
-const germanCatalog = await Deno.stat("/usr/share/locale/de/LC_MESSAGES").then(
-  async () => {
-    for await (const entry of Deno.readDir("/usr/share/locale/de/LC_MESSAGES")) {
-      if (/^postgres-\d+\.mo$/.test(entry.name)) return true;
-    }
-    return false;
-  },
-  () => false,
-);
+async function canSpeakGerman(): Promise<boolean> {
+  const bin = await serverBinDir();
+  const major = bin.match(/^\/usr\/lib\/postgresql\/(\d+)\/bin$/)?.[1];
+  const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+  return major !== undefined &&
+    await exists(`/usr/share/locale/de/LC_MESSAGES/postgres-${major}.mo`) &&
+    await exists("/usr/share/i18n/locales/de_DE") &&
+    findToolDir("localedef") !== undefined;
+}
+const germanCatalog = await canSpeakGerman();
 Deno.test({
   name: "the SSL fallback works on a server that speaks German",
   ignore: !germanCatalog,
