@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { PgSession } from "../../lib/session.ts";
 import { openSession } from "../../lib/connect.ts";
 import type { ConnectionTarget } from "../../lib/resolve.ts";
+import { findToolDir } from "../../lib/tools.ts";
 
 /** Exact versions of the npm server binaries, by major version. */
 export const EMBEDDED_VERSIONS: Record<number, string> = {
@@ -137,8 +138,20 @@ export async function serverBinDir(embeddedMajor?: number): Promise<string> {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     if (dir && await exists(`${dir}/postgres`) && await exists(`${dir}/initdb`)) return dir;
   }
+  // The npm binaries: the major of the installed client tools, so that the
+  // dump tests' pg_dump is not older than the server; else the newest.
+  const client = await clientToolsMajor();
   const newest = Math.max(...Object.keys(EMBEDDED_VERSIONS).map(Number));
-  return await embeddedBinDir(newest);
+  return await embeddedBinDir(client && EMBEDDED_VERSIONS[client] ? client : newest);
+}
+
+/** The major version of the psql on this machine, if there is one. */
+async function clientToolsMajor(): Promise<number | undefined> {
+  const dir = findToolDir("psql");
+  if (!dir) return undefined;
+  const version = await run(join(dir, "psql"), ["--version"]).catch(() => "");
+  const major = Number(version.match(/\s(\d+)(?:\.\d+)?/)?.[1]);
+  return Number.isInteger(major) ? major : undefined;
 }
 
 /**
