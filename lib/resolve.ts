@@ -305,6 +305,7 @@ export function targetUrl(
   if (target.targetSessionAttrs && target.targetSessionAttrs !== "any") {
     params.set("target_session_attrs", target.targetSessionAttrs);
   }
+  if (target.parameters.options) params.set("options", target.parameters.options);
   return `postgresql://${auth}@${host}:${target.port}/${enc(target.database)}?${params}`;
 }
 

@@ -115,6 +115,27 @@ Deno.test("targetUrl leaves the password out unless asked", () => {
     parseConnectionUrl(targetUrl(target, { withPassword: true })).password,
     "s3cr&t",
   );
+  // What the connection uses travels with the URL, so psql sees the same.
+  const full = targetUrl({
+    ...target,
+    hostaddr: "10.0.0.5",
+    sslcert: "/c.crt",
+    sslkey: "/c.key",
+    channelBinding: "require",
+    targetSessionAttrs: "primary",
+    sslNegotiation: "direct",
+    parameters: { options: "-c search_path=app" },
+  });
+  assert.deepEqual(parseConnectionUrl(full).params, {
+    hostaddr: "10.0.0.5",
+    sslmode: "require",
+    sslcert: "/c.crt",
+    sslkey: "/c.key",
+    sslnegotiation: "direct",
+    channel_binding: "require",
+    target_session_attrs: "primary",
+    options: "-c search_path=app",
+  });
 });
 
 Deno.test("bad input: one clear line, right exit status, no stack, no password", async (t) => {
