@@ -130,8 +130,9 @@ async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
         return await attempt(target, "ssl-unverified");
       } catch (error) {
         // libpq goes on without SSL when the server has none, when the
-        // handshake fails, or when the server refuses the SSL session.
-        if (isUnreachable(error)) throw error;
+        // handshake fails, or when the server refuses the SSL session; a
+        // local mistake (an unreadable key) is reported, not worked around.
+        if (isUnreachable(error) || error instanceof SkillError) throw error;
         first = error;
       }
       try {
