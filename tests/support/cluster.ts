@@ -259,23 +259,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (options.certificate === "self-signed") {
       // The server's certificate is its own root: what psql users given a
       // self-signed certificate put in sslrootcert.
-      await run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-keyout",
+      await selfSigned({
+        subject: "/CN=localhost",
+        subjectAltName: "DNS:localhost,IP:127.0.0.1",
+        certFile: serverCert,
         keyFile,
-        "-out",
-        serverCert,
-      ]);
+      });
       certFile = serverCert;
     } else {
       await signCertificate({
@@ -389,6 +378,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
 /** A self-signed CA certificate and its key. */
 export async function makeCa(certFile: string, keyFile: string, name = "postgres-skill test CA") {
+  await selfSigned({ subject: `/CN=${name}`, certFile, keyFile });
+}
+
+/** A self-signed certificate (its own root) for `subject`, and its key. */
+async function selfSigned(options: {
+  subject: string;
+  subjectAltName?: string;
+  certFile: string;
+  keyFile: string;
+}): Promise<void> {
   await run("openssl", [
     "req",
     "-x509",
@@ -398,11 +397,12 @@ export async function makeCa(certFile: string, keyFile: string, name = "postgres
     "-days",
     "2",
     "-subj",
-    `/CN=${name}`,
+    options.subject,
+    ...(options.subjectAltName ? ["-addext", `subjectAltName=${options.subjectAltName}`] : []),
     "-keyout",
-    keyFile,
+    options.keyFile,
     "-out",
-    certFile,
+    options.certFile,
   ]);
 }
 
