@@ -563,6 +563,12 @@ Deno.test("values are exact: bigint, numeric, arrays, NaN, timestamps, repeated 
       assert.match(header, /\| a +\| a +\| b/, "both columns named a are shown");
       assert.match(table, /1\.50, NULL, 2\.500/);
       assert.ok((row.huge as number) > 9e15, "exact numbers still compare as numbers");
+      const hostile = await session.query(`select 1 as "__proto__", 2 as "constructor"`);
+      assert.equal(Object.getPrototypeOf(hostile.rows[0]), Object.prototype);
+      assert.equal(
+        renderRows(resultRows(hostile), "json").replace(/\s+/g, ""),
+        `[{"__proto__":1,"constructor":2}]`,
+      );
       assert.equal(String(row.huge), "9007199254740993");
     } finally {
       await session.close();
