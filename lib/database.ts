@@ -74,11 +74,12 @@ export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode
  */
 export async function withSession<T>(
   target: ConnectionTarget,
-  work: (session: PgSession) => Promise<T>,
+  work: (session: PgSession, opened: OpenedSession) => Promise<T>,
 ): Promise<T> {
-  const { session } = await connect(target);
+  const opened = await connect(target);
+  const { session } = opened;
   try {
-    return await work(session);
+    return await work(session, opened);
   } catch (error) {
     throw explainQueryError(error, target);
   } finally {

@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Prints the connection's details and the server settings that matter. */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { connect } from "../lib/database.ts";
+import { querySqlFile } from "../lib/database.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeSource, resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: connection_info.ts [--json | --csv]
 
@@ -28,16 +27,11 @@ await runScript("connection_info", async () => {
     Deno.args,
   );
   const target = await resolveTarget({ session: "diagnostic" });
-  const { session } = await connect(target);
-  try {
-    const { rows } = await session.query(await loadSql("connection_info"));
-    printOutput(renderRecord({
-      source: describeSource(target),
-      profile: target.profile ?? null,
-      sslmode: target.sslmode,
-      ...rows[0],
-    }, format));
-  } finally {
-    await session.close();
-  }
+  const { rows } = await querySqlFile(target, "connection_info");
+  printOutput(renderRecord({
+    source: describeSource(target),
+    profile: target.profile ?? null,
+    sslmode: target.sslmode,
+    ...rows[0],
+  }, format));
 });

@@ -1,10 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Prints the server's PostgreSQL version. */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { connect } from "../lib/database.ts";
+import { querySqlFile } from "../lib/database.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: pg_version.ts [--json]
 
@@ -20,11 +19,6 @@ Example:
 
 await runScript("pg_version", async () => {
   const { format } = parseCli({ name: "pg_version", usage, formats: ["json"] }, Deno.args);
-  const { session } = await connect(await resolveTarget({ session: "diagnostic" }));
-  try {
-    const { rows } = await session.query(await loadSql("pg_version"));
-    printOutput(renderRecord(rows[0], format));
-  } finally {
-    await session.close();
-  }
+  const { rows } = await querySqlFile(await resolveTarget({ session: "diagnostic" }), "pg_version");
+  printOutput(renderRecord(rows[0], format));
 });

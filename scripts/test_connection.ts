@@ -4,7 +4,7 @@
  * one round trip and reports where it landed and how long it took.
  */
 import { parseCli, runScript } from "../lib/cli.ts";
-import { connect } from "../lib/database.ts";
+import { withSession } from "../lib/database.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
@@ -27,12 +27,11 @@ await runScript("test_connection", async () => {
   const { format } = parseCli({ name: "test_connection", usage, formats: ["json"] }, Deno.args);
   const target = await resolveTarget({ session: "diagnostic" });
   const started = performance.now();
-  const { session, ssl } = await connect(target);
-  try {
-    const { rows } = await session.query(await loadSql("test_connection"));
-    const elapsedMs = Math.round(performance.now() - started);
+  const sql = await loadSql("test_connection");
+  const report = await withSession(target, async (session, { ssl }) => {
+    const { rows } = await session.query(sql);
     const row = rows[0];
-    printOutput(renderRecord({
+    return {
       status: "ok",
       server: describeServer(target),
       database: row.database,
@@ -40,9 +39,8 @@ await runScript("test_connection", async () => {
       server_version: row.server_version,
       ssl: row.ssl ?? ssl,
       source: describeSource(target),
-      elapsed_ms: elapsedMs,
-    }, format));
-  } finally {
-    await session.close();
-  }
+      elapsed_ms: Math.round(performance.now() - started),
+    };
+  });
+  printOutput(renderRecord(report, format));
 });
