@@ -172,6 +172,37 @@ export function resolveUserPath(path: string): string {
   return `${base.replace(/\/$/, "")}/${path}`;
 }
 
+/**
+ * The text a script works on: the argument, the file given with `-f` (a path
+ * as the user typed it), or stdin when the argument is `-`. Exactly one.
+ */
+export async function readInputText(
+  options: { argument?: string; file?: string; what: string },
+): Promise<string> {
+  if (options.file !== undefined && options.argument !== undefined) {
+    throw new UsageError(
+      `Give the ${options.what} once: as an argument, with -f FILE, or - for stdin`,
+    );
+  }
+  if (options.file !== undefined) {
+    const path = resolveUserPath(options.file);
+    try {
+      return await Deno.readTextFile(path);
+    } catch {
+      throw new UsageError(`Cannot read "${options.file}"; check the path given to -f`);
+    }
+  }
+  if (options.argument === "-") {
+    return await new Response(Deno.stdin.readable).text();
+  }
+  if (options.argument === undefined || options.argument.trim() === "") {
+    throw new UsageError(
+      `Give the ${options.what} as an argument, with -f FILE, or - to read it from stdin`,
+    );
+  }
+  return options.argument;
+}
+
 /** Quotes a word for POSIX shells (single quotes unless it is plainly safe). */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { OutputFormat } from "./cli.ts";
-import type { QueryResult } from "./session.ts";
+import { type OutputFormat, SkillError } from "./cli.ts";
+import type { Column, QueryOutcome, QueryResult } from "./session.ts";
 import { ExactNumber, isNumeric } from "./values.ts";
 
 /** A result made of rows that share the same columns. */
@@ -111,7 +111,10 @@ function cellText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function renderTable(result: Rows, { header = true } = {}): string {
+function renderTable(
+  result: Rows,
+  { header = true, footer }: { header?: boolean; footer?: string } = {},
+): string {
   const { columns, rows } = result;
   if (columns.length === 0) return "";
   const cells = rows.map((row) => columns.map((c) => tableCellText(row[c]).split("\n")));
@@ -138,7 +141,7 @@ function renderTable(result: Rows, { header = true } = {}): string {
       lines.push(join(row.map((cell, i) => pad(cell[line] ?? "", widths[i], numeric[i]))));
     }
   }
-  if (header) lines.push(`(${rows.length} ${rows.length === 1 ? "row" : "rows"})`);
+  if (header) lines.push(footer ?? `(${rows.length} ${rows.length === 1 ? "row" : "rows"})`);
   return lines.join("\n");
 }
 
@@ -160,4 +163,196 @@ function renderCsv(result: Rows): string {
     lines.push(result.columns.map((c) => quote(cellText(row[c]))).join(","));
   }
   return lines.join("\n");
+}
+
+/**
+ * Output written as it is produced, in large chunks: what streams through
+ * it is never held whole. Partial writes to a pipe are completed.
+ */
+export class OutputBuffer {
+  #parts: string[] = [];
+  #size = 0;
+  #encoder = new TextEncoder();
+  /** Adds text; writes when 64 KiB have gathered. */
+  write(text: string): void {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= 1 << 16) this.flush();
+  }
+  /** Writes everything gathered so far. */
+  flush(): void {
+    if (this.#parts.length === 0) return;
+    const bytes = this.#encoder.encode(this.#parts.join(""));
+    this.#parts = [];
+    this.#size = 0;
+    for (let offset = 0; offset < bytes.length;) {
+      offset += Deno.stdout.writeSync(bytes.subarray(offset));
+    }
+  }
+}
+
+/** Formats of streamed results: the usual three and newline-delimited JSON. */
+export type StreamFormat = OutputFormat | "ndjson";
+
+/** One batch of a statement's rows, as `PgSession.batches` yields them. */
+export interface RowBatch {
+  columns: Column[];
+  rows: Record<string, unknown>[];
+}
+
+/** What one streamed statement produced. */
+export interface StatementOutcome {
+  command: string;
+  /** Rows returned (all of them, also those the table left out). */
+  rows: number;
+}
+
+/**
+ * Writes the results of several statements as they arrive: a table per
+ * statement capped at `maxRows` (0: all) with a line saying how many were
+ * left out, one JSON document (`results`, then what the caller adds), CSV or
+ * NDJSON of the one statement that returns rows. Only the table ever holds
+ * rows, and at most `maxRows` of them.
+ */
+export class ResultStream {
+  #out = new OutputBuffer();
+  #format: StreamFormat;
+  #maxRows: number;
+  #results = 0;
+  #rowSets = 0;
+
+  constructor(
+    format: StreamFormat,
+    options: { maxRows: number; prologue?: Record<string, unknown> },
+  ) {
+    this.#format = format;
+    this.#maxRows = options.maxRows;
+    if (format === "json") {
+      const head = Object.entries(options.prologue ?? {})
+        .map(([key, value]) => `  ${JSON.stringify(key)}: ${JSON.stringify(value)},\n`).join("");
+      this.#out.write(`{\n${head}  "results": [`);
+    }
+  }
+
+  /** Consumes one statement's batches and writes them; returns its tag and row count. */
+  async statement(
+    index: number,
+    batches: AsyncGenerator<RowBatch, QueryOutcome>,
+  ): Promise<StatementOutcome> {
+    let columns: Column[] | undefined;
+    let count = 0;
+    const kept: Record<string, unknown>[] = [];
+    let step = await batches.next();
+    for (; !step.done; step = await batches.next()) {
+      const batch = step.value;
+      if (!columns && batch.columns.length) {
+        columns = batch.columns;
+        this.#open(index, columns);
+      }
+      if (!columns) continue;
+      for (const row of batch.rows) {
+        if (this.#format === "table") {
+          if (this.#maxRows === 0 || kept.length < this.#maxRows) kept.push(row);
+        } else if (this.#format === "csv") {
+          this.#out.write(csvLine(columns.map((c) => serverCell(row[c.key]))));
+        } else if (this.#format === "ndjson") {
+          this.#out.write(JSON.stringify(row) + "\n");
+        } else {
+          this.#out.write(`${count ? "," : ""}\n        ${JSON.stringify(row)}`);
+        }
+        count++;
+      }
+      if (this.#format !== "table") this.#out.flush();
+    }
+    const command = step.value.command;
+    this.#close(index, columns, kept, count, command);
+    return { command, rows: count };
+  }
+
+  #open(index: number, columns: Column[]): void {
+    if (this.#format === "csv" || this.#format === "ndjson") {
+      if (++this.#rowSets > 1) {
+        throw new SkillError(
+          `--${this.#format} holds the rows of one statement, and statement ${index} returns ` +
+            `rows too; run it on its own, or use --json`,
+        );
+      }
+      if (this.#format === "csv") this.#out.write(csvLine(columns.map((c) => c.name)));
+    } else if (this.#format === "json") {
+      this.#out.write(
+        `${this.#results++ ? "," : ""}\n    {\n      "statement": ${index},\n      "columns": ` +
+          `${JSON.stringify(columns.map((c) => c.key))},\n      "rows": [`,
+      );
+    }
+  }
+
+  #close(
+    index: number,
+    columns: Column[] | undefined,
+    kept: Record<string, unknown>[],
+    count: number,
+    command: string,
+  ): void {
+    if (this.#format === "json") {
+      if (!columns) {
+        this.#out.write(
+          `${
+            this.#results++ ? "," : ""
+          }\n    {\n      "statement": ${index},\n      "columns": [],\n` +
+            `      "rows": [`,
+        );
+      }
+      this.#out.write(
+        `${count ? "\n      " : ""}],\n      "command": ${JSON.stringify(command)},\n` +
+          `      "row_count": ${count}\n    }`,
+      );
+    } else if (this.#format === "table") {
+      if (columns) {
+        const shown = kept.length;
+        const footer = shown < count
+          ? `(${shown} of ${count} rows shown; --max-rows 0 shows all, --csv, --json or ` +
+            `--ndjson stream all)`
+          : `(${count} ${count === 1 ? "row" : "rows"})`;
+        const labels = columns.map((c) => c.name);
+        const keys = columns.map((c) => c.key);
+        this.#out.write(
+          renderTable({ columns: keys, rows: kept, labels }, { footer }) + "\n" +
+            (command && !/^SELECT /.test(command) ? `${command}\n` : "") + "\n",
+        );
+      } else if (command) {
+        this.#out.write(`${command}\n`);
+      }
+    }
+    this.#out.flush();
+  }
+
+  /** Ends the output; for JSON, `epilogue` becomes the document's last keys. */
+  end(epilogue: Record<string, unknown> = {}): void {
+    if (this.#format === "json") {
+      const tail = Object.entries(epilogue)
+        .map(([key, value]) => `,\n  ${JSON.stringify(key)}: ${JSON.stringify(value)}`).join("");
+      this.#out.write(`${this.#results ? "\n  " : ""}]${tail}\n}\n`);
+    }
+    this.#out.flush();
+  }
+}
+
+/** A value as CSV holds it: the server's text, NULL as nothing. */
+function serverCell(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+/**
+ * One CSV record as COPY ... CSV (and psql --csv) writes it: a field is quoted
+ * when it holds a comma, a quote, a line break, or is empty (so that an empty
+ * string differs from NULL, which is written as nothing).
+ */
+function csvLine(fields: (string | null)[]): string {
+  return fields.map((field) =>
+    field === null
+      ? ""
+      : field === "" || /[",\r\n]/.test(field)
+      ? `"${field.replaceAll('"', '""')}"`
+      : field
+  ).join(",") + "\n";
 }

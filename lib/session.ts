@@ -88,6 +88,8 @@ export interface CancelAddress {
 }
 
 const TYPES = { getTypeParser: decoderFor };
+/** Every value as the server's text (CSV keeps what psql --csv shows). */
+const SERVER_TEXT = { getTypeParser: () => (text: string) => text };
 
 /**
  * Keys for columns: each name once; a repeated name gets `_2`, `_3` ... (a
@@ -190,22 +192,45 @@ export class PgSession {
 
   /**
    * Runs one statement with bound parameters and yields its rows as they
-   * arrive, `batchRows` at a time from a cursor, so a large result is never
-   * held whole.
+   * arrive, `batchRows` (default 1000) at a time from a cursor, so a large
+   * result is never held whole; `serverText` keeps every value as the
+   * server's text.
    */
   async *stream(
     sql: string,
     params: unknown[] = [],
-    batchRows = 1000,
+    options: { batchRows?: number; serverText?: boolean } = {},
   ): AsyncGenerator<Record<string, unknown>, QueryOutcome> {
+    const batches = this.batches(sql, params, options);
+    while (true) {
+      const step = await batches.next();
+      if (step.done) return step.value;
+      yield* step.value.rows;
+    }
+  }
+
+  /**
+   * As {@linkcode stream}, a batch at a time, each with the columns (known
+   * before the first row, so a header can be written for an empty result).
+   * A statement that returns no rows yields one empty batch without columns.
+   */
+  async *batches(
+    sql: string,
+    params: unknown[] = [],
+    options: { batchRows?: number; serverText?: boolean } = {},
+  ): AsyncGenerator<{ columns: Column[]; rows: Record<string, unknown>[] }, QueryOutcome> {
+    const batchRows = options.batchRows ?? 1000;
     const { default: CursorClass } = await import("pg-cursor") as { default: typeof Cursor };
     this.#tags = [];
     const cursor = this.#client.query(
-      new CursorClass(sql, params, { rowMode: "array", types: TYPES }),
+      new CursorClass(sql, params, {
+        rowMode: "array",
+        types: options.serverText ? SERVER_TEXT : TYPES,
+      }),
     );
     let columns: Column[] | undefined;
     try {
-      while (true) {
+      for (let first = true;; first = false) {
         const rows = await this.#guard(() =>
           new Promise<unknown[][]>((resolve, reject) =>
             cursor.read(batchRows, (error, rows, result) => {
@@ -215,8 +240,9 @@ export class PgSession {
             })
           )
         );
-        if (rows.length === 0) break;
-        for (const values of rows) yield toRecord(columns!, values);
+        if (rows.length === 0 && !first) break;
+        yield { columns: columns!, rows: rows.map((values) => toRecord(columns!, values)) };
+        if (rows.length < batchRows) break;
       }
     } finally {
       if (!this.#lost) await cursor.close().catch(() => {});

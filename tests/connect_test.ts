@@ -598,7 +598,9 @@ Deno.test("bound parameters, multi-statement refusal, errors, streaming", async 
       assert.deepEqual(results.map((r) => r.command), ["CREATE TABLE", "INSERT 0 2", "SELECT 2"]);
       assert.deepEqual(results[2].rows, [{ x: 1 }, { x: 2 }]);
       let streamed = 0;
-      const stream = session.stream("select g from generate_series(1, 5000) g", [], 700);
+      const stream = session.stream("select g from generate_series(1, 5000) g", [], {
+        batchRows: 700,
+      });
       for await (const row of stream) streamed += row.g as number;
       assert.equal(streamed, 5000 * 5001 / 2);
       assert.equal((await session.query("select 1 as one")).rows[0].one, 1);

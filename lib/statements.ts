@@ -1,0 +1,518 @@
+/**
+ * SQL text from a user, split and classified by the PostgreSQL parser itself
+ * (npm:libpg-query, PostgreSQL's own grammar compiled to WASM), never by
+ * regular expressions: what each statement does (reads, changes data,
+ * changes structure), what it touches, whether it can run inside a
+ * transaction, and what is never allowed in a read-only run wherever it
+ * hides (a CTE, EXPLAIN ANALYZE, PREPARE, a function call).
+ *
+ * The parser is loaded on first use only (its WASM takes tens of ms).
+ *
+ * @module
+ */
+import { UsageError } from "./cli.ts";
+
+/** What a statement needs to be allowed: a plain read, a data change, a structure change. */
+export type StatementKind = "read" | "write" | "ddl";
+
+/** One statement of the input, as the parser sees it. */
+export interface Statement {
+  /** 1-based position in the input. */
+  index: number;
+  /** The statement's own text, as given (without the separating semicolon). */
+  text: string;
+  /** The command, e.g. `SELECT`, `INSERT`, `CREATE INDEX`, `DROP TABLE`. */
+  command: string;
+  /** The least permission it needs. */
+  kind: StatementKind;
+  /** Objects it names (tables, indexes, functions ...), as written. */
+  targets: string[];
+  /** Why it can never run in a read-only run (empty when it can, given its kind is read). */
+  readOnlyRefusals: string[];
+  /** Why it can never run through run_sql at all (e.g. BEGIN/COMMIT of its own). */
+  refusals: string[];
+  /** True when PostgreSQL refuses to run it inside a transaction block. */
+  outsideTransaction: boolean;
+  /** The highest `$n` it uses (0: none). */
+  maxParam: number;
+  /** True for a plain query whose rows COPY can stream (SELECT, VALUES, TABLE). */
+  plainQuery: boolean;
+}
+
+/** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
+type Node = Record<string, unknown>;
+
+/** Functions whose effects escape the transaction (or the server's files and network). */
+const OUTSIDE_FUNCTIONS = [
+  /^pg_(terminate|cancel)_backend$/,
+  /^pg_reload_conf$/,
+  /^pg_rotate_logfile/,
+  /^pg_switch_wal$/,
+  /^pg_promote$/,
+  /^pg_create_restore_point$/,
+  /^pg_(start|stop)_backup$/,
+  /^pg_backup_(start|stop)$/,
+  /^pg_(read|read_binary)_file$/,
+  /^pg_ls_/,
+  /^pg_stat_file$/,
+  /^pg_file_/,
+  /^pg_logdir_ls$/,
+  /^pg_(create|drop|copy)_.*replication_slot$/,
+  /^pg_replication_origin_/,
+  /^pg_replication_slot_advance$/,
+  /^pg_logical_emit_message$/,
+  /^pg_logical_slot_(get|peek)_/,
+  /^pg_advisory_(unlock_all|lock|lock_shared|unlock|unlock_shared)$/,
+  /^pg_try_advisory_(lock|lock_shared)$/,
+  /^pg_import_system_collations$/,
+  /^pg_notify$/,
+  /^dblink/,
+  /^lo_/,
+  /^lo(read|write|creat)$/,
+  /^(nextval|setval)$/,
+  /^txid_current$/,
+  /^pg_current_xact_id$/,
+];
+
+/** Settings whose change would lift the read-only guard or change who we are. */
+const GUARDED_SETTINGS = new Set([
+  "transaction_read_only",
+  "default_transaction_read_only",
+  "role",
+  "session_authorization",
+]);
+
+/** Statements PostgreSQL refuses inside a transaction block, by node type. */
+function runsOutsideTransaction(type: string, node: Node): boolean {
+  switch (type) {
+    case "IndexStmt":
+    case "DropStmt":
+      return node.concurrent === true;
+    case "ReindexStmt":
+      return hasOption(node.params, "concurrently") ||
+        node.kind === "REINDEX_OBJECT_DATABASE" || node.kind === "REINDEX_OBJECT_SYSTEM";
+    case "VacuumStmt":
+      return node.is_vacuumcmd === true;
+    case "ClusterStmt":
+      return node.relation === undefined;
+    case "CreatedbStmt":
+    case "DropdbStmt":
+    case "AlterSystemStmt":
+    case "CreateTableSpaceStmt":
+    case "DropTableSpaceStmt":
+    case "CreateSubscriptionStmt":
+    case "DropSubscriptionStmt":
+      return true;
+    default:
+      return false;
+  }
+}
+
+function hasOption(options: unknown, name: string): boolean {
+  return Array.isArray(options) && options.some((o) => {
+    const elem = (o as Node).DefElem as Node | undefined;
+    if (!elem || elem.defname !== name) return false;
+    const value = ((elem.arg as Node | undefined)?.String as Node | undefined)?.sval ??
+      ((elem.arg as Node | undefined)?.Boolean as Node | undefined)?.boolval;
+    return value === undefined || value === true || !/^(false|off|0|no)$/i.test(String(value));
+  });
+}
+
+/** Commands that read only (or only look at the plan) when nothing inside them writes. */
+const READ_STATEMENTS = new Set([
+  "SelectStmt",
+  "ExplainStmt",
+  "VariableShowStmt",
+  "DeclareCursorStmt",
+  "FetchStmt",
+  "ClosePortalStmt",
+  "PrepareStmt",
+  "ExecuteStmt",
+  "DeallocateStmt",
+  "VariableSetStmt",
+  "CopyStmt",
+]);
+
+/** Data changes and maintenance that need --write (not structure). */
+const WRITE_STATEMENTS = new Set([
+  "InsertStmt",
+  "UpdateStmt",
+  "DeleteStmt",
+  "MergeStmt",
+  "TruncateStmt",
+  "LockStmt",
+  "NotifyStmt",
+  "ListenStmt",
+  "UnlistenStmt",
+  "VacuumStmt",
+  "RefreshMatViewStmt",
+  "CheckPointStmt",
+  "DiscardStmt",
+]);
+
+const COMMAND_NAMES: Record<string, string> = {
+  SelectStmt: "SELECT",
+  InsertStmt: "INSERT",
+  UpdateStmt: "UPDATE",
+  DeleteStmt: "DELETE",
+  MergeStmt: "MERGE",
+  VariableShowStmt: "SHOW",
+  VariableSetStmt: "SET",
+  CreateStmt: "CREATE TABLE",
+  IndexStmt: "CREATE INDEX",
+  ViewStmt: "CREATE VIEW",
+  CreateTableAsStmt: "CREATE TABLE AS",
+  CreatedbStmt: "CREATE DATABASE",
+  DropdbStmt: "DROP DATABASE",
+  CreateFunctionStmt: "CREATE FUNCTION",
+  DoStmt: "DO",
+  CallStmt: "CALL",
+  CopyStmt: "COPY",
+  ExplainStmt: "EXPLAIN",
+  TransactionStmt: "transaction control",
+  DeclareCursorStmt: "DECLARE CURSOR",
+  ClosePortalStmt: "CLOSE",
+  RefreshMatViewStmt: "REFRESH MATERIALIZED VIEW",
+  GrantStmt: "GRANT",
+  GrantRoleStmt: "GRANT ROLE",
+  VacuumStmt: "VACUUM",
+  CheckPointStmt: "CHECKPOINT",
+  AlterSystemStmt: "ALTER SYSTEM",
+};
+
+/** `CreateFunctionStmt` -> `CREATE FUNCTION`; a few need their object type. */
+function commandOf(type: string, node: Node): string {
+  if (type === "DropStmt") return `DROP ${objectType(node.removeType)}`;
+  if (type === "RenameStmt" || type === "AlterObjectSchemaStmt" || type === "AlterOwnerStmt") {
+    return `ALTER ${objectType(node.renameType ?? node.objectType)}`;
+  }
+  if (type === "AlterTableStmt") return `ALTER ${objectType(node.objtype)}`;
+  if (type === "CommentStmt") return "COMMENT";
+  if (type === "VacuumStmt" && node.is_vacuumcmd !== true) return "ANALYZE";
+  if (type === "GrantStmt" && node.is_grant === false) return "REVOKE";
+  if (type === "TransactionStmt") {
+    return String(node.kind ?? "").replace(/^TRANS_STMT_/, "").replaceAll("_", " ");
+  }
+  return COMMAND_NAMES[type] ??
+    type.replace(/Stmt$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+}
+
+function objectType(value: unknown): string {
+  return String(value ?? "OBJECT").replace(/^OBJECT_/, "").replaceAll("_", " ");
+}
+
+/** The name of a function call, without schema (pg_catalog.nextval -> nextval). */
+function functionName(call: Node): { name: string; schema?: string } {
+  const parts = ((call.funcname as Node[] | undefined) ?? []).map((p) =>
+    String((p.String as Node | undefined)?.sval ?? "")
+  );
+  return { name: parts.at(-1)!.toLowerCase(), schema: parts.length > 1 ? parts[0] : undefined };
+}
+
+/** Every node of the tree with its type, depth first. */
+function* walk(value: unknown): Generator<[string, Node]> {
+  if (Array.isArray(value)) {
+    for (const item of value) yield* walk(item);
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  for (const [key, child] of Object.entries(value as Node)) {
+    if (child !== null && typeof child === "object" && !Array.isArray(child)) {
+      if (/^[A-Z]/.test(key)) yield [key, child as Node];
+      // A relation in a field of its own (INSERT's, UPDATE's ...) comes unwrapped.
+      else if (typeof (child as Node).relname === "string") yield ["RangeVar", child as Node];
+    }
+    yield* walk(child);
+  }
+}
+
+function rangeVarName(node: Node): string {
+  return [node.catalogname, node.schemaname, node.relname].filter(Boolean).join(".");
+}
+
+function stringList(items: unknown): string {
+  return ((items as Node[] | undefined) ?? []).map((item) =>
+    String((item.String as Node | undefined)?.sval ?? "?")
+  ).join(".");
+}
+
+/** What the tree of one statement needs, and what it must never do read-only. */
+function inspect(
+  type: string,
+  node: Node,
+  prepared: Map<string, StatementKind>,
+): Pick<Statement, "kind" | "targets" | "readOnlyRefusals" | "refusals" | "maxParam"> {
+  const targets = new Set<string>();
+  const readOnlyRefusals: string[] = [];
+  const refusals: string[] = [];
+  let kind: StatementKind = READ_STATEMENTS.has(type)
+    ? "read"
+    : WRITE_STATEMENTS.has(type)
+    ? "write"
+    : "ddl";
+  const atLeast = (wanted: StatementKind) => {
+    const order: StatementKind[] = ["read", "write", "ddl"];
+    if (order.indexOf(wanted) > order.indexOf(kind)) kind = wanted;
+  };
+  let maxParam = 0;
+
+  if (type === "TransactionStmt") {
+    kind = "read"; // What it may do is decided below: savepoints with --write, the rest never.
+    const sub = String(node.kind ?? "");
+    if (/SAVEPOINT|RELEASE|ROLLBACK_TO/.test(sub)) {
+      readOnlyRefusals.push("transaction control");
+    } else {
+      refusals.push(
+        "transaction control: run_sql.ts runs the statements in one transaction itself; " +
+          "remove BEGIN/COMMIT/ROLLBACK",
+      );
+    }
+  }
+  if (type === "ExplainStmt" && !hasOption(node.options, "analyze")) {
+    // Only planned, never executed: a read whatever it explains. Its targets still count.
+    for (const [childType, child] of walk(node.query)) {
+      if (childType === "RangeVar") targets.add(rangeVarName(child));
+    }
+    return { kind: "read", targets: [...targets], readOnlyRefusals, refusals, maxParam };
+  }
+  if (type === "ExecuteStmt") {
+    const name = String(node.name ?? "");
+    const preparedKind = prepared.get(name);
+    if (preparedKind === undefined) {
+      readOnlyRefusals.push(`EXECUTE of "${name}", which this input does not prepare`);
+      atLeast("ddl");
+    } else {
+      atLeast(preparedKind);
+    }
+  }
+  if (type === "CopyStmt") {
+    if (node.is_program === true) readOnlyRefusals.push("COPY to or from a program");
+    else if (node.filename !== undefined) readOnlyRefusals.push("COPY to or from a server file");
+    if (node.is_program === true || node.filename !== undefined) atLeast("ddl");
+    if (node.is_from === true) {
+      refusals.push("COPY FROM STDIN needs data on the connection; use psql_with_ssl_fallback.ts");
+    }
+  }
+  if (type === "DoStmt") readOnlyRefusals.push("a DO block");
+  if (type === "CallStmt") readOnlyRefusals.push("CALL of a procedure");
+
+  for (const [childType, child] of [[type, node] as [string, Node], ...walk(node)]) {
+    switch (childType) {
+      case "RangeVar":
+        targets.add(rangeVarName(child));
+        break;
+      case "InsertStmt":
+      case "UpdateStmt":
+      case "DeleteStmt":
+      case "MergeStmt":
+        atLeast("write");
+        break;
+      case "SelectStmt":
+        if (Array.isArray(child.lockingClause) && child.lockingClause.length) {
+          atLeast("write");
+        }
+        if (child.intoClause) atLeast("ddl");
+        break;
+      case "ParamRef":
+        maxParam = Math.max(maxParam, Number(child.number ?? 0));
+        break;
+      case "VariableSetStmt": {
+        const name = String(child.name ?? "").toLowerCase();
+        const touchesReadOnly = Array.isArray(child.args) &&
+          child.args.some((a) =>
+            ((a as Node).DefElem as Node | undefined)?.defname ===
+              "transaction_read_only"
+          );
+        if (child.kind === "VAR_RESET_ALL") {
+          readOnlyRefusals.push("RESET ALL");
+        } else if (GUARDED_SETTINGS.has(name) || touchesReadOnly) {
+          readOnlyRefusals.push(`SET or RESET of ${name || "transaction_read_only"}`);
+        }
+        break;
+      }
+      case "FuncCall": {
+        const { name } = functionName(child);
+        if (name === "set_config") {
+          const first = ((child.args as Node[] | undefined) ?? [])[0];
+          const setting = ((first?.A_Const as Node | undefined)?.sval as Node | undefined)?.sval;
+          if (typeof setting !== "string" || GUARDED_SETTINGS.has(setting.toLowerCase())) {
+            readOnlyRefusals.push(
+              `set_config of ${typeof setting === "string" ? setting : "a computed setting"}`,
+            );
+          }
+        } else if (OUTSIDE_FUNCTIONS.some((pattern) => pattern.test(name))) {
+          readOnlyRefusals.push(`${name}() (it acts outside the transaction)`);
+          atLeast("write");
+        }
+        break;
+      }
+      case "IndexStmt":
+        if (child.idxname) targets.add(String(child.idxname));
+        break;
+      case "CreateFunctionStmt":
+        targets.add(stringList(child.funcname));
+        break;
+      case "DropStmt":
+        for (const object of (child.objects as Node[] | undefined) ?? []) {
+          targets.add(stringList((object.List as Node | undefined)?.items ?? [object]));
+        }
+        break;
+    }
+  }
+  const cteNames = new Set<string>();
+  for (const [childType, child] of walk(node)) {
+    if (childType === "CommonTableExpr") cteNames.add(String(child.ctename));
+  }
+  return {
+    kind,
+    targets: [...targets].filter((name) => name && !cteNames.has(name)),
+    readOnlyRefusals,
+    refusals,
+    maxParam,
+  };
+}
+
+type Parser = typeof import("libpg-query");
+let parser: Promise<Parser> | undefined;
+
+function loadParser(): Promise<Parser> {
+  parser ??= import("libpg-query").then(async (module) => {
+    await module.loadModule();
+    return module;
+  });
+  return parser;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Splits `sql` into statements and classifies each with PostgreSQL's own
+ * parser. A syntax error is a usage error naming the line and what is wrong;
+ * nothing is sent to a server before this succeeds.
+ */
+export async function parseStatements(sql: string): Promise<Statement[]> {
+  const { parse } = await loadParser();
+  let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
+  try {
+    tree = await parse(sql) as typeof tree;
+  } catch (error) {
+    const details = (error as { sqlDetails?: { message: string; cursorPosition: number } })
+      .sqlDetails;
+    const message = details?.message ?? (error instanceof Error ? error.message : String(error));
+    const where = details ? ` at line ${lineOf(sql, details.cursorPosition)}` : "";
+    throw new UsageError(`The SQL does not parse${where}: ${message}`);
+  }
+  const bytes = encoder.encode(sql);
+  const prepared = new Map<string, StatementKind>();
+  const statements: Statement[] = [];
+  for (const raw of tree.stmts ?? []) {
+    const [type, node] = Object.entries(raw.stmt)[0] as [string, Node];
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const text = decoder.decode(bytes.subarray(start, end)).trim();
+    const facts = inspect(type, node, prepared);
+    if (type === "PrepareStmt") prepared.set(String(node.name ?? ""), facts.kind);
+    statements.push({
+      index: statements.length + 1,
+      text,
+      command: commandOf(type, node),
+      ...facts,
+      outsideTransaction: runsOutsideTransaction(type, node),
+      plainQuery: type === "SelectStmt" && facts.kind === "read",
+    });
+  }
+  return statements;
+}
+
+/** 1-based line of a 0-based character position. */
+function lineOf(text: string, position: number): number {
+  return text.slice(0, Math.max(0, position)).split("\n").length;
+}
+
+/** How a run goes: what it may do, and whether it runs in a transaction. */
+export interface RunPlan {
+  /** read-only unless some statement needs more; then the flag given. */
+  mode: "read-only" | "write" | "ddl";
+  /** True when the one statement cannot run inside a transaction block. */
+  outsideTransaction: boolean;
+}
+
+/** `INSERT (public.orders)`: a statement's command and targets, for prompts and errors. */
+export function describeStatement(statement: Statement): string {
+  const targets = statement.targets.length ? ` (${statement.targets.join(", ")})` : "";
+  return `${statement.command}${targets}`;
+}
+
+/**
+ * Decides whether statements may run with the flags given, before anything
+ * is sent: each refusal is a usage error naming the statement, what it does
+ * and the flag that allows it.
+ */
+export function planRun(
+  statements: Statement[],
+  options: { params: number; write: boolean; ddl: boolean },
+): RunPlan {
+  if (statements.length === 0) throw new UsageError("The SQL holds no statement");
+  for (const statement of statements) {
+    if (statement.refusals.length) {
+      throw new UsageError(
+        `Statement ${statement.index}, ${describeStatement(statement)}, is refused: ${
+          statement.refusals[0]
+        }`,
+      );
+    }
+  }
+  const maxParam = Math.max(...statements.map((s) => s.maxParam));
+  if (options.params < maxParam) {
+    const user = statements.find((s) => s.maxParam > options.params)!;
+    throw new UsageError(
+      `Statement ${user.index} uses $${user.maxParam} but ${options.params} --param ` +
+        `value${options.params === 1 ? " was" : "s were"} given`,
+    );
+  }
+  if (options.params > maxParam) {
+    throw new UsageError(
+      `${options.params} --param values were given but the SQL uses ` +
+        `${maxParam ? `only $1..$${maxParam}` : "no $n parameter"}`,
+    );
+  }
+  let needed: StatementKind = "read";
+  for (const statement of statements) {
+    const kind = statement.readOnlyRefusals.length && statement.kind === "read"
+      ? "write"
+      : statement.kind;
+    if (kind === "ddl" && !options.ddl) {
+      throw new UsageError(
+        `Statement ${statement.index}, ${describeStatement(statement)}, ${
+          statement.readOnlyRefusals.length
+            ? `uses ${statement.readOnlyRefusals[0]}`
+            : "changes structure"
+        }: run again with --ddl to allow it (a confirmation follows)`,
+      );
+    }
+    if (kind === "write" && !options.write && !options.ddl) {
+      const what = statement.readOnlyRefusals.length
+        ? `uses ${statement.readOnlyRefusals[0]}, which a read-only run refuses`
+        : "changes data";
+      throw new UsageError(
+        `Statement ${statement.index}, ${describeStatement(statement)}, ${what}: run again with ` +
+          `--write to allow it ` +
+          `(a confirmation follows)`,
+      );
+    }
+    if (kind === "ddl" || (kind === "write" && needed === "read")) needed = kind;
+  }
+  const outside = statements.find((s) => s.outsideTransaction);
+  if (outside && statements.length > 1) {
+    throw new UsageError(
+      `Statement ${outside.index}, ${describeStatement(outside)}, cannot run inside a ` +
+        `transaction, so it must be ` +
+        `the whole input; run it on its own`,
+    );
+  }
+  return {
+    mode: needed === "read" ? "read-only" : options.ddl ? "ddl" : "write",
+    outsideTransaction: outside !== undefined,
+  };
+}

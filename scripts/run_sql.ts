@@ -1,0 +1,173 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/**
+ * Runs ad-hoc SQL safely: checked by PostgreSQL's own parser before anything
+ * is sent, read-only unless --write or --ddl (and a confirmation) allow
+ * more, every statement exactly once, results streamed.
+ */
+import {
+  confirmAction,
+  note,
+  parseCli,
+  parsePositiveInt,
+  readInputText,
+  runScript,
+  SkillError,
+  UsageError,
+} from "../lib/cli.ts";
+import { explainQueryError, withSession } from "../lib/database.ts";
+import { ResultStream, type StreamFormat } from "../lib/render.ts";
+import { describeServer, resolveTarget } from "../lib/resolve.ts";
+import { describeStatement, parseStatements, planRun } from "../lib/statements.ts";
+
+const usage = `Usage: run_sql.ts [options] "<sql>"
+       run_sql.ts [options] -f FILE
+       run_sql.ts [options] -          (the SQL from stdin)
+
+Runs SQL on the profile named by DB_PROFILE (default "local") or DB_URL.
+PostgreSQL's own parser reads the text first; nothing is sent unless every
+statement is allowed:
+  read-only (the default)  plain reads, in a READ ONLY transaction that is
+                           rolled back; refused anywhere in the text (CTEs,
+                           EXPLAIN ANALYZE, PREPARE ...): data and structure
+                           changes, transaction control, SET of read-only or
+                           role settings, COPY with files or programs, DO
+                           blocks, and functions that act outside the
+                           transaction (pg_terminate_backend, dblink, lo_* ...)
+  --write                  also data changes (INSERT, UPDATE, DELETE, MERGE,
+                           TRUNCATE, VACUUM ...)
+  --ddl                    also structure changes (CREATE, ALTER, DROP, GRANT,
+                           DO, CALL ...)
+With --write or --ddl the statements run in one transaction, all or nothing,
+each exactly once, after a confirmation naming each statement and what it
+touches (type YES on a terminal, or set DB_CONFIRM=YES). A statement that
+cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM, CREATE
+DATABASE, ALTER SYSTEM ...) must be the whole input; it runs outside one and
+the output says so. BEGIN, COMMIT and ROLLBACK of your own are refused.
+Notices go to stderr. Ctrl-C cancels the running statement on the server.
+
+Options:
+  -f, --file FILE   read the SQL from FILE
+  --param VALUE     a value for $1, $2 ... in order (repeatable); bound, never
+                    spliced into the text
+  --write           allow data changes (see above)
+  --ddl             allow structure and data changes (see above)
+  --max-rows N      rows of each result shown in the table (default 200;
+                    0: all); --json, --csv and --ndjson always give all
+  --json            one JSON document: mode, results (statement, columns,
+                    rows, command, row_count), transaction
+  --csv             the rows of the one statement that returns rows, as COPY
+                    CSV writes them (server text; NULL empty, '' quoted)
+  --ndjson          the same rows, one JSON object per line
+  --help            this text
+
+Exit status: 0 done, 1 failed (nothing was changed: the transaction was rolled
+back), 2 usage error or a statement that needs a flag, 130 interrupted.
+
+Example:
+  ./scripts/run_sql.ts "select id, email from users where id = \\$1" --param 42
+  ./scripts/run_sql.ts --write "update users set active = false where id = \\$1" --param 42
+  ./scripts/run_sql.ts --csv -f report.sql > report.csv`;
+
+await runScript("run_sql", async () => {
+  const { values, positionals, format: baseFormat } = parseCli({
+    name: "run_sql",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 0, max: 1 },
+    options: {
+      file: { type: "string", short: "f" },
+      param: { type: "string", multiple: true },
+      write: { type: "boolean" },
+      ddl: { type: "boolean" },
+      "max-rows": { type: "string" },
+      ndjson: { type: "boolean" },
+    },
+  }, Deno.args);
+  if (values.ndjson && baseFormat !== "table") {
+    throw new UsageError("Choose one of --json, --csv and --ndjson");
+  }
+  const format: StreamFormat = values.ndjson ? "ndjson" : baseFormat;
+  const maxRows = values["max-rows"] === undefined
+    ? 200
+    : values["max-rows"] === "0"
+    ? 0
+    : parsePositiveInt(values["max-rows"] as string, "--max-rows", { max: 1_000_000_000 });
+  const sql = await readInputText({
+    argument: positionals[0],
+    file: values.file as string | undefined,
+    what: "SQL",
+  });
+  const params = (values.param as string[] | undefined) ?? [];
+  const statements = await parseStatements(sql);
+  const plan = planRun(statements, {
+    params: params.length,
+    write: values.write === true,
+    ddl: values.ddl === true,
+  });
+
+  const target = await resolveTarget({
+    session: plan.mode === "read-only" ? "diagnostic" : "explain",
+  });
+  if (plan.mode !== "read-only") {
+    const lines = statements.map((s) => `${s.index}. ${describeStatement(s)}`);
+    await confirmAction(
+      `Run on database "${target.database}" at ${describeServer(target)}:\n  ` +
+        `${lines.join("\n  ")}\n${
+          plan.outsideTransaction ? "outside a transaction" : "in one transaction"
+        }?`,
+    );
+  }
+
+  const results = new ResultStream(format, { maxRows, prologue: { mode: plan.mode } });
+  let transaction = plan.outsideTransaction ? "none (ran outside a transaction)" : "rolled back";
+  await withSession(target, async (session) => {
+    let shown = 0;
+    const flushNotices = () => {
+      for (const notice of session.notices.slice(shown)) {
+        note(`${notice.severity}:  ${notice.message}`);
+      }
+      shown = session.notices.length;
+    };
+    if (!plan.outsideTransaction) {
+      await session.simpleQuery(plan.mode === "read-only" ? "begin read only" : "begin");
+    }
+    let current = statements[0];
+    try {
+      for (const statement of statements) {
+        current = statement;
+        const values = params.slice(0, statement.maxParam);
+        await results.statement(
+          statement.index,
+          session.batches(statement.text, values, { serverText: format === "csv" }),
+        );
+        flushNotices();
+      }
+      if (!plan.outsideTransaction) {
+        if (plan.mode === "read-only") {
+          await session.simpleQuery("rollback");
+        } else {
+          await session.simpleQuery("commit");
+          transaction = "committed";
+        }
+      }
+    } catch (error) {
+      flushNotices();
+      if (!plan.outsideTransaction) await session.simpleQuery("rollback").catch(() => {});
+      const explained = explainQueryError(error, target);
+      if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
+      const undone = plan.outsideTransaction
+        ? "it ran outside a transaction"
+        : plan.mode === "read-only"
+        ? "nothing was changed"
+        : "the transaction was rolled back, nothing was changed";
+      throw new SkillError(
+        `Statement ${current.index}, ${describeStatement(current)}, failed: ` +
+          `${explained.message}; ${undone}`,
+      );
+    }
+  });
+  results.end({ transaction });
+  if (plan.outsideTransaction && format === "table") {
+    note(`note: ran outside a transaction (${statements[0].command} cannot run inside one)`);
+  }
+});

@@ -1,0 +1,170 @@
+/**
+ * SQL classified by PostgreSQL's own parser (lib/statements.ts): what each
+ * run needs, and every way a read-only run could be bypassed, refused before
+ * anything is sent.
+ */
+import assert from "node:assert/strict";
+import { UsageError } from "../lib/cli.ts";
+import { parseStatements, planRun, type RunPlan } from "../lib/statements.ts";
+
+type Flags = { params?: number; write?: boolean; ddl?: boolean };
+
+async function plan(sql: string, flags: Flags = {}): Promise<RunPlan> {
+  return planRun(await parseStatements(sql), {
+    params: flags.params ?? 0,
+    write: flags.write ?? false,
+    ddl: flags.ddl ?? false,
+  });
+}
+
+async function refusal(sql: string, flags: Flags = {}): Promise<string> {
+  try {
+    await plan(sql, flags);
+  } catch (error) {
+    assert.ok(error instanceof UsageError, `a usage error for ${sql}, got ${error}`);
+    return error.message;
+  }
+  throw new Error(`not refused: ${sql}`);
+}
+
+Deno.test("plain reads run read-only", async () => {
+  for (
+    const sql of [
+      "select 1",
+      "select * from orders where id = 1; select 2",
+      "values (1), (2)",
+      "table orders",
+      "show search_path",
+      "set search_path = app, public",
+      "select set_config('search_path', 'app', true)",
+      "explain delete from canary",
+      "explain (analyze false) delete from canary",
+      "copy canary to stdout",
+      "copy (select * from canary) to stdout with (format csv)",
+      "prepare q as select * from canary; execute q",
+      "declare c cursor for select 1; fetch 1 from c; close c",
+      "with t as (select 1 as a) select * from t",
+    ]
+  ) {
+    assert.deepEqual(await plan(sql), { mode: "read-only", outsideTransaction: false }, sql);
+  }
+});
+
+Deno.test("data changes need --write, wherever they hide", async () => {
+  const cases: [string, RegExp][] = [
+    ["insert into canary values (1)", /Statement 1, INSERT \(canary\), changes data/],
+    [
+      "with d as (delete from canary returning *) select * from d",
+      /SELECT \(canary\), changes data/,
+    ],
+    ["select 1; update canary set v = 'x'", /Statement 2, UPDATE \(canary\), changes data/],
+    ["explain analyze delete from canary", /EXPLAIN \(canary\), changes data/],
+    ["explain (analyze, buffers) insert into canary values (1)", /changes data/],
+    ["prepare p as delete from canary; execute p", /Statement 1, PREPARE \(canary\), changes data/],
+    ["select * from canary for update", /changes data/],
+    [
+      "merge into canary c using (select 1 as id) s on c.id = s.id when matched then delete",
+      /MERGE/,
+    ],
+    ["truncate canary", /TRUNCATE \(canary\), changes data/],
+    ["select nextval('canary_id_seq')", /nextval\(\) \(it acts outside the transaction\)/],
+    ["select pg_terminate_backend(42)", /pg_terminate_backend\(\)/],
+    ["select pg_cancel_backend(42)", /pg_cancel_backend\(\)/],
+    ["select * from dblink('dbname=x', 'delete from canary') as t(x text)", /dblink\(\)/],
+    ["select lo_import('/etc/passwd')", /lo_import\(\)/],
+    ["select pg_read_file('/etc/passwd')", /pg_read_file\(\)/],
+    ["select pg_catalog.pg_advisory_lock(1)", /pg_advisory_lock\(\)/],
+    ["set transaction read write", /SET or RESET of transaction/],
+    ["set session characteristics as transaction read write", /SET or RESET of session/],
+    ["set default_transaction_read_only = off", /default_transaction_read_only/],
+    ["reset all", /RESET ALL/],
+    ["set role postgres", /SET or RESET of role/],
+    ["set session authorization postgres", /session_authorization/],
+    [
+      "select set_config('transaction_read_only', 'off', true)",
+      /set_config of transaction_read_only/,
+    ],
+    ["select set_config($1, 'off', true)", /set_config of a computed setting/],
+    ["savepoint s", /transaction control/],
+    ["vacuum canary", /VACUUM \(canary\), changes data/],
+    ["analyze canary", /ANALYZE \(canary\), changes data/],
+  ];
+  for (const [sql, pattern] of cases) {
+    const params = sql.includes("$1") ? 1 : 0;
+    const message = await refusal(sql, { params });
+    assert.match(message, pattern, sql);
+    assert.match(message, /run again with --write/, sql);
+    await plan(sql, { params, write: true }); // allowed with the flag
+  }
+});
+
+Deno.test("structure changes and opaque code need --ddl", async () => {
+  const cases: [string, RegExp][] = [
+    ["create table t (a int)", /CREATE TABLE \(t\), changes structure/],
+    ["drop table canary", /DROP TABLE \(canary\)/],
+    ["alter table canary add column x int", /ALTER TABLE \(canary\)/],
+    ["select * into copy_of_canary from canary", /changes structure/],
+    ["create index on canary (v)", /CREATE INDEX \(canary\)/],
+    ["grant select on canary to public", /GRANT/],
+    ["do $$ begin delete from canary; end $$", /DO, uses a DO block/],
+    ["call cleanup()", /CALL/],
+    ["copy canary to program 'cat'", /COPY \(canary\), uses COPY to or from a program/],
+    ["copy canary to '/tmp/out'", /COPY to or from a server file/],
+    ["execute not_prepared_here", /EXECUTE of "not_prepared_here"/],
+    ["create function f() returns int language sql as 'select 1'", /CREATE FUNCTION \(f\)/],
+  ];
+  for (const [sql, pattern] of cases) {
+    const message = await refusal(sql, { write: true });
+    assert.match(message, pattern, sql);
+    assert.match(message, /run again with --ddl/, sql);
+    assert.equal((await plan(sql, { ddl: true })).mode, "ddl", sql);
+  }
+});
+
+Deno.test("never through run_sql: transaction control of its own, COPY FROM STDIN", async () => {
+  for (
+    const sql of [
+      "commit; delete from canary",
+      "begin; select 1",
+      "select 1; rollback",
+      "start transaction read write",
+      "end",
+      "prepare transaction 'x'",
+    ]
+  ) {
+    assert.match(await refusal(sql, { ddl: true }), /is refused: transaction control/, sql);
+  }
+  assert.match(await refusal("copy canary from stdin", { ddl: true }), /COPY FROM STDIN/);
+});
+
+Deno.test("statements that cannot run in a transaction must be the whole input", async () => {
+  for (
+    const sql of [
+      "create index concurrently i on canary (v)",
+      "drop index concurrently i",
+      "reindex (concurrently) table canary",
+      "vacuum canary",
+      "create database other",
+      "alter system set work_mem = '8MB'",
+    ]
+  ) {
+    const flags = { write: true, ddl: !sql.startsWith("vacuum") };
+    assert.equal((await plan(sql, flags)).outsideTransaction, true, sql);
+    assert.match(await refusal(`${sql}; select 1`, flags), /must be the whole input/, sql);
+  }
+  assert.equal((await plan("analyze canary", { write: true })).outsideTransaction, false);
+});
+
+Deno.test("parameters, syntax errors, empty input, exact statement text", async () => {
+  assert.match(await refusal("select $2::int"), /uses \$2 but 0 --param values were given/);
+  assert.match(
+    await refusal("select 1", { params: 1 }),
+    /1 --param values were given but the SQL uses no/,
+  );
+  assert.match(await refusal("select 1 from", {}), /does not parse at line 1: syntax error/);
+  assert.match(await refusal("select 1;\nselect from where"), /does not parse at line 2/);
+  assert.match(await refusal("-- nothing here"), /holds no statement/);
+  const statements = await parseStatements("select 'é;' as x;\n  select 2 -- two\n;");
+  assert.deepEqual(statements.map((s) => s.text), ["select 'é;' as x", "select 2 -- two"]);
+  assert.deepEqual(statements.map((s) => s.plainQuery), [true, true]);
+});
