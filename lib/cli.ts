@@ -286,7 +286,9 @@ export async function confirmAction(question: string): Promise<void> {
   if (Deno.env.get("DB_CONFIRM") === "YES") return;
   if (!canAsk()) {
     throw new SkillError(
-      `Not confirmed: ${question.replace(/\?$/, "")} needs confirmation; ` +
+      `Not confirmed: ${
+        question.replace(/\s*\n\s*/g, " ").replace(/\?$/, "")
+      } needs confirmation; ` +
         `run it on a terminal and type YES, or set DB_CONFIRM=YES`,
     );
   }

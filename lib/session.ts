@@ -229,12 +229,16 @@ export class PgSession {
       }),
     );
     let columns: Column[] | undefined;
+    let failed = false;
     try {
       for (let first = true;; first = false) {
         const rows = await this.#guard(() =>
           new Promise<unknown[][]>((resolve, reject) =>
             cursor.read(batchRows, (error, rows, result) => {
-              if (error) return reject(error);
+              if (error) {
+                failed = true;
+                return reject(error);
+              }
               columns ??= toColumns(result.fields);
               resolve(rows as unknown[][]);
             })
@@ -245,7 +249,9 @@ export class PgSession {
         if (rows.length < batchRows) break;
       }
     } finally {
-      if (!this.#lost) await cursor.close().catch(() => {});
+      // After an error the server has dropped the portal and pg-cursor has
+      // synced; closing it again would wait for an answer that never comes.
+      if (!this.#lost && !failed) await cursor.close().catch(() => {});
     }
     return { columns: columns ?? [], command: this.#tags.at(-1) ?? "" };
   }

@@ -1,0 +1,293 @@
+/**
+ * run_sql.ts against a real server: every allowed path and every refusal,
+ * with a canary table checked after each attempt to get around the
+ * read-only default. Three layers, each tested on its own: the parser's
+ * refusal (nothing is even sent), the READ ONLY transaction, and the
+ * server's own refusal to turn a transaction read-write once it has begun.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { shellQuote } from "../lib/cli.ts";
+import { type Cluster, startCluster } from "./support/cluster.ts";
+import {
+  baseEnv,
+  isOneLineError,
+  runInTerminal,
+  runSkillScript,
+  shebangFlags,
+  SKILL_ROOT,
+  spawnSkillScript,
+} from "./support/run.ts";
+
+const CANARY = [{ id: 1, v: "a" }, { id: 2, v: "b" }, { id: 3, v: "c" }];
+
+async function canary(cluster: Cluster): Promise<unknown[]> {
+  return await cluster.sql("select id, v from canary order by id");
+}
+
+Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
+  const cluster = await startCluster({ settings: { log_statement: "'all'" } });
+  const env = { DB_URL: cluster.url() };
+  const run = (args: string[], extra: Record<string, string> = {}, stdin?: string) =>
+    runSkillScript("run_sql.ts", args, { env: { ...env, ...extra }, stdin });
+  try {
+    await cluster.sql(`
+      create table canary (id int primary key, v text not null);
+      insert into canary values (1, 'a'), (2, 'b'), (3, 'c');
+      create function writer() returns setof canary language sql
+        as $$ delete from canary returning * $$;
+      create function sneaky() returns int language plpgsql as $$
+        begin
+          perform set_config('transaction_read_only', 'off', true);
+          delete from canary;
+          return 1;
+        end $$;`);
+
+    await t.step("reads: a table, several statements, bound values never spliced", async () => {
+      const result = await run([
+        "select id, v from canary order by id; select $1::text as echoed",
+        "--param",
+        "x'); drop table canary; --",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /id \| v\n-+\+-+\n +1 \| a\n +2 \| b\n +3 \| c\n\(3 rows\)/);
+      assert.match(result.stdout, /echoed\n-+\nx'\); drop table canary; --\n\(1 row\)/);
+      assert.deepEqual(await canary(cluster), CANARY);
+    });
+
+    await t.step("the SQL from -f FILE and from stdin", async () => {
+      const file = join(cluster.dir, "q.sql");
+      await Deno.writeTextFile(file, "-- a report\nselect count(*) as n from canary;\n");
+      const fromFile = await run(["-f", file, "--json"]);
+      assert.equal(JSON.parse(fromFile.stdout).results[0].rows[0].n, 3);
+      const fromStdin = await run(["-", "--json"], {}, "select 7 as seven");
+      assert.equal(JSON.parse(fromStdin.stdout).results[0].rows[0].seven, 7);
+    });
+
+    await t.step("--json: exact values, each statement with its command", async () => {
+      const result = await run([
+        "--json",
+        "select 9007199254740993::bigint as big, 1.50::numeric as n, array[1, 2] as a; " +
+        "show server_encoding",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /\{"big":9007199254740993,"n":1\.50,"a":\[1,2\]\}/);
+      const doc = JSON.parse(result.stdout);
+      assert.equal(doc.mode, "read-only");
+      assert.equal(doc.transaction, "rolled back");
+      assert.deepEqual(doc.results.map((r: { command: string }) => r.command), [
+        "SELECT 1",
+        "SHOW",
+      ]);
+      assert.deepEqual(doc.results[1].rows, [{ server_encoding: "UTF8" }]);
+    });
+
+    await t.step("--csv as COPY writes it; --ndjson; both refuse a second result", async () => {
+      const csv = await run([
+        "--csv",
+        `select 1 as id, '' as empty, null as nothing, 'a,b' as comma, 'say "hi"' as quote,
+                true as flag, array[1, 2] as arr`,
+      ]);
+      assert.equal(csv.code, 0, csv.stderr);
+      assert.equal(
+        csv.stdout,
+        'id,empty,nothing,comma,quote,flag,arr\n1,"",,"a,b","say ""hi""",t,"{1,2}"\n',
+      );
+      const ndjson = await run(["--ndjson", "select g, g * 1.5 as h from generate_series(1, 3) g"]);
+      assert.equal(
+        ndjson.stdout,
+        '{"g":1,"h":1.5}\n{"g":2,"h":3.0}\n{"g":3,"h":4.5}\n',
+      );
+      const two = await run(["--csv", "select 1 as a; select 2 as b"]);
+      assert.equal(two.code, 1);
+      assert.match(
+        two.stderr,
+        /--csv holds the rows of one statement, and statement 2 returns rows too/,
+      );
+    });
+
+    await t.step("--max-rows caps the table and says how to get the rest", async () => {
+      const result = await run(["select g from generate_series(1, 500) g"]);
+      assert.equal(result.stdout.trim().split("\n").length, 2 + 200 + 1);
+      assert.match(
+        result.stdout,
+        /\(200 of 500 rows shown; --max-rows 0 shows all, --csv, --json or --ndjson stream all\)/,
+      );
+      const all = await run(["--max-rows", "0", "select g from generate_series(1, 500) g"]);
+      assert.match(all.stdout, /\(500 rows\)/);
+    });
+
+    await t.step("layer 1, the parser: refused before anything is sent", async () => {
+      const attempts: [string, RegExp][] = [
+        ["commit; delete from canary", /transaction control/],
+        ["with d as (delete from canary returning *) select * from d", /changes data/],
+        ["explain analyze delete from canary", /changes data/],
+        ["prepare p as delete from canary; execute p", /changes data/],
+        ["do $$ begin delete from canary; end $$", /DO block.*--ddl/],
+        ["set transaction read write; delete from canary", /SET or RESET of transaction/],
+        ["select set_config('default_transaction_read_only', 'off', false)", /set_config/],
+        ["select pg_terminate_backend(pg_backend_pid())", /pg_terminate_backend/],
+        ["copy canary to program 'cat'", /COPY to or from a program/],
+        ["select * from canary for update", /changes data/],
+        ["select 1; truncate canary", /Statement 2, TRUNCATE \(canary\), changes data/],
+      ];
+      for (const [sql, pattern] of attempts) {
+        const result = await run([sql], { DB_APPLICATION_NAME: "refused_attempt" });
+        assert.equal(result.code, 2, sql);
+        assert.ok(isOneLineError(result.stderr), result.stderr);
+        assert.match(result.stderr, pattern, sql);
+        assert.deepEqual(await canary(cluster), CANARY, sql);
+      }
+      assert.doesNotMatch(await cluster.log(), /refused_attempt/, "no attempt even connected");
+    });
+
+    await t.step("layer 2, the READ ONLY transaction: a writing function in FROM", async () => {
+      const result = await run(["select * from writer()"]);
+      assert.equal(result.code, 1);
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+      assert.match(
+        result.stderr,
+        /Statement 1, SELECT, failed: The server refused a write in this read-only session: cannot execute DELETE in a read-only transaction; nothing was changed/,
+      );
+      assert.deepEqual(await canary(cluster), CANARY);
+    });
+
+    await t.step("layer 3, the server: no turning the transaction read-write", async () => {
+      const result = await run(["select sneaky()"]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /transaction read-write mode must be set before any query/);
+      assert.deepEqual(await canary(cluster), CANARY);
+    });
+
+    await t.step("--write needs a confirmation; without one nothing connects", async () => {
+      const result = await run(["--write", "delete from canary"], {
+        DB_APPLICATION_NAME: "unconfirmed",
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Not confirmed: .*needs confirmation; .*DB_CONFIRM=YES/);
+      assert.deepEqual(await canary(cluster), CANARY);
+      assert.doesNotMatch(await cluster.log(), /unconfirmed/);
+    });
+
+    await t.step("--write: a change with its tag, committed", async () => {
+      const result = await run(
+        ["--write", "update canary set v = v || '!' where id = $1", "--param", "2"],
+        { DB_CONFIRM: "YES" },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "UPDATE 1\n");
+      assert.deepEqual(await canary(cluster), [CANARY[0], { id: 2, v: "b!" }, CANARY[2]]);
+      await cluster.sql("update canary set v = 'b' where id = 2");
+    });
+
+    await t.step("all or nothing, each statement exactly once", async () => {
+      const result = await run(
+        ["--write", "insert into canary values (10, 'new'); insert into canary values (1, 'dup')"],
+        { DB_CONFIRM: "YES" },
+      );
+      assert.equal(result.code, 1);
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+      assert.match(
+        result.stderr,
+        /Statement 2, INSERT \(canary\), failed: .*duplicate key .*\(SQLSTATE 23505\); the transaction was rolled back, nothing was changed/,
+      );
+      assert.deepEqual(await canary(cluster), CANARY);
+      const sent = (await cluster.log()).match(/insert into canary values \(10, 'new'\)/g) ?? [];
+      assert.equal(sent.length, 1, "the first insert was sent once");
+    });
+
+    await t.step("--write is not enough for a structure change", async () => {
+      const result = await run(["--write", "alter table canary add column x int"], {
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(result.code, 2);
+      assert.match(
+        result.stderr,
+        /ALTER TABLE \(canary\), changes structure: run again with --ddl/,
+      );
+    });
+
+    await t.step(
+      "--ddl: in one transaction; CONCURRENTLY and VACUUM alone, outside one",
+      async () => {
+        const made = await run(
+          ["--ddl", "create table made (a int); insert into made values (1)"],
+          {
+            DB_CONFIRM: "YES",
+          },
+        );
+        assert.equal(made.code, 0, made.stderr);
+        assert.equal(made.stdout, "CREATE TABLE\nINSERT 0 1\n");
+        const index = await run(
+          ["--ddl", "--json", "create index concurrently made_a on made (a)"],
+          {
+            DB_CONFIRM: "YES",
+          },
+        );
+        assert.equal(index.code, 0, index.stderr);
+        assert.equal(JSON.parse(index.stdout).transaction, "none (ran outside a transaction)");
+        const [valid] = await cluster.sql(
+          "select indisvalid from pg_index where indexrelid = 'made_a'::regclass",
+        );
+        assert.equal(valid.indisvalid, true);
+        const vacuum = await run(["--write", "vacuum made"], { DB_CONFIRM: "YES" });
+        assert.equal(vacuum.code, 0, vacuum.stderr);
+        assert.equal(vacuum.stdout, "VACUUM\n");
+        assert.match(vacuum.stderr, /ran outside a transaction \(VACUUM cannot run inside one\)/);
+      },
+    );
+
+    await t.step("notices go to stderr, results to stdout", async () => {
+      const result = await run(
+        ["--ddl", "do $$ begin raise notice 'hello %', 42; end $$; select 1 as one"],
+        { DB_CONFIRM: "YES" },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /NOTICE: {2}hello 42/);
+      assert.doesNotMatch(result.stdout, /hello/);
+    });
+
+    await t.step("on a terminal the prompt names each statement; YES runs it", async () => {
+      const flags = await shebangFlags("run_sql.ts");
+      const command = [
+        Deno.execPath(),
+        "run",
+        ...flags,
+        `${SKILL_ROOT}/scripts/run_sql.ts`,
+        "--write",
+        "update canary set v = 'z' where id = 3; select 1 as one",
+      ].map(shellQuote).join(" ");
+      const result = await runInTerminal(command, "YES\n", { ...baseEnv(), ...env });
+      assert.equal(result.code, 0, result.output);
+      assert.match(
+        result.output,
+        /1\. UPDATE \(canary\)\s+2\. SELECT\s+in one transaction\? Type YES/,
+      );
+      assert.deepEqual(await canary(cluster), [CANARY[0], CANARY[1], { id: 3, v: "z" }]);
+    });
+
+    await t.step("Ctrl-C cancels the statement on the server and exits 130", async () => {
+      const running = await spawnSkillScript("run_sql.ts", ["select pg_sleep(60)"], {
+        env: { ...env, DB_APPLICATION_NAME: "run_sql_interrupted" },
+      });
+      for (let i = 0; i < 200; i++) {
+        const rows = await cluster.sql(
+          `select 1 from pg_stat_activity
+            where application_name = 'run_sql_interrupted' and state = 'active'`,
+        );
+        if (rows.length) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      running.child.kill("SIGINT");
+      const result = await running.result;
+      assert.equal(result.code, 130, result.stderr);
+      assert.match(result.stderr, /Interrupted; the statement was cancelled on the server/);
+      assert.match(
+        await cluster.log(),
+        /run_sql_interrupted ERROR: {2}canceling statement due to user request/,
+      );
+    });
+  } finally {
+    await cluster.stop();
+  }
+});
