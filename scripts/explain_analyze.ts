@@ -5,9 +5,43 @@
  */
 import { parseCli, runScript, UsageError } from "../lib/cli.ts";
 import { withRollback, withSession } from "../lib/database.ts";
-import { PgServerError } from "../lib/session.ts";
 import { printOutput } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
+import { describeStatement, parseStatements, type Statement } from "../lib/statements.ts";
+
+/** Statements EXPLAIN takes. */
+const EXPLAINABLE = /^(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE TABLE AS|DECLARE CURSOR)$/;
+
+/**
+ * The one statement to explain, checked by PostgreSQL's parser: exactly one,
+ * of a kind EXPLAIN takes, and (when it will run) nothing that acts outside
+ * the transaction that is rolled back.
+ */
+async function explainable(text: string, analyze: boolean): Promise<Statement> {
+  const statements = await parseStatements(text);
+  if (statements.length !== 1) {
+    throw new UsageError(
+      `Give exactly one statement to explain; the text holds ${statements.length}`,
+    );
+  }
+  const [statement] = statements;
+  if (!EXPLAINABLE.test(statement.command)) {
+    throw new UsageError(
+      `EXPLAIN takes SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, CREATE TABLE AS or ` +
+        `DECLARE; the text is ${describeStatement(statement)}`,
+    );
+  }
+  // Sequences advance under EXPLAIN ANALYZE anyway (see --help); the rest is refused.
+  const escapes = [...statement.readOnlyRefusals, ...statement.refusals]
+    .filter((reason) => !/^(nextval|setval)\(\)/.test(reason));
+  if (analyze && escapes.length) {
+    throw new UsageError(
+      `The statement uses ${escapes[0]}, which EXPLAIN ANALYZE would run for real ` +
+        `(rolling back does not undo it); use --no-analyze to see the plan only`,
+    );
+  }
+  return statement;
+}
 
 const usage = `Usage: explain_analyze.ts [--no-analyze] [--json] "<sql>"
 
@@ -16,7 +50,10 @@ EXPLAIN (ANALYZE, BUFFERS), inside a transaction that is always rolled back:
 the plan shows real row counts, times and buffer use, and a DELETE, UPDATE or
 INSERT leaves every row as it was. (Sequences advanced by the statement stay
 advanced, as rollback does not undo them.) With --no-analyze the statement is
-only planned, never run. Exactly one statement is accepted; more are refused.
+only planned, never run. PostgreSQL's parser checks the text first: exactly
+one statement of a kind EXPLAIN takes (SELECT, INSERT, UPDATE, DELETE, MERGE,
+VALUES, CREATE TABLE AS, DECLARE); with ANALYZE, nothing that acts outside the
+transaction (pg_terminate_backend, dblink ...), which rolling back cannot undo.
 The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
 
 Options:
@@ -35,30 +72,20 @@ await runScript("explain_analyze", async () => {
     positionals: { min: 1, max: 1 },
     options: { "no-analyze": { type: "boolean" } },
   }, Deno.args);
-  const statement = positionals[0].trim();
-  if (statement === "" || statement === ";") {
-    throw new UsageError("Give one SQL statement to explain");
-  }
+  const statement = await explainable(positionals[0], values["no-analyze"] !== true);
   const analyze = values["no-analyze"] !== true;
   const options = [
     ...(analyze ? ["ANALYZE", "BUFFERS"] : []),
     ...(format === "json" ? ["FORMAT JSON"] : []),
   ];
-  // The statement is the one thing this script exists to run; the extended
-  // protocol refuses text holding more than one statement, so nothing can be
-  // appended after the EXPLAIN.
-  const explain = `EXPLAIN ${options.length ? `(${options.join(", ")}) ` : ""}${statement}`;
+  // The text is the one statement the parser found, of a kind EXPLAIN takes,
+  // so nothing else can ride along with it.
+  const explain = `EXPLAIN ${options.length ? `(${options.join(", ")}) ` : ""}${statement.text}`;
   const target = await resolveTarget({ session: analyze ? "explain" : "diagnostic" });
-  const plan = await withSession(target, async (session) => {
-    try {
-      return await withRollback(session, () => session.query(explain));
-    } catch (error) {
-      if (error instanceof PgServerError && /multiple commands/.test(error.message)) {
-        throw new UsageError("Give exactly one statement; the text holds several");
-      }
-      throw error;
-    }
-  });
+  const plan = await withSession(
+    target,
+    (session) => withRollback(session, () => session.query(explain)),
+  );
   if (format === "json") {
     printOutput(JSON.stringify(plan.rows[0]["QUERY PLAN"], null, 2));
   } else {

@@ -428,9 +428,37 @@ for (const major of MAJORS) {
             "select 1; delete from public.big",
           ], { env: project.env });
           assert.equal(result.code, 2);
-          assert.match(result.stderr, /Give exactly one statement/);
+          assert.match(result.stderr, /Give exactly one statement to explain; the text holds 2/);
           const [big] = await cluster.sql("select count(*)::int as n from public.big", "diag");
           assert.equal(big.n, 20000);
+        },
+      );
+
+      await t.step(
+        "explain_analyze: the parser decides; --no-analyze can never become ANALYZE",
+        async () => {
+          const refusals: [string[], RegExp][] = [
+            [["--no-analyze", "(analyze) delete from public.big"], /does not parse/],
+            [["--no-analyze", "explain analyze delete from public.big"], /the text is EXPLAIN/],
+            [["vacuum public.big"], /EXPLAIN takes SELECT, .*; the text is VACUUM/],
+            [
+              ["select pg_terminate_backend(pg_backend_pid())"],
+              /pg_terminate_backend\(\) .*EXPLAIN ANALYZE would run for real/,
+            ],
+          ];
+          for (const [args, pattern] of refusals) {
+            const result = await runSkillScript("explain_analyze.ts", args, { env: project.env });
+            assert.equal(result.code, 2, args.join(" "));
+            assert.match(result.stderr, pattern, args.join(" "));
+          }
+          const [big] = await cluster.sql("select count(*)::int as n from public.big", "diag");
+          assert.equal(big.n, 20000);
+          const planned = await runSkillScript("explain_analyze.ts", [
+            "--no-analyze",
+            "select pg_terminate_backend(pg_backend_pid())",
+          ], { env: project.env });
+          assert.equal(planned.code, 0, planned.stderr);
+          assert.match(planned.stdout, /Result/);
         },
       );
 
