@@ -7,6 +7,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { parseStatements } from "./statements.ts";
 import { SkillError } from "./cli.ts";
 import { probeForTools } from "./database.ts";
 import type { ConnectionTarget } from "./resolve.ts";
@@ -140,6 +141,62 @@ export interface RestoreReport {
   elapsed_ms: number;
   result: string;
 }
+
+/** Where a plain SQL dump controls transactions itself. */
+export interface TransactionControl {
+  command: string;
+  line: number;
+}
+
+/**
+ * The transaction control (BEGIN, COMMIT, ROLLBACK ...) a plain SQL file
+ * holds, found by PostgreSQL's parser: such a file cannot be restored all or
+ * nothing, since its COMMIT would keep what came before an error. psql
+ * meta-commands and COPY data are not SQL and are set aside (their lines
+ * kept, empty, so line numbers stay true); the file is read a line at a time.
+ */
+export async function transactionControlIn(file: string): Promise<TransactionControl[]> {
+  const sql: string[] = [];
+  let inCopyData = false;
+  for await (const line of readLines(file)) {
+    if (inCopyData) {
+      if (line === "\\.") inCopyData = false;
+      sql.push("");
+    } else if (line.startsWith("\\")) {
+      sql.push(""); // a psql meta-command (\connect, \restrict ...)
+    } else {
+      sql.push(line);
+      if (COPY_FROM_STDIN.test(line)) inCopyData = true;
+    }
+  }
+  let statements;
+  try {
+    statements = await parseStatements(sql.join("\n"));
+  } catch (error) {
+    throw new SkillError(
+      `The file "${file}" cannot be checked for transaction control ` +
+        `(${(error as Error).message}); fix it, or restore with --no-single-transaction`,
+    );
+  }
+  return statements
+    .filter((s) => s.refusals.some((reason) => reason.startsWith("transaction control")))
+    .map((s) => ({ command: s.command, line: s.line }));
+}
+
+/** The lines of a text file, read a chunk at a time (a dump may be larger than memory). */
+async function* readLines(file: string): AsyncGenerator<string> {
+  const input = await Deno.open(file);
+  let rest = "";
+  for await (const chunk of input.readable.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    yield* parts.map((line) => line.replace(/\r$/, ""));
+  }
+  if (rest !== "") yield rest.replace(/\r$/, "");
+}
+
+/** The line that starts a COPY whose data follows in the file, as pg_dump writes it. */
+const COPY_FROM_STDIN = /^\s*COPY\b.*\bFROM\s+stdin\b.*;\s*$/i;
 
 /**
  * Restores `file` once: plain SQL through psql (stopping at the first

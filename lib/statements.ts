@@ -19,6 +19,8 @@ export type StatementKind = "read" | "write" | "ddl";
 export interface Statement {
   /** 1-based position in the input. */
   index: number;
+  /** 1-based line of the input where it starts. */
+  line: number;
   /** The statement's own text, as given (without the separating semicolon). */
   text: string;
   /** The command, e.g. `SELECT`, `INSERT`, `CREATE INDEX`, `DROP TABLE`. */
@@ -406,15 +408,21 @@ export async function parseStatements(sql: string): Promise<Statement[]> {
   const bytes = encoder.encode(sql);
   const prepared = new Map<string, StatementKind>();
   const statements: Statement[] = [];
+  let scanned = 0; // bytes whose newlines are counted in `line`
+  let line = 1;
   for (const raw of tree.stmts ?? []) {
     const [type, node] = Object.entries(raw.stmt)[0] as [string, Node];
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-    const text = decoder.decode(bytes.subarray(start, end)).trim();
+    const rawText = decoder.decode(bytes.subarray(start, end));
+    const text = rawText.trim();
+    const leading = encoder.encode(rawText.slice(0, rawText.length - rawText.trimStart().length));
+    for (; scanned < start + leading.length; scanned++) if (bytes[scanned] === 0x0a) line++;
     const facts = inspect(type, node, prepared);
     if (type === "PrepareStmt") prepared.set(String(node.name ?? ""), facts.kind);
     statements.push({
       index: statements.length + 1,
+      line,
       text,
       command: commandOf(type, node),
       ...facts,

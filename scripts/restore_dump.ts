@@ -7,8 +7,9 @@ import {
   resolveUserPath,
   runScript,
   SkillError,
+  UsageError,
 } from "../lib/cli.ts";
-import { isPlainSql, restoreFile } from "../lib/dump.ts";
+import { isPlainSql, restoreFile, transactionControlIn } from "../lib/dump.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 
@@ -20,7 +21,9 @@ else through pg_restore without owners and privileges, stopping at the first
 error. By default the whole restore runs in one transaction, so a failure
 halfway leaves the database as it was; --no-single-transaction turns that off
 for dumps that cannot run in one transaction (then what ran before an error
-stays). A failed restore is never started again.
+stays). A .sql file with BEGIN, COMMIT or ROLLBACK of its own (found by
+PostgreSQL's parser) cannot be all or nothing and is refused unless
+--no-single-transaction is given. A failed restore is never started again.
 It changes a database, so it names the target and asks you to type YES on a
 terminal, or needs DB_CONFIRM=YES without one. On a terminal, a restore that
 takes a while shows its progress.
@@ -47,14 +50,24 @@ await runScript("restore_dump", async () => {
   } catch {
     throw new SkillError(`No dump file at "${file}"; check the path`);
   }
+  const singleTransaction = values["no-single-transaction"] !== true;
+  if (singleTransaction && isPlainSql(file)) {
+    const control = await transactionControlIn(file);
+    if (control.length) {
+      throw new UsageError(
+        `"${file}" has transaction control of its own (${control[0].command} at line ` +
+          `${control[0].line}), so it cannot be restored all or nothing: its COMMIT would keep ` +
+          `what ran before an error; to restore it statement by statement (what runs before ` +
+          `an error stays), use --no-single-transaction`,
+      );
+    }
+  }
   const target = await resolveTarget();
   const what =
     `restore "${file}" (${isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore"}) ` +
     `into database "${target.database}" at ${describeServer(target)} (${describeSource(target)})`;
   note(`About to ${what}`);
   await confirmAction(`${what[0].toUpperCase()}${what.slice(1)}?`);
-  const report = await restoreFile(target, file, {
-    singleTransaction: values["no-single-transaction"] !== true,
-  });
+  const report = await restoreFile(target, file, { singleTransaction });
   printOutput(renderRecord({ ...report }, format));
 });

@@ -192,6 +192,45 @@ Deno.test("dumps and restores on a real server", async (t) => {
       assert.equal(kept[0].ids, "{1,2}");
     });
 
+    await t.step(
+      "a SQL file with its own COMMIT is refused unless restored step by step",
+      async () => {
+        await cluster.sql("create table ledger (id int primary key)", "half");
+        await Deno.writeTextFile(
+          `${out}/committing.sql`,
+          "-- a hand-made script\n\\set ON_ERROR_STOP on\n" +
+            "COPY ledger (id) FROM stdin;\n10\n11\n\\.\n" +
+            "insert into ledger values (1);\ncommit;\ninsert into ledger values (1);\n",
+        );
+        const refused = await run("restore_dump.ts", ["committing.sql"], {
+          DB_PROFILE: "half",
+          DB_CONFIRM: "YES",
+        });
+        assert.equal(refused.code, 2);
+        assert.match(
+          refused.stderr,
+          /has transaction control of its own \(COMMIT at line 8\), so it cannot be restored all or nothing.*--no-single-transaction/,
+        );
+        const untouched = await cluster.sql("select count(*)::int as n from ledger", "half");
+        assert.equal(untouched[0].n, 0);
+        const stepwise = await run(
+          "restore_dump.ts",
+          ["committing.sql", "--no-single-transaction"],
+          {
+            DB_PROFILE: "half",
+            DB_CONFIRM: "YES",
+          },
+        );
+        assert.equal(stepwise.code, 1);
+        assert.match(stepwise.stderr, /stopped at the first error; what ran before it stays/);
+        const kept = await cluster.sql(
+          "select array_agg(id order by id)::text as ids from ledger",
+          "half",
+        );
+        assert.equal(kept[0].ids, "{1,10,11}");
+      },
+    );
+
     await t.step("a custom dump with a failing table restores nothing", async () => {
       const schema = await run("schema_dump.ts", ["s.dump"], { DB_PROFILE: "src" });
       const data = await run("data_dump.ts", ["d.dump"], { DB_PROFILE: "src" });

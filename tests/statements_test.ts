@@ -168,3 +168,10 @@ Deno.test("parameters, syntax errors, empty input, exact statement text", async 
   assert.deepEqual(statements.map((s) => s.text), ["select 'é;' as x", "select 2 -- two"]);
   assert.deepEqual(statements.map((s) => s.plainQuery), [true, true]);
 });
+
+Deno.test("each statement knows the line it starts on", async () => {
+  const statements = await parseStatements(
+    "-- header\nselect 1;\n\n  /* note */ select 'é\nx';\nselect 3",
+  );
+  assert.deepEqual(statements.map((s) => s.line), [2, 4, 6]);
+});
