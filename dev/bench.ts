@@ -17,7 +17,12 @@
  *   than pg_dump; and growth with the catalog measured at half size too, which
  *   must be about linear (ratio of times close to 2 for twice the objects).
  *
- * Usage: deno task bench [--runs N] [--only connect|introspect]
+ * - csv: `run_sql.ts --csv` of 2,000,000 rows of (int, text, timestamptz,
+ *   numeric) against `psql --csv -c` of the same query, and at 200,000 rows;
+ *   peak memory read from the kernel (VmHWM) while it runs. Targets: at most
+ *   1.5x psql, peak at most 128 MiB and no higher than at 200,000 rows.
+ *
+ * Usage: deno task bench [--runs N] [--only connect|introspect|csv]
  */
 import { dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools.ts";
@@ -44,19 +49,42 @@ function median(values: number[]): number {
 
 /** Runs a command once, timed from outside; throws when it fails. */
 async function timeOnce(command: string, args: string[], env: Record<string, string>) {
+  return (await measureOnce(command, args, env)).elapsed;
+}
+
+/**
+ * Runs a command once, timed from outside, and its peak memory: the kernel's
+ * high-water mark of its resident set (VmHWM), read until it exits.
+ */
+async function measureOnce(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ elapsed: number; peakKiB: number }> {
   const started = performance.now();
-  const out = await new Deno.Command(command, {
+  const child = new Deno.Command(command, {
     args,
     env,
     clearEnv: true,
     stdout: "null",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  let peakKiB = 0;
+  const watch = setInterval(() => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      peakKiB = Math.max(peakKiB, Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0));
+    } catch {
+      // Already gone.
+    }
+  }, 10);
+  const out = await child.output();
+  clearInterval(watch);
   const elapsed = performance.now() - started;
   if (!out.success) {
     throw new Error(`${command} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
-  return elapsed;
+  return { elapsed, peakKiB };
 }
 
 /** A command to compare. */
@@ -302,6 +330,94 @@ async function benchIntrospect(): Promise<void> {
   }
 }
 
+/** The rows of the streaming benchmark: (int, text, timestamptz, numeric). */
+function rowsQuery(count: number): string {
+  return `select g as id, md5(g::text) as note, timestamptz '2026-01-01' + g * interval '1 second' ` +
+    `as at, (g * 1.01)::numeric(12,2) as amount from generate_series(1, ${count}) g`;
+}
+
+async function benchCsv(): Promise<void> {
+  const cluster = await startCluster();
+  try {
+    const env = { ...baseEnv(), DB_URL: cluster.url() };
+    const flags = await shebangFlags("run_sql.ts");
+    const runSql = (count: number) => ({
+      label: "run_sql.ts --csv",
+      command: Deno.execPath(),
+      args: [
+        "run",
+        ...flags,
+        join(SKILL_ROOT, "scripts", "run_sql.ts"),
+        "--csv",
+        rowsQuery(count),
+      ],
+      env,
+    });
+    const psqlCsv = (count: number) => ({
+      label: "psql --csv",
+      command: psql,
+      args: ["-X", "--csv", "-c", rowsQuery(count)],
+      env: {
+        ...baseEnv(),
+        PGHOST: cluster.host,
+        PGPORT: String(cluster.port),
+        PGUSER: "postgres",
+        PGPASSWORD: cluster.password,
+        PGDATABASE: "postgres",
+      },
+    });
+    const counts = { warmup: 1, runs: 5 };
+    const peaks: Record<number, number[]> = { 200000: [], 2000000: [] };
+    const times: Record<number, { ours: number[]; psql: number[] }> = {};
+    for (const count of [200000, 2000000]) {
+      times[count] = { ours: [], psql: [] };
+      for (let round = 0; round < counts.warmup + counts.runs; round++) {
+        const order = round % 2 ? [psqlCsv(count), runSql(count)] : [runSql(count), psqlCsv(count)];
+        for (const contender of order) {
+          const { elapsed, peakKiB } = await measureOnce(
+            contender.command,
+            contender.args,
+            contender.env,
+          );
+          if (round < counts.warmup) continue;
+          if (contender.label === "psql --csv") times[count].psql.push(elapsed);
+          else {
+            times[count].ours.push(elapsed);
+            peaks[count].push(peakKiB);
+          }
+        }
+      }
+    }
+    const mib = (kib: number) => kib / 1024;
+    console.log(
+      `csv: (int, text, timestamptz, numeric) rows to --csv on PostgreSQL ${cluster.major}, ` +
+        `${counts.runs} alternating runs each`,
+    );
+    for (const count of [200000, 2000000]) {
+      const ours = median(times[count].ours);
+      const theirs = median(times[count].psql);
+      console.log(
+        `  ${String(count).padStart(7)} rows: run_sql.ts ${ours.toFixed(0)} ms, peak ` +
+          `${mib(Math.max(...peaks[count])).toFixed(1)} MiB; psql --csv ${theirs.toFixed(0)} ms; ` +
+          `ratio ${(ours / theirs).toFixed(2)}x`,
+      );
+    }
+    const ratio = median(times[2000000].ours) / median(times[2000000].psql);
+    const peakBig = mib(Math.max(...peaks[2000000]));
+    const peakSmall = mib(Math.max(...peaks[200000]));
+    console.log(
+      `  2,000,000 rows: ${ratio.toFixed(2)}x psql (target: at most 1.50x) ` +
+        `${ratio <= 1.5 ? "MET" : "MISSED"}; peak ${peakBig.toFixed(1)} MiB (target: at most 128 ` +
+        `MiB and no more than the ${
+          peakSmall.toFixed(1)
+        } MiB at 200,000 rows, with 2 MiB of noise) ` +
+        `${peakBig <= 128 && peakBig <= peakSmall + 2 ? "MET" : "MISSED"}`,
+    );
+  } finally {
+    await cluster.stop();
+  }
+}
+
 const psql = realTool("psql") ?? "";
 const pgDumpPath = realTool("pg_dump") ?? "";
 if (!psql || !pgDumpPath) {
@@ -313,3 +429,4 @@ if (!psql || !pgDumpPath) {
 }
 if (!ONLY || ONLY === "connect") await benchConnect();
 if (!ONLY || ONLY === "introspect") await benchIntrospect();
+if (!ONLY || ONLY === "csv") await benchCsv();

@@ -170,21 +170,39 @@ function renderCsv(result: Rows): string {
  * it is never held whole. Partial writes to a pipe are completed.
  */
 export class OutputBuffer {
-  #parts: string[] = [];
-  #size = 0;
+  #buffer = new Uint8Array(1 << 16);
+  #used = 0;
   #encoder = new TextEncoder();
-  /** Adds text; writes when 64 KiB have gathered. */
+  /** Adds text. */
   write(text: string): void {
-    this.#parts.push(text);
-    this.#size += text.length;
-    if (this.#size >= 1 << 16) this.flush();
+    while (true) {
+      const { read, written } = this.#encoder.encodeInto(text, this.#buffer.subarray(this.#used));
+      this.#used += written;
+      if (read === text.length) return;
+      text = text.slice(read);
+      this.flush();
+      if (text.length * 3 > this.#buffer.length) {
+        this.#writeOut(this.#encoder.encode(text));
+        return;
+      }
+    }
+  }
+  /** Adds bytes as they are. */
+  writeBytes(bytes: Uint8Array): void {
+    if (bytes.length > this.#buffer.length - this.#used) this.flush();
+    if (bytes.length > this.#buffer.length) {
+      this.#writeOut(bytes);
+      return;
+    }
+    this.#buffer.set(bytes, this.#used);
+    this.#used += bytes.length;
   }
   /** Writes everything gathered so far. */
   flush(): void {
-    if (this.#parts.length === 0) return;
-    const bytes = this.#encoder.encode(this.#parts.join(""));
-    this.#parts = [];
-    this.#size = 0;
+    this.#writeOut(this.#buffer.subarray(0, this.#used));
+    this.#used = 0;
+  }
+  #writeOut(bytes: Uint8Array): void {
     for (let offset = 0; offset < bytes.length;) {
       offset += Deno.stdout.writeSync(bytes.subarray(offset));
     }
@@ -269,6 +287,24 @@ export class ResultStream {
     return { command, rows: count };
   }
 
+  /**
+   * Passes on the CSV that the server itself writes (COPY ... TO STDOUT WITH
+   * CSV HEADER): the same text the row path writes, without a JavaScript
+   * value per field. For `--csv` of one plain query; `run` starts the COPY
+   * with the function that writes each piece.
+   */
+  async copy(
+    index: number,
+    run: (write: (bytes: Uint8Array) => void) => Promise<QueryOutcome>,
+  ): Promise<StatementOutcome> {
+    if (this.#format !== "csv" || ++this.#rowSets > 1) {
+      throw new Error(`COPY output is for --csv of one statement (statement ${index})`);
+    }
+    const { command } = await run((bytes) => this.#out.writeBytes(bytes));
+    const rows = Number(command.match(/^COPY (\d+)/)?.[1] ?? 0);
+    return { command: `SELECT ${rows}`, rows };
+  }
+
   #open(index: number, columns: Column[]): void {
     if (this.#format === "csv" || this.#format === "ndjson") {
       if (++this.#rowSets > 1) {
@@ -343,15 +379,15 @@ function serverCell(value: unknown): string | null {
 }
 
 /**
- * One CSV record as COPY ... CSV (and psql --csv) writes it: a field is quoted
- * when it holds a comma, a quote, a line break, or is empty (so that an empty
+ * One CSV record as COPY ... CSV writes it: a field is quoted when it holds a
+ * comma, a quote or a line break, is `\.`, or is empty (so that an empty
  * string differs from NULL, which is written as nothing).
  */
 function csvLine(fields: (string | null)[]): string {
   return fields.map((field) =>
     field === null
       ? ""
-      : field === "" || /[",\r\n]/.test(field)
+      : field === "" || field === "\\." || /[",\r\n]/.test(field)
       ? `"${field.replaceAll('"', '""')}"`
       : field
   ).join(",") + "\n";

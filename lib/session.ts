@@ -257,6 +257,21 @@ export class PgSession {
   }
 
   /**
+   * Runs `COPY ... TO STDOUT` and hands each piece of the server's output to
+   * `onData` as it arrives, in order: the rows never become JavaScript
+   * values. `onData` writing synchronously is the backpressure (nothing more
+   * is read from the server meanwhile), so memory stays flat.
+   */
+  async copyOut(sql: string, onData: (bytes: Uint8Array) => void): Promise<QueryOutcome> {
+    this.#tags = [];
+    const copy = new CopyOut(sql, onData);
+    return await this.#guard(async () => {
+      this.#client.query(copy as unknown as pg.QueryConfig);
+      return { columns: [], command: await copy.done };
+    });
+  }
+
+  /**
    * Runs text that may hold several statements (simple protocol), as psql -c
    * does; returns the result of each statement. Stops at the first error;
    * statements not in an explicit transaction ran in one implicit
@@ -360,6 +375,63 @@ export class PgSession {
     clearTimeout(timer);
     connection.stream.destroy();
   }
+}
+
+/**
+ * `COPY ... TO STDOUT` as pg's client runs a query of its own kind (a
+ * "submittable"): pg parses the protocol and hands over each CopyData
+ * message. (npm:pg-copy-streams takes the socket over instead, and under
+ * Deno's Node layer a socket paused that way after sitting idle is never
+ * read again: the COPY hangs.)
+ */
+class CopyOut {
+  readonly done: Promise<string>;
+  #command = "";
+  #resolve!: (command: string) => void;
+  #reject!: (error: unknown) => void;
+  #settled = false;
+  constructor(readonly text: string, readonly onData: (bytes: Uint8Array) => void) {
+    this.done = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+  handleCopyData(message: { chunk: Uint8Array }): void {
+    if (this.#settled) return;
+    try {
+      this.onData(message.chunk);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+  handleCopyInResponse(connection: { sendCopyFail(message: string): void }): void {
+    connection.sendCopyFail("COPY FROM STDIN is not supported here");
+  }
+  handleCommandComplete(message: { text: string }): void {
+    this.#command = message.text;
+  }
+  handleReadyForQuery(): void {
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#resolve(this.#command);
+    }
+  }
+  handleError(error: unknown): void {
+    this.#fail(error);
+  }
+  #fail(error: unknown): void {
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#reject(error);
+    }
+  }
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
 }
 
 /** The parts of pg's (untyped) Connection this module uses. */

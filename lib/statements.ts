@@ -524,3 +524,19 @@ export function planRun(
     outsideTransaction: outside !== undefined,
   };
 }
+
+/**
+ * `COPY (<query>) TO STDOUT WITH (FORMAT csv, HEADER)` for one plain query,
+ * checked by the parser once more: the result must be exactly one COPY of
+ * that query, so the wrapping can never change what runs.
+ */
+export async function copyCsv(statement: Statement): Promise<string> {
+  if (!statement.plainQuery) throw new Error(`statement ${statement.index} is not a plain query`);
+  // The newline ends a trailing -- comment before the closing parenthesis.
+  const copy = `COPY (${statement.text}\n) TO STDOUT WITH (FORMAT csv, HEADER)`;
+  const parsed = await parseStatements(copy);
+  if (parsed.length !== 1 || parsed[0].command !== "COPY" || parsed[0].kind !== "read") {
+    throw new Error(`statement ${statement.index} does not wrap into one COPY`);
+  }
+  return copy;
+}

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /**
  * Shows the plan of one statement: EXPLAIN (ANALYZE, BUFFERS) inside a
  * transaction that is rolled back, or the plan alone with --no-analyze.

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net --allow-run
 /** Restores a dump file (plain SQL or pg_dump's custom format) into the profile's database. */
 import {
   confirmAction,

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /**
  * Runs ad-hoc SQL safely: checked by PostgreSQL's own parser before anything
  * is sent, read-only unless --write or --ddl (and a confirmation) allow
@@ -17,7 +17,7 @@ import {
 import { explainQueryError, withSession } from "../lib/database.ts";
 import { ResultStream, type StreamFormat } from "../lib/render.ts";
 import { describeServer, resolveTarget } from "../lib/resolve.ts";
-import { describeStatement, parseStatements, planRun } from "../lib/statements.ts";
+import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/statements.ts";
 
 const usage = `Usage: run_sql.ts [options] "<sql>"
        run_sql.ts [options] -f FILE
@@ -136,10 +136,16 @@ await runScript("run_sql", async () => {
       for (const statement of statements) {
         current = statement;
         const values = params.slice(0, statement.maxParam);
-        await results.statement(
-          statement.index,
-          session.batches(statement.text, values, { serverText: format === "csv" }),
-        );
+        if (format === "csv" && statements.length === 1 && statement.plainQuery && !params.length) {
+          // The server writes the CSV itself: no JavaScript value per field.
+          const copy = await copyCsv(statement);
+          await results.copy(statement.index, (write) => session.copyOut(copy, write));
+        } else {
+          await results.statement(
+            statement.index,
+            session.batches(statement.text, values, { serverText: format === "csv" }),
+          );
+        }
         flushNotices();
       }
       if (!plan.outsideTransaction) {
