@@ -380,14 +380,14 @@ function serverCell(value: unknown): string | null {
 
 /**
  * One CSV record as COPY ... CSV writes it: a field is quoted when it holds a
- * comma, a quote or a line break, is `\.`, or is empty (so that an empty
- * string differs from NULL, which is written as nothing).
+ * comma, a quote or a line break, is empty (so that an empty string differs
+ * from NULL, which is written as nothing), or is `\.` alone on its line.
  */
 function csvLine(fields: (string | null)[]): string {
   return fields.map((field) =>
     field === null
       ? ""
-      : field === "" || field === "\\." || /[",\r\n]/.test(field)
+      : field === "" || (field === "\\." && fields.length === 1) || /[",\r\n]/.test(field)
       ? `"${field.replaceAll('"', '""')}"`
       : field
   ).join(",") + "\n";

@@ -106,6 +106,30 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       );
     });
 
+    await t.step("--csv: the server's COPY and the row path write the same bytes", async () => {
+      const values = `select v, $1::text as tricky from (values ('plain'), (''), (null), ('\\.'),
+        (E'two\\nlines'), ('a "quote"'), ('é, ü')) as t(v)`;
+      const tricky = 'x,"y"';
+      // A bound value forces the row path; the same query without one goes through COPY.
+      const rowPath = await run(["--csv", values, "--param", tricky]);
+      const copyPath = await run(["--csv", values.replace("$1::text", `'x,"y"'::text`)]);
+      assert.equal(rowPath.code, 0, rowPath.stderr);
+      assert.equal(copyPath.code, 0, copyPath.stderr);
+      assert.equal(rowPath.stdout, copyPath.stdout);
+      const alone = "select v from (values ('\\.'), ('')) as t(v)";
+      const aloneRows = await run([
+        "--csv",
+        alone.replace("select v", "select v || $1 as v"),
+        "--param",
+        "",
+      ]);
+      assert.equal(aloneRows.stdout, (await run(["--csv", alone])).stdout);
+      assert.match(
+        copyPath.stdout,
+        /^v,tricky\nplain,"x,""y"""\n"","x,""y"""\n,"x,""y"""\n\\\.,/,
+      );
+    });
+
     await t.step("--max-rows caps the table and says how to get the rest", async () => {
       const result = await run(["select g from generate_series(1, 500) g"]);
       assert.equal(result.stdout.trim().split("\n").length, 2 + 200 + 1);
