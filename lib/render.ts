@@ -6,7 +6,7 @@
  * @module
  */
 import { type OutputFormat, SkillError } from "./cli.ts";
-import type { Column, QueryOutcome, QueryResult } from "./session.ts";
+import type { Column, QueryOutcome, QueryResult, RowBatch } from "./session.ts";
 import { ExactNumber, isNumeric } from "./values.ts";
 
 /** A result made of rows that share the same columns. */
@@ -212,12 +212,6 @@ export class OutputBuffer {
 /** Formats of streamed results: the usual three and newline-delimited JSON. */
 export type StreamFormat = OutputFormat | "ndjson";
 
-/** One batch of a statement's rows, as `PgSession.batches` yields them. */
-export interface RowBatch {
-  columns: Column[];
-  rows: Record<string, unknown>[];
-}
-
 /** What one streamed statement produced. */
 export interface StatementOutcome {
   command: string;
@@ -353,7 +347,8 @@ export class ResultStream {
         const keys = columns.map((c) => c.key);
         this.#out.write(
           renderTable({ columns: keys, rows: kept, labels }, { footer }) + "\n" +
-            (command && !/^SELECT /.test(command) ? `${command}\n` : "") + "\n",
+            // A data change with RETURNING also says what it did.
+            (/^(INSERT|UPDATE|DELETE|MERGE)\b/.test(command) ? `${command}\n` : "") + "\n",
         );
       } else if (command) {
         this.#out.write(`${command}\n`);

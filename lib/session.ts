@@ -16,6 +16,7 @@ import type pg from "pg";
 // @ts-types="@types/pg-cursor"
 import type Cursor from "pg-cursor";
 import { SkillError } from "./cli.ts";
+import { loadSql } from "./sql.ts";
 import { decoderFor } from "./values.ts";
 
 /** An error the server raised, with its SQLSTATE and fields. */
@@ -80,6 +81,23 @@ export interface Notice {
   message: string;
 }
 
+/**
+ * What a session behind a pooler in transaction mode must give each
+ * transaction itself, since the startup packet could not carry it.
+ */
+export interface PooledSettings {
+  /** Settings (statement_timeout, lock_timeout, DateStyle ...) by name. */
+  settings: Record<string, string>;
+  /** Transactions start READ ONLY (a diagnostic session). */
+  readOnly: boolean;
+}
+
+/** One batch of a statement's rows, with the columns. */
+export interface RowBatch {
+  columns: Column[];
+  rows: Record<string, unknown>[];
+}
+
 /** Where a cancel request for this session goes: the address the session used. */
 export interface CancelAddress {
   /** Host name, IP address or Unix-socket folder. */
@@ -138,20 +156,27 @@ export class PgSession {
   #tags: string[] = [];
   #lost = false;
   #closed = false;
+  #pooled?: PooledSettings;
 
-  /** Wraps a connected client; `parameters` are those reported while connecting. */
+  /**
+   * Wraps a connected client; `parameters` are those reported while
+   * connecting. `pooled`: the connection goes through a pooler that took no
+   * settings at startup, so every transaction gets them itself.
+   */
   constructor(
     options: {
       client: pg.Client;
       pg: typeof pg;
       address: CancelAddress;
       parameters: Map<string, string>;
+      pooled?: PooledSettings;
     },
   ) {
     this.#client = options.client;
     this.#pg = options.pg;
     this.#address = options.address;
     this.parameters = options.parameters;
+    this.#pooled = options.pooled;
     const connection = (this.#client as unknown as { connection: PgConnection }).connection;
     connection.on("commandComplete", (msg: { text: string }) => this.#tags.push(msg.text));
     connection.on("end", () => this.#lost = true);
@@ -171,7 +196,15 @@ export class PgSession {
    * Runs one statement with bound parameters and returns all of its rows.
    * Text with more than one statement is refused by the server.
    */
-  async query(sql: string, params: unknown[] = []): Promise<QueryResult> {
+  async query(
+    sql: string,
+    params: unknown[] = [],
+    options: { standalone?: boolean } = {},
+  ): Promise<QueryResult> {
+    return await this.#pooledTransaction(options.standalone, () => this.#query(sql, params));
+  }
+
+  async #query(sql: string, params: unknown[]): Promise<QueryResult> {
     return await this.#guard(async () => {
       this.#tags = [];
       const result = await this.#client.query({
@@ -199,7 +232,7 @@ export class PgSession {
   async *stream(
     sql: string,
     params: unknown[] = [],
-    options: { batchRows?: number; serverText?: boolean } = {},
+    options: { batchRows?: number; serverText?: boolean; standalone?: boolean } = {},
   ): AsyncGenerator<Record<string, unknown>, QueryOutcome> {
     const batches = this.batches(sql, params, options);
     while (true) {
@@ -217,8 +250,26 @@ export class PgSession {
   async *batches(
     sql: string,
     params: unknown[] = [],
-    options: { batchRows?: number; serverText?: boolean } = {},
-  ): AsyncGenerator<{ columns: Column[]; rows: Record<string, unknown>[] }, QueryOutcome> {
+    options: { batchRows?: number; serverText?: boolean; standalone?: boolean } = {},
+  ): AsyncGenerator<RowBatch, QueryOutcome> {
+    const wrap = this.#wrapsInTransaction(options.standalone);
+    if (wrap) await this.#beginPooled();
+    let failed = false;
+    try {
+      return yield* this.#batches(sql, params, options);
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      if (wrap) await this.#endPooled(failed);
+    }
+  }
+
+  async *#batches(
+    sql: string,
+    params: unknown[],
+    options: { batchRows?: number; serverText?: boolean },
+  ): AsyncGenerator<RowBatch, QueryOutcome> {
     const batchRows = options.batchRows ?? 1000;
     const { default: CursorClass } = await import("pg-cursor") as { default: typeof Cursor };
     this.#tags = [];
@@ -263,12 +314,13 @@ export class PgSession {
    * is read from the server meanwhile), so memory stays flat.
    */
   async copyOut(sql: string, onData: (bytes: Uint8Array) => void): Promise<QueryOutcome> {
-    this.#tags = [];
-    const copy = new CopyOut(sql, onData);
-    return await this.#guard(async () => {
-      this.#client.query(copy as unknown as pg.QueryConfig);
-      return { columns: [], command: await copy.done };
-    });
+    return await this.#pooledTransaction(false, () =>
+      this.#guard(async () => {
+        this.#tags = [];
+        const copy = new CopyOut(sql, onData);
+        this.#client.query(copy as unknown as pg.QueryConfig);
+        return { columns: [], command: await copy.done };
+      }));
   }
 
   /**
@@ -278,6 +330,58 @@ export class PgSession {
    * transaction, which the server then rolls back.
    */
   async simpleQuery(sql: string): Promise<QueryResult[]> {
+    const wasInTransaction = this.#inTransaction();
+    const results = await this.#simple(sql);
+    if (this.#pooled && !wasInTransaction && this.#inTransaction()) await this.#applySettings();
+    return results;
+  }
+
+  /** True while the session is inside a transaction block (or a failed one). */
+  #inTransaction(): boolean {
+    const status = (this.#client as unknown as { _txStatus?: string })._txStatus;
+    return status === "T" || status === "E";
+  }
+
+  /** Behind a pooler, a statement outside a transaction gets one of its own. */
+  #wrapsInTransaction(standalone: boolean | undefined): boolean {
+    return this.#pooled !== undefined && !standalone && !this.#inTransaction();
+  }
+
+  async #pooledTransaction<T>(standalone: boolean | undefined, run: () => Promise<T>): Promise<T> {
+    if (!this.#wrapsInTransaction(standalone)) return await run();
+    await this.#beginPooled();
+    let result: T;
+    try {
+      result = await run();
+    } catch (error) {
+      await this.#endPooled(true);
+      throw error;
+    }
+    await this.#endPooled(false);
+    return result;
+  }
+
+  async #beginPooled(): Promise<void> {
+    await this.#simple(this.#pooled!.readOnly ? "begin read only" : "begin");
+    await this.#applySettings();
+  }
+
+  async #endPooled(failed: boolean): Promise<void> {
+    if (this.#lost) return;
+    await this.#simple(failed || this.#pooled!.readOnly ? "rollback" : "commit");
+  }
+
+  /** The session's settings, for the current transaction only. */
+  async #applySettings(): Promise<void> {
+    const settings = Object.entries(this.#pooled!.settings);
+    if (settings.length === 0) return;
+    await this.#query(await loadSql("apply_session_settings"), [
+      settings.map(([name]) => name),
+      settings.map(([, value]) => value),
+    ]);
+  }
+
+  async #simple(sql: string): Promise<QueryResult[]> {
     return await this.#guard(async () => {
       this.#tags = [];
       const outcome = await this.#client.query({

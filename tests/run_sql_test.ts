@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { shellQuote } from "../lib/cli.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
+import { pgbouncerPath, startPgBouncer } from "./support/pgbouncer.ts";
 import {
   baseEnv,
   isOneLineError,
@@ -314,4 +315,80 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
   } finally {
     await cluster.stop();
   }
+});
+
+Deno.test({
+  name: "run_sql behind PgBouncer in transaction mode behaves as without it",
+  ignore: pgbouncerPath() === undefined,
+  async fn(t) {
+    const cluster = await startCluster();
+    const bouncer = await startPgBouncer(cluster);
+    const direct = { DB_URL: cluster.url() };
+    const pooled = { DB_URL: bouncer.url() };
+    const run = (args: string[], env: Record<string, string>) =>
+      runSkillScript("run_sql.ts", args, { env: { ...env, DB_CONFIRM: "YES" } });
+    try {
+      await cluster.sql(`
+        create table canary (id int primary key, v text not null);
+        insert into canary values (1, 'a'), (2, 'b'), (3, 'c');`);
+
+      await t.step("the pooler refuses startup settings; each transaction gets them", async () => {
+        const settings = "show statement_timeout; show lock_timeout; show transaction_read_only; " +
+          "select now()::text ~ '^\\d{4}-' as iso_dates";
+        const through = await run(["--json", settings], pooled);
+        assert.equal(through.code, 0, through.stderr);
+        const rows = JSON.parse(through.stdout).results.map((r: { rows: unknown[] }) => r.rows[0]);
+        assert.deepEqual(rows, [
+          { statement_timeout: "30s" },
+          { lock_timeout: "2s" },
+          { transaction_read_only: "on" },
+          { iso_dates: true },
+        ]);
+        assert.match(await bouncer.log(), /unsupported startup parameter: options/);
+      });
+
+      await t.step("reads print the same through the pooler", async () => {
+        const query = ["select id, v from canary order by id; select 1.50::numeric as n"];
+        const a = await run(query, direct);
+        const b = await run(query, pooled);
+        assert.equal(b.code, 0, b.stderr);
+        assert.equal(b.stdout, a.stdout);
+        const csv = await run(["--csv", "select id, v from canary order by id"], pooled);
+        assert.equal(csv.stdout, "id,v\n1,a\n2,b\n3,c\n");
+      });
+
+      await t.step("a write commits, all or nothing holds, a failure is one line", async () => {
+        const write = await run(["--write", "update canary set v = 'B' where id = 2"], pooled);
+        assert.equal(write.code, 0, write.stderr);
+        assert.equal(write.stdout, "UPDATE 1\n");
+        const half = await run(
+          ["--write", "insert into canary values (9, 'x'); insert into canary values (1, 'dup')"],
+          pooled,
+        );
+        assert.equal(half.code, 1);
+        assert.ok(isOneLineError(half.stderr), half.stderr);
+        assert.match(
+          half.stderr,
+          /Statement 2, INSERT \(canary\), failed: .*23505.*nothing was changed/,
+        );
+        assert.deepEqual(await canary(cluster), [CANARY[0], { id: 2, v: "B" }, CANARY[2]]);
+        const failing = await run(["select 1 / 0"], pooled);
+        assert.equal(failing.code, 1);
+        assert.match(failing.stderr, /division by zero \(SQLSTATE 22012\)/);
+        const after = await run(["select count(*) as n from canary"], pooled);
+        assert.match(after.stdout, /^n\n-+\n *3\n/, "the pool is usable after a failure");
+      });
+
+      await t.step("read-only holds through the pooler", async () => {
+        const result = await run([
+          "select set_config('search_path', 'x', false); delete from canary",
+        ], pooled);
+        assert.equal(result.code, 2);
+        assert.deepEqual((await canary(cluster)).length, 3);
+      });
+    } finally {
+      await bouncer.stop();
+      await cluster.stop();
+    }
+  },
 });

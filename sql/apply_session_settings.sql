@@ -1,0 +1,8 @@
+-- apply_session_settings.sql: give this transaction the session's settings.
+-- Behind a pooler in transaction mode (PgBouncer) a session's settings cannot travel in the
+-- startup packet, and a plain SET would stay on a server connection that others then get:
+-- set_config(..., true) lasts exactly as long as the transaction.
+-- Parameters: $1 text[] setting names, $2 text[] values (same order).
+-- Server versions: any; tested on 13-18.
+select count(set_config(name, value, true)) as applied
+from unnest($1::text[], $2::text[]) as s(name, value)
