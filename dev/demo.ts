@@ -113,6 +113,21 @@ try {
   await show(project, "Does the connection work?", "test_connection.ts");
   await show(project, "Server version", "pg_version.ts", ["--json"]);
   await show(project, "Connection details and key settings", "connection_info.ts");
+  await show(project, "Ad-hoc SQL, read-only, a value bound to $1", "run_sql.ts", [
+    `${TOP_CUSTOMERS} limit $1`,
+    "--param",
+    "3",
+  ]);
+  await show(project, "A write hidden in a CTE is refused before anything is sent", "run_sql.ts", [
+    "with gone as (delete from order_items returning *) select count(*) from gone",
+  ]);
+  await show(
+    project,
+    "With --write and a confirmation, all or nothing",
+    "run_sql.ts",
+    ["--write", "update customers set name = upper(name) where id = $1", "--param", "1"],
+    { DB_CONFIRM: "YES" },
+  );
   if (findToolDir("psql")) {
     await show(
       project,
