@@ -35,21 +35,35 @@ export class UsageError extends SkillError {
   }
 }
 
-const secrets = new Set<string>();
-
 /**
- * Remembers a secret (a password) so that no error line can ever print it:
- * {@linkcode redactSecrets} replaces every occurrence with `***`.
+ * Masks passwords where text carries them as values: in URLs
+ * (`scheme://user:***@host`, the userinfo running to its last `@`, so an
+ * unencoded `@` in a password hides all of it), and in conninfo strings or
+ * environment assignments (`password=***`, `PGPASSWORD=***`). Nothing else is
+ * touched: a word that happens to equal a password stays as it is. Messages
+ * are built without passwords in the first place; this is the safety net for
+ * text from elsewhere (a client tool's error, a URL the user typed).
  */
-export function registerSecret(secret: string | undefined): void {
-  if (secret && secret.length >= 1) secrets.add(secret);
+export function maskPasswords(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:\/?#@]*):[^\s\/?#]*@/gi, "$1:***@")
+    .replace(
+      /\b((?:ssl)?password|PGPASSWORD)(\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s,;&'"]+)/gi,
+      "$1$2***",
+    );
 }
 
-/** Replaces every registered secret in `text` with `***`. */
-export function redactSecrets(text: string): string {
-  let out = text;
-  for (const secret of secrets) out = out.split(secret).join("***");
-  return out;
+/**
+ * Text from a server (a query, a name, a message) made safe for a terminal:
+ * control characters are shown as `\xNN` escapes, so that none can move the
+ * cursor, repaint a prompt or change colours. Line breaks stay unless
+ * `newlines` is false.
+ */
+export function escapeControl(text: string, options: { newlines?: boolean } = {}): string {
+  const pattern = options.newlines === false
+    ? /[\u0000-\u001f\u007f-\u009f]/g
+    : /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+  return text.replace(pattern, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** How a script renders its result. */
@@ -159,7 +173,7 @@ export function parseLimit(text: string | undefined, fallback: number): number {
 
 /** Writes one line to stderr (for notes and warnings; results go to stdout). */
 export function note(line: string): void {
-  console.error(redactSecrets(line));
+  console.error(escapeControl(maskPasswords(line)));
 }
 
 /**
@@ -218,7 +232,7 @@ export function canAsk(): boolean {
  * line without its newline, or undefined at end of input.
  */
 export async function askLine(prompt: string): Promise<string | undefined> {
-  await Deno.stderr.write(new TextEncoder().encode(prompt));
+  await Deno.stderr.write(new TextEncoder().encode(escapeControl(prompt)));
   const bytes: number[] = [];
   const one = new Uint8Array(1);
   while (true) {
@@ -273,7 +287,6 @@ export async function askSecret(question: string): Promise<string> {
     await Deno.stderr.write(encoder.encode("\n"));
   }
   const secret = new TextDecoder().decode(new Uint8Array(bytes));
-  registerSecret(secret);
   return secret;
 }
 
@@ -314,9 +327,11 @@ export async function runScript(
     code = error instanceof SkillError ? error.exitCode : EXIT_FAILURE;
     const message = error instanceof Error ? error.message : String(error);
     const prefix = error instanceof SkillError ? "" : "unexpected error: ";
-    console.error(redactSecrets(`${name}: ${prefix}${firstLine(message)}`));
+    console.error(
+      escapeControl(maskPasswords(`${name}: ${prefix}${firstLine(message)}`), { newlines: false }),
+    );
     if (Deno.env.get("DB_DEBUG") === "1" && error instanceof Error && error.stack) {
-      console.error(redactSecrets(error.stack));
+      console.error(escapeControl(maskPasswords(error.stack)));
     }
   }
   Deno.exit(code);

@@ -165,6 +165,17 @@ export function asTable(value: unknown): TomlTable | undefined {
     : undefined;
 }
 
+/**
+ * What a TOML value is, for an error about it: its kind, never its content
+ * (the value may be a password written as a number, or in an array).
+ */
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Date) return "a date";
+  if (value !== null && typeof value === "object") return "a table";
+  return `a ${typeof value}`;
+}
+
 /** The settings of one profile after `[database]` defaults are applied. */
 export interface ProfileSettings {
   host?: string;
@@ -226,7 +237,7 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
     const value = merged[key];
     if (value === undefined) continue;
     if (typeof value !== "string") {
-      throw new SkillError(`"${key}" must be a string in ${where}, got ${JSON.stringify(value)}`);
+      throw new SkillError(`"${key}" must be a string in ${where}, got ${typeName(value)}`);
     }
     (settings as Record<string, unknown>)[key] = value;
   }
@@ -242,7 +253,7 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
       : merged.port;
     if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
       throw new SkillError(
-        `"port" must be an integer from 1 to 65535 in ${where}, got ${JSON.stringify(merged.port)}`,
+        `"port" must be an integer from 1 to 65535 in ${where}, got ${typeName(merged.port)}`,
       );
     }
     settings.port = port;
@@ -250,7 +261,7 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
   if (merged.sslmode !== undefined) {
     if (typeof merged.sslmode !== "boolean") {
       throw new SkillError(
-        `"sslmode" must be true or false in ${where}, got ${JSON.stringify(merged.sslmode)}; ` +
+        `"sslmode" must be true or false in ${where}, got ${typeName(merged.sslmode)}; ` +
           `put other libpq modes in the profile's url (?sslmode=verify-full)`,
       );
     }

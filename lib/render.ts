@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type OutputFormat, SkillError } from "./cli.ts";
+import { escapeControl, type OutputFormat, SkillError } from "./cli.ts";
 import type { Column, QueryOutcome, QueryResult, RowBatch } from "./session.ts";
 import { ExactNumber, isNumeric } from "./values.ts";
 
@@ -89,8 +89,15 @@ export function printOutput(text: string): void {
   console.log(text.replace(/\n+$/, ""));
 }
 
-/** Text of one value as a table cell: lists read as "a, b" for people. */
+/**
+ * Text of one value as a table cell: lists read as "a, b" for people, and
+ * control characters (server text may hold any) shown as escapes.
+ */
 function tableCellText(value: unknown): string {
+  return escapeControl(plainCellText(value));
+}
+
+function plainCellText(value: unknown): string {
   if (
     Array.isArray(value) &&
     value.every((v) => typeof v !== "object" || v === null || v instanceof ExactNumber)
@@ -118,7 +125,9 @@ function renderTable(
   const { columns, rows } = result;
   if (columns.length === 0) return "";
   const cells = rows.map((row) => columns.map((c) => tableCellText(row[c]).split("\n")));
-  const labels = result.labels ?? columns;
+  const labels = (result.labels ?? columns).map((label) =>
+    escapeControl(label, { newlines: false })
+  );
   const numeric = columns.map((c) =>
     rows.length > 0 &&
     rows.every((r) => r[c] === null || r[c] === undefined || isNumeric(r[c]))

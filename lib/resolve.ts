@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { registerSecret, SkillError, UsageError } from "./cli.ts";
+import { SkillError, UsageError } from "./cli.ts";
 import {
   DEFAULT_PROFILE,
   findProjectRoot,
@@ -210,7 +210,8 @@ export function parseConnectTimeout(text: string, what: string): number {
  */
 export function parseConnectionUrl(text: string, variable = "DB_URL"): ParsedUrl {
   const m = text.match(
-    /^postgres(?:ql)?:\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/,
+    // The userinfo runs to the authority's last "@": a password with an unencoded "@" stays whole.
+    /^postgres(?:ql)?:\/\/(?:([^/?#]*)@)?([^@/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/,
   );
   if (!m) {
     throw new UsageError(
@@ -367,7 +368,6 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   const url = Deno.env.get(urlVariable);
   if (url) {
     const parsed = parseConnectionUrl(url, urlVariable);
-    registerSecret(parsed.password);
     return finish({
       parsed,
       sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
@@ -422,11 +422,9 @@ export function profileTarget(
 ): ConnectionTarget {
   const saved = context.profile;
   const where = saved ? `profile "${saved.name}"` : (context.describe ?? "the settings given");
-  registerSecret(settings.password);
   const fromUrl = settings.url
     ? parseConnectionUrl(settings.url, `The url of ${where}`)
     : { params: {} } as ParsedUrl;
-  registerSecret(fromUrl.password);
   const merged: ParsedUrl = {
     host: fromUrl.host ?? settings.host,
     port: fromUrl.port ?? settings.port,
@@ -550,7 +548,6 @@ function passwordFromEnvironment(
 ): string | undefined {
   const fromEnv = Deno.env.get("PGPASSWORD");
   if (fromEnv) {
-    registerSecret(fromEnv);
     return fromEnv;
   }
   const home = Deno.env.get("HOME");
@@ -579,7 +576,6 @@ function passwordFromEnvironment(
     fields.push(current);
     if (fields.length !== 5) continue;
     if (wanted.every((value, i) => fields[i] === "*" || fields[i] === value)) {
-      registerSecret(fields[4]);
       return fields[4];
     }
   }

@@ -13,7 +13,6 @@ import {
   canAsk,
   note,
   parseCli,
-  registerSecret,
   runScript,
   shellQuote,
   SkillError,
@@ -144,8 +143,9 @@ function recap(
   return lines.join("\n");
 }
 
+/** The URL with its password shown as ********, however many `@` it holds. */
 function hidePassword(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, "$1:********@");
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^/?#\s]*@/, "$1:********@");
 }
 
 function suggestName(project: string | undefined, taken: string[]): string {
@@ -169,7 +169,6 @@ function sslSettings(mode: string): ProfileSettings {
 /** Settings from a URL, as profile fields (libpq sslmodes other than on/off stay in the url). */
 function fieldsFromUrl(url: string): ProfileSettings {
   const parsed = parseConnectionUrl(url, "The URL");
-  registerSecret(parsed.password);
   const fields: ProfileSettings = {
     host: parsed.host,
     port: parsed.port,
@@ -188,7 +187,6 @@ function defined(settings: ProfileSettings): ProfileSettings {
 function fromCandidate(candidate: Candidate | undefined): ProfileSettings {
   if (!candidate) return {};
   const f = candidate.fields;
-  registerSecret(f.password);
   const settings: ProfileSettings = {
     host: f.host,
     port: f.port,
@@ -442,7 +440,6 @@ async function runWithOptions(
   }
   const envPassword = Deno.env.get("PGPASSWORD");
   if (settings.password === undefined && envPassword) {
-    registerSecret(envPassword);
     settings.password = envPassword;
   }
   settings.host ??= "localhost";

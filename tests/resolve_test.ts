@@ -247,6 +247,22 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         /"sslmode" must be true or false .* url/,
       );
     });
+    await t.step("a password of the wrong type is named, never shown", async () => {
+      for (
+        const value of ["123459", '["first-part", "second-part"]', "{ text = 'inline-secret' }"]
+      ) {
+        await project.writeToml(good.replace(`password = "${password}"`, `password = ${value}`));
+        const result = await runSkillScript("test_connection.ts", [], { env: project.env });
+        assert.equal(result.code, 1);
+        assert.match(
+          result.stderr,
+          /"password" must be a string in \[database\.local\] .*, got an? (number|array|table)/,
+        );
+        for (const secret of ["123459", "first-part", "second-part", "inline-secret"]) {
+          assert.ok(!result.stderr.includes(secret), `${secret} in ${result.stderr}`);
+        }
+      }
+    });
     await t.step("unreachable host", async () => {
       const started = performance.now();
       await expectFailure(
@@ -291,6 +307,31 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         { PGCONNECT_TIMEOUT: "-1" },
         2,
         /PGCONNECT_TIMEOUT must be a whole number of seconds from 0 to 2147483, got "-1"/,
+      );
+    });
+    await t.step("an unencoded @ in a URL's password: all of it is the password", async () => {
+      await cluster.sql(`create role at_user login password 'p@ss@word'`);
+      const url = `postgresql://at_user:p@ss@word@${cluster.host}:${cluster.port}/postgres`;
+      const ok = await runSkillScript("test_connection.ts", ["--json"], { env: { DB_URL: url } });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).user, "at_user");
+      const wrong = url.replace("p@ss@word", "p@ss@wrong");
+      const result = await runSkillScript("test_connection.ts", [], { env: { DB_URL: wrong } });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Password authentication failed for user "at_user"/);
+      for (const piece of ["ss@wr", "wrong", "p@ss"]) assert.ok(!result.stderr.includes(piece));
+    });
+    await t.step("a password equal to common words leaves those words alone", async () => {
+      await cluster.sql(`create role postgres_app login password 'postgres'`);
+      await project.writeToml(
+        good.replace('user = "app"', 'user = "postgres_app"').replace(password, "postgres")
+          .replace('database = "postgres"', 'database = "nope"'),
+      );
+      const result = await runSkillScript("test_connection.ts", [], { env: project.env });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /Database "nope" does not exist .* profile "local" in ".*\.skills\/postgres\/postgres\.toml"/,
       );
     });
     await t.step("wrong password in DB_URL never echoes the URL's password", async () => {

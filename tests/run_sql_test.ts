@@ -131,6 +131,28 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       );
     });
 
+    await t.step("control characters from the server never reach a terminal raw", async () => {
+      const sql = `select E'\\x1b[2J\\x1b[31mred\\x07' as "col\x1b[0m"`;
+      const table = await run([sql]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(table.stdout), JSON.stringify(table.stdout));
+      assert.match(table.stdout, /\\x1b\[2J\\x1b\[31mred\\x07/);
+      const json = await run(["--json", sql]);
+      assert.equal(
+        JSON.parse(json.stdout).results[0].rows[0]["col\x1b[0m"],
+        "\x1b[2J\x1b[31mred\x07",
+      );
+      const failed = await run(
+        ["--ddl", `do $$ begin raise exception E'bad\\x1b[2J news'; end $$`],
+        {
+          DB_CONFIRM: "YES",
+        },
+      );
+      assert.equal(failed.code, 1);
+      assert.ok(!failed.stderr.includes("\x1b"), JSON.stringify(failed.stderr));
+      assert.match(failed.stderr, /bad\\x1b\[2J news/);
+    });
+
     await t.step("--max-rows caps the table and says how to get the rest", async () => {
       const result = await run(["select g from generate_series(1, 500) g"]);
       assert.equal(result.stdout.trim().split("\n").length, 2 + 200 + 1);

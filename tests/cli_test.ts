@@ -1,0 +1,35 @@
+/**
+ * What every script prints about secrets and server text (lib/cli.ts):
+ * passwords masked where they stand as values and nowhere else, control
+ * characters never reaching a terminal raw.
+ */
+import assert from "node:assert/strict";
+import { escapeControl, maskPasswords } from "../lib/cli.ts";
+
+Deno.test("passwords are masked as values, never as substrings of other words", () => {
+  // The example profile's password is "postgres"; a password "1" is as plausible.
+  const plain = 'Profile "local" in ".skills/postgres/postgres.toml": user "postgres" at 127.0.0.1';
+  assert.equal(maskPasswords(plain), plain);
+  assert.equal(
+    maskPasswords("pg_dump: connection to postgresql://app:p@ss:w0rd@db.example.com/app failed"),
+    "pg_dump: connection to postgresql://app:***@db.example.com/app failed",
+  );
+  assert.equal(
+    maskPasswords("host=db password='a b\\'c' dbname=x; PGPASSWORD=s3cret psql; sslpassword=k"),
+    "host=db password=*** dbname=x; PGPASSWORD=*** psql; sslpassword=***",
+  );
+  assert.equal(
+    maskPasswords("postgresql://app@db/x?password=p%40ss&sslmode=require"),
+    "postgresql://app@db/x?password=***&sslmode=require",
+  );
+});
+
+Deno.test("control characters are shown as escapes", () => {
+  assert.equal(
+    escapeControl("select '\x1b[2J\x1b[31mred'\x07"),
+    "select '\\x1b[2J\\x1b[31mred'\\x07",
+  );
+  assert.equal(escapeControl("two\nlines\tand\x9bC1"), "two\nlines\\x09and\\x9bC1");
+  assert.equal(escapeControl("one\nline", { newlines: false }), "one\\x0aline");
+  assert.equal(escapeControl("é ü ✓ 名前"), "é ü ✓ 名前");
+});
