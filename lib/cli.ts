@@ -181,6 +181,7 @@ export function note(line: string): void {
  * `deno task` that is `INIT_CWD`, not the skill's folder).
  */
 export function resolveUserPath(path: string): string {
+  if (path.trim() === "") throw new UsageError("The file name is empty; give a path");
   if (path.startsWith("/")) return path;
   const base = Deno.env.get("INIT_CWD") || Deno.cwd();
   return `${base.replace(/\/$/, "")}/${path}`;

@@ -310,11 +310,16 @@ export function targetUrl(
   return `postgresql://${auth}@${host}:${target.port}/${enc(target.database)}?${params}`;
 }
 
+/** The largest value a PostgreSQL integer setting (a timeout in ms) takes. */
+const INT_SETTING_MAX = 2_147_483_647;
+
 function envInteger(name: string, options: { min: number }): number | undefined {
   const text = Deno.env.get(name);
   if (text === undefined || text === "") return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < options.min) {
-    throw new UsageError(`${name} must be an integer of at least ${options.min}, got "${text}"`);
+  if (!/^\d{1,10}$/.test(text) || Number(text) < options.min || Number(text) > INT_SETTING_MAX) {
+    throw new UsageError(
+      `${name} must be a whole number from ${options.min} to ${INT_SETTING_MAX}, got "${text}"`,
+    );
   }
   return Number(text);
 }

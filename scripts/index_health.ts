@@ -3,7 +3,7 @@
  * Index health in one list: tables that want an index, indexes never used,
  * invalid indexes, and indexes made redundant by another.
  */
-import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
+import { parseCli, parseLimit, parsePositiveInt, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
 import { printOutput, renderRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -54,7 +54,7 @@ await runScript("index_health", async () => {
     positionals: { min: 0, max: 1 },
     options: { "min-rows": { type: "string" } },
   }, Deno.args);
-  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 20;
+  const limit = parseLimit(positionals[0], 20);
   const minRows = values["min-rows"] !== undefined
     ? parsePositiveInt(values["min-rows"] as string, "--min-rows", { max: 1_000_000_000 })
     : 10_000;

@@ -4,7 +4,7 @@
  * `-X` added so that no ~/.psqlrc changes the output, the password in the
  * environment, and the SSL fallback decided before psql starts.
  */
-import { parseCli, runScript } from "../lib/cli.ts";
+import { parseCli, runScript, SkillError } from "../lib/cli.ts";
 import { sslModeForTools } from "../lib/database.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { resolveClientTools, runToolInteractive, toolEnvironment, toolPath } from "../lib/tools.ts";
@@ -19,7 +19,8 @@ a probe connection finds that out before psql starts, and psql runs once, with
 SSL; set DB_AUTO_UPDATE_SSLMODE=1 to save sslmode = true, otherwise the command
 that would is printed. The exit status is psql's own (1 for an SQL error with
 -c, 3 for an error in a script run with ON_ERROR_STOP, 2 when the connection
-fails).
+fails); anything that stops psql from connecting here (a missing profile, an
+unreachable server, psql not installed) also exits 2.
 
 Options: all of psql's (see psql --help). --help here prints this text.
 
@@ -30,10 +31,17 @@ await runScript("psql_with_ssl_fallback", async () => {
   if (Deno.args.length === 1 && (Deno.args[0] === "--help" || Deno.args[0] === "-h")) {
     parseCli({ name: "psql_with_ssl_fallback", usage }, Deno.args);
   }
-  const target = await resolveTarget();
-  const tools = await resolveClientTools(target);
-  const psql = toolPath(tools, "psql");
-  const sslmode = await sslModeForTools(target);
+  let psql: string, tools, sslmode, target;
+  try {
+    target = await resolveTarget();
+    tools = await resolveClientTools(target);
+    psql = toolPath(tools, "psql");
+    sslmode = await sslModeForTools(target);
+  } catch (error) {
+    // Whatever stops psql from connecting ends as psql ends then: status 2.
+    if (error instanceof SkillError && error.exitCode === 1) throw new SkillError(error.message, 2);
+    throw error;
+  }
   return await runToolInteractive(
     psql,
     ["-X", ...Deno.args],

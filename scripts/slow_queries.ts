@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the slowest statements on average (mean execution time) from pg_stat_statements. */
-import { parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
+import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
 import { topStatements } from "../lib/pg_stat_statements.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
@@ -30,7 +30,7 @@ await runScript("slow_queries", async () => {
     formats: ["json", "csv"],
     positionals: { min: 0, max: 1 },
   }, Deno.args);
-  const limit = positionals[0] ? parsePositiveInt(positionals[0], "limit", { max: 10_000 }) : 20;
+  const limit = parseLimit(positionals[0], 20);
   const target = await resolveTarget({ session: "diagnostic" });
   const result = await withSession(target, (session) => topStatements(session, "mean", limit));
   printOutput(renderRows(resultRows(result), format));

@@ -5,7 +5,7 @@
  * psql missing from the machine.
  */
 import assert from "node:assert/strict";
-import { startCluster } from "./support/cluster.ts";
+import { freePort, startCluster } from "./support/cluster.ts";
 import {
   baseEnv,
   isOneLineError,
@@ -231,13 +231,26 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       await project.writeToml(pristine);
     });
 
+    await t.step("a connection that cannot be made exits 2, as --help says", async () => {
+      const unreachable = await runSkillScript(SCRIPT, ["-c", "select 1"], {
+        env: { DB_URL: `postgresql://u@127.0.0.1:${freePort()}/postgres`, PGPASSWORD: "x" },
+      });
+      assert.equal(unreachable.code, 2, unreachable.stderr);
+      assert.match(unreachable.stderr, /Connection refused/);
+      const noProfile = await runSkillScript(SCRIPT, ["-c", "select 1"], {
+        env: { ...env, DB_PROFILE: "nosuch" },
+      });
+      assert.equal(noProfile.code, 2, noProfile.stderr);
+      assert.match(noProfile.stderr, /No profile "nosuch"/);
+    });
+
     await t.step("psql not installed: one clear line with the install command", async () => {
       const wrapper = await withoutPsql();
       const result = await runSkillScript(SCRIPT, ["-c", "select 1"], {
         env,
         wrapper,
       });
-      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.code, 2, `as --help says: ${result.stderr}`);
       assert.ok(isOneLineError(result.stderr), result.stderr);
       assert.match(result.stderr, /psql is not installed or not found; install them with: /);
       const deps = await runSkillScript("check_deps.ts", [], {

@@ -300,7 +300,7 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         good,
         { DB_STATEMENT_TIMEOUT_MS: "5s" },
         2,
-        /DB_STATEMENT_TIMEOUT_MS must be an integer/,
+        /DB_STATEMENT_TIMEOUT_MS must be a whole number from 0 to 2147483647, got "5s"/,
       );
       await expectFailure(
         good,
@@ -308,6 +308,40 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         2,
         /PGCONNECT_TIMEOUT must be a whole number of seconds from 0 to 2147483, got "-1"/,
       );
+      // Out of range: caught before anything runs, not by the server or a timer later.
+      for (
+        const [name, value] of [
+          ["PGCONNECT_TIMEOUT", "2147484"],
+          ["PGCONNECT_TIMEOUT", "1e20"],
+          ["DB_STATEMENT_TIMEOUT_MS", "99999999999"],
+          ["DB_LOCK_TIMEOUT_MS", "2147483648"],
+          ["DB_STATEMENT_TIMEOUT_MS", "1e20"],
+        ]
+      ) {
+        await expectFailure(
+          good,
+          { [name]: value },
+          2,
+          new RegExp(`${name} must be a whole number`),
+        );
+      }
+    });
+    await t.step("an empty limit is refused by every script that takes one", async () => {
+      for (
+        const script of [
+          "table_sizes.ts",
+          "index_health.ts",
+          "slow_queries.ts",
+          "pg_stat_statements_top.ts",
+          "activity_overview.ts",
+          "missing_fk_indexes.ts",
+          "vacuum_analyze_status.ts",
+        ]
+      ) {
+        const result = await runSkillScript(script, [""], { env: project.env });
+        assert.equal(result.code, 2, `${script}: ${result.stderr}`);
+        assert.match(result.stderr, /limit must be a positive integer, got ""/, script);
+      }
     });
     await t.step("an unencoded @ in a URL's password: all of it is the password", async () => {
       await cluster.sql(`create role at_user login password 'p@ss@word'`);
