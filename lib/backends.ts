@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { confirmAction, type OutputFormat, SkillError, UsageError } from "./cli.ts";
+import { confirmAction, escapeControl, type OutputFormat, SkillError, UsageError } from "./cli.ts";
 import { withSession } from "./database.ts";
 import { printOutput, renderRows } from "./render.ts";
 import type { ConnectionTarget } from "./resolve.ts";
@@ -20,7 +20,8 @@ export interface BackendInfo {
   pid: number;
   user: string | null;
   database: string | null;
-  backend_type: string;
+  /** `client backend`, `checkpointer` ...; null when the caller may not see it. */
+  backend_type: string | null;
   state: string | null;
   query: string;
   is_self: boolean;
@@ -30,8 +31,13 @@ export interface BackendInfo {
 export interface SignalOutcome {
   pid: number;
   action: SignalAction;
-  /** signalled; terminated (seen gone afterwards); already gone; not permitted. */
-  result: "signalled" | "terminated" | "already gone" | "not permitted";
+  /**
+   * signalled; terminated (seen gone afterwards); already gone; not permitted;
+   * refused (the server sent no signal, though the process is there: see `reason`).
+   */
+  result: "signalled" | "terminated" | "already gone" | "not permitted" | "refused";
+  /** The server's own words when it refused or did not permit it, else null. */
+  reason: string | null;
   user: string | null;
   database: string | null;
   query: string;
@@ -71,6 +77,13 @@ export async function checkTargets(session: PgSession, pids: number[]): Promise<
     if (info.is_self) {
       throw new SkillError(`PID ${pid} is this script's own session; nothing was signalled`);
     }
+    // Without the privilege to see it (pg_read_all_stats) the type is null: the server decides.
+    if (info.backend_type !== null && info.backend_type !== "client backend") {
+      throw new SkillError(
+        `PID ${pid} is the server's ${escapeControl(info.backend_type)}, not a client session; ` +
+          `only client sessions can be cancelled or terminated, nothing was signalled`,
+      );
+    }
     targets.push(info);
   }
   return targets;
@@ -97,17 +110,30 @@ export async function signalBackends(
       query: target.query,
     };
     let result: SignalOutcome["result"];
+    let reason: string | undefined;
+    const noticesBefore = session.notices.length;
     try {
       const { rows } = await session.query(sql, [target.pid, action]);
-      result = rows[0].signalled ? "signalled" : "already gone";
+      if (rows[0].signalled) {
+        result = "signalled";
+      } else if (!(await findBackend(session, target.pid))) {
+        result = "already gone";
+      } else {
+        // The process is there and got no signal: say what the server said.
+        result = "refused";
+        reason = session.notices.slice(noticesBefore).map((n) => n.message).join("; ") ||
+          "the server sent no signal";
+      }
     } catch (error) {
-      if (error instanceof PgServerError && error.code === "42501") result = "not permitted";
-      else throw error;
+      if (error instanceof PgServerError && error.code === "42501") {
+        result = "not permitted";
+        reason = error.message;
+      } else throw error;
     }
     if (result === "signalled" && action === "terminate" && await gone(session, target.pid)) {
       result = "terminated";
     }
-    outcomes.push({ ...base, result });
+    outcomes.push({ ...base, result, reason: reason ?? null });
   }
   return outcomes;
 }
@@ -125,7 +151,7 @@ export function describeTarget(action: SignalAction, target: BackendInfo): strin
   const what = action === "cancel" ? "Cancel the query of" : "Terminate";
   const query = target.query.length > 80 ? `${target.query.slice(0, 77)}...` : target.query;
   return `${what} session ${target.pid} (${target.user ?? "?"} on ${target.database ?? "?"}, ` +
-    `${target.state ?? target.backend_type}: ${query})?`;
+    `${target.state ?? target.backend_type ?? "?"}: ${query})?`;
 }
 
 /**
@@ -146,8 +172,10 @@ export async function signalOne(
 
 /** Prints the outcomes and returns the exit status: 0 when every session was signalled. */
 export function reportOutcomes(outcomes: SignalOutcome[], format: OutputFormat): number {
-  const columns = ["pid", "action", "result", "user", "database", "query"];
-  const rows = outcomes.map((o) => ({ ...o }) as Record<string, unknown>);
+  const columns = ["pid", "action", "result", "reason", "user", "database", "query"];
+  const rows = outcomes.map((o) =>
+    Object.fromEntries(columns.map((c) => [c, o[c as keyof SignalOutcome]]))
+  );
   printOutput(renderRows({ columns, rows }, format));
   return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
 }

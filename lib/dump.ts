@@ -131,6 +131,11 @@ export async function schemaDumpText(target: ConnectionTarget): Promise<string> 
   return new TextDecoder().decode(result.stdout);
 }
 
+/** A value quoted for a libpq connection string: in quotes, \ and ' escaped. */
+export function conninfoValue(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
 /** What a restore did. */
 export interface RestoreReport {
   file: string;
@@ -220,8 +225,10 @@ export async function restoreFile(
       "--no-privileges",
       "--exit-on-error",
       ...(single ? ["--single-transaction"] : []),
+      // pg_restore reads --dbname as a connection string whenever it holds "=":
+      // given as one (dbname='...'), a database named "dbname=appdb" is that database.
       "--dbname",
-      target.database,
+      `dbname=${conninfoValue(target.database)}`,
     ];
   const started = performance.now();
   const result = await runTool(path, args, env, { stdinFile: file, progressLabel: "restore" });

@@ -208,6 +208,42 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       assert.equal((await states(sleeper.backendPid)).state, "active");
     });
 
+    await t.step("the server's own processes are refused, not reported gone", async () => {
+      const [checkpointer] = await cluster.sql(
+        "select pid from pg_stat_activity where backend_type = 'checkpointer'",
+      );
+      const result = await runSkillScript("terminate_backend.ts", [String(checkpointer.pid)], {
+        env: { ...env, DB_CONFIRM: "YES" },
+      });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(`PID ${checkpointer.pid} is the server's checkpointer, not a client session`),
+      );
+      const [still] = await cluster.sql(
+        `select count(*)::int as n from pg_stat_activity where pid = ${checkpointer.pid}`,
+      );
+      assert.equal(still.n, 1, "the checkpointer runs on");
+      const weak = await runSkillScript(
+        "cancel_backend.ts",
+        [String(sleeper.backendPid), "--json"],
+        {
+          env: { ...env, DB_PROFILE: "weak", DB_CONFIRM: "YES" },
+        },
+      );
+      const [outcome] = JSON.parse(weak.stdout);
+      assert.deepEqual(Object.keys(outcome), [
+        "pid",
+        "action",
+        "result",
+        "reason",
+        "user",
+        "database",
+        "query",
+      ]);
+      assert.match(outcome.reason, /permission denied|must be a (superuser|member)/i);
+    });
+
     await t.step("query_action without a terminal or --pid only lists", async () => {
       // Text without % or _ matches anywhere; with them it is an ILIKE pattern.
       const result = await runSkillScript("query_action.ts", [

@@ -255,6 +255,27 @@ Deno.test("dumps and restores on a real server", async (t) => {
       assert.deepEqual(counts[0], { c: 0, o: 0 }, "not even the table that loaded stayed");
     });
 
+    await t.step("the database confirmed is the database written, whatever its name", async () => {
+      await cluster.sql(`create database "dbname=appdb"`);
+      await cluster.sql("create database appdb");
+      const odd = { ...profile(cluster, "dbname=appdb") };
+      await project.writeToml(tomlWithProfiles({ ...profiles, odd }));
+      const result = await run("restore_dump.ts", ["s.dump"], {
+        DB_PROFILE: "odd",
+        DB_CONFIRM: "YES",
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /into database "dbname=appdb"/);
+      const tables = async (db: string): Promise<number> =>
+        (await cluster.sql(
+          "select count(*)::int as n from pg_tables where schemaname = 'public'",
+          db,
+        ))[0].n as number;
+      assert.ok(await tables("dbname=appdb") > 0, "restored where it said");
+      assert.equal(await tables("appdb"), 0, "and not anywhere else");
+      await project.writeToml(tomlWithProfiles(profiles));
+    });
+
     await t.step("a restore without confirmation does nothing and names its target", async () => {
       const result = await run("restore_dump.ts", ["s.dump"], { DB_PROFILE: "guarded" });
       assert.equal(result.code, 1);
