@@ -60,10 +60,15 @@ export function maskPasswords(text: string): string {
  * `newlines` is false.
  */
 export function escapeControl(text: string, options: { newlines?: boolean } = {}): string {
-  const pattern = options.newlines === false
-    ? /[\u0000-\u001f\u007f-\u009f]/g
-    : /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
-  return text.replace(pattern, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  let out = "";
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+    out += control && !(code === 0x0a && options.newlines !== false)
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : char;
+  }
+  return out;
 }
 
 /** How a script renders its result. */

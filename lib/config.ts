@@ -8,6 +8,7 @@
 import { parse, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { note, SkillError, UsageError } from "./cli.ts";
+import { withFileLock, writeFileAtomic } from "./files.ts";
 
 /** The TOML schema version this skill reads and writes. */
 export const SCHEMA_VERSION = 1;
@@ -402,23 +403,6 @@ export function setTomlValue(
   return lines.join(eol);
 }
 
-/**
- * Writes `text` to `path` whole or not at all: a temporary file in the same
- * folder with mode 0600 (the file holds passwords), then a rename over the
- * original.
- */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.${path.split("/").pop()}.${crypto.randomUUID()}.tmp`);
-  try {
-    await Deno.writeTextFile(temp, text, { mode: 0o600, createNew: true });
-    await Deno.chmod(temp, 0o600);
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw new SkillError(`Cannot write "${path}": ${(error as Error).message}`);
-  }
-}
-
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
@@ -522,9 +506,35 @@ export async function updateTomlFile(
   section: string[],
   key: string,
   value: string | boolean | number,
-): Promise<void> {
-  const { text, data } = await readToml(path);
-  await writeTomlFile(path, editTomlText(path, text, data, [{ section, key, value }]));
+): Promise<{ previous: unknown }> {
+  return await editTomlFile(path, (text, data) => {
+    let previous: unknown = data;
+    for (const name of [...section, key]) previous = asTable(previous)?.[name];
+    return {
+      text: editTomlText(path, text, data, [{ section, key, value }]),
+      result: { previous },
+    };
+  });
+}
+
+/**
+ * Reads, edits and writes a profiles file as one step, holding its lock
+ * throughout, so that concurrent writers each see the other's change. `edit`
+ * gets the text and its parsed data, and returns the new text (or undefined
+ * to write nothing) and a result for the caller.
+ */
+export async function editTomlFile<T>(
+  path: string,
+  edit: (text: string, data: TomlTable) => { text: string | undefined; result: T },
+): Promise<T> {
+  return await withFileLock(path, async () => {
+    const { text, data } = await readToml(path);
+    const outcome = edit(text, data);
+    if (outcome.text !== undefined && outcome.text !== text) {
+      await writeTomlFile(path, outcome.text);
+    }
+    return outcome.result;
+  });
 }
 
 /**
@@ -762,8 +772,7 @@ export async function addToGitignore(projectRoot: string): Promise<boolean> {
 
 /** Like {@linkcode writeFileAtomic}, for files that hold no secret (mode as given). */
 async function writeFileAtomicMode(path: string, text: string, mode: number): Promise<void> {
-  await writeFileAtomic(path, text);
-  await Deno.chmod(path, mode);
+  await withFileLock(path, () => writeFileAtomic(path, text, { mode }));
 }
 
 /** A new schema-1 profiles file with its [configuration] and [database] defaults. */

@@ -171,9 +171,18 @@ export async function resolveClientTools(
     return { binDir: detected, source: detected ? "detected" : "none", tomlPath: config.path };
   }
   if (detected && writable) {
-    await updateTomlFile(config.path, ["configuration"], "pg_bin_path", detected);
-    note(`note: saved pg_bin_path = "${detected}" in "${config.path}"`);
-    return { binDir: detected, source: "pg_bin_path", tomlPath: config.path };
+    // A convenience: when it cannot be saved, say so and go on with the tools found.
+    try {
+      await updateTomlFile(config.path, ["configuration"], "pg_bin_path", detected);
+      note(`note: saved pg_bin_path = "${detected}" in "${config.path}"`);
+      return { binDir: detected, source: "pg_bin_path", tomlPath: config.path };
+    } catch (error) {
+      note(
+        `warning: could not save pg_bin_path = "${detected}" ` +
+          `(${error instanceof Error ? error.message : error}); using it anyway`,
+      );
+      return { binDir: detected, source: "detected", tomlPath: config.path };
+    }
   }
   return { binDir: detected, source: detected ? "detected" : "none", tomlPath: config.path };
 }

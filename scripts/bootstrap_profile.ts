@@ -21,6 +21,7 @@ import {
 import {
   addToGitignore,
   asTable,
+  editTomlFile,
   editTomlText,
   findProjectRoot,
   gitIgnoreWarning,
@@ -38,6 +39,7 @@ import {
   type TomlTable,
   writeTomlFile,
 } from "../lib/config.ts";
+import { withFileLock } from "../lib/files.ts";
 import { openSession } from "../lib/connect.ts";
 import {
   type ConnectionTarget,
@@ -538,16 +540,31 @@ function printOneOff(settings: ProfileSettings): void {
   }
 }
 
+/** Writes the profile into the file (made new when missing); returns the data it was added to. */
+async function saveProfile(
+  tomlPath: string,
+  name: string,
+  settings: ProfileSettings,
+): Promise<TomlTable> {
+  const edit = (text: string, data: TomlTable) => ({
+    text: editTomlText(tomlPath, text, data, profileEdits(data, name, settings)),
+    result: data,
+  });
+  if (await exists(tomlPath)) return await editTomlFile(tomlPath, edit);
+  return await withFileLock(tomlPath, async () => {
+    const fresh = parseConfigText(newConfigText(findToolDir("psql")));
+    await writeTomlFile(tomlPath, edit(fresh.text, fresh.data).text);
+    return fresh.data;
+  });
+}
+
 async function save(ctx: Context, plan: Plan): Promise<string[]> {
   const done: string[] = [];
-  const base = ctx.existing ?? parseConfigText(newConfigText(findToolDir("psql")));
-  const baseData = base.data;
   const settings: ProfileSettings = { ...plan.settings };
   if (plan.migrationsPath) settings.migrations_path = plan.migrationsPath;
-  const edits = profileEdits(baseData, plan.name, settings);
-  const text = editTomlText(ctx.tomlPath, base.text, baseData, edits);
   await Deno.mkdir(join(ctx.root, ".skills", "postgres"), { recursive: true });
-  await writeTomlFile(ctx.tomlPath, text);
+  // Read again under the file's lock: another writer may have changed it meanwhile.
+  const baseData = await saveProfile(ctx.tomlPath, plan.name, settings);
   done.push(`Saved profile "${plan.name}" to ${ctx.tomlPath}`);
   const migrationsPath = plan.migrationsPath ??
     (await resolveMigrationsPath(ctx.root, baseData, plan.name)).path;

@@ -2,13 +2,12 @@
 /** Brings postgres.toml to the current schema version, keeping everything else as it is. */
 import { parseCli, runScript } from "../lib/cli.ts";
 import {
+  editTomlFile,
   editTomlText,
   findProjectRoot,
   planMigration,
-  readToml,
   SCHEMA_VERSION,
   tomlPathFor,
-  writeTomlFile,
 } from "../lib/config.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { findToolDir } from "../lib/tools.ts";
@@ -43,13 +42,12 @@ await runScript("migrate_toml_schema", async () => {
     options: { "dry-run": { type: "boolean" } },
   }, Deno.args);
   const path = tomlPathFor(findProjectRoot().path);
-  const { text, data } = await readToml(path);
-  const plan = planMigration(path, data, findToolDir("psql"));
+  const plan = await editTomlFile(path, (text, data) => {
+    const plan = planMigration(path, data, findToolDir("psql"));
+    const updated = plan.edits.length ? editTomlText(path, text, data, plan.edits) : undefined;
+    return { text: values["dry-run"] ? undefined : updated, result: plan };
+  });
   const changed = plan.edits.length > 0;
-  if (changed) {
-    const updated = editTomlText(path, text, data, plan.edits);
-    if (!values["dry-run"]) await writeTomlFile(path, updated);
-  }
   printOutput(renderRecord({
     path,
     from_version: plan.fromVersion,

@@ -2,7 +2,6 @@
 /** Sets `sslmode` of one profile in postgres.toml, keeping the rest of the file as it is. */
 import { parseCli, runScript, UsageError } from "../lib/cli.ts";
 import {
-  asTable,
   findProjectRoot,
   loadConfig,
   parseSslSwitch,
@@ -41,11 +40,10 @@ await runScript("update_sslmode", async () => {
   }
   const path = tomlPathFor(findProjectRoot().path);
   const config = await loadConfig(path);
-  const previous = profileSettings(config, profile).sslmode ?? false;
-  const ownValue = asTable(asTable(config.data.database)?.[profile])?.sslmode;
-  if (ownValue !== sslmode) {
-    await updateTomlFile(path, ["database", profile], "sslmode", sslmode);
-  }
+  const inherited = profileSettings(config, profile).sslmode ?? false;
+  // Read and written under the file's lock: what "previous" says is what this run replaced.
+  const { previous: own } = await updateTomlFile(path, ["database", profile], "sslmode", sslmode);
+  const previous = typeof own === "boolean" ? own : inherited;
   printOutput(renderRecord({
     profile,
     sslmode,

@@ -1,0 +1,84 @@
+/**
+ * Files the skill writes (postgres.toml, AGENTS.md, .gitignore): whole or not
+ * at all, one writer at a time, through a symlink to its target, and never
+ * over a file its owner made read-only.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { SkillError } from "./cli.ts";
+
+/** The file a path names, through any symlinks; the path itself when it does not exist yet. */
+async function targetOf(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Runs `work` while holding an exclusive lock for `path`, so that writers of
+ * one file (five `update_sslmode.ts` at once, say) take turns and each reads
+ * what the one before wrote. The lock is a hidden file beside the target,
+ * removed when done; a waiter that finds it replaced meanwhile locks again.
+ */
+export async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+  const target = await targetOf(path);
+  const lockPath = join(dirname(target), `.${basename(target)}.lock`);
+  let lock: Deno.FsFile;
+  while (true) {
+    try {
+      lock = await Deno.open(lockPath, { read: true, write: true, create: true, mode: 0o600 });
+    } catch (error) {
+      throw new SkillError(
+        `Cannot lock "${target}" for writing (${(error as Error).message}); check that its ` +
+          `folder is writable`,
+      );
+    }
+    await lock.lock(true);
+    const held = await lock.stat();
+    const now = await Deno.stat(lockPath).catch(() => undefined);
+    if (now && now.ino === held.ino && now.dev === held.dev) break;
+    lock.close(); // Removed by the writer before us: lock the new one.
+  }
+  try {
+    return await work();
+  } finally {
+    await Deno.remove(lockPath).catch(() => {});
+    lock.close();
+  }
+}
+
+/**
+ * Writes `text` to `path` whole or not at all: a temporary file beside the
+ * target with `mode` (0600 by default: the profiles file holds passwords),
+ * then a rename over it. A symlink is written through (the link stays, its
+ * target changes); a file without write permission for its owner is refused.
+ */
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const target = await targetOf(path);
+  const existing = await Deno.stat(target).catch(() => undefined);
+  if (existing?.mode !== undefined && existing.mode !== null && !(existing.mode & 0o200)) {
+    throw new SkillError(
+      `"${path}" is read-only (mode ${
+        (existing.mode & 0o777).toString(8)
+      }); nothing was written; ` +
+        `make it writable (chmod 600) if the skill should change it`,
+    );
+  }
+  const mode = options.mode ?? 0o600;
+  const temp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID()}.tmp`);
+  try {
+    await Deno.writeTextFile(temp, text, { mode, createNew: true });
+    await Deno.chmod(temp, mode);
+    await Deno.rename(temp, target);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw new SkillError(`Cannot write "${path}": ${(error as Error).message}`);
+  }
+}
