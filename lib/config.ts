@@ -696,6 +696,30 @@ export type MigrationsSource = "profile" | "[migrations].path" | "AGENTS.md" | "
  * `[migrations].path`, `DB_MIGRATIONS_PATH` in AGENTS.md, `db/migrations`.
  * Relative paths resolve from the project root.
  */
+/**
+ * Checks a migrations folder before anything is written with it (a folder
+ * made, a line in AGENTS.md, a TOML value): a path inside the project root,
+ * without line breaks, control characters, spaces or backticks (AGENTS.md
+ * holds it as one word). Returns it relative to the root.
+ */
+export function checkMigrationsPath(projectRoot: string, path: string): string {
+  if (path.trim() === "") throw new UsageError("The migrations path is empty");
+  if ([...path].some((c) => c <= " " || c === "`" || (c >= "\x7f" && c <= "\x9f"))) {
+    throw new UsageError(
+      `The migrations path ${JSON.stringify(path)} holds a space, a line break, a backtick or ` +
+        `a control character; give a plain path relative to the project root`,
+    );
+  }
+  const inside = relative(projectRoot, resolve(projectRoot, path));
+  if (inside === "" || inside.startsWith("..") || isAbsolute(inside)) {
+    throw new UsageError(
+      `The migrations path "${path}" is not inside the project root "${projectRoot}"; ` +
+        `give a folder within the project`,
+    );
+  }
+  return inside;
+}
+
 export async function resolveMigrationsPath(
   projectRoot: string,
   data: TomlTable | undefined,

@@ -21,6 +21,7 @@ import {
 import {
   addToGitignore,
   asTable,
+  checkMigrationsPath,
   editTomlFile,
   editTomlText,
   findProjectRoot,
@@ -327,10 +328,16 @@ async function runInteractive(ctx: Context): Promise<number> {
     return 0;
   }
   const defaults = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
-  let migrationsPath = await askText(
-    "Migrations folder (relative to the project root)",
-    defaults.path,
-  );
+  let migrationsPath: string;
+  while (true) {
+    const answer = await askText("Migrations folder (relative to the project root)", defaults.path);
+    try {
+      migrationsPath = checkMigrationsPath(ctx.root, answer);
+      break;
+    } catch (error) {
+      note((error as Error).message);
+    }
+  }
   let createMigrationsDir = false;
   if (!(await exists(join(ctx.root, migrationsPath)))) {
     if (
@@ -485,7 +492,10 @@ async function runWithOptions(
     );
   }
   const defaults = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
-  const migrationsPath = (values["migrations-path"] as string | undefined) ?? defaults.path;
+  const migrationsPath = checkMigrationsPath(
+    ctx.root,
+    (values["migrations-path"] as string | undefined) ?? defaults.path,
+  );
   const dirExists = await exists(join(ctx.root, migrationsPath));
   const plan: Plan = {
     name,

@@ -3,6 +3,7 @@
  * sslmode updates, the bootstrap. Tests compare whole files before and after.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { shellQuote } from "../lib/cli.ts";
 import { startCluster } from "./support/cluster.ts";
 import {
@@ -469,6 +470,37 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
           'database = "template1"\nuser = "tester"',
         ),
       );
+    });
+
+    await t.step("option values that would end up in files are checked first", async () => {
+      const before = await project.readToml();
+      const outside = join(project.root, "..", "outside-of-project");
+      for (
+        const [path, pattern] of [
+          ["../../outside-of-project", /is not inside the project root/],
+          ["db/migrations\nDB_MIGRATIONS_PATH=/etc", /holds a space, a line break/],
+          ["db/my migrations", /holds a space/],
+          ["/etc/migrations", /is not inside the project root/],
+        ] as const
+      ) {
+        const result = await runSkillScript("bootstrap_profile.ts", [
+          "--profile",
+          "checked",
+          "--url",
+          `postgresql://tester@127.0.0.1:${cluster.port}/postgres`,
+          "--migrations-path",
+          path,
+          "--agents-md",
+          "--save",
+          "--yes",
+        ], { env: project.env });
+        assert.equal(result.code, 2, path);
+        assert.match(result.stderr, pattern, path);
+      }
+      assert.equal(await project.readToml(), before, "nothing saved");
+      assert.ok(!(await exists(outside)), "no folder made outside the project");
+      const agents = await Deno.readTextFile(join(project.root, "AGENTS.md")).catch(() => "");
+      assert.ok(!agents.includes("/etc"), "nothing written into AGENTS.md");
     });
   } finally {
     await project.remove();
