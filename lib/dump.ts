@@ -96,6 +96,9 @@ export async function dumpToFile(
   const temp = join(dirname(file), `.${basename(file)}.${crypto.randomUUID()}.tmp`);
   const started = performance.now();
   try {
+    // Made first, private: pg_dump writes into it and keeps its mode (dumps hold data).
+    await Deno.writeFile(temp, new Uint8Array(), { mode: 0o600, createNew: true });
+    await Deno.chmod(temp, 0o600);
     const result = await runTool(
       path,
       [...DUMP_OPTIONS[kind], plain ? "--format=plain" : "--format=custom", "--file", temp],
@@ -108,7 +111,11 @@ export async function dumpToFile(
     await Deno.rename(temp, file);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
-    if (error instanceof SkillError) throw error;
+    if (error instanceof SkillError) {
+      throw /no file was written/.test(error.message)
+        ? error
+        : new SkillError(`${error.message}; no file was written`, error.exitCode);
+    }
     throw new SkillError(`The dump failed: ${(error as Error).message}; no file was written`);
   }
   return {
@@ -231,7 +238,18 @@ export async function restoreFile(
       `dbname=${conninfoValue(target.database)}`,
     ];
   const started = performance.now();
-  const result = await runTool(path, args, env, { stdinFile: file, progressLabel: "restore" });
+  const what = single
+    ? "the transaction was rolled back, so the database is as it was"
+    : "what ran before it stays";
+  let result;
+  try {
+    result = await runTool(path, args, env, { stdinFile: file, progressLabel: "restore" });
+  } catch (error) {
+    if (error instanceof SkillError) {
+      throw new SkillError(`${error.message}; ${what}`, error.exitCode);
+    }
+    throw error;
+  }
   const bytes = await size(file);
   const report: RestoreReport = {
     file,
@@ -243,10 +261,10 @@ export async function restoreFile(
     result: "restored",
   };
   if (result.code !== 0) {
-    const what = single
-      ? "the transaction was rolled back, so the database is as it was"
-      : "it stopped at the first error; what ran before it stays";
-    throw new SkillError(`The restore failed: ${toolError(result.stderr)}; ${what}`);
+    throw new SkillError(
+      `The restore failed: ${toolError(result.stderr)}; ` +
+        (single ? what : `it stopped at the first error; ${what}`),
+    );
   }
   return report;
 }

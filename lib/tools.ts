@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { askLine, canAsk, note, SkillError } from "./cli.ts";
 import {
   asTable,
@@ -381,6 +381,20 @@ export async function runTool(
   const stopProgress = options.progress || options.stdinFile
     ? showProgress(options.progress?.label ?? options.progressLabel ?? "read", measure)
     : () => {};
+  // Ctrl-C or a TERM stops the tool too, so that nothing keeps running (or
+  // writing) behind the script's back; the caller cleans up and says so.
+  let interrupted: Deno.Signal | undefined;
+  const signals: Deno.Signal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stop = (signal: Deno.Signal) => () => {
+    interrupted ??= signal;
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  };
+  const handlers = signals.map((signal) => [signal, stop(signal)] as const);
+  for (const [signal, handler] of handlers) Deno.addSignalListener(signal, handler);
   try {
     const [status, stderr, stdout] = await Promise.all([
       child.status,
@@ -388,8 +402,15 @@ export async function runTool(
       options.captureStdout ? new Response(child.stdout).arrayBuffer() : new ArrayBuffer(0),
       feeding,
     ]);
+    if (interrupted) {
+      throw new SkillError(
+        `Interrupted (${interrupted}); ${basename(path)} was stopped`,
+        128 + signalNumber(interrupted),
+      );
+    }
     return { code: status.code, stdout: new Uint8Array(stdout), stderr };
   } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     stopProgress();
   }
 }

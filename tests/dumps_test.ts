@@ -10,11 +10,13 @@ import { findToolDir, toolMajor } from "../lib/tools.ts";
 import { type Cluster, freePort, startCluster } from "./support/cluster.ts";
 import {
   baseEnv,
+  isOneLineError,
   makeProject,
   type Project,
   runSkillScript,
   shebangFlags,
   SKILL_ROOT,
+  spawnSkillScript,
   tomlWithProfiles,
 } from "./support/run.ts";
 import { Terminal } from "./support/terminal.ts";
@@ -131,6 +133,59 @@ Deno.test("dumps and restores on a real server", async (t) => {
       const file = JSON.parse(result.stdout).file as string;
       assert.match(file, new RegExp(`^${out}/schema_src_\\d{8}_\\d{6}\\.dump$`));
       await Deno.remove(file);
+    });
+
+    await t.step("dump files are private (0600), for they hold data", async () => {
+      for (const [script, name] of [["schema_dump.ts", "p.sql"], ["data_dump.ts", "p.dump"]]) {
+        const result = await run(script, [name], { DB_PROFILE: "src" });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal((await Deno.stat(`${out}/${name}`)).mode! & 0o777, 0o600, name);
+        await Deno.remove(`${out}/${name}`);
+      }
+    });
+
+    await t.step("an interrupted dump stops pg_dump, leaves no file, and says so", async () => {
+      // A lock makes pg_dump wait, so the signal finds it running.
+      const holder = await cluster.session("src");
+      await holder.simpleQuery("begin; lock table orders in access exclusive mode");
+      try {
+        const before = await files(out);
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          const app = `dump_${signal.toLowerCase()}`;
+          const running = await spawnSkillScript("data_dump.ts", ["stopped.dump"], {
+            env: { ...project.env, DB_PROFILE: "src", DB_APPLICATION_NAME: app },
+            cwd: out,
+          });
+          let waiting = false;
+          for (let i = 0; i < 200 && !waiting; i++) {
+            waiting = (await cluster.sql(
+              `select 1 from pg_stat_activity where application_name = '${app}' and wait_event_type = 'Lock'`,
+            )).length > 0;
+            if (!waiting) await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.ok(waiting, "pg_dump is waiting for the lock");
+          running.child.kill(signal);
+          const result = await running.result;
+          assert.equal(result.code, signal === "SIGTERM" ? 143 : 130, result.stderr);
+          assert.ok(isOneLineError(result.stderr), result.stderr);
+          assert.match(
+            result.stderr,
+            new RegExp(`Interrupted \\(${signal}\\); pg_dump was stopped; no file was written`),
+          );
+          assert.deepEqual(await files(out), before, "no file, no temporary file");
+          let gone = false;
+          for (let i = 0; i < 100 && !gone; i++) {
+            gone = (await cluster.sql(
+              `select 1 from pg_stat_activity where application_name = '${app}'`,
+            )).length === 0;
+            if (!gone) await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.ok(gone, "pg_dump's session ended");
+        }
+      } finally {
+        await holder.simpleQuery("rollback");
+        await holder.close();
+      }
     });
 
     await t.step("an unreachable server leaves no file, and an existing file intact", async () => {
