@@ -14,10 +14,12 @@ import {
   runSkillScript,
   shebangFlags,
   SKILL_ROOT,
+  spawnSkillScript,
   tomlWithProfiles,
   withoutPsql,
 } from "./support/run.ts";
 import { shellQuote } from "../lib/cli.ts";
+import { watchFamily } from "./support/processes.ts";
 
 const SCRIPT = "psql_with_ssl_fallback.ts";
 
@@ -133,38 +135,15 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
     });
 
     await t.step("the password is in no process's arguments while psql runs", async () => {
-      const seen: string[] = [];
-      let leaked = "";
-      let sawPsql = false;
-      const running = runSkillScript(SCRIPT, ["-c", "select pg_sleep(1.5)"], {
+      const running = await spawnSkillScript(SCRIPT, ["-c", "select pg_sleep(1.5)"], {
         env: { ...env, DB_PROFILE: "secure" },
       });
-      let done = false;
-      running.finally(() => done = true);
-      while (!done) {
-        for await (const entry of Deno.readDir("/proc")) {
-          if (!/^\d+$/.test(entry.name)) continue;
-          let cmdline = "";
-          try {
-            cmdline = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll(
-              "\0",
-              " ",
-            );
-          } catch {
-            continue; // The process ended meanwhile.
-          }
-          if (cmdline.includes(password)) leaked = cmdline;
-          if (/(^|\/)psql -X/.test(cmdline)) {
-            sawPsql = true;
-            seen.push(cmdline);
-          }
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      const result = await running;
+      const seen = (await watchFamily(running.child.pid, running.result))
+        .filter((c) => /(^|\/)psql -X/.test(c));
+      const result = await running.result;
       assert.equal(result.code, 0, result.stderr);
-      assert.ok(sawPsql, "psql was seen running");
-      assert.equal(leaked, "", `password found in: ${leaked}`);
+      assert.ok(seen.length > 0, "psql was seen running");
+      assert.deepEqual(seen.filter((c) => c.includes(password)), [], "no password in arguments");
       assert.ok(seen.every((c) => c.includes("-c select pg_sleep(1.5)")));
     });
 

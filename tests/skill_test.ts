@@ -81,3 +81,21 @@ Deno.test("CI runs exactly the README's test command", async () => {
   const lines = readme.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
   assert.ok(lines.slice(0, 6).some((l) => l.includes("task demo")), "the README opens with them");
 });
+
+Deno.test("postgres.toml.example is a complete, valid schema-1 file with nothing machine-specific", async () => {
+  const { loadConfig, profileNames, profileSettings } = await import("../lib/config.ts");
+  const { parseConnectionUrl } = await import("../lib/resolve.ts");
+  const config = await loadConfig(join(SKILL_ROOT, "postgres.toml.example"));
+  assert.equal((config.data.configuration as Record<string, unknown>).schema_version, 1);
+  assert.ok(
+    !("pg_bin_path" in (config.data.configuration as Record<string, unknown>)),
+    "pg_bin_path is found on each machine, not shipped",
+  );
+  const names = profileNames(config);
+  assert.ok(names.includes("local"), "the default profile is there");
+  for (const name of names) {
+    const settings = profileSettings(config, name);
+    if (settings.url) parseConnectionUrl(settings.url, `the url of ${name}`);
+    else assert.ok(settings.host && settings.database && settings.user, name);
+  }
+});
