@@ -6,7 +6,7 @@
  * @module
  */
 import { parse, TomlError } from "smol-toml";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { note, SkillError, UsageError } from "./cli.ts";
 import { withFileLock, writeFileAtomic } from "./files.ts";
 
@@ -30,14 +30,15 @@ export function skillRoot(): string {
 /** The project root and how it was found. */
 export interface ProjectRoot {
   path: string;
-  source: "DB_PROJECT_ROOT" | "PROJECT_ROOT" | "git" | "cwd";
+  source: "DB_PROJECT_ROOT" | "PROJECT_ROOT" | "git" | "cwd" | "skill folder";
 }
 
 /**
  * Finds the project root: `DB_PROJECT_ROOT`, then `PROJECT_ROOT`, then the git
- * top level of the working directory, then the working directory. Refuses a
- * root inside the skill's own folder unless it came from an override, since
- * the profiles belong to the project, not to the skill.
+ * top level of the working directory, then the working directory. A root
+ * inside the skill's own folder means the project holding it when the skill
+ * is installed as `<project>/.skills/<name>`, and is refused otherwise: the
+ * profiles belong to the project, not to the skill.
  *
  * Under `deno task` the working directory is the skill folder; the directory
  * the task was started from is in `INIT_CWD`, and that is what counts.
@@ -52,6 +53,12 @@ export function findProjectRoot(): ProjectRoot {
   const root: ProjectRoot = git ? { path: git, source: "git" } : { path: cwd, source: "cwd" };
   const skill = skillRoot();
   if (isInside(root.path, skill)) {
+    // Run from the skill's own folder (a clone has its own .git, a copy has
+    // none): when the skill sits where it is installed, <project>/.skills/<name>,
+    // the project is the folder holding .skills, either way.
+    if (basename(dirname(skill)) === ".skills") {
+      return { path: dirname(dirname(skill)), source: "skill folder" };
+    }
     throw new SkillError(
       `The project root resolved to "${root.path}", inside the skill's own folder; ` +
         `run from your project's root or set DB_PROJECT_ROOT=/path/to/project`,

@@ -367,3 +367,65 @@ Deno.test("npm:pg and its helpers load only in scripts that connect, when they d
     await project.remove();
   }
 });
+
+Deno.test("an installed skill finds its project from anywhere: copied or cloned, root or own folder", async (t) => {
+  for (const kind of ["copied", "cloned"] as const) {
+    await t.step(kind, async () => {
+      const project = await makeProject(tomlWithProfiles({
+        local: { host: "db.example.com", port: 5432, user: "app", database: "app" },
+      }));
+      const skill = join(project.root, ".skills", "postgres");
+      try {
+        for (const part of ["lib", "scripts", "sql", "deno.json", "deno.lock"]) {
+          await new Deno.Command("cp", { args: ["-r", join(SKILL_ROOT, part), skill] }).output();
+        }
+        if (kind === "cloned") {
+          await new Deno.Command("git", { args: ["init", "-q", skill] }).output();
+        }
+        const env = { ...baseEnv() };
+        const expected = join(skill, "postgres.toml");
+        const runs: [string, string[]][] = [
+          [skill, [Deno.execPath(), "run", "-A", "./scripts/resolve_db_url.ts", "--json"]],
+          [
+            project.root,
+            [
+              Deno.execPath(),
+              "run",
+              "-A",
+              "./.skills/postgres/scripts/resolve_db_url.ts",
+              "--json",
+            ],
+          ],
+          [
+            project.root,
+            [
+              Deno.execPath(),
+              "task",
+              "-q",
+              "--config",
+              ".skills/postgres/deno.json",
+              "resolve_db_url",
+              "--json",
+            ],
+          ],
+        ];
+        for (const [cwd, [program, ...args]] of runs) {
+          const out = await new Deno.Command(program, {
+            args,
+            cwd,
+            env,
+            clearEnv: true,
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const stderr = new TextDecoder().decode(out.stderr);
+          assert.equal(out.code, 0, `${args.join(" ")} in ${cwd}: ${stderr}`);
+          const result = JSON.parse(new TextDecoder().decode(out.stdout));
+          assert.equal(result.DB_TOML_PATH, expected, `${args.join(" ")} in ${cwd}`);
+        }
+      } finally {
+        await project.remove();
+      }
+    });
+  }
+});

@@ -31,7 +31,11 @@ Deno.test("SKILL.md's index lists exactly the scripts, each with an example that
   const entries = indexEntries(skill);
   assert.deepEqual([...entries.keys()].sort(), await scripts());
   for (const [script, example] of entries) {
-    assert.ok(example.includes(`./scripts/${script}`), `${script} example runs it: ${example}`);
+    // Written for the project root, where the skill is installed as .skills/postgres.
+    assert.ok(
+      example.includes(`./.skills/postgres/scripts/${script}`),
+      `${script} example runs it from the project root: ${example}`,
+    );
   }
 });
 
