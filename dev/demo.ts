@@ -77,10 +77,27 @@ async function show(
 
 const clusters: Cluster[] = [];
 let project: Project | undefined;
+
+/** Stops the servers and removes every folder made, on every way out. */
+async function cleanUp(): Promise<void> {
+  await project?.remove().catch(() => {});
+  project = undefined;
+  await Promise.all(clusters.splice(0).map((c) => c.stop()));
+}
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.addSignalListener(signal, async () => {
+    console.log(`\n${signal}: stopping the servers and removing their folders ...`);
+    await cleanUp();
+    Deno.exit(code);
+  });
+}
 try {
   console.log("Starting a throwaway PostgreSQL server and an SSL-only one ...");
-  const [plain, sslOnly] = await Promise.all([startCluster(), startCluster({ ssl: "only" })]);
-  clusters.push(plain, sslOnly);
+  const started = await Promise.allSettled([startCluster(), startCluster({ ssl: "only" })]);
+  for (const outcome of started) if (outcome.status === "fulfilled") clusters.push(outcome.value);
+  const failed = started.find((o) => o.status === "rejected") as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+  const [plain, sslOnly] = clusters;
   console.log(
     `server: PostgreSQL ${plain.major} on 127.0.0.1:${plain.port} (binaries: ${plain.binDir})`,
   );
@@ -177,7 +194,7 @@ try {
   });
   console.log(`\nThe project's postgres.toml now:\n\n${await project.readToml()}`);
 } finally {
-  await project?.remove();
-  await Promise.all(clusters.map((c) => c.stop()));
+  await cleanUp();
   console.log("Servers stopped, temporary folders removed.");
 }
+Deno.exit(0); // The signal listeners would keep the demo waiting.

