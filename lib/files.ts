@@ -82,3 +82,12 @@ export async function writeFileAtomic(
     throw new SkillError(`Cannot write "${path}": ${(error as Error).message}`);
   }
 }
+
+/** {@linkcode writeFileAtomic} while holding the file's lock ({@linkcode withFileLock}). */
+export async function writeFileLocked(
+  path: string,
+  text: string,
+  options: { mode?: number } = {},
+): Promise<void> {
+  await withFileLock(path, () => writeFileAtomic(path, text, options));
+}

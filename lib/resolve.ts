@@ -9,13 +9,12 @@
 import { SkillError, UsageError } from "./cli.ts";
 import {
   DEFAULT_PROFILE,
-  findProjectRoot,
   loadConfig,
   PROFILE_NAME,
   type ProfileSettings,
   profileSettings,
-  tomlPathFor,
 } from "./config.ts";
+import { findProjectRoot, tomlPathFor } from "./project.ts";
 
 /** libpq's sslmode values. */
 export const SSL_MODES = [

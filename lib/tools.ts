@@ -9,14 +9,9 @@
  */
 import { basename, join } from "node:path";
 import { askLine, canAsk, note, SkillError } from "./cli.ts";
-import {
-  asTable,
-  findProjectRoot,
-  loadConfig,
-  type LoadedConfig,
-  tomlPathFor,
-  updateTomlFile,
-} from "./config.ts";
+import { loadConfig, type LoadedConfig, updateTomlFile } from "./config.ts";
+import { findProjectRoot, tomlPathFor } from "./project.ts";
+import { asTable } from "./toml_edit.ts";
 import type { ConnectionTarget, SslMode } from "./resolve.ts";
 
 /** The client tools the skill drives. */

@@ -19,13 +19,7 @@ import {
   UsageError,
 } from "../lib/cli.ts";
 import {
-  addToGitignore,
-  asTable,
-  checkMigrationsPath,
   editTomlFile,
-  editTomlText,
-  findProjectRoot,
-  gitIgnoreWarning,
   newConfigText,
   parseConfigText,
   parseSslSwitch,
@@ -33,13 +27,16 @@ import {
   profileEdits,
   type ProfileSettings,
   readToml,
-  recordAgentsMigrationsPath,
-  resolveMigrationsPath,
-  skillRoot,
-  tomlPathFor,
-  type TomlTable,
   writeTomlFile,
 } from "../lib/config.ts";
+import { addToGitignore, gitIgnoreWarning } from "../lib/gitignore.ts";
+import {
+  checkMigrationsPath,
+  recordAgentsMigrationsPath,
+  resolveMigrationsPath,
+} from "../lib/migrations.ts";
+import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/project.ts";
+import { asTable, editTomlText, type TomlTable } from "../lib/toml_edit.ts";
 import { withFileLock } from "../lib/files.ts";
 import { openSession } from "../lib/connect.ts";
 import {

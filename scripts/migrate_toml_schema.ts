@@ -1,14 +1,10 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run=git
 /** Brings postgres.toml to the current schema version, keeping everything else as it is. */
 import { parseCli, runScript } from "../lib/cli.ts";
-import {
-  editTomlFile,
-  editTomlText,
-  findProjectRoot,
-  planMigration,
-  SCHEMA_VERSION,
-  tomlPathFor,
-} from "../lib/config.ts";
+import { editTomlFile, SCHEMA_VERSION } from "../lib/config.ts";
+import { findProjectRoot, tomlPathFor } from "../lib/project.ts";
+import { planMigration } from "../lib/schema_migration.ts";
+import { editTomlText } from "../lib/toml_edit.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { findToolDir } from "../lib/tools.ts";
 

@@ -1,14 +1,8 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run=git
 /** Sets `sslmode` of one profile in postgres.toml, keeping the rest of the file as it is. */
 import { parseCli, runScript, UsageError } from "../lib/cli.ts";
-import {
-  findProjectRoot,
-  loadConfig,
-  parseSslSwitch,
-  profileSettings,
-  tomlPathFor,
-  updateTomlFile,
-} from "../lib/config.ts";
+import { loadConfig, parseSslSwitch, profileSettings, updateTomlFile } from "../lib/config.ts";
+import { findProjectRoot, tomlPathFor } from "../lib/project.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 
 const usage = `Usage: update_sslmode.ts <profile> <true|false> [--json]

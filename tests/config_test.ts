@@ -5,7 +5,8 @@
  * verified writes nothing.
  */
 import assert from "node:assert/strict";
-import { parseSslSwitch, setTomlValue, updateTomlFile } from "../lib/config.ts";
+import { parseSslSwitch, updateTomlFile } from "../lib/config.ts";
+import { setTomlValue } from "../lib/toml_edit.ts";
 import { SkillError } from "../lib/cli.ts";
 
 const ORIGINAL = `# Team database profiles
