@@ -5,7 +5,7 @@
  * the profile (or prints a one-off DB_URL command), the migrations folder and
  * the notes that go with it. Nothing is written before the user says save.
  */
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import {
   askSecret,
   askText,
@@ -19,35 +19,26 @@ import {
   UsageError,
 } from "../lib/cli.ts";
 import {
-  editTomlFile,
-  newConfigText,
-  parseConfigText,
-  parseSslSwitch,
-  PROFILE_NAME,
-  profileEdits,
-  type ProfileSettings,
-  readToml,
-  writeTomlFile,
-} from "../lib/config.ts";
-import { addToGitignore, gitIgnoreWarning } from "../lib/gitignore.ts";
-import {
-  checkMigrationsPath,
-  recordAgentsMigrationsPath,
-  resolveMigrationsPath,
-} from "../lib/migrations.ts";
+  defined,
+  draftTarget,
+  exists,
+  fieldsFromUrl,
+  findFolders,
+  fromCandidate,
+  isLocalHost,
+  type Plan,
+  recap,
+  save,
+  suggestName,
+} from "../lib/bootstrap.ts";
+import { parseSslSwitch, PROFILE_NAME, type ProfileSettings, readToml } from "../lib/config.ts";
+import { gitIgnoreWarning } from "../lib/gitignore.ts";
+import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations.ts";
 import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/project.ts";
-import { asTable, editTomlText, type TomlTable } from "../lib/toml_edit.ts";
-import { withFileLock } from "../lib/files.ts";
+import { asTable, type TomlTable } from "../lib/toml_edit.ts";
 import { openSession } from "../lib/connect.ts";
-import {
-  type ConnectionTarget,
-  parseConnectionUrl,
-  profileTarget,
-  SSL_MODES,
-  targetUrl,
-} from "../lib/resolve.ts";
-import { type Candidate, scanProject, SKIPPED_DIRS } from "../lib/scan.ts";
-import { findToolDir } from "../lib/tools.ts";
+import { targetUrl } from "../lib/resolve.ts";
+import { type Candidate, scanProject } from "../lib/scan.ts";
 
 const usage = `Usage: bootstrap_profile.ts [options]
 
@@ -108,111 +99,6 @@ const OPTIONS = {
 } as const;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
-
-/** A profile's settings in TOML form, the password hidden. */
-function recap(
-  name: string,
-  fields: Record<string, string | number | boolean | undefined>,
-  source?: string,
-): string {
-  const lines = source ? [`# from ${source}`] : [];
-  lines.push(`[database.${name}]`);
-  for (
-    const key of [
-      "host",
-      "port",
-      "database",
-      "user",
-      "password",
-      "sslmode",
-      "url",
-      "project",
-      "description",
-      "migrations_path",
-    ]
-  ) {
-    const value = (fields as Record<string, unknown>)[key];
-    if (value === undefined || value === "") continue;
-    const shown = key === "password"
-      ? "********"
-      : key === "url"
-      ? hidePassword(String(value))
-      : value;
-    lines.push(`${key} = ${typeof shown === "string" ? JSON.stringify(shown) : shown}`);
-  }
-  return lines.join("\n");
-}
-
-/** The URL with its password shown as ********, however many `@` it holds. */
-function hidePassword(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^/?#\s]*@/, "$1:********@");
-}
-
-function suggestName(project: string | undefined, taken: string[]): string {
-  if (!taken.includes("local")) return "local";
-  const base = (project ?? "db").toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
-  return base && !taken.includes(base) ? base : `${base || "db"}_${taken.length + 1}`;
-}
-
-/**
- * A found or given sslmode as profile settings: the on/off spellings become the
- * boolean, another libpq mode stays in a query-only url, anything else is dropped.
- */
-function sslSettings(mode: string): ProfileSettings {
-  const flag = parseSslSwitch(mode);
-  if (flag !== undefined) return { sslmode: flag };
-  return (SSL_MODES as readonly string[]).includes(mode)
-    ? { url: `postgresql://?sslmode=${mode}` }
-    : {};
-}
-
-/** Settings from a URL, as profile fields (libpq sslmodes other than on/off stay in the url). */
-function fieldsFromUrl(url: string): ProfileSettings {
-  const parsed = parseConnectionUrl(url, "The URL");
-  const fields: ProfileSettings = {
-    host: parsed.host,
-    port: parsed.port,
-    database: parsed.database,
-    user: parsed.user,
-    password: parsed.password,
-  };
-  return parsed.params.sslmode ? { ...fields, ...sslSettings(parsed.params.sslmode) } : fields;
-}
-
-/** The settings that have a value (so that merging never blanks one out). */
-function defined(settings: ProfileSettings): ProfileSettings {
-  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
-}
-
-function fromCandidate(candidate: Candidate | undefined): ProfileSettings {
-  if (!candidate) return {};
-  const f = candidate.fields;
-  const settings: ProfileSettings = {
-    host: f.host,
-    port: f.port,
-    database: f.database,
-    user: f.user,
-    password: f.password,
-    project: candidate.project,
-  };
-  return f.sslmode ? { ...settings, ...sslSettings(f.sslmode) } : settings;
-}
-
-function isLocalHost(host: string | undefined): boolean {
-  return !host || host === "localhost" || host.startsWith("127.") || host === "::1" ||
-    host.startsWith("/");
-}
-
-interface Plan {
-  name: string;
-  settings: ProfileSettings;
-  migrationsPath?: string;
-  createMigrationsDir: boolean;
-  recordAgents: boolean;
-  createAgents: boolean;
-  gitignore: boolean;
-  replace: boolean;
-}
 
 await runScript("bootstrap_profile", async () => {
   const { values, format } = parseCli({
@@ -516,14 +402,6 @@ async function runWithOptions(
   return 0;
 }
 
-/** The settings being set up, with the defaults a profile would give them. */
-function draftTarget(settings: ProfileSettings): ConnectionTarget {
-  return profileTarget(
-    { host: "localhost", port: 5432, ...settings },
-    { session: "diagnostic", describe: "the settings given" },
-  );
-}
-
 async function testConnection(settings: ProfileSettings): Promise<void> {
   const { session, ssl, sslFallbackUsed } = await openSession(draftTarget(settings));
   await session.close();
@@ -545,87 +423,4 @@ function printOneOff(settings: ProfileSettings): void {
   if (target.password) {
     console.log("  (put the password in place of <password>, or leave it out and set PGPASSWORD)");
   }
-}
-
-/** Writes the profile into the file (made new when missing); returns the data it was added to. */
-async function saveProfile(
-  tomlPath: string,
-  name: string,
-  settings: ProfileSettings,
-): Promise<TomlTable> {
-  const edit = (text: string, data: TomlTable) => ({
-    text: editTomlText(tomlPath, text, data, profileEdits(data, name, settings)),
-    result: data,
-  });
-  if (await exists(tomlPath)) return await editTomlFile(tomlPath, edit);
-  return await withFileLock(tomlPath, async () => {
-    const fresh = parseConfigText(newConfigText(findToolDir("psql")));
-    await writeTomlFile(tomlPath, edit(fresh.text, fresh.data).text);
-    return fresh.data;
-  });
-}
-
-async function save(ctx: Context, plan: Plan): Promise<string[]> {
-  const done: string[] = [];
-  const settings: ProfileSettings = { ...plan.settings };
-  if (plan.migrationsPath) settings.migrations_path = plan.migrationsPath;
-  await Deno.mkdir(join(ctx.root, ".skills", "postgres"), { recursive: true });
-  // Read again under the file's lock: another writer may have changed it meanwhile.
-  const baseData = await saveProfile(ctx.tomlPath, plan.name, settings);
-  done.push(`Saved profile "${plan.name}" to ${ctx.tomlPath}`);
-  const migrationsPath = plan.migrationsPath ??
-    (await resolveMigrationsPath(ctx.root, baseData, plan.name)).path;
-  if (plan.createMigrationsDir) {
-    await Deno.mkdir(join(ctx.root, migrationsPath), { recursive: true });
-    done.push(`Created the migrations folder ${migrationsPath}`);
-  }
-  if (plan.recordAgents) {
-    const result = await recordAgentsMigrationsPath(ctx.root, migrationsPath, {
-      create: plan.createAgents,
-    });
-    if (result !== "missing") {
-      done.push(`AGENTS.md: DB_MIGRATIONS_PATH=${migrationsPath} (${result})`);
-    }
-  }
-  if (plan.gitignore) {
-    const added = await addToGitignore(ctx.root);
-    done.push(
-      added
-        ? "Added .skills/postgres/postgres.toml to .gitignore"
-        : ".gitignore already lists postgres.toml",
-    );
-  }
-  return done;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Folders under the project root named `name`, as paths relative to the root. */
-async function findFolders(root: string, name: string): Promise<string[]> {
-  const found: string[] = [];
-  async function walk(dir: string, depth: number) {
-    if (depth > 6 || found.length >= 20) return;
-    const entries: Deno.DirEntry[] = [];
-    try {
-      for await (const e of Deno.readDir(dir)) entries.push(e);
-    } catch {
-      return;
-    }
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      if (!e.isDirectory || SKIPPED_DIRS.has(e.name)) continue;
-      const path = join(dir, e.name);
-      if (e.name === name) found.push(relative(root, path));
-      await walk(path, depth + 1);
-    }
-  }
-  await walk(root, 0);
-  return found;
 }
