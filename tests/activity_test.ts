@@ -19,14 +19,7 @@ import {
   SKILL_ROOT,
   tomlWithProfiles,
 } from "./support/run.ts";
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from "./support/wait.ts";
 
 Deno.test("live sessions: activity, long queries, locks, cancel, terminate", async (t) => {
   const cluster = await startCluster();

@@ -15,6 +15,7 @@ import { PgServerError } from "../lib/session.ts";
 import { findToolDir } from "../lib/tools.ts";
 import { type Cluster, freePort, makeCa, serverBinDir, startCluster } from "./support/cluster.ts";
 import { isOneLineError, runSkillScript } from "./support/run.ts";
+import { activeSession } from "./support/wait.ts";
 
 function targetFor(cluster: Cluster, overrides: Partial<ConnectionTarget> = {}): ConnectionTarget {
   return {
@@ -612,19 +613,6 @@ Deno.test("bound parameters, multi-statement refusal, errors, streaming", async 
   }
 });
 
-/** Waits until a session of `application` is running a statement; returns its PID. */
-async function activeBackend(cluster: Cluster, application: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const rows = await cluster.sql(
-      `select pid from pg_stat_activity
-        where application_name = '${application}' and state = 'active' and query ~ 'pg_sleep'`,
-    );
-    if (rows.length) return rows[0].pid as number;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no running statement of ${application}`);
-}
-
 Deno.test("a statement that ends badly: terminated, server gone, Ctrl-C", async (t) => {
   const cluster = await startCluster({ ssl: "off" });
   const env = { DB_URL: cluster.url() };
@@ -633,7 +621,9 @@ Deno.test("a statement that ends badly: terminated, server gone, Ctrl-C", async 
       const target = targetFor(cluster, { parameters: { application_name: "doomed" } });
       const { session } = await connect(target);
       const running = session.query("select pg_sleep(30)").catch((error) => error);
-      await cluster.sql(`select pg_terminate_backend(${await activeBackend(cluster, "doomed")})`);
+      await cluster.sql(
+        `select pg_terminate_backend(${await activeSession(cluster, "doomed", "pg_sleep")})`,
+      );
       const error = await running;
       await session.close();
       assert.ok(error instanceof PgServerError, String(error));
@@ -650,7 +640,9 @@ Deno.test("a statement that ends badly: terminated, server gone, Ctrl-C", async 
       const run = runSkillScript("explain_analyze.ts", ["select pg_sleep(30)"], {
         env: { ...env, DB_APPLICATION_NAME: app },
       });
-      await cluster.sql(`select pg_terminate_backend(${await activeBackend(cluster, app)})`);
+      await cluster.sql(
+        `select pg_terminate_backend(${await activeSession(cluster, app, "pg_sleep")})`,
+      );
       const result = await run;
       assert.equal(result.code, 1);
       assert.ok(isOneLineError(result.stderr), result.stderr);
@@ -663,7 +655,7 @@ Deno.test("a statement that ends badly: terminated, server gone, Ctrl-C", async 
       const running = await spawnSkillScript("explain_analyze.ts", ["select pg_sleep(60)"], {
         env: { ...env, DB_APPLICATION_NAME: app },
       });
-      const pid = await activeBackend(cluster, app);
+      const pid = await activeSession(cluster, app, "pg_sleep");
       const started = performance.now();
       running.child.kill("SIGINT");
       const result = await running.result;
@@ -687,7 +679,7 @@ Deno.test("a statement that ends badly: terminated, server gone, Ctrl-C", async 
       const run = runSkillScript("explain_analyze.ts", ["select pg_sleep(30)"], {
         env: { ...env, DB_APPLICATION_NAME: app },
       });
-      Deno.kill(await activeBackend(cluster, app), "SIGKILL");
+      Deno.kill(await activeSession(cluster, app, "pg_sleep"), "SIGKILL");
       const result = await run;
       assert.equal(result.code, 1);
       assert.ok(isOneLineError(result.stderr), result.stderr);

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { makeProject, type Project, runSkillScript, tomlWithProfiles } from "./support/run.ts";
+import { waitFor } from "./support/wait.ts";
 
 const MAJORS = (Deno.env.get("PG_TEST_MAJORS") ?? "13,18").split(",").map((m) => m.trim());
 
@@ -74,14 +75,6 @@ insert into sales.orders (customer_id, amount) values (1, 10), (2, 20);
 create role analyst nologin;
 create role alice login connection limit 3 in role analyst;
 `;
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function json(project: Project, script: string, args: string[] = [], env = {}) {
   const result = await runSkillScript(script, [...args, "--json"], {

@@ -21,6 +21,7 @@ import {
 } from "./support/run.ts";
 import { Terminal } from "./support/terminal.ts";
 import { watchFamily } from "./support/processes.ts";
+import { waitFor } from "./support/wait.ts";
 
 const FIXTURE = `
 create type mood as enum ('calm', 'busy');
@@ -157,14 +158,10 @@ Deno.test("dumps and restores on a real server", async (t) => {
             env: { ...project.env, DB_PROFILE: "src", DB_APPLICATION_NAME: app },
             cwd: out,
           });
-          let waiting = false;
-          for (let i = 0; i < 200 && !waiting; i++) {
-            waiting = (await cluster.sql(
+          await waitFor(async () =>
+            (await cluster.sql(
               `select 1 from pg_stat_activity where application_name = '${app}' and wait_event_type = 'Lock'`,
-            )).length > 0;
-            if (!waiting) await new Promise((r) => setTimeout(r, 50));
-          }
-          assert.ok(waiting, "pg_dump is waiting for the lock");
+            )).length > 0, "pg_dump waiting for the lock");
           running.child.kill(signal);
           const result = await running.result;
           assert.equal(result.code, signal === "SIGTERM" ? 143 : 130, result.stderr);
@@ -174,14 +171,10 @@ Deno.test("dumps and restores on a real server", async (t) => {
             new RegExp(`Interrupted \\(${signal}\\); pg_dump was stopped; no file was written`),
           );
           assert.deepEqual(await files(out), before, "no file, no temporary file");
-          let gone = false;
-          for (let i = 0; i < 100 && !gone; i++) {
-            gone = (await cluster.sql(
+          await waitFor(async () =>
+            (await cluster.sql(
               `select 1 from pg_stat_activity where application_name = '${app}'`,
-            )).length === 0;
-            if (!gone) await new Promise((r) => setTimeout(r, 50));
-          }
-          assert.ok(gone, "pg_dump's session ended");
+            )).length === 0, "pg_dump's session to end");
         }
       } finally {
         await holder.simpleQuery("rollback");

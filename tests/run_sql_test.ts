@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { shellQuote } from "../lib/cli.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { pgbouncerPath, startPgBouncer } from "./support/pgbouncer.ts";
+import { activeSession } from "./support/wait.ts";
 import {
   baseEnv,
   isOneLineError,
@@ -318,14 +319,7 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       const running = await spawnSkillScript("run_sql.ts", ["select pg_sleep(60)"], {
         env: { ...env, DB_APPLICATION_NAME: "run_sql_interrupted" },
       });
-      for (let i = 0; i < 200; i++) {
-        const rows = await cluster.sql(
-          `select 1 from pg_stat_activity
-            where application_name = 'run_sql_interrupted' and state = 'active'`,
-        );
-        if (rows.length) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await activeSession(cluster, "run_sql_interrupted");
       running.child.kill("SIGINT");
       const result = await running.result;
       assert.equal(result.code, 130, result.stderr);
