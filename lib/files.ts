@@ -83,11 +83,20 @@ export async function writeFileAtomic(
   }
 }
 
-/** {@linkcode writeFileAtomic} while holding the file's lock ({@linkcode withFileLock}). */
-export async function writeFileLocked(
+/**
+ * Reads, changes and writes a text file as one step under its lock, so that
+ * concurrent writers each see the other's change. `edit` gets the current
+ * text (undefined when there is no file) and returns the new text, or
+ * undefined to leave the file as it is.
+ */
+export async function editFileLocked(
   path: string,
-  text: string,
+  edit: (text: string | undefined) => string | undefined,
   options: { mode?: number } = {},
 ): Promise<void> {
-  await withFileLock(path, () => writeFileAtomic(path, text, options));
+  await withFileLock(path, async () => {
+    const text = await Deno.readTextFile(path).catch(() => undefined);
+    const updated = edit(text);
+    if (updated !== undefined && updated !== text) await writeFileAtomic(path, updated, options);
+  });
 }

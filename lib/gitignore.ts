@@ -6,7 +6,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { writeFileLocked } from "./files.ts";
+import { editFileLocked } from "./files.ts";
 import { TOML_RELATIVE_PATH } from "./project.ts";
 
 /**
@@ -34,17 +34,16 @@ export async function gitIgnoreWarning(path: string): Promise<string | undefined
 /** Adds the profiles file to the project's .gitignore (creating it); false if already listed. */
 export async function addToGitignore(projectRoot: string): Promise<boolean> {
   const file = join(projectRoot, ".gitignore");
-  let text = "";
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    // No .gitignore yet: it is created.
-  }
-  const listed = text.split(/\r?\n/).some((l) =>
-    l.trim().replace(/^\//, "") === TOML_RELATIVE_PATH
-  );
-  if (listed) return false;
-  const joiner = text === "" || text.endsWith("\n") ? "" : "\n";
-  await writeFileLocked(file, `${text}${joiner}${TOML_RELATIVE_PATH}\n`, { mode: 0o644 });
-  return true;
+  let added = false;
+  await editFileLocked(file, (existing) => {
+    const text = existing ?? "";
+    const listed = text.split(/\r?\n/).some((l) =>
+      l.trim().replace(/^\//, "") === TOML_RELATIVE_PATH
+    );
+    if (listed) return undefined;
+    added = true;
+    const joiner = text === "" || text.endsWith("\n") ? "" : "\n";
+    return `${text}${joiner}${TOML_RELATIVE_PATH}\n`;
+  }, { mode: 0o644 });
+  return added;
 }

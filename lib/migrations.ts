@@ -9,7 +9,7 @@
 
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { UsageError } from "./cli.ts";
-import { writeFileLocked } from "./files.ts";
+import { editFileLocked } from "./files.ts";
 import { asTable, type TomlTable } from "./toml_edit.ts";
 
 /** The migrations folder when nothing names another, relative to the project root. */
@@ -88,32 +88,22 @@ export async function recordAgentsMigrationsPath(
   options: { create: boolean },
 ): Promise<"replaced" | "appended" | "created" | "missing"> {
   const file = join(projectRoot, "AGENTS.md");
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    text = undefined;
-  }
   const line = `DB_MIGRATIONS_PATH=${path}`;
-  if (text === undefined) {
-    if (!options.create) return "missing";
-    await writeFileLocked(file, `# Agent notes\n\n## Database migrations\n\n${line}\n`, {
-      mode: 0o644,
-    });
-    return "created";
-  }
   const pattern = /^(\s*[-*]?\s*`?)DB_MIGRATIONS_PATH(`?\s*[=:]\s*`?)[^`\s]+(`?\s*)$/m;
-  if (pattern.test(text)) {
-    await writeFileLocked(
-      file,
-      text.replace(pattern, `$1DB_MIGRATIONS_PATH$2${path}$3`),
-      { mode: 0o644 },
-    );
-    return "replaced";
-  }
-  const joiner = text.endsWith("\n") ? "\n" : "\n\n";
-  await writeFileLocked(file, `${text}${joiner}## Database migrations\n\n${line}\n`, {
-    mode: 0o644,
-  });
-  return "appended";
+  let outcome: "replaced" | "appended" | "created" | "missing" = "missing";
+  await editFileLocked(file, (text) => {
+    if (text === undefined) {
+      if (!options.create) return undefined;
+      outcome = "created";
+      return `# Agent notes\n\n## Database migrations\n\n${line}\n`;
+    }
+    if (pattern.test(text)) {
+      outcome = "replaced";
+      return text.replace(pattern, `$1DB_MIGRATIONS_PATH$2${path}$3`);
+    }
+    outcome = "appended";
+    const joiner = text.endsWith("\n") ? "\n" : "\n\n";
+    return `${text}${joiner}## Database migrations\n\n${line}\n`;
+  }, { mode: 0o644 });
+  return outcome;
 }
