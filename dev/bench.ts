@@ -22,7 +22,13 @@
  *   peak memory read from the kernel (VmHWM) while it runs. Targets: at most
  *   1.5x psql, peak at most 128 MiB and no higher than at 200,000 rows.
  *
- * Usage: deno task bench [--runs N] [--only connect|introspect|csv]
+ * - diff: `schema_diff.ts` of a generated 200-table catalog (as introspect's)
+ *   against an empty database, against `pg_dump --schema-only` of that
+ *   catalog; peak memory of the script's process (VmHWM). Target: at most
+ *   1 s and 256 MiB, and linear growth: the same at 400 tables, and two
+ *   unrelated catalogs (200 and 300 tables) compared, are printed beside it.
+ *
+ * Usage: deno task bench [--runs N] [--only connect|introspect|csv|diff]
  */
 import { dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools.ts";
@@ -60,6 +66,7 @@ async function measureOnce(
   command: string,
   args: string[],
   env: Record<string, string>,
+  okCodes: number[] = [0],
 ): Promise<{ elapsed: number; peakKiB: number }> {
   const started = performance.now();
   const child = new Deno.Command(command, {
@@ -81,7 +88,7 @@ async function measureOnce(
   const out = await child.output();
   clearInterval(watch);
   const elapsed = performance.now() - started;
-  if (!out.success) {
+  if (!okCodes.includes(out.code)) {
     throw new Error(`${command} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
   return { elapsed, peakKiB };
@@ -418,6 +425,97 @@ async function benchCsv(): Promise<void> {
   }
 }
 
+async function benchDiff(): Promise<void> {
+  const cluster = await startCluster({ settings: { max_locks_per_transaction: "1024" } });
+  try {
+    for (const db of ["empty", "c200", "c400", "other300"]) {
+      await cluster.sql(`create database ${db}`);
+    }
+    await cluster.sql(catalogBatch(1, 200), "c200");
+    for (const from of [1, 201]) await cluster.sql(catalogBatch(from, from + 199), "c400");
+    // Unrelated: every name differs (other schemas), only the shapes of the lines agree.
+    for (const from of [1, 151]) await cluster.sql(catalogBatch(from, from + 149), "other300");
+    for (let i = 0; i < 5; i++) {
+      await cluster.sql(`alter schema bench_s${i} rename to other_s${i}`, "other300");
+    }
+    const flags = await shebangFlags("schema_diff.ts");
+    const diffOf = (a: string, b: string) => ({
+      command: Deno.execPath(),
+      args: [
+        "run",
+        ...flags,
+        join(SKILL_ROOT, "scripts", "schema_diff.ts"),
+        "--json",
+      ],
+      env: {
+        ...baseEnv(),
+        DB_URL_A: cluster.url({ database: a }),
+        DB_URL_B: cluster.url({ database: b }),
+      },
+    });
+    const dumpOf = (db: string) => ({
+      command: pgDumpPath,
+      args: [
+        "--schema-only",
+        "-h",
+        cluster.host,
+        "-p",
+        String(cluster.port),
+        "-U",
+        cluster.superuser,
+      ]
+        .concat(["-d", db, "-f", "/dev/null"]),
+      env: { ...baseEnv(), PGPASSWORD: cluster.password },
+    });
+    const counts = { warmup: 1, runs: 5 };
+    const measure = async (a: string, b: string) => {
+      const ours: number[] = [];
+      const dump: number[] = [];
+      let peakKiB = 0;
+      for (let round = 0; round < counts.warmup + counts.runs; round++) {
+        for (const which of round % 2 ? ["dump", "ours"] : ["ours", "dump"]) {
+          const run = which === "ours" ? diffOf(a, b) : dumpOf(b);
+          // schema_diff exits 1 when the schemas differ, as diff does.
+          const result = await measureOnce(run.command, run.args, run.env, [0, 1]);
+          if (round < counts.warmup) continue;
+          if (which === "ours") {
+            ours.push(result.elapsed);
+            peakKiB = Math.max(peakKiB, result.peakKiB);
+          } else dump.push(result.elapsed);
+        }
+      }
+      return { ours: median(ours), dump: median(dump), peakMiB: peakKiB / 1024 };
+    };
+    const small = await measure("empty", "c200");
+    const large = await measure("empty", "c400");
+    const unrelated = await measure("c200", "other300");
+    console.log(
+      `diff: schema_diff.ts --json on PostgreSQL ${cluster.major}, generated catalogs ` +
+        `(tables with 15 columns, keys, indexes, checks, views, functions); median of ${counts.runs}`,
+    );
+    const line = (label: string, r: typeof small, db: string) =>
+      console.log(
+        `  ${label}: ${r.ours.toFixed(0)} ms, peak ${r.peakMiB.toFixed(1)} MiB; ` +
+          `pg_dump --schema-only of ${db} ${r.dump.toFixed(0)} ms; ratio ${
+            (r.ours / r.dump).toFixed(2)
+          }x`,
+      );
+    line("200 tables vs empty", small, "c200");
+    line("400 tables vs empty", large, "c400");
+    line("200 vs 300 unrelated tables", unrelated, "other300");
+    const met = small.ours <= 1000 && small.peakMiB <= 256;
+    console.log(
+      `  200 tables vs empty: ${small.ours.toFixed(0)} ms and ${small.peakMiB.toFixed(1)} MiB ` +
+        `(target: at most 1000 ms and 256 MiB) ${met ? "MET" : "MISSED"}; from 200 to 400 ` +
+        `tables: time ${(large.ours / small.ours).toFixed(2)}x, peak ${
+          (large.peakMiB / small.peakMiB).toFixed(2)
+        }x (linear: at most about 2x)`,
+    );
+  } finally {
+    await cluster.stop();
+  }
+}
+
 const psql = realTool("psql") ?? "";
 const pgDumpPath = realTool("pg_dump") ?? "";
 if (!psql || !pgDumpPath) {
@@ -430,3 +528,4 @@ if (!psql || !pgDumpPath) {
 if (!ONLY || ONLY === "connect") await benchConnect();
 if (!ONLY || ONLY === "introspect") await benchIntrospect();
 if (!ONLY || ONLY === "csv") await benchCsv();
+if (!ONLY || ONLY === "diff") await benchDiff();

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { distance } from "fastest-levenshtein";
 import { parseArgs } from "node:util";
 
 /** Exit status of a script that did what it was asked. */
@@ -174,6 +175,28 @@ export function parsePositiveInt(
 /** The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`. */
 export function parseLimit(text: string | undefined, fallback: number): number {
   return text === undefined ? fallback : parsePositiveInt(text, "limit", { max: 10_000 });
+}
+
+/**
+ * The `candidates` closest to a name the user typed, closest first, at most
+ * `limit`: the same name in another case, then names a few edits away (about
+ * one edit in three characters), then names that contain it or that it contains.
+ */
+export function closeMatches(name: string, candidates: string[], limit = 3): string[] {
+  const typed = name.toLowerCase();
+  const allowed = Math.max(1, Math.floor(typed.length / 3));
+  return candidates
+    .map((candidate) => {
+      const lower = candidate.toLowerCase();
+      const edits = distance(typed, lower);
+      const contained = (typed.length >= 3 && lower.includes(typed)) ||
+        (lower.length >= 3 && typed.includes(lower));
+      return { candidate, rank: edits <= allowed ? edits : contained ? allowed + 1 : Infinity };
+    })
+    .filter((match) => match.rank !== Infinity && match.candidate !== name)
+    .sort((a, b) => a.rank - b.rank || a.candidate.localeCompare(b.candidate))
+    .slice(0, limit)
+    .map((match) => match.candidate);
 }
 
 /** Writes one line to stderr (for notes and warnings; results go to stdout). */

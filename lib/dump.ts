@@ -9,7 +9,9 @@
 import { basename, dirname, join } from "node:path";
 import { parseStatements } from "./statements.ts";
 import { SkillError } from "./cli.ts";
-import { probeForTools } from "./database.ts";
+import { probeForTools, withSession } from "./database.ts";
+import { PgServerError } from "./session.ts";
+import { loadSql } from "./sql.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import {
   type ClientTools,
@@ -22,9 +24,12 @@ import {
 /** What a dump holds. */
 export type DumpKind = "schema" | "data";
 
-/** pg_dump's options for each kind: schema without owners, privileges and comments. */
+/**
+ * pg_dump's options for each kind: without owners and privileges (they name
+ * roles the target may not have). Comments stay: they document the schema.
+ */
 const DUMP_OPTIONS: Record<DumpKind, string[]> = {
-  schema: ["--schema-only", "--no-owner", "--no-privileges", "--no-comments"],
+  schema: ["--schema-only", "--no-owner", "--no-privileges"],
   data: ["--data-only", "--no-owner", "--no-privileges"],
 };
 
@@ -128,12 +133,14 @@ export async function dumpToFile(
   };
 }
 
-/** The schema-only dump of a database as text (for comparisons). */
-export async function schemaDumpText(target: ConnectionTarget): Promise<string> {
+/** The schema-only dump of a database as text (for comparisons), with comments unless told. */
+export async function schemaDumpText(
+  target: ConnectionTarget,
+  options: { comments: boolean } = { comments: true },
+): Promise<string> {
   const { path, env } = await prepare(target, "pg_dump");
-  const result = await runTool(path, [...DUMP_OPTIONS.schema, "--format=plain"], env, {
-    captureStdout: true,
-  });
+  const args = [...DUMP_OPTIONS.schema, ...(options.comments ? [] : ["--no-comments"])];
+  const result = await runTool(path, [...args, "--format=plain"], env, { captureStdout: true });
   if (result.code !== 0) throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}`);
   return new TextDecoder().decode(result.stdout);
 }
@@ -149,6 +156,8 @@ export interface RestoreReport {
   database: string;
   tool: "psql" | "pg_restore";
   single_transaction: boolean;
+  data_only: boolean;
+  triggers: "on" | "off";
   bytes: number;
   elapsed_ms: number;
   result: string;
@@ -210,6 +219,104 @@ async function* readLines(file: string): AsyncGenerator<string> {
 /** The line that starts a COPY whose data follows in the file, as pg_dump writes it. */
 const COPY_FROM_STDIN = /^\s*COPY\b.*\bFROM\s+stdin\b.*;\s*$/i;
 
+/** pg_dump's entry types that carry rows, not definitions (names old and new). */
+const DATA_ENTRIES = [
+  "TABLE DATA",
+  "SEQUENCE SET",
+  "BLOBS",
+  "BLOB DATA",
+  "BLOB",
+  "LARGE OBJECTS",
+  "LARGE OBJECT DATA",
+  "LARGE OBJECT",
+];
+
+/** The entry types of a plain dump, from pg_dump's "-- Name: ...; Type: ...;" headers. */
+async function plainEntryTypes(file: string): Promise<string[]> {
+  const types: string[] = [];
+  for await (const line of readLines(file)) {
+    const header = line.match(/^-- (?:Data for )?Name: .*; Type: ([A-Z ]+); Schema: /);
+    if (header) types.push(header[1]);
+  }
+  return types;
+}
+
+/** The entry types of a custom-format dump, from its table of contents (pg_restore --list). */
+async function archiveEntryTypes(
+  file: string,
+  pgRestore: string,
+  env: Record<string, string>,
+): Promise<string[]> {
+  const result = await runTool(pgRestore, ["--list", file], env, { captureStdout: true });
+  if (result.code !== 0) {
+    throw new SkillError(
+      `"${file}" is not a dump pg_restore can read: ${toolError(result.stderr)}; ` +
+        `give a custom-format dump, or a plain one named *.sql`,
+    );
+  }
+  // "3362; 0 0 SEQUENCE SET public t_id_seq owner": the type follows the ids.
+  return new TextDecoder().decode(result.stdout).split("\n")
+    .map((line) => line.match(/^\d+; \d+ \d+ (.+)$/)?.[1])
+    .filter((entry): entry is string => entry !== undefined)
+    .map((entry) => DATA_ENTRIES.find((type) => entry.startsWith(`${type} `)) ?? entry);
+}
+
+/**
+ * Whether the role may turn triggers off for its session
+ * (session_replication_role = replica): a superuser, or from PostgreSQL 15 a
+ * role granted SET on that parameter. Tried, not guessed; nothing stays set.
+ */
+async function maySkipTriggers(target: ConnectionTarget): Promise<boolean> {
+  const sql = await loadSql("may_skip_triggers");
+  return await withSession(target, async (session) => {
+    try {
+      await session.query(sql);
+      return true;
+    } catch (error) {
+      if (error instanceof PgServerError && error.code === "42501") return false;
+      throw error;
+    }
+  });
+}
+
+/** How a dump will be restored, settled before asking for confirmation. */
+export interface RestorePlan {
+  tool: "psql" | "pg_restore";
+  /** The dump holds rows only (pg_dump --data-only): the tables exist already. */
+  dataOnly: boolean;
+  /**
+   * Triggers and foreign-key checks are off while it runs: a data-only dump
+   * whose role may turn them off. Its rows were consistent where they came
+   * from; firing triggers again would run them twice (and pg_dump's empty
+   * search_path breaks many), and its tables come in name order, not key order.
+   */
+  skipTriggers: boolean;
+}
+
+/** Which tool restores `file`, whether it is data only, and whether triggers go off. */
+export async function planRestore(target: ConnectionTarget, file: string): Promise<RestorePlan> {
+  const plain = isPlainSql(file);
+  const tool = plain ? "psql" : "pg_restore";
+  let types: string[];
+  if (plain) {
+    types = await plainEntryTypes(file);
+  } else {
+    const tools = await resolveClientTools(target);
+    const pgRestore = await toolForServer(tools, "pg_restore", 0);
+    types = await archiveEntryTypes(file, pgRestore, toolEnvironment(target, tools));
+  }
+  const dataOnly = types.length > 0 && types.every((type) => DATA_ENTRIES.includes(type));
+  return { tool, dataOnly, skipTriggers: dataOnly && await maySkipTriggers(target) };
+}
+
+/** Why a data-only restore that kept triggers on may have failed, and what to do. */
+function triggersAdvice(target: ConnectionTarget, stderr: string): string {
+  if (!/\btrigger\b|PL\/\w+ function|foreign key/i.test(stderr)) return "";
+  return `; this data-only restore ran with triggers and foreign-key checks on because role ` +
+    `"${target.user}" may not turn them off: restore as a superuser, or have one run ` +
+    `GRANT SET ON PARAMETER session_replication_role TO "${target.user}" (PostgreSQL 15+)`;
+}
+
 /**
  * Restores `file` once: plain SQL through psql (stopping at the first
  * error), anything else through pg_restore without owners and privileges
@@ -219,11 +326,15 @@ const COPY_FROM_STDIN = /^\s*COPY\b.*\bFROM\s+stdin\b.*;\s*$/i;
 export async function restoreFile(
   target: ConnectionTarget,
   file: string,
-  options: { singleTransaction: boolean },
+  options: { singleTransaction: boolean; plan: RestorePlan },
 ): Promise<RestoreReport> {
-  const plain = isPlainSql(file);
-  const tool = plain ? "psql" : "pg_restore";
+  const { tool, dataOnly, skipTriggers } = options.plan;
+  const plain = tool === "psql";
   const { path, env } = await prepare(target, tool);
+  if (skipTriggers) {
+    env.PGOPTIONS = [env.PGOPTIONS, "-c session_replication_role=replica"].filter(Boolean)
+      .join(" ");
+  }
   const single = options.singleTransaction;
   const args = plain
     ? ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...(single ? ["--single-transaction"] : []), "-f", "-"]
@@ -256,6 +367,8 @@ export async function restoreFile(
     database: target.database,
     tool,
     single_transaction: single,
+    data_only: dataOnly,
+    triggers: skipTriggers ? "off" : "on",
     bytes,
     elapsed_ms: Math.round(performance.now() - started),
     result: "restored",
@@ -263,7 +376,8 @@ export async function restoreFile(
   if (result.code !== 0) {
     throw new SkillError(
       `The restore failed: ${toolError(result.stderr)}; ` +
-        (single ? what : `it stopped at the first error; ${what}`),
+        (single ? what : `it stopped at the first error; ${what}`) +
+        (dataOnly && !skipTriggers ? triggersAdvice(target, result.stderr) : ""),
     );
   }
   return report;

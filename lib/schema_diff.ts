@@ -6,6 +6,19 @@
  *
  * @module
  */
+import diffSequencesExport from "@jest/diff-sequences";
+
+/**
+ * Jest's diff-sequences. Its types describe the CommonJS build (a module whose
+ * `default` is the function); the ES module build Deno loads exports the
+ * function itself as default.
+ */
+const diffSequences = diffSequencesExport as unknown as (
+  aLength: number,
+  bLength: number,
+  isCommon: (aIndex: number, bIndex: number) => boolean,
+  foundSubsequence: (count: number, aCommon: number, bCommon: number) => void,
+) => void;
 
 /** The dump's lines that are noise, not structure. */
 const NOISE = [
@@ -16,9 +29,20 @@ const NOISE = [
   /^\\(un)?restrict \S+$/,
 ];
 
+/** What pg_dump writes for a schema initdb made (public) whose owner is not the default. */
+const NOT_CREATED = "-- *not* creating schema, since initdb creates it";
+
 /** A schema dump without its noise, blank-line runs folded to one. */
 export function normalizeDump(text: string): string[] {
   const kept = text.split(/\r?\n/).filter((line) => !NOISE.some((re) => re.test(line)));
+  // That header without a statement depends on the database's age (public's
+  // owner changed in PostgreSQL 15), not on its structure: it goes, header too.
+  for (let i = kept.indexOf(NOT_CREATED); i >= 0; i = kept.indexOf(NOT_CREATED, i)) {
+    const header = kept.findLastIndex((line, j) => j < i && line.startsWith("-- Name: "));
+    const from = header >= 0 && header > i - 4 ? header : i;
+    kept.splice(from, i - from + 1);
+    i = from;
+  }
   // "--" lines frame the "-- Name:" headers; those left framing removed banners go.
   const framed = kept.filter((line, i) =>
     line !== "--" || kept[i + 1]?.startsWith("-- Name: ") || kept[i - 1]?.startsWith("-- Name: ")
@@ -32,57 +56,53 @@ export function normalizeDump(text: string): string[] {
   return lines;
 }
 
-type Op = { kind: "equal" | "delete" | "insert"; a: number; b: number };
+/** A changed stretch: lines [aStart, aEnd) of A became lines [bStart, bEnd) of B. */
+interface Change {
+  aStart: number;
+  aEnd: number;
+  bStart: number;
+  bEnd: number;
+}
 
-/** The shortest edit script from `a` to `b` (Myers' O(ND) algorithm). */
-function editScript(a: string[], b: string[]): Op[] {
-  const n = a.length;
-  const m = b.length;
-  const max = n + m;
-  const offset = max + 1;
-  let v = new Int32Array(2 * max + 3);
-  const trace: Int32Array[] = [];
-  let found = false;
-  for (let d = 0; d <= max && !found; d++) {
-    trace.push(v.slice());
-    const next = v.slice();
-    for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1])
-        ? v[offset + k + 1]
-        : v[offset + k - 1] + 1;
-      let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) {
-        x++;
-        y++;
+/**
+ * The changed stretches from `a` to `b`, in order, by a shortest edit script
+ * found in linear space (Myers' algorithm with the middle snake, as Jest's
+ * diff-sequences implements it). Lines are compared as small integers.
+ */
+function changes(a: string[], b: string[]): Change[] {
+  const ids = new Map<string, number>();
+  const intern = (lines: string[]) =>
+    Int32Array.from(lines, (line) => {
+      let id = ids.get(line);
+      if (id === undefined) ids.set(line, id = ids.size);
+      return id;
+    });
+  const left = intern(a);
+  const right = intern(b);
+  const found: Change[] = [];
+  let aNext = 0;
+  let bNext = 0;
+  diffSequences(
+    a.length,
+    b.length,
+    (i, j) => left[i] === right[j],
+    (count, aCommon, bCommon) => {
+      if (aCommon > aNext || bCommon > bNext) {
+        found.push({ aStart: aNext, aEnd: aCommon, bStart: bNext, bEnd: bCommon });
       }
-      next[offset + k] = x;
-      if (x >= n && y >= m) {
-        found = true;
-        break;
-      }
-    }
-    v = next;
+      aNext = aCommon + count;
+      bNext = bCommon + count;
+    },
+  );
+  if (aNext < a.length || bNext < b.length) {
+    found.push({ aStart: aNext, aEnd: a.length, bStart: bNext, bEnd: b.length });
   }
-  trace.push(v);
-  // Walk back through the trace.
-  const ops: Op[] = [];
-  let x = n;
-  let y = m;
-  for (let d = trace.length - 2; d >= 0 && (x > 0 || y > 0); d--) {
-    const vd = trace[d];
-    const k = x - y;
-    const prevK = k === -d || (k !== d && vd[offset + k - 1] < vd[offset + k + 1]) ? k + 1 : k - 1;
-    const prevX = vd[offset + prevK];
-    const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) {
-      ops.push({ kind: "equal", a: --x, b: --y });
-    }
-    if (d === 0) break;
-    if (x === prevX) ops.push({ kind: "insert", a: x, b: --y });
-    else ops.push({ kind: "delete", a: --x, b: y });
-  }
-  while (x > 0 && y > 0) ops.push({ kind: "equal", a: --x, b: --y });
-  return ops.reverse();
+  return found;
+}
+
+/** A hunk's line range in unified format: "start,count", start 1-based, or the line before when empty. */
+function range(start: number, end: number): string {
+  return `${end > start ? start + 1 : start},${end - start}`;
 }
 
 /** A unified diff of two line lists with 3 lines of context; empty when equal. */
@@ -92,76 +112,54 @@ export function unifiedDiff(
   labels: { a: string; b: string },
   context = 3,
 ): string {
-  // Equal ends are cut off first: dumps mostly agree.
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  if (start === endA && start === endB) return "";
-  const middle = editScript(a.slice(start, endA), b.slice(start, endB)).map((op) => ({
-    ...op,
-    a: op.a + start,
-    b: op.b + start,
-  }));
-  const ops: Op[] = [
-    ...Array.from({ length: start }, (_, i) => ({ kind: "equal" as const, a: i, b: i })),
-    ...middle,
-    ...Array.from({ length: a.length - endA }, (_, i) => ({
-      kind: "equal" as const,
-      a: endA + i,
-      b: endB + i,
-    })),
-  ];
+  const found = changes(a, b);
+  if (found.length === 0) return "";
   const out = [`--- ${labels.a}`, `+++ ${labels.b}`];
-  let i = 0;
-  while (i < ops.length) {
-    if (ops[i].kind === "equal") {
-      i++;
-      continue;
+  let first = 0;
+  while (first < found.length) {
+    // A hunk takes changes whose common stretches between them are short enough
+    // for their contexts to touch.
+    let last = first;
+    while (
+      last + 1 < found.length && found[last + 1].aStart - found[last].aEnd <= 2 * context
+    ) last++;
+    const lead = Math.min(context, found[first].aStart);
+    const trail = Math.min(context, a.length - found[last].aEnd);
+    const aStart = found[first].aStart - lead;
+    const bStart = found[first].bStart - lead;
+    const aEnd = found[last].aEnd + trail;
+    const bEnd = found[last].bEnd + trail;
+    out.push(`@@ -${range(aStart, aEnd)} +${range(bStart, bEnd)} @@`);
+    let position = aStart;
+    for (let i = first; i <= last; i++) {
+      const change = found[i];
+      while (position < change.aStart) out.push(` ${a[position++]}`);
+      for (let j = change.aStart; j < change.aEnd; j++) out.push(`-${a[j]}`);
+      for (let j = change.bStart; j < change.bEnd; j++) out.push(`+${b[j]}`);
+      position = change.aEnd;
     }
-    let from = Math.max(0, i - context);
-    let to = i;
-    // Extend the hunk while changes are within 2 * context of each other.
-    while (to < ops.length) {
-      if (ops[to].kind !== "equal") {
-        to++;
-        continue;
-      }
-      let run = 0;
-      while (to + run < ops.length && ops[to + run].kind === "equal") run++;
-      if (to + run >= ops.length || run > 2 * context) {
-        to += Math.min(run, context);
-        break;
-      }
-      to += run;
-    }
-    const hunk = ops.slice(from, to);
-    const aStart = hunk.find((o) => o.kind !== "insert")?.a ?? hunk[0].a;
-    const bStart = hunk.find((o) => o.kind !== "delete")?.b ?? hunk[0].b;
-    const aCount = hunk.filter((o) => o.kind !== "insert").length;
-    const bCount = hunk.filter((o) => o.kind !== "delete").length;
-    out.push(
-      `@@ -${aCount ? aStart + 1 : aStart},${aCount} +${bCount ? bStart + 1 : bStart},${bCount} @@`,
-    );
-    for (const op of hunk) {
-      if (op.kind === "equal") out.push(` ${a[op.a]}`);
-      else if (op.kind === "delete") out.push(`-${a[op.a]}`);
-      else out.push(`+${b[op.b]}`);
-    }
-    i = to;
-    from = to;
+    while (position < aEnd) out.push(` ${a[position++]}`);
+    first = last + 1;
   }
   return out.join("\n");
 }
 
-/** Kinds the summary reports. */
-const KINDS: Record<string, string> = {
+/**
+ * The kind the summary reports for each pg_dump object type; any other type
+ * is reported as itself in lower case (operator, cast, collation, rule,
+ * publication ...). Exported for --help, which lists them.
+ */
+export const KINDS: Record<string, string> = {
+  "SCHEMA": "schema",
+  "EXTENSION": "extension",
+  "TYPE": "type",
+  "DOMAIN": "type",
   "TABLE": "table",
+  "FOREIGN TABLE": "table",
+  "TABLE ATTACH": "table attach",
+  "DEFAULT": "column",
   "INDEX": "index",
+  "INDEX ATTACH": "index attach",
   "CONSTRAINT": "constraint",
   "FK CONSTRAINT": "constraint",
   "CHECK CONSTRAINT": "constraint",
@@ -172,13 +170,17 @@ const KINDS: Record<string, string> = {
   "AGGREGATE": "function",
   "SEQUENCE": "sequence",
   "SEQUENCE OWNED BY": "sequence",
-  "TYPE": "type",
-  "DOMAIN": "type",
   "TRIGGER": "trigger",
-  "EXTENSION": "extension",
-  "DEFAULT": "column",
-  "SCHEMA": "schema",
+  "EVENT TRIGGER": "event trigger",
+  "RULE": "rule",
+  "POLICY": "policy",
+  "ROW SECURITY": "row security",
+  "STATISTICS": "statistics",
+  "COMMENT": "comment",
 };
+
+/** Kinds whose pg_dump name is "<table> <name>": named schema.table.name. */
+const TABLE_ITEMS = new Set(["constraint", "trigger", "column", "policy", "rule"]);
 
 /** One object of a dump. */
 export interface DumpObject {
@@ -206,10 +208,15 @@ export function dumpObjects(lines: string[]): Map<string, DumpObject & { text: s
       const [, rawName, type, schema] = header;
       const kind = KINDS[type] ?? type.toLowerCase();
       let name = schema === "-" ? rawName : `${schema}.${rawName}`;
-      // "table constraint" and "table column" name the owning table first.
-      if (["constraint", "trigger", "column"].includes(kind) && rawName.includes(" ")) {
-        const [table, item] = rawName.split(" ", 2);
-        name = `${schema}.${table}.${item}`;
+      if (TABLE_ITEMS.has(kind) && rawName.includes(" ")) {
+        const space = rawName.indexOf(" ");
+        name = `${schema}.${rawName.slice(0, space)}.${rawName.slice(space + 1)}`;
+      }
+      // A comment's name is its object's: "TABLE t" -> "table public.t".
+      const commented = kind === "comment" && rawName.match(/^((?:[A-Z]+ )+)(.+)$/);
+      if (commented) {
+        const qualified = schema === "-" ? commented[2] : `${schema}.${commented[2]}`;
+        name = `${commented[1].trim().toLowerCase()} ${qualified}`;
       }
       if (type === "SEQUENCE OWNED BY") name += " (owned by)";
       current = { kind, name, text: "" };

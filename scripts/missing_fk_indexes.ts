@@ -11,7 +11,15 @@ Lists foreign keys without a supporting index, largest tables first, with the
 CREATE INDEX CONCURRENTLY statement that would add one. A key counts as indexed
 only when an index's leading columns are exactly the key's columns (in any
 order): without such an index, every delete or key update on the referenced
-table scans this one. limit: how many (default 50, at most 10000).
+table scans this one. Each key is listed once, as declared, not once per
+partition. limit: how many (default 50, at most 10000).
+
+A partitioned table refuses CREATE INDEX CONCURRENTLY, so its suggestion is a
+plain CREATE INDEX (which blocks writes while it builds) and the note says so.
+To build without that lock: CREATE INDEX ... ON ONLY the partitioned table
+(invalid, instant), then CREATE INDEX CONCURRENTLY on each partition and
+ALTER INDEX <parent index> ATTACH PARTITION <partition index> for each; the
+parent index becomes valid once every partition's is attached.
 
 Options:
   --json   an array of rows

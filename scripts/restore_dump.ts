@@ -9,7 +9,7 @@ import {
   SkillError,
   UsageError,
 } from "../lib/cli.ts";
-import { isPlainSql, restoreFile, transactionControlIn } from "../lib/dump.ts";
+import { isPlainSql, planRestore, restoreFile, transactionControlIn } from "../lib/dump.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 
@@ -27,6 +27,12 @@ PostgreSQL's parser) cannot be all or nothing and is refused unless
 It changes a database, so it names the target and asks you to type YES on a
 terminal, or needs DB_CONFIRM=YES without one. On a terminal, a restore that
 takes a while shows its progress.
+A data-only dump (data_dump.ts, pg_dump --data-only) goes into tables that exist
+already, with its rows as they were: triggers and foreign-key checks are turned
+off while it runs (session_replication_role = replica), so triggers do not fire
+a second time and tables may come in any order. That needs a superuser, or on
+PostgreSQL 15+ a role granted SET on session_replication_role; any other role
+restores with them on, and a failure says so.
 
 Options:
   --no-single-transaction   run statements one by one (see above)
@@ -63,11 +69,15 @@ await runScript("restore_dump", async () => {
     }
   }
   const target = await resolveTarget();
-  const what =
-    `restore "${file}" (${isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore"}) ` +
-    `into database "${target.database}" at ${describeServer(target)} (${describeSource(target)})`;
+  const plan = await planRestore(target, file);
+  const how = [
+    isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore",
+    ...(plan.dataOnly ? [`data only, triggers ${plan.skipTriggers ? "off" : "on"}`] : []),
+  ].join("; ");
+  const what = `restore "${file}" (${how}) into database "${target.database}" at ` +
+    `${describeServer(target)} (${describeSource(target)})`;
   note(`About to ${what}`);
   await confirmAction(`${what[0].toUpperCase()}${what.slice(1)}?`);
-  const report = await restoreFile(target, file, { singleTransaction });
+  const report = await restoreFile(target, file, { singleTransaction, plan });
   printOutput(renderRecord({ ...report }, format));
 });

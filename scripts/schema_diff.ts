@@ -2,39 +2,59 @@
 /** Compares the schemas of two connections as a unified diff, or as a summary by object kind. */
 import { EXIT_USAGE, parseCli, runScript, SkillError, UsageError } from "../lib/cli.ts";
 import { schemaDumpText } from "../lib/dump.ts";
-import { compareDumps, normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
+import { compareDumps, KINDS, normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
 import { describeSource, resolveTarget } from "../lib/resolve.ts";
 import { printOutput } from "../lib/render.ts";
 
-const usage = `Usage: schema_diff.ts [profile_a profile_b] [--json]
+/** The kinds, each with the pg_dump types it stands for, one per line. */
+function kindsHelp(): string {
+  const types = new Map<string, string[]>([["table", []], ["column", ["a line of CREATE TABLE"]]]);
+  for (const [type, kind] of Object.entries(KINDS)) {
+    types.set(kind, [...(types.get(kind) ?? []), type]);
+  }
+  return [...types].map(([kind, list]) => `  ${kind.padEnd(18)}  ${list.join(", ")}`).join("\n");
+}
 
-Compares the schema-only dumps (pg_dump, without owners, privileges and
-comments) of two connections and prints a unified diff from A to B, or
-"No structural differences." Noise that is not structure (pg_dump's version
-banners, session settings, \\restrict keys) is left out.
+const usage = `Usage: schema_diff.ts [profile_a profile_b] [--ignore-comments] [--json]
+
+Compares the schema-only dumps (pg_dump, without owners and privileges) of two
+connections and prints a unified diff from A to B, or "No structural
+differences." Comments on objects are compared too, unless --ignore-comments.
+Noise that is not structure is left out: pg_dump's version banners, session
+settings, \\restrict keys, and the public schema's entry that only says initdb
+made it (present or not depending on the database's age).
 A and B: the two profiles given, else DB_PROFILE_A and DB_PROFILE_B; DB_URL_A and
 DB_URL_B, when set, override them (one-off connections, no TOML needed).
 Exit status as diff has it: 0 the same, 1 different, 2 trouble (a connection
 or dump failed, a usage error).
 
 Options:
-  --json   {same, only_in_a, only_in_b, different, diff}: the objects (kind and
-           name: table, column, index, constraint, view, function, sequence,
-           type, trigger, extension) only in A, only in B, and in both but
-           different, plus the unified diff
-  --help   this text
+  --ignore-comments   leave comments on objects out of the comparison
+  --json              {same, only_in_a, only_in_b, different, diff}: the objects
+                      only in A, only in B, and in both but different, each as
+                      {kind, name}, plus the unified diff
+  --help              this text
+
+Kinds in --json, with the pg_dump object types they stand for:
+${kindsHelp()}
+  anything else       its pg_dump type in lower case (operator, cast, collation,
+                      publication, text search configuration ...)
+Names are schema-qualified; a column, constraint, trigger, policy or rule is
+schema.table.name; a comment is named by its object ("column public.t.id").
 
 Example:
   ./scripts/schema_diff.ts local staging`;
 
 await runScript("schema_diff", async () => {
   try {
-    const { positionals, format } = parseCli({
+    const { positionals, values, format } = parseCli({
       name: "schema_diff",
       usage,
       formats: ["json"],
       positionals: { min: 0, max: 2 },
+      options: { "ignore-comments": { type: "boolean" } },
     }, Deno.args);
+    const comments = values["ignore-comments"] !== true;
     if (positionals.length === 1) {
       throw new UsageError("Give two profiles, or none and set DB_PROFILE_A/B");
     }
@@ -51,7 +71,10 @@ await runScript("schema_diff", async () => {
     };
     const a = await side("A", 0);
     const b = await side("B", 1);
-    const [textA, textB] = await Promise.all([schemaDumpText(a.target), schemaDumpText(b.target)]);
+    const [textA, textB] = await Promise.all([
+      schemaDumpText(a.target, { comments }),
+      schemaDumpText(b.target, { comments }),
+    ]);
     const linesA = normalizeDump(textA);
     const linesB = normalizeDump(textB);
     const diff = unifiedDiff(linesA, linesB, { a: `a: ${a.label}`, b: `b: ${b.label}` });

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
-/** Dumps the schema only (no data), leaving out owners, privileges and comments. */
+/** Dumps the schema only (no data) with its comments, leaving out owners and privileges. */
 import { parseCli, resolveUserPath, runScript } from "../lib/cli.ts";
 import { defaultDumpName, dumpToFile } from "../lib/dump.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
@@ -7,8 +7,8 @@ import { resolveTarget } from "../lib/resolve.ts";
 
 const usage = `Usage: schema_dump.ts [file] [--json]
 
-Dumps the schema only (no data), leaving out owners, privileges and comments,
-with pg_dump. The file defaults to schema_<profile>_<YYYYMMDD_HHMMSS>.dump in the
+Dumps the schema only (no data), comments on objects included, leaving out
+owners and privileges (they name roles the target may not have), with pg_dump. The file defaults to schema_<profile>_<YYYYMMDD_HHMMSS>.dump in the
 current folder. Format: plain SQL when the name ends in .sql, else pg_dump's
 custom format (restore it with restore_dump.ts).
 The dump goes to a temporary file beside the target and is renamed into place

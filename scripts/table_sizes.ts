@@ -7,9 +7,13 @@ import { resolveTarget } from "../lib/resolve.ts";
 
 const usage = `Usage: table_sizes.ts [limit] [--json | --csv]
 
-Lists the largest tables (and materialized views), largest first: total size
-(table + indexes + TOAST), table, index and TOAST sizes, readable and in bytes,
-and the estimated row count. limit: how many (default 20, at most 10000).
+Lists the largest tables (and materialized views), largest first: kind, total
+size (table + indexes + TOAST), table, index and TOAST sizes, readable and in
+bytes, and the estimated row count. A partitioned table is reported with all of
+its partitions' sizes and rows added up; each partition is listed too, its kind
+"partition" and partition_of naming its parent, so the two overlap by design.
+Estimated rows are empty (null in --json) when the table was never analyzed or
+vacuumed. limit: how many (default 20, at most 10000).
 
 Options:
   --json   an array of rows, sizes in bytes as numbers

@@ -1,17 +1,31 @@
 -- index_missing_candidates.sql: which large tables are read mostly by sequential scans?
--- Answers: schema, table, sequential scans, rows they read, index scans, live rows,
--- size; tables with at least $2 live rows where sequential scans outnumber index scans.
+-- Answers: schema, table, sequential scans, rows they read, index scans, live rows, size;
+-- tables with at least $2 live rows where sequential scans outnumber index scans. A
+-- partitioned table is judged as a whole: its partitions' scans, rows and sizes are added up
+-- and it is listed once, under its own name.
 -- Parameters: $1 int row limit, $2 int smallest live row count that counts as large.
--- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
-select s.schemaname as schema,
-       s.relname as "table",
-       s.seq_scan,
-       s.seq_tup_read,
-       coalesce(s.idx_scan, 0) as idx_scan,
-       s.n_live_tup as live_rows,
-       pg_relation_size(s.relid) as size_bytes
-from pg_stat_user_tables s
-where s.n_live_tup >= $2
-  and s.seq_scan > coalesce(s.idx_scan, 0)
-order by s.seq_tup_read desc, 1, 2
+-- Server versions: PostgreSQL 12 and later (pg_partition_root); tested on 13-18.
+with judged as (
+  select coalesce(pg_partition_root(s.relid), s.relid) as relid,
+         sum(s.seq_scan) as seq_scan,
+         sum(s.seq_tup_read) as seq_tup_read,
+         sum(coalesce(s.idx_scan, 0)) as idx_scan,
+         sum(s.n_live_tup) as live_rows,
+         sum(pg_relation_size(s.relid)) as size_bytes
+  from pg_stat_user_tables s
+  group by 1
+)
+select n.nspname as schema,
+       c.relname as "table",
+       j.seq_scan::bigint as seq_scan,
+       j.seq_tup_read::bigint as seq_tup_read,
+       j.idx_scan::bigint as idx_scan,
+       j.live_rows::bigint as live_rows,
+       j.size_bytes::bigint as size_bytes
+from judged j
+join pg_class c on c.oid = j.relid
+join pg_namespace n on n.oid = c.relnamespace
+where j.live_rows >= $2
+  and j.seq_scan > j.idx_scan
+order by j.seq_tup_read desc, 1, 2
 limit $1

@@ -1,9 +1,10 @@
 -- introspect_foreign_keys.sql: which foreign keys exist, whole and in column order?
 -- Answers: schema, table, constraint, columns, referenced schema/table/columns
 -- (paired position by position, across schemas), update and delete actions,
--- deferrability, validation state.
+-- deferrability, validation state. Each key once, as declared: the copies PostgreSQL keeps
+-- for the partitions on either side (conparentid set) are left out, as pg_dump leaves them.
 -- Parameters: $1 text[] schemas (null: every user schema), $2 text[] table names (null: all).
--- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
+-- Server versions: PostgreSQL 11 and later (conparentid); tested on 13-18.
 select n.nspname as schema,
        c.relname as "table",
        k.conname as name,
@@ -27,6 +28,7 @@ join pg_namespace n on n.oid = c.relnamespace
 join pg_class rc on rc.oid = k.confrelid
 join pg_namespace rn on rn.oid = rc.relnamespace
 where k.contype = 'f'
+  and k.conparentid = 0
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
   and ($1::text[] is null or n.nspname = any ($1))

@@ -1,42 +1,62 @@
 -- missing_fk_indexes.sql: which foreign keys have no index to support them?
--- Answers: schema, table, constraint, key columns, referenced table, table size,
--- and the CREATE INDEX that would support the key. A key counts as indexed only
--- when some valid, non-partial index's leading columns are exactly the key's
--- columns (in any order); a key column appearing elsewhere in an index does not
--- count, since it cannot serve the lookups that deletes on the referenced table do.
+-- Answers: schema, table, constraint, key columns, referenced table, table size, and the
+-- CREATE INDEX that would support the key, with a note where it needs one. A key counts as
+-- indexed only when some valid, non-partial index's leading columns are exactly the key's
+-- columns (in any order); a key column appearing elsewhere in an index does not count, since it
+-- cannot serve the lookups that deletes on the referenced table do. Each key once, as declared
+-- (the copies kept for partitions are left out); a partitioned table's size is its partitions'.
+-- For a partitioned table CONCURRENTLY is refused by the server: the suggestion is a plain
+-- CREATE INDEX, and the note says how to build it without a long lock.
 -- Parameters: $1 int row limit.
--- Server versions: PostgreSQL 11 and later (indnkeyatts); tested on 13-18.
-select n.nspname as schema,
-       c.relname as "table",
-       k.conname as constraint_name,
-       array(select a.attname from unnest(k.conkey) with ordinality as u(attnum, ord)
-             join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.attnum
-             order by u.ord) as columns,
+-- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
+with keys as (
+  select k.oid, k.conname, k.conrelid, k.confrelid, k.conkey,
+         n.nspname, c.relname, c.relkind,
+         array(select a.attname from unnest(k.conkey) with ordinality as u(attnum, ord)
+               join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.attnum
+               order by u.ord) as columns
+  from pg_constraint k
+  join pg_class c on c.oid = k.conrelid
+  join pg_namespace n on n.oid = c.relnamespace
+  where k.contype = 'f'
+    and k.conparentid = 0
+    and n.nspname not in ('pg_catalog', 'information_schema')
+    and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+    and not exists (
+      select 1
+      from pg_index i
+      where i.indrelid = k.conrelid
+        and i.indisvalid
+        and i.indpred is null
+        and i.indnkeyatts >= cardinality(k.conkey)
+        and (select array_agg(x order by x)
+               from unnest((i.indkey::int2[])[0:cardinality(k.conkey) - 1]) x)
+          = (select array_agg(x order by x) from unnest(k.conkey) x)
+    )
+),
+sized as (
+  select k.*,
+         case when k.relkind = 'p'
+              then (select coalesce(sum(pg_relation_size(t.relid)), 0)
+                      from pg_partition_tree(k.conrelid) t where t.isleaf)
+              else pg_relation_size(k.conrelid) end as table_bytes,
+         quote_ident(k.nspname) || '.' || quote_ident(k.relname)
+           || ' (' || array_to_string(array(select quote_ident(x) from unnest(k.columns) x), ', ')
+           || ')' as target
+  from keys k
+)
+select s.nspname as schema,
+       s.relname as "table",
+       s.conname as constraint_name,
+       s.columns,
        quote_ident(rn.nspname) || '.' || quote_ident(rc.relname) as referenced_table,
-       pg_relation_size(c.oid) as table_bytes,
-       'CREATE INDEX CONCURRENTLY ON ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-         || ' (' || array_to_string(array(
-              select quote_ident(a.attname) from unnest(k.conkey) with ordinality as u(attnum, ord)
-              join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.attnum
-              order by u.ord), ', ') || ');' as suggestion
-from pg_constraint k
-join pg_class c on c.oid = k.conrelid
-join pg_namespace n on n.oid = c.relnamespace
-join pg_class rc on rc.oid = k.confrelid
+       s.table_bytes::bigint as table_bytes,
+       case when s.relkind = 'p' then 'CREATE INDEX ON ' || s.target || ';'
+            else 'CREATE INDEX CONCURRENTLY ON ' || s.target || ';' end as suggestion,
+       case when s.relkind = 'p'
+            then 'partitioned table: CONCURRENTLY is refused; see --help for a build without a long lock' end as note
+from sized s
+join pg_class rc on rc.oid = s.confrelid
 join pg_namespace rn on rn.oid = rc.relnamespace
-where k.contype = 'f'
-  and n.nspname not in ('pg_catalog', 'information_schema')
-  and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-  and not exists (
-    select 1
-    from pg_index i
-    where i.indrelid = k.conrelid
-      and i.indisvalid
-      and i.indpred is null
-      and i.indnkeyatts >= cardinality(k.conkey)
-      and (select array_agg(x order by x)
-             from unnest((i.indkey::int2[])[0:cardinality(k.conkey) - 1]) x)
-        = (select array_agg(x order by x) from unnest(k.conkey) x)
-  )
-order by pg_relation_size(c.oid) desc, 1, 2, 3
+order by s.table_bytes desc, 1, 2, 3
 limit $1

@@ -1,32 +1,67 @@
 -- table_sizes.sql: which tables take the most space?
--- Answers: schema, table, total size and its parts (table with its free-space and
--- visibility maps, indexes, TOAST), readable and in bytes, estimated rows; largest
--- first. total_bytes = table_bytes + index_bytes + toast_bytes.
+-- Answers: schema, table, kind (table, partitioned table, partition, materialized view), the
+-- partitioned table it belongs to, total size and its parts (table with its free-space and
+-- visibility maps, indexes, TOAST), readable and in bytes, and estimated rows; largest first.
+-- total_bytes = table_bytes + index_bytes + toast_bytes. A partitioned table counts all of its
+-- partitions (they hold its data); its partitions are listed too, marked as such. Estimated
+-- rows come from the last ANALYZE or VACUUM; an empty table has 0; a table with data never
+-- counted (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages on 13, or when counted empty and
+-- filled since) has null, unknown, not 0; a partitioned table's are null when any partition's is.
 -- Parameters: $1 int row limit.
--- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
-with sizes as (
-  select c.oid, n.nspname, c.relname, c.reltuples,
-         pg_total_relation_size(c.oid) as total_bytes,
-         pg_indexes_size(c.oid) as index_bytes,
-         coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) as toast_bytes,
-         pg_table_size(c.oid) as table_and_toast_bytes
+-- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
+with relations as (
+  select c.oid, n.nspname, c.relname, c.relkind, c.relispartition
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p', 'm')
     and n.nspname not in ('pg_catalog', 'information_schema')
     and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+),
+-- The relations whose storage counts for each listed relation: itself, or a
+-- partitioned table's whole tree.
+members as (
+  select r.oid as listed, r.oid as member from relations r where r.relkind <> 'p'
+  union all
+  select r.oid, t.relid from relations r, pg_partition_tree(r.oid) t
+  where r.relkind = 'p' and t.isleaf
+),
+counted as (
+  select m.listed,
+         sum(pg_total_relation_size(m.member)) as total_bytes,
+         sum(pg_indexes_size(m.member)) as index_bytes,
+         sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) as toast_bytes,
+         sum(pg_table_size(m.member)) as table_and_toast_bytes,
+         sum(case
+               when c.reltuples > 0 or (c.reltuples = 0 and c.relpages > 0) then c.reltuples
+               when pg_relation_size(m.member) = 0 then 0
+             end) as rows_known,
+         bool_and(c.reltuples > 0 or (c.reltuples = 0 and c.relpages > 0)
+                  or pg_relation_size(m.member) = 0) as all_known
+  from members m
+  join pg_class c on c.oid = m.member
+  group by m.listed
 )
-select nspname as schema,
-       relname as "table",
-       pg_size_pretty(total_bytes) as total,
-       pg_size_pretty(table_and_toast_bytes - toast_bytes) as table_size,
-       pg_size_pretty(index_bytes) as index_size,
-       pg_size_pretty(toast_bytes) as toast_size,
-       total_bytes,
-       table_and_toast_bytes - toast_bytes as table_bytes,
-       index_bytes,
-       toast_bytes,
-       greatest(reltuples, 0)::bigint as estimated_rows
-from sizes
-order by total_bytes desc, 1, 2
+select r.nspname as schema,
+       r.relname as "table",
+       case when r.relkind = 'p' then 'partitioned table'
+            when r.relispartition then 'partition'
+            when r.relkind = 'm' then 'materialized view'
+            else 'table' end as kind,
+       (select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
+          from pg_inherits i
+          join pg_class pc on pc.oid = i.inhparent
+          join pg_namespace pn on pn.oid = pc.relnamespace
+         where i.inhrelid = r.oid and r.relispartition) as partition_of,
+       pg_size_pretty(k.total_bytes) as total,
+       pg_size_pretty(k.table_and_toast_bytes - k.toast_bytes) as table_size,
+       pg_size_pretty(k.index_bytes) as index_size,
+       pg_size_pretty(k.toast_bytes) as toast_size,
+       k.total_bytes::bigint as total_bytes,
+       (k.table_and_toast_bytes - k.toast_bytes)::bigint as table_bytes,
+       k.index_bytes::bigint as index_bytes,
+       k.toast_bytes::bigint as toast_bytes,
+       case when k.all_known then k.rows_known::bigint end as estimated_rows
+from relations r
+join counted k on k.listed = r.oid
+order by k.total_bytes desc, 1, 2
 limit $1
