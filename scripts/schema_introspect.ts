@@ -81,11 +81,15 @@ Example:
 /** One line naming what matched nothing, with the close matches, or null when all matched. */
 function unmatched(rows: Record<string, unknown>[], database: string): string | null {
   if (rows.length === 0) return null;
+  const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(", ");
   const misses = rows.map((row) => {
     const name = String(row.name);
+    const elsewhere = row.elsewhere as string[];
+    if (elsewhere.length) {
+      return `no table named "${name}" in the schemas given (it is in ${quoted(elsewhere)})`;
+    }
     const close = closeMatches(name, row.existing as string[]);
-    return `no ${row.kind} named "${name}"` +
-      (close.length ? ` (close: ${close.map((c) => `"${c}"`).join(", ")})` : "");
+    return `no ${row.kind} named "${name}"` + (close.length ? ` (close: ${quoted(close)})` : "");
   });
   return `Nothing matched in database "${database}": ${misses.join("; ")}; ` +
     `names are exact and case-sensitive, give them as the catalog spells them`;

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { makeProject, type Project, runSkillScript, tomlWithProfiles } from "./support/run.ts";
 import { waitFor } from "./support/wait.ts";
+import { APP_SCHEMA } from "./support/fixtures.ts";
 
 const MAJORS = (Deno.env.get("PG_TEST_MAJORS") ?? "13,18").split(",").map((m) => m.trim());
 
@@ -96,6 +97,11 @@ for (const major of MAJORS) {
       await cluster.sql("create database diag");
       await cluster.sql(FIXTURE, "diag");
       await cluster.sql("analyze crm.customers", "diag");
+      await cluster.sql("create database shapes");
+      await cluster.sql(APP_SCHEMA, "shapes");
+      // Partitions with rows counted; accounts, refunds and bookings never counted.
+      await cluster.sql("analyze app.events_2025; analyze app.events_2026", "shapes");
+      const shapes = { ...project.env, DB_URL: cluster.url({ database: "shapes" }) };
       // A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind.
       await cluster.sql(
         "create unique index concurrently dupvals_v_idx on public.dupvals (v)",
@@ -124,28 +130,45 @@ for (const major of MAJORS) {
 
       await t.step("schema_introspect: every section populated", async () => {
         const report = await json(project, "schema_introspect.ts");
+        const app = await json(project, "schema_introspect.ts", [], shapes);
         for (const section of Object.keys(report)) {
-          assert.ok(report[section].length > 0, `section ${section} is empty`);
+          assert.ok(
+            report[section].length > 0 || app[section].length > 0,
+            `section ${section} is empty`,
+          );
         }
         assert.deepEqual(Object.keys(report), [
           "tables",
+          "partitioned_tables",
+          "partitions",
           "columns",
           "primary_keys",
           "foreign_keys",
           "indexes",
           "unique_constraints",
           "check_constraints",
+          "exclusion_constraints",
+          "policies",
           "views",
           "materialized_views",
           "sequences",
           "enums",
+          "domains",
+          "composite_types",
           "triggers",
           "functions",
           "extensions",
+          "comments",
         ]);
+        assert.deepEqual(Object.keys(app), Object.keys(report));
         const find = (section: string, name: string) =>
           report[section].find((r: { name: string }) => r.name === name);
         assert.equal(find("tables", "customers").comment, "People who buy");
+        assert.equal(find("tables", "customers").estimated_rows, 2, "analyzed: counted");
+        const orders = report.tables.find((r: { schema: string; name: string }) =>
+          r.schema === "sales" && r.name === "orders"
+        );
+        assert.equal(orders.estimated_rows, null, "never counted: unknown, not 0");
         assert.deepEqual(find("primary_keys", "order_lines_pkey").columns, ["order_id", "line_no"]);
         assert.deepEqual(find("enums", "status").labels, ["new", "paid", "shipped"]);
         assert.equal(find("sequences", "ticket_seq").start, 100);
@@ -192,13 +215,14 @@ for (const major of MAJORS) {
             "tables",
           ]);
           assert.deepEqual(crm.tables.map((r: { name: string }) => r.name), ["customers"]);
-          const hostile = await json(project, "schema_introspect.ts", [
+          const hostile = await runSkillScript("schema_introspect.ts", [
             "--table",
             "orders'; drop table sales.orders; --",
             "--section",
             "tables",
-          ]);
-          assert.deepEqual(hostile.tables, []);
+          ], { env: project.env });
+          assert.equal(hostile.code, 1);
+          assert.match(hostile.stderr, /no table named "orders'; drop table sales\.orders; --"/);
           const [still] = await cluster.sql(
             "select to_regclass('sales.orders') is not null as ok",
             "diag",
@@ -238,13 +262,237 @@ for (const major of MAJORS) {
             env: project.env,
           });
           assert.equal(bad.code, 2);
-          assert.match(bad.stderr, /Unknown section "nope"; sections: tables, columns/);
+          assert.match(
+            bad.stderr,
+            /Unknown section "nope"; sections: tables, partitioned_tables, partitions, columns/,
+          );
           const table = await runSkillScript("schema_introspect.ts", ["--section", "enums"], {
             env: project.env,
           });
           assert.match(table.stdout, /^== enums \(1\)\nschema \| name\s+\| labels/);
         },
       );
+
+      await t.step("schema_introspect: a name that matches nothing names close ones", async () => {
+        const cases: [string[], RegExp][] = [
+          [["--schema", "Sales"], /no schema named "Sales" \(close: "sales"\)/],
+          [["--table", "Orders"], /no table named "Orders" \(close: "orders"/],
+          [
+            ["--schema", "crm", "--table", "orders"],
+            /no table named "orders" in the schemas given \(it is in "sales"\)/,
+          ],
+          [["--schema", "zzzz"], /no schema named "zzzz"; names are exact and case-sensitive/],
+        ];
+        for (const [args, pattern] of cases) {
+          const result = await runSkillScript("schema_introspect.ts", args, { env: project.env });
+          assert.equal(result.code, 1, args.join(" "));
+          assert.match(result.stderr, /^schema_introspect: Nothing matched in database "diag": /);
+          assert.match(result.stderr, pattern, args.join(" "));
+          assert.equal(result.stdout, "");
+        }
+        // Partly matched is still a miss: the typo is named.
+        const partly = await runSkillScript("schema_introspect.ts", [
+          "--schema",
+          "sales",
+          "--schema",
+          "crn",
+        ], { env: project.env });
+        assert.equal(partly.code, 1);
+        assert.match(partly.stderr, /no schema named "crn" \(close: "crm"\)/);
+      });
+
+      await t.step(
+        "schema_introspect: partitions, domains, composite types, exclusion constraints, policies, comments",
+        async () => {
+          const report = await json(project, "schema_introspect.ts", ["--schema", "app"], shapes);
+          const find = (section: string, name: string) =>
+            report[section].find((r: { name: string }) => r.name === name);
+          const events = find("tables", "events");
+          assert.equal(events.kind, "partitioned table");
+          assert.equal(
+            events.estimated_rows,
+            3000,
+            "a partitioned table's rows are its partitions'",
+          );
+          assert.equal(events.comment, "Everything that happened");
+          assert.deepEqual(
+            report.tables.filter((r: { kind: string }) => r.kind === "partition")
+              .map((r: { name: string; partition_of: string }) => [r.name, r.partition_of]),
+            [
+              ["events_2025", "app.events"],
+              ["events_2026", "app.events"],
+              ["events_other", "app.events"],
+            ],
+          );
+          assert.equal(find("tables", "events_other").estimated_rows, 0, "empty: 0 rows");
+          assert.equal(find("tables", "refunds").estimated_rows, null, "never counted");
+          const accounts = find("tables", "accounts");
+          assert.deepEqual([accounts.row_security, accounts.row_security_forced], [true, true]);
+          assert.deepEqual(report.partitioned_tables, [{
+            schema: "app",
+            name: "events",
+            strategy: "range",
+            partition_key: "RANGE (happened)",
+            partitions: ["app.events_2025", "app.events_2026", "app.events_other"],
+            default_partition: "app.events_other",
+          }]);
+          assert.deepEqual(
+            report.partitions.map((r: { name: string; bound: string }) => [r.name, r.bound]),
+            [
+              ["events_2025", "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"],
+              ["events_2026", "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"],
+              ["events_other", "DEFAULT"],
+            ],
+          );
+          const email = find("domains", "email");
+          assert.equal(email.type, "text");
+          assert.deepEqual(email.checks, [
+            "email_has_one_at: CHECK ((VALUE ~ '^[^@]+@[^@]+$'::text))",
+          ]);
+          assert.equal(email.comment, "An address with one @");
+          const money = find("domains", "money");
+          assert.deepEqual([money.type, money.nullable, money.default], [
+            "numeric(12,2)",
+            false,
+            "0",
+          ]);
+          assert.deepEqual(money.checks, ["money_not_negative: CHECK ((VALUE >= (0)::numeric))"]);
+          assert.deepEqual(report.composite_types, [{
+            schema: "app",
+            name: "address",
+            attributes: ["street text", "city text", "zip character varying(10)"],
+            comment: "A postal address",
+          }]);
+          const exclusion = find("exclusion_constraints", "bookings_no_overlap");
+          assert.equal(exclusion.definition, "EXCLUDE USING gist (during WITH &&)");
+          assert.equal(exclusion.index, "app.bookings_no_overlap");
+          const own = find("policies", "own_account");
+          assert.deepEqual(
+            [own.mode, own.command, own.roles, own.row_security, own.row_security_forced],
+            ["permissive", "select", ["public"], true, true],
+          );
+          assert.match(own.using, /current_setting\('app\.email'::text, true\)/);
+          assert.equal(own.comment, "Each sees their own");
+          const positive = find("policies", "positive_ids");
+          assert.deepEqual([positive.mode, positive.command, positive.with_check], [
+            "restrictive",
+            "update",
+            "(id > 0)",
+          ]);
+          assert.deepEqual(
+            report.comments.map((r: { kind: string; name: string }) => `${r.kind}: ${r.name}`),
+            [
+              "schema: app",
+              "table column: app.accounts.email",
+              "type: app.address",
+              "domain: app.email",
+              "table: app.events",
+              "table constraint: bookings_no_overlap on app.bookings",
+              "policy: own_account on app.accounts",
+            ],
+          );
+          const onAccounts = await json(project, "schema_introspect.ts", [
+            "--table",
+            "accounts",
+            "--section",
+            "comments",
+          ], shapes);
+          assert.deepEqual(
+            onAccounts.comments.map((r: { kind: string }) => r.kind),
+            ["table column", "policy"],
+          );
+          const ofEvents = await json(project, "schema_introspect.ts", [
+            "--table",
+            "events",
+            "--section",
+            "partitions",
+          ], shapes);
+          assert.equal(
+            ofEvents.partitions.length,
+            3,
+            "a partitioned table's partitions belong to it",
+          );
+        },
+      );
+
+      await t.step(
+        "partitioned tables: sizes add up, foreign keys once, suggestions the server accepts",
+        async () => {
+          const sizes = await json(project, "table_sizes.ts", ["100"], shapes);
+          const row = (name: string) => sizes.find((r: { table: string }) => r.table === name);
+          const parts = ["events_2025", "events_2026", "events_other"].map(row);
+          const events = row("events");
+          assert.equal(events.kind, "partitioned table");
+          for (const key of ["total_bytes", "table_bytes", "index_bytes", "toast_bytes"]) {
+            assert.equal(
+              events[key],
+              parts.reduce((sum: number, p: Record<string, number>) => sum + p[key], 0),
+              key,
+            );
+          }
+          assert.ok(events.total_bytes > 0);
+          assert.equal(events.estimated_rows, 3000);
+          assert.equal(row("events_other").estimated_rows, 0);
+          assert.equal(row("accounts").estimated_rows, null);
+          for (const part of parts) {
+            assert.deepEqual([part.kind, part.partition_of], ["partition", "app.events"]);
+            assert.ok(sizes.indexOf(events) < sizes.indexOf(part), "the whole ranks above a part");
+          }
+
+          const fks = await json(
+            project,
+            "schema_introspect.ts",
+            ["--section", "foreign_keys"],
+            shapes,
+          );
+          assert.deepEqual(
+            fks.foreign_keys.map((r: { table: string; name: string }) => `${r.table}.${r.name}`),
+            ["events.events_account_id_fkey", "refunds.refunds_event_fk"],
+          );
+          const missing = await json(project, "missing_fk_indexes.ts", [], shapes);
+          assert.deepEqual(
+            missing.map((r: { constraint_name: string; suggestion: string }) => [
+              r.constraint_name,
+              r.suggestion,
+            ]),
+            [
+              ["events_account_id_fkey", "CREATE INDEX ON app.events (account_id);"],
+              [
+                "refunds_event_fk",
+                "CREATE INDEX CONCURRENTLY ON app.refunds (event_id, happened);",
+              ],
+            ],
+          );
+          assert.match(missing[0].note, /partitioned table: CONCURRENTLY is refused/);
+          assert.equal(missing[1].note, null);
+          // What is suggested runs, and then the keys count as indexed.
+          for (const r of missing) await cluster.sql(r.suggestion, "shapes");
+          assert.deepEqual(await json(project, "missing_fk_indexes.ts", [], shapes), []);
+        },
+      );
+
+      await t.step("index_health: a partitioned table is judged as a whole", async () => {
+        for (let i = 0; i < 6; i++) {
+          await cluster.sql("select count(*) from app.events where amount > 5", "shapes");
+        }
+        await waitFor(async () => {
+          const [r] = await cluster.sql(
+            `select min(seq_scan) as scans from pg_stat_user_tables
+              where relname in ('events_2025', 'events_2026')`,
+            "shapes",
+          );
+          return Number(r?.scans) >= 6;
+        }, "statistics of the partitions");
+        // Each partition holds fewer than 2,000 rows; together they hold 3,000.
+        const findings = await json(project, "index_health.ts", ["--min-rows", "2000"], shapes);
+        const missingIndex = findings.filter((r: { check: string }) => r.check === "missing_index");
+        assert.deepEqual(
+          missingIndex.map((r: { schema: string; table: string }) => `${r.schema}.${r.table}`),
+          ["app.events"],
+        );
+        assert.equal(missingIndex[0].live_rows, 3000);
+        assert.ok(missingIndex[0].seq_scan >= 12, "its partitions' scans added up");
+      });
 
       await t.step(
         "table_sizes: largest first, numbers as numbers, hostile limit refused",
