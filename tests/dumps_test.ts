@@ -22,11 +22,13 @@ import {
 } from "./support/run.ts";
 import { Terminal } from "./support/terminal.ts";
 import { watchFamily } from "./support/processes.ts";
+import { APP_SCHEMA } from "./support/fixtures.ts";
 import { waitFor } from "./support/wait.ts";
 
 const FIXTURE = `
 create type mood as enum ('calm', 'busy');
 create table customers (id serial primary key, name text not null, mood mood, note text);
+comment on table customers is 'People who buy';
 create table orders (
   id bigserial primary key,
   customer_id int not null references customers (id),
@@ -102,7 +104,8 @@ Deno.test("dumps and restores on a real server", async (t) => {
           assert.equal(header === "PGDMP", format === "custom", "custom dumps start with PGDMP");
           if (format === "plain") {
             const text = await Deno.readTextFile(`${out}/schema.${ext}`);
-            assert.ok(!/OWNER TO|GRANT |COMMENT ON/.test(text), "no owners, privileges, comments");
+            assert.ok(!/OWNER TO|GRANT /.test(text), "no owners, privileges");
+            assert.match(text, /COMMENT ON TABLE public\.customers IS 'People who buy';/);
             assert.ok(!/INSERT|COPY/.test(text), "schema only");
           }
           for (const file of [`schema.${ext}`, `data.${ext}`]) {
@@ -474,6 +477,144 @@ Deno.test("schema_diff names a column, an index, a constraint, a view and a func
       assert.equal(usage.code, 2);
     });
   } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("real-world shapes: dump, restore and compare; data-only restores and triggers", async (t) => {
+  const cluster = await startCluster();
+  const out = await Deno.makeTempDir({ prefix: "pgskill-shapes-" });
+  const superuser = (database: string) => ({ DB_URL: cluster.url({ database }) });
+  const run = (script: string, args: string[], env: Record<string, string>) =>
+    runSkillScript(script, args, { env: { DB_CONFIRM: "YES", ...env }, cwd: out });
+  const count = async (database: string, table: string) =>
+    Number((await cluster.sql(`select count(*) as n from ${table}`, database))[0].n);
+  try {
+    for (const db of ["src", "dst", "empty"]) await cluster.sql(`create database ${db}`);
+    await cluster.sql(APP_SCHEMA, "src");
+    // An older database: public owned by someone else than a fresh one's default.
+    await cluster.sql("create role old_owner nologin");
+    await cluster.sql("alter schema public owner to old_owner", "src");
+    const diff = (a: string, b: string, args: string[] = []) =>
+      run("schema_diff.ts", args, {
+        DB_URL_A: cluster.url({ database: a }),
+        DB_URL_B: cluster.url({ database: b }),
+      });
+
+    await t.step("schema and data round trip; the restored database compares equal", async () => {
+      const schema = await run("schema_dump.ts", ["schema.sql"], superuser("src"));
+      assert.equal(schema.code, 0, schema.stderr);
+      const text = await Deno.readTextFile(`${out}/schema.sql`);
+      assert.match(
+        text,
+        /COMMENT ON POLICY own_account ON app\.accounts IS 'Each sees their own';/,
+      );
+      const data = await run("data_dump.ts", ["data.dump"], superuser("src"));
+      assert.equal(data.code, 0, data.stderr);
+      const restoredSchema = await run(
+        "restore_dump.ts",
+        ["schema.sql", "--json"],
+        superuser("dst"),
+      );
+      assert.equal(restoredSchema.code, 0, restoredSchema.stderr);
+      assert.equal(JSON.parse(restoredSchema.stdout).data_only, false);
+      const restoredData = await run("restore_dump.ts", ["data.dump", "--json"], superuser("dst"));
+      assert.equal(restoredData.code, 0, restoredData.stderr);
+      assert.match(restoredData.stderr, /\(with pg_restore; data only, triggers off\)/);
+      const report = JSON.parse(restoredData.stdout);
+      assert.deepEqual([report.data_only, report.triggers], [true, "off"]);
+      // The trigger did not fire again (nor fail on pg_dump's empty search_path).
+      for (const table of ["app.events", "app.accounts", "app.refunds", "app.audit"]) {
+        assert.equal(await count("dst", table), await count("src", table), table);
+      }
+      assert.ok(await count("dst", "app.audit") > 0);
+      const same = await diff("src", "dst");
+      assert.equal(same.code, 0, same.stdout + same.stderr);
+      assert.equal(same.stdout, "No structural differences.\n");
+    });
+
+    await t.step("comments are compared, unless --ignore-comments", async () => {
+      await cluster.sql("comment on table app.events is 'Changed'", "dst");
+      const changed = await diff("src", "dst", ["--json"]);
+      assert.equal(changed.code, 1, changed.stderr);
+      const summary = JSON.parse(changed.stdout);
+      assert.deepEqual(summary.different, [{ kind: "comment", name: "table app.events" }]);
+      assert.match(summary.diff, /^\+COMMENT ON TABLE app\.events IS 'Changed';$/m);
+      const ignored = await diff("src", "dst", ["--ignore-comments"]);
+      assert.equal(ignored.code, 0, ignored.stdout + ignored.stderr);
+      await cluster.sql("comment on table app.events is 'Everything that happened'", "dst");
+    });
+
+    await t.step("every kind --json reports is documented in --help", async () => {
+      const result = await diff("src", "empty", ["--json"]);
+      assert.equal(result.code, 1, result.stderr);
+      const kinds = new Set<string>(
+        JSON.parse(result.stdout).only_in_a.map((o: { kind: string }) => o.kind),
+      );
+      for (const kind of ["policy", "row security", "table attach", "index attach", "comment"]) {
+        assert.ok(kinds.has(kind), `${kind} is reported`);
+      }
+      const help = (await runSkillScript("schema_diff.ts", ["--help"])).stdout;
+      for (const kind of kinds) {
+        assert.match(help, new RegExp(`^  ${kind} {2,}\\S`, "m"), `${kind} is in --help`);
+      }
+    });
+
+    await t.step(
+      "a role that may not turn triggers off: the failure says why and what to do",
+      async () => {
+        await cluster.sql("create role loader login password 'loader-pw'");
+        await cluster.sql("create database trig_src");
+        await cluster.sql("create database trig_dst owner loader");
+        const shape = `
+        create table items (id int primary key, name text);
+        create table item_log (id int);
+        create function log_item() returns trigger language plpgsql
+          as $$ begin insert into item_log values (new.id); return new; end $$;
+        create trigger items_log after insert on items for each row execute function log_item();`;
+        await cluster.sql(`${shape} insert into items values (1, 'a'), (2, 'b');`, "trig_src");
+        await cluster.sql(`set role loader; ${shape} reset role;`, "trig_dst");
+        const data = await run("data_dump.ts", ["items.sql"], superuser("trig_src"));
+        assert.equal(data.code, 0, data.stderr);
+        const loader = {
+          DB_URL: cluster.url({ user: "loader", password: "loader-pw", database: "trig_dst" }),
+        };
+        const failed = await run("restore_dump.ts", ["items.sql"], loader);
+        assert.equal(failed.code, 1);
+        assert.ok(isOneLineError(failed.stderr.split("\n").slice(1).join("\n")), failed.stderr);
+        assert.match(failed.stderr, /\(plain SQL, with psql; data only, triggers on\)/);
+        assert.match(failed.stderr, /relation "item_log" does not exist/);
+        assert.match(
+          failed.stderr,
+          /ran with triggers and foreign-key checks on because role "loader" may not turn them off: restore as a superuser, or have one run GRANT SET ON PARAMETER session_replication_role TO "loader"/,
+        );
+        assert.equal(await count("trig_dst", "items"), 0, "rolled back");
+        if (cluster.major >= 15) {
+          await cluster.sql("grant set on parameter session_replication_role to loader");
+          const granted = await run("restore_dump.ts", ["items.sql", "--json"], loader);
+          assert.equal(granted.code, 0, granted.stderr);
+          assert.equal(JSON.parse(granted.stdout).triggers, "off");
+          assert.equal(await count("trig_dst", "items"), 2);
+          assert.equal(
+            await count("trig_dst", "item_log"),
+            await count("trig_src", "item_log"),
+            "the log rows came from the dump, the trigger did not add more",
+          );
+        }
+      },
+    );
+
+    await t.step("a file pg_restore cannot read is refused before anything runs", async () => {
+      await Deno.writeTextFile(`${out}/garbage.dump`, "not a dump\n");
+      const result = await run("restore_dump.ts", ["garbage.dump"], superuser("empty"));
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /"[^"]*garbage\.dump" is not a dump pg_restore can read: .*; give a custom-format dump, or a plain one named \*\.sql/,
+      );
+    });
+  } finally {
+    await Deno.remove(out, { recursive: true });
     await cluster.stop();
   }
 });
