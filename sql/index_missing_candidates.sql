@@ -6,13 +6,14 @@
 -- Parameters: $1 int row limit, $2 int smallest live row count that counts as large.
 -- Server versions: PostgreSQL 12 and later (pg_partition_root); tested on 13-18.
 with judged as (
-  select coalesce(pg_partition_root(s.relid), s.relid) as relid,
+  select case when c.relispartition then pg_partition_root(c.oid) else c.oid end as relid,
          sum(s.seq_scan) as seq_scan,
          sum(s.seq_tup_read) as seq_tup_read,
          sum(coalesce(s.idx_scan, 0)) as idx_scan,
          sum(s.n_live_tup) as live_rows,
          sum(pg_relation_size(s.relid)) as size_bytes
   from pg_stat_user_tables s
+  join pg_class c on c.oid = s.relid
   group by 1
 )
 select n.nspname as schema,

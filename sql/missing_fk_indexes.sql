@@ -9,12 +9,15 @@
 -- CREATE INDEX, and the note says how to build it without a long lock.
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
+-- Names and statements are built in the outer select, after the sort and the limit: only for the
+-- rows shown.
 with keys as (
   select k.oid, k.conname, k.conrelid, k.confrelid, k.conkey,
          n.nspname, c.relname, c.relkind,
-         array(select a.attname from unnest(k.conkey) with ordinality as u(attnum, ord)
-               join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.attnum
-               order by u.ord) as columns
+         case when c.relkind = 'p'
+              then (select coalesce(sum(pg_relation_size(t.relid)), 0)
+                      from pg_partition_tree(k.conrelid) t where t.isleaf)
+              else pg_relation_size(k.conrelid) end as table_bytes
   from pg_constraint k
   join pg_class c on c.oid = k.conrelid
   join pg_namespace n on n.oid = c.relnamespace
@@ -33,30 +36,27 @@ with keys as (
                from unnest((i.indkey::int2[])[0:cardinality(k.conkey) - 1]) x)
           = (select array_agg(x order by x) from unnest(k.conkey) x)
     )
-),
-sized as (
-  select k.*,
-         case when k.relkind = 'p'
-              then (select coalesce(sum(pg_relation_size(t.relid)), 0)
-                      from pg_partition_tree(k.conrelid) t where t.isleaf)
-              else pg_relation_size(k.conrelid) end as table_bytes,
-         quote_ident(k.nspname) || '.' || quote_ident(k.relname)
-           || ' (' || array_to_string(array(select quote_ident(x) from unnest(k.columns) x), ', ')
-           || ')' as target
-  from keys k
+  order by table_bytes desc, n.nspname, c.relname, k.conname
+  limit $1
 )
 select s.nspname as schema,
        s.relname as "table",
        s.conname as constraint_name,
-       s.columns,
+       cols.names as columns,
        quote_ident(rn.nspname) || '.' || quote_ident(rc.relname) as referenced_table,
        s.table_bytes::bigint as table_bytes,
-       case when s.relkind = 'p' then 'CREATE INDEX ON ' || s.target || ';'
-            else 'CREATE INDEX CONCURRENTLY ON ' || s.target || ';' end as suggestion,
+       case when s.relkind = 'p' then 'CREATE INDEX ON ' else 'CREATE INDEX CONCURRENTLY ON ' end
+         || quote_ident(s.nspname) || '.' || quote_ident(s.relname) || ' ('
+         || array_to_string(array(select quote_ident(x) from unnest(cols.names) x), ', ') || ');'
+         as suggestion,
        case when s.relkind = 'p'
             then 'partitioned table: CONCURRENTLY is refused; see --help for a build without a long lock' end as note
-from sized s
+from keys s
+cross join lateral (
+  select array(select a.attname from unnest(s.conkey) with ordinality as u(attnum, ord)
+               join pg_attribute a on a.attrelid = s.conrelid and a.attnum = u.attnum
+               order by u.ord) as names
+) cols
 join pg_class rc on rc.oid = s.confrelid
 join pg_namespace rn on rn.oid = rc.relnamespace
 order by s.table_bytes desc, 1, 2, 3
-limit $1

@@ -4,9 +4,10 @@
 -- visibility maps, indexes, TOAST), readable and in bytes, and estimated rows; largest first.
 -- total_bytes = table_bytes + index_bytes + toast_bytes. A partitioned table counts all of its
 -- partitions (they hold its data); its partitions are listed too, marked as such. Estimated
--- rows come from the last ANALYZE or VACUUM; an empty table has 0; a table with data never
--- counted (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages on 13, or when counted empty and
--- filled since) has null, unknown, not 0; a partitioned table's are null when any partition's is.
+-- rows come from the last ANALYZE or VACUUM (or CREATE INDEX); a table never counted has null,
+-- unknown, not 0 (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages and no ANALYZE or VACUUM
+-- in the statistics on 13), unless it is empty: then 0. A partitioned table's are null when any
+-- partition's is.
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
 with relations as (
@@ -31,14 +32,26 @@ counted as (
          sum(pg_indexes_size(m.member)) as index_bytes,
          sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) as toast_bytes,
          sum(pg_table_size(m.member)) as table_and_toast_bytes,
-         sum(case
-               when c.reltuples > 0 or (c.reltuples = 0 and c.relpages > 0) then c.reltuples
-               when pg_relation_size(m.member) = 0 then 0
-             end) as rows_known,
-         bool_and(c.reltuples > 0 or (c.reltuples = 0 and c.relpages > 0)
-                  or pg_relation_size(m.member) = 0) as all_known
+         sum(known.rows) as rows_known,
+         bool_and(known.rows is not null) as all_known
   from members m
   join pg_class c on c.oid = m.member
+  cross join lateral (
+    select case
+             when c.reltuples > 0 or c.relpages > 0 then c.reltuples
+             -- 0 rows in 0 pages: counted empty from PostgreSQL 14 (never counted is -1); on 13
+             -- only when the statistics show an ANALYZE or VACUUM.
+             when c.reltuples = 0
+                  and (current_setting('server_version_num')::int >= 140000
+                       or coalesce(pg_stat_get_last_analyze_time(c.oid),
+                                   pg_stat_get_last_autoanalyze_time(c.oid),
+                                   pg_stat_get_last_vacuum_time(c.oid),
+                                   pg_stat_get_last_autovacuum_time(c.oid)) is not null)
+               then 0
+             -- Never counted: empty is 0, else unknown.
+             when pg_relation_size(c.oid) = 0 then 0
+           end as rows
+  ) known
   group by m.listed
 )
 select r.nspname as schema,
