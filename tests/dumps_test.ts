@@ -687,4 +687,16 @@ Deno.test("unifiedDiff output is a standard patch that turns A into B", () => {
       "CREATE TABLE t ();",
     ],
   );
+  // public owned by another role than in a fresh database: a header without a statement.
+  const publicSchema = "--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n" +
+    "-- *not* creating schema, since initdb creates it\n\n\n";
+  const table = "--\n-- Name: t; Type: TABLE; Schema: public; Owner: -\n--\n\nCREATE TABLE t ();\n";
+  assert.deepEqual(normalizeDump(publicSchema + table), normalizeDump(table));
+  assert.deepEqual(normalizeDump(table), [
+    "--",
+    "-- Name: t; Type: TABLE; Schema: public; Owner: -",
+    "--",
+    "",
+    "CREATE TABLE t ();",
+  ]);
 });
