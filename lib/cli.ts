@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { distance } from "fastest-levenshtein";
 import { parseArgs } from "node:util";
 
 /** Exit status of a script that did what it was asked. */
@@ -182,7 +181,13 @@ export function parseLimit(text: string | undefined, fallback: number): number {
  * `limit`: the same name in another case, then names a few edits away (about
  * one edit in three characters), then names that contain it or that it contains.
  */
-export function closeMatches(name: string, candidates: string[], limit = 3): string[] {
+export async function closeMatches(
+  name: string,
+  candidates: string[],
+  limit = 3,
+): Promise<string[]> {
+  // Loaded when needed: every script imports this module, few ever suggest a name.
+  const { distance } = await import("fastest-levenshtein");
   const typed = name.toLowerCase();
   const allowed = Math.max(1, Math.floor(typed.length / 3));
   return candidates

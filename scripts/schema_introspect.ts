@@ -79,18 +79,21 @@ Example:
   DB_VIEW_DEF_TRUNC=200 ./scripts/schema_introspect.ts --schema public --section tables --section foreign_keys`;
 
 /** One line naming what matched nothing, with the close matches, or null when all matched. */
-function unmatched(rows: Record<string, unknown>[], database: string): string | null {
+async function unmatched(
+  rows: Record<string, unknown>[],
+  database: string,
+): Promise<string | null> {
   if (rows.length === 0) return null;
   const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(", ");
-  const misses = rows.map((row) => {
+  const misses = await Promise.all(rows.map(async (row) => {
     const name = String(row.name);
     const elsewhere = row.elsewhere as string[];
     if (elsewhere.length) {
       return `no table named "${name}" in the schemas given (it is in ${quoted(elsewhere)})`;
     }
-    const close = closeMatches(name, row.existing as string[]);
+    const close = await closeMatches(name, row.existing as string[]);
     return `no ${row.kind} named "${name}"` + (close.length ? ` (close: ${quoted(close)})` : "");
-  });
+  }));
   return `Nothing matched in database "${database}": ${misses.join("; ")}; ` +
     `names are exact and case-sensitive, give them as the catalog spells them`;
 }
@@ -145,7 +148,7 @@ await runScript("schema_introspect", async () => {
     ...ordered.map(query),
     ...(filtered ? [{ name: "introspect_unmatched_names", params: [schemas, tables] }] : []),
   ]);
-  const miss = filtered ? unmatched(results.at(-1)!.rows, target.database) : null;
+  const miss = filtered ? await unmatched(results.at(-1)!.rows, target.database) : null;
   if (miss) throw new SkillError(miss);
   const byName = new Map(ordered.map((name, i) => [name, results[i]]));
   const report: Sections = {};

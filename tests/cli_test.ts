@@ -1,10 +1,10 @@
 /**
  * What every script prints about secrets and server text (lib/cli.ts):
  * passwords masked where they stand as values and nowhere else, control
- * characters never reaching a terminal raw.
+ * characters never reaching a terminal raw, and the names suggested for a typo.
  */
 import assert from "node:assert/strict";
-import { escapeControl, maskPasswords } from "../lib/cli.ts";
+import { closeMatches, escapeControl, maskPasswords } from "../lib/cli.ts";
 
 Deno.test("passwords are masked as values, never as substrings of other words", () => {
   // The example profile's password is "postgres"; a password "1" is as plausible.
@@ -32,4 +32,19 @@ Deno.test("control characters are shown as escapes", () => {
   assert.equal(escapeControl("two\nlines\tand\x9bC1"), "two\nlines\\x09and\\x9bC1");
   assert.equal(escapeControl("one\nline", { newlines: false }), "one\\x0aline");
   assert.equal(escapeControl("é ü ✓ 名前"), "é ü ✓ 名前");
+});
+
+Deno.test("close matches: another case first, then a few edits, then containment", async () => {
+  assert.deepEqual(await closeMatches("Sales", ["crm", "public", "sales"]), ["sales"]);
+  assert.deepEqual(
+    await closeMatches("order", ["customers", "order_lines", "orders", "Order"]),
+    ["Order", "orders", "order_lines"],
+  );
+  assert.deepEqual(await closeMatches("acount", ["accounts", "account", "discount_codes"]), [
+    "account",
+    "accounts",
+  ]);
+  assert.deepEqual(await closeMatches("zzzz", ["crm", "public", "sales"]), []);
+  assert.deepEqual(await closeMatches("a", ["b", "ab", "abc"]), ["ab", "b"]);
+  assert.equal((await closeMatches("t", Array.from({ length: 50 }, (_, i) => `t${i}`))).length, 3);
 });
