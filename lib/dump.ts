@@ -250,8 +250,9 @@ async function archiveEntryTypes(
   const result = await runTool(pgRestore, ["--list", file], env, { captureStdout: true });
   if (result.code !== 0) {
     throw new SkillError(
-      `"${file}" is not a dump pg_restore can read: ${toolError(result.stderr)}; ` +
-        `give a custom-format dump, or a plain one named *.sql`,
+      `"${file}" is not a dump pg_restore can read: ${toolError(result.stderr)}; give a ` +
+        `custom-format dump (a plain one must be named *.sql), made by a pg_dump no newer ` +
+        `than this pg_restore (${pgRestore})`,
     );
   }
   // "3362; 0 0 SEQUENCE SET public t_id_seq owner": the type follows the ids.

@@ -610,7 +610,7 @@ Deno.test("real-world shapes: dump, restore and compare; data-only restores and 
       assert.equal(result.code, 1);
       assert.match(
         result.stderr,
-        /"[^"]*garbage\.dump" is not a dump pg_restore can read: .*; give a custom-format dump, or a plain one named \*\.sql/,
+        /"[^"]*garbage\.dump" is not a dump pg_restore can read: .*; give a custom-format dump \(a plain one must be named \*\.sql\), made by a pg_dump no newer than this pg_restore \(\/\S*pg_restore\)$/m,
       );
     });
   } finally {
