@@ -11,6 +11,7 @@
  * @module
  */
 import { UsageError } from "./cli.ts";
+import { changedObjects, type ObjectChange } from "./ddl_objects.ts";
 
 /** What a statement needs to be allowed: a plain read, a data change, a structure change. */
 export type StatementKind = "read" | "write" | "ddl";
@@ -39,6 +40,8 @@ export interface Statement {
   maxParam: number;
   /** True for a plain query whose rows COPY can stream (SELECT, VALUES, TABLE). */
   plainQuery: boolean;
+  /** The objects it creates, alters, renames, drops, comments on or writes rows to. */
+  changes: ObjectChange[];
 }
 
 /** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
@@ -180,13 +183,31 @@ const COMMAND_NAMES: Record<string, string> = {
   VacuumStmt: "VACUUM",
   CheckPointStmt: "CHECKPOINT",
   AlterSystemStmt: "ALTER SYSTEM",
+  CreateSeqStmt: "CREATE SEQUENCE",
+  AlterSeqStmt: "ALTER SEQUENCE",
+  CreateTrigStmt: "CREATE TRIGGER",
+  CreateEnumStmt: "CREATE TYPE",
+  CompositeTypeStmt: "CREATE TYPE",
+  CreateRangeStmt: "CREATE TYPE",
+  AlterEnumStmt: "ALTER TYPE",
+  CreateDomainStmt: "CREATE DOMAIN",
+  AlterDomainStmt: "ALTER DOMAIN",
+  CreateForeignTableStmt: "CREATE FOREIGN TABLE",
 };
 
 /** `CreateFunctionStmt` -> `CREATE FUNCTION`; a few need their object type. */
 function commandOf(type: string, node: Node): string {
   if (type === "DropStmt") return `DROP ${objectType(node.removeType)}`;
   if (type === "RenameStmt" || type === "AlterObjectSchemaStmt" || type === "AlterOwnerStmt") {
-    return `ALTER ${objectType(node.renameType ?? node.objectType)}`;
+    // RENAME COLUMN and RENAME CONSTRAINT are ALTER TABLE (or VIEW ...) commands.
+    const renamed = node.renameType === "OBJECT_TABCONSTRAINT"
+      ? "OBJECT_TABLE"
+      : node.renameType === "OBJECT_COLUMN"
+      ? (/^OBJECT_(TABLE|VIEW|MATVIEW|FOREIGN_TABLE)$/.test(String(node.relationType))
+        ? node.relationType
+        : "OBJECT_TABLE")
+      : node.renameType;
+    return `ALTER ${objectType(renamed ?? node.objectType)}`;
   }
   if (type === "AlterTableStmt") return `ALTER ${objectType(node.objtype)}`;
   if (type === "CommentStmt") return "COMMENT";
@@ -428,6 +449,7 @@ export async function parseStatements(sql: string): Promise<Statement[]> {
       ...facts,
       outsideTransaction: runsOutsideTransaction(type, node),
       plainQuery: type === "SelectStmt" && facts.kind === "read",
+      changes: changedObjects(type, node),
     });
   }
   return statements;

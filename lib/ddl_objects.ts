@@ -1,0 +1,396 @@
+/**
+ * What a statement changes, read from PostgreSQL's parse tree (never from the
+ * text): the tables, columns, indexes, views, functions, types ... it
+ * creates, alters, renames or drops, each with the catalog lookup that can
+ * confirm it afterwards. Migrations use it for changelog entries, compaction
+ * candidates and post-change verification.
+ *
+ * @module
+ */
+
+/** What a statement does to an object. */
+export type ChangeAction =
+  | "create"
+  | "alter"
+  | "rename"
+  | "drop"
+  | "comment"
+  | "grant"
+  | "data";
+
+/** How an object can be looked up in the catalog (sql/migration_verify.sql). */
+export type CatalogLookup =
+  | "relation"
+  | "column"
+  | "constraint"
+  | "trigger"
+  | "policy"
+  | "function"
+  | "type"
+  | "schema"
+  | "extension";
+
+/** One object a statement changes. */
+export interface ObjectChange {
+  /** table, view, materialized view, index, sequence, column, constraint, function, type ... */
+  kind: string;
+  /** The object's name as written (schema-qualified when the statement qualifies it). */
+  name: string;
+  action: ChangeAction;
+  /** For a rename or a move to another schema: the name afterwards. */
+  newName?: string;
+  /** For a rename or a move: the lookup's arguments afterwards. */
+  after?: { schema: string | null; object: string; item: string | null };
+  /**
+   * The table or view it belongs to or is (as written), for what belongs to a
+   * relation; what counts when the same relation changes in several files.
+   */
+  relation?: string;
+  /** How to confirm it in the catalog; absent when no lookup applies (comments, grants, data). */
+  lookup?: CatalogLookup;
+  /** The lookup's arguments: schema (null: search_path), name, and the item within it. */
+  schema: string | null;
+  object: string;
+  item: string | null;
+}
+
+/** A parse tree node: `{ NodeType: { ...fields } }` unwrapped to its fields. */
+type Node = Record<string, unknown>;
+
+const RELATION_KINDS: Record<string, string> = {
+  OBJECT_TABLE: "table",
+  OBJECT_VIEW: "view",
+  OBJECT_MATVIEW: "materialized view",
+  OBJECT_INDEX: "index",
+  OBJECT_SEQUENCE: "sequence",
+  OBJECT_FOREIGN_TABLE: "foreign table",
+};
+
+const OTHER_KINDS: Record<string, [string, CatalogLookup | undefined]> = {
+  OBJECT_FUNCTION: ["function", "function"],
+  OBJECT_PROCEDURE: ["procedure", "function"],
+  OBJECT_ROUTINE: ["routine", "function"],
+  OBJECT_AGGREGATE: ["aggregate", "function"],
+  OBJECT_TYPE: ["type", "type"],
+  OBJECT_DOMAIN: ["domain", "type"],
+  OBJECT_SCHEMA: ["schema", "schema"],
+  OBJECT_EXTENSION: ["extension", "extension"],
+};
+
+/** The kind and lookup of a non-relation object type (`OBJECT_OPERATOR` -> "operator"). */
+function otherKind(objtype: string): [string, CatalogLookup | undefined] {
+  return OTHER_KINDS[objtype] ??
+    [objtype.replace(/^OBJECT_/, "").replaceAll("_", " ").toLowerCase(), undefined];
+}
+
+function strings(items: unknown): string[] {
+  return ((items as Node[] | undefined) ?? []).map((item) =>
+    String((item.String as Node | undefined)?.sval ?? "")
+  );
+}
+
+/** [schema, name] of a RangeVar. */
+function rangeVar(node: unknown): [string | null, string] {
+  const r = (node ?? {}) as Node;
+  return [typeof r.schemaname === "string" ? r.schemaname : null, String(r.relname ?? "")];
+}
+
+/** [schema, name] of a qualified name list (`app.orders` -> ["app", "orders"]). */
+function qualified(parts: string[]): [string | null, string] {
+  return parts.length > 1 ? [parts.at(-2)!, parts.at(-1)!] : [null, parts[0] ?? ""];
+}
+
+function display(schema: string | null, name: string): string {
+  return schema ? `${schema}.${name}` : name;
+}
+
+function relationChange(
+  kind: string,
+  [schema, name]: [string | null, string],
+  action: ChangeAction,
+  renamed?: [string | null, string],
+): ObjectChange {
+  const shown = display(schema, name);
+  return {
+    kind,
+    name: shown,
+    action,
+    ...(renamed
+      ? {
+        newName: display(...renamed),
+        after: { schema: renamed[0], object: renamed[1], item: null },
+      }
+      : {}),
+    relation: shown,
+    lookup: "relation",
+    schema,
+    object: name,
+    item: null,
+  };
+}
+
+/** A column, constraint, trigger or policy of a relation. */
+function itemChange(
+  kind: "column" | "constraint" | "trigger" | "policy",
+  relation: [string | null, string],
+  item: string,
+  action: ChangeAction,
+  newItem?: string,
+): ObjectChange {
+  const table = display(...relation);
+  return {
+    kind,
+    name: `${table}.${item}`,
+    action,
+    ...(newItem !== undefined
+      ? {
+        newName: `${table}.${newItem}`,
+        after: { schema: relation[0], object: relation[1], item: newItem },
+      }
+      : {}),
+    relation: table,
+    lookup: kind,
+    schema: relation[0],
+    object: relation[1],
+    item,
+  };
+}
+
+function otherChange(
+  kind: string,
+  lookup: CatalogLookup | undefined,
+  [schema, name]: [string | null, string],
+  action: ChangeAction,
+  renamed?: [string | null, string],
+): ObjectChange {
+  return {
+    kind,
+    name: display(schema, name),
+    action,
+    ...(renamed
+      ? {
+        newName: display(...renamed),
+        after: { schema: renamed[0], object: renamed[1], item: null },
+      }
+      : {}),
+    lookup,
+    schema,
+    object: name,
+    item: null,
+  };
+}
+
+/** The [schema, name] an object node of DROP, COMMENT or RENAME names. */
+function objectName(object: unknown): [string | null, string] {
+  const node = (object ?? {}) as Node;
+  if (node.List) return qualified(strings((node.List as Node).items));
+  if (node.String) return [null, String((node.String as Node).sval ?? "")];
+  if (node.ObjectWithArgs) return qualified(strings((node.ObjectWithArgs as Node).objname));
+  if (node.TypeName) return qualified(strings((node.TypeName as Node).names));
+  return [null, ""];
+}
+
+/** Objects of a DROP or COMMENT of type `objtype`. */
+function objectChanges(objtype: string, object: unknown, action: ChangeAction): ObjectChange[] {
+  const name = objectName(object);
+  if (RELATION_KINDS[objtype]) return [relationChange(RELATION_KINDS[objtype], name, action)];
+  if (objtype === "OBJECT_COLUMN" || objtype === "OBJECT_TRIGGER" || objtype === "OBJECT_POLICY") {
+    const parts = strings(
+      ((object ?? {}) as Node).List ? (((object as Node).List as Node).items) : [],
+    );
+    const kind = objtype === "OBJECT_COLUMN"
+      ? "column"
+      : objtype === "OBJECT_TRIGGER"
+      ? "trigger"
+      : "policy";
+    return [itemChange(kind, qualified(parts.slice(0, -1)), parts.at(-1) ?? "", action)];
+  }
+  const [kind, lookup] = otherKind(objtype);
+  return [otherChange(kind, lookup, name, action)];
+}
+
+function alterTableChanges(node: Node): ObjectChange[] {
+  const relation = rangeVar(node.relation);
+  const kind = RELATION_KINDS[String(node.objtype)] ?? "table";
+  const changes = [relationChange(kind, relation, "alter")];
+  for (const entry of (node.cmds as Node[] | undefined) ?? []) {
+    const cmd = (entry.AlterTableCmd ?? {}) as Node;
+    const subtype = String(cmd.subtype ?? "");
+    const def = (cmd.def ?? {}) as Node;
+    if (subtype === "AT_AddColumn") {
+      const column = String(((def.ColumnDef ?? {}) as Node).colname ?? "");
+      changes.push(itemChange("column", relation, column, "create"));
+    } else if (subtype === "AT_DropColumn") {
+      changes.push(itemChange("column", relation, String(cmd.name ?? ""), "drop"));
+    } else if (subtype === "AT_AddConstraint") {
+      const name = ((def.Constraint ?? {}) as Node).conname;
+      if (typeof name === "string") {
+        changes.push(itemChange("constraint", relation, name, "create"));
+      }
+    } else if (subtype === "AT_DropConstraint") {
+      changes.push(itemChange("constraint", relation, String(cmd.name ?? ""), "drop"));
+    } else if (typeof cmd.name === "string" && /Column|NotNull|Default|Identity/.test(subtype)) {
+      changes.push(itemChange("column", relation, cmd.name, "alter"));
+    }
+  }
+  return changes;
+}
+
+function renameChanges(node: Node): ObjectChange[] {
+  const type = String(node.renameType ?? "");
+  const newName = String(node.newname ?? "");
+  if (RELATION_KINDS[type]) {
+    const relation = rangeVar(node.relation);
+    return [relationChange(RELATION_KINDS[type], relation, "rename", [relation[0], newName])];
+  }
+  const relation = rangeVar(node.relation);
+  const subname = String(node.subname ?? "");
+  switch (type) {
+    case "OBJECT_COLUMN":
+      return [itemChange("column", relation, subname, "rename", newName)];
+    case "OBJECT_TABCONSTRAINT":
+      return [itemChange("constraint", relation, subname, "rename", newName)];
+    case "OBJECT_TRIGGER":
+      return [itemChange("trigger", relation, subname, "rename", newName)];
+    case "OBJECT_POLICY":
+      return [itemChange("policy", relation, subname, "rename", newName)];
+    case "OBJECT_SCHEMA":
+      return [otherChange("schema", "schema", [null, subname], "rename", [null, newName])];
+  }
+  const [kind, lookup] = otherKind(type);
+  const name = objectName(node.object);
+  return [otherChange(kind, lookup, name, "rename", [name[0], newName])];
+}
+
+/**
+ * The objects one statement (its parse tree's top node `type` with its
+ * fields) changes, in the order it names them. A statement that only reads
+ * changes nothing; a structure change the list does not know is reported by
+ * its command with the first relation it names, without a lookup.
+ */
+export function changedObjects(type: string, node: Node): ObjectChange[] {
+  switch (type) {
+    case "CreateStmt":
+      return [relationChange("table", rangeVar(node.relation), "create")];
+    case "CreateForeignTableStmt":
+      return [
+        relationChange("foreign table", rangeVar((node.base as Node)?.relation), "create"),
+      ];
+    case "CreateTableAsStmt": {
+      const into = (node.into ?? {}) as Node;
+      const kind = node.objtype === "OBJECT_MATVIEW" ? "materialized view" : "table";
+      return [relationChange(kind, rangeVar(into.rel), "create")];
+    }
+    case "ViewStmt":
+      return [relationChange("view", rangeVar(node.view), node.replace ? "alter" : "create")];
+    case "IndexStmt": {
+      const table = rangeVar(node.relation);
+      if (typeof node.idxname !== "string") {
+        return [relationChange("table", table, "alter")];
+      }
+      // An index lives in its table's schema.
+      const index = relationChange("index", [table[0], node.idxname], "create");
+      return [{ ...index, relation: display(...table) }];
+    }
+    case "CreateSeqStmt":
+      return [relationChange("sequence", rangeVar(node.sequence), "create")];
+    case "AlterSeqStmt":
+      return [relationChange("sequence", rangeVar(node.sequence), "alter")];
+    case "AlterTableStmt":
+      return alterTableChanges(node);
+    case "RenameStmt":
+      return renameChanges(node);
+    case "AlterObjectSchemaStmt": {
+      const type = String(node.objectType ?? "");
+      const newSchema = String(node.newschema ?? "");
+      if (RELATION_KINDS[type]) {
+        const relation = rangeVar(node.relation);
+        return [relationChange(RELATION_KINDS[type], relation, "rename", [newSchema, relation[1]])];
+      }
+      const [kind, lookup] = otherKind(type);
+      const name = objectName(node.object);
+      return [otherChange(kind, lookup, name, "rename", [newSchema, name[1]])];
+    }
+    case "DropStmt":
+      return ((node.objects as unknown[] | undefined) ?? []).flatMap((object) =>
+        objectChanges(String(node.removeType ?? ""), object, "drop")
+      );
+    case "CommentStmt":
+      return objectChanges(String(node.objtype ?? ""), node.object, "comment")
+        .map((change) => ({ ...change, lookup: undefined }));
+    case "CreateFunctionStmt":
+      return [
+        otherChange(
+          node.is_procedure ? "procedure" : "function",
+          "function",
+          qualified(strings(node.funcname)),
+          node.replace ? "alter" : "create",
+        ),
+      ];
+    case "AlterFunctionStmt":
+      return [
+        otherChange(
+          "function",
+          "function",
+          qualified(strings(((node.func ?? {}) as Node).objname)),
+          "alter",
+        ),
+      ];
+    case "CreateEnumStmt":
+    case "CompositeTypeStmt":
+    case "CreateRangeStmt": {
+      const name = type === "CompositeTypeStmt"
+        ? rangeVar(node.typevar)
+        : qualified(strings(node.typeName));
+      return [otherChange("type", "type", name, "create")];
+    }
+    case "AlterEnumStmt":
+    case "AlterCompositeTypeStmt":
+      return [otherChange("type", "type", qualified(strings(node.typeName)), "alter")];
+    case "CreateDomainStmt":
+      return [otherChange("domain", "type", qualified(strings(node.domainname)), "create")];
+    case "AlterDomainStmt":
+      return [otherChange("domain", "type", qualified(strings(node.typeName)), "alter")];
+    case "CreateSchemaStmt":
+      return [otherChange("schema", "schema", [null, String(node.schemaname ?? "")], "create")];
+    case "CreateExtensionStmt":
+      return [otherChange("extension", "extension", [null, String(node.extname ?? "")], "create")];
+    case "AlterExtensionStmt":
+      return [otherChange("extension", "extension", [null, String(node.extname ?? "")], "alter")];
+    case "CreateTrigStmt":
+      return [
+        itemChange("trigger", rangeVar(node.relation), String(node.trigname ?? ""), "create"),
+      ];
+    case "CreatePolicyStmt":
+    case "AlterPolicyStmt":
+      return [
+        itemChange(
+          "policy",
+          rangeVar(node.table),
+          String(node.policy_name ?? ""),
+          type === "CreatePolicyStmt" ? "create" : "alter",
+        ),
+      ];
+    case "GrantStmt":
+      return ((node.objects as Node[] | undefined) ?? []).map((object) => {
+        const name = object.RangeVar ? rangeVar(object.RangeVar) : objectName(object);
+        return otherChange("privileges", undefined, name, "grant");
+      });
+    case "InsertStmt":
+    case "UpdateStmt":
+    case "DeleteStmt":
+    case "MergeStmt": {
+      const table = rangeVar(node.relation);
+      return [{ ...otherChange("rows", undefined, table, "data"), relation: display(...table) }];
+    }
+    case "TruncateStmt":
+      return ((node.relations as Node[] | undefined) ?? []).map((r) => {
+        const table = rangeVar(r.RangeVar);
+        return { ...otherChange("rows", undefined, table, "data"), relation: display(...table) };
+      });
+    case "RefreshMatViewStmt":
+      return [relationChange("materialized view", rangeVar(node.relation), "data")];
+    default:
+      return [];
+  }
+}
