@@ -30,11 +30,6 @@ export async function agentsMigrationsPath(projectRoot: string): Promise<string 
 export type MigrationsSource = "profile" | "[migrations].path" | "AGENTS.md" | "default";
 
 /**
- * The migrations folder, in the seed's order: the profile's `migrations_path`,
- * `[migrations].path`, `DB_MIGRATIONS_PATH` in AGENTS.md, `db/migrations`.
- * Relative paths resolve from the project root.
- */
-/**
  * Checks a migrations folder before anything is written with it (a folder
  * made, a line in AGENTS.md, a TOML value): a path inside the project root,
  * without line breaks, control characters, spaces or backticks (AGENTS.md
@@ -58,6 +53,11 @@ export function checkMigrationsPath(projectRoot: string, path: string): string {
   return inside;
 }
 
+/**
+ * The migrations folder, in the seed's order: the profile's `migrations_path`,
+ * `[migrations].path`, `DB_MIGRATIONS_PATH` in AGENTS.md, `db/migrations`.
+ * Relative paths resolve from the project root.
+ */
 export async function resolveMigrationsPath(
   projectRoot: string,
   data: TomlTable | undefined,

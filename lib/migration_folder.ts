@@ -1,0 +1,310 @@
+/**
+ * What the migrations folder holds and how the skill may change it: pending
+ * migrations (`prerelease.sql`, `1_prerelease.sql`, `2_prerelease.sql` ...)
+ * in order, released items (names ending in `released`, any case) that are
+ * never written, renamed or deleted, nothing written outside the folder
+ * (symlinks followed and checked), and the findings of `migration_status.ts`:
+ * the changelog's state and candidates for compaction.
+ *
+ * @module
+ */
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { SkillError, UsageError } from "./cli.ts";
+import { type ChangelogEntry, localDate } from "./changelog.ts";
+import { findProjectRoot, tomlPathFor } from "./project.ts";
+import { loadConfig, PROFILE_NAME } from "./config.ts";
+import { type MigrationsSource, resolveMigrationsPath } from "./migrations.ts";
+import { parseStatements, type Statement } from "./statements.ts";
+
+/** The changelog's file name in the migrations folder. */
+export const CHANGELOG = "CHANGELOG.md";
+
+/** A released migration's name: `<YYYYMMDD>_<slug>_released.sql`. */
+export function releasedFileName(date: Date, slug: string): string {
+  return `${localDate(date).replaceAll("-", "")}_${slug}_released.sql`;
+}
+
+/** True for a name the skill never touches: it ends in "released" (any case), extension aside. */
+export function isReleasedName(name: string): boolean {
+  return /released$/i.test(name) || /released$/i.test(name.replace(/\.[^.]*$/, ""));
+}
+
+/** The place of a pending migration in the order (prerelease.sql first), or null. */
+export function pendingOrder(name: string): number | null {
+  const m = name.match(/^(?:(\d+)_)?prerelease\.sql$/i);
+  return m ? (m[1] === undefined ? 0 : Number(m[1])) : null;
+}
+
+/** Where the migrations folder is, for the profile, and which rule said so. */
+export interface MigrationsFolder {
+  projectRoot: string;
+  profile: string;
+  /** As configured (relative to the project root unless absolute). */
+  path: string;
+  absolute: string;
+  source: MigrationsSource;
+  exists: boolean;
+}
+
+/**
+ * Resolves the migrations folder for `profile` (else `DB_PROFILE`, else
+ * `local`): postgres.toml is read when there is one (a project may keep its
+ * migrations without profiles).
+ */
+export async function resolveMigrationsFolder(profile?: string): Promise<MigrationsFolder> {
+  const root = findProjectRoot().path;
+  const name = profile ?? (Deno.env.get("DB_PROFILE") || "local");
+  if (!PROFILE_NAME.test(name)) {
+    throw new UsageError(
+      `Invalid profile name "${name}"; use lowercase letters, digits and underscores only`,
+    );
+  }
+  const tomlPath = tomlPathFor(root);
+  const exists = async (path: string) => await Deno.stat(path).then(() => true, () => false);
+  const data = await exists(tomlPath) ? (await loadConfig(tomlPath)).data : undefined;
+  const resolved = await resolveMigrationsPath(root, data, name);
+  const stat = await Deno.stat(resolved.absolute).catch(() => undefined);
+  if (stat && !stat.isDirectory) {
+    throw new SkillError(
+      `The migrations path "${resolved.absolute}" (${resolved.source}) is not a folder; ` +
+        `fix the setting or move the file`,
+    );
+  }
+  return { projectRoot: root, profile: name, ...resolved, exists: stat !== undefined };
+}
+
+/** A pending migration file. */
+export interface PendingFile {
+  name: string;
+  path: string;
+  order: number;
+  /** Its last change, as a local date (`YYYY-MM-DD`). */
+  modified: string;
+}
+
+/** A released item: a file or a folder whose name ends in "released". */
+export interface ReleasedItem {
+  name: string;
+  kind: "file" | "folder";
+}
+
+/** The folder's pending migrations in order and its released items by name. */
+export async function listMigrations(
+  folder: string,
+): Promise<{ pending: PendingFile[]; released: ReleasedItem[] }> {
+  const pending: PendingFile[] = [];
+  const released: ReleasedItem[] = [];
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(folder));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new SkillError(`Cannot read the migrations folder "${folder}": ${error}`);
+    }
+  }
+  for (const entry of entries) {
+    const path = join(folder, entry.name);
+    if (isReleasedName(entry.name)) {
+      const stat = await Deno.stat(path).catch(() => undefined);
+      released.push({ name: entry.name, kind: stat?.isDirectory ? "folder" : "file" });
+      continue;
+    }
+    const order = pendingOrder(entry.name);
+    if (order === null) continue;
+    const stat = await Deno.stat(path).catch(() => undefined);
+    if (!stat?.isFile) continue;
+    pending.push({ name: entry.name, path, order, modified: localDate(stat.mtime ?? new Date()) });
+  }
+  pending.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+  released.sort((a, b) => a.name.localeCompare(b.name));
+  return { pending, released };
+}
+
+/**
+ * The real path the skill may write, rename or delete for `name` in
+ * `folder`, or a refusal: a name (or a symlink's target) ending in
+ * "released", or a symlink leading outside the folder.
+ */
+export async function writablePath(folder: string, name: string): Promise<string> {
+  const path = join(folder, name);
+  if (isReleasedName(name)) {
+    throw new SkillError(
+      `"${path}" is a released item (its name ends in "released"); the skill never writes, ` +
+        `renames or deletes those; nothing was changed`,
+    );
+  }
+  const link = await Deno.lstat(path).catch(() => undefined);
+  if (!link?.isSymlink) return path;
+  const real = await Deno.realPath(path).catch(() => undefined);
+  const realFolder = await Deno.realPath(folder);
+  const inside = real !== undefined && isInside(real, realFolder);
+  if (!inside) {
+    throw new SkillError(
+      `"${path}" is a symlink to ${
+        real ? `"${real}"` : "a missing file"
+      }, outside the migrations folder "${folder}"; the skill writes only inside it; ` +
+        `nothing was changed`,
+    );
+  }
+  const parts = relative(realFolder, real).split(/[\\/]/);
+  if (parts.some(isReleasedName)) {
+    throw new SkillError(
+      `"${path}" is a symlink to "${real}", a released item (its name ends in "released"); ` +
+        `the skill never writes, renames or deletes those; nothing was changed`,
+    );
+  }
+  return real;
+}
+
+function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/** A pending file with its text and its statements as the parser reads them. */
+export interface ParsedPending extends PendingFile {
+  text: string;
+  statements: Statement[];
+  /** Why it could not be read or parsed; statements are empty then. */
+  error?: string;
+}
+
+/** Reads and parses each pending file; a file that does not parse carries its error. */
+export async function parsePending(files: PendingFile[]): Promise<ParsedPending[]> {
+  const parsed: ParsedPending[] = [];
+  for (const file of files) {
+    try {
+      const text = await Deno.readTextFile(file.path);
+      parsed.push({ ...file, text, statements: await parseStatements(text) });
+    } catch (error) {
+      parsed.push({
+        ...file,
+        text: "",
+        statements: [],
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return parsed;
+}
+
+/** A problem with the changelog, for migration_status.ts. */
+export interface ChangelogFinding {
+  problem: "no dated entry" | "left after release" | "undated";
+  file: string | null;
+  line: number | null;
+  detail: string;
+}
+
+/**
+ * What is wrong with the changelog: a pending file changed on a day with no
+ * dated entry naming it; entries naming only files that are not pending (a
+ * released or removed migration) or dated before the latest release (a
+ * release takes every pending file, so its entries should have gone);
+ * entries without a date.
+ */
+export function changelogFindings(
+  pending: PendingFile[],
+  released: ReleasedItem[],
+  entries: ChangelogEntry[],
+): ChangelogFinding[] {
+  const findings: ChangelogFinding[] = [];
+  const pendingNames = new Set(pending.map((f) => f.name));
+  for (const file of pending) {
+    const covered = entries.some((e) => e.date === file.modified && e.files.includes(file.name));
+    if (!covered) {
+      findings.push({
+        problem: "no dated entry",
+        file: file.name,
+        line: null,
+        detail: `${file.name} changed on ${file.modified} and no entry of that date names it`,
+      });
+    }
+  }
+  const lastRelease = released
+    .map((item) => item.name.match(/^(\d{4})(\d{2})(\d{2})_/))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .map((m) => `${m[1]}-${m[2]}-${m[3]}`)
+    .sort()
+    .at(-1);
+  for (const entry of entries) {
+    const summary = entry.text.split("\n")[0].replace(/^[-*+]\s+/, "").slice(0, 80);
+    if (entry.date === null) {
+      findings.push({ problem: "undated", file: null, line: entry.line, detail: summary });
+      continue;
+    }
+    const stale = entry.files.length > 0 && entry.files.every((f) => !pendingNames.has(f));
+    const beforeRelease = lastRelease !== undefined && entry.date < lastRelease;
+    if (stale || beforeRelease) {
+      findings.push({
+        problem: "left after release",
+        file: entry.files[0] ?? null,
+        line: entry.line,
+        detail: stale
+          ? `names ${entry.files.join(", ")}, not pending: ${summary}`
+          : `dated ${entry.date}, before the latest release (${lastRelease}): ${summary}`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** An object changed in more than one pending file on the same day. */
+export interface CompactionCandidate {
+  object: string;
+  date: string;
+  files: string[];
+}
+
+/**
+ * Objects (a table or view with what belongs to it, or a function, type ...)
+ * changed in two or more pending files on the same day: the day a file last
+ * changed or a day its changelog entries carry.
+ */
+export function compactionCandidates(
+  files: ParsedPending[],
+  entries: ChangelogEntry[],
+): CompactionCandidate[] {
+  const seen = new Map<string, Set<string>>();
+  for (const file of files) {
+    const days = new Set([
+      file.modified,
+      ...entries.filter((e) => e.date && e.files.includes(file.name)).map((e) => e.date!),
+    ]);
+    const objects = new Set(
+      file.statements.flatMap((s) => s.changes.map((c) => c.relation ?? `${c.kind} ${c.name}`)),
+    );
+    for (const day of days) {
+      for (const object of objects) {
+        const key = `${day}\u0000${object}`;
+        seen.set(key, (seen.get(key) ?? new Set()).add(file.name));
+      }
+    }
+  }
+  return [...seen]
+    .filter(([, names]) => names.size > 1)
+    .map(([key, names]) => {
+      const [date, object] = key.split("\u0000");
+      return { object, date, files: [...names] };
+    })
+    .sort((a, b) => a.date.localeCompare(b.date) || a.object.localeCompare(b.object));
+}
+
+/** A slug for a released file's name: lowercase words joined by `_`, at most 60 characters. */
+export function slugify(text: string): string {
+  return text.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")
+    .slice(0, 60).replace(/_+$/, "");
+}
+
+/** The folder a path is in, made when missing (for a first pending migration). */
+export async function ensureFolder(path: string): Promise<void> {
+  await Deno.mkdir(path, { recursive: true }).catch((error) => {
+    throw new SkillError(`Cannot create the migrations folder "${path}": ${error.message}`);
+  });
+}
+
+/** `path` shown relative to the project root when it is inside it. */
+export function shown(projectRoot: string, path: string): string {
+  const rel = relative(projectRoot, resolve(path));
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read
+/** Prints the migrations folder, the rule that chose it, and whether it exists. */
+import { parseCli, runScript } from "../lib/cli.ts";
+import { resolveMigrationsFolder } from "../lib/migration_folder.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+
+const usage = `Usage: migration_path.ts [--profile NAME] [--json]
+
+Resolves <migrations_path> in the documented order and prints it, the rule that
+gave it, and whether the folder exists:
+  1. [database.<profile>].migrations_path in postgres.toml
+  2. [migrations].path in postgres.toml
+  3. DB_MIGRATIONS_PATH in the project's AGENTS.md
+  4. db/migrations (the default)
+Relative paths resolve from the project root. The profile is --profile, else
+DB_PROFILE, else local; postgres.toml is optional here.
+
+Options:
+  --profile NAME   the profile whose migrations_path counts
+  --json           one JSON object
+  --help           this text
+
+Example:
+  ./scripts/migration_path.ts --json`;
+
+await runScript("migration_path", async () => {
+  const { values, format } = parseCli({
+    name: "migration_path",
+    usage,
+    formats: ["json"],
+    options: { profile: { type: "string" } },
+  }, Deno.args);
+  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
+  printOutput(renderRecord({
+    path: folder.absolute,
+    configured: folder.path,
+    rule: folder.source,
+    profile: folder.profile,
+    exists: folder.exists,
+    project_root: folder.projectRoot,
+  }, format));
+});
