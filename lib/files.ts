@@ -55,11 +55,13 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>): Pro
  * target with `mode` (0600 by default: the profiles file holds passwords),
  * then a rename over it. A symlink is written through (the link stays, its
  * target changes); a file without write permission for its owner is refused.
+ * With `createNew` an existing file is never replaced: the temporary file is
+ * linked to the name, which fails when the name is taken.
  */
 export async function writeFileAtomic(
   path: string,
   text: string,
-  options: { mode?: number } = {},
+  options: { mode?: number; createNew?: boolean } = {},
 ): Promise<void> {
   const target = await targetOf(path);
   const existing = await Deno.stat(target).catch(() => undefined);
@@ -76,9 +78,17 @@ export async function writeFileAtomic(
   try {
     await Deno.writeTextFile(temp, text, { mode, createNew: true });
     await Deno.chmod(temp, mode);
-    await Deno.rename(temp, target);
+    if (options.createNew) {
+      await Deno.link(temp, target);
+      await Deno.remove(temp).catch(() => {});
+    } else {
+      await Deno.rename(temp, target);
+    }
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new SkillError(`"${path}" already exists; nothing was written`);
+    }
     throw new SkillError(`Cannot write "${path}": ${(error as Error).message}`);
   }
 }

@@ -10,9 +10,18 @@
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { SkillError, UsageError } from "./cli.ts";
-import { type ChangelogEntry, localDate } from "./changelog.ts";
+import {
+  appendEntry,
+  type ChangelogEntry,
+  entryLine,
+  localDate,
+  parseChangelog,
+  removeEntries,
+} from "./changelog.ts";
+import { withFileLock, writeFileAtomic } from "./files.ts";
 import { findProjectRoot, tomlPathFor } from "./project.ts";
 import { loadConfig, PROFILE_NAME } from "./config.ts";
+import type { ObjectChange } from "./ddl_objects.ts";
 import { type MigrationsSource, resolveMigrationsPath } from "./migrations.ts";
 import { parseStatements, type Statement } from "./statements.ts";
 
@@ -307,4 +316,263 @@ export async function ensureFolder(path: string): Promise<void> {
 export function shown(projectRoot: string, path: string): string {
   const rel = relative(projectRoot, resolve(path));
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+}
+
+/** How a change reads in a changelog entry or a status row. */
+export function describeChange(change: ObjectChange): string {
+  const { action, kind, name, newName } = change;
+  switch (action) {
+    case "create":
+      // A column or constraint is created by ALTER TABLE ... ADD.
+      return `${kind === "column" || kind === "constraint" ? "add" : "create"} ${kind} ${name}`;
+    case "rename":
+      return `rename ${kind} ${name}${newName ? ` to ${newName}` : ""}`;
+    case "comment":
+      return `comment on ${kind} ${name}`;
+    case "grant":
+      return `change privileges on ${name}`;
+    case "data":
+      return kind === "materialized view" ? `refresh ${kind} ${name}` : `change rows of ${name}`;
+    default:
+      return `${action} ${kind} ${name}`;
+  }
+}
+
+/** The objects statements change, each once: "create table app.orders", "add column t.b". */
+export function describeChanges(statements: Statement[]): string[] {
+  return [...new Set(statements.flatMap((s) => s.changes.map(describeChange)))];
+}
+
+/** What migration_add.ts did. */
+export interface AddReport {
+  file: string;
+  created: boolean;
+  statements: number;
+  objects: string[];
+  changelog: string;
+  entry: string;
+}
+
+/** `sql` ended so that nothing appended after it can join its last statement. */
+function terminated(sql: string): string {
+  const body = sql.trimEnd();
+  if (body.endsWith(";")) return `${body}\n`;
+  // After a line comment a semicolon on the same line would be part of the comment.
+  return `${body}${body.split("\n").at(-1)!.includes("--") ? "\n;" : ";"}\n`;
+}
+
+async function modeOf(path: string): Promise<number> {
+  const stat = await Deno.stat(path).catch(() => undefined);
+  return stat?.mode ? stat.mode & 0o777 : 0o644;
+}
+
+/**
+ * Appends parsed SQL to the latest pending migration of `folder` (creating
+ * `prerelease.sql` when there is none) and a dated entry naming the objects
+ * to CHANGELOG.md (created when missing), under the folder's lock. Each file
+ * is written whole or not at all; when the changelog cannot be written, the
+ * migration is put back as it was. Released items and anything outside the
+ * folder are refused before anything is written.
+ */
+export async function addToLatestPending(
+  folder: string,
+  sql: string,
+  options: { message?: string; now?: Date },
+): Promise<AddReport> {
+  const added = await parseStatements(sql);
+  if (added.length === 0) {
+    throw new UsageError("The SQL holds no statement; give at least one");
+  }
+  await ensureFolder(folder);
+  const changelogPath = await writablePath(folder, CHANGELOG);
+  return await withFileLock(changelogPath, async () => {
+    const { pending } = await listMigrations(folder);
+    const name = pending.at(-1)?.name ?? "prerelease.sql";
+    const path = await writablePath(folder, name);
+    const before = await Deno.readTextFile(path).catch(() => undefined);
+    const existing = before === undefined ? [] : await parseStatements(before).catch((error) => {
+      throw new SkillError(
+        `"${name}" does not parse (${error.message}); fix it before adding to it`,
+      );
+    });
+    const base = before === undefined || before.trim() === "" ? "" : terminated(before);
+    const text = `${base}${base ? "\n" : ""}${terminated(sql)}`;
+    if ((await parseStatements(text)).length !== existing.length + added.length) {
+      throw new SkillError(
+        `Appending to "${name}" would join statements; end the SQL with a semicolon`,
+      );
+    }
+    const objects = describeChanges(added);
+    const entry = entryLine({
+      date: localDate(options.now),
+      file: name,
+      message: options.message,
+      objects,
+    });
+    const changelogBefore = await Deno.readTextFile(changelogPath).catch(() => undefined);
+    await writeFileAtomic(path, text, { mode: await modeOf(path) });
+    try {
+      await writeFileAtomic(changelogPath, appendEntry(changelogBefore, entry), {
+        mode: await modeOf(changelogPath),
+      });
+    } catch (error) {
+      if (before === undefined) await Deno.remove(path).catch(() => {});
+      else await writeFileAtomic(path, before, { mode: await modeOf(path) }).catch(() => {});
+      throw new SkillError(
+        `${(error as Error).message}; "${name}" was put back as it was`,
+      );
+    }
+    return {
+      file: path,
+      created: before === undefined,
+      statements: added.length,
+      objects,
+      changelog: changelogPath,
+      entry,
+    };
+  });
+}
+
+/** What a release will do: the files it takes and the released file it makes. */
+export interface ReleasePlan {
+  folder: string;
+  files: ParsedPending[];
+  /** The released file's name: `<YYYYMMDD>_<slug>_released.sql`. */
+  name: string;
+  text: string;
+  statements: number;
+  /** The changelog entries naming the files, removed by the release. */
+  entries: ChangelogEntry[];
+}
+
+/** The message of an entry migration_add.ts wrote: "- DATE `file`: message — objects". */
+function entryMessage(entry: ChangelogEntry): string | undefined {
+  const m = entry.text.match(/^[-*+]\s+\S+\s+`[^`]+`:\s+(.*?)\s+—\s/);
+  return m?.[1];
+}
+
+/**
+ * Plans the release of every pending file of `folder`: refused when there is
+ * none, when one does not parse or when they hold no statement, and when the
+ * released name is taken. The slug is `name` when given, else the message of
+ * the first changelog entry for the files, else their first change.
+ */
+export async function planRelease(
+  folder: string,
+  options: { name?: string; now?: Date },
+): Promise<ReleasePlan> {
+  const { pending } = await listMigrations(folder);
+  if (pending.length === 0) {
+    throw new SkillError(`No pending migrations in "${folder}"; nothing to release`);
+  }
+  const files = await parsePending(pending);
+  const broken = files.find((f) => f.error);
+  if (broken) {
+    throw new SkillError(
+      `"${broken.name}" cannot be released: ${broken.error}; fix it first; nothing was changed`,
+    );
+  }
+  const statements = files.reduce((n, f) => n + f.statements.length, 0);
+  if (statements === 0) {
+    throw new SkillError(`The pending files hold no statement; nothing to release`);
+  }
+  const names = new Set(pending.map((f) => f.name));
+  const changelog = await Deno.readTextFile(join(folder, CHANGELOG)).catch(() => "");
+  const entries = parseChangelog(changelog).filter((e) => e.files.some((f) => names.has(f)));
+  const firstChange = files.flatMap((f) => f.statements.flatMap((s) => s.changes)).at(0);
+  const slug = slugify(
+    options.name ?? entries.map(entryMessage).find(Boolean) ??
+      (firstChange ? describeChange(firstChange) : "migration"),
+  );
+  if (!slug) {
+    throw new UsageError(
+      `The name "${options.name}" has no letter or digit to name the released file with; ` +
+        `give --name with words`,
+    );
+  }
+  const name = releasedFileName(options.now ?? new Date(), slug);
+  if (await Deno.lstat(join(folder, name)).then(() => true, () => false)) {
+    throw new SkillError(
+      `"${join(folder, name)}" already exists; give another --name; nothing was changed`,
+    );
+  }
+  const when = localDate(options.now);
+  const text = [
+    `-- Released ${when} from ${files.map((f) => f.name).join(", ")}.\n`,
+    ...files.map((f) => `-- ${f.name}\n${terminated(f.text)}`),
+  ].join("\n");
+  return { folder, files, name, text, statements, entries };
+}
+
+/** What a release did. */
+export interface ReleaseReport {
+  file: string;
+  released: string[];
+  statements: number;
+  changelogEntriesRemoved: number;
+}
+
+/**
+ * Carries out a plan under the changelog's lock: writes the released file
+ * (never over an existing one), removes the files' changelog entries (the
+ * released file is removed again when the changelog cannot be written), then
+ * the pending files. Refused, with nothing changed, when the pending files
+ * changed since the plan was made.
+ */
+export async function releasePending(plan: ReleasePlan): Promise<ReleaseReport> {
+  const changelogPath = await writablePath(plan.folder, CHANGELOG);
+  return await withFileLock(changelogPath, async () => {
+    const now = await parsePending((await listMigrations(plan.folder)).pending);
+    const same = now.length === plan.files.length &&
+      now.every((f, i) => f.name === plan.files[i].name && f.text === plan.files[i].text);
+    if (!same) {
+      throw new SkillError(
+        `The pending migrations changed while the release waited; run it again; nothing was ` +
+          `changed`,
+      );
+    }
+    const paths = [];
+    for (const file of plan.files) {
+      await writablePath(plan.folder, file.name); // refuses links leading out or to released items
+      paths.push(join(plan.folder, file.name));
+    }
+    const releasedPath = join(plan.folder, plan.name);
+    await writeFileAtomic(releasedPath, plan.text, {
+      mode: await modeOf(plan.files[0].path),
+      createNew: true,
+    });
+    const changelog = await Deno.readTextFile(changelogPath).catch(() => undefined);
+    let removed = 0;
+    if (changelog !== undefined) {
+      const names = new Set(plan.files.map((f) => f.name));
+      const entries = parseChangelog(changelog).filter((e) => e.files.some((f) => names.has(f)));
+      removed = entries.length;
+      try {
+        await writeFileAtomic(changelogPath, removeEntries(changelog, entries), {
+          mode: await modeOf(changelogPath),
+        });
+      } catch (error) {
+        await Deno.remove(releasedPath).catch(() => {});
+        throw new SkillError(
+          `${(error as Error).message}; the released file was removed again: nothing was changed`,
+        );
+      }
+    }
+    const left: string[] = [];
+    for (const path of paths) {
+      await Deno.remove(path).catch((error) => left.push(`${path} (${error.message})`));
+    }
+    if (left.length) {
+      throw new SkillError(
+        `Released into "${releasedPath}" but could not remove ${left.join(", ")}; remove ` +
+          `${left.length === 1 ? "it" : "them"} by hand before adding new changes`,
+      );
+    }
+    return {
+      file: releasedPath,
+      released: plan.files.map((f) => f.name),
+      statements: plan.statements,
+      changelogEntriesRemoved: removed,
+    };
+  });
 }

@@ -9,6 +9,7 @@ import {
   CHANGELOG,
   changelogFindings,
   compactionCandidates,
+  describeChanges,
   listMigrations,
   parsePending,
   resolveMigrationsFolder,
@@ -70,11 +71,7 @@ await runScript("migration_status", async () => {
         file: file.name,
         modified: file.modified,
         statements: file.statements.length,
-        objects: [
-          ...new Set(
-            file.statements.flatMap((s) => s.changes.map((c) => `${c.action} ${c.kind} ${c.name}`)),
-          ),
-        ],
+        objects: describeChanges(file.statements),
         error: file.error ?? null,
       })),
     },

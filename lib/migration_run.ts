@@ -1,0 +1,184 @@
+/**
+ * Applying the pending migrations: every statement of every file, in order,
+ * in one transaction, each sent once; rolled back after a check, committed
+ * after an apply; then the catalog lookups that confirm what changed.
+ *
+ * @module
+ */
+import { SkillError } from "./cli.ts";
+import { explainQueryError, withSession } from "./database.ts";
+import type { ObjectChange } from "./ddl_objects.ts";
+import type { ParsedPending } from "./migration_folder.ts";
+import type { ConnectionTarget } from "./resolve.ts";
+import { loadSql } from "./sql.ts";
+import type { Statement } from "./statements.ts";
+
+/** One statement of one pending file. */
+export interface MigrationStatement {
+  file: string;
+  statement: Statement;
+}
+
+/**
+ * The statements of the pending files in order, or a refusal naming the
+ * first that cannot run in the one transaction they share (CREATE INDEX
+ * CONCURRENTLY, VACUUM, BEGIN/COMMIT, COPY FROM STDIN ...) or a file that does
+ * not parse. Nothing is sent to a server before this succeeds.
+ */
+export function planMigrations(files: ParsedPending[]): MigrationStatement[] {
+  const planned: MigrationStatement[] = [];
+  for (const file of files) {
+    if (file.error) {
+      throw new SkillError(`"${file.name}" cannot be applied: ${file.error}; nothing was run`);
+    }
+    for (const statement of file.statements) {
+      const where = `${file.name} line ${statement.line} (${statement.command})`;
+      if (statement.outsideTransaction) {
+        throw new SkillError(
+          `${where} cannot run inside a transaction block, and the pending files are applied ` +
+            `in one transaction so that a failure leaves nothing behind; run it on its own ` +
+            `(run_sql.ts --ddl) and take it out of the file; nothing was run`,
+        );
+      }
+      if (statement.refusals.length) {
+        throw new SkillError(
+          `${where} cannot be applied: ${
+            statement.refusals[0].replace(/run_sql\.ts/, "migration_apply.ts")
+          }; nothing was run`,
+        );
+      }
+      planned.push({ file: file.name, statement });
+    }
+  }
+  if (planned.length === 0) throw new SkillError("The pending files hold no statement to apply");
+  return planned;
+}
+
+/** An object to confirm in the catalog, and what the migration leaves it as. */
+export interface Expectation {
+  kind: string;
+  name: string;
+  expected: "present" | "absent";
+  lookup: NonNullable<ObjectChange["lookup"]>;
+  schema: string | null;
+  object: string;
+  item: string | null;
+}
+
+/**
+ * What the statements leave behind, each object once with its last state: a
+ * drop leaves it absent, a rename leaves the old name absent and the new one
+ * present, anything else leaves it present. Comments, grants and row
+ * changes name no object to look up.
+ */
+export function expectations(statements: MigrationStatement[]): Expectation[] {
+  const byKey = new Map<string, Expectation>();
+  const set = (expectation: Expectation) => {
+    const key = [expectation.lookup, expectation.schema, expectation.object, expectation.item]
+      .join("\u0000");
+    byKey.delete(key); // listed where it last changed
+    byKey.set(key, expectation);
+  };
+  for (const { statement } of statements) {
+    for (const change of statement.changes) {
+      if (!change.lookup) continue;
+      const before = {
+        kind: change.kind,
+        lookup: change.lookup,
+        schema: change.schema,
+        object: change.object,
+        item: change.item,
+      };
+      if (change.action === "rename" && change.after) {
+        set({ ...before, name: change.name, expected: "absent" });
+        set({ ...before, ...change.after, name: change.newName!, expected: "present" });
+      } else {
+        set({
+          ...before,
+          name: change.name,
+          expected: change.action === "drop" ? "absent" : "present",
+        });
+      }
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** An object as the catalog shows it after the migration. */
+export interface Verified {
+  kind: string;
+  name: string;
+  expected: "present" | "absent";
+  /** What the catalog holds (relkind, column type ...), null when absent. */
+  found: string | null;
+  ok: boolean;
+}
+
+/** What a run did. */
+export interface MigrationRun {
+  statements: number;
+  committed: boolean;
+  verified: Verified[];
+}
+
+/**
+ * Runs the statements in one transaction, each once, stopping at the first
+ * error (the transaction is then rolled back and the error names the file and
+ * line); `commit` false rolls back at the end too, after looking the objects
+ * up inside the transaction, so a check leaves no trace. With `commit` the
+ * objects are looked up after the commit.
+ */
+export async function runMigrations(
+  target: ConnectionTarget,
+  statements: MigrationStatement[],
+  options: { commit: boolean },
+): Promise<MigrationRun> {
+  const wanted = expectations(statements);
+  const verifySql = await loadSql("migration_verify");
+  return await withSession(target, async (session) => {
+    const verify = async (): Promise<Verified[]> => {
+      if (wanted.length === 0) return [];
+      const { rows } = await session.query(verifySql, [
+        wanted.map((w) => w.lookup),
+        wanted.map((w) => w.schema),
+        wanted.map((w) => w.object),
+        wanted.map((w) => w.item),
+      ]);
+      return wanted.map((w, i) => {
+        const found = rows[i]?.found === null || rows[i]?.found === undefined
+          ? null
+          : String(rows[i].found);
+        return {
+          kind: w.kind,
+          name: w.name,
+          expected: w.expected,
+          found,
+          ok: (found !== null) === (w.expected === "present"),
+        };
+      });
+    };
+    await session.simpleQuery("begin");
+    let step = "";
+    let verified: Verified[] = [];
+    try {
+      for (const { file, statement } of statements) {
+        step = `${file} line ${statement.line} (${statement.command})`;
+        await session.simpleQuery(statement.text);
+      }
+      step = "Looking up the changed objects";
+      if (!options.commit) verified = await verify();
+      step = options.commit ? "COMMIT (deferred constraints are checked there)" : "ROLLBACK";
+      await session.simpleQuery(options.commit ? "commit" : "rollback");
+    } catch (error) {
+      await session.simpleQuery("rollback").catch(() => {});
+      const explained = explainQueryError(error, target);
+      if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
+      throw new SkillError(
+        `${step} failed: ${explained.message}; the transaction was rolled back: the database ` +
+          `is as it was`,
+      );
+    }
+    if (options.commit) verified = await verify();
+    return { statements: statements.length, committed: options.commit, verified };
+  });
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write
+/** Appends SQL to the latest pending migration and records a dated CHANGELOG.md entry. */
+import { note, parseCli, readInputText, runScript } from "../lib/cli.ts";
+import { parseStatements } from "../lib/statements.ts";
+import { addToLatestPending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+
+const usage = `Usage: migration_add.ts "<sql>" [--message TEXT] [--profile NAME] [--json]
+       migration_add.ts -f FILE [--message TEXT] ...
+       migration_add.ts - [--message TEXT] ...     (the SQL from stdin)
+
+Appends the SQL, once PostgreSQL's parser accepts it, to the latest pending
+migration in the migrations folder (see migration_path.ts): the highest of
+prerelease.sql, 1_prerelease.sql, 2_prerelease.sql ..., or a new prerelease.sql
+when there is none (the folder is created when missing). Then adds a dated entry
+to CHANGELOG.md (created when missing) naming the file, the message and the
+objects the SQL changes. Each file is written whole or not at all; if the
+changelog cannot be written the migration is put back as it was.
+It never writes, renames or deletes anything whose name ends in "released"
+(any case), nor anything outside the migrations folder (symlinks included).
+Statements that cannot run inside a transaction (CREATE INDEX CONCURRENTLY ...)
+are added with a warning: migration_apply.ts runs the files in one transaction
+and refuses them.
+
+Options:
+  -f, --file FILE     read the SQL from FILE
+  -m, --message TEXT  what the change is for, in the changelog entry
+  --profile NAME      the profile whose migrations_path counts
+  --json              the report as JSON
+  --help              this text
+
+Example:
+  ./scripts/migration_add.ts "create index orders_customer_idx on orders (customer_id)" --message "faster customer lookups"`;
+
+await runScript("migration_add", async () => {
+  const { positionals, values, format } = parseCli({
+    name: "migration_add",
+    usage,
+    formats: ["json"],
+    positionals: { min: 0, max: 1 },
+    options: {
+      file: { type: "string", short: "f" },
+      message: { type: "string", short: "m" },
+      profile: { type: "string" },
+    },
+  }, Deno.args);
+  const sql = await readInputText({
+    argument: positionals[0],
+    file: values.file as string | undefined,
+    what: "SQL",
+  });
+  for (const statement of await parseStatements(sql)) {
+    if (statement.outsideTransaction || statement.refusals.length) {
+      note(
+        `warning: statement ${statement.index} (${statement.command}) cannot run inside the ` +
+          `transaction migration_apply.ts uses; it will refuse the file until that changes`,
+      );
+    }
+  }
+  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
+  const report = await addToLatestPending(folder.absolute, sql, {
+    message: values.message as string | undefined,
+  });
+  printOutput(renderRecord({ ...report }, format));
+});

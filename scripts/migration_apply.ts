@@ -1,0 +1,100 @@
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
+/** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
+import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
+import { listMigrations, parsePending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
+import { planMigrations, runMigrations } from "../lib/migration_run.ts";
+import { printOutput, renderRows } from "../lib/render.ts";
+import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
+
+const usage = `Usage: migration_apply.ts [--apply] [--profile NAME] [--json]
+
+Runs the pending migrations (prerelease.sql, 1_prerelease.sql ... in order; see
+migration_status.ts) on the profile's database (DB_PROFILE, --profile, or
+DB_URL), every statement once, all in one transaction, stopping at the first
+error, which names the file and line; the transaction is then rolled back and
+the database is as it was.
+By default it only checks: it runs everything and rolls back, proving the
+files would succeed now, and changes nothing (a check takes the same locks and
+time as the real run; it carries the diagnostic timeouts, 30 s per statement
+and 2 s per lock wait, unless DB_STATEMENT_TIMEOUT_MS / DB_LOCK_TIMEOUT_MS say
+otherwise). --apply commits; it names the database and needs YES on a terminal,
+or DB_CONFIRM=YES without one.
+Statements PostgreSQL refuses inside a transaction (CREATE INDEX CONCURRENTLY,
+VACUUM ...) and transaction control of the files' own (BEGIN, COMMIT) are
+refused before anything runs.
+Afterwards each object the files create, alter, rename or drop is looked up in
+the catalog with the cheapest query that confirms it (inside the transaction
+for a check), and listed: expected present or absent, and what was found. Exit
+1 when any is not as expected.
+
+Options:
+  --apply          commit (after confirmation) instead of rolling back
+  --profile NAME   the profile to apply to (and whose migrations_path counts)
+  --json           {mode, database, files, statements, committed, verified}
+  --help           this text
+
+Example:
+  ./scripts/migration_apply.ts
+  DB_CONFIRM=YES ./scripts/migration_apply.ts --apply`;
+
+await runScript("migration_apply", async () => {
+  const { values, format } = parseCli({
+    name: "migration_apply",
+    usage,
+    formats: ["json"],
+    options: { apply: { type: "boolean" }, profile: { type: "string" } },
+  }, Deno.args);
+  const apply = values.apply === true;
+  const profile = values.profile as string | undefined;
+  const folder = await resolveMigrationsFolder(profile);
+  const { pending } = await listMigrations(folder.absolute);
+  if (pending.length === 0) {
+    note(`No pending migrations in "${folder.absolute}"; nothing to ${apply ? "apply" : "check"}`);
+    return 0;
+  }
+  const statements = planMigrations(await parsePending(pending));
+  const files = pending.map((f) => f.name);
+  const target = await resolveTarget({ profile, session: apply ? "plain" : "explain" });
+  const where = `database "${target.database}" at ${describeServer(target)} ` +
+    `(${describeSource(target)})`;
+  const what = `${statements.length} statement${statements.length === 1 ? "" : "s"} from ` +
+    `${files.join(", ")}`;
+  if (apply) {
+    await confirmAction(`Apply ${what} to ${where}, in one transaction?`);
+  }
+  const run = await runMigrations(target, statements, { commit: apply });
+  const wrong = run.verified.filter((v) => !v.ok);
+  note(
+    apply
+      ? `Applied ${what} to ${where}: committed.`
+      : `Checked ${what} on ${where}: they apply; rolled back, nothing was changed.`,
+  );
+  if (format === "json") {
+    printOutput(JSON.stringify(
+      {
+        mode: apply ? "apply" : "check",
+        database: target.database,
+        files,
+        statements: run.statements,
+        committed: run.committed,
+        verified: run.verified,
+      },
+      null,
+      2,
+    ));
+  } else {
+    printOutput(renderRows({
+      columns: ["kind", "name", "expected", "found", "ok"],
+      rows: run.verified.map((v) => ({ ...v })),
+    }, format));
+  }
+  if (wrong.length) {
+    note(
+      `${wrong.length} object${wrong.length === 1 ? " is" : "s are"} not as the files leave ` +
+        `${wrong.length === 1 ? "it" : "them"}: ${
+          wrong.map((v) => `${v.kind} ${v.name} (${v.expected} expected)`).join(", ")
+        }`,
+    );
+    return 1;
+  }
+});

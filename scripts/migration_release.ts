@@ -1,0 +1,55 @@
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write
+/** Turns the pending migrations into one dated released file and clears their changelog entries. */
+import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
+import {
+  planRelease,
+  releasePending,
+  resolveMigrationsFolder,
+  shown,
+} from "../lib/migration_folder.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+
+const usage = `Usage: migration_release.ts [--name TEXT] [--profile NAME] [--json]
+
+Turns every pending migration in the migrations folder (prerelease.sql,
+1_prerelease.sql ... in order; see migration_status.ts) into one released file,
+<YYYYMMDD>_<slug>_released.sql, holding their SQL in order, each part headed by
+the file it came from; then removes the CHANGELOG.md entries that name those
+files, and the files themselves. The slug comes from --name, else from the
+message of the files' first changelog entry, else from their first change.
+Asks first: YES on a terminal, or DB_CONFIRM=YES without one.
+Refused, with nothing changed, when a pending file does not parse, when the
+released name is taken, or when the files change while it asks. Nothing already
+released is touched; the released file is never written over.
+Release once the files are applied where they should be (migration_apply.ts).
+
+Options:
+  --name TEXT      words for the file name ("add orders index")
+  --profile NAME   the profile whose migrations_path counts
+  --json           {file, released, statements, changelogEntriesRemoved}
+  --help           this text
+
+Example:
+  DB_CONFIRM=YES ./scripts/migration_release.ts --name "add orders index"`;
+
+await runScript("migration_release", async () => {
+  const { values, format } = parseCli({
+    name: "migration_release",
+    usage,
+    formats: ["json"],
+    options: { name: { type: "string" }, profile: { type: "string" } },
+  }, Deno.args);
+  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
+  const plan = await planRelease(folder.absolute, { name: values.name as string | undefined });
+  const files = plan.files.map((f) => f.name).join(", ");
+  const entries = plan.entries.length;
+  await confirmAction(
+    `Release ${files} (${plan.statements} statement${plan.statements === 1 ? "" : "s"}) as ` +
+      `${shown(folder.projectRoot, `${folder.absolute}/${plan.name}`)}, deleting ` +
+      `${plan.files.length === 1 ? "it" : "them"} and ${entries} changelog ` +
+      `entr${entries === 1 ? "y" : "ies"}?`,
+  );
+  const report = await releasePending(plan);
+  note(`Released ${report.released.join(", ")} as ${report.file}.`);
+  printOutput(renderRecord({ ...report }, format));
+});
