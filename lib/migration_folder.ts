@@ -509,7 +509,7 @@ export interface ReleaseReport {
   file: string;
   released: string[];
   statements: number;
-  changelogEntriesRemoved: number;
+  changelog_entries_removed: number;
 }
 
 /**
@@ -572,7 +572,7 @@ export async function releasePending(plan: ReleasePlan): Promise<ReleaseReport> 
       file: releasedPath,
       released: plan.files.map((f) => f.name),
       statements: plan.statements,
-      changelogEntriesRemoved: removed,
+      changelog_entries_removed: removed,
     };
   });
 }

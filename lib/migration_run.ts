@@ -66,7 +66,8 @@ export interface Expectation {
 }
 
 /**
- * What the statements leave behind, each object once with its last state: a
+ * What the statements leave behind, each object once (in the order first
+ * changed) with its last state: a
  * drop leaves it absent, a rename leaves the old name absent and the new one
  * present, anything else leaves it present. Comments, grants and row
  * changes name no object to look up.
@@ -76,8 +77,7 @@ export function expectations(statements: MigrationStatement[]): Expectation[] {
   const set = (expectation: Expectation) => {
     const key = [expectation.lookup, expectation.schema, expectation.object, expectation.item]
       .join("\u0000");
-    byKey.delete(key); // listed where it last changed
-    byKey.set(key, expectation);
+    byKey.set(key, expectation); // listed where it first changed, as it is last left
   };
   for (const { statement } of statements) {
     for (const change of statement.changes) {

@@ -197,7 +197,13 @@ const COMMAND_NAMES: Record<string, string> = {
 
 /** `CreateFunctionStmt` -> `CREATE FUNCTION`; a few need their object type. */
 function commandOf(type: string, node: Node): string {
-  if (type === "DropStmt") return `DROP ${objectType(node.removeType)}`;
+  // CONCURRENTLY is named: it is why the statement cannot run in a transaction.
+  const concurrently = node.concurrent === true ? " CONCURRENTLY" : "";
+  if (type === "DropStmt") return `DROP ${objectType(node.removeType)}${concurrently}`;
+  if (type === "IndexStmt") return `CREATE INDEX${concurrently}`;
+  if (type === "ReindexStmt" && hasOption(node.params, "concurrently")) {
+    return "REINDEX CONCURRENTLY";
+  }
   if (type === "RenameStmt" || type === "AlterObjectSchemaStmt" || type === "AlterOwnerStmt") {
     // RENAME COLUMN and RENAME CONSTRAINT are ALTER TABLE (or VIEW ...) commands.
     const renamed = node.renameType === "OBJECT_TABCONSTRAINT"

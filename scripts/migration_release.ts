@@ -26,7 +26,7 @@ Release once the files are applied where they should be (migration_apply.ts).
 Options:
   --name TEXT      words for the file name ("add orders index")
   --profile NAME   the profile whose migrations_path counts
-  --json           {file, released, statements, changelogEntriesRemoved}
+  --json           {file, released, statements, changelog_entries_removed}
   --help           this text
 
 Example:

@@ -1,0 +1,710 @@
+/**
+ * The migration scripts on real folders and a real server: where the folder
+ * is, what status reports, what add and release write (the changelog's exact
+ * text after each step), every refusal with the folder left byte for byte as
+ * it was, and apply: a check that leaves no trace, a failure half way that
+ * leaves the database as it was, the post-change verification.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Cluster, startCluster } from "./support/cluster.ts";
+import { isOneLineError, makeProject, type Project, runSkillScript } from "./support/run.ts";
+
+/** Today as the scripts date entries: the local calendar day. */
+function today(): string {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/** Every file, folder and symlink under `root`, with contents and link targets. */
+async function snapshot(root: string): Promise<Record<string, string>> {
+  const tree: Record<string, string> = {};
+  const walk = async (folder: string, prefix: string) => {
+    for await (const entry of Deno.readDir(folder)) {
+      const path = join(folder, entry.name);
+      const name = `${prefix}${entry.name}`;
+      if (entry.isSymlink) tree[name] = `-> ${await Deno.readLink(path)}`;
+      else if (entry.isDirectory) {
+        tree[`${name}/`] = "";
+        await walk(path, `${name}/`);
+      } else tree[name] = await Deno.readTextFile(path);
+    }
+  };
+  await walk(root, "");
+  return tree;
+}
+
+function scriptIn(project: Project, env: Record<string, string> = {}) {
+  return (script: string, args: string[], options: { stdin?: string; env?: object } = {}) =>
+    runSkillScript(script, args, {
+      cwd: project.root,
+      env: { ...project.env, ...env, ...(options.env as Record<string, string> ?? {}) },
+      stdin: options.stdin,
+    });
+}
+
+const CHANGELOG_HEAD = `# Database changelog
+
+Pending changes to the database structure: one dated entry for every change to a prerelease
+migration in this folder. Entries are removed when their migration is released.
+`;
+
+Deno.test("migration_path: profile, [migrations].path, AGENTS.md, default, from the root", async () => {
+  const project = await makeProject();
+  const run = scriptIn(project);
+  const path = async (args: string[] = []) => {
+    const result = await run("migration_path.ts", [...args, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+  try {
+    let found = await path();
+    assert.equal(found.rule, "default");
+    assert.equal(found.path, join(project.root, "db/migrations"));
+    assert.equal(found.exists, false);
+
+    await Deno.writeTextFile(
+      join(project.root, "AGENTS.md"),
+      "# Agents\n\nDB_MIGRATIONS_PATH=sql/agents\n",
+    );
+    found = await path();
+    assert.deepEqual([found.rule, found.path], ["AGENTS.md", join(project.root, "sql/agents")]);
+
+    await project.writeToml(
+      `[configuration]\nschema_version = 1\n\n[database.app]\nhost = "localhost"\n` +
+        `migrations_path = "apps/api/migrations"\n\n[database.other]\nhost = "localhost"\n\n` +
+        `[migrations]\npath = "shared/migrations"\n`,
+    );
+    await Deno.mkdir(join(project.root, "apps/api/migrations"), { recursive: true });
+    found = await path(["--profile", "app"]);
+    assert.deepEqual(
+      [found.rule, found.path, found.exists],
+      ["profile", join(project.root, "apps/api/migrations"), true],
+    );
+    found = await path(["--profile", "other"]);
+    assert.deepEqual(
+      [found.rule, found.path, found.exists],
+      ["[migrations].path", join(project.root, "shared/migrations"), false],
+    );
+    // DB_PROFILE chooses the profile as everywhere else.
+    const viaEnv = await run("migration_path.ts", ["--json"], { env: { DB_PROFILE: "app" } });
+    assert.equal(JSON.parse(viaEnv.stdout).rule, "profile");
+
+    const table = await run("migration_path.ts", ["--profile", "app"]);
+    assert.match(table.stdout, /rule +\| profile/);
+    const bad = await run("migration_path.ts", ["--profile", "Bad-Name"]);
+    assert.equal(bad.code, 2);
+    assert.ok(isOneLineError(bad.stderr), bad.stderr);
+  } finally {
+    await project.remove();
+  }
+});
+
+Deno.test("migration_add: the latest pending file, the changelog, and every refusal", async (t) => {
+  const project = await makeProject();
+  const run = scriptIn(project);
+  const folder = join(project.root, "db/migrations");
+  const read = (name: string) => Deno.readTextFile(join(folder, name));
+  const day = today();
+  const outside = join(project.root, "outside.sql");
+  try {
+    await t.step(
+      "the first change creates the folder, prerelease.sql and CHANGELOG.md",
+      async () => {
+        const result = await run("migration_add.ts", [
+          "create table app.orders (id bigint primary key, customer_id bigint not null)",
+          "--message",
+          "orders",
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(
+          await read("prerelease.sql"),
+          "create table app.orders (id bigint primary key, customer_id bigint not null);\n",
+        );
+        assert.equal(
+          await read("CHANGELOG.md"),
+          `${CHANGELOG_HEAD}\n- ${day} \`prerelease.sql\`: orders — create table app.orders\n`,
+        );
+      },
+    );
+
+    await t.step(
+      "-f FILE and stdin append to the same file; the changelog keeps its own text",
+      async () => {
+        // The user's own notes in the changelog stay where they are.
+        await Deno.writeTextFile(
+          join(folder, "CHANGELOG.md"),
+          (await read("CHANGELOG.md")).replace(
+            "# Database changelog\n",
+            "# Database changelog\n\nOur notes.\n",
+          ),
+        );
+        const sqlFile = join(project.root, "change.sql");
+        await Deno.writeTextFile(
+          sqlFile,
+          "alter table app.orders add column note text; -- why\n" +
+            "create index orders_customer_idx on app.orders (customer_id)",
+        );
+        let result = await run("migration_add.ts", ["-f", sqlFile, "-m", "notes and an index"]);
+        assert.equal(result.code, 0, result.stderr);
+        result = await run("migration_add.ts", ["-", "--json"], {
+          stdin: "comment on table app.orders is 'Orders; one per checkout';\n",
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(JSON.parse(result.stdout).objects, ["comment on table app.orders"]);
+        assert.equal(
+          await read("prerelease.sql"),
+          "create table app.orders (id bigint primary key, customer_id bigint not null);\n\n" +
+            "alter table app.orders add column note text; -- why\n" +
+            "create index orders_customer_idx on app.orders (customer_id);\n\n" +
+            "comment on table app.orders is 'Orders; one per checkout';\n",
+        );
+        assert.equal(
+          await read("CHANGELOG.md"),
+          CHANGELOG_HEAD.replace("# Database changelog\n", "# Database changelog\n\nOur notes.\n") +
+            `\n- ${day} \`prerelease.sql\`: orders — create table app.orders\n` +
+            `- ${day} \`prerelease.sql\`: notes and an index — alter table app.orders; ` +
+            `add column app.orders.note; create index app.orders_customer_idx\n` +
+            `- ${day} \`prerelease.sql\`: comment on table app.orders\n`,
+        );
+      },
+    );
+
+    await t.step(
+      "the highest numbered pending file is the latest; a trailing comment cannot swallow the next statement",
+      async () => {
+        await Deno.writeTextFile(
+          join(folder, "2_prerelease.sql"),
+          "create table b (id int) -- b\n",
+        );
+        await Deno.writeTextFile(join(folder, "10_prerelease.sql"), "create table c (id int) -- c");
+        const before = await read("prerelease.sql");
+        const result = await run("migration_add.ts", ["drop table c"]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(
+          await read("10_prerelease.sql"),
+          "create table c (id int) -- c\n;\n\ndrop table c;\n",
+        );
+        assert.equal(await read("prerelease.sql"), before);
+        assert.match(
+          await read("CHANGELOG.md"),
+          new RegExp(`- ${day} \`10_prerelease\\.sql\`: drop table c\\n$`),
+        );
+        // Two statements, as written: the comment did not eat the drop.
+        const status = await run("migration_status.ts", ["--json"]);
+        const pending = JSON.parse(status.stdout).pending;
+        assert.deepEqual(pending.map((p: { file: string }) => p.file), [
+          "prerelease.sql",
+          "2_prerelease.sql",
+          "10_prerelease.sql",
+        ]);
+        assert.equal(pending[2].statements, 2);
+        await Deno.remove(join(folder, "10_prerelease.sql"));
+        await Deno.remove(join(folder, "2_prerelease.sql"));
+      },
+    );
+
+    await t.step("refusals leave the folder byte for byte as it was", async () => {
+      await Deno.writeTextFile(join(folder, "20250101_init_released.sql"), "create table a ();\n");
+      await Deno.mkdir(join(folder, "Archive_RELEASED"));
+      await Deno.writeTextFile(join(folder, "Archive_RELEASED/prerelease.sql"), "select 1;\n");
+      await Deno.writeTextFile(outside, "-- not ours\n");
+      const before = await snapshot(folder);
+      const outsideBefore = await Deno.readTextFile(outside);
+      const refused = async (args: string[], code: number, pattern: RegExp, stdin?: string) => {
+        const result = await run("migration_add.ts", args, { stdin });
+        assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
+        assert.match(result.stderr, pattern);
+        assert.ok(isOneLineError(result.stderr), result.stderr);
+        assert.deepEqual(await snapshot(folder), before);
+      };
+      await refused(
+        ["create tabel x (id int)"],
+        2,
+        /does not parse at line 1: syntax error at or near "tabel"/,
+      );
+      await refused(["select 1;\nselect (;"], 2, /does not parse at line 2/);
+      await refused(["-"], 2, /holds no statement/, "-- only a comment\n");
+      await refused([], 2, /Give the SQL as an argument/);
+
+      // The latest pending file is a link to a released file, or out of the folder.
+      await Deno.symlink("20250101_init_released.sql", join(folder, "1_prerelease.sql"));
+      const withLink = await snapshot(folder);
+      const linked = await run("migration_add.ts", ["create table d (id int)"]);
+      assert.equal(linked.code, 1);
+      assert.match(
+        linked.stderr,
+        /is a symlink to ".*20250101_init_released\.sql", a released item/,
+      );
+      assert.deepEqual(await snapshot(folder), withLink);
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+      await Deno.symlink(outside, join(folder, "1_prerelease.sql"));
+      const out = await run("migration_add.ts", ["create table d (id int)"]);
+      assert.equal(out.code, 1);
+      assert.match(out.stderr, /outside the migrations folder/);
+      assert.equal(await Deno.readTextFile(outside), outsideBefore);
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+
+      // The changelog itself is a link out of the folder.
+      const changelog = await read("CHANGELOG.md");
+      await Deno.rename(join(folder, "CHANGELOG.md"), join(project.root, "CHANGELOG.md"));
+      await Deno.symlink(join(project.root, "CHANGELOG.md"), join(folder, "CHANGELOG.md"));
+      const beforeLink = await snapshot(folder);
+      const log = await run("migration_add.ts", ["create table d (id int)"]);
+      assert.equal(log.code, 1);
+      assert.match(log.stderr, /CHANGELOG\.md" is a symlink .* outside the migrations folder/);
+      assert.deepEqual(await snapshot(folder), beforeLink);
+      assert.equal(await Deno.readTextFile(join(project.root, "CHANGELOG.md")), changelog);
+      await Deno.remove(join(folder, "CHANGELOG.md"));
+      await Deno.rename(join(project.root, "CHANGELOG.md"), join(folder, "CHANGELOG.md"));
+
+      // A pending file that no longer parses is not extended.
+      await Deno.writeTextFile(join(folder, "1_prerelease.sql"), "create table (;\n");
+      const broken = await snapshot(folder);
+      const result = await run("migration_add.ts", ["create table d (id int)"]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /"1_prerelease\.sql" does not parse .*; fix it before adding to it/,
+      );
+      assert.deepEqual(await snapshot(folder), broken);
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+      assert.deepEqual(await snapshot(folder), before);
+    });
+
+    await t.step("a changelog that cannot be written puts the migration back", async () => {
+      await Deno.chmod(join(folder, "CHANGELOG.md"), 0o400);
+      const before = await snapshot(folder);
+      const result = await run("migration_add.ts", ["create table e (id int)"]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /CHANGELOG\.md" is read-only .*; "prerelease\.sql" was put back as it was/,
+      );
+      assert.deepEqual(await snapshot(folder), before);
+      await Deno.chmod(join(folder, "CHANGELOG.md"), 0o644);
+    });
+
+    await t.step("a migrations path that is a file is refused", async () => {
+      await project.writeToml(
+        `[configuration]\nschema_version = 1\n\n[migrations]\npath = "outside.sql"\n`,
+      );
+      const result = await run("migration_add.ts", ["create table f (id int)"]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /outside\.sql" \(\[migrations\]\.path\) is not a folder/);
+      assert.equal(await Deno.readTextFile(outside), "-- not ours\n");
+    });
+  } finally {
+    await project.remove();
+  }
+});
+
+Deno.test("migration_status: order, released items, changelog findings, compaction", async () => {
+  const project = await makeProject();
+  const run = scriptIn(project);
+  const folder = join(project.root, "db/migrations");
+  const day = today();
+  try {
+    await Deno.mkdir(join(folder, "Old_Released"), { recursive: true });
+    await Deno.writeTextFile(join(folder, "20260101_init_released.sql"), "create table a ();\n");
+    await Deno.writeTextFile(join(folder, "notes.txt"), "not a migration\n");
+    await Deno.writeTextFile(
+      join(folder, "prerelease.sql"),
+      "create table orders (id int);\ncreate view v as select 1 as x;\n",
+    );
+    await Deno.writeTextFile(
+      join(folder, "2_prerelease.sql"),
+      "alter table orders add column n int;\n",
+    );
+    await Deno.writeTextFile(join(folder, "11_prerelease.sql"), "create tabel broken;\n");
+    // Changed on an earlier day that has its entry.
+    await Deno.writeTextFile(join(folder, "1_prerelease.sql"), "create index oi on orders (id);\n");
+    const earlier = new Date(2026, 5, 1, 12);
+    await Deno.utime(join(folder, "1_prerelease.sql"), earlier, earlier);
+    await Deno.writeTextFile(
+      join(folder, "CHANGELOG.md"),
+      `# Changelog\n\n## 2026-06-01\n\n- \`1_prerelease.sql\`: index on orders\n\n` +
+        `## Today\n\n- ${day} \`prerelease.sql\`: orders and v\n` +
+        `- a note without a date\n` +
+        `- 2025-12-31 \`20260101_init_released.sql\`: first tables\n`,
+    );
+    const result = await run("migration_status.ts", ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const status = JSON.parse(result.stdout);
+    assert.deepEqual(
+      status.pending.map((p: Record<string, unknown>) => [p.file, p.statements, p.objects]),
+      [
+        ["prerelease.sql", 2, ["create table orders", "create view v"]],
+        ["1_prerelease.sql", 1, ["create index oi"]],
+        ["2_prerelease.sql", 1, ["alter table orders", "add column orders.n"]],
+        ["11_prerelease.sql", 0, []],
+      ],
+    );
+    assert.match(status.pending[3].error, /syntax error at or near "tabel"/);
+    assert.equal(status.pending[1].modified, "2026-06-01");
+    assert.deepEqual(status.released, [
+      { name: "20260101_init_released.sql", kind: "file" },
+      { name: "Old_Released", kind: "folder" },
+    ]);
+    assert.deepEqual(
+      status.changelog.map((f: Record<string, unknown>) => [f.problem, f.file, f.line]),
+      [
+        ["no dated entry", "2_prerelease.sql", null],
+        ["no dated entry", "11_prerelease.sql", null],
+        ["undated", null, 10],
+        ["left after release", "20260101_init_released.sql", 11],
+      ],
+    );
+    // The index belongs to orders: three files change orders, two of them today.
+    assert.deepEqual(status.compaction, [
+      { object: "orders", date: day, files: ["prerelease.sql", "2_prerelease.sql"] },
+    ]);
+
+    const table = await run("migration_status.ts", []);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, /== pending \(4\)/);
+    assert.match(table.stdout, /== compaction \(1\)\n/);
+
+    // No changelog at all, with pending files: said so first.
+    await Deno.remove(join(folder, "CHANGELOG.md"));
+    const missing = JSON.parse((await run("migration_status.ts", ["--json"])).stdout);
+    assert.match(missing.changelog[0].detail, /CHANGELOG\.md is missing/);
+  } finally {
+    await project.remove();
+  }
+});
+
+async function catalogState(cluster: Cluster, database: string): Promise<unknown[]> {
+  return await cluster.sql(
+    `select c.relname, c.relkind, pg_catalog.obj_description(c.oid, 'pg_class') as comment,
+            (select array_agg(a.attname order by a.attnum) from pg_attribute a
+              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' order by c.relname`,
+    database,
+  );
+}
+
+Deno.test("migration_apply: a check leaves no trace, failures leave nothing, verification", async (t) => {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  const folder = join(project.root, "db/migrations");
+  const database = "shop";
+  const run = scriptIn(project, { DB_URL: cluster.url({ database }) });
+  const write = (name: string, text: string) => Deno.writeTextFile(join(folder, name), text);
+  try {
+    await cluster.sql(`create database ${database}`);
+    await cluster.sql(
+      `create table customers (id int primary key);
+       create sequence probe;
+       insert into customers values (1), (2);`,
+      database,
+    );
+    await Deno.mkdir(folder, { recursive: true });
+    await write(
+      "prerelease.sql",
+      `create table orders (
+         id bigint generated always as identity primary key,
+         customer_id int not null references customers
+       );
+       create index orders_customer_idx on orders (customer_id);
+       comment on table orders is 'one per checkout';\n`,
+    );
+    await write(
+      "1_prerelease.sql",
+      `alter table orders add column note text, add constraint note_short check (length(note) < 200);
+       alter table orders rename column note to remark;
+       insert into orders (customer_id) values (1);\n`,
+    );
+    const initial = await catalogState(cluster, database);
+
+    await t.step("a check runs everything, verifies inside, rolls back: no trace", async () => {
+      const filesBefore = await snapshot(folder);
+      const result = await run("migration_apply.ts", ["--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.equal(report.mode, "check");
+      assert.equal(report.committed, false);
+      assert.equal(report.statements, 6);
+      assert.deepEqual(report.files, ["prerelease.sql", "1_prerelease.sql"]);
+      assert.deepEqual(
+        report.verified.map((
+          v: Record<string, unknown>,
+        ) => [v.kind, v.name, v.expected, v.found, v.ok]),
+        [
+          ["table", "orders", "present", "table", true],
+          ["index", "orders_customer_idx", "present", "index", true],
+          ["column", "orders.note", "absent", null, true],
+          ["constraint", "orders.note_short", "present", "check", true],
+          ["column", "orders.remark", "present", "text", true],
+        ],
+      );
+      assert.match(
+        result.stderr,
+        /Checked 6 statements from prerelease\.sql, 1_prerelease\.sql on database "shop" .*rolled back, nothing was changed/,
+      );
+      assert.deepEqual(await catalogState(cluster, database), initial);
+      assert.deepEqual(await snapshot(folder), filesBefore);
+      const table = await run("migration_apply.ts", []);
+      assert.match(table.stdout, /kind +\| name +\| expected \| found +\| ok/);
+      assert.match(table.stdout, /column +\| orders\.remark +\| present +\| text +\| true/);
+    });
+
+    await t.step(
+      "--apply without confirmation changes nothing and names the database",
+      async () => {
+        const result = await run("migration_apply.ts", ["--apply"]);
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /Not confirmed: Apply 6 statements .* to database "shop" at /);
+        assert.ok(isOneLineError(result.stderr), result.stderr);
+        assert.deepEqual(await catalogState(cluster, database), initial);
+      },
+    );
+
+    await t.step(
+      "a statement failing half way: the file and line, the database as it was",
+      async () => {
+        await write(
+          "2_prerelease.sql",
+          `insert into customers values (3);\n\nalter table no_such_table add column x int;\n`,
+        );
+        for (const [args, env] of [[[], {}], [["--apply"], { DB_CONFIRM: "YES" }]] as const) {
+          const result = await run("migration_apply.ts", [...args], { env });
+          assert.equal(result.code, 1, result.stderr);
+          assert.match(
+            result.stderr,
+            /2_prerelease\.sql line 3 \(ALTER TABLE\) failed: .*relation "no_such_table" does not exist.*the transaction was rolled back: the database is as it was/,
+          );
+          assert.ok(isOneLineError(result.stderr), result.stderr);
+          assert.deepEqual(await catalogState(cluster, database), initial);
+          assert.deepEqual(
+            await cluster.sql("select count(*)::int as n from customers", database),
+            [{ n: 2 }],
+          );
+        }
+        await Deno.remove(join(folder, "2_prerelease.sql"));
+      },
+    );
+
+    await t.step(
+      "what cannot run in the transaction is refused before anything is sent",
+      async () => {
+        const probe = async () =>
+          (await cluster.sql("select last_value, is_called from probe", database))[0];
+        const before = await probe();
+        for (
+          const [text, pattern] of [
+            [
+              "create index concurrently orders_cid on orders (customer_id);",
+              /line 2 \(CREATE INDEX CONCURRENTLY\) cannot run inside a transaction block/,
+            ],
+            ["vacuum customers;", /line 2 \(VACUUM\) cannot run inside a transaction block/],
+            ["commit;", /line 2 \(COMMIT\) cannot be applied/],
+          ] as const
+        ) {
+          // nextval is never rolled back: had anything been sent, the sequence would have moved.
+          await write("2_prerelease.sql", `select nextval('probe');\n${text}\n`);
+          const result = await run("migration_apply.ts", ["--apply"], {
+            env: { DB_CONFIRM: "YES" },
+          });
+          assert.equal(result.code, 1, text);
+          assert.match(result.stderr, pattern);
+          assert.match(result.stderr, /nothing was run$/m);
+          assert.deepEqual(await probe(), before);
+          assert.deepEqual(await catalogState(cluster, database), initial);
+        }
+        await write("2_prerelease.sql", "create table (;\n");
+        const broken = await run("migration_apply.ts", []);
+        assert.equal(broken.code, 1);
+        assert.match(broken.stderr, /"2_prerelease\.sql" cannot be applied: .*syntax error/);
+        await Deno.remove(join(folder, "2_prerelease.sql"));
+      },
+    );
+
+    await t.step("--apply with DB_CONFIRM=YES commits once and confirms each object", async () => {
+      const result = await run("migration_apply.ts", ["--apply", "--json"], {
+        env: { DB_CONFIRM: "YES" },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.equal(report.committed, true);
+      assert.ok(report.verified.every((v: { ok: boolean }) => v.ok));
+      assert.deepEqual(await cluster.sql("select id, customer_id, remark from orders", database), [
+        { id: 1, customer_id: 1, remark: null },
+      ]);
+      assert.deepEqual(
+        await cluster.sql(
+          "select obj_description('orders'::regclass, 'pg_class') as comment",
+          database,
+        ),
+        [{ comment: "one per checkout" }],
+      );
+      // Applying again fails on the first statement, and still changes nothing.
+      const again = await run("migration_apply.ts", []);
+      assert.equal(again.code, 1);
+      assert.match(
+        again.stderr,
+        /prerelease\.sql line 1 \(CREATE TABLE\) failed: .*"orders" already exists/,
+      );
+    });
+
+    await t.step("an object not as the files leave it: exit 1, named", async () => {
+      await Deno.remove(join(folder, "prerelease.sql"));
+      await write(
+        "1_prerelease.sql",
+        "create temporary table scratch (id int) on commit drop;\ndrop index orders_customer_idx;\n",
+      );
+      const result = await run("migration_apply.ts", ["--apply"], { env: { DB_CONFIRM: "YES" } });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stdout, /table +\| scratch +\| present +\| +\| false/);
+      assert.match(result.stdout, /index +\| orders_customer_idx +\| absent +\| +\| true/);
+      assert.match(
+        result.stderr,
+        /1 object is not as the files leave it: table scratch \(present expected\)/,
+      );
+    });
+
+    await t.step("nothing pending: nothing to check", async () => {
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+      const result = await run("migration_apply.ts", []);
+      assert.equal(result.code, 0);
+      assert.match(result.stderr, /No pending migrations in ".*db\/migrations"; nothing to check/);
+    });
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});
+
+Deno.test("migration_release: one dated released file, entries removed, nothing released touched", async (t) => {
+  const project = await makeProject();
+  const run = scriptIn(project);
+  const folder = join(project.root, "db/migrations");
+  const read = (name: string) => Deno.readTextFile(join(folder, name));
+  const day = today();
+  const stamp = day.replaceAll("-", "");
+  try {
+    await Deno.mkdir(join(folder, "Archive_RELEASED"), { recursive: true });
+    await Deno.writeTextFile(join(folder, "Archive_RELEASED/prerelease.sql"), "select 1;\n");
+    await Deno.writeTextFile(join(folder, "20250101_init_released.sql"), "create table a ();\n");
+    for (
+      const [sql, message] of [
+        ["create table orders (id int primary key)", "add orders"],
+        ["create index orders_id_idx on orders (id)", "index orders"],
+      ]
+    ) {
+      const result = await run("migration_add.ts", [sql, "--message", message]);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    await Deno.writeTextFile(
+      join(folder, "1_prerelease.sql"),
+      "alter table orders add column n int;\n",
+    );
+    await Deno.writeTextFile(
+      join(folder, "CHANGELOG.md"),
+      (await read("CHANGELOG.md")) +
+        `- ${day} \`1_prerelease.sql\`: column n\n  continued on a second line\n` +
+        `- a note the team keeps\n`,
+    );
+    const released = [
+      "20250101_init_released.sql",
+      "Archive_RELEASED/",
+      "Archive_RELEASED/prerelease.sql",
+    ];
+    const untouched = async () => {
+      const tree = await snapshot(folder);
+      return Object.fromEntries(released.map((name) => [name, tree[name]]));
+    };
+    const releasedBefore = await untouched();
+
+    await t.step("without confirmation nothing changes", async () => {
+      const before = await snapshot(folder);
+      const result = await run("migration_release.ts", ["--name", "Add orders!"]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `Not confirmed: Release prerelease\\.sql, 1_prerelease\\.sql \\(3 statements\\) as ` +
+            `db/migrations/${stamp}_add_orders_released\\.sql, deleting them and 3 changelog entries`,
+        ),
+      );
+      assert.deepEqual(await snapshot(folder), before);
+    });
+
+    await t.step("a pending file that does not parse, or a taken name, is refused", async () => {
+      await Deno.writeTextFile(join(folder, "2_prerelease.sql"), "alter tabel x;\n");
+      let before = await snapshot(folder);
+      let result = await run("migration_release.ts", [], { env: { DB_CONFIRM: "YES" } });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /"2_prerelease\.sql" cannot be released: .*syntax error/);
+      assert.deepEqual(await snapshot(folder), before);
+      await Deno.remove(join(folder, "2_prerelease.sql"));
+
+      await Deno.writeTextFile(join(folder, `${stamp}_taken_released.sql`), "select 2;\n");
+      before = await snapshot(folder);
+      result = await run("migration_release.ts", ["--name", "taken"], {
+        env: { DB_CONFIRM: "YES" },
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /_taken_released\.sql" already exists; give another --name/);
+      assert.deepEqual(await snapshot(folder), before);
+      await Deno.remove(join(folder, `${stamp}_taken_released.sql`));
+
+      result = await run("migration_release.ts", ["--name", "!!!"], { env: { DB_CONFIRM: "YES" } });
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /The name "!!!" has no letter or digit/);
+    });
+
+    await t.step("confirmed: the SQL in order, pending files and their entries gone", async () => {
+      const prerelease = await read("prerelease.sql");
+      const result = await run("migration_release.ts", ["--json"], { env: { DB_CONFIRM: "YES" } });
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      // Named after the first entry's message.
+      const name = `${stamp}_add_orders_released.sql`;
+      assert.deepEqual(report, {
+        file: join(folder, name),
+        released: ["prerelease.sql", "1_prerelease.sql"],
+        statements: 3,
+        changelog_entries_removed: 3,
+      });
+      assert.equal(
+        await read(name),
+        `-- Released ${day} from prerelease.sql, 1_prerelease.sql.\n\n` +
+          `-- prerelease.sql\n${prerelease}\n` +
+          `-- 1_prerelease.sql\nalter table orders add column n int;\n`,
+      );
+      const tree = await snapshot(folder);
+      assert.equal(tree["prerelease.sql"], undefined);
+      assert.equal(tree["1_prerelease.sql"], undefined);
+      assert.equal(await read("CHANGELOG.md"), `${CHANGELOG_HEAD}\n- a note the team keeps\n`);
+      assert.deepEqual(await untouched(), releasedBefore);
+
+      const status = JSON.parse((await run("migration_status.ts", ["--json"])).stdout);
+      assert.deepEqual(status.pending, []);
+      assert.deepEqual(
+        status.released.map((r: { name: string }) => r.name),
+        [
+          name,
+          "20250101_init_released.sql",
+          "Archive_RELEASED",
+        ].sort((a, b) => a.localeCompare(b)),
+      );
+      assert.deepEqual(status.changelog.map((f: { problem: string }) => f.problem), ["undated"]);
+    });
+
+    await t.step("nothing pending: nothing to release", async () => {
+      const result = await run("migration_release.ts", [], { env: { DB_CONFIRM: "YES" } });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /No pending migrations in ".*"; nothing to release/);
+      // The next change starts a new prerelease.sql beside the released file.
+      const added = await run("migration_add.ts", ["drop index orders_id_idx"]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal(await read("prerelease.sql"), "drop index orders_id_idx;\n");
+      assert.deepEqual(await untouched(), releasedBefore);
+    });
+  } finally {
+    await project.remove();
+  }
+});
