@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { escapeControl } from "./cli.ts";
 
 /** One entry: a list item with its continuation lines. */
 export interface ChangelogEntry {
@@ -88,7 +89,11 @@ export function entryLine(
 ): string {
   const what = [options.message?.trim(), options.objects.length ? options.objects.join("; ") : ""]
     .filter(Boolean).join(" — ");
-  return `- ${options.date} \`${options.file}\`: ${what || "changed"}`.replace(/\s*\n\s*/g, " ");
+  // One line, with nothing in it that could drive a terminal showing the file.
+  return escapeControl(
+    `- ${options.date} \`${options.file}\`: ${what || "changed"}`.replace(/\s*[\r\n\t]\s*/g, " "),
+    { newlines: false },
+  );
 }
 
 /** The changelog with `line` appended at its end (a new changelog when there is none). */

@@ -65,20 +65,27 @@ export interface Expectation {
   item: string | null;
 }
 
+const ITEM_LOOKUPS = new Set(["column", "constraint", "trigger", "policy"]);
+
 /**
  * What the statements leave behind, each object once (in the order first
- * changed) with its last state: a
- * drop leaves it absent, a rename leaves the old name absent and the new one
- * present, anything else leaves it present. Comments, grants and row
- * changes name no object to look up.
+ * changed) with its last state: a drop leaves it absent, a rename leaves the
+ * old name absent and the new one present, anything else leaves it present.
+ * Columns, constraints, triggers and policies follow their table when it is
+ * renamed or moved, and go with it when it is dropped; a dropped schema takes
+ * what was expected in it. Comments, grants and row changes name no object to
+ * look up.
  */
 export function expectations(statements: MigrationStatement[]): Expectation[] {
   const byKey = new Map<string, Expectation>();
-  const set = (expectation: Expectation) => {
-    const key = [expectation.lookup, expectation.schema, expectation.object, expectation.item]
-      .join("\u0000");
-    byKey.set(key, expectation); // listed where it first changed, as it is last left
-  };
+  const keyOf = (e: Pick<Expectation, "lookup" | "schema" | "object" | "item">) =>
+    [e.lookup, e.schema, e.object, e.item].join("\u0000");
+  // Listed where it first changed, as it is last left.
+  const set = (expectation: Expectation) => byKey.set(keyOf(expectation), expectation);
+  const itemsOf = (schema: string | null, object: string) =>
+    [...byKey.values()].filter((e) =>
+      ITEM_LOOKUPS.has(e.lookup) && e.schema === schema && e.object === object
+    );
   for (const { statement } of statements) {
     for (const change of statement.changes) {
       if (!change.lookup) continue;
@@ -92,13 +99,28 @@ export function expectations(statements: MigrationStatement[]): Expectation[] {
       if (change.action === "rename" && change.after) {
         set({ ...before, name: change.name, expected: "absent" });
         set({ ...before, ...change.after, name: change.newName!, expected: "present" });
-      } else {
-        set({
-          ...before,
-          name: change.name,
-          expected: change.action === "drop" ? "absent" : "present",
-        });
+        if (change.lookup === "relation") {
+          for (const item of itemsOf(change.schema, change.object)) {
+            byKey.delete(keyOf(item));
+            set({
+              ...item,
+              schema: change.after.schema,
+              object: change.after.object,
+              name: `${change.newName}.${item.item}`,
+            });
+          }
+        }
+        continue;
       }
+      const expected = change.action === "drop" ? "absent" : "present";
+      set({ ...before, name: change.name, expected });
+      if (expected === "present") continue;
+      const gone = change.lookup === "relation"
+        ? itemsOf(change.schema, change.object)
+        : change.lookup === "schema"
+        ? [...byKey.values()].filter((e) => e.schema === change.object)
+        : [];
+      for (const item of gone) set({ ...item, expected: "absent" });
     }
   }
   return [...byKey.values()];

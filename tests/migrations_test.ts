@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "./support/cluster.ts";
+import { expectations } from "../lib/migration_run.ts";
+import { parseStatements } from "../lib/statements.ts";
 import { isOneLineError, makeProject, type Project, runSkillScript } from "./support/run.ts";
 
 /** Today as the scripts date entries: the local calendar day. */
@@ -204,6 +206,20 @@ Deno.test("migration_add: the latest pending file, the changelog, and every refu
         await Deno.remove(join(folder, "2_prerelease.sql"));
       },
     );
+
+    await t.step("an entry is one line, with control characters shown escaped", async () => {
+      const result = await run("migration_add.ts", [
+        'create table "evil\x1b[2J" (id int)',
+        "-m",
+        "two\nlines\tand a tab",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const last = (await read("CHANGELOG.md")).split("\n").at(-2);
+      assert.equal(
+        last,
+        `- ${day} \`prerelease.sql\`: two lines and a tab — create table evil\\x1b[2J`,
+      );
+    });
 
     await t.step("refusals leave the folder byte for byte as it was", async () => {
       await Deno.writeTextFile(join(folder, "20250101_init_released.sql"), "create table a ();\n");
@@ -707,4 +723,39 @@ Deno.test("migration_release: one dated released file, entries removed, nothing 
   } finally {
     await project.remove();
   }
+});
+
+Deno.test("what a migration leaves behind follows renames, moves and drops", async () => {
+  const statements = (await parseStatements(`
+    create table "Sales"."Orders" (id int);
+    create trigger touch before insert on "Sales"."Orders" for each row execute function f();
+    alter table "Sales"."Orders" add column note text;
+    create policy own on "Sales"."Orders" using (true);
+    alter table "Sales"."Orders" rename to "Order";
+    alter table "Sales"."Order" set schema public;
+    create table gone (id int);
+    alter table gone add constraint gone_pk primary key (id);
+    drop table gone;
+    create schema tmp;
+    create view tmp.v as select 1;
+    drop schema tmp cascade;
+    drop function if exists g(int);
+    create function g(int, text) returns int language sql as 'select 1';
+  `)).map((statement) => ({ file: "prerelease.sql", statement }));
+  assert.deepEqual(
+    expectations(statements).map((e) => [e.kind, e.name, e.expected, e.schema, e.object, e.item]),
+    [
+      ["table", "Sales.Orders", "absent", "Sales", "Orders", null],
+      ["table", "Sales.Order", "absent", "Sales", "Order", null],
+      ["table", "public.Order", "present", "public", "Order", null],
+      ["trigger", "public.Order.touch", "present", "public", "Order", "touch"],
+      ["column", "public.Order.note", "present", "public", "Order", "note"],
+      ["policy", "public.Order.own", "present", "public", "Order", "own"],
+      ["table", "gone", "absent", null, "gone", null],
+      ["constraint", "gone.gone_pk", "absent", null, "gone", "gone_pk"],
+      ["schema", "tmp", "absent", null, "tmp", null],
+      ["view", "tmp.v", "absent", "tmp", "v", null],
+      ["function", "g", "present", null, "g", null],
+    ],
+  );
 });
