@@ -353,6 +353,16 @@ export interface AddReport {
   entry: string;
 }
 
+/** A file's text, undefined when there is none; any other failure is said plainly. */
+export async function readIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new SkillError(`Cannot read "${path}": ${(error as Error).message}; nothing was changed`);
+  }
+}
+
 /** `sql` ended so that nothing appended after it can join its last statement. */
 function terminated(sql: string): string {
   const body = sql.trimEnd();
@@ -389,7 +399,7 @@ export async function addToLatestPending(
     const { pending } = await listMigrations(folder);
     const name = pending.at(-1)?.name ?? "prerelease.sql";
     const path = await writablePath(folder, name);
-    const before = await Deno.readTextFile(path).catch(() => undefined);
+    const before = await readIfPresent(path);
     const existing = before === undefined ? [] : await parseStatements(before).catch((error) => {
       throw new SkillError(
         `"${name}" does not parse (${error.message}); fix it before adding to it`,
@@ -409,7 +419,7 @@ export async function addToLatestPending(
       message: options.message,
       objects,
     });
-    const changelogBefore = await Deno.readTextFile(changelogPath).catch(() => undefined);
+    const changelogBefore = await readIfPresent(changelogPath);
     await writeFileAtomic(path, text, { mode: await modeOf(path) });
     try {
       await writeFileAtomic(changelogPath, appendEntry(changelogBefore, entry), {
@@ -477,7 +487,7 @@ export async function planRelease(
     throw new SkillError(`The pending files hold no statement; nothing to release`);
   }
   const names = new Set(pending.map((f) => f.name));
-  const changelog = await Deno.readTextFile(join(folder, CHANGELOG)).catch(() => "");
+  const changelog = await readIfPresent(join(folder, CHANGELOG)) ?? "";
   const entries = parseChangelog(changelog).filter((e) => e.files.some((f) => names.has(f)));
   const firstChange = files.flatMap((f) => f.statements.flatMap((s) => s.changes)).at(0);
   const slug = slugify(
@@ -541,7 +551,7 @@ export async function releasePending(plan: ReleasePlan): Promise<ReleaseReport> 
       mode: await modeOf(plan.files[0].path),
       createNew: true,
     });
-    const changelog = await Deno.readTextFile(changelogPath).catch(() => undefined);
+    const changelog = await readIfPresent(changelogPath);
     let removed = 0;
     if (changelog !== undefined) {
       const names = new Set(plan.files.map((f) => f.name));

@@ -12,6 +12,7 @@ import {
   describeChanges,
   listMigrations,
   parsePending,
+  readIfPresent,
   resolveMigrationsFolder,
 } from "../lib/migration_folder.ts";
 import { printOutput, renderSections } from "../lib/render.ts";
@@ -52,8 +53,7 @@ await runScript("migration_status", async () => {
   const folder = await resolveMigrationsFolder(values.profile as string | undefined);
   const { pending, released } = await listMigrations(folder.absolute);
   const parsed = await parsePending(pending);
-  const changelogText = await Deno.readTextFile(join(folder.absolute, CHANGELOG))
-    .catch(() => undefined);
+  const changelogText = await readIfPresent(join(folder.absolute, CHANGELOG));
   const entries = parseChangelog(changelogText ?? "");
   const findings = changelogFindings(pending, released, entries);
   if (pending.length && changelogText === undefined) {
