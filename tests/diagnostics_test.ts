@@ -1,16 +1,15 @@
 /**
- * The read-only diagnostics on real servers of the oldest and the newest
- * supported major versions (PG_TEST_MAJORS, default "13,18"; "system" means the
- * installed server). Each script's test builds the situation it diagnoses and
+ * The read-only diagnostics on real servers of every supported major version
+ * (PG_TEST_MAJORS, default 13 to 18; "system" means the installed server). Each script's test builds the situation it diagnoses and
  * checks that the output names it.
  */
 import assert from "node:assert/strict";
-import { type Cluster, startCluster } from "./support/cluster.ts";
+import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import { makeProject, type Project, runSkillScript, tomlWithProfiles } from "./support/run.ts";
 import { waitFor } from "./support/wait.ts";
 import { APP_SCHEMA } from "./support/fixtures.ts";
 
-const MAJORS = (Deno.env.get("PG_TEST_MAJORS") ?? "13,18").split(",").map((m) => m.trim());
+const MAJORS = testMajors();
 
 const FIXTURE = `
 create schema sales;

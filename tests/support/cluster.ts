@@ -15,6 +15,15 @@ import { openSession } from "../../lib/connect.ts";
 import type { ConnectionTarget } from "../../lib/resolve.ts";
 import { findToolDir } from "../../lib/tools.ts";
 
+/**
+ * The majors the version-range tests run on: PG_TEST_MAJORS (comma-separated;
+ * "system" means the Debian server), by default every supported one.
+ */
+export function testMajors(): string[] {
+  return (Deno.env.get("PG_TEST_MAJORS") ?? "13,14,15,16,17,18").split(",")
+    .map((m) => m.trim()).filter(Boolean);
+}
+
 /** Exact versions of the npm server binaries, by major version. */
 export const EMBEDDED_VERSIONS: Record<number, string> = {
   13: "13.23.0-beta.16",
@@ -372,6 +381,24 @@ async function setUpCluster(
     env: options.serverEnv,
   });
 
+  return clusterHandle({ port, password, dir, certFile, binDir, major, caCert, caKey });
+}
+
+/** The handle of a running cluster in `dir` (its data in `dir/data`, its log `dir/server.log`). */
+function clusterHandle(
+  { port, password, dir, certFile, binDir, major, caCert, caKey }: {
+    port: number;
+    password: string;
+    dir: string;
+    certFile?: string;
+    binDir: string;
+    major: number;
+    caCert: string;
+    caKey: string;
+  },
+): Cluster {
+  const dataDir = join(dir, "data");
+  const logFile = join(dir, "server.log");
   const host = "127.0.0.1";
   const superuser = "postgres";
   const cluster: Cluster = {
@@ -429,6 +456,88 @@ async function setUpCluster(
     },
   };
   return cluster;
+}
+
+/**
+ * Starts a streaming standby of `primary`, made with pg_basebackup (which
+ * must be as new as the server), or returns why it cannot. The primary needs
+ * `local replication all trust` in its pg_hba.conf. Stop it before the primary.
+ */
+export async function startStandby(primary: Cluster): Promise<Cluster | string> {
+  const tool = [primary.binDir, findToolDir("pg_basebackup")]
+    .filter((dir): dir is string => dir !== undefined)
+    .map((dir) => join(dir, "pg_basebackup"))
+    .find((path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    });
+  if (!tool) return "pg_basebackup is not installed (the npm server binaries do not ship it)";
+  const toolMajor = Number((await run(tool, ["--version"])).match(/(\d+)(?:\.\d+)?/)?.[1]);
+  if (toolMajor < primary.major) {
+    return `pg_basebackup ${toolMajor} cannot copy a PostgreSQL ${primary.major} server`;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "pgskill-standby-" });
+  const dataDir = join(dir, "data");
+  try {
+    if (Deno.uid() === 0) await Deno.chown(dir, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    await run(tool, [
+      "-D",
+      dataDir,
+      "-h",
+      primary.dir,
+      "-p",
+      String(primary.port),
+      "-U",
+      primary.superuser,
+      "-R",
+      "-X",
+      "stream",
+      "-c",
+      "fast",
+    ], { asServerUser: true });
+    const port = freePort();
+    await Deno.writeTextFile(
+      join(dataDir, "postgresql.conf"),
+      `\nport = ${port}\nunix_socket_directories = '${dir}'\n`,
+      { append: true },
+    );
+    // pg_basebackup -R writes every option its own libpq knows (sslsni ...), which an older
+    // server's libpq refuses: say only what the standby needs, later lines win.
+    await Deno.writeTextFile(
+      join(dataDir, "postgresql.auto.conf"),
+      `primary_conninfo = 'host=${primary.dir} port=${primary.port} user=${primary.superuser} ` +
+        `application_name=standby'\n`,
+      { append: true },
+    );
+    await run(join(primary.binDir, "pg_ctl"), [
+      "-D",
+      dataDir,
+      "-l",
+      join(dir, "server.log"),
+      "-w",
+      "-t",
+      "60",
+      "start",
+    ], { asServerUser: true });
+    return clusterHandle({
+      port,
+      password: primary.password,
+      dir,
+      binDir: primary.binDir,
+      major: primary.major,
+      caCert: join(primary.dir, "ca.crt"),
+      caKey: join(primary.dir, "ca.key"),
+    });
+  } catch (error) {
+    await run(join(primary.binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], {
+      asServerUser: true,
+    }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** A self-signed CA certificate and its key. */

@@ -1,0 +1,128 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** One row per health check: status, measured value, threshold, and what to do. */
+import { note, parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts";
+import { withSession } from "../lib/database.ts";
+import {
+  CHECKS,
+  type Finding,
+  parseThresholds,
+  runChecks,
+  SEVERITY,
+  type Status,
+  THRESHOLDS,
+} from "../lib/doctor.ts";
+import { printOutput, renderRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
+
+const pad = (text: string, width: number) => text.padEnd(width);
+const usage =
+  `Usage: doctor.ts [--fail-on warning|critical] [--limit N] [threshold options] [--json]
+
+Runs every health check on the profile's database (and its server) and prints
+one row each: status (ok, warning, critical, or skipped with the reason when
+the server is too old or the role lacks a privilege: never ok unmeasured), the
+measured value, the thresholds, what was found and what to do. Read-only, with
+the diagnostic timeouts.
+
+Checks:
+${CHECKS.map((c) => `  ${pad(c.name, 22)}${c.about}`).join("\n")}
+
+Thresholds (warning / critical; decimals allowed):
+${
+    THRESHOLDS.map((t) =>
+      `  --${
+        pad(`${t.name}-warning N`, 32)
+      }${t.help}; default ${t.warning} / ${t.critical} ${t.unit}` +
+      `\n  --${t.name}-critical N`
+    ).join("\n")
+  }
+
+Options:
+  --fail-on LEVEL   exit 1 when any check is at LEVEL or worse (warning or critical);
+                    without it the exit status says only whether the checks ran
+  --limit N         items listed per check in --json (default 10, at most 10000)
+  --json            {checks: [{check, status, value, unit, threshold, summary,
+                    action, items}], counts}
+  --help            this text
+
+Example:
+  ./scripts/doctor.ts --fail-on critical`;
+
+function shownValue(finding: Finding): string {
+  if (finding.value === null) return "";
+  const value = finding.value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+  return finding.unit === "count"
+    ? value
+    : finding.unit === "%"
+    ? `${value}%`
+    : `${value} ${finding.unit}`;
+}
+
+function shownThreshold(finding: Finding): string {
+  if (!finding.threshold) return "";
+  const name = CHECKS.find((c) => c.name === finding.check)?.threshold;
+  const spec = THRESHOLDS.find((t) => t.name === name)!;
+  const sign = spec.worse === "below" ? "<=" : ">=";
+  const unit = spec.unit === "%" ? "%" : ` ${spec.unit}`;
+  const n = (v: number) => v.toLocaleString("en-US");
+  return `${sign} ${n(finding.threshold.warning)} / ${n(finding.threshold.critical)}${unit}`;
+}
+
+await runScript("doctor", async () => {
+  const { values, format } = parseCli({
+    name: "doctor",
+    usage,
+    formats: ["json"],
+    options: {
+      "fail-on": { type: "string" },
+      limit: { type: "string" },
+      ...Object.fromEntries(
+        THRESHOLDS.flatMap((t) => [`${t.name}-warning`, `${t.name}-critical`])
+          .map((name) => [name, { type: "string" as const }]),
+      ),
+    },
+  }, Deno.args);
+  const failOn = values["fail-on"] as string | undefined;
+  if (failOn !== undefined && failOn !== "warning" && failOn !== "critical") {
+    throw new UsageError(`--fail-on must be warning or critical, got "${failOn}"`);
+  }
+  const thresholds = parseThresholds(values);
+  const limit = parseLimit(values.limit as string | undefined, 10);
+  const target = await resolveTarget({ session: "diagnostic" });
+  const findings = await withSession(target, async (session) => {
+    const query = async (name: string, params: unknown[] = []) =>
+      (await session.query(await loadSql(name), params)).rows;
+    const [server] = await query("doctor_server");
+    return await runChecks({
+      query,
+      versionNum: Number(server.version_num),
+      inRecovery: server.in_recovery === true,
+      readsAllStats: server.reads_all_stats === true,
+      thresholds,
+      limit,
+    });
+  });
+  const counts: Record<Status, number> = { critical: 0, warning: 0, skipped: 0, ok: 0 };
+  for (const finding of findings) counts[finding.status]++;
+  if (format === "json") {
+    printOutput(JSON.stringify({ checks: findings, counts }, null, 2));
+  } else {
+    printOutput(renderRows({
+      columns: ["check", "status", "value", "threshold", "finding", "action"],
+      rows: findings.map((f) => ({
+        check: f.check,
+        status: f.status,
+        value: shownValue(f),
+        threshold: shownThreshold(f),
+        finding: f.summary,
+        action: f.action,
+      })),
+    }, format));
+  }
+  note(
+    `${counts.critical} critical, ${counts.warning} warning, ${counts.skipped} skipped, ` +
+      `${counts.ok} ok`,
+  );
+  if (failOn && findings.some((f) => SEVERITY[f.status] >= SEVERITY[failOn as Status])) return 1;
+});

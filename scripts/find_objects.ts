@@ -1,0 +1,104 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Finds tables, columns, functions, indexes, types ... by name. */
+import { note, parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts";
+import { querySqlFile } from "../lib/database.ts";
+import { printOutput, renderRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+
+/** What --kind accepts, with the words people also use for them. */
+const FAMILIES: Record<string, string> = {
+  table: "table",
+  tables: "table",
+  view: "view",
+  views: "view",
+  materialized_view: "materialized_view",
+  "materialized-view": "materialized_view",
+  matview: "materialized_view",
+  column: "column",
+  columns: "column",
+  function: "function",
+  functions: "function",
+  procedure: "procedure",
+  procedures: "procedure",
+  index: "index",
+  indexes: "index",
+  type: "type",
+  types: "type",
+  sequence: "sequence",
+  sequences: "sequence",
+  trigger: "trigger",
+  triggers: "trigger",
+};
+
+const usage = `Usage: find_objects.ts PATTERN [--kind KIND[,KIND...]] [--limit N] [--json | --csv]
+
+Finds objects in the profile's database whose name matches PATTERN, case-
+insensitively: tables (plain, partitioned, foreign), views, materialized views,
+columns, functions (aggregates and window functions too), procedures, indexes,
+types (enums, domains, composite, range), sequences and triggers, outside the
+system schemas. Each row: kind, schema, name, the table it belongs to (columns,
+indexes, triggers, owned sequences) and a detail (column type, function
+arguments, index or trigger definition, type flavour). Exact names first.
+PATTERN is plain text found anywhere in the name; with * (any characters) or ?
+(one character) it must match the whole name: "order*", "*_id". % and _ are
+ordinary characters. The pattern is bound as a parameter, never spliced.
+
+Options:
+  --kind KINDS   only these (comma-separated): table, view, materialized_view,
+                 column, function, procedure, index, type, sequence, trigger
+  --limit N      rows at most (default 200, at most 10000); a note says when
+                 more matched
+  --json         an array of rows
+  --csv          CSV with a header
+  --help         this text
+
+Example:
+  ./scripts/find_objects.ts customer --kind table,column`;
+
+/** PATTERN as an ILIKE pattern: literal text, with * and ? as wildcards when present. */
+function likePattern(text: string): string {
+  const literal = text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  if (!/[*?]/.test(text)) return `%${literal}%`;
+  return literal.replaceAll("*", "%").replaceAll("?", "_");
+}
+
+await runScript("find_objects", async () => {
+  const { positionals, values, format } = parseCli({
+    name: "find_objects",
+    usage,
+    formats: ["json", "csv"],
+    positionals: { min: 1, max: 1 },
+    options: { kind: { type: "string" }, limit: { type: "string" } },
+  }, Deno.args);
+  const pattern = positionals[0];
+  if (pattern.trim() === "") throw new UsageError("PATTERN is empty; give part of a name");
+  const kinds = values.kind === undefined ? null : [
+    ...new Set(
+      String(values.kind).split(",").map((word) => {
+        const family = FAMILIES[word.trim().toLowerCase()];
+        if (!family) {
+          throw new UsageError(
+            `Unknown kind "${word.trim()}"; use table, view, materialized_view, column, ` +
+              `function, procedure, index, type, sequence or trigger`,
+          );
+        }
+        return family;
+      }),
+    ),
+  ];
+  const limit = parseLimit(values.limit as string | undefined, 200);
+  const target = await resolveTarget({ session: "diagnostic" });
+  const result = await querySqlFile(target, "find_objects", [
+    likePattern(pattern),
+    kinds,
+    pattern.replace(/[*?]/g, ""),
+    limit + 1,
+  ]);
+  const rows = result.rows.slice(0, limit).map(({ family: _family, ...row }) => row);
+  if (result.rows.length > limit) {
+    note(`More than ${limit} objects match; narrow the pattern or --kind, or raise --limit`);
+  } else if (rows.length === 0) {
+    note(`Nothing matches "${pattern}"${kinds ? ` among ${kinds.join(", ")}` : ""}`);
+  }
+  printOutput(renderRows({ columns: ["kind", "schema", "name", "table", "detail"], rows }, format));
+});

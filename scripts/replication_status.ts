@@ -1,0 +1,57 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+/** Replication at a glance: primary or standby, standbys and their lag, slots, subscriptions. */
+import { note, parseCli, runScript } from "../lib/cli.ts";
+import { querySqlFiles } from "../lib/database.ts";
+import { printOutput, renderSections, resultRows } from "../lib/render.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+
+const usage = `Usage: replication_status.ts [--json]
+
+Shows replication as the profile's server sees it, in sections:
+  server         primary or standby, wal_level, WAL positions (current; or
+                 received and replayed), max_wal_senders, max_replication_slots
+  standbys       servers streaming from this one: state, sync state, positions,
+                 bytes not yet replayed, write/flush/replay lag in seconds
+                 (positions and lags need pg_read_all_stats or superuser)
+  receiver       on a standby: where WAL comes from, bytes received but not
+                 replayed, seconds behind (0 when all received is replayed)
+  slots          replication slots: type, plugin, database, active, WAL kept
+                 (bytes), wal_status
+  subscriptions  logical replication subscriptions and their workers
+Read-only; every section comes from one snapshot.
+
+Options:
+  --json   one JSON object: section -> rows
+  --help   this text
+
+Example:
+  ./scripts/replication_status.ts`;
+
+await runScript("replication_status", async () => {
+  const { format } = parseCli({
+    name: "replication_status",
+    usage,
+    formats: ["json"],
+  }, Deno.args);
+  const target = await resolveTarget({ session: "diagnostic" });
+  const names = [
+    "replication_role",
+    "replication_standbys",
+    "replication_receiver",
+    "replication_slots",
+    "replication_subscriptions",
+  ];
+  const [server, standbys, receiver, slots, subscriptions] = (await querySqlFiles(
+    target,
+    names.map((name) => ({ name, params: [] })),
+    { sessions: 1 },
+  )).map(resultRows);
+  const hidden = standbys.rows.filter((r) => r.replay_lsn === null && r.state === null).length;
+  if (hidden) {
+    note(
+      `${hidden} standby positions are hidden from this role; pg_read_all_stats (or ` +
+        `pg_monitor) shows them`,
+    );
+  }
+  printOutput(renderSections({ server, standbys, receiver, slots, subscriptions }, format));
+});

@@ -1,0 +1,15 @@
+-- doctor_wraparound_tables.sql: which tables of this database hold the oldest unfrozen IDs?
+-- Answers: schema, table, the age of its relfrozenxid (the larger of the table's and its
+-- TOAST table's) and of its relminmxid; oldest first.
+-- Parameters: $1 int row limit.
+-- Server versions: PostgreSQL 9.5 and later (mxid_age); tested on 13-18.
+select n.nspname as schema,
+       c.relname as "table",
+       greatest(age(c.relfrozenxid), age(t.relfrozenxid)) as xid_age,
+       greatest(mxid_age(c.relminmxid), mxid_age(t.relminmxid)) as multixact_age
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_class t on t.oid = c.reltoastrelid
+where c.relkind in ('r', 'm')
+order by 3 desc, 1, 2
+limit $1

@@ -1,0 +1,89 @@
+-- find_objects.sql: which objects have a name that matches a pattern?
+-- Answers: tables (plain, partitioned, foreign), views, materialized views, indexes,
+-- sequences, columns, functions, procedures, aggregates, types (enum, domain, composite,
+-- range, base; not the row types of tables nor array types) and triggers outside the
+-- system schemas whose name matches $1 (a LIKE pattern, matched case-insensitively with
+-- backslash as the escape): kind, family (what --kind names), schema, name, the table it
+-- belongs to (columns, indexes, triggers, owned sequences), and a detail (a column's type,
+-- a function's arguments, an index's method and columns (read from the catalogs, so a
+-- locked table does not hold the search up), a trigger's definition, a type's flavour). Names equal to the
+-- pattern's text come first ($3), then by family, schema, table, name.
+-- Parameters: $1 text LIKE pattern, $2 text[] families to keep (null: all), $3 text the
+-- plain text typed (for ranking exact names first), $4 int row limit.
+-- Server versions: PostgreSQL 11 and later (prokind); tested on 13-18.
+with objects as (
+  select case c.relkind when 'r' then 'table' when 'p' then 'partitioned table'
+                        when 'f' then 'foreign table' when 'v' then 'view'
+                        when 'm' then 'materialized view' when 'i' then 'index'
+                        when 'I' then 'partitioned index' when 'S' then 'sequence' end as kind,
+         case when c.relkind in ('r', 'p', 'f') then 'table'
+              when c.relkind in ('i', 'I') then 'index'
+              when c.relkind = 'm' then 'materialized_view'
+              when c.relkind = 'v' then 'view'
+              else 'sequence' end as family,
+         c.relnamespace as nsp,
+         c.relname::text as name,
+         coalesce(x.indrelid, owner.refobjid) as owner_rel,
+         -- Built from the catalogs: pg_get_indexdef would wait for a lock on the table.
+         case when c.relkind in ('i', 'I') then
+           case when x.indisunique then 'unique ' else '' end || am.amname || ' ('
+           || (select string_agg(coalesce(a.attname::text, 'expression'), ', ' order by k.ord)
+                 from unnest(x.indkey::int2[]) with ordinality as k(attnum, ord)
+                 left join pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+                                         and k.attnum > 0)
+           || ')' || case when x.indpred is not null then ' partial' else '' end
+         end as detail
+  from pg_class c
+  left join pg_index x on x.indexrelid = c.oid
+  left join pg_am am on am.oid = c.relam
+  left join pg_depend owner on c.relkind = 'S' and owner.classid = 'pg_class'::regclass
+        and owner.objid = c.oid and owner.refclassid = 'pg_class'::regclass
+        and owner.deptype in ('a', 'i')
+  where c.relkind in ('r', 'p', 'f', 'v', 'm', 'i', 'I', 'S')
+  union all
+  select 'column', 'column', c.relnamespace, a.attname::text, c.oid,
+         format_type(a.atttypid, a.atttypmod)
+  from pg_attribute a
+  join pg_class c on c.oid = a.attrelid
+  where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'f', 'v', 'm')
+  union all
+  select case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate'
+                        when 'w' then 'window function' else 'function' end,
+         case p.prokind when 'p' then 'procedure' else 'function' end,
+         p.pronamespace, p.proname::text, null::oid,
+         '(' || pg_get_function_identity_arguments(p.oid) || ')'
+  from pg_proc p
+  union all
+  select 'type', 'type', t.typnamespace, t.typname::text, null::oid,
+         case t.typtype when 'e' then 'enum' when 'd' then 'domain over '
+                                   || format_type(t.typbasetype, t.typtypmod)
+                        when 'c' then 'composite' when 'r' then 'range'
+                        when 'm' then 'multirange' when 'p' then 'pseudo' else 'base' end
+  from pg_type t
+  left join pg_class tc on tc.oid = t.typrelid
+  where (t.typrelid = 0 or tc.relkind = 'c')
+    and not (t.typelem <> 0 and t.typlen = -1 and t.typtype = 'b'
+             and exists (select 1 from pg_type e where e.oid = t.typelem and e.typarray = t.oid))
+  union all
+  select 'trigger', 'trigger', c.relnamespace, g.tgname::text, c.oid,
+         pg_get_triggerdef(g.oid)
+  from pg_trigger g
+  join pg_class c on c.oid = g.tgrelid
+  where not g.tgisinternal
+)
+select o.kind,
+       o.family,
+       n.nspname as schema,
+       o.name,
+       r.relname as "table",
+       o.detail
+from objects o
+join pg_namespace n on n.oid = o.nsp
+left join pg_class r on r.oid = o.owner_rel
+where o.name ilike $1
+  and ($2::text[] is null or o.family = any($2::text[]))
+  and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+order by lower(o.name) = lower($3) desc, o.family, n.nspname, r.relname nulls first, o.name,
+         o.detail
+limit $4
