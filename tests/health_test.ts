@@ -242,6 +242,30 @@ for (const major of MAJORS) {
         }
       });
 
+      await t.step("risky settings and a crowded server, as they are set", async () => {
+        await cluster.sql("alter system set fsync = off");
+        await cluster.sql("select pg_reload_conf()");
+        await waitFor(async () => {
+          const [row] = await cluster.sql("select current_setting('fsync') as f");
+          return row.f === "off";
+        }, "fsync off after the reload");
+        const { checks } = await doctor(project, env, [
+          "--connections-warning",
+          "5",
+          "--connections-critical",
+          "99",
+        ]);
+        assert.equal(checks.risky_settings.status, "critical");
+        assert.deepEqual(checks.risky_settings.items.map((i) => [i.name, i.setting, i.source]), [
+          ["fsync", "off", "configuration file"],
+        ]);
+        assert.equal(checks.connections.status, "warning");
+        assert.ok(checks.connections.value! >= 5, String(checks.connections.value));
+        assert.match(checks.connections.summary, /^\d+ of \d+ usable slots/);
+        await cluster.sql("alter system reset fsync");
+        await cluster.sql("select pg_reload_conf()");
+      });
+
       await t.step("doctor as a role without pg_read_all_stats: skipped, never ok", async () => {
         const { checks } = await doctor(project, watcher);
         for (const name of ["idle_in_transaction", "long_queries", "blocked_sessions"]) {
