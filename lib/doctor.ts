@@ -288,22 +288,28 @@ function listCheck(options: {
   one: string;
   many: string;
   action: string;
+  /** The SQL returns `total`, the count of all its rows, on each row. */
+  counted?: boolean;
 }): Check {
   return {
     name: options.name,
     about: options.about,
     async run(context) {
-      const rows = await context.query(options.sql, [COUNT_LIMIT]);
+      // A query that counts its rows itself (total) needs to return only those listed.
+      const rows = await context.query(options.sql, [
+        options.counted ? context.limit : COUNT_LIMIT,
+      ]);
+      const count = options.counted ? Number(rows[0]?.total ?? 0) : rows.length;
       return {
-        status: rows.length ? options.status : "ok",
-        value: rows.length,
-        summary: rows.length
-          ? `${plural(rows.length, options.one, options.many)}${
-            rows.length === COUNT_LIMIT ? " or more" : ""
+        status: count ? options.status : "ok",
+        value: count,
+        summary: count
+          ? `${plural(count, options.one, options.many)}${
+            !options.counted && count === COUNT_LIMIT ? " or more" : ""
           }`
           : `no ${options.many}`,
         action: rows.length ? options.action : "",
-        items: rows.slice(0, context.limit),
+        items: rows.slice(0, context.limit).map(({ total: _total, ...row }) => row),
       };
     },
   };
@@ -531,6 +537,7 @@ export const CHECKS: Check[] = [
     status: "warning",
     one: "unused index",
     many: "unused indexes",
+    counted: true,
     action: "check on the primary and every standby, over a full business cycle, before " +
       "dropping (DROP INDEX CONCURRENTLY)",
   }),

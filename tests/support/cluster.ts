@@ -475,7 +475,12 @@ export async function startStandby(primary: Cluster): Promise<Cluster | string> 
       }
     });
   if (!tool) return "pg_basebackup is not installed (the npm server binaries do not ship it)";
-  const toolMajor = Number((await run(tool, ["--version"])).match(/(\d+)(?:\.\d+)?/)?.[1]);
+  let toolMajor: number;
+  try {
+    toolMajor = Number((await run(tool, ["--version"])).match(/(\d+)(?:\.\d+)?/)?.[1]);
+  } catch (error) {
+    return `pg_basebackup does not run here (${(error as Error).message.split("\n")[0]})`;
+  }
   if (toolMajor < primary.major) {
     return `pg_basebackup ${toolMajor} cannot copy a PostgreSQL ${primary.major} server`;
   }
