@@ -56,7 +56,7 @@ export const THRESHOLDS: ThresholdSpec[] = [
     warning: 1_000_000_000,
     critical: 1_500_000_000,
     max: 2_147_483_647,
-    help: "age of the oldest transaction or multixact ID (wraparound at about 2.1 billion)",
+    help: "age of the oldest transaction or multixact ID\n      (IDs wrap around at 2^31)",
   },
   {
     name: "sequence",
@@ -119,8 +119,8 @@ export const THRESHOLDS: ThresholdSpec[] = [
     warning: 50,
     critical: 90,
     max: 100,
-    help: "share of checkpoints requested (WAL filled max_wal_size, or CHECKPOINT) " +
-      "rather than timed; judged from 10 checkpoints on",
+    help: "share of checkpoints requested (WAL filled max_wal_size, or a CHECKPOINT)\n" +
+      "      rather than timed, judged from 10 checkpoints on",
   },
 ];
 
@@ -339,7 +339,7 @@ export const CHECKS: Check[] = [
   {
     name: "cache_hit",
     threshold: "cache-hit",
-    about: "share of table and index blocks found in shared buffers (this database)",
+    about: "table and index blocks found in shared buffers (this database)",
     async run(context) {
       const rows = await context.query("doctor_cache_hit");
       const judged = rows
@@ -367,9 +367,7 @@ export const CHECKS: Check[] = [
   ...(["xid", "multixact"] as const).map((kind): Check => ({
     name: kind === "xid" ? "xid_wraparound" : "multixact_wraparound",
     threshold: "wraparound",
-    about: `age of the oldest ${
-      kind === "xid" ? "transaction" : "multixact"
-    } ID per database and the oldest tables`,
+    about: `oldest ${kind === "xid" ? "transaction" : "multixact"} ID age: databases, tables`,
     async run(context) {
       const column = kind === "xid" ? "xid_age" : "multixact_age";
       const databases = (await context.query("doctor_wraparound_databases"))
@@ -402,7 +400,7 @@ export const CHECKS: Check[] = [
   {
     name: "sequences",
     threshold: "sequence",
-    about: "sequences near their limit, and int columns fed by a larger sequence",
+    about: "sequences near their limit; int columns fed by a bigint sequence",
     async run(context) {
       const rows = await context.query("doctor_sequences");
       if (rows.length === 0) return { status: "ok", value: 0, summary: "no sequences" };
@@ -532,7 +530,7 @@ export const CHECKS: Check[] = [
   }),
   listCheck({
     name: "unused_indexes",
-    about: "indexes never scanned since the statistics were reset (enforcing nothing)",
+    about: "indexes never scanned since the statistics reset, enforcing nothing",
     sql: "index_unused",
     status: "warning",
     one: "unused index",
@@ -713,7 +711,8 @@ export const CHECKS: Check[] = [
   },
   {
     name: "risky_settings",
-    about: "fsync or full_page_writes off, zero_damaged_pages or ignore_checksum_failure on",
+    about: "fsync or full_page_writes off; zero_damaged_pages or\n" +
+      "                         ignore_checksum_failure on",
     async run(context) {
       const rows = await context.query("doctor_risky_settings");
       if (rows.length === 0) return { status: "ok", value: 0, summary: "none" };

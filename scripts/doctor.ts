@@ -26,16 +26,14 @@ measured value, the thresholds, what was found and what to do. Read-only, with
 the diagnostic timeouts.
 
 Checks:
-${CHECKS.map((c) => `  ${pad(c.name, 22)}${c.about}`).join("\n")}
+${CHECKS.map((c) => `  ${pad(c.name, 23)}${c.about}`).join("\n")}
 
 Thresholds (warning / critical; decimals allowed):
 ${
-    THRESHOLDS.map((t) =>
-      `  --${
-        pad(`${t.name}-warning N`, 32)
-      }${t.help}; default ${t.warning} / ${t.critical} ${t.unit}` +
-      `\n  --${t.name}-critical N`
-    ).join("\n")
+    THRESHOLDS.map((t) => {
+      return `  --${t.name}-warning N, --${t.name}-critical N\n      ${t.help}; default ` +
+        `${t.warning} / ${t.critical}${t.unit === "%" ? "%" : ` ${t.unit}`}`;
+    }).join("\n")
   }
 
 Options:
