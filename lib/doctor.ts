@@ -530,7 +530,7 @@ export const CHECKS: Check[] = [
   }),
   listCheck({
     name: "unused_indexes",
-    about: "indexes never scanned since the statistics reset, enforcing nothing",
+    about: "indexes never scanned since the stats reset, enforcing nothing",
     sql: "index_unused",
     status: "warning",
     one: "unused index",
