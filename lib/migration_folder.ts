@@ -20,7 +20,7 @@ import {
 } from "./changelog.ts";
 import { withFileLock, writeFileAtomic } from "./files.ts";
 import { findProjectRoot, tomlPathFor } from "./project.ts";
-import { loadConfig, PROFILE_NAME } from "./config.ts";
+import { loadConfig, PROFILE_NAME, profileSettings } from "./config.ts";
 import type { ObjectChange } from "./ddl_objects.ts";
 import { type MigrationsSource, resolveMigrationsPath } from "./migrations.ts";
 import { parseStatements, type Statement } from "./statements.ts";
@@ -58,7 +58,8 @@ export interface MigrationsFolder {
 /**
  * Resolves the migrations folder for `profile` (else `DB_PROFILE`, else
  * `local`): postgres.toml is read when there is one (a project may keep its
- * migrations without profiles).
+ * migrations without profiles); a profile named by option or `DB_PROFILE`
+ * must be in it.
  */
 export async function resolveMigrationsFolder(profile?: string): Promise<MigrationsFolder> {
   const root = findProjectRoot().path;
@@ -70,7 +71,11 @@ export async function resolveMigrationsFolder(profile?: string): Promise<Migrati
   }
   const tomlPath = tomlPathFor(root);
   const exists = async (path: string) => await Deno.stat(path).then(() => true, () => false);
-  const data = await exists(tomlPath) ? (await loadConfig(tomlPath)).data : undefined;
+  const config = await exists(tomlPath) ? await loadConfig(tomlPath) : undefined;
+  // A profile named on purpose must exist: a typo would otherwise pick another folder quietly.
+  const named = profile !== undefined || Boolean(Deno.env.get("DB_PROFILE"));
+  if (config && named) profileSettings(config, name);
+  const data = config?.data;
   const resolved = await resolveMigrationsPath(root, data, name);
   const stat = await Deno.stat(resolved.absolute).catch(() => undefined);
   if (stat && !stat.isDirectory) {

@@ -95,6 +95,9 @@ Deno.test("migration_path: profile, [migrations].path, AGENTS.md, default, from 
 
     const table = await run("migration_path.ts", ["--profile", "app"]);
     assert.match(table.stdout, /rule +\| profile/);
+    const typo = await run("migration_path.ts", ["--profile", "ap"]);
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /No profile "ap" in ".*postgres\.toml"; profiles: app, other/);
     const bad = await run("migration_path.ts", ["--profile", "Bad-Name"]);
     assert.equal(bad.code, 2);
     assert.ok(isOneLineError(bad.stderr), bad.stderr);
