@@ -762,3 +762,29 @@ Deno.test("what a migration leaves behind follows renames, moves and drops", asy
     ],
   );
 });
+
+Deno.test("migration_add run six times at once: every statement and every entry lands", async () => {
+  const project = await makeProject();
+  const run = scriptIn(project);
+  const folder = join(project.root, "db/migrations");
+  try {
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((i) =>
+        run("migration_add.ts", [`create table t${i} (id int)`, "-m", `table ${i}`])
+      ),
+    );
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    const sql = await Deno.readTextFile(join(folder, "prerelease.sql"));
+    const changelog = await Deno.readTextFile(join(folder, "CHANGELOG.md"));
+    for (let i = 1; i <= 6; i++) {
+      assert.equal(sql.split(`create table t${i} (id int);`).length, 2, `t${i} once in the file`);
+      assert.match(changelog, new RegExp(`: table ${i} — create table t${i}\\n`));
+    }
+    assert.deepEqual(Object.keys(await snapshot(folder)).sort(), [
+      "CHANGELOG.md",
+      "prerelease.sql",
+    ]);
+  } finally {
+    await project.remove();
+  }
+});
