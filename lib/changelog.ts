@@ -29,6 +29,19 @@ const ITEM_DATE = /^[-*+]\s+[*_[(]*(\d{4}-\d{2}-\d{2})/;
 const HEADING = /^#{1,6}\s+(.*)$/;
 const SQL_FILE = /[\w.-]+\.sql\b/gi;
 
+/**
+ * `edit` applied to `text` with its line endings as `\n`, the result given
+ * back the file's own way: a file written with CRLF stays CRLF throughout.
+ */
+function inLineEndingsOf(
+  text: string | undefined,
+  edit: (lf: string | undefined) => string,
+): string {
+  const crlf = text !== undefined && text.includes("\r\n");
+  const result = edit(crlf ? text.replaceAll("\r\n", "\n") : text);
+  return crlf ? result.replaceAll("\n", "\r\n") : result;
+}
+
 /** A day in local time as `YYYY-MM-DD`. */
 export function localDate(when: Date = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, "0");
@@ -37,7 +50,7 @@ export function localDate(when: Date = new Date()): string {
 
 /** The entries of a changelog's text. */
 export function parseChangelog(text: string): ChangelogEntry[] {
-  const lines = text.split("\n");
+  const lines = text.split(/\r?\n/);
   const entries: ChangelogEntry[] = [];
   let headingDate: string | null = null;
   let current: ChangelogEntry | undefined;
@@ -98,6 +111,10 @@ export function entryLine(
 
 /** The changelog with `line` appended at its end (a new changelog when there is none). */
 export function appendEntry(text: string | undefined, line: string): string {
+  return inLineEndingsOf(text, (lf) => appendEntryLf(lf, line));
+}
+
+function appendEntryLf(text: string | undefined, line: string): string {
   const base = text ?? NEW_CHANGELOG;
   const body = base.replace(/\n*$/, "");
   // Right after the last entry when the file ends with one, else after a blank line.
@@ -111,6 +128,10 @@ export function appendEntry(text: string | undefined, line: string): string {
  * leave doubled, and a date heading they leave empty; everything else stays.
  */
 export function removeEntries(text: string, entries: ChangelogEntry[]): string {
+  return inLineEndingsOf(text, (lf) => removeEntriesLf(lf ?? "", entries));
+}
+
+function removeEntriesLf(text: string, entries: ChangelogEntry[]): string {
   const lines = text.split("\n");
   const drop = new Set<number>();
   const headings = new Set<number>();

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "./support/cluster.ts";
+import { appendEntry, parseChangelog, removeEntries } from "../lib/changelog.ts";
 import { expectations } from "../lib/migration_run.ts";
 import { parseStatements } from "../lib/statements.ts";
 import { isOneLineError, makeProject, type Project, runSkillScript } from "./support/run.ts";
@@ -787,4 +788,24 @@ Deno.test("migration_add run six times at once: every statement and every entry 
   } finally {
     await project.remove();
   }
+});
+
+Deno.test("a changelog written with CRLF is read, extended and trimmed the same way", () => {
+  const text = "# Changes\r\n\r\n## 2026-11-20\r\n\r\n- `prerelease.sql`: orders\r\n" +
+    "  more words\r\n\r\n## 2026-11-25\r\n\r\n- `1_prerelease.sql`: index\r\n";
+  const entries = parseChangelog(text);
+  assert.deepEqual(
+    entries.map((e) => [e.line, e.endLine, e.date, e.files]),
+    [[5, 6, "2026-11-20", ["prerelease.sql"]], [10, 10, "2026-11-25", ["1_prerelease.sql"]]],
+  );
+  const appended = appendEntry(text, "- 2026-11-25 `1_prerelease.sql`: more");
+  assert.equal(appended, `${text}- 2026-11-25 \`1_prerelease.sql\`: more\r\n`);
+  assert.equal(
+    removeEntries(
+      appended,
+      parseChangelog(appended).filter((e) => e.files[0] === "prerelease.sql"),
+    ),
+    "# Changes\r\n\r\n## 2026-11-25\r\n\r\n- `1_prerelease.sql`: index\r\n" +
+      "- 2026-11-25 `1_prerelease.sql`: more\r\n",
+  );
 });
