@@ -11,7 +11,17 @@ import { type Cluster, startCluster } from "./support/cluster.ts";
 import { appendEntry, parseChangelog, removeEntries } from "../lib/changelog.ts";
 import { expectations } from "../lib/migration_run.ts";
 import { parseStatements } from "../lib/statements.ts";
-import { isOneLineError, makeProject, type Project, runSkillScript } from "./support/run.ts";
+import {
+  baseEnv,
+  isOneLineError,
+  makeProject,
+  type Project,
+  runInTerminal,
+  runSkillScript,
+  shebangFlags,
+  SKILL_ROOT,
+} from "./support/run.ts";
+import { shellQuote } from "../lib/cli.ts";
 
 /** Today as the scripts date entries: the local calendar day. */
 function today(): string {
@@ -541,6 +551,35 @@ Deno.test("migration_apply: a check leaves no trace, failures leave nothing, ver
         await Deno.remove(join(folder, "2_prerelease.sql"));
       },
     );
+
+    await t.step("on a terminal the prompt names the database; only YES applies", async () => {
+      const command = `cd ${shellQuote(project.root)} && ` + [
+        Deno.execPath(),
+        "run",
+        ...await shebangFlags("migration_apply.ts"),
+        `${SKILL_ROOT}/scripts/migration_apply.ts`,
+        "--apply",
+      ].map(shellQuote).join(" ");
+      const terminalEnv = { ...baseEnv(), ...project.env, DB_URL: cluster.url({ database }) };
+      const refused = await runInTerminal(command, "yes\n", terminalEnv);
+      assert.equal(refused.code, 1, refused.output);
+      assert.match(
+        refused.output,
+        /Apply 6 statements from prerelease\.sql, 1_prerelease\.sql to database "shop" at .*Type YES to confirm/,
+      );
+      assert.match(refused.output, /Not confirmed \(the answer was not YES\); nothing was done/);
+      assert.deepEqual(await catalogState(cluster, database), initial);
+      const applied = await runInTerminal(command, "YES\n", terminalEnv);
+      assert.equal(applied.code, 0, applied.output);
+      assert.match(applied.output, /Applied 6 statements .* committed\./);
+      assert.deepEqual(
+        await cluster.sql("select remark from orders", database),
+        [{ remark: null }],
+      );
+      // Undone by hand, for the next step to apply it again.
+      await cluster.sql("drop table orders", database);
+      assert.deepEqual(await catalogState(cluster, database), initial);
+    });
 
     await t.step("--apply with DB_CONFIRM=YES commits once and confirms each object", async () => {
       const result = await run("migration_apply.ts", ["--apply", "--json"], {
