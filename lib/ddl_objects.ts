@@ -89,6 +89,64 @@ function strings(items: unknown): string[] {
   );
 }
 
+/** A name part as PostgreSQL's parser resolved it, quoted so that to_regprocedure reads it back. */
+function quoted(part: string): string {
+  return `"${part.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The argument types of a routine as `to_regprocedure` reads them
+ * (`"text", "pg_catalog"."int4"[]`), or null when they cannot be said
+ * exactly (`%TYPE` references).
+ */
+function signatureOf(types: Node[]): string | null {
+  const parts: string[] = [];
+  for (const type of types) {
+    if (type.pct_type) return null;
+    const bounds = (type.arrayBounds as unknown[] | undefined)?.length ?? 0;
+    parts.push(strings(type.names).map(quoted).join(".") + "[]".repeat(bounds));
+  }
+  return parts.join(", ");
+}
+
+/** The signature an ObjectWithArgs names; null for a bare name (`DROP FUNCTION f`). */
+function argumentsOf(object: unknown): string | null {
+  const node = ((object ?? {}) as Node).ObjectWithArgs as Node | undefined;
+  if (!node || node.args_unspecified === true) return null;
+  return signatureOf(
+    ((node.objargs as Node[] | undefined) ?? []).map((arg) => (arg.TypeName ?? {}) as Node),
+  );
+}
+
+/** The identity arguments of CREATE FUNCTION's parameters (OUT and TABLE ones do not count). */
+function parameterSignature(parameters: unknown): string | null {
+  const identity = ((parameters as Node[] | undefined) ?? [])
+    .map((p) => (p.FunctionParameter ?? {}) as Node)
+    .filter((p) => p.mode !== "FUNC_PARAM_OUT" && p.mode !== "FUNC_PARAM_TABLE")
+    .map((p) => (p.argType ?? {}) as Node);
+  return signatureOf(identity);
+}
+
+/** A routine's change with its exact signature, when known, as the item looked up. */
+function routineChange(change: ObjectChange, signature: string | null): ObjectChange {
+  if (signature === null) return change;
+  const shown = `(${signature.replaceAll('"pg_catalog".', "").replace(/"([^"]*)"/g, "$1")})`;
+  return {
+    ...change,
+    name: `${change.name}${shown}`,
+    ...(change.newName ? { newName: `${change.newName}${shown}` } : {}),
+    ...(change.after ? { after: { ...change.after, item: signature } } : {}),
+    item: signature,
+  };
+}
+
+const ROUTINE_TYPES = new Set([
+  "OBJECT_FUNCTION",
+  "OBJECT_PROCEDURE",
+  "OBJECT_ROUTINE",
+  "OBJECT_AGGREGATE",
+]);
+
 /** [schema, name] of a RangeVar. */
 function rangeVar(node: unknown): [string | null, string] {
   const r = (node ?? {}) as Node;
@@ -206,12 +264,16 @@ function objectChanges(objtype: string, object: unknown, action: ChangeAction): 
     return [itemChange(kind, qualified(parts.slice(0, -1)), parts.at(-1) ?? "", action)];
   }
   const [kind, lookup] = otherKind(objtype);
-  return [otherChange(kind, lookup, name, action)];
+  const change = otherChange(kind, lookup, name, action);
+  return [ROUTINE_TYPES.has(objtype) ? routineChange(change, argumentsOf(object)) : change];
 }
 
 function alterTableChanges(node: Node): ObjectChange[] {
   const relation = rangeVar(node.relation);
-  const kind = RELATION_KINDS[String(node.objtype)] ?? "table";
+  // ALTER TYPE ... ADD ATTRIBUTE is an ALTER TABLE of the composite type's relation.
+  const kind = node.objtype === "OBJECT_TYPE"
+    ? "type"
+    : RELATION_KINDS[String(node.objtype)] ?? "table";
   const changes = [relationChange(kind, relation, "alter")];
   for (const entry of (node.cmds as Node[] | undefined) ?? []) {
     const cmd = (entry.AlterTableCmd ?? {}) as Node;
@@ -259,7 +321,8 @@ function renameChanges(node: Node): ObjectChange[] {
   }
   const [kind, lookup] = otherKind(type);
   const name = objectName(node.object);
-  return [otherChange(kind, lookup, name, "rename", [name[0], newName])];
+  const change = otherChange(kind, lookup, name, "rename", [name[0], newName]);
+  return [ROUTINE_TYPES.has(type) ? routineChange(change, argumentsOf(node.object)) : change];
 }
 
 /**
@@ -309,7 +372,8 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
       }
       const [kind, lookup] = otherKind(type);
       const name = objectName(node.object);
-      return [otherChange(kind, lookup, name, "rename", [newSchema, name[1]])];
+      const change = otherChange(kind, lookup, name, "rename", [newSchema, name[1]]);
+      return [ROUTINE_TYPES.has(type) ? routineChange(change, argumentsOf(node.object)) : change];
     }
     case "DropStmt":
       return ((node.objects as unknown[] | undefined) ?? []).flatMap((object) =>
@@ -320,20 +384,26 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
         .map((change) => ({ ...change, lookup: undefined }));
     case "CreateFunctionStmt":
       return [
-        otherChange(
-          node.is_procedure ? "procedure" : "function",
-          "function",
-          qualified(strings(node.funcname)),
-          node.replace ? "alter" : "create",
+        routineChange(
+          otherChange(
+            node.is_procedure ? "procedure" : "function",
+            "function",
+            qualified(strings(node.funcname)),
+            node.replace ? "alter" : "create",
+          ),
+          parameterSignature(node.parameters),
         ),
       ];
     case "AlterFunctionStmt":
       return [
-        otherChange(
-          "function",
-          "function",
-          qualified(strings(((node.func ?? {}) as Node).objname)),
-          "alter",
+        routineChange(
+          otherChange(
+            "function",
+            "function",
+            qualified(strings(((node.func ?? {}) as Node).objname)),
+            "alter",
+          ),
+          argumentsOf({ ObjectWithArgs: node.func }),
         ),
       ];
     case "CreateEnumStmt":
@@ -374,8 +444,23 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
     case "GrantStmt":
       return ((node.objects as Node[] | undefined) ?? []).map((object) => {
         const name = object.RangeVar ? rangeVar(object.RangeVar) : objectName(object);
+        if (node.targtype === "ACL_TARGET_ALL_IN_SCHEMA") {
+          // GRANT ... ON ALL TABLES IN SCHEMA app: the objects are schemas.
+          const what = `${otherKind(String(node.objtype))[0]}s`.replace(/ys$/, "ies");
+          return otherChange(
+            "privileges",
+            undefined,
+            [null, `all ${what} in schema ${name[1]}`],
+            "grant",
+          );
+        }
         return otherChange("privileges", undefined, name, "grant");
       });
+    case "SelectStmt": {
+      // SELECT ... INTO creates a table.
+      const into = node.intoClause as Node | undefined;
+      return into ? [relationChange("table", rangeVar(into.rel), "create")] : [];
+    }
     case "InsertStmt":
     case "UpdateStmt":
     case "DeleteStmt":

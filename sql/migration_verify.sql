@@ -7,7 +7,9 @@
 -- search_path, as the migration's statements did.
 -- Parameters: $1 text[] lookups (relation, column, constraint, trigger, policy, function, type,
 -- schema, extension), $2 text[] schemas (null: search_path), $3 text[] names, $4 text[] items
--- (the column, constraint, trigger or policy name; null otherwise), all of one length.
+-- (the column, constraint, trigger or policy name; a routine's argument types as
+-- to_regprocedure reads them, null for any routine of the name; null otherwise), all of one
+-- length.
 -- Server versions: PostgreSQL 9.5 and later (to_regnamespace); tested on 13-18.
 with asked as (
   select a.ord, a.lookup, a.schema, a.name, a.item,
@@ -42,10 +44,17 @@ select a.ord,
            (select 'policy' from pg_policy p
              where p.polrelid = to_regclass(a.qualified) and p.polname = a.item)
          when 'function' then
-           (select string_agg(p.oid::regprocedure::text, ', ' order by p.oid) from pg_proc p
-             where p.proname = a.name
-               and case when a.schema is null then pg_function_is_visible(p.oid)
-                        else p.pronamespace = to_regnamespace(quote_ident(a.schema)) end)
+           case when a.item is not null
+                -- the exact routine: to_regprocedure('app.f("text", "pg_catalog"."int4"[])')
+                then to_regprocedure(a.qualified || '(' || a.item || ')')::text
+                -- a bare name: any routine of that name
+                else (select string_agg(p.oid::regprocedure::text, ', ' order by p.oid)
+                        from pg_proc p
+                       where p.proname = a.name
+                         and case when a.schema is null then pg_function_is_visible(p.oid)
+                                  else p.pronamespace = to_regnamespace(quote_ident(a.schema))
+                             end)
+           end
          when 'type' then format_type(to_regtype(a.qualified), null)
          when 'schema' then (select n.nspname::text from pg_namespace n where n.nspname = a.name)
          when 'extension' then

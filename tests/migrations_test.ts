@@ -624,6 +624,47 @@ Deno.test("migration_apply: a check leaves no trace, failures leave nothing, ver
       );
     });
 
+    await t.step("routines are confirmed by their signature; other overloads stay", async () => {
+      await cluster.sql(
+        `create function f(int) returns int language sql as 'select 1';
+         create function f(text) returns int language sql as 'select 2';`,
+        database,
+      );
+      await write(
+        "1_prerelease.sql",
+        `drop function f(text);
+         create function g(a int, out b text, variadic c int[]) returns text language sql
+           as 'select ''x''';
+         alter function g(int, int[]) rename to g2;
+         grant execute on all functions in schema public to public;
+         select 1 as one into one_row;\n`,
+      );
+      const result = await run("migration_apply.ts", ["--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(
+        JSON.parse(result.stdout).verified.map((v: Record<string, unknown>) => [
+          v.name,
+          v.expected,
+          v.found,
+          v.ok,
+        ]),
+        [
+          ["f(text)", "absent", null, true],
+          ["g(int4, int4[])", "absent", null, true],
+          ["g2(int4, int4[])", "present", "g2(integer,integer[])", true],
+          ["one_row", "present", "table", true],
+        ],
+      );
+      const status = JSON.parse((await run("migration_status.ts", ["--json"])).stdout);
+      assert.deepEqual(status.pending[0].objects, [
+        "drop function f(text)",
+        "create function g(int4, int4[])",
+        "rename function g(int4, int4[]) to g2(int4, int4[])",
+        "change privileges on all functions in schema public",
+        "create table one_row",
+      ]);
+    });
+
     await t.step("nothing pending: nothing to check", async () => {
       await Deno.remove(join(folder, "1_prerelease.sql"));
       const result = await run("migration_apply.ts", []);
@@ -798,7 +839,8 @@ Deno.test("what a migration leaves behind follows renames, moves and drops", asy
       ["constraint", "gone.gone_pk", "absent", null, "gone", "gone_pk"],
       ["schema", "tmp", "absent", null, "tmp", null],
       ["view", "tmp.v", "absent", "tmp", "v", null],
-      ["function", "g", "present", null, "g", null],
+      ["function", "g(int4)", "absent", null, "g", '"pg_catalog"."int4"'],
+      ["function", "g(int4, text)", "present", null, "g", '"pg_catalog"."int4", "text"'],
     ],
   );
 });
