@@ -168,7 +168,17 @@ for (const major of MAJORS) {
           checkpoints: "critical",
           risky_settings: "ok",
         });
-        assert.match(stderr, /^3 critical, 11 warning, 0 skipped, 5 ok$/m);
+        // The stderr line counts what the rows say (the cache ratio depends on the machine).
+        const count = (level: string) => Object.values(status).filter((s) => s === level).length;
+        assert.match(
+          stderr,
+          new RegExp(
+            `^${count("critical")} critical, ${count("warning")} warning, ` +
+              `${count("skipped")} skipped, ${count("ok")} ok$`,
+            "m",
+          ),
+        );
+        assert.ok(count("critical") >= 3 && count("warning") >= 11);
         const sequences = checks.sequences;
         assert.equal(sequences.value, 95);
         assert.deepEqual(
