@@ -16,6 +16,9 @@
  *   against `pg_dump --schema-only` of the same database. Target: no slower
  *   than pg_dump; and growth with the catalog measured at half size too, which
  *   must be about linear (ratio of times close to 2 for twice the objects).
+ *   Then `doctor.ts --json` on that catalog against psql running the very
+ *   queries the checks ran. Budget: at most 1 s (a NOT EXISTS the planner ran
+ *   as a nested loop once made it 5.5 s).
  *
  * - csv: `run_sql.ts --csv` of 2,000,000 rows of (int, text, timestamptz,
  *   numeric) against `psql --csv -c` of the same query, and at 200,000 rows;
@@ -32,7 +35,11 @@
  */
 import { dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools.ts";
-import { startCluster } from "../tests/support/cluster.ts";
+import { type Cluster, startCluster } from "../tests/support/cluster.ts";
+import { withSession } from "../lib/database.ts";
+import { parseThresholds, runChecks } from "../lib/doctor.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { loadSql } from "../lib/sql.ts";
 import {
   baseEnv,
   makeProject,
@@ -331,9 +338,75 @@ async function benchIntrospect(): Promise<void> {
           (full.ours / half.ours).toFixed(2)
         }x (linear: about 2x)`,
     );
+    await benchDoctor(cluster, env);
   } finally {
     await project.remove();
     await cluster.stop();
+  }
+}
+
+/**
+ * doctor.ts on the introspection catalog against psql running the very
+ * queries it ran (recorded from lib/doctor.ts's checks, parameters written
+ * in), one process each, alternating.
+ */
+async function benchDoctor(cluster: Cluster, env: Record<string, string>): Promise<void> {
+  const url = cluster.url({ database: "catalog" });
+  const recorded: { name: string; params: unknown[] }[] = [{ name: "doctor_server", params: [] }];
+  Deno.env.set("DB_URL", url);
+  const target = await resolveTarget({ session: "diagnostic" });
+  Deno.env.delete("DB_URL");
+  await withSession(target, async (session) => {
+    const [server] = (await session.query(await loadSql("doctor_server"))).rows;
+    await runChecks({
+      query: async (name, params = []) => {
+        recorded.push({ name, params });
+        return (await session.query(await loadSql(name), params)).rows;
+      },
+      versionNum: Number(server.version_num),
+      inRecovery: server.in_recovery === true,
+      readsAllStats: server.reads_all_stats === true,
+      thresholds: parseThresholds({}),
+      limit: 10,
+    });
+  });
+  const literal = (value: unknown) => typeof value === "number" ? String(value) : "NULL";
+  const script = (await Promise.all(recorded.map(async ({ name, params }) => {
+    const text = (await loadSql(name)).replace(/\$(\d+)/g, (_, n) => literal(params[n - 1]));
+    return `${text.trimEnd().replace(/;$/, "")};`;
+  }))).join("\n");
+  const file = await Deno.makeTempFile({ suffix: ".sql" });
+  await Deno.writeTextFile(file, script);
+  try {
+    const doctor = [
+      "run",
+      ...await shebangFlags("doctor.ts"),
+      join(SKILL_ROOT, "scripts", "doctor.ts"),
+      "--json",
+    ];
+    const psqlArgs = [
+      "-X",
+      "-q",
+      ...["-h", cluster.host, "-p", String(cluster.port), "-U", cluster.superuser, "-d", "catalog"],
+      ...["-f", file, "-o", "/dev/null"],
+    ];
+    const [ours, theirs] = (await race([
+      { label: "doctor.ts", command: Deno.execPath(), args: doctor, env },
+      {
+        label: "psql",
+        command: psql,
+        args: psqlArgs,
+        env: { ...baseEnv(), PGPASSWORD: cluster.password },
+      },
+    ], { warmup: 1, runs: 5 })).map(median);
+    console.log(
+      `doctor: ${recorded.length} queries on the same catalog; doctor.ts ${ours.toFixed(0)} ms, ` +
+        `psql -f of the same queries ${theirs.toFixed(0)} ms, ratio ${
+          (ours / theirs).toFixed(2)
+        }x (budget: at most 1000 ms) ${ours <= 1000 ? "MET" : "MISSED"}`,
+    );
+  } finally {
+    await Deno.remove(file);
   }
 }
 
