@@ -115,6 +115,24 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
   }
   const options: Record<string, OptionSpec> = { ...spec.options };
   for (const format of spec.formats ?? []) options[format] = { type: "boolean" };
+  const end = args.indexOf("--");
+  const takesValue = (arg: string) =>
+    Object.entries(options).some(([name, option]) =>
+      option.type === "string" && (arg === `--${name}` || arg === `-${option.short}`)
+    );
+  const text = (end === -1 ? args : args.slice(0, end)).find((arg, i) =>
+    /^-/.test(arg) && /\s/.test(arg.split("=")[0]) && !(i > 0 && takesValue(args[i - 1]))
+  );
+  if (text !== undefined) {
+    // SQL that opens with a comment ("-- why ...") reads as an option otherwise.
+    const shown = escapeControl(text.length > 40 ? `${text.slice(0, 40)}...` : text, {
+      newlines: false,
+    });
+    throw new UsageError(
+      `The argument "${shown}" starts with "-" but is not an option; put -- before it ` +
+        `(${spec.name}.ts [options] -- "<text>"), or pass it with -f FILE or on stdin`,
+    );
+  }
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -147,6 +165,11 @@ function describeParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const unknown = message.match(/Unknown option '([^']+)'/);
   if (unknown) return `Unknown option "${unknown[1]}"`;
+  const ambiguous = message.match(/Option '([^']+)' argument is ambiguous/);
+  if (ambiguous) {
+    const name = ambiguous[1].split(",").at(-1)!.trim().split(" ")[0];
+    return `The value given to ${name} starts with "-"; write it as ${name}=<value>`;
+  }
   const missing = message.match(/Option '([^']+)'.*argument missing/);
   if (missing) return `Option "${missing[1].split(",")[0].trim()}" needs a value`;
   return message.split("\n")[0].replace(/\.$/, "");

@@ -4,7 +4,7 @@
  * characters never reaching a terminal raw, and the names suggested for a typo.
  */
 import assert from "node:assert/strict";
-import { closeMatches, escapeControl, maskPasswords } from "../lib/cli.ts";
+import { closeMatches, escapeControl, maskPasswords, parseCli, UsageError } from "../lib/cli.ts";
 
 Deno.test("passwords are masked as values, never as substrings of other words", () => {
   // The example profile's password is "postgres"; a password "1" is as plausible.
@@ -47,4 +47,29 @@ Deno.test("close matches: another case first, then a few edits, then containment
   assert.deepEqual(await closeMatches("zzzz", ["crm", "public", "sales"]), []);
   assert.deepEqual(await closeMatches("a", ["b", "ab", "abc"]), ["ab", "b"]);
   assert.equal((await closeMatches("t", Array.from({ length: 50 }, (_, i) => `t${i}`))).length, 3);
+});
+
+Deno.test("text that starts with - (SQL opening with a comment) is not taken for an option", () => {
+  const spec = {
+    name: "run_sql",
+    usage: "",
+    positionals: { min: 0, max: 1 },
+    options: { message: { type: "string" as const } },
+  };
+  assert.throws(
+    () => parseCli(spec, ["-- why\nselect 1"]),
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.message ===
+        'The argument "-- why\\x0aselect 1" starts with "-" but is not an option; put -- before ' +
+          'it (run_sql.ts [options] -- "<text>"), or pass it with -f FILE or on stdin',
+  );
+  assert.deepEqual(parseCli(spec, ["--", "-- why\nselect 1"]).positionals, ["-- why\nselect 1"]);
+  assert.equal(parseCli(spec, ["--message=two words", "x"]).values.message, "two words");
+  assert.equal(parseCli(spec, ["--message=- a list item", "x"]).values.message, "- a list item");
+  assert.throws(
+    () => parseCli(spec, ["--message", "- a list item", "x"]),
+    /The value given to --message starts with "-"; write it as --message=<value>/,
+  );
+  assert.throws(() => parseCli(spec, ["--frob"]), /Unknown option "--frob"/);
 });
