@@ -728,13 +728,31 @@ export const CHECKS: Check[] = [
   },
 ];
 
+/** The check names `--check` takes (comma-separated), or a usage error naming the unknown. */
+export function parseCheckNames(text: string): string[] {
+  const names = text.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !CHECKS.some((c) => c.name === name));
+  if (names.length === 0 || unknown.length) {
+    throw new UsageError(
+      `Unknown check "${unknown[0] ?? text}"; the checks are ${
+        CHECKS.map((c) => c.name).join(", ")
+      }`,
+    );
+  }
+  return names;
+}
+
 /**
- * Runs every check; one that fails for want of a privilege, or with any
- * other server error, is skipped with the server's reason.
+ * Runs every check (or those named in `only`); one that fails for want of a
+ * privilege, or with any other server error, is skipped with the server's
+ * reason.
  */
-export async function runChecks(context: CheckContext): Promise<Finding[]> {
+export async function runChecks(
+  context: CheckContext,
+  only: string[] = CHECKS.map((c) => c.name),
+): Promise<Finding[]> {
   const findings: Finding[] = [];
-  for (const check of CHECKS) {
+  for (const check of CHECKS.filter((c) => only.includes(c.name))) {
     let outcome: Outcome;
     try {
       outcome = check.minVersion && context.versionNum < check.minVersion

@@ -5,6 +5,7 @@ import { withSession } from "../lib/database.ts";
 import {
   CHECKS,
   type Finding,
+  parseCheckNames,
   parseThresholds,
   runChecks,
   SEVERITY,
@@ -16,8 +17,8 @@ import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
 
 const pad = (text: string, width: number) => text.padEnd(width);
-const usage =
-  `Usage: doctor.ts [--fail-on warning|critical] [--limit N] [threshold options] [--json]
+const usage = `Usage: doctor.ts [--check NAMES] [--fail-on warning|critical] [--limit N]
+                 [threshold options] [--json]
 
 Runs every health check on the profile's database (and its server) and prints
 one row each: status (ok, warning, critical, or skipped with the reason when
@@ -30,15 +31,16 @@ ${CHECKS.map((c) => `  ${pad(c.name, 23)}${c.about}`).join("\n")}
 
 Thresholds (warning / critical; decimals allowed):
 ${
-    THRESHOLDS.map((t) => {
-      return `  --${t.name}-warning N, --${t.name}-critical N\n      ${t.help}; default ` +
-        `${t.warning} / ${t.critical}${t.unit === "%" ? "%" : ` ${t.unit}`}`;
-    }).join("\n")
-  }
+  THRESHOLDS.map((t) => {
+    return `  --${t.name}-warning N, --${t.name}-critical N\n      ${t.help}; default ` +
+      `${t.warning} / ${t.critical}${t.unit === "%" ? "%" : ` ${t.unit}`}`;
+  }).join("\n")
+}
 
 Options:
   --fail-on LEVEL   exit 1 when any check is at LEVEL or worse (warning or critical);
                     without it the exit status says only whether the checks ran
+  --check NAMES     only these checks (comma-separated names from the list above)
   --limit N         items listed per check in --json (default 10, at most 10000)
   --json            {checks: [{check, status, value, unit, threshold, summary,
                     action, items}], counts}
@@ -74,6 +76,7 @@ await runScript("doctor", async () => {
     formats: ["json"],
     options: {
       "fail-on": { type: "string" },
+      check: { type: "string" },
       limit: { type: "string" },
       ...Object.fromEntries(
         THRESHOLDS.flatMap((t) => [`${t.name}-warning`, `${t.name}-critical`])
@@ -86,6 +89,7 @@ await runScript("doctor", async () => {
     throw new UsageError(`--fail-on must be warning or critical, got "${failOn}"`);
   }
   const thresholds = parseThresholds(values);
+  const only = values.check === undefined ? undefined : parseCheckNames(String(values.check));
   const limit = parseLimit(values.limit as string | undefined, 10);
   const target = await resolveTarget({ session: "diagnostic" });
   const findings = await withSession(target, async (session) => {
@@ -99,7 +103,7 @@ await runScript("doctor", async () => {
       readsAllStats: server.reads_all_stats === true,
       thresholds,
       limit,
-    });
+    }, only);
   });
   const counts: Record<Status, number> = { critical: 0, warning: 0, skipped: 0, ok: 0 };
   for (const finding of findings) counts[finding.status]++;

@@ -40,8 +40,10 @@ system schemas. Each row: kind, schema, name, the table it belongs to (columns,
 indexes, triggers, owned sequences) and a detail (column type, function
 arguments, index or trigger definition, type flavour). Exact names first.
 PATTERN is plain text found anywhere in the name; with * (any characters) or ?
-(one character) it must match the whole name: "order*", "*_id". % and _ are
-ordinary characters. The pattern is bound as a parameter, never spliced.
+(one character) it must match the whole name: "order*", "*_id". SCHEMA.PATTERN
+looks in the schemas whose whole name matches SCHEMA (case-insensitively, * and
+? allowed): "sales.order", "sales.*", "app*.id". % and _ are ordinary
+characters. The pattern is bound as a parameter, never spliced.
 
 Options:
   --kind KINDS   only these (comma-separated): table, view, materialized_view,
@@ -52,13 +54,17 @@ Options:
   --csv          CSV with a header
   --help         this text
 
-Example:
-  ./scripts/find_objects.ts customer --kind table,column`;
+Examples:
+  ./scripts/find_objects.ts customer --kind table,column
+  ./scripts/find_objects.ts "sales.*" --kind table`;
 
-/** PATTERN as an ILIKE pattern: literal text, with * and ? as wildcards when present. */
-function likePattern(text: string): string {
+/**
+ * Text as an ILIKE pattern: literal, with * and ? as wildcards; found anywhere
+ * unless it has a wildcard or `whole` says it must match the whole name.
+ */
+function likePattern(text: string, whole = false): string {
   const literal = text.replace(/[\\%_]/g, (c) => `\\${c}`);
-  if (!/[*?]/.test(text)) return `%${literal}%`;
+  if (!/[*?]/.test(text)) return whole ? literal : `%${literal}%`;
   return literal.replaceAll("*", "%").replaceAll("?", "_");
 }
 
@@ -88,11 +94,16 @@ await runScript("find_objects", async () => {
   ];
   const limit = parseLimit(values.limit as string | undefined, 200);
   const target = await resolveTarget({ session: "diagnostic" });
+  // SCHEMA.PATTERN, as psql's \d takes it: the schema must match as a whole.
+  const dot = pattern.indexOf(".");
+  const schema = dot === -1 ? null : pattern.slice(0, dot);
+  const name = dot === -1 ? pattern : pattern.slice(dot + 1);
   const result = await querySqlFile(target, "find_objects", [
-    likePattern(pattern),
+    name === "" ? "%" : likePattern(name),
     kinds,
-    pattern.replace(/[*?]/g, ""),
+    name.replace(/[*?]/g, ""),
     limit + 1,
+    schema === null ? null : likePattern(schema, true),
   ]);
   const rows = result.rows.slice(0, limit).map(({ family: _family, ...row }) => row);
   if (result.rows.length > limit) {

@@ -9,7 +9,8 @@
 -- locked table does not hold the search up), a trigger's definition, a type's flavour). Names equal to the
 -- pattern's text come first ($3), then by family, schema, table, name.
 -- Parameters: $1 text LIKE pattern, $2 text[] families to keep (null: all), $3 text the
--- plain text typed (for ranking exact names first), $4 int row limit.
+-- plain text typed (for ranking exact names first), $4 int row limit, $5 text LIKE pattern the
+-- schema must match (null: any).
 -- Server versions: PostgreSQL 11 and later (prokind); tested on 13-18.
 with objects as (
   select case c.relkind when 'r' then 'table' when 'p' then 'partitioned table'
@@ -82,6 +83,7 @@ join pg_namespace n on n.oid = o.nsp
 left join pg_class r on r.oid = o.owner_rel
 where o.name ilike $1
   and ($2::text[] is null or o.family = any($2::text[]))
+  and ($5::text is null or n.nspname ilike $5::text)
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
 order by lower(o.name) = lower($3) desc, o.family, n.nspname, r.relname nulls first, o.name,

@@ -223,6 +223,9 @@ for (const major of MAJORS) {
       await t.step("--fail-on turns findings into exit 1; thresholds are checked", async () => {
         assert.equal((await doctor(project, env, ["--fail-on", "critical"])).code, 1);
         assert.equal((await doctor(project, env, ["--fail-on", "warning"])).code, 1);
+        const some = await doctor(project, env, ["--check", "sequences,risky_settings"]);
+        assert.deepEqual(Object.keys(some.checks), ["sequences", "risky_settings"]);
+        assert.equal(some.code, 0);
         const relaxed = await doctor(project, env, [
           "--sequence-warning",
           "99",
@@ -240,6 +243,7 @@ for (const major of MAJORS) {
         for (
           const [args, pattern] of [
             [["--fail-on", "sometimes"], /--fail-on must be warning or critical/],
+            [["--check", "sequences,wraparound"], /Unknown check "wraparound"; the checks are/],
             [["--sequence-warning", "95", "--sequence-critical", "90"], /must be at most/],
             [["--cache-hit-warning", "101"], /must be at most 100/],
             [["--long-query-warning", "1; drop table orders"], /must be a number/],
@@ -325,6 +329,12 @@ for (const major of MAJORS) {
           (await find(["order*", "--kind", "column,type"])).map((r) => [r.kind, r.name]),
           [["column", "order_id"], ["type", "order_state"]],
         );
+        assert.deepEqual(
+          (await find(["PUBLIC.order*", "--kind", "table"])).map((r) => r.name),
+          ["order_lines", "orders"],
+        );
+        assert.deepEqual(await find(["pub.orders"]), []);
+        assert.ok((await find(["public."])).length > 10);
         assert.deepEqual(await find(["%"]), []);
         assert.deepEqual(await find(["x'; drop table orders; --"]), []);
         assert.deepEqual(
