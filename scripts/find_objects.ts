@@ -54,7 +54,7 @@ Options:
   --csv          CSV with a header
   --help         this text
 
-Examples:
+Example:
   ./scripts/find_objects.ts customer --kind table,column
   ./scripts/find_objects.ts "sales.*" --kind table`;
 
