@@ -12,6 +12,7 @@ import { escapeControl } from "./cli.ts";
 export interface ChangelogEntry {
   /** 1-based first and last line. */
   line: number;
+  /** 1-based last line (continuation lines included). */
   endLine: number;
   /** `YYYY-MM-DD`: the entry's own date, else its heading's; null when undated. */
   date: string | null;

@@ -36,6 +36,7 @@ export interface ObjectChange {
   kind: string;
   /** The object's name as written (schema-qualified when the statement qualifies it). */
   name: string;
+  /** What the statement does to it. */
   action: ChangeAction;
   /** For a rename or a move to another schema: the name afterwards. */
   newName?: string;
@@ -50,12 +51,14 @@ export interface ObjectChange {
   lookup?: CatalogLookup;
   /** The lookup's arguments: schema (null: search_path), name, and the item within it. */
   schema: string | null;
+  /** The lookup's object name (the relation, routine, type ...). */
   object: string;
+  /** The column, constraint, trigger or policy within it; a routine's argument types. */
   item: string | null;
 }
 
 /** A parse tree node: `{ NodeType: { ...fields } }` unwrapped to its fields. */
-type Node = Record<string, unknown>;
+export type Node = Record<string, unknown>;
 
 const RELATION_KINDS: Record<string, string> = {
   OBJECT_TABLE: "table",

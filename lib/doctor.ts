@@ -19,13 +19,17 @@ export const SEVERITY: Record<Status, number> = { skipped: 0, ok: 0, warning: 1,
 export interface ThresholdSpec {
   /** The option stem: `--<name>-warning`, `--<name>-critical`. */
   name: string;
+  /** How values and thresholds are counted: `%`, `IDs`, `minutes`, `seconds`, `MiB`. */
   unit: string;
   /** Which way is worse. */
   worse: "above" | "below";
+  /** The default warning threshold. */
   warning: number;
+  /** The default critical threshold. */
   critical: number;
   /** Largest value accepted (percentages stop at 100). */
   max: number;
+  /** What the threshold measures, for --help. */
   help: string;
 }
 
@@ -165,10 +169,13 @@ export function parseThresholds(values: Record<string, unknown>): Thresholds {
 
 /** What one check found. */
 export interface Finding {
+  /** The check's name (`sequences`, `xid_wraparound` ...). */
   check: string;
+  /** ok, warning, critical, or skipped with the reason in `summary`. */
   status: Status;
   /** The measured value (the worst one), in `unit`; null when nothing was measured. */
   value: number | null;
+  /** The unit of `value` and `threshold`; `count` for a number of things; null without a value. */
   unit: string | null;
   /** The thresholds that graded it, in `unit`; null for a check with fixed grades. */
   threshold: { warning: number; critical: number } | null;
@@ -184,24 +191,30 @@ export interface Finding {
 export interface CheckContext {
   /** Runs `sql/<name>.sql` with bound parameters and returns its rows. */
   query(name: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** The server's `server_version_num` (e.g. 170002). */
   versionNum: number;
+  /** True on a standby (the server is in recovery). */
   inRecovery: boolean;
   /** The role sees every session's state and the standbys' positions. */
   readsAllStats: boolean;
+  /** The thresholds after the options. */
   thresholds: Thresholds;
   /** Items listed per check. */
   limit: number;
 }
 
-/** A check's result before the common fields are filled in. */
-type Outcome = Omit<Finding, "check" | "unit" | "threshold" | "items" | "action" | "value"> & {
-  value?: number | null;
-  action?: string;
-  items?: Record<string, unknown>[];
-};
+/** A check's result before the common fields (name, unit, thresholds) are filled in. */
+export type Outcome =
+  & Omit<Finding, "check" | "unit" | "threshold" | "items" | "action" | "value">
+  & {
+    value?: number | null;
+    action?: string;
+    items?: Record<string, unknown>[];
+  };
 
 /** One health check. */
 export interface Check {
+  /** The name `--check` takes and the report shows. */
   name: string;
   /** The threshold that grades it, if any. */
   threshold?: string;
@@ -209,6 +222,7 @@ export interface Check {
   about: string;
   /** The oldest server it can measure (`server_version_num`), when newer than 10. */
   minVersion?: number;
+  /** Measures on the server and grades what it found. */
   run(context: CheckContext): Promise<Outcome>;
 }
 

@@ -15,7 +15,9 @@ import type { Statement } from "./statements.ts";
 
 /** One statement of one pending file. */
 export interface MigrationStatement {
+  /** The pending file's name. */
   file: string;
+  /** The statement as the parser read it. */
   statement: Statement;
 }
 
@@ -56,12 +58,19 @@ export function planMigrations(files: ParsedPending[]): MigrationStatement[] {
 
 /** An object to confirm in the catalog, and what the migration leaves it as. */
 export interface Expectation {
+  /** What the object is (table, column, function ...). */
   kind: string;
+  /** The object as the files name it. */
   name: string;
+  /** What the files leave behind. */
   expected: "present" | "absent";
+  /** How sql/migration_verify.sql looks it up. */
   lookup: NonNullable<ObjectChange["lookup"]>;
+  /** Its schema as written; null resolves through search_path. */
   schema: string | null;
+  /** The relation, routine, type ... name. */
   object: string;
+  /** The column, constraint, trigger or policy (or a routine's argument types). */
   item: string | null;
 }
 
@@ -128,18 +137,25 @@ export function expectations(statements: MigrationStatement[]): Expectation[] {
 
 /** An object as the catalog shows it after the migration. */
 export interface Verified {
+  /** What the object is (table, column, function ...). */
   kind: string;
+  /** The object as the files name it. */
   name: string;
+  /** What the files leave behind. */
   expected: "present" | "absent";
   /** What the catalog holds (relkind, column type ...), null when absent. */
   found: string | null;
+  /** True when what was found is what the files leave behind. */
   ok: boolean;
 }
 
 /** What a run did. */
 export interface MigrationRun {
+  /** Statements sent, each once. */
   statements: number;
+  /** True after --apply; a check always rolls back. */
   committed: boolean;
+  /** Each changed object as the catalog shows it afterwards. */
   verified: Verified[];
 }
 
