@@ -46,12 +46,17 @@ export function pendingOrder(name: string): number | null {
 
 /** Where the migrations folder is, for the profile, and which rule said so. */
 export interface MigrationsFolder {
+  /** The project root the path is relative to. */
   projectRoot: string;
+  /** The profile whose settings counted. */
   profile: string;
   /** As configured (relative to the project root unless absolute). */
   path: string;
+  /** The folder as an absolute path. */
   absolute: string;
+  /** The rule that chose it. */
   source: MigrationsSource;
+  /** True when the folder is there. */
   exists: boolean;
 }
 
@@ -89,8 +94,11 @@ export async function resolveMigrationsFolder(profile?: string): Promise<Migrati
 
 /** A pending migration file. */
 export interface PendingFile {
+  /** The file's name (`1_prerelease.sql`). */
   name: string;
+  /** Its path in the folder. */
   path: string;
+  /** Its place in the order: 0 for prerelease.sql, else its number. */
   order: number;
   /** Its last change, as a local date (`YYYY-MM-DD`). */
   modified: string;
@@ -98,7 +106,9 @@ export interface PendingFile {
 
 /** A released item: a file or a folder whose name ends in "released". */
 export interface ReleasedItem {
+  /** The item's name. */
   name: string;
+  /** A file or a folder. */
   kind: "file" | "folder";
 }
 
@@ -177,7 +187,9 @@ function isInside(path: string, folder: string): boolean {
 
 /** A pending file with its text and its statements as the parser reads them. */
 export interface ParsedPending extends PendingFile {
+  /** The file's text. */
   text: string;
+  /** Its statements, as the parser reads them. */
   statements: Statement[];
   /** Why it could not be read or parsed; statements are empty then. */
   error?: string;
@@ -204,9 +216,13 @@ export async function parsePending(files: PendingFile[]): Promise<ParsedPending[
 
 /** A problem with the changelog, for migration_status.ts. */
 export interface ChangelogFinding {
+  /** What is wrong. */
   problem: "no dated entry" | "left after release" | "undated";
+  /** The migration file concerned, if any. */
   file: string | null;
+  /** The changelog line of the entry concerned, if any. */
   line: number | null;
+  /** The details in words. */
   detail: string;
 }
 
@@ -265,8 +281,11 @@ export function changelogFindings(
 
 /** An object changed in more than one pending file on the same day. */
 export interface CompactionCandidate {
+  /** The object: a relation (with what belongs to it), or a kind and name. */
   object: string;
+  /** The day (`YYYY-MM-DD`). */
   date: string;
+  /** The pending files that change it that day. */
   files: string[];
 }
 
@@ -350,11 +369,17 @@ export function describeChanges(statements: Statement[]): string[] {
 
 /** What migration_add.ts did. */
 export interface AddReport {
+  /** The migration file written. */
   file: string;
+  /** True when the file was new. */
   created: boolean;
+  /** Statements added. */
   statements: number;
+  /** The changes they make, described. */
   objects: string[];
+  /** The changelog's path. */
   changelog: string;
+  /** The entry added. */
   entry: string;
 }
 
@@ -450,11 +475,15 @@ export async function addToLatestPending(
 
 /** What a release will do: the files it takes and the released file it makes. */
 export interface ReleasePlan {
+  /** The migrations folder. */
   folder: string;
+  /** The pending files released, in order. */
   files: ParsedPending[];
   /** The released file's name: `<YYYYMMDD>_<slug>_released.sql`. */
   name: string;
+  /** The released file's text. */
   text: string;
+  /** Statements in it. */
   statements: number;
   /** The changelog entries naming the files, removed by the release. */
   entries: ChangelogEntry[];
@@ -521,9 +550,13 @@ export async function planRelease(
 
 /** What a release did. */
 export interface ReleaseReport {
+  /** The released file's path. */
   file: string;
+  /** The pending files it took. */
   released: string[];
+  /** Statements in it. */
   statements: number;
+  /** Changelog entries removed. */
   changelog_entries_removed: number;
 }
 
