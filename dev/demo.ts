@@ -45,7 +45,8 @@ insert into products (name, price) values
 insert into orders (customer_id) select (g % 4) + 1 from generate_series(1, 12) g;
 insert into order_items select o.id, p.id, 1 + (o.id + p.id) % 3
   from orders o join products p on (o.id + p.id) % 2 = 0;
-grant select, insert, update, delete on all tables in schema public to shop_app;
+grant select, insert, update, delete, references on all tables in schema public to shop_app;
+grant create on schema public to shop_app;
 `;
 
 const TOP_CUSTOMERS = `select c.name, count(distinct o.id) as orders,
@@ -176,6 +177,42 @@ try {
   await show(project, "The real plan of a DELETE, rolled back", "explain_analyze.ts", [
     "delete from order_items where quantity = 1",
   ]);
+  await show(
+    project,
+    "Health at a glance (a role without pg_monitor: some checks skipped; the throwaway server runs with fsync off)",
+    "doctor.ts",
+  );
+  await show(project, "Where is everything named like order?", "find_objects.ts", [
+    "order",
+    "--kind",
+    "table,column",
+  ]);
+  await show(project, "Where pending migrations go, and why", "migration_path.ts");
+  await show(
+    project,
+    "A structure change into the pending migration, with its changelog entry",
+    "migration_add.ts",
+    [
+      "create table reviews (id serial primary key, product_id int not null references products, stars int check (stars between 1 and 5)); create index reviews_product_idx on reviews (product_id)",
+      "--message",
+      "product reviews",
+    ],
+  );
+  await show(project, "What is pending, and what the changelog says", "migration_status.ts");
+  await show(project, "Prove it applies: run, look up, roll back", "migration_apply.ts");
+  await show(project, "Apply it for real (confirmed)", "migration_apply.ts", ["--apply"], {
+    DB_CONFIRM: "YES",
+  });
+  await show(
+    project,
+    "Release it: one dated file, changelog entries gone",
+    "migration_release.ts",
+    [
+      "--name",
+      "product reviews",
+    ],
+    { DB_CONFIRM: "YES" },
+  );
   await show(
     project,
     "A server that demands SSL: the profile says sslmode = false",
