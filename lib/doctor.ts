@@ -78,7 +78,7 @@ export const THRESHOLDS: ThresholdSpec[] = [
     warning: 5,
     critical: 60,
     max: 1_000_000,
-    help: "a session idle inside an open transaction",
+    help: "a session idle inside an open transaction, or a prepared transaction waiting",
   },
   {
     name: "long-query",
@@ -491,6 +491,32 @@ export const CHECKS: Check[] = [
     action: "look at the plan (explain_analyze.ts); cancel_backend.ts stops one; " +
       "statement_timeout bounds them",
   }),
+  {
+    name: "prepared_transactions",
+    threshold: "idle-transaction",
+    about: "prepared (two-phase) transactions left waiting",
+    async run(context) {
+      const { warning } = context.thresholds["idle-transaction"];
+      const rows = await context.query("doctor_prepared_transactions", [warning * 60, COUNT_LIMIT]);
+      if (rows.length === 0) {
+        return {
+          status: "ok",
+          value: 0,
+          summary: `no prepared transactions waiting over ${warning} minutes`,
+        };
+      }
+      const longest = Math.max(...rows.map((r) => Number(r.waiting_seconds))) / 60;
+      return {
+        status: grade(context, "idle-transaction", longest),
+        value: round(longest, 2),
+        summary: `${plural(rows.length, "prepared transaction")} waiting; the oldest ` +
+          `${round(longest, 2)} minutes (${rows[0].gid})`,
+        action: "have the transaction manager finish them, or COMMIT PREPARED / ROLLBACK " +
+          "PREPARED 'gid' by hand once you know which is right: they survive restarts",
+        items: rows.slice(0, context.limit),
+      };
+    },
+  },
   {
     name: "blocked_sessions",
     threshold: "blocked",

@@ -78,6 +78,7 @@ for (const major of MAJORS) {
         archive_mode: "on",
         archive_command: "'false'",
         autovacuum: "on",
+        max_prepared_transactions: "5",
       },
       hba: ["local replication all trust"],
     });
@@ -128,6 +129,11 @@ for (const major of MAJORS) {
         .catch(() => {});
       const sleeping = sleeper.simpleQuery("set application_name = 'sleeper'; select pg_sleep(60)")
         .catch(() => {});
+      // A two-phase transaction prepared and never finished.
+      await cluster.sql(
+        "begin; insert into legacy values (7); prepare transaction 'forgotten_2pc'",
+        "health",
+      );
       await activeSession(cluster, "waiter", "lock table");
       await activeSession(cluster, "sleeper", "pg_sleep");
 
@@ -154,6 +160,7 @@ for (const major of MAJORS) {
           multixact_wraparound: "ok",
           sequences: "critical",
           idle_in_transaction: "warning",
+          prepared_transactions: "warning",
           long_queries: "warning",
           blocked_sessions: "warning",
           invalid_indexes: "warning",
@@ -188,6 +195,9 @@ for (const major of MAJORS) {
         assert.match(sequences.action, /bigint/);
         assert.ok(checks.idle_in_transaction.items.some((i) => i.pid === idle.backendPid));
         assert.ok(checks.long_queries.items.some((i) => i.pid === sleeper.backendPid));
+        assert.deepEqual(checks.prepared_transactions.items.map((i) => [i.gid, i.database]), [
+          ["forgotten_2pc", "health"],
+        ]);
         assert.ok(
           checks.blocked_sessions.items.some((i) =>
             i.blocked_pid === waiter.backendPid && i.blocking_pid === holder.backendPid
