@@ -256,7 +256,10 @@ function worst(statuses: Status[]): Status {
   );
 }
 
-/** Sessions older than the warning threshold, graded by the oldest. */
+/**
+ * Sessions (or transactions) older than the warning threshold, graded by the
+ * oldest; other users' need pg_read_all_stats unless `seesAll`.
+ */
 function sessionCheck(options: {
   name: string;
   threshold: string;
@@ -266,13 +269,16 @@ function sessionCheck(options: {
   one: string;
   many: string;
   action: string;
+  seesAll?: boolean;
 }): Check {
   return {
     name: options.name,
     threshold: options.threshold,
     about: options.about,
     async run(context) {
-      if (!context.readsAllStats) return { status: "skipped", summary: NEEDS_STATS };
+      if (!context.readsAllStats && !options.seesAll) {
+        return { status: "skipped", summary: NEEDS_STATS };
+      }
       const { warning } = context.thresholds[options.threshold];
       const rows = await context.query(options.sql, [warning * 60, COUNT_LIMIT]);
       if (rows.length === 0) {
@@ -491,32 +497,19 @@ export const CHECKS: Check[] = [
     action: "look at the plan (explain_analyze.ts); cancel_backend.ts stops one; " +
       "statement_timeout bounds them",
   }),
-  {
+  sessionCheck({
     name: "prepared_transactions",
     threshold: "idle-transaction",
     about: "prepared (two-phase) transactions left waiting",
-    async run(context) {
-      const { warning } = context.thresholds["idle-transaction"];
-      const rows = await context.query("doctor_prepared_transactions", [warning * 60, COUNT_LIMIT]);
-      if (rows.length === 0) {
-        return {
-          status: "ok",
-          value: 0,
-          summary: `no prepared transactions waiting over ${warning} minutes`,
-        };
-      }
-      const longest = Math.max(...rows.map((r) => Number(r.waiting_seconds))) / 60;
-      return {
-        status: grade(context, "idle-transaction", longest),
-        value: round(longest, 2),
-        summary: `${plural(rows.length, "prepared transaction")} waiting; the oldest ` +
-          `${round(longest, 2)} minutes (${rows[0].gid})`,
-        action: "have the transaction manager finish them, or COMMIT PREPARED / ROLLBACK " +
-          "PREPARED 'gid' by hand once you know which is right: they survive restarts",
-        items: rows.slice(0, context.limit),
-      };
-    },
-  },
+    sql: "doctor_prepared_transactions",
+    secondsColumn: "waiting_seconds",
+    one: "prepared transaction waiting",
+    many: "prepared transactions waiting",
+    // pg_prepared_xacts shows every role's.
+    seesAll: true,
+    action: "have the transaction manager finish them, or COMMIT PREPARED / ROLLBACK " +
+      "PREPARED 'gid' by hand once you know which is right: they survive restarts",
+  }),
   {
     name: "blocked_sessions",
     threshold: "blocked",
