@@ -332,10 +332,13 @@ export interface ResolveOptions {
   /**
    * The kind of session: `diagnostic` sessions are read-only and carry polite
    * default timeouts; `explain` sessions carry the timeouts but may write
-   * (inside a transaction that is rolled back); `plain` sessions carry only
-   * what the environment sets.
+   * (inside a transaction that is rolled back); `migration` sessions wait
+   * for a lock only as long as diagnostics do (a structure change queued
+   * behind a long transaction would stall every query behind it) but may run
+   * as long as they need; `plain` sessions carry only what the environment
+   * sets.
    */
-  session?: "plain" | "diagnostic" | "explain";
+  session?: "plain" | "diagnostic" | "explain" | "migration";
 }
 
 /**
@@ -351,11 +354,11 @@ export function sessionParameters(
   const parameters: Record<string, string> = {
     application_name: Deno.env.get("DB_APPLICATION_NAME") || DEFAULT_APPLICATION_NAME,
   };
-  const polite = session !== "plain";
+  const polite = session === "diagnostic" || session === "explain";
   const statementTimeout = envInteger("DB_STATEMENT_TIMEOUT_MS", { min: 0 }) ??
     (polite ? DIAGNOSTIC_TIMEOUTS_MS.statement_timeout : undefined);
   const lockTimeout = envInteger("DB_LOCK_TIMEOUT_MS", { min: 0 }) ??
-    (polite ? DIAGNOSTIC_TIMEOUTS_MS.lock_timeout : undefined);
+    (polite || session === "migration" ? DIAGNOSTIC_TIMEOUTS_MS.lock_timeout : undefined);
   if (statementTimeout !== undefined) parameters.statement_timeout = String(statementTimeout);
   if (lockTimeout !== undefined) parameters.lock_timeout = String(lockTimeout);
   if (session === "diagnostic") parameters.default_transaction_read_only = "on";

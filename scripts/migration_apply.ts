@@ -18,7 +18,11 @@ files would succeed now, and changes nothing (a check takes the same locks and
 time as the real run; it carries the diagnostic timeouts, 30 s per statement
 and 2 s per lock wait, unless DB_STATEMENT_TIMEOUT_MS / DB_LOCK_TIMEOUT_MS say
 otherwise). --apply commits; it names the database and needs YES on a terminal,
-or DB_CONFIRM=YES without one.
+or DB_CONFIRM=YES without one. It too waits at most 2 s for a lock (a structure
+change queued behind a long transaction stalls every query behind it; the whole
+run is rolled back, try again when the lock is free, or raise
+DB_LOCK_TIMEOUT_MS), but has no statement timeout unless DB_STATEMENT_TIMEOUT_MS
+sets one.
 Statements PostgreSQL refuses inside a transaction (CREATE INDEX CONCURRENTLY,
 VACUUM ...) and transaction control of the files' own (BEGIN, COMMIT) are
 refused before anything runs.
@@ -54,7 +58,7 @@ await runScript("migration_apply", async () => {
   }
   const statements = planMigrations(await parsePending(pending));
   const files = pending.map((f) => f.name);
-  const target = await resolveTarget({ profile, session: apply ? "plain" : "explain" });
+  const target = await resolveTarget({ profile, session: apply ? "migration" : "explain" });
   const where = `database "${target.database}" at ${describeServer(target)} ` +
     `(${describeSource(target)})`;
   const what = `${statements.length} statement${statements.length === 1 ? "" : "s"} from ` +

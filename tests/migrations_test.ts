@@ -517,6 +517,29 @@ Deno.test("migration_apply: a check leaves no trace, failures leave nothing, ver
       },
     );
 
+    await t.step("--apply waits at most 2 s for a lock, then rolls back", async () => {
+      // A long transaction reading customers: ALTER TABLE would queue behind it.
+      const reader = await cluster.session(database);
+      try {
+        await reader.simpleQuery("begin; select count(*) from customers");
+        await write("2_prerelease.sql", "alter table customers add column vip boolean;\n");
+        const started = performance.now();
+        const result = await run("migration_apply.ts", ["--apply"], { env: { DB_CONFIRM: "YES" } });
+        const waited = performance.now() - started;
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(
+          result.stderr,
+          /2_prerelease\.sql line 1 \(ALTER TABLE\) failed: .*lock timeout \(2000 ms\).*the database is as it was/,
+        );
+        assert.ok(waited < 15_000, `gave up after ${waited} ms`);
+        assert.deepEqual(await catalogState(cluster, database), initial);
+      } finally {
+        await reader.simpleQuery("rollback").catch(() => {});
+        await reader.close();
+        await Deno.remove(join(folder, "2_prerelease.sql")).catch(() => {});
+      }
+    });
+
     await t.step(
       "what cannot run in the transaction is refused before anything is sent",
       async () => {
