@@ -43,8 +43,8 @@ import { loadSql } from "../lib/sql.ts";
 import {
   baseEnv,
   makeProject,
-  shebangFlags,
   SKILL_ROOT,
+  skillArgv,
   tomlWithProfiles,
 } from "../tests/support/run.ts";
 
@@ -214,11 +214,7 @@ async function benchConnect(): Promise<void> {
       {
         label: "test_connection.ts",
         command: Deno.execPath(),
-        args: [
-          "run",
-          ...await shebangFlags("test_connection.ts"),
-          join(SKILL_ROOT, "scripts", "test_connection.ts"),
-        ],
+        args: (await skillArgv("test_connection.ts")).slice(1),
         env: { ...baseEnv(), ...project.env },
       },
       {
@@ -272,12 +268,7 @@ async function benchIntrospect(): Promise<void> {
       },
     }));
     const env = { ...baseEnv(), ...project.env };
-    const introspect = [
-      "run",
-      ...await shebangFlags("schema_introspect.ts"),
-      join(SKILL_ROOT, "scripts", "schema_introspect.ts"),
-      "--json",
-    ];
+    const introspect = (await skillArgv("schema_introspect.ts", ["--json"])).slice(1);
     const dump = [
       "--schema-only",
       "-h",
@@ -378,12 +369,7 @@ async function benchDoctor(cluster: Cluster, env: Record<string, string>): Promi
   const file = await Deno.makeTempFile({ suffix: ".sql" });
   await Deno.writeTextFile(file, script);
   try {
-    const doctor = [
-      "run",
-      ...await shebangFlags("doctor.ts"),
-      join(SKILL_ROOT, "scripts", "doctor.ts"),
-      "--json",
-    ];
+    const doctor = (await skillArgv("doctor.ts", ["--json"])).slice(1);
     const psqlArgs = [
       "-X",
       "-q",
@@ -420,14 +406,12 @@ async function benchCsv(): Promise<void> {
   const cluster = await startCluster();
   try {
     const env = { ...baseEnv(), DB_URL: cluster.url() };
-    const flags = await shebangFlags("run_sql.ts");
+    const [deno, ...runSqlArgs] = await skillArgv("run_sql.ts");
     const runSql = (count: number) => ({
       label: "run_sql.ts --csv",
-      command: Deno.execPath(),
+      command: deno,
       args: [
-        "run",
-        ...flags,
-        join(SKILL_ROOT, "scripts", "run_sql.ts"),
+        ...runSqlArgs,
         "--csv",
         rowsQuery(count),
       ],
@@ -511,15 +495,10 @@ async function benchDiff(): Promise<void> {
     for (let i = 0; i < 5; i++) {
       await cluster.sql(`alter schema bench_s${i} rename to other_s${i}`, "other300");
     }
-    const flags = await shebangFlags("schema_diff.ts");
+    const [deno, ...diffArgs] = await skillArgv("schema_diff.ts", ["--json"]);
     const diffOf = (a: string, b: string) => ({
-      command: Deno.execPath(),
-      args: [
-        "run",
-        ...flags,
-        join(SKILL_ROOT, "scripts", "schema_diff.ts"),
-        "--json",
-      ],
+      command: deno,
+      args: diffArgs,
       env: {
         ...baseEnv(),
         DB_URL_A: cluster.url({ database: a }),

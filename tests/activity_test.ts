@@ -8,15 +8,13 @@ import assert from "node:assert/strict";
 import { checkTargets } from "../lib/backends.ts";
 import { SkillError } from "../lib/cli.ts";
 import type { PgSession } from "../lib/session.ts";
-import { shellQuote } from "../lib/cli.ts";
 import { startCluster } from "./support/cluster.ts";
 import {
   baseEnv,
   makeProject,
   runInTerminal,
   runSkillScript,
-  shebangFlags,
-  SKILL_ROOT,
+  skillCommandLine,
   tomlWithProfiles,
 } from "./support/run.ts";
 import { waitFor } from "./support/wait.ts";
@@ -352,16 +350,11 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
         async () => /interactive/.test((await states(sleeper.backendPid))?.query as string),
         "query",
       );
-      const flags = await shebangFlags("query_action.ts");
-      const command = [
-        Deno.execPath(),
-        "run",
-        ...flags,
-        `${SKILL_ROOT}/scripts/query_action.ts`,
+      const command = await skillCommandLine("query_action.ts", [
         "cancel",
         "--query",
         "interactive",
-      ].map(shellQuote).join(" ");
+      ]);
       const result = await runInTerminal(command, `${sleeper.backendPid}\nYES\n`, {
         ...baseEnv(),
         ...env,

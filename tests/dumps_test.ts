@@ -4,7 +4,6 @@
  * a trace and never run twice, confirmation, secrets, progress, versions.
  */
 import assert from "node:assert/strict";
-import { shellQuote } from "../lib/cli.ts";
 import { applyPatch } from "diff";
 import { normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
 import { findToolDir, toolMajor } from "../lib/tools.ts";
@@ -15,8 +14,7 @@ import {
   makeProject,
   type Project,
   runSkillScript,
-  shebangFlags,
-  SKILL_ROOT,
+  skillCommandLine,
   spawnSkillScript,
   tomlWithProfiles,
 } from "./support/run.ts";
@@ -375,15 +373,7 @@ Deno.test("dumps and restores on a real server", async (t) => {
     await t.step("progress on a terminal while a dump waits and runs", async () => {
       const holder = await cluster.session("src");
       await holder.simpleQuery("begin; lock table orders in access exclusive mode");
-      const flags = await shebangFlags("data_dump.ts");
-      const command = [
-        Deno.execPath(),
-        "run",
-        ...flags,
-        `${SKILL_ROOT}/scripts/data_dump.ts`,
-        `${out}/progress.sql`,
-      ]
-        .map(shellQuote).join(" ");
+      const command = await skillCommandLine("data_dump.ts", [`${out}/progress.sql`]);
       const term = new Terminal(command, { ...baseEnv(), ...project.env, DB_PROFILE: "src" });
       await term.expect(/data dump: \d+(\.\d)? (B|kB|MB), \d+\.\d s/);
       await holder.simpleQuery("commit");

@@ -18,8 +18,7 @@ import {
   type Project,
   runInTerminal,
   runSkillScript,
-  shebangFlags,
-  SKILL_ROOT,
+  skillCommandLine,
 } from "./support/run.ts";
 import { shellQuote } from "../lib/cli.ts";
 
@@ -576,13 +575,8 @@ Deno.test("migration_apply: a check leaves no trace, failures leave nothing, ver
     );
 
     await t.step("on a terminal the prompt names the database; only YES applies", async () => {
-      const command = `cd ${shellQuote(project.root)} && ` + [
-        Deno.execPath(),
-        "run",
-        ...await shebangFlags("migration_apply.ts"),
-        `${SKILL_ROOT}/scripts/migration_apply.ts`,
-        "--apply",
-      ].map(shellQuote).join(" ");
+      const command = `cd ${shellQuote(project.root)} && ` +
+        await skillCommandLine("migration_apply.ts", ["--apply"]);
       const terminalEnv = { ...baseEnv(), ...project.env, DB_URL: cluster.url({ database }) };
       const refused = await runInTerminal(command, "yes\n", terminalEnv);
       assert.equal(refused.code, 1, refused.output);

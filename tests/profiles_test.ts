@@ -4,14 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { shellQuote } from "../lib/cli.ts";
 import { startCluster } from "./support/cluster.ts";
 import {
   baseEnv,
   makeProject,
   runSkillScript,
-  shebangFlags,
-  SKILL_ROOT,
+  skillCommandLine,
   withoutPsql,
 } from "./support/run.ts";
 import { Terminal } from "./support/terminal.ts";
@@ -267,22 +265,17 @@ Deno.test("bootstrap_profile without a terminal or options: exit 2, nothing writ
   }
 });
 
-function bootstrapCommand(flags: string[]): string {
-  return [Deno.execPath(), "run", ...flags, `${SKILL_ROOT}/scripts/bootstrap_profile.ts`]
-    .map(shellQuote).join(" ");
-}
-
 Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidden password, test", async (t) => {
   const cluster = await startCluster();
   const project = await makeProject();
-  const flags = await shebangFlags("bootstrap_profile.ts");
+  const command = await skillCommandLine("bootstrap_profile.ts");
   const env = { ...baseEnv(), ...project.env };
   try {
     await monorepo(project.root);
     await cluster.sql("create role tester login password 'typed-secret-77'");
 
     await t.step("answering no to save writes nothing and prints a one-off DB_URL", async () => {
-      const term = new Terminal(bootstrapCommand(flags), env);
+      const term = new Terminal(command, env);
       await term.expect(/Scan the project for existing connection settings\? \[Y\/n\]/);
       await term.type("n\n");
       await term.expect(/Profile name .*\[local\]: /);
@@ -319,7 +312,7 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
     await t.step(
       "scan, pick a candidate, save with migrations folder, AGENTS.md, .gitignore",
       async () => {
-        const term = new Terminal(bootstrapCommand(flags), env);
+        const term = new Terminal(command, env);
         await term.expect(/Scan the project for existing connection settings\? \[Y\/n\]/);
         await term.type("y\n");
         await term.expect(/Folder to scan \[.*\]: /);
@@ -387,7 +380,7 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
         const before = await project.readToml();
         const commented = "# kept: my own note\n" + before;
         await project.writeToml(commented);
-        const term = new Terminal(bootstrapCommand(flags), env);
+        const term = new Terminal(command, env);
         await term.expect(/Scan the project for existing connection settings\? \[y\/N\]/);
         await term.type("\n");
         await term.expect(/Profile name .*: /);

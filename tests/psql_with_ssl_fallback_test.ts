@@ -12,13 +12,11 @@ import {
   makeProject,
   runInTerminal,
   runSkillScript,
-  shebangFlags,
-  SKILL_ROOT,
+  skillCommandLine,
   spawnSkillScript,
   tomlWithProfiles,
   withoutPsql,
 } from "./support/run.ts";
-import { shellQuote } from "../lib/cli.ts";
 import { watchFamily } from "./support/processes.ts";
 
 const SCRIPT = "psql_with_ssl_fallback.ts";
@@ -186,17 +184,7 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
         'schema_version = 1\npg_bin_path = "/nowhere/bin" # keep this comment\n',
       );
       await project.writeToml(wrong);
-      const flags = await shebangFlags(SCRIPT);
-      const command = [
-        Deno.execPath(),
-        "run",
-        ...flags,
-        `${SKILL_ROOT}/scripts/${SCRIPT}`,
-        "-At",
-        "-c",
-        "select 8",
-      ]
-        .map(shellQuote).join(" ");
+      const command = await skillCommandLine(SCRIPT, ["-At", "-c", "select 8"]);
       // `script` gives the wrapper a real terminal; "y" answers its question.
       const result = await runInTerminal(command, "y\n", { ...baseEnv(), ...env, PAGER: "cat" });
       assert.equal(result.code, 0, result.output);

@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { shellQuote } from "../lib/cli.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { pgbouncerPath, startPgBouncer } from "./support/pgbouncer.ts";
 import { activeSession } from "./support/wait.ts";
@@ -16,8 +15,7 @@ import {
   isOneLineError,
   runInTerminal,
   runSkillScript,
-  shebangFlags,
-  SKILL_ROOT,
+  skillCommandLine,
   spawnSkillScript,
 } from "./support/run.ts";
 
@@ -297,15 +295,10 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
     });
 
     await t.step("on a terminal the prompt names each statement; YES runs it", async () => {
-      const flags = await shebangFlags("run_sql.ts");
-      const command = [
-        Deno.execPath(),
-        "run",
-        ...flags,
-        `${SKILL_ROOT}/scripts/run_sql.ts`,
+      const command = await skillCommandLine("run_sql.ts", [
         "--write",
         "update canary set v = 'z' where id = 3; select 1 as one",
-      ].map(shellQuote).join(" ");
+      ]);
       const result = await runInTerminal(command, "YES\n", { ...baseEnv(), ...env });
       assert.equal(result.code, 0, result.output);
       assert.match(

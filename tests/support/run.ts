@@ -5,6 +5,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shellQuote } from "../../lib/cli.ts";
 
 /** The skill's folder. */
 export const SKILL_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -74,21 +75,37 @@ export interface RunningScript {
   result: Promise<RunResult>;
 }
 
+/**
+ * The command line that runs `scripts/<script>` with its shebang's permissions:
+ * the Deno binary first, then its arguments.
+ */
+export async function skillArgv(
+  script: string,
+  args: string[] = [],
+  denoFlags: string[] = [],
+): Promise<string[]> {
+  return [
+    Deno.execPath(),
+    "run",
+    ...denoFlags,
+    ...await shebangFlags(script),
+    join(SKILL_ROOT, "scripts", script),
+    ...args,
+  ];
+}
+
+/** The same command as one shell-quoted line, for a terminal. */
+export async function skillCommandLine(script: string, args: string[] = []): Promise<string> {
+  return (await skillArgv(script, args)).map(shellQuote).join(" ");
+}
+
 /** Starts `scripts/<script>` with its shebang's permissions and returns at once. */
 export async function spawnSkillScript(
   script: string,
   args: string[] = [],
   options: RunOptions & { denoFlags?: string[] } = {},
 ): Promise<RunningScript> {
-  const flags = await shebangFlags(script);
-  const command = [
-    Deno.execPath(),
-    "run",
-    ...(options.denoFlags ?? []),
-    ...flags,
-    join(SKILL_ROOT, "scripts", script),
-    ...args,
-  ];
+  const command = await skillArgv(script, args, options.denoFlags);
   const [program, ...rest] = [...(options.wrapper ?? []), ...command];
   const child = new Deno.Command(program, {
     args: rest,
