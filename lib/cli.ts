@@ -194,6 +194,22 @@ export function parsePositiveInt(
   return value;
 }
 
+/**
+ * Parses a number of at least 0 with up to three decimals (minutes, seconds,
+ * a percentage) and at most `max`. Anything else is a usage error naming
+ * `what`, so no user text reaches SQL.
+ */
+export function parseDecimal(text: string, what: string, bounds: { max: number }): number {
+  if (!/^\d{1,10}(\.\d{1,3})?$/.test(text)) {
+    throw new UsageError(`${what} must be a number of at least 0, got "${text}"`);
+  }
+  const value = Number(text);
+  if (value > bounds.max) {
+    throw new UsageError(`${what} must be at most ${bounds.max}, got "${text}"`);
+  }
+  return value;
+}
+
 /** The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`. */
 export function parseLimit(text: string | undefined, fallback: number): number {
   return text === undefined ? fallback : parsePositiveInt(text, "limit", { max: 10_000 });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UsageError } from "./cli.ts";
+import { parseDecimal, UsageError } from "./cli.ts";
 import { PgServerError } from "./session.ts";
 
 /** How a check came out. */
@@ -142,15 +142,7 @@ export function parseThresholds(values: Record<string, unknown>): Thresholds {
     const read = (level: "warning" | "critical") => {
       const option = `${spec.name}-${level}`;
       const text = values[option];
-      if (text === undefined) return spec[level];
-      if (typeof text !== "string" || !/^\d{1,10}(\.\d{1,3})?$/.test(text)) {
-        throw new UsageError(`--${option} must be a number of at least 0, got "${text}"`);
-      }
-      const value = Number(text);
-      if (value > spec.max) {
-        throw new UsageError(`--${option} must be at most ${spec.max}, got "${text}"`);
-      }
-      return value;
+      return text === undefined ? spec[level] : parseDecimal(String(text), `--${option}`, spec);
     };
     const warning = read("warning");
     const critical = read("critical");

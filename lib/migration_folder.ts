@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { SkillError, UsageError } from "./cli.ts";
 import {
   appendEntry,
@@ -19,7 +19,7 @@ import {
   removeEntries,
 } from "./changelog.ts";
 import { withFileLock, writeFileAtomic } from "./files.ts";
-import { findProjectRoot, tomlPathFor } from "./project.ts";
+import { findProjectRoot, isInside, tomlPathFor } from "./project.ts";
 import { loadConfig, PROFILE_NAME, profileSettings } from "./config.ts";
 import type { ObjectChange } from "./ddl_objects.ts";
 import { type MigrationsSource, resolveMigrationsPath } from "./migrations.ts";
@@ -161,7 +161,7 @@ export async function writablePath(folder: string, name: string): Promise<string
   if (!link?.isSymlink) return path;
   const real = await Deno.realPath(path).catch(() => undefined);
   const realFolder = await Deno.realPath(folder);
-  const inside = real !== undefined && isInside(real, realFolder);
+  const inside = real !== undefined && real !== realFolder && isInside(real, realFolder);
   if (!inside) {
     throw new SkillError(
       `"${path}" is a symlink to ${
@@ -178,11 +178,6 @@ export async function writablePath(folder: string, name: string): Promise<string
     );
   }
   return real;
-}
-
-function isInside(path: string, folder: string): boolean {
-  const rel = relative(folder, path);
-  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
 }
 
 /** A pending file with its text and its statements as the parser reads them. */
@@ -338,8 +333,10 @@ export async function ensureFolder(path: string): Promise<void> {
 
 /** `path` shown relative to the project root when it is inside it. */
 export function shown(projectRoot: string, path: string): string {
-  const rel = relative(projectRoot, resolve(path));
-  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : path;
+  const absolute = resolve(path);
+  return absolute !== projectRoot && isInside(absolute, projectRoot)
+    ? relative(projectRoot, absolute)
+    : path;
 }
 
 /** How a change reads in a changelog entry or a status row. */

@@ -57,7 +57,8 @@ export function findProjectRoot(): ProjectRoot {
   return root;
 }
 
-function isInside(path: string, folder: string): boolean {
+/** True when `path` is `folder` or lies under it (both absolute). */
+export function isInside(path: string, folder: string): boolean {
   const rel = relative(folder, path);
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
 }

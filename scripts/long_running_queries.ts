@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists active queries running longer than a threshold. */
-import { parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts";
+import { parseCli, parseDecimal, parseLimit, runScript } from "../lib/cli.ts";
 import { querySqlFile } from "../lib/database.ts";
 import { printOutput, renderRows, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -28,10 +28,7 @@ await runScript("long_running_queries", async () => {
     positionals: { min: 0, max: 2 },
   }, Deno.args);
   const minutesText = positionals[0] ?? "5";
-  if (!/^\d{1,6}(\.\d{1,3})?$/.test(minutesText)) {
-    throw new UsageError(`minutes must be a number of at least 0, got "${minutesText}"`);
-  }
-  const seconds = Number(minutesText) * 60;
+  const seconds = parseDecimal(minutesText, "minutes", { max: 1_000_000 }) * 60;
   const limit = parseLimit(positionals[1], 20);
   const target = await resolveTarget({ session: "diagnostic" });
   const result = await querySqlFile(target, "long_running_queries", [seconds, limit]);
