@@ -70,6 +70,12 @@ const OUTSIDE_FUNCTIONS = [
   /^pg_advisory_(unlock_all|lock|lock_shared|unlock|unlock_shared)$/,
   /^pg_try_advisory_(lock|lock_shared)$/,
   /^pg_import_system_collations$/,
+  /^pg_stat_reset/,
+  /^pg_stat_statements_reset$/,
+  /^pg_log_backend_memory_contexts$/,
+  /^pg_log_standby_snapshot$/,
+  /^pg_wal_replay_(pause|resume)$/,
+  /^pg_sync_replication_slots$/,
   /^pg_notify$/,
   /^dblink/,
   /^lo_/,
@@ -318,7 +324,7 @@ function inspect(
     if (node.is_program === true) readOnlyRefusals.push("COPY to or from a program");
     else if (node.filename !== undefined) readOnlyRefusals.push("COPY to or from a server file");
     if (node.is_program === true || node.filename !== undefined) atLeast("ddl");
-    if (node.is_from === true) {
+    if (node.is_from === true && node.is_program !== true && node.filename === undefined) {
       refusals.push("COPY FROM STDIN needs data on the connection; use psql_with_ssl_fallback.ts");
     }
   }
