@@ -119,9 +119,10 @@ Deno.test("dumps and restores on a real server", async (t) => {
             );
           }
           assert.equal(await fingerprint(cluster, target), source);
+          // Profiles named by DB_PROFILE_A/B here; the other schema_diff tests use DB_URL_A/B.
           const diff = await run("schema_diff.ts", [], {
-            DB_URL_A: cluster.url({ database: "src" }),
-            DB_URL_B: cluster.url({ database: target }),
+            DB_PROFILE_A: "src",
+            DB_PROFILE_B: target,
           });
           assert.equal(diff.code, 0, diff.stdout + diff.stderr);
           assert.equal(diff.stdout, "No structural differences.\n");

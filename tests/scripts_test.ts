@@ -89,6 +89,31 @@ Deno.test("scripts against a plain server and an SSL-only server", async (t) => 
       assert.match(csv.stdout, /^database,app$/m);
     });
 
+    await t.step(
+      "PGOPTIONS reaches our sessions and psql's, beside the skill's timeouts",
+      async () => {
+        const options = {
+          ...env,
+          PGOPTIONS: "-c work_mem=7MB -c search_path=pg_catalog",
+          DB_STATEMENT_TIMEOUT_MS: "4321",
+        };
+        const query = "select current_setting('work_mem') as w, " +
+          "current_setting('search_path') as p, current_setting('statement_timeout') as t";
+        const ours = await runSkillScript("run_sql.ts", ["--json", query], { env: options });
+        assert.equal(ours.code, 0, ours.stderr);
+        assert.deepEqual(JSON.parse(ours.stdout).results[0].rows, [
+          { w: "7MB", p: "pg_catalog", t: "4321ms" },
+        ]);
+        const before = await project.readToml(); // psql's first run saves pg_bin_path
+        const psql = await runSkillScript("psql_with_ssl_fallback.ts", ["-XAtc", query], {
+          env: options,
+        });
+        await project.writeToml(before);
+        assert.equal(psql.code, 0, psql.stderr);
+        assert.equal(psql.stdout, "7MB|pg_catalog|4321ms\n");
+      },
+    );
+
     await t.step("application_name defaults to codex-postgres-skill", async () => {
       const result = await runSkillScript("connection_info.ts", ["--json"], { env });
       assert.equal(JSON.parse(result.stdout).application_name, "codex-postgres-skill");
