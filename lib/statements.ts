@@ -487,6 +487,27 @@ export function describeStatement(statement: Statement): string {
 }
 
 /**
+ * Refuses (usage error) a number of `--param` values that does not match the
+ * highest `$n` the statements use: one value for each, no more, no fewer.
+ */
+export function checkParamCount(statements: Statement[], given: number): void {
+  const maxParam = Math.max(0, ...statements.map((s) => s.maxParam));
+  if (given < maxParam) {
+    const user = statements.find((s) => s.maxParam > given)!;
+    throw new UsageError(
+      `Statement ${user.index} uses $${user.maxParam} but ${given} --param ` +
+        `value${given === 1 ? " was" : "s were"} given; give one --param for each $n`,
+    );
+  }
+  if (given > maxParam) {
+    throw new UsageError(
+      `${given} --param values were given but the SQL uses ` +
+        `${maxParam ? `only $1..$${maxParam}` : "no $n parameter"}`,
+    );
+  }
+}
+
+/**
  * Decides whether statements may run with the flags given, before anything
  * is sent: each refusal is a usage error naming the statement, what it does
  * and the flag that allows it.
@@ -505,20 +526,7 @@ export function planRun(
       );
     }
   }
-  const maxParam = Math.max(...statements.map((s) => s.maxParam));
-  if (options.params < maxParam) {
-    const user = statements.find((s) => s.maxParam > options.params)!;
-    throw new UsageError(
-      `Statement ${user.index} uses $${user.maxParam} but ${options.params} --param ` +
-        `value${options.params === 1 ? " was" : "s were"} given`,
-    );
-  }
-  if (options.params > maxParam) {
-    throw new UsageError(
-      `${options.params} --param values were given but the SQL uses ` +
-        `${maxParam ? `only $1..$${maxParam}` : "no $n parameter"}`,
-    );
-  }
+  checkParamCount(statements, options.params);
   let needed: StatementKind = "read";
   for (const statement of statements) {
     const kind = statement.readOnlyRefusals.length && statement.kind === "read"

@@ -7,7 +7,12 @@ import { parseCli, runScript, UsageError } from "../lib/cli.ts";
 import { withRollback, withSession } from "../lib/database.ts";
 import { printOutput } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { describeStatement, parseStatements, type Statement } from "../lib/statements.ts";
+import {
+  checkParamCount,
+  describeStatement,
+  parseStatements,
+  type Statement,
+} from "../lib/statements.ts";
 
 /** Statements EXPLAIN takes. */
 const EXPLAINABLE = /^(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE TABLE AS|DECLARE CURSOR)$/;
@@ -43,7 +48,7 @@ async function explainable(text: string, analyze: boolean): Promise<Statement> {
   return statement;
 }
 
-const usage = `Usage: explain_analyze.ts [--no-analyze] [--json] "<sql>"
+const usage = `Usage: explain_analyze.ts [--no-analyze] [--param VALUE]... [--json] "<sql>"
 
 Shows how the server runs one statement. By default it runs the statement with
 EXPLAIN (ANALYZE, BUFFERS), inside a transaction that is always rolled back:
@@ -58,11 +63,15 @@ The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
 
 Options:
   --no-analyze   plan only (EXPLAIN without ANALYZE): nothing is executed
+  --param VALUE  a value for $1, $2 ... in order (repeatable); bound, never
+                 spliced into the text, so the plan is the one the application's
+                 parameterized query gets
   --json         the plan in EXPLAIN's JSON format
   --help         this text
 
 Example:
-  ./scripts/explain_analyze.ts "select * from orders where customer_id = 42"`;
+  ./scripts/explain_analyze.ts "select * from orders where customer_id = 42"
+  ./scripts/explain_analyze.ts "select * from orders where customer_id = \\$1" --param 42`;
 
 await runScript("explain_analyze", async () => {
   const { positionals, values, format } = parseCli({
@@ -70,9 +79,14 @@ await runScript("explain_analyze", async () => {
     usage,
     formats: ["json"],
     positionals: { min: 1, max: 1 },
-    options: { "no-analyze": { type: "boolean" } },
+    options: {
+      "no-analyze": { type: "boolean" },
+      param: { type: "string", multiple: true },
+    },
   }, Deno.args);
+  const params = (values.param as string[] | undefined) ?? [];
   const statement = await explainable(positionals[0], values["no-analyze"] !== true);
+  checkParamCount([statement], params.length);
   const analyze = values["no-analyze"] !== true;
   const options = [
     ...(analyze ? ["ANALYZE", "BUFFERS"] : []),
@@ -84,7 +98,7 @@ await runScript("explain_analyze", async () => {
   const target = await resolveTarget({ session: analyze ? "explain" : "diagnostic" });
   const plan = await withSession(
     target,
-    (session) => withRollback(session, () => session.query(explain)),
+    (session) => withRollback(session, () => session.query(explain, params)),
   );
   if (format === "json") {
     printOutput(JSON.stringify(plan.rows[0]["QUERY PLAN"], null, 2));

@@ -661,6 +661,31 @@ for (const major of MAJORS) {
         assert.equal(big.n, 20000);
       });
 
+      await t.step("explain_analyze: $n bound from --param, and counted", async () => {
+        const plan = await json(project, "explain_analyze.ts", [
+          "select * from public.big where id = $1",
+          "--param",
+          "7",
+        ]);
+        assert.equal(plan[0].Plan["Actual Rows"], 1);
+        for (
+          const [args, pattern] of [
+            [[], /Statement 1 uses \$1 but 0 --param values were given/],
+            [
+              ["--param", "1", "--param", "2"],
+              /2 --param values were given but .* only \$1\.\.\$1/,
+            ],
+          ] as [string[], RegExp][]
+        ) {
+          const result = await runSkillScript("explain_analyze.ts", [
+            "delete from public.big where id = $1",
+            ...args,
+          ], { env: project.env });
+          assert.equal(result.code, 2, args.join(" "));
+          assert.match(result.stderr, pattern);
+        }
+      });
+
       await t.step(
         "explain_analyze: more than one statement is refused, nothing runs",
         async () => {
