@@ -9,6 +9,7 @@
 import { basename, dirname, join } from "node:path";
 import { parseStatements } from "./statements.ts";
 import { SkillError } from "./cli.ts";
+import { replaceableTarget } from "./files.ts";
 import { probeForTools, withSession } from "./database.ts";
 import { PgServerError } from "./session.ts";
 import { loadSql } from "./sql.ts";
@@ -96,9 +97,13 @@ export async function dumpToFile(
   kind: DumpKind,
   file: string,
 ): Promise<DumpReport> {
+  const destination = await replaceableTarget(file);
   const { probe, path, env } = await prepare(target, "pg_dump");
   const plain = isPlainSql(file);
-  const temp = join(dirname(file), `.${basename(file)}.${crypto.randomUUID()}.tmp`);
+  const temp = join(
+    dirname(destination),
+    `.${basename(destination)}.${crypto.randomUUID()}.tmp`,
+  );
   const started = performance.now();
   try {
     // Made first, private: pg_dump writes into it and keeps its mode (dumps hold data).
@@ -113,7 +118,7 @@ export async function dumpToFile(
     if (result.code !== 0) {
       throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}; no file was written`);
     }
-    await Deno.rename(temp, file);
+    await Deno.rename(temp, destination);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     if (error instanceof SkillError) {

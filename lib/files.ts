@@ -5,16 +5,55 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { SkillError } from "./cli.ts";
 
-/** The file a path names, through any symlinks; the path itself when it does not exist yet. */
+/**
+ * The file a path names, through any symlinks, even one whose target does not
+ * exist yet (writing creates it there); the path itself when nothing is there.
+ */
 async function targetOf(path: string): Promise<string> {
   try {
     return await Deno.realPath(path);
   } catch {
-    return path;
+    let current = path;
+    for (let hops = 0; hops < 40; hops++) {
+      const info = await Deno.lstat(current).catch(() => undefined);
+      if (!info?.isSymlink) return current;
+      current = resolve(dirname(current), await Deno.readLink(current));
+    }
+    return current;
   }
+}
+
+/**
+ * The file that writing `path` replaces (through symlinks), checked before
+ * anything is written or connected: its folder must exist, and the name must
+ * not be a folder or a file its owner made read-only. Each problem is one
+ * line naming the path and the fix.
+ */
+export async function replaceableTarget(path: string): Promise<string> {
+  const target = await targetOf(path);
+  const folder = dirname(target);
+  const folderInfo = await Deno.stat(folder).catch(() => undefined);
+  if (!folderInfo?.isDirectory) {
+    throw new SkillError(
+      `The folder "${folder}" does not exist; create it or give a path in an existing folder`,
+    );
+  }
+  const existing = await Deno.stat(target).catch(() => undefined);
+  if (existing?.isDirectory) {
+    throw new SkillError(`"${path}" is a folder; give a file name (inside it, or another)`);
+  }
+  if (existing?.mode !== undefined && existing.mode !== null && !(existing.mode & 0o200)) {
+    throw new SkillError(
+      `"${path}" is read-only (mode ${
+        (existing.mode & 0o777).toString(8)
+      }); nothing was written; ` +
+        `make it writable (chmod 600) if the skill should change it`,
+    );
+  }
+  return target;
 }
 
 /**
@@ -63,16 +102,7 @@ export async function writeFileAtomic(
   text: string,
   options: { mode?: number; createNew?: boolean } = {},
 ): Promise<void> {
-  const target = await targetOf(path);
-  const existing = await Deno.stat(target).catch(() => undefined);
-  if (existing?.mode !== undefined && existing.mode !== null && !(existing.mode & 0o200)) {
-    throw new SkillError(
-      `"${path}" is read-only (mode ${
-        (existing.mode & 0o777).toString(8)
-      }); nothing was written; ` +
-        `make it writable (chmod 600) if the skill should change it`,
-    );
-  }
+  const target = await replaceableTarget(path);
   const mode = options.mode ?? 0o600;
   const temp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID()}.tmp`);
   try {

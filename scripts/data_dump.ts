@@ -13,7 +13,9 @@ current folder. Format: plain SQL when the name ends in .sql, else pg_dump's
 custom format (restore it with restore_dump.ts).
 The dump goes to a temporary file beside the target and is renamed into place
 only when pg_dump succeeds: on failure no file appears and an existing file of
-that name is left as it was. The client tools must be at least as new as the
+that name is left as it was. A symlink is written through (the link stays); a
+missing folder, a folder or a read-only file as the target is refused before
+connecting. The client tools must be at least as new as the
 server; if not, the error says which pg_bin_path to set. On a terminal, a dump
 that takes a while shows its progress.
 

@@ -209,6 +209,37 @@ Deno.test("dumps and restores on a real server", async (t) => {
       assert.deepEqual(await files(out), []);
     });
 
+    await t.step("a target that cannot be replaced is refused before pg_dump runs", async () => {
+      await Deno.mkdir(`${out}/folder.dump`);
+      await Deno.writeTextFile(`${out}/kept.sql`, "kept");
+      await Deno.chmod(`${out}/kept.sql`, 0o400);
+      await Deno.symlink(`${out}/real.dump`, `${out}/link.dump`);
+      const before = await files(out);
+      const refusals: [string, RegExp][] = [
+        ["missing/s.dump", /The folder ".*\/missing" does not exist; create it/],
+        ["folder.dump", /\/folder\.dump" is a folder; give a file name/],
+        ["kept.sql", /\/kept\.sql" is read-only \(mode 400\); nothing was written/],
+      ];
+      for (const [name, pattern] of refusals) {
+        const result = await run("schema_dump.ts", [name], { DB_PROFILE: "src" });
+        assert.equal(result.code, 1, name);
+        assert.match(result.stderr, pattern);
+      }
+      assert.deepEqual(await files(out), before, "nothing new, nothing temporary");
+      assert.equal(await Deno.readTextFile(`${out}/kept.sql`), "kept");
+      // A symlink is written through: the dump lands in its target, the link stays.
+      const linked = await run("schema_dump.ts", ["link.dump"], { DB_PROFILE: "src" });
+      assert.equal(linked.code, 0, linked.stderr);
+      assert.ok((await Deno.lstat(`${out}/link.dump`)).isSymlink);
+      assert.equal(
+        new TextDecoder().decode((await Deno.readFile(`${out}/real.dump`)).slice(0, 5)),
+        "PGDMP",
+      );
+      for (const name of ["folder.dump", "kept.sql", "link.dump", "real.dump"]) {
+        await Deno.remove(`${out}/${name}`);
+      }
+    });
+
     await t.step("a half-failing SQL file leaves the target unchanged and runs once", async () => {
       await cluster.sql("create table items (id int primary key)", "half");
       await Deno.writeTextFile(
