@@ -33,6 +33,8 @@ statement is allowed:
                            role settings, COPY with files or programs, DO
                            blocks, and functions that act outside the
                            transaction (pg_terminate_backend, dblink, lo_* ...)
+                           named in the text; what functions, views and
+                           policies do inside is the role's to limit
   --write                  also data changes (INSERT, UPDATE, DELETE, MERGE,
                            TRUNCATE, VACUUM ...)
   --ddl                    also structure changes (CREATE, ALTER, DROP, GRANT,
