@@ -7,7 +7,7 @@
 -- changed) and objects owned by extensions are left out, and extensions themselves: theirs is
 -- the extension author's comment.
 -- Parameters: $1 text[] schemas (null: every user schema), $2 text[] table names (null: all).
--- Server versions: PostgreSQL 9.4 and later (pg_identify_object); tested on 13-18.
+-- Server versions: PostgreSQL 9.6 and later (pg_identify_object, parse_ident); tested on 13-18.
 with described as (
   select d.classoid, d.objoid, d.objsubid, d.description,
          case d.classoid
@@ -36,8 +36,11 @@ select x.schema,
        x."table",
        x.comment
 from (
-  select coalesce(o.schema, rn.nspname,
-                  case when d.classoid = 'pg_namespace'::regclass then o.identity end) as schema,
+  -- pg_identify_object quotes names where needed ("Mixed Case"); the schema column is the
+  -- catalog's own spelling, as in every other section, so --schema matches it.
+  select coalesce(rn.nspname, (parse_ident(o.schema))[1],
+                  case when d.classoid = 'pg_namespace'::regclass
+                       then (parse_ident(o.identity))[1] end) as schema,
          case when d.classoid = 'pg_type'::regclass
                    and (select t.typtype from pg_type t where t.oid = d.objoid) = 'd'
               then 'domain' else o.type end as kind,

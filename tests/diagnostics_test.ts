@@ -415,6 +415,47 @@ for (const major of MAJORS) {
       );
 
       await t.step(
+        "schema_introspect: a schema that needs quotes keeps its own spelling",
+        async () => {
+          await cluster.sql(
+            `create schema "Mixed Case";
+           create table "Mixed Case"."Order Items" ("Qty" int);
+           comment on schema "Mixed Case" is 'odd';
+           comment on column "Mixed Case"."Order Items"."Qty" is 'how many';
+           create function "Mixed Case"."F"() returns int language sql as 'select 1';
+           comment on function "Mixed Case"."F"() is 'one';`,
+            "shapes",
+          );
+          try {
+            const report = await json(project, "schema_introspect.ts", [
+              "--schema",
+              "Mixed Case",
+              "--section",
+              "comments",
+              "--section",
+              "tables",
+            ], shapes);
+            assert.deepEqual(
+              report.comments.map((
+                r: { schema: string; kind: string; name: string },
+              ) => [r.schema, r.kind, r.name]),
+              [
+                ["Mixed Case", "schema", '"Mixed Case"'],
+                ["Mixed Case", "function", '"Mixed Case"."F"()'],
+                ["Mixed Case", "table column", '"Mixed Case"."Order Items"."Qty"'],
+              ],
+            );
+            assert.deepEqual(
+              report.tables.map((r: { schema: string; name: string }) => [r.schema, r.name]),
+              [["Mixed Case", "Order Items"]],
+            );
+          } finally {
+            await cluster.sql(`drop schema "Mixed Case" cascade`, "shapes");
+          }
+        },
+      );
+
+      await t.step(
         "partitioned tables: sizes add up, foreign keys once, suggestions the server accepts",
         async () => {
           const sizes = await json(project, "table_sizes.ts", ["100"], shapes);
