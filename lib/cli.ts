@@ -399,10 +399,12 @@ export async function runScript(
   } catch (error) {
     code = error instanceof SkillError ? error.exitCode : EXIT_FAILURE;
     const message = error instanceof Error ? error.message : String(error);
-    const prefix = error instanceof SkillError ? "" : "unexpected error: ";
-    console.error(
-      escapeControl(maskPasswords(`${name}: ${prefix}${firstLine(message)}`), { newlines: false }),
-    );
+    // Our own messages are one line by design: a line break in one came from a value (a host
+    // name, a path) and is shown escaped, not cut. Anything else shows its first line.
+    const text = error instanceof SkillError
+      ? `${name}: ${message.trim()}`
+      : `${name}: unexpected error: ${firstLine(message)}`;
+    console.error(escapeControl(maskPasswords(text), { newlines: false }));
     if (Deno.env.get("DB_DEBUG") === "1" && error instanceof Error && error.stack) {
       console.error(escapeControl(maskPasswords(error.stack)));
     }

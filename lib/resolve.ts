@@ -263,10 +263,14 @@ export function parseConnectionUrl(text: string, variable = "DB_URL"): ParsedUrl
   return parsed;
 }
 
-function parsePort(text: string, variable: string): number {
+/**
+ * A TCP port as typed (a URL's, an option's, an answer's): digits only, 1 to
+ * 65535, else a usage error naming where it came from.
+ */
+export function parsePort(text: string, where: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-    throw new UsageError(`${variable} has an invalid port "${text}"`);
+    throw new UsageError(`${where} has an invalid port "${text}"; give a number from 1 to 65535`);
   }
   return port;
 }

@@ -37,7 +37,7 @@ import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations.ts
 import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/project.ts";
 import { asTable, type TomlTable } from "../lib/toml_edit.ts";
 import { openSession } from "../lib/connect.ts";
-import { targetUrl } from "../lib/resolve.ts";
+import { parsePort, targetUrl } from "../lib/resolve.ts";
 import { type Candidate, scanProject } from "../lib/scan.ts";
 
 const usage = `Usage: bootstrap_profile.ts [options]
@@ -190,9 +190,16 @@ async function runInteractive(ctx: Context): Promise<number> {
     settings = { ...settings, ...defined(fieldsFromUrl(url)) };
   }
   settings.host = await askText("Host", settings.host ?? "localhost");
-  let port = "";
-  while (!/^\d{1,5}$/.test(port)) port = await askText("Port", String(settings.port ?? 5432));
-  settings.port = Number(port);
+  const defaultPort = String(settings.port ?? 5432);
+  settings.port = undefined;
+  while (settings.port === undefined) {
+    try {
+      settings.port = parsePort(await askText("Port", defaultPort), "The answer");
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      note(error.message);
+    }
+  }
   settings.database = await askText("Database", settings.database ?? "");
   settings.user = await askText("User", settings.user ?? "");
   if (settings.password === undefined) {
@@ -316,10 +323,7 @@ async function runWithOptions(
     if (values[key] !== undefined) settings[key] = values[key] as string;
   }
   if (values.port !== undefined) {
-    if (!/^\d{1,5}$/.test(values.port as string)) {
-      throw new UsageError(`--port must be a number, got "${values.port}"`);
-    }
-    settings.port = Number(values.port);
+    settings.port = parsePort(values.port as string, "--port");
   }
   if (values.sslmode !== undefined) {
     const ssl = parseSslSwitch(values.sslmode as string);

@@ -490,6 +490,26 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
         assert.equal(result.code, 2, path);
         assert.match(result.stderr, pattern, path);
       }
+      for (const port of ["99999", "0", "54x"]) {
+        const result = await runSkillScript("bootstrap_profile.ts", [
+          "--profile",
+          "checked",
+          "--host",
+          "127.0.0.1",
+          "--port",
+          port,
+          "--database",
+          "postgres",
+          "--user",
+          "tester",
+          "--save",
+        ], { env: project.env });
+        assert.equal(result.code, 2, port);
+        assert.match(
+          result.stderr,
+          new RegExp(`--port has an invalid port "${port}"; give a number from 1 to 65535`),
+        );
+      }
       assert.equal(await project.readToml(), before, "nothing saved");
       assert.ok(!(await exists(outside)), "no folder made outside the project");
       const agents = await Deno.readTextFile(join(project.root, "AGENTS.md")).catch(() => "");

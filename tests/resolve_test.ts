@@ -289,6 +289,14 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         /Database "nope" does not exist/,
       );
     });
+    await t.step("a line break in a value is shown escaped, not cut off", async () => {
+      await expectFailure(
+        good,
+        { DB_URL: "postgresql://app@bad%0Ahost.invalid/db" },
+        1,
+        /Cannot resolve host "bad\\x0ahost\.invalid"; check the host in DB_URL$/m,
+      );
+    });
     await t.step("bad DB_URL and bad timeouts are usage errors", async () => {
       await expectFailure(
         good,
