@@ -28,8 +28,17 @@ export interface LoadedConfig {
   data: TomlTable;
 }
 
-/** Reads and parses a TOML file; a syntax error names its line and column. */
-export async function readToml(path: string): Promise<{ text: string; data: TomlTable }> {
+/** A UTF-8 byte order mark, which some Windows editors put at the start of a file. */
+const BOM = "\uFEFF";
+
+/**
+ * Reads and parses a TOML file; a syntax error names its line and column. A
+ * leading byte order mark is set aside (`bom`), so the text parses and edits
+ * as any other and the file keeps it when written back.
+ */
+export async function readToml(
+  path: string,
+): Promise<{ text: string; data: TomlTable; bom: boolean }> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -42,8 +51,10 @@ export async function readToml(path: string): Promise<{ text: string; data: Toml
     }
     throw new SkillError(`Cannot read "${path}": ${(error as Error).message}`);
   }
+  const bom = text.startsWith(BOM);
+  if (bom) text = text.slice(BOM.length);
   try {
-    return { text, data: parse(text) as TomlTable };
+    return { text, data: parse(text) as TomlTable, bom };
   } catch (error) {
     if (error instanceof TomlError) {
       const reason = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
@@ -241,10 +252,10 @@ export async function editTomlFile<T>(
   edit: (text: string, data: TomlTable) => { text: string | undefined; result: T },
 ): Promise<T> {
   return await withFileLock(path, async () => {
-    const { text, data } = await readToml(path);
+    const { text, data, bom } = await readToml(path);
     const outcome = edit(text, data);
     if (outcome.text !== undefined && outcome.text !== text) {
-      await writeTomlFile(path, outcome.text);
+      await writeTomlFile(path, bom ? BOM + outcome.text : outcome.text);
     }
     return outcome.result;
   });

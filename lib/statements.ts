@@ -424,9 +424,11 @@ const decoder = new TextDecoder();
 /**
  * Splits `sql` into statements and classifies each with PostgreSQL's own
  * parser. A syntax error is a usage error naming the line and what is wrong;
- * nothing is sent to a server before this succeeds.
+ * nothing is sent to a server before this succeeds. A leading byte order mark
+ * (a file saved by some Windows editors) is skipped, as psql skips it.
  */
-export async function parseStatements(sql: string): Promise<Statement[]> {
+export async function parseStatements(text: string): Promise<Statement[]> {
+  const sql = text.startsWith("\uFEFF") ? text.slice(1) : text;
   const { parse } = await loadParser();
   let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
   try {

@@ -5,7 +5,7 @@
  * verified writes nothing.
  */
 import assert from "node:assert/strict";
-import { parseSslSwitch, updateTomlFile } from "../lib/config.ts";
+import { parseSslSwitch, readToml, updateTomlFile } from "../lib/config.ts";
 import { setTomlValue } from "../lib/toml_edit.ts";
 import { SkillError } from "../lib/cli.ts";
 
@@ -105,6 +105,25 @@ Deno.test("updateTomlFile writes the whole file with mode 0600", async () => {
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
     const leftovers = [...Deno.readDirSync(dir)].map((e) => e.name);
     assert.deepEqual(leftovers, ["postgres.toml"], "no temporary file left behind");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a file that starts with a byte order mark loads, and keeps it when edited", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/postgres.toml`;
+  try {
+    const withBom = `\uFEFF${ORIGINAL.replaceAll("\n", "\r\n")}`; // as Windows Notepad saves it
+    await Deno.writeTextFile(path, withBom);
+    const { data, bom } = await readToml(path);
+    assert.equal(bom, true);
+    assert.equal((data.configuration as { schema_version: number }).schema_version, 1);
+    await updateTomlFile(path, ["database", "staging"], "sslmode", true);
+    assert.equal(
+      await Deno.readTextFile(path),
+      withBom.replace("sslmode = false   # will change", "sslmode = true   # will change"),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

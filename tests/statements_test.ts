@@ -181,3 +181,8 @@ Deno.test("each statement knows the line it starts on", async () => {
   );
   assert.deepEqual(statements.map((s) => s.line), [2, 4, 6]);
 });
+
+Deno.test("a leading byte order mark is skipped, as psql skips it", async () => {
+  const statements = await parseStatements("\uFEFF-- saved by Notepad\nselect 1;\nselect 2");
+  assert.deepEqual(statements.map((s) => [s.text, s.line]), [["select 1", 2], ["select 2", 3]]);
+});
