@@ -153,7 +153,7 @@ export const KINDS: Record<string, string> = {
   "SCHEMA": "schema",
   "EXTENSION": "extension",
   "TYPE": "type",
-  "DOMAIN": "type",
+  "DOMAIN": "domain",
   "TABLE": "table",
   "FOREIGN TABLE": "table",
   "TABLE ATTACH": "table attach",
@@ -189,18 +189,31 @@ export interface DumpObject {
 }
 
 /**
+ * An object with its statement text; `partOf` is the key of the object it
+ * belongs to (a column's or inline check's table, a comment's object).
+ */
+interface DumpedObject extends DumpObject {
+  text: string;
+  partOf?: string;
+}
+
+function objectKey(kind: string, name: string): string {
+  return `${kind}\u0000${name}`;
+}
+
+/**
  * The objects of a normalised schema dump, keyed by kind and qualified name,
  * each with its statement text. Table columns are objects of their own
  * (`schema.table.column`), so that a changed column is named as such.
  */
-export function dumpObjects(lines: string[]): Map<string, DumpObject & { text: string }> {
-  const objects = new Map<string, DumpObject & { text: string }>();
-  let current: (DumpObject & { text: string }) | undefined;
-  const add = (kind: string, name: string, text: string) => {
-    const key = `${kind}\u0000${name}`;
+export function dumpObjects(lines: string[]): Map<string, DumpedObject> {
+  const objects = new Map<string, DumpedObject>();
+  let current: DumpedObject | undefined;
+  const add = (kind: string, name: string, text: string, partOf?: string) => {
+    const key = objectKey(kind, name);
     const existing = objects.get(key);
     if (existing) existing.text += `\n${text}`;
-    else objects.set(key, { kind, name, text });
+    else objects.set(key, { kind, name, text, partOf });
   };
   for (let i = 0; i < lines.length; i++) {
     const header = lines[i].match(/^-- Name: (.+); Type: ([A-Z ]+); Schema: ([^;]+); Owner: /);
@@ -214,14 +227,16 @@ export function dumpObjects(lines: string[]): Map<string, DumpObject & { text: s
       }
       // A comment's name is its object's: "TABLE t" -> "table public.t".
       const commented = kind === "comment" && rawName.match(/^((?:[A-Z]+ )+)(.+)$/);
+      let partOf: string | undefined;
       if (commented) {
         const qualified = schema === "-" ? commented[2] : `${schema}.${commented[2]}`;
-        name = `${commented[1].trim().toLowerCase()} ${qualified}`;
+        const type = commented[1].trim();
+        name = `${type.toLowerCase()} ${qualified}`;
+        partOf = objectKey(KINDS[type] ?? type.toLowerCase(), qualified);
       }
       if (type === "SEQUENCE OWNED BY") name += " (owned by)";
-      current = { kind, name, text: "" };
-      add(kind, name, "");
-      current = objects.get(`${kind}\u0000${name}`);
+      add(kind, name, "", partOf);
+      current = objects.get(objectKey(kind, name));
       continue;
     }
     if (!current || lines[i] === "--" || lines[i] === "") continue;
@@ -240,12 +255,17 @@ export function dumpObjects(lines: string[]): Map<string, DumpObject & { text: s
       const constraint = column.match(/^CONSTRAINT ("(?:[^"]|"")+"|\S+) /);
       if (constraint) {
         // pg_dump writes check constraints inside CREATE TABLE.
-        add("constraint", `${object.name}.${constraint[1]}`, column);
+        add(
+          "constraint",
+          `${object.name}.${constraint[1]}`,
+          column,
+          objectKey("table", object.name),
+        );
         continue;
       }
       const m = column.match(/^("(?:[^"]|"")+"|[^\s]+)\s/);
       if (!m || /^(PRIMARY|UNIQUE|CHECK|FOREIGN|EXCLUDE)\b/.test(column)) continue;
-      add("column", `${object.name}.${m[1]}`, column);
+      add("column", `${object.name}.${m[1]}`, column, objectKey("table", object.name));
     }
     object.text = rest;
   }
@@ -259,7 +279,11 @@ export interface SchemaComparison {
   different: DumpObject[];
 }
 
-/** Objects only in A, only in B, and in both with different statements. */
+/**
+ * Objects only in A, only in B, and in both with different statements. What
+ * belongs to an object that is itself only on one side (a new table's columns
+ * and inline checks, a new extension's comment) is part of it, not listed again.
+ */
 export function compareDumps(a: string[], b: string[]): SchemaComparison {
   const left = dumpObjects(a);
   const right = dumpObjects(b);
@@ -267,13 +291,16 @@ export function compareDumps(a: string[], b: string[]): SchemaComparison {
   const order = (x: DumpObject, y: DumpObject) =>
     x.kind.localeCompare(y.kind) || x.name.localeCompare(y.name);
   const result: SchemaComparison = { only_in_a: [], only_in_b: [], different: [] };
+  const partOfNewObject = (object: DumpedObject, other: Map<string, DumpedObject>) =>
+    object.partOf !== undefined && !other.has(object.partOf);
   for (const [key, object] of left) {
     const other = right.get(key);
-    if (!other) result.only_in_a.push(strip(object));
-    else if (other.text.trim() !== object.text.trim()) result.different.push(strip(object));
+    if (!other) {
+      if (!partOfNewObject(object, right)) result.only_in_a.push(strip(object));
+    } else if (other.text.trim() !== object.text.trim()) result.different.push(strip(object));
   }
   for (const [key, object] of right) {
-    if (!left.has(key)) result.only_in_b.push(strip(object));
+    if (!left.has(key) && !partOfNewObject(object, left)) result.only_in_b.push(strip(object));
   }
   result.only_in_a.sort(order);
   result.only_in_b.sort(order);

@@ -41,6 +41,9 @@ ${kindsHelp()}
                       publication, text search configuration ...)
 Names are schema-qualified; a column, constraint, trigger, policy or rule is
 schema.table.name; a comment is named by its object ("column public.t.id").
+What belongs to an object that is only on one side (a new table's columns and
+inline checks, comments on new objects) is part of it and not listed again;
+the diff shows every line.
 
 Example:
   ./scripts/schema_diff.ts local staging`;

@@ -567,15 +567,31 @@ Deno.test("real-world shapes: dump, restore and compare; data-only restores and 
       await cluster.sql("comment on table app.events is 'Everything that happened'", "dst");
     });
 
+    await t.step("what belongs to an object only on one side is not listed again", async () => {
+      const result = await diff("src", "empty", ["--json"]);
+      assert.equal(result.code, 1, result.stderr);
+      const summary = JSON.parse(result.stdout);
+      const names = (kind: string) =>
+        summary.only_in_a.filter((o: { kind: string }) => o.kind === kind)
+          .map((o: { name: string }) => o.name);
+      assert.ok(names("table").includes("app.accounts"));
+      assert.deepEqual(names("column"), [], "a new table's columns are part of it");
+      assert.deepEqual(names("comment"), [], "so are the comments on new objects");
+      // The diff text still has every line.
+      assert.match(summary.diff, /^-COMMENT ON COLUMN app\.accounts\.email IS /m);
+      assert.match(summary.diff, /^- {4}email /m);
+    });
+
     await t.step("every kind --json reports is documented in --help", async () => {
       const result = await diff("src", "empty", ["--json"]);
       assert.equal(result.code, 1, result.stderr);
       const kinds = new Set<string>(
         JSON.parse(result.stdout).only_in_a.map((o: { kind: string }) => o.kind),
       );
-      for (const kind of ["policy", "row security", "table attach", "index attach", "comment"]) {
+      for (const kind of ["policy", "row security", "table attach", "index attach", "domain"]) {
         assert.ok(kinds.has(kind), `${kind} is reported`);
       }
+      kinds.add("comment"); // reported in the step before, where only a comment differs
       const help = (await runSkillScript("schema_diff.ts", ["--help"])).stdout;
       for (const kind of kinds) {
         assert.match(help, new RegExp(`^  ${kind} {2,}\\S`, "m"), `${kind} is in --help`);
