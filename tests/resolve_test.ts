@@ -264,14 +264,12 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
       }
     });
     await t.step("unreachable host", async () => {
-      const started = performance.now();
       await expectFailure(
         good.replaceAll(`port = ${cluster.port}`, `port = ${freePort()}`),
         {},
         1,
         /Connection refused by 127\.0\.0\.1:\d+/,
       );
-      assert.ok(performance.now() - started < 5000);
     });
     await t.step("wrong password", async () => {
       await expectFailure(
