@@ -199,6 +199,32 @@ const COMMAND_NAMES: Record<string, string> = {
   CreateDomainStmt: "CREATE DOMAIN",
   AlterDomainStmt: "ALTER DOMAIN",
   CreateForeignTableStmt: "CREATE FOREIGN TABLE",
+  // Where the node's name is not the command's (PostgreSQL's command tags).
+  SecLabelStmt: "SECURITY LABEL",
+  RuleStmt: "CREATE RULE",
+  CreateEventTrigStmt: "CREATE EVENT TRIGGER",
+  AlterEventTrigStmt: "ALTER EVENT TRIGGER",
+  CreatePLangStmt: "CREATE LANGUAGE",
+  CreateOpClassStmt: "CREATE OPERATOR CLASS",
+  CreateOpFamilyStmt: "CREATE OPERATOR FAMILY",
+  AlterOpFamilyStmt: "ALTER OPERATOR FAMILY",
+  CreateAmStmt: "CREATE ACCESS METHOD",
+  CreateStatsStmt: "CREATE STATISTICS",
+  AlterStatsStmt: "ALTER STATISTICS",
+  CreateFdwStmt: "CREATE FOREIGN DATA WRAPPER",
+  AlterFdwStmt: "ALTER FOREIGN DATA WRAPPER",
+  ConstraintsSetStmt: "SET CONSTRAINTS",
+  AlterTSConfigurationStmt: "ALTER TEXT SEARCH CONFIGURATION",
+  AlterTSDictionaryStmt: "ALTER TEXT SEARCH DICTIONARY",
+  AlterRoleSetStmt: "ALTER ROLE",
+  AlterDatabaseSetStmt: "ALTER DATABASE",
+  AlterExtensionContentsStmt: "ALTER EXTENSION",
+  CreateTableSpaceStmt: "CREATE TABLESPACE",
+  DropTableSpaceStmt: "DROP TABLESPACE",
+  AlterTableSpaceOptionsStmt: "ALTER TABLESPACE",
+  AlterTableMoveAllStmt: "ALTER TABLE",
+  AlterObjectDependsStmt: "ALTER EXTENSION DEPENDS",
+  LockStmt: "LOCK TABLE",
 };
 
 /** `CreateFunctionStmt` -> `CREATE FUNCTION`; a few need their object type. */
@@ -223,6 +249,8 @@ function commandOf(type: string, node: Node): string {
   }
   if (type === "AlterTableStmt") return `ALTER ${objectType(node.objtype)}`;
   if (type === "CommentStmt") return "COMMENT";
+  // CREATE AGGREGATE, OPERATOR, TYPE (base), COLLATION, TEXT SEARCH ... share one node.
+  if (type === "DefineStmt") return `CREATE ${objectType(node.kind)}`;
   if (type === "VacuumStmt" && node.is_vacuumcmd !== true) return "ANALYZE";
   if (type === "GrantStmt" && node.is_grant === false) return "REVOKE";
   if (type === "TransactionStmt") {
@@ -232,8 +260,25 @@ function commandOf(type: string, node: Node): string {
     type.replace(/Stmt$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
 }
 
+/** The parser's object types whose SQL spelling is not their name. */
+const OBJECT_SPELLINGS: Record<string, string> = {
+  MATVIEW: "MATERIALIZED VIEW",
+  TSPARSER: "TEXT SEARCH PARSER",
+  TSDICTIONARY: "TEXT SEARCH DICTIONARY",
+  TSTEMPLATE: "TEXT SEARCH TEMPLATE",
+  TSCONFIGURATION: "TEXT SEARCH CONFIGURATION",
+  FDW: "FOREIGN DATA WRAPPER",
+  FOREIGN_SERVER: "SERVER",
+  OPCLASS: "OPERATOR CLASS",
+  OPFAMILY: "OPERATOR FAMILY",
+  STATISTIC_EXT: "STATISTICS",
+  LARGEOBJECT: "LARGE OBJECT",
+  TABCONSTRAINT: "CONSTRAINT",
+};
+
 function objectType(value: unknown): string {
-  return String(value ?? "OBJECT").replace(/^OBJECT_/, "").replaceAll("_", " ");
+  const name = String(value ?? "OBJECT").replace(/^OBJECT_/, "");
+  return OBJECT_SPELLINGS[name] ?? name.replaceAll("_", " ");
 }
 
 /** The name of a function call, without schema (pg_catalog.nextval -> nextval). */

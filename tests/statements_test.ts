@@ -186,3 +186,23 @@ Deno.test("a leading byte order mark is skipped, as psql skips it", async () => 
   const statements = await parseStatements("\uFEFF-- saved by Notepad\nselect 1;\nselect 2");
   assert.deepEqual(statements.map((s) => [s.text, s.line]), [["select 1", 2], ["select 2", 3]]);
 });
+
+Deno.test("commands are named as PostgreSQL names them", async () => {
+  const cases: [string, string][] = [
+    ["security label on table canary is 'x'", "SECURITY LABEL"],
+    ["create rule r as on insert to canary do nothing", "CREATE RULE"],
+    ["create aggregate a (int) (sfunc = int4pl, stype = int)", "CREATE AGGREGATE"],
+    ["create text search configuration c (copy = simple)", "CREATE TEXT SEARCH CONFIGURATION"],
+    ["drop materialized view mv", "DROP MATERIALIZED VIEW"],
+    ["drop foreign data wrapper w", "DROP FOREIGN DATA WRAPPER"],
+    ["create tablespace t location '/x'", "CREATE TABLESPACE"],
+    ["set constraints all deferred", "SET CONSTRAINTS"],
+    ["create event trigger e on ddl_command_start execute function f()", "CREATE EVENT TRIGGER"],
+    ["lock table canary", "LOCK TABLE"],
+    ["alter materialized view mv rename to mv2", "ALTER MATERIALIZED VIEW"],
+  ];
+  for (const [sql, command] of cases) {
+    const [statement] = await parseStatements(sql);
+    assert.equal(statement.command, command, sql);
+  }
+});
