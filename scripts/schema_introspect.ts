@@ -55,8 +55,9 @@ Objects owned by extensions and the system schemas are left out. A constraint
 PostgreSQL copies onto each partition (foreign keys, inherited checks) is shown
 once, where it is declared, as pg_dump shows it. tables gives each table's kind
 (table, partitioned table, partition, foreign table), what it is a partition
-of, estimated rows (null when never analyzed; a partitioned table's are its
-partitions'), and whether row-level security is enabled and forced.
+of, the tables it inherits from (INHERITS), estimated rows (null when never
+analyzed; a partitioned table's are its partitions'), and whether row-level
+security is enabled and forced.
 
 Options:
   --schema S     only schema S (repeatable)

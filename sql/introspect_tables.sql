@@ -1,5 +1,6 @@
 -- introspect_tables.sql: which tables exist (ordinary, partitioned, partitions, foreign)?
--- Answers: schema, name, kind, the partitioned table it is a partition of, owner, estimated
+-- Answers: schema, name, kind, the partitioned table it is a partition of, the tables it
+-- inherits from (INHERITS; an empty list for none), owner, estimated
 -- rows, whether row-level security is enabled and forced, comment. Estimated rows come from the
 -- last ANALYZE or VACUUM (or CREATE INDEX); a table never counted has null, unknown, not 0
 -- (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages and no ANALYZE or VACUUM in the
@@ -48,6 +49,14 @@ select n.nspname as schema,
           join pg_class pc on pc.oid = i.inhparent
           join pg_namespace pn on pn.oid = pc.relnamespace
          where i.inhrelid = c.oid and c.relispartition) as partition_of,
+       -- Table inheritance (INHERITS, as TimescaleDB chunks and older partitioning schemes use
+       -- it): the parents, in declared order. Partitions have partition_of instead.
+       array(select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
+               from pg_inherits i
+               join pg_class pc on pc.oid = i.inhparent
+               join pg_namespace pn on pn.oid = pc.relnamespace
+              where i.inhrelid = c.oid and not c.relispartition
+              order by i.inhseqno) as inherits,
        pg_get_userbyid(c.relowner) as owner,
        (case when c.relkind = 'p' then whole.rows else own.rows end)::bigint as estimated_rows,
        c.relrowsecurity as row_security,

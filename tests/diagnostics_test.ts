@@ -455,6 +455,44 @@ for (const major of MAJORS) {
         },
       );
 
+      await t.step("schema_introspect: INHERITS children name their parents", async () => {
+        await cluster.sql(
+          `create schema legacy;
+           create table legacy.cities (name text primary key);
+           create table legacy.tagged (tag text);
+           create table legacy.capitals (state text) inherits (legacy.cities, legacy.tagged);`,
+          "shapes",
+        );
+        try {
+          const report = await json(project, "schema_introspect.ts", [
+            "--schema",
+            "legacy",
+            "--section",
+            "tables",
+          ], shapes);
+          assert.deepEqual(
+            report.tables.map((r: { name: string; inherits: string[] }) => [r.name, r.inherits]),
+            [
+              ["capitals", ["legacy.cities", "legacy.tagged"]],
+              ["cities", []],
+              ["tagged", []],
+            ],
+          );
+          const partitions = await json(project, "schema_introspect.ts", [
+            "--schema",
+            "app",
+            "--section",
+            "tables",
+          ], shapes);
+          assert.ok(
+            partitions.tables.every((r: { inherits: string[] }) => r.inherits.length === 0),
+            "a partition's parent is its partition_of, not an inheritance",
+          );
+        } finally {
+          await cluster.sql("drop schema legacy cascade", "shapes");
+        }
+      });
+
       await t.step(
         "partitioned tables: sizes add up, foreign keys once, suggestions the server accepts",
         async () => {
