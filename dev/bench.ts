@@ -361,7 +361,12 @@ async function benchDoctor(cluster: Cluster, env: Record<string, string>): Promi
       limit: 10,
     });
   });
-  const literal = (value: unknown) => typeof value === "number" ? String(value) : "NULL";
+  // The checks bind only numbers (thresholds, limits); anything else would need quoting, and a
+  // NULL in its place would let psql do less work than doctor.ts did.
+  const literal = (value: unknown) => {
+    if (typeof value !== "number") throw new Error(`Parameter ${String(value)} is not a number`);
+    return String(value);
+  };
   const script = (await Promise.all(recorded.map(async ({ name, params }) => {
     const text = (await loadSql(name)).replace(/\$(\d+)/g, (_, n) => literal(params[n - 1]));
     return `${text.trimEnd().replace(/;$/, "")};`;

@@ -9,7 +9,7 @@ import { confirmAction, escapeControl, type OutputFormat, SkillError, UsageError
 import { withSession } from "./database.ts";
 import { printOutput, renderRows } from "./render.ts";
 import type { ConnectionTarget } from "./resolve.ts";
-import { PgServerError, type PgSession } from "./session.ts";
+import { isPermissionDenied, type PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
 
 /** What to do to a session. */
@@ -125,9 +125,9 @@ export async function signalBackends(
           "the server sent no signal";
       }
     } catch (error) {
-      if (error instanceof PgServerError && error.code === "42501") {
+      if (isPermissionDenied(error)) {
         result = "not permitted";
-        reason = error.message;
+        reason = (error as Error).message;
       } else throw error;
     }
     if (result === "signalled" && action === "terminate" && await gone(session, target.pid)) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { parseDecimal, UsageError } from "./cli.ts";
-import { PgServerError } from "./session.ts";
+import { isPermissionDenied, PgServerError } from "./session.ts";
 
 /** How a check came out. */
 export type Status = "ok" | "warning" | "critical" | "skipped";
@@ -177,6 +177,28 @@ export interface Finding {
   action: string;
   /** What the finding is about: the sessions, indexes, tables ... */
   items: Record<string, unknown>[];
+}
+
+/** A finding's value for a table: `95%`, `1,607 IDs`, `3` (a count); empty when unmeasured. */
+export function valueText(finding: Finding): string {
+  if (finding.value === null) return "";
+  const value = finding.value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+  return finding.unit === "count"
+    ? value
+    : finding.unit === "%"
+    ? `${value}%`
+    : `${value} ${finding.unit}`;
+}
+
+/** A finding's thresholds for a table: `>= 70 / 90%` (warning / critical); empty when fixed. */
+export function thresholdText(finding: Finding): string {
+  if (!finding.threshold) return "";
+  const name = CHECKS.find((c) => c.name === finding.check)?.threshold;
+  const spec = THRESHOLDS.find((t) => t.name === name)!;
+  const sign = spec.worse === "below" ? "<=" : ">=";
+  const unit = spec.unit === "%" ? "%" : ` ${spec.unit}`;
+  const n = (v: number) => v.toLocaleString("en-US");
+  return `${sign} ${n(finding.threshold.warning)} / ${n(finding.threshold.critical)}${unit}`;
 }
 
 /** What a check may ask of the server. */
@@ -790,7 +812,7 @@ export async function runChecks(
       if (!(error instanceof PgServerError)) throw error;
       outcome = {
         status: "skipped",
-        summary: error.code === "42501"
+        summary: isPermissionDenied(error)
           ? `needs a privilege this role lacks: ${error.message}`
           : `the server refused the check: ${error.message} (SQLSTATE ${error.code})`,
       };

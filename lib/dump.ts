@@ -11,7 +11,7 @@ import { parseStatements } from "./statements.ts";
 import { SkillError } from "./cli.ts";
 import { replaceableTarget } from "./files.ts";
 import { probeForTools, withSession } from "./database.ts";
-import { PgServerError } from "./session.ts";
+import { isPermissionDenied } from "./session.ts";
 import { loadSql } from "./sql.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import {
@@ -279,7 +279,7 @@ async function maySkipTriggers(target: ConnectionTarget): Promise<boolean> {
       await session.query(sql);
       return true;
     } catch (error) {
-      if (error instanceof PgServerError && error.code === "42501") return false;
+      if (isPermissionDenied(error)) return false;
       throw error;
     }
   });

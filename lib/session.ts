@@ -40,6 +40,11 @@ export class PgServerError extends Error {
   }
 }
 
+/** True when the server refused for lack of a privilege (SQLSTATE 42501). */
+export function isPermissionDenied(error: unknown): boolean {
+  return error instanceof PgServerError && error.code === "42501";
+}
+
 /** The connection broke while a statement ran, without a word from the server. */
 export class ConnectionLostError extends Error {
   constructor(cause: unknown) {

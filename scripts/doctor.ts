@@ -4,13 +4,14 @@ import { note, parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts
 import { withSession } from "../lib/database.ts";
 import {
   CHECKS,
-  type Finding,
   parseCheckNames,
   parseThresholds,
   runChecks,
   SEVERITY,
   type Status,
   THRESHOLDS,
+  thresholdText,
+  valueText,
 } from "../lib/doctor.ts";
 import { printOutput, renderRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -48,26 +49,6 @@ Options:
 
 Example:
   ./scripts/doctor.ts --fail-on critical`;
-
-function shownValue(finding: Finding): string {
-  if (finding.value === null) return "";
-  const value = finding.value.toLocaleString("en-US", { maximumFractionDigits: 2 });
-  return finding.unit === "count"
-    ? value
-    : finding.unit === "%"
-    ? `${value}%`
-    : `${value} ${finding.unit}`;
-}
-
-function shownThreshold(finding: Finding): string {
-  if (!finding.threshold) return "";
-  const name = CHECKS.find((c) => c.name === finding.check)?.threshold;
-  const spec = THRESHOLDS.find((t) => t.name === name)!;
-  const sign = spec.worse === "below" ? "<=" : ">=";
-  const unit = spec.unit === "%" ? "%" : ` ${spec.unit}`;
-  const n = (v: number) => v.toLocaleString("en-US");
-  return `${sign} ${n(finding.threshold.warning)} / ${n(finding.threshold.critical)}${unit}`;
-}
 
 await runScript("doctor", async () => {
   const { values, format } = parseCli({
@@ -115,8 +96,8 @@ await runScript("doctor", async () => {
       rows: findings.map((f) => ({
         check: f.check,
         status: f.status,
-        value: shownValue(f),
-        threshold: shownThreshold(f),
+        value: valueText(f),
+        threshold: thresholdText(f),
         finding: f.summary,
         action: f.action,
       })),

@@ -4,7 +4,7 @@ import { note, parseCli, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
 import { printOutput, renderSections } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
-import { PgServerError } from "../lib/session.ts";
+import { isPermissionDenied } from "../lib/session.ts";
 import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: settings_overview.ts [--json]
@@ -43,7 +43,7 @@ await runScript("settings_overview", async () => {
     try {
       files = (await session.query(await loadSql("settings_pending"))).rows;
     } catch (error) {
-      if (!(error instanceof PgServerError) || error.code !== "42501") throw error;
+      if (!isPermissionDenied(error)) throw error;
     }
     return { changed, files };
   });
