@@ -6,10 +6,9 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
 import { parseStatements } from "./statements.ts";
 import { SkillError } from "./cli.ts";
-import { replaceableTarget } from "./files.ts";
+import { replaceableTarget, replaceFile } from "./files.ts";
 import { probeForTools, withSession } from "./database.ts";
 import { isPermissionDenied } from "./session.ts";
 import { loadSql } from "./sql.ts";
@@ -90,7 +89,10 @@ function toolError(stderr: string): string {
 /**
  * Dumps to `file` through a temporary file beside it, renamed into place only
  * when pg_dump succeeds: on any failure no file appears and an existing file
- * of that name is left as it was.
+ * of that name is left as it was. The target is resolved once, before
+ * connecting: a regular file or nothing (a symlink to one is followed), never
+ * a folder, FIFO or device node (files.ts's replaceFile says why the rename
+ * cannot be redirected).
  */
 export async function dumpToFile(
   target: ConnectionTarget,
@@ -100,34 +102,27 @@ export async function dumpToFile(
   const destination = await replaceableTarget(file);
   const { probe, path, env } = await prepare(target, "pg_dump");
   const plain = isPlainSql(file);
-  const temp = join(
-    dirname(destination),
-    `.${basename(destination)}.${crypto.randomUUID()}.tmp`,
-  );
   const started = performance.now();
-  try {
-    // Made first, private: pg_dump writes into it and keeps its mode (dumps hold data).
-    await Deno.writeFile(temp, new Uint8Array(), { mode: 0o600, createNew: true });
-    await Deno.chmod(temp, 0o600);
-    const result = await runTool(
-      path,
-      [...DUMP_OPTIONS[kind], plain ? "--format=plain" : "--format=custom", "--file", temp],
-      env,
-      { progress: { label: `${kind} dump`, bytes: () => sizeNow(temp) } },
-    );
+  // The temporary file is made private first: pg_dump writes into it and keeps its mode.
+  await replaceFile(destination, async (temp) => {
+    let result;
+    try {
+      result = await runTool(
+        path,
+        [...DUMP_OPTIONS[kind], plain ? "--format=plain" : "--format=custom", "--file", temp.path],
+        env,
+        { progress: { label: `${kind} dump`, bytes: () => sizeNow(temp.path) } },
+      );
+    } catch (error) {
+      if (error instanceof SkillError) {
+        throw new SkillError(`${error.message}; no file was written`, error.exitCode);
+      }
+      throw new SkillError(`The dump failed: ${(error as Error).message}; no file was written`);
+    }
     if (result.code !== 0) {
       throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}; no file was written`);
     }
-    await Deno.rename(temp, destination);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    if (error instanceof SkillError) {
-      throw /no file was written/.test(error.message)
-        ? error
-        : new SkillError(`${error.message}; no file was written`, error.exitCode);
-    }
-    throw new SkillError(`The dump failed: ${(error as Error).message}; no file was written`);
-  }
+  }, { mode: 0o600 });
   return {
     file,
     format: plain ? "plain" : "custom",

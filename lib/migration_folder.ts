@@ -2,9 +2,11 @@
  * What the migrations folder holds and how the skill may change it: pending
  * migrations (`prerelease.sql`, `1_prerelease.sql`, `2_prerelease.sql` ...)
  * in order, released items (names ending in `released`, any case) that are
- * never written, renamed or deleted, nothing written outside the folder
- * (symlinks followed and checked), and the findings of `migration_status.ts`:
- * the changelog's state and candidates for compaction.
+ * never written, renamed, deleted or taken for pending ones, nothing read or
+ * written outside the folder (symlinks followed and checked, each path
+ * resolved once: lib/files.ts says why a write then cannot be redirected),
+ * and the findings of `migration_status.ts`: the changelog's state and
+ * candidates for compaction.
  *
  * @module
  */
@@ -18,11 +20,22 @@ import {
   parseChangelog,
   removeEntries,
 } from "./changelog.ts";
-import { withFileLock, writeFileAtomic } from "./files.ts";
+import {
+  readResolved,
+  replaceableTarget,
+  type ResolvedFile,
+  resolveFile,
+  withFileLock,
+  writeFileAtomic,
+} from "./files.ts";
 import { findProjectRoot, isInside, tomlPathFor } from "./project.ts";
 import { loadConfig, PROFILE_NAME, profileSettings } from "./config.ts";
 import type { ObjectChange } from "./ddl_objects.ts";
-import { type MigrationsSource, resolveMigrationsPath } from "./migrations.ts";
+import {
+  migrationsFolderInside,
+  type MigrationsSource,
+  resolveMigrationsPath,
+} from "./migrations.ts";
 import { parseStatements, type Statement } from "./statements.ts";
 
 /** The changelog's file name in the migrations folder. */
@@ -46,13 +59,13 @@ export function pendingOrder(name: string): number | null {
 
 /** Where the migrations folder is, for the profile, and which rule said so. */
 export interface MigrationsFolder {
-  /** The project root the path is relative to. */
+  /** The project root the path is relative to, symlinks resolved. */
   projectRoot: string;
   /** The profile whose settings counted. */
   profile: string;
   /** As configured (relative to the project root unless absolute). */
   path: string;
-  /** The folder as an absolute path. */
+  /** Where the folder really is: absolute, symlinks resolved, inside the project. */
   absolute: string;
   /** The rule that chose it. */
   source: MigrationsSource;
@@ -64,7 +77,10 @@ export interface MigrationsFolder {
  * Resolves the migrations folder for `profile` (else `DB_PROFILE`, else
  * `local`): postgres.toml is read when there is one (a project may keep its
  * migrations without profiles); a profile named by option or `DB_PROFILE`
- * must be in it.
+ * must be in it. Wherever the path came from, the folder must lie inside the
+ * project once symlinks are resolved, else it is refused naming the rule
+ * that chose it; the path returned is that resolved one, so that what is
+ * checked here is what the other functions of this module read and write.
  */
 export async function resolveMigrationsFolder(profile?: string): Promise<MigrationsFolder> {
   const root = findProjectRoot().path;
@@ -82,21 +98,29 @@ export async function resolveMigrationsFolder(profile?: string): Promise<Migrati
   if (config && named) profileSettings(config, name);
   const data = config?.data;
   const resolved = await resolveMigrationsPath(root, data, name);
-  const stat = await Deno.stat(resolved.absolute).catch(() => undefined);
+  const inside = migrationsFolderInside(root, { ...resolved, profile: name });
+  const stat = await Deno.stat(inside.real).catch(() => undefined);
   if (stat && !stat.isDirectory) {
     throw new SkillError(
       `The migrations path "${resolved.absolute}" (${resolved.source}) is not a folder; ` +
         `fix the setting or move the file`,
     );
   }
-  return { projectRoot: root, profile: name, ...resolved, exists: stat !== undefined };
+  return {
+    projectRoot: inside.root,
+    profile: name,
+    path: resolved.path,
+    absolute: inside.real,
+    source: resolved.source,
+    exists: stat !== undefined,
+  };
 }
 
 /** A pending migration file. */
 export interface PendingFile {
   /** The file's name (`1_prerelease.sql`). */
   name: string;
-  /** Its path in the folder. */
+  /** Where it really is (a symlink's target, inside the folder). */
   path: string;
   /** Its place in the order: 0 for prerelease.sql, else its number. */
   order: number;
@@ -112,7 +136,12 @@ export interface ReleasedItem {
   kind: "file" | "folder";
 }
 
-/** The folder's pending migrations in order and its released items by name. */
+/**
+ * The folder's pending migrations in order and its released items by name.
+ * A pending name that leads out of the folder, to a released item (by a
+ * symlink, or a hard link to a released file) or to something other than a
+ * regular file is refused: it would be applied, or written, as pending.
+ */
 export async function listMigrations(
   folder: string,
 ): Promise<{ pending: PendingFile[]; released: ReleasedItem[] }> {
@@ -126,6 +155,7 @@ export async function listMigrations(
       throw new SkillError(`Cannot read the migrations folder "${folder}": ${error}`);
     }
   }
+  const linked: { file: PendingFile; stat: Deno.FileInfo }[] = [];
   for (const entry of entries) {
     const path = join(folder, entry.name);
     if (isReleasedName(entry.name)) {
@@ -135,21 +165,64 @@ export async function listMigrations(
     }
     const order = pendingOrder(entry.name);
     if (order === null) continue;
-    const stat = await Deno.stat(path).catch(() => undefined);
-    if (!stat?.isFile) continue;
-    pending.push({ name: entry.name, path, order, modified: localDate(stat.mtime ?? new Date()) });
+    const file = await fileInFolder(folder, entry.name);
+    const stat = await Deno.stat(file.real).catch(() => undefined);
+    if (!stat?.isFile) continue; // a dangling symlink: nothing pending there
+    const found = {
+      name: entry.name,
+      path: file.real,
+      order,
+      modified: localDate(stat.mtime ?? new Date()),
+    };
+    pending.push(found);
+    if ((stat.nlink ?? 1) > 1) linked.push({ file: found, stat });
   }
+  if (linked.length) await refuseHardLinksToReleased(folder, released, linked);
   pending.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
   released.sort((a, b) => a.name.localeCompare(b.name));
   return { pending, released };
 }
 
+/** Refuses a pending file that is another name (a hard link) of a released file. */
+async function refuseHardLinksToReleased(
+  folder: string,
+  released: ReleasedItem[],
+  linked: { file: PendingFile; stat: Deno.FileInfo }[],
+): Promise<void> {
+  const files = new Map<string, string>();
+  const walk = async (path: string) => {
+    const info = await Deno.lstat(path).catch(() => undefined);
+    if (info?.isFile) files.set(`${info.dev}:${info.ino}`, path);
+    if (!info?.isDirectory) return;
+    for await (const entry of Deno.readDir(path)) await walk(join(path, entry.name));
+  };
+  for (const item of released) {
+    const path = join(folder, item.name);
+    const info = await Deno.stat(path).catch(() => undefined);
+    if (info?.isFile) files.set(`${info.dev}:${info.ino}`, path);
+    else if (info?.isDirectory) await walk(path);
+  }
+  for (const { file, stat } of linked) {
+    const same = files.get(`${stat.dev}:${stat.ino}`);
+    if (same) {
+      throw new SkillError(
+        `"${join(folder, file.name)}" is a hard link to "${same}", a released item (its name ` +
+          `ends in "released"); the skill never takes those for pending migrations: make it a ` +
+          `file of its own (cp, then rm the link); nothing was changed`,
+      );
+    }
+  }
+}
+
 /**
- * The real path the skill may write, rename or delete for `name` in
- * `folder`, or a refusal: a name (or a symlink's target) ending in
- * "released", or a symlink leading outside the folder.
+ * `name` in `folder`, resolved once: the path the skill may read, write,
+ * rename or delete, or a refusal: a name (or a symlink's target) ending in
+ * "released", a symlink leading outside the folder, something other than a
+ * regular file, or a folder that no longer resolves to itself (it must be
+ * given as {@linkcode resolveMigrationsFolder} resolved it). A name with
+ * nothing there resolves to itself.
  */
-export async function writablePath(folder: string, name: string): Promise<string> {
+export async function fileInFolder(folder: string, name: string): Promise<ResolvedFile> {
   const path = join(folder, name);
   if (isReleasedName(name)) {
     throw new SkillError(
@@ -157,27 +230,35 @@ export async function writablePath(folder: string, name: string): Promise<string
         `renames or deletes those; nothing was changed`,
     );
   }
-  const link = await Deno.lstat(path).catch(() => undefined);
-  if (!link?.isSymlink) return path;
-  const real = await Deno.realPath(path).catch(() => undefined);
-  const realFolder = await Deno.realPath(folder);
-  const inside = real !== undefined && real !== realFolder && isInside(real, realFolder);
-  if (!inside) {
+  const realFolder = await Deno.realPath(folder).catch(() => undefined);
+  if (realFolder === undefined) return { path, real: path }; // no folder: nothing in it yet
+  if (realFolder !== folder) {
     throw new SkillError(
-      `"${path}" is a symlink to ${
-        real ? `"${real}"` : "a missing file"
-      }, outside the migrations folder "${folder}"; the skill writes only inside it; ` +
-        `nothing was changed`,
+      `The migrations folder "${folder}" now resolves to "${realFolder}"; it changed since it ` +
+        `was checked; nothing was changed; run it again`,
     );
   }
-  const parts = relative(realFolder, real).split(/[\\/]/);
-  if (parts.some(isReleasedName)) {
+  const file = await resolveFile(path);
+  if (file.real === path) return file;
+  if (!isInside(file.real, realFolder) || file.real === realFolder) {
     throw new SkillError(
-      `"${path}" is a symlink to "${real}", a released item (its name ends in "released"); ` +
-        `the skill never writes, renames or deletes those; nothing was changed`,
+      `"${path}" is a symlink to "${file.real}", outside the migrations folder "${folder}"; the ` +
+        `skill reads and writes only inside it; nothing was changed`,
     );
   }
-  return real;
+  if (relative(realFolder, file.real).split(/[\\/]/).some(isReleasedName)) {
+    throw new SkillError(
+      `"${path}" is a symlink to "${file.real}", a released item (its name ends in ` +
+        `"released"); the skill never writes, renames or deletes those, nor takes them for ` +
+        `pending migrations; nothing was changed`,
+    );
+  }
+  return file;
+}
+
+/** The folder's CHANGELOG.md text, undefined when there is none (checked like any file in it). */
+export async function readChangelog(folder: string): Promise<string | undefined> {
+  return await readResolved(await fileInFolder(folder, CHANGELOG));
 }
 
 /** A pending file with its text and its statements as the parser reads them. */
@@ -190,12 +271,15 @@ export interface ParsedPending extends PendingFile {
   error?: string;
 }
 
-/** Reads and parses each pending file; a file that does not parse carries its error. */
+/**
+ * Reads and parses each pending file (the very file {@linkcode listMigrations}
+ * found); a file that cannot be read or does not parse carries its error.
+ */
 export async function parsePending(files: PendingFile[]): Promise<ParsedPending[]> {
   const parsed: ParsedPending[] = [];
   for (const file of files) {
     try {
-      const text = await Deno.readTextFile(file.path);
+      const text = await readResolved({ path: file.path, real: file.path }) ?? "";
       parsed.push({ ...file, text, statements: await parseStatements(text) });
     } catch (error) {
       parsed.push({
@@ -380,16 +464,6 @@ export interface AddReport {
   entry: string;
 }
 
-/** A file's text, undefined when there is none; any other failure is said plainly. */
-export async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw new SkillError(`Cannot read "${path}": ${(error as Error).message}; nothing was changed`);
-  }
-}
-
 /** `sql` ended so that nothing appended after it can join its last statement. */
 function terminated(sql: string): string {
   const body = sql.trimEnd();
@@ -421,12 +495,13 @@ export async function addToLatestPending(
     throw new UsageError("The SQL holds no statement; give at least one");
   }
   await ensureFolder(folder);
-  const changelogPath = await writablePath(folder, CHANGELOG);
-  return await withFileLock(changelogPath, async () => {
+  const changelog = await fileInFolder(folder, CHANGELOG);
+  return await withFileLock(changelog, async () => {
     const { pending } = await listMigrations(folder);
     const name = pending.at(-1)?.name ?? "prerelease.sql";
-    const path = await writablePath(folder, name);
-    const before = await readIfPresent(path);
+    // Resolved once: the file read is the file written, whatever is swapped in meanwhile.
+    const migration = await fileInFolder(folder, name);
+    const before = await readResolved(migration);
     const existing = before === undefined ? [] : await parseStatements(before).catch((error) => {
       throw new SkillError(
         `"${name}" does not parse (${error.message}); fix it before adding to it`,
@@ -446,25 +521,26 @@ export async function addToLatestPending(
       message: options.message,
       objects,
     });
-    const changelogBefore = await readIfPresent(changelogPath);
-    await writeFileAtomic(path, text, { mode: await modeOf(path) });
+    const changelogBefore = await readResolved(changelog);
+    const mode = await modeOf(migration.real);
+    await writeFileAtomic(migration, text, { mode });
     try {
-      await writeFileAtomic(changelogPath, appendEntry(changelogBefore, entry), {
-        mode: await modeOf(changelogPath),
+      await writeFileAtomic(changelog, appendEntry(changelogBefore, entry), {
+        mode: await modeOf(changelog.real),
       });
     } catch (error) {
-      if (before === undefined) await Deno.remove(path).catch(() => {});
-      else await writeFileAtomic(path, before, { mode: await modeOf(path) }).catch(() => {});
+      if (before === undefined) await Deno.remove(migration.real).catch(() => {});
+      else await writeFileAtomic(migration, before, { mode }).catch(() => {});
       throw new SkillError(
         `${(error as Error).message}; "${name}" was put back as it was`,
       );
     }
     return {
-      file: path,
+      file: migration.real,
       created: before === undefined,
       statements: added.length,
       objects,
-      changelog: changelogPath,
+      changelog: changelog.real,
       entry,
     };
   });
@@ -518,7 +594,7 @@ export async function planRelease(
     throw new SkillError(`The pending files hold no statement; nothing to release`);
   }
   const names = new Set(pending.map((f) => f.name));
-  const changelog = await readIfPresent(join(folder, CHANGELOG)) ?? "";
+  const changelog = await readChangelog(folder) ?? "";
   const entries = parseChangelog(changelog).filter((e) => e.files.some((f) => names.has(f)));
   const firstChange = files.flatMap((f) => f.statements.flatMap((s) => s.changes)).at(0);
   const slug = slugify(
@@ -565,8 +641,9 @@ export interface ReleaseReport {
  * changed since the plan was made.
  */
 export async function releasePending(plan: ReleasePlan): Promise<ReleaseReport> {
-  const changelogPath = await writablePath(plan.folder, CHANGELOG);
-  return await withFileLock(changelogPath, async () => {
+  const changelog = await fileInFolder(plan.folder, CHANGELOG);
+  return await withFileLock(changelog, async () => {
+    // Listed again under the lock, each pending file checked again (links out or to released items).
     const now = await parsePending((await listMigrations(plan.folder)).pending);
     const same = now.length === plan.files.length &&
       now.every((f, i) => f.name === plan.files[i].name && f.text === plan.files[i].text);
@@ -576,25 +653,25 @@ export async function releasePending(plan: ReleasePlan): Promise<ReleaseReport> 
           `changed`,
       );
     }
-    const paths = [];
-    for (const file of plan.files) {
-      await writablePath(plan.folder, file.name); // refuses links leading out or to released items
-      paths.push(join(plan.folder, file.name));
-    }
+    const paths = plan.files.map((file) => join(plan.folder, file.name));
+    // Its own name in the folder, never followed: a link put there makes the write fail.
     const releasedPath = join(plan.folder, plan.name);
-    await writeFileAtomic(releasedPath, plan.text, {
+    const released = await replaceableTarget({ path: releasedPath, real: releasedPath });
+    await writeFileAtomic(released, plan.text, {
       mode: await modeOf(plan.files[0].path),
       createNew: true,
     });
-    const changelog = await readIfPresent(changelogPath);
+    const changelogText = await readResolved(changelog);
     let removed = 0;
-    if (changelog !== undefined) {
+    if (changelogText !== undefined) {
       const names = new Set(plan.files.map((f) => f.name));
-      const entries = parseChangelog(changelog).filter((e) => e.files.some((f) => names.has(f)));
+      const entries = parseChangelog(changelogText).filter((e) =>
+        e.files.some((f) => names.has(f))
+      );
       removed = entries.length;
       try {
-        await writeFileAtomic(changelogPath, removeEntries(changelog, entries), {
-          mode: await modeOf(changelogPath),
+        await writeFileAtomic(changelog, removeEntries(changelogText, entries), {
+          mode: await modeOf(changelog.real),
         });
       } catch (error) {
         await Deno.remove(releasedPath).catch(() => {});

@@ -12,11 +12,10 @@ import {
   describeChanges,
   listMigrations,
   parsePending,
-  readIfPresent,
+  readChangelog,
   resolveMigrationsFolder,
 } from "../lib/migration_folder.ts";
 import { printOutput, renderSections } from "../lib/render.ts";
-import { join } from "node:path";
 
 const usage = `Usage: migration_status.ts [--profile NAME] [--json]
 
@@ -53,7 +52,7 @@ await runScript("migration_status", async () => {
   const folder = await resolveMigrationsFolder(values.profile as string | undefined);
   const { pending, released } = await listMigrations(folder.absolute);
   const parsed = await parsePending(pending);
-  const changelogText = await readIfPresent(join(folder.absolute, CHANGELOG));
+  const changelogText = await readChangelog(folder.absolute);
   const entries = parseChangelog(changelogText ?? "");
   const findings = changelogFindings(pending, released, entries);
   if (pending.length && changelogText === undefined) {
