@@ -24,7 +24,13 @@
 import type pg from "pg";
 import type { ConnectionOptions, PeerCertificate } from "node:tls";
 import { SkillError } from "./cli.ts";
-import { type PgConnection, PgServerError, PgSession, type PooledSettings } from "./session.ts";
+import {
+  type PgConnection,
+  PgServerError,
+  PgSession,
+  PINNED_SETTINGS,
+  type PooledSettings,
+} from "./session.ts";
 import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./resolve.ts";
 import { loadSql } from "./sql.ts";
 import { loadDecoders } from "./values.ts";
@@ -285,6 +291,7 @@ async function connectOnce(
     address,
     parameters,
     pooled: pooled ? pooledSettings(target) : undefined,
+    answerLimitMs: answerLimitMs(target),
   });
   const channelBinding = auth.mechanism === "SCRAM-SHA-256-PLUS";
   try {
@@ -355,10 +362,33 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** The settings every session carries besides application_name, by name. */
+/**
+ * How long a server may stay silent while a statement runs: its statement
+ * timeout (after which the server itself ends the statement and says so)
+ * plus the connect timeout, for the answer to travel. Without a statement
+ * timeout a statement may run as long as it needs, and only Ctrl-C ends the
+ * wait.
+ */
+function answerLimitMs(target: ConnectionTarget): number | undefined {
+  const statementTimeout = Number(target.parameters.statement_timeout ?? 0);
+  if (!(statementTimeout > 0)) return undefined;
+  const travel = (target.connectTimeoutSeconds || DEFAULT_ANSWER_TRAVEL_SECONDS) * 1000;
+  return statementTimeout + travel;
+}
+
+/** Seconds an answer may take to arrive when PGCONNECT_TIMEOUT says wait forever. */
+const DEFAULT_ANSWER_TRAVEL_SECONDS = 10;
+
+/**
+ * The settings every session carries besides application_name, by name; the
+ * pinned ones last, so that they win over the same names from anywhere else.
+ * (client_encoding travels as a startup parameter of its own, which the
+ * server applies after the options.)
+ */
 function sessionSettings(target: ConnectionTarget): Record<string, string> {
   const { application_name: _, options: _options, ...settings } = target.parameters;
-  return { DateStyle: "ISO", ...settings };
+  const { client_encoding: _encoding, ...pinned } = PINNED_SETTINGS;
+  return { DateStyle: "ISO", ...settings, ...pinned };
 }
 
 /** The user's own startup options: the URL's, else PGOPTIONS (as libpq). */

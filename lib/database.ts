@@ -131,7 +131,7 @@ export async function querySqlFiles(
   const { session: first, sslFallbackUsed } = await connect(target);
   const helpers: PgSession[] = [];
   try {
-    await first.simpleQuery("begin isolation level repeatable read read only");
+    await first.transaction("begin isolation level repeatable read read only");
     const snapshot = String((await first.query(await loadSql("export_snapshot"))).rows[0].snapshot);
     const sameWay: ConnectionTarget = sslFallbackUsed
       ? { ...target, sslmode: "require", sslFallback: false }
@@ -146,9 +146,9 @@ export async function querySqlFiles(
       }
       helpers.push(helper);
       try {
-        await helper.simpleQuery(
-          `begin isolation level repeatable read read only; set transaction snapshot '${snapshot}'`,
-        );
+        await helper.transaction("begin isolation level repeatable read read only");
+        // SET TRANSACTION SNAPSHOT takes no bind parameter; the id was checked above.
+        await helper.query(`set transaction snapshot '${snapshot}'`);
       } catch {
         return;
       }
@@ -213,6 +213,99 @@ export function explainQueryError(error: unknown, target: ConnectionTarget): unk
   }
 }
 
+/** How a COMMIT ended, when its answer arrived or could be learnt afterwards. */
+export interface CommitOutcome {
+  /** True when the answer to COMMIT was lost and the server was asked afterwards. */
+  learntAfterwards: boolean;
+}
+
+/**
+ * A COMMIT whose answer never came and whose outcome the server could not
+ * tell (or could not be asked): the changes may or may not be there.
+ */
+export class CommitUnknownError extends SkillError {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommitUnknownError";
+  }
+}
+
+/** How long to wait for the server to finish a transaction whose client left during COMMIT. */
+const COMMIT_SETTLE_MS = 5000;
+
+/**
+ * Commits the session's transaction. When the connection is lost before
+ * COMMIT's answer arrives, the transaction's id (taken just before) is looked
+ * up in a new session: committed returns as a commit (learnt afterwards),
+ * aborted is a failure that says nothing was changed, and anything else is a
+ * {@linkcode CommitUnknownError} that says how to find out. Never guesses.
+ */
+export async function commitTransaction(
+  session: PgSession,
+  target: ConnectionTarget,
+): Promise<CommitOutcome> {
+  const { rows } = await session.query(await loadSql("transaction_id"));
+  const xid = rows[0]?.xid === null || rows[0]?.xid === undefined ? null : String(rows[0].xid);
+  try {
+    await session.transaction("commit");
+    return { learntAfterwards: false };
+  } catch (error) {
+    if (!(error instanceof ConnectionLostError)) throw error;
+    if (xid === null) {
+      throw new SkillError(
+        `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}); ` +
+          `the transaction had changed nothing, so nothing was changed`,
+      );
+    }
+    const status = await transactionStatus(target, xid);
+    if (status === "committed") return { learntAfterwards: true };
+    if (status === "aborted") {
+      throw new SkillError(
+        `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}); ` +
+          `the server records transaction ${xid} as aborted: nothing was changed`,
+      );
+    }
+    throw new CommitUnknownError(
+      `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}) ` +
+        `and whether transaction ${xid} committed is unknown (${
+          status === undefined ? "the server could not be asked" : `the server says "${status}"`
+        }); do not run it again before checking: select pg_xact_status('${xid}')`,
+    );
+  }
+}
+
+/**
+ * What the server records for transaction `xid`, asked in a session of its
+ * own; waits a little while it is still in progress (its backend may not
+ * have noticed the lost client yet). Undefined when the server cannot be
+ * reached.
+ */
+async function transactionStatus(
+  target: ConnectionTarget,
+  xid: string,
+): Promise<string | null | undefined> {
+  const sql = await loadSql("transaction_status");
+  const deadline = performance.now() + COMMIT_SETTLE_MS;
+  let opened: OpenedSession;
+  try {
+    opened = await openSession(target);
+  } catch {
+    return undefined;
+  }
+  try {
+    while (true) {
+      const { rows } = await opened.session.query(sql, [xid]);
+      const status = rows[0]?.status === null ? null : String(rows[0]?.status);
+      if (status !== "in progress" || performance.now() > deadline) return status;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch {
+    return undefined;
+  } finally {
+    await opened.session.close();
+  }
+}
+
 /**
  * Runs `work` inside a transaction that is always rolled back, so that
  * whatever it changes is undone (EXPLAIN ANALYZE of a write).
@@ -221,14 +314,14 @@ export async function withRollback<T>(
   session: PgSession,
   work: () => Promise<T>,
 ): Promise<T> {
-  await session.simpleQuery("begin");
+  await session.transaction("begin");
   let result: T;
   try {
     result = await work();
   } catch (error) {
-    await session.simpleQuery("rollback").catch(() => {});
+    await session.transaction("rollback").catch(() => {});
     throw error;
   }
-  await session.simpleQuery("rollback");
+  await session.transaction("rollback");
   return result;
 }

@@ -1,10 +1,19 @@
 /**
- * A session with a server, on npm:pg: one statement with bound parameters
- * (extended protocol), text holding several statements (simple protocol),
- * rows streamed with bounded memory (pg-cursor), exact values (see
- * `values.ts`), the server's errors with their SQLSTATE, notices, and Ctrl-C
+ * A session with a server, on npm:pg: every statement goes alone through the
+ * extended protocol (Parse/Bind/Execute), so the server itself refuses a
+ * message that hides a second statement; rows streamed with bounded memory
+ * (pg-cursor); COPY ... TO STDOUT passed on as it arrives; exact values (see
+ * `values.ts`); the server's errors with their SQLSTATE; notices; Ctrl-C
  * that cancels the running statement on the server before the script exits
- * with status 130.
+ * with status 130; and a client-side limit on how long a server may stay
+ * silent while a statement runs.
+ *
+ * The settings that decide how the server reads statement text
+ * ({@linkcode PINNED_SETTINGS}) are pinned when connecting, and the server
+ * reports every change of them (ParameterStatus): a session whose settings
+ * moved (a function the SQL called changed them) refuses to send anything
+ * more, since the text it would send was checked by a parser that reads it
+ * with the pinned values.
  *
  * Sessions are opened by `connect.ts`, which decides how to reach the server;
  * this module only runs statements on an open one.
@@ -52,6 +61,54 @@ export class ConnectionLostError extends Error {
     this.name = "ConnectionLostError";
   }
 }
+
+/**
+ * The server said nothing for longer than the session's answer limit while a
+ * statement ran (its statement timeout would have ended the statement long
+ * before): the connection was closed. What the statement did is unknown.
+ */
+export class NoAnswerError extends ConnectionLostError {
+  /** The limit that passed, in milliseconds. */
+  readonly limitMs: number;
+  constructor(limitMs: number) {
+    super(`no answer from the server for ${limitMs / 1000} s`);
+    this.name = "NoAnswerError";
+    this.limitMs = limitMs;
+  }
+}
+
+/**
+ * How the server must read statement text for the skill's parser and the
+ * server to read it alike: with standard_conforming_strings off, `'a\''`
+ * ends at a different place, and in a client encoding such as SJIS a
+ * multibyte character can swallow a quote. Pinned at connection (see
+ * connect.ts); the server reports both whenever they change.
+ */
+export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
+  standard_conforming_strings: "on",
+  client_encoding: "UTF8",
+};
+
+/** A pinned setting is no longer what the skill's parser assumed: nothing more is sent. */
+export class UnpinnedSettingError extends SkillError {
+  constructor(name: string, value: string | undefined) {
+    super(
+      `The session's ${name} is ${value === undefined ? "not reported" : `"${value}"`}, not "${
+        PINNED_SETTINGS[name]
+      }" (something the SQL ran, or the server's own ` +
+        `configuration, changed it); nothing more was sent, since the skill checks SQL as the ` +
+        `server reads it with ${name} = ${PINNED_SETTINGS[name]}`,
+    );
+  }
+}
+
+/** Transaction control the skill itself sends (never user text). */
+export type TransactionCommand =
+  | "begin"
+  | "begin read only"
+  | "begin isolation level repeatable read read only"
+  | "commit"
+  | "rollback";
 
 /** Exit status of a script stopped by Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
@@ -162,11 +219,16 @@ export class PgSession {
   #lost = false;
   #closed = false;
   #pooled?: PooledSettings;
+  #answerLimitMs?: number;
+  #noAnswer = false;
+  #lastHeard = 0;
 
   /**
    * Wraps a connected client; `parameters` are those reported while
    * connecting. `pooled`: the connection goes through a pooler that took no
    * settings at startup, so every transaction gets them itself.
+   * `answerLimitMs`: how long the server may stay silent while a statement
+   * runs before the connection is given up (none: as long as it takes).
    */
   constructor(
     options: {
@@ -175,6 +237,7 @@ export class PgSession {
       address: CancelAddress;
       parameters: Map<string, string>;
       pooled?: PooledSettings;
+      answerLimitMs?: number;
     },
   ) {
     this.#client = options.client;
@@ -182,7 +245,9 @@ export class PgSession {
     this.#address = options.address;
     this.parameters = options.parameters;
     this.#pooled = options.pooled;
+    this.#answerLimitMs = options.answerLimitMs;
     const connection = (this.#client as unknown as { connection: PgConnection }).connection;
+    connection.stream.on("data", () => this.#lastHeard = performance.now());
     connection.on("commandComplete", (msg: { text: string }) => this.#tags.push(msg.text));
     connection.on("end", () => this.#lost = true);
     connection.on("error", () => this.#lost = true);
@@ -206,7 +271,18 @@ export class PgSession {
     params: unknown[] = [],
     options: { standalone?: boolean } = {},
   ): Promise<QueryResult> {
-    return await this.#pooledTransaction(options.standalone, () => this.#query(sql, params));
+    return await this.#pooledTransaction(options.standalone, () => {
+      this.#assertPinned();
+      return this.#query(sql, params);
+    });
+  }
+
+  /** Refuses to send anything while a pinned setting is not what the parser assumed. */
+  #assertPinned(): void {
+    for (const [name, value] of Object.entries(PINNED_SETTINGS)) {
+      const reported = this.parameters.get(name);
+      if (reported !== value) throw new UnpinnedSettingError(name, reported);
+    }
   }
 
   async #query(sql: string, params: unknown[]): Promise<QueryResult> {
@@ -261,6 +337,7 @@ export class PgSession {
     if (wrap) await this.#beginPooled();
     let failed = false;
     try {
+      this.#assertPinned();
       return yield* this.#batches(sql, params, options);
     } catch (error) {
       failed = true;
@@ -313,26 +390,41 @@ export class PgSession {
   }
 
   /**
-   * Runs `COPY ... TO STDOUT` and hands each piece of the server's output to
-   * `onData` as it arrives, in order: the rows never become JavaScript
-   * values. `onData` writing synchronously is the backpressure (nothing more
-   * is read from the server meanwhile), so memory stays flat.
+   * Runs one `COPY ... TO STDOUT` statement (extended protocol, so nothing
+   * can ride along) and hands each piece of the server's output to `onData`
+   * as it arrives, in order: the rows never become JavaScript values.
+   * `onData` writing synchronously is the backpressure (nothing more is read
+   * from the server meanwhile), so memory stays flat.
    */
   async copyOut(sql: string, onData: (bytes: Uint8Array) => void): Promise<QueryOutcome> {
-    return await this.#pooledTransaction(false, () =>
-      this.#guard(async () => {
+    return await this.#pooledTransaction(false, () => {
+      this.#assertPinned();
+      return this.#guard(async () => {
         this.#tags = [];
         const copy = new CopyOut(sql, onData);
         this.#client.query(copy as unknown as pg.QueryConfig);
         return { columns: [], command: await copy.done };
-      }));
+      });
+    });
+  }
+
+  /**
+   * Sends the skill's own transaction control (BEGIN, COMMIT, ROLLBACK):
+   * fixed text, never a user's. Behind a pooler, a BEGIN also gives the new
+   * transaction the session's settings.
+   */
+  async transaction(command: TransactionCommand): Promise<void> {
+    await this.simpleQuery(command);
   }
 
   /**
    * Runs text that may hold several statements (simple protocol), as psql -c
-   * does; returns the result of each statement. Stops at the first error;
-   * statements not in an explicit transaction ran in one implicit
-   * transaction, which the server then rolls back.
+   * does; returns the result of each statement. For fixed text of the
+   * skill's and its tests' own only: user SQL goes through
+   * {@linkcode query}, {@linkcode batches} or {@linkcode copyOut}, one
+   * statement per message. Stops at the first error; statements not in an
+   * explicit transaction ran in one implicit transaction, which the server
+   * then rolls back.
    */
   async simpleQuery(sql: string): Promise<QueryResult[]> {
     const wasInTransaction = this.#inTransaction();
@@ -443,6 +535,7 @@ export class PgSession {
       this.cancel().catch(() => {});
     };
     Deno.addSignalListener("SIGINT", onInterrupt);
+    const silence = this.#watchSilence();
     try {
       const result = await run();
       if (interrupted) {
@@ -460,11 +553,40 @@ export class PgSession {
         );
       }
       if (error instanceof this.#pg.DatabaseError) throw new PgServerError(error);
+      if (this.#noAnswer) throw new NoAnswerError(this.#answerLimitMs!);
       if (this.#lost) throw new ConnectionLostError(error);
       throw error;
     } finally {
+      silence.stop();
       Deno.removeSignalListener("SIGINT", onInterrupt);
     }
+  }
+
+  /**
+   * While a statement runs: when the server has sent nothing for the answer
+   * limit, ask it to cancel and close the connection, so that a server (or a
+   * proxy) that stopped answering ends the script instead of hanging it.
+   * Every byte received counts, so a long result that keeps arriving is
+   * never cut off.
+   */
+  #watchSilence(): { stop(): void } {
+    const limit = this.#answerLimitMs;
+    if (limit === undefined) return { stop() {} };
+    this.#lastHeard = performance.now();
+    let timer: ReturnType<typeof setTimeout>;
+    const check = () => {
+      const silent = performance.now() - this.#lastHeard;
+      if (silent < limit) {
+        timer = setTimeout(check, limit - silent);
+        return;
+      }
+      this.#noAnswer = true;
+      this.#lost = true;
+      this.cancel().catch(() => {});
+      (this.#client as unknown as { connection: PgConnection }).connection.stream.destroy();
+    };
+    timer = setTimeout(check, limit);
+    return { stop: () => clearTimeout(timer) };
   }
 
   /** Ends the session politely and closes the socket; never hangs on a dead server. */
@@ -505,8 +627,18 @@ class CopyOut {
       this.#reject = reject;
     });
   }
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text);
+  /** Parse, Bind, Describe, Execute, Sync: the server takes exactly one statement. */
+  submit(connection: ExtendedConnection): void {
+    connection.stream.cork?.();
+    try {
+      connection.parse({ text: this.text });
+      connection.bind({});
+      connection.describe({ type: "P" });
+      connection.execute({});
+      connection.sync();
+    } finally {
+      connection.stream.uncork?.();
+    }
   }
   handleCopyData(message: { chunk: Uint8Array }): void {
     if (this.#settled) return;
@@ -543,9 +675,23 @@ class CopyOut {
   handlePortalSuspended(): void {}
 }
 
+/** The extended-protocol messages of pg's Connection. */
+interface ExtendedConnection {
+  stream: { cork?(): void; uncork?(): void };
+  parse(message: { text: string }): void;
+  bind(message: Record<string, never>): void;
+  describe(message: { type: "P" }): void;
+  execute(message: Record<string, never>): void;
+  sync(): void;
+}
+
 /** The parts of pg's (untyped) Connection this module uses. */
 export interface PgConnection {
-  stream: { destroy(): void; once(event: string, listener: (data: Uint8Array) => void): void };
+  stream: {
+    destroy(): void;
+    on(event: string, listener: (data: Uint8Array) => void): void;
+    once(event: string, listener: (data: Uint8Array) => void): void;
+  };
   on(event: string, listener: (...args: never[]) => void): void;
   connect(port: number | string, host?: string): void;
   cancel(processID: number, secretKey: number): void;

@@ -42,6 +42,16 @@ export interface Statement {
   plainQuery: boolean;
   /** The objects it creates, alters, renames, drops, comments on or writes rows to. */
   changes: ObjectChange[];
+  /**
+   * What it does that a transaction rolled back afterwards cannot undo, or
+   * that no parser can see into (a program run, a server file written, a
+   * session signalled, SQL given as text ...): a rolled-back check refuses it.
+   */
+  escapes: string[];
+  /** The data changes it holds besides its own command (`DELETE FROM t` in a CTE). */
+  dataChanges: string[];
+  /** True for `COPY ... TO STDOUT`: the server's own output, not rows. */
+  copyToStdout: boolean;
 }
 
 /** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
@@ -85,13 +95,51 @@ const OUTSIDE_FUNCTIONS = [
   /^pg_current_xact_id$/,
 ];
 
-/** Settings whose change would lift the read-only guard or change who we are. */
+/**
+ * Settings whose change would lift the read-only guard, change who we are,
+ * or lift the limits a read-only run carries.
+ */
 const GUARDED_SETTINGS = new Set([
   "transaction_read_only",
   "default_transaction_read_only",
   "role",
   "session_authorization",
+  "statement_timeout",
+  "lock_timeout",
+  "idle_in_transaction_session_timeout",
+  "idle_session_timeout",
+  "transaction_timeout",
 ]);
+
+/**
+ * Settings that decide how the server reads the text of later statements
+ * (session.ts pins them): changing them is refused in every mode, setting
+ * one to the pinned value is not (pg_dump writes
+ * `SET standard_conforming_strings = on`).
+ */
+const PINNED_VALUES: Record<string, RegExp> = {
+  standard_conforming_strings: /^(on|true|yes|1)$/i,
+  client_encoding: /^(utf8|utf-8|unicode)$/i,
+};
+
+/** Why changing `name` to `value` (undefined: reset or computed) is refused, if it is. */
+function pinnedRefusal(name: string, value: string | undefined): string | undefined {
+  const pinned = PINNED_VALUES[name.toLowerCase()];
+  if (!pinned || (value !== undefined && pinned.test(value.trim()))) return undefined;
+  return `a change of ${name.toLowerCase()}, which the skill pins so that its parser reads ` +
+    `statements as the server does`;
+}
+
+/** The text of a constant (`'off'`, `off`, `0`), or undefined when it is not one. */
+function constantText(node: unknown): string | undefined {
+  const constant = (node as Node | undefined)?.A_Const as Node | undefined;
+  if (!constant) return undefined;
+  const sval = (constant.sval as Node | undefined)?.sval;
+  if (typeof sval === "string") return sval;
+  if (constant.ival) return String((constant.ival as Node).ival ?? 0);
+  if (constant.boolval) return String((constant.boolval as Node).boolval ?? false);
+  return undefined;
+}
 
 /** Statements PostgreSQL refuses inside a transaction block, by node type. */
 function runsOutsideTransaction(type: string, node: Node): boolean {
@@ -321,10 +369,15 @@ function inspect(
   type: string,
   node: Node,
   prepared: Map<string, StatementKind>,
-): Pick<Statement, "kind" | "targets" | "readOnlyRefusals" | "refusals" | "maxParam"> {
+): Pick<
+  Statement,
+  "kind" | "targets" | "readOnlyRefusals" | "refusals" | "maxParam" | "escapes" | "dataChanges"
+> {
   const targets = new Set<string>();
   const readOnlyRefusals: string[] = [];
   const refusals: string[] = [];
+  const escapes: string[] = [];
+  const dataChanges: string[] = [];
   let kind: StatementKind = READ_STATEMENTS.has(type)
     ? "read"
     : WRITE_STATEMENTS.has(type)
@@ -353,7 +406,15 @@ function inspect(
     for (const [childType, child] of walk(node.query)) {
       if (childType === "RangeVar") targets.add(rangeVarName(child));
     }
-    return { kind: "read", targets: [...targets], readOnlyRefusals, refusals, maxParam };
+    return {
+      kind: "read",
+      targets: [...targets],
+      readOnlyRefusals,
+      refusals,
+      maxParam,
+      escapes,
+      dataChanges,
+    };
   }
   if (type === "ExecuteStmt") {
     const name = String(node.name ?? "");
@@ -366,13 +427,26 @@ function inspect(
     }
   }
   if (type === "CopyStmt") {
-    if (node.is_program === true) readOnlyRefusals.push("COPY to or from a program");
-    else if (node.filename !== undefined) readOnlyRefusals.push("COPY to or from a server file");
+    if (node.is_program === true) {
+      readOnlyRefusals.push("COPY to or from a program");
+      escapes.push("COPY to or from a program (it runs on the server)");
+    } else if (node.filename !== undefined) {
+      readOnlyRefusals.push("COPY to or from a server file");
+      if (node.is_from !== true) escapes.push("COPY to a server file");
+    }
     if (node.is_program === true || node.filename !== undefined) atLeast("ddl");
     if (node.is_from === true && node.is_program !== true && node.filename === undefined) {
       refusals.push("COPY FROM STDIN needs data on the connection; use psql_with_ssl_fallback.ts");
     }
   }
+  /** A call of `name` (written as a call, or in attribute notation): refused when it escapes. */
+  const checkCall = (name: string, notation = "") => {
+    if (!OUTSIDE_FUNCTIONS.some((pattern) => pattern.test(name))) return;
+    const how = notation ? ` ${notation}` : "";
+    readOnlyRefusals.push(`${name}()${how} (it acts outside the transaction)`);
+    if (!/^(nextval|setval)$/.test(name)) escapes.push(`${name}()${how}`);
+    atLeast("write");
+  };
   if (type === "DoStmt") readOnlyRefusals.push("a DO block");
   if (type === "CallStmt") readOnlyRefusals.push("CALL of a procedure");
 
@@ -386,6 +460,7 @@ function inspect(
       case "DeleteStmt":
       case "MergeStmt":
         atLeast("write");
+        if (child !== node) dataChanges.push(dataChangeOf(childType, child));
         break;
       case "SelectStmt":
         if (Array.isArray(child.lockingClause) && child.lockingClause.length) {
@@ -403,6 +478,12 @@ function inspect(
             ((a as Node).DefElem as Node | undefined)?.defname ===
               "transaction_read_only"
           );
+        const args = (child.args as unknown[] | undefined) ?? [];
+        const pinned = pinnedRefusal(
+          name,
+          child.kind === "VAR_SET_VALUE" && args.length === 1 ? constantText(args[0]) : undefined,
+        );
+        if (pinned) refusals.push(pinned);
         if (child.kind === "VAR_RESET_ALL") {
           readOnlyRefusals.push("RESET ALL");
         } else if (GUARDED_SETTINGS.has(name) || touchesReadOnly) {
@@ -410,19 +491,38 @@ function inspect(
         }
         break;
       }
+      case "A_Indirection":
+        // (x).f is f(x) to the server when x has no field f: a function call.
+        for (const step of (child.indirection as Node[] | undefined) ?? []) {
+          const field = (step.String as Node | undefined)?.sval;
+          if (typeof field === "string") checkCall(field.toLowerCase(), "in attribute notation");
+        }
+        break;
+      case "ColumnRef": {
+        // t.f is f(t) to the server when table t has no column f.
+        const fields = (child.fields as Node[] | undefined) ?? [];
+        const last = (fields.at(-1)?.String as Node | undefined)?.sval;
+        if (fields.length > 1 && typeof last === "string") {
+          checkCall(last.toLowerCase(), "in attribute notation");
+        }
+        break;
+      }
       case "FuncCall": {
         const { name } = functionName(child);
         if (name === "set_config") {
-          const first = ((child.args as Node[] | undefined) ?? [])[0];
-          const setting = ((first?.A_Const as Node | undefined)?.sval as Node | undefined)?.sval;
-          if (typeof setting !== "string" || GUARDED_SETTINGS.has(setting.toLowerCase())) {
+          const [first, second] = (child.args as Node[] | undefined) ?? [];
+          const setting = constantText(first);
+          if (setting === undefined || GUARDED_SETTINGS.has(setting.toLowerCase())) {
             readOnlyRefusals.push(
-              `set_config of ${typeof setting === "string" ? setting : "a computed setting"}`,
+              `set_config of ${setting ?? "a computed setting"}`,
             );
           }
-        } else if (OUTSIDE_FUNCTIONS.some((pattern) => pattern.test(name))) {
-          readOnlyRefusals.push(`${name}() (it acts outside the transaction)`);
-          atLeast("write");
+          const pinned = setting === undefined
+            ? undefined
+            : pinnedRefusal(setting, constantText(second));
+          if (pinned) refusals.push(pinned);
+        } else {
+          checkCall(name);
         }
         break;
       }
@@ -449,7 +549,25 @@ function inspect(
     readOnlyRefusals,
     refusals,
     maxParam,
+    escapes,
+    dataChanges,
   };
+}
+
+/** `DELETE FROM t`, `INSERT INTO t`, `UPDATE t`, `MERGE INTO t`: a data change inside another. */
+function dataChangeOf(type: string, node: Node): string {
+  const relation = node.relation as Node | undefined;
+  const name = relation ? rangeVarName(relation) : "?";
+  switch (type) {
+    case "InsertStmt":
+      return `INSERT INTO ${name}`;
+    case "UpdateStmt":
+      return `UPDATE ${name}`;
+    case "DeleteStmt":
+      return `DELETE FROM ${name}`;
+    default:
+      return `MERGE INTO ${name}`;
+  }
 }
 
 type Parser = typeof import("libpg-query");
@@ -509,6 +627,8 @@ export async function parseStatements(text: string): Promise<Statement[]> {
       outsideTransaction: runsOutsideTransaction(type, node),
       plainQuery: type === "SelectStmt" && facts.kind === "read",
       changes: changedObjects(type, node),
+      copyToStdout: type === "CopyStmt" && node.is_from !== true && node.filename === undefined &&
+        node.is_program !== true,
     });
   }
   return statements;
@@ -527,10 +647,15 @@ export interface RunPlan {
   outsideTransaction: boolean;
 }
 
-/** `INSERT (public.orders)`: a statement's command and targets, for prompts and errors. */
+/**
+ * `INSERT (public.orders)`: a statement's command and targets, for prompts
+ * and errors, with every data change it holds besides its own command
+ * (`SELECT (t), with DELETE FROM t`).
+ */
 export function describeStatement(statement: Statement): string {
   const targets = statement.targets.length ? ` (${statement.targets.join(", ")})` : "";
-  return `${statement.command}${targets}`;
+  const inside = statement.dataChanges.length ? `, with ${statement.dataChanges.join(", ")}` : "";
+  return `${statement.command}${targets}${inside}`;
 }
 
 /**

@@ -55,12 +55,18 @@ Deno.test("data changes need --write, wherever they hide", async () => {
     ["insert into canary values (1)", /Statement 1, INSERT \(canary\), changes data/],
     [
       "with d as (delete from canary returning *) select * from d",
-      /SELECT \(canary\), changes data/,
+      /SELECT \(canary\), with DELETE FROM canary, changes data/,
     ],
     ["select 1; update canary set v = 'x'", /Statement 2, UPDATE \(canary\), changes data/],
-    ["explain analyze delete from canary", /EXPLAIN \(canary\), changes data/],
+    [
+      "explain analyze delete from canary",
+      /EXPLAIN \(canary\), with DELETE FROM canary, changes data/,
+    ],
     ["explain (analyze, buffers) insert into canary values (1)", /changes data/],
-    ["prepare p as delete from canary; execute p", /Statement 1, PREPARE \(canary\), changes data/],
+    [
+      "prepare p as delete from canary; execute p",
+      /Statement 1, PREPARE \(canary\), with DELETE FROM canary, changes data/,
+    ],
     ["select * from canary for update", /changes data/],
     [
       "merge into canary c using (select 1 as id) s on c.id = s.id when matched then delete",

@@ -1,0 +1,5 @@
+-- transaction_id.sql: which transaction id does this transaction hold, if it has one yet?
+-- Answers what to ask the server about later when the connection is lost during COMMIT: a
+-- transaction that changed nothing has none (NULL), and then there is nothing to lose.
+-- Server versions: 13 and later (pg_current_xact_id_if_assigned); tested on 13-18.
+select pg_current_xact_id_if_assigned()::text as xid
