@@ -261,7 +261,10 @@ export function resolveUserPath(path: string): string {
 
 /**
  * The text a script works on: the argument, the file given with `-f` (a path
- * as the user typed it), or stdin when the argument is `-`. Exactly one.
+ * as the user typed it), or stdin when the argument is `-`. Exactly one. A
+ * file or stdin that is not valid UTF-8 is refused (a usage error naming
+ * where), as the server would refuse it, instead of being sent with
+ * replacement characters in place of the bytes.
  */
 export async function readInputText(
   options: { argument?: string; file?: string; what: string },
@@ -273,14 +276,17 @@ export async function readInputText(
   }
   if (options.file !== undefined) {
     const path = resolveUserPath(options.file);
+    let bytes: Uint8Array;
     try {
-      return await Deno.readTextFile(path);
+      bytes = await Deno.readFile(path);
     } catch {
       throw new UsageError(`Cannot read "${options.file}"; check the path given to -f`);
     }
+    return decodeUtf8(bytes, `The file "${options.file}"`);
   }
   if (options.argument === "-") {
-    return await new Response(Deno.stdin.readable).text();
+    const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+    return decodeUtf8(bytes, `The ${options.what} on stdin`);
   }
   if (options.argument === undefined || options.argument.trim() === "") {
     throw new UsageError(
@@ -288,6 +294,65 @@ export async function readInputText(
     );
   }
   return options.argument;
+}
+
+/**
+ * Decodes UTF-8 strictly: bytes that are not UTF-8 (text saved as Latin-1 or
+ * Windows-1252, a binary file) are a {@linkcode UsageError} that names
+ * `source` (e.g. `The file "q.sql"`), the line and byte offset of the first
+ * bad bytes and the bytes themselves, rather than U+FFFD in their place. A
+ * leading byte order mark is kept, as `Deno.readTextFile` keeps it.
+ */
+export function decodeUtf8(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+  const { offset, length } = firstInvalidUtf8(bytes);
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
+  const shown = [...bytes.subarray(offset, offset + length)]
+    .map((byte) => `0x${byte.toString(16).padStart(2, "0")}`).join(" ");
+  throw new UsageError(
+    `${source} is not valid UTF-8: line ${line} (byte offset ${offset}) holds ${shown}; ` +
+      `save it as UTF-8 (iconv -f <its encoding> -t UTF-8 converts it) and run again`,
+  );
+}
+
+/**
+ * Where the first bytes that are not UTF-8 start, and how many there are (a
+ * sequence cut short counts with the byte that cut it), found with the
+ * platform's own decoder: the longest prefix it accepts, with an incomplete
+ * sequence allowed at its end, ends where the error is.
+ */
+function firstInvalidUtf8(bytes: Uint8Array): { offset: number; length: number } {
+  const decodes = (end: number) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+        .decode(bytes.subarray(0, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Lengths of a prefix that decodes and one that does not; when the whole
+  // text decodes as a prefix, what is wrong is a sequence cut short at its end.
+  let good = decodes(bytes.length) ? bytes.length : 0;
+  let bad = bytes.length;
+  while (bad - good > 1) {
+    const middle = Math.floor((good + bad) / 2);
+    if (decodes(middle)) good = middle;
+    else bad = middle;
+  }
+  // The byte at `good` is refused; a sequence it was meant to finish started
+  // after the last complete character.
+  const complete = new TextEncoder().encode(
+    new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, good), {
+      stream: true,
+    }),
+  ).length;
+  return { offset: complete, length: Math.min(good + 1, bytes.length) - complete };
 }
 
 /** Quotes a word for POSIX shells (single quotes unless it is plainly safe). */

@@ -7,7 +7,7 @@
  */
 import { escapeControl, type OutputFormat, SkillError } from "./cli.ts";
 import type { Column, QueryOutcome, QueryResult, RowBatch } from "./session.ts";
-import { ExactNumber, isNumeric } from "./values.ts";
+import { ExactNumber, isNumeric, jsonRowWriter, JsonText, stringifyJson } from "./values.ts";
 
 /** A result made of rows that share the same columns. */
 export interface Rows {
@@ -37,7 +37,7 @@ export function resultRows(result: QueryResult): Rows {
  * records as psql --csv writes them).
  */
 export function renderRows(result: Rows, format: OutputFormat): string {
-  if (format === "json") return JSON.stringify(result.rows, null, 2);
+  if (format === "json") return stringifyJson(result.rows, { indent: 2 });
   if (format === "csv") return renderCsv(result);
   return renderTable(result);
 }
@@ -47,7 +47,7 @@ export function renderRows(result: Rows, format: OutputFormat): string {
  * object, or CSV with a `field,value` header.
  */
 export function renderRecord(record: Record<string, unknown>, format: OutputFormat): string {
-  if (format === "json") return JSON.stringify(record, null, 2);
+  if (format === "json") return stringifyJson(record, { indent: 2 });
   const rows = Object.entries(record).map(([field, value]) => ({ field, value }));
   const result = { columns: ["field", "value"], rows };
   return format === "csv" ? renderCsv(result) : renderTable(result, { header: false });
@@ -65,10 +65,9 @@ export type Sections = Record<string, Rows>;
 export function renderSections(sections: Sections, format: OutputFormat): string {
   const names = Object.keys(sections);
   if (format === "json") {
-    return JSON.stringify(
+    return stringifyJson(
       Object.fromEntries(names.map((name) => [name, sections[name].rows])),
-      null,
-      2,
+      { indent: 2 },
     );
   }
   if (format === "csv") {
@@ -90,8 +89,9 @@ export function printOutput(text: string): void {
 }
 
 /**
- * Text of one value as a table cell: lists read as "a, b" for people, and
- * control characters (server text may hold any) shown as escapes.
+ * Text of one value as a table cell: lists read as "a, b" for people, json as
+ * the server's text, and control characters (server text may hold any) shown
+ * as escapes.
  */
 function tableCellText(value: unknown): string {
   return escapeControl(plainCellText(value));
@@ -100,22 +100,24 @@ function tableCellText(value: unknown): string {
 function plainCellText(value: unknown): string {
   if (
     Array.isArray(value) &&
-    value.every((v) => typeof v !== "object" || v === null || v instanceof ExactNumber)
+    value.every((v) =>
+      typeof v !== "object" || v === null || v instanceof ExactNumber || v instanceof JsonText
+    )
   ) {
     return value.map((v) => v === null ? "NULL" : String(v)).join(", ");
   }
   return cellText(value);
 }
 
-/** Text of one value as a CSV cell (lists and objects as JSON). */
+/** Text of one value as a CSV cell (json as the server's text, lists and objects as JSON). */
 function cellText(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "bigint") return String(value);
-  if (value instanceof ExactNumber) return value.text;
+  if (value instanceof ExactNumber || value instanceof JsonText) return value.text;
   if (typeof value === "boolean") return value ? "true" : "false";
   if (value instanceof Date) return value.toISOString();
-  return JSON.stringify(value);
+  return stringifyJson(value);
 }
 
 function renderTable(
@@ -241,6 +243,8 @@ export class ResultStream {
   #maxRows: number;
   #results = 0;
   #rowSets = 0;
+  /** Writes one row of the current statement as JSON (--json, --ndjson). */
+  #rowJson: (row: Record<string, unknown>) => string = stringifyJson;
 
   constructor(
     format: StreamFormat,
@@ -250,7 +254,7 @@ export class ResultStream {
     this.#maxRows = options.maxRows;
     if (format === "json") {
       const head = Object.entries(options.prologue ?? {})
-        .map(([key, value]) => `  ${JSON.stringify(key)}: ${JSON.stringify(value)},\n`).join("");
+        .map(([key, value]) => `  ${JSON.stringify(key)}: ${stringifyJson(value)},\n`).join("");
       this.#out.write(`{\n${head}  "results": [`);
     }
   }
@@ -277,9 +281,9 @@ export class ResultStream {
         } else if (this.#format === "csv") {
           this.#out.write(csvLine(columns.map((c) => serverCell(row[c.key]))));
         } else if (this.#format === "ndjson") {
-          this.#out.write(JSON.stringify(row) + "\n");
+          this.#out.write(this.#rowJson(row) + "\n");
         } else {
-          this.#out.write(`${count ? "," : ""}\n        ${JSON.stringify(row)}`);
+          this.#out.write(`${count ? "," : ""}\n        ${this.#rowJson(row)}`);
         }
         count++;
       }
@@ -309,6 +313,11 @@ export class ResultStream {
   }
 
   #open(index: number, columns: Column[]): void {
+    if (this.#format === "json" || this.#format === "ndjson") {
+      this.#rowJson = jsonRowWriter(columns.map((c) => c.key), {
+        oneLine: this.#format === "ndjson",
+      });
+    }
     if (this.#format === "csv" || this.#format === "ndjson") {
       if (++this.#rowSets > 1) {
         throw new SkillError(
@@ -370,7 +379,7 @@ export class ResultStream {
   end(epilogue: Record<string, unknown> = {}): void {
     if (this.#format === "json") {
       const tail = Object.entries(epilogue)
-        .map(([key, value]) => `,\n  ${JSON.stringify(key)}: ${JSON.stringify(value)}`).join("");
+        .map(([key, value]) => `,\n  ${JSON.stringify(key)}: ${stringifyJson(value)}`).join("");
       this.#out.write(`${this.#results ? "\n  " : ""}]${tail}\n}\n`);
     }
     this.#out.flush();

@@ -7,12 +7,18 @@
  *   infinities as the strings "NaN", "Infinity", "-Infinity");
  * - int8: a number while it is a safe integer, else an {@linkcode ExactNumber};
  * - numeric: always an {@linkcode ExactNumber}, so `1.50` keeps its scale;
- * - json, jsonb: parsed, with every number that a double cannot hold exactly
- *   kept as an {@linkcode ExactNumber};
+ * - json, jsonb: a {@linkcode JsonText}, the server's text never parsed (json
+ *   keeps its input exactly: whitespace, key order, repeated keys, digits;
+ *   jsonb is the server's normal form), so no depth of nesting can exhaust
+ *   the stack;
  * - arrays of these and of text-like types: JSON arrays (nested for several
  *   dimensions), elements decoded by the same rules;
  * - everything else (timestamps, intervals, uuids, user types): the server's
  *   text, untouched.
+ *
+ * {@linkcode stringifyJson} writes these values into JSON: `JSON.stringify`
+ * cannot, since `JSON.rawJSON` takes primitives only and a json value is
+ * usually an object or an array.
  *
  * @module
  */
@@ -48,15 +54,32 @@ export function isNumeric(value: unknown): boolean {
   return typeof value === "number" || value instanceof ExactNumber;
 }
 
-// JSON.rawJSON and JSON.parse's source text are in V8 (and so in Deno) but
-// not yet in TypeScript's library.
-const json = JSON as unknown as {
-  rawJSON(text: string): unknown;
-  parse(
-    text: string,
-    reviver: (key: string, value: unknown, context: { source?: string }) => unknown,
-  ): unknown;
-};
+/**
+ * A json or jsonb value exactly as the server wrote it. It is valid JSON (the
+ * server checked it) and is never parsed: {@linkcode stringifyJson} writes it
+ * into a document as it is, and a table or CSV shows its text.
+ */
+export class JsonText {
+  /** The server's text, e.g. `{"a":1,"a":2}` (json) or `{"a": 2}` (jsonb). */
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+  /** The server's text. */
+  toString(): string {
+    return this.text;
+  }
+  /**
+   * Refuses: `JSON.stringify` would write this object's fields instead of the
+   * value, and `JSON.rawJSON` takes no objects or arrays.
+   */
+  toJSON(): never {
+    throw new TypeError("A json value is written with stringifyJson() of lib/values.ts");
+  }
+}
+
+// JSON.rawJSON is in V8 (and so in Deno) but not yet in TypeScript's library.
+const json = JSON as unknown as { rawJSON(text: string): unknown };
 
 function rawJson(text: string): unknown {
   return json.rawJSON(text);
@@ -85,12 +108,8 @@ function decodeNumeric(text: string): ExactNumber | string {
   return /^-?\d/.test(text) ? new ExactNumber(text) : text; // NaN, Infinity, -Infinity
 }
 
-/** Parses JSON text, keeping numbers a double would round as exact numbers. */
-export function decodeJson(text: string): unknown {
-  return json.parse(text, (_key, value, context) => {
-    if (typeof value !== "number" || context.source === undefined) return value;
-    return String(value) === context.source ? value : new ExactNumber(context.source);
-  });
+function decodeJson(text: string): JsonText {
+  return new JsonText(text);
 }
 
 function decodeVector(text: string): number[] {
@@ -185,4 +204,139 @@ export function decoderFor(typeOid: number): Decoder {
     arrayDecoders.set(typeOid, decoder);
   }
   return decoder;
+}
+
+/** How {@linkcode stringifyJson} lays a document out. */
+export interface JsonLayout {
+  /** Spaces per level, as `JSON.stringify`'s third argument; 0 (default): compact. */
+  indent?: number;
+  /**
+   * Writes json values on one line (NDJSON): the insignificant whitespace in
+   * their text is removed ({@linkcode compactJson}); else they are written as
+   * the server wrote them.
+   */
+  oneLine?: boolean;
+}
+
+/**
+ * `JSON.stringify(value, null, indent)` for values that may hold the
+ * decoders' exact values: an {@linkcode ExactNumber} is written as its digits
+ * and a {@linkcode JsonText} as the server's text, both unparsed. Everything
+ * else is written as `JSON.stringify` writes it (`toJSON`, undefined left out
+ * of objects and null in arrays); a bigint as its digits. Only the structure
+ * around the values is walked, never the inside of a json value, so its depth
+ * does not matter.
+ */
+export function stringifyJson(value: unknown, layout: JsonLayout = {}): string {
+  return serialize(value, "", "", styleOf(layout)) ?? "null";
+}
+
+/**
+ * A writer of compact JSON objects with these keys in this order, for the
+ * rows of a result (values as in {@linkcode stringifyJson}; undefined is
+ * written as null). The keys are quoted once, not once per row.
+ */
+export function jsonRowWriter(
+  keys: string[],
+  layout: Pick<JsonLayout, "oneLine"> = {},
+): (row: Record<string, unknown>) => string {
+  const style = styleOf(layout);
+  const heads = keys.map((key, i) => `${i ? "," : "{"}${JSON.stringify(key)}:`);
+  return (row) => {
+    if (keys.length === 0) return "{}";
+    let out = "";
+    for (let i = 0; i < keys.length; i++) {
+      out += heads[i] + (serialize(row[keys[i]], keys[i], "", style) ?? "null");
+    }
+    return out + "}";
+  };
+}
+
+interface Style {
+  step: string;
+  oneLine: boolean;
+}
+
+function styleOf(layout: JsonLayout): Style {
+  return { step: " ".repeat(layout.indent ?? 0), oneLine: layout.oneLine === true };
+}
+
+function serialize(value: unknown, key: string, margin: string, style: Style): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return String(value);
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
+  }
+  if (value === null) return "null";
+  if (value instanceof JsonText) return style.oneLine ? compactJson(value.text) : value.text;
+  if (value instanceof ExactNumber) return value.text;
+  const object = value as Record<string, unknown> & { toJSON?: (key: string) => unknown };
+  if (typeof object.toJSON === "function") return serialize(object.toJSON(key), key, margin, style);
+  const inner = margin + style.step;
+  const [open, separator, close] = style.step
+    ? [`\n${inner}`, `,\n${inner}`, `\n${margin}`]
+    : ["", ",", ""];
+  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      parts.push(serialize(value[i], String(i), inner, style) ?? "null");
+    }
+    return parts.length ? `[${open}${parts.join(separator)}${close}]` : "[]";
+  }
+  const colon = style.step ? ": " : ":";
+  for (const name of Object.keys(object)) {
+    const text = serialize(object[name], name, inner, style);
+    if (text !== undefined) parts.push(JSON.stringify(name) + colon + text);
+  }
+  return parts.length ? `{${open}${parts.join(separator)}${close}}` : "{}";
+}
+
+/**
+ * Valid JSON text without its insignificant whitespace (spaces, tabs and line
+ * breaks between tokens), so that it fits on one line; strings and every other
+ * character are kept as they are. One pass, no recursion: any depth is fine.
+ */
+export function compactJson(text: string): string {
+  const kept: string[] = [];
+  let from = 0; // start of the text not yet kept
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) {
+      i = closingQuote(text, i);
+    } else if (isJsonSpace(code)) {
+      kept.push(text.slice(from, i));
+      while (i + 1 < text.length && isJsonSpace(text.charCodeAt(i + 1))) i++;
+      from = i + 1;
+    }
+  }
+  if (from === 0) return text;
+  kept.push(text.slice(from));
+  return kept.join("");
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isJsonSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+/** The index of the quote that closes the string opening at `open` (or the text's end). */
+function closingQuote(text: string, open: number): number {
+  let i = open + 1;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) return i;
+    i += code === BACKSLASH ? 2 : 1;
+  }
+  return text.length;
 }

@@ -3,7 +3,7 @@
  * Shows the plan of one statement: EXPLAIN (ANALYZE, BUFFERS) inside a
  * transaction that is rolled back, or the plan alone with --no-analyze.
  */
-import { parseCli, runScript, UsageError } from "../lib/cli.ts";
+import { escapeControl, parseCli, runScript, UsageError } from "../lib/cli.ts";
 import { withRollback, withSession } from "../lib/database.ts";
 import { printOutput } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -13,6 +13,7 @@ import {
   parseStatements,
   type Statement,
 } from "../lib/statements.ts";
+import { stringifyJson } from "../lib/values.ts";
 
 /** Statements EXPLAIN takes. */
 const EXPLAINABLE = /^(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE TABLE AS|DECLARE CURSOR)$/;
@@ -95,14 +96,20 @@ await runScript("explain_analyze", async () => {
   // The text is the one statement the parser found, of a kind EXPLAIN takes,
   // so nothing else can ride along with it.
   const explain = `EXPLAIN ${options.length ? `(${options.join(", ")}) ` : ""}${statement.text}`;
-  const target = await resolveTarget({ session: analyze ? "explain" : "diagnostic" });
+  // A read runs where reads run (read-only, as the profile's reader role when it has one);
+  // a data change needs the profile's own role, in the transaction that is rolled back.
+  const target = await resolveTarget({
+    session: analyze && statement.kind !== "read" ? "explain" : "diagnostic",
+  });
   const plan = await withSession(
     target,
     (session) => withRollback(session, () => session.query(explain, params)),
   );
   if (format === "json") {
-    printOutput(JSON.stringify(plan.rows[0]["QUERY PLAN"], null, 2));
+    // EXPLAIN's own JSON text, already indented: parsing it would fail on a deep plan.
+    printOutput(stringifyJson(plan.rows[0]["QUERY PLAN"]));
   } else {
-    printOutput(plan.rows.map((row) => row["QUERY PLAN"]).join("\n"));
+    // The plan quotes the statement's literals, which may hold control characters.
+    printOutput(escapeControl(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")));
   }
 });

@@ -1,6 +1,6 @@
 /** Rendering: aligned tables, JSON with numbers as numbers, CSV quoting. */
 import assert from "node:assert/strict";
-import { renderRecord, renderRows } from "../lib/render.ts";
+import { renderRecord, renderRows, renderSections } from "../lib/render.ts";
 
 const rows = {
   columns: ["name", "size", "note"],
@@ -49,4 +49,91 @@ Deno.test("records: field/value table, JSON object", () => {
   );
   assert.deepEqual(JSON.parse(renderRecord(record, "json")), record);
   assert.equal(renderRecord(record, "csv"), "field,value\nstatus,ok\nelapsed_ms,12\nssl,false");
+});
+
+Deno.test("JSON output of exact values", async (t) => {
+  const { compactJson, ExactNumber, jsonRowWriter, JsonText, stringifyJson } = await import(
+    "../lib/values.ts"
+  );
+  const deep = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+
+  await t.step("anything else is written exactly as JSON.stringify writes it", () => {
+    const values: unknown[] = [
+      rows.rows,
+      { a: [1, "two", null, undefined, () => 1], b: undefined, c: {}, d: [], e: { f: [[]] } },
+      { when: new Date(Date.UTC(2026, 10, 25)), nan: NaN, inf: -Infinity, zero: -0, e: 1e21 },
+      ['\u2028 \ud800 \u0007 "\\', { "": "", "a\nb": true, false: false }],
+      Object.defineProperty({}, "__proto__", { value: 1, enumerable: true }),
+      "text",
+      7,
+      null,
+    ];
+    for (const value of values) {
+      assert.equal(stringifyJson(value), JSON.stringify(value));
+      assert.equal(stringifyJson(value, { indent: 2 }), JSON.stringify(value, null, 2));
+    }
+  });
+
+  await t.step("json values are the server's text, numbers the server's digits", () => {
+    const row = {
+      j: new JsonText('{"a":1,"a":2}'),
+      b: new JsonText('{"a": [1, 2], "b": 1.50}'),
+      n: new ExactNumber("12345678901234567890.10"),
+      list: [new JsonText('{"x" : 1}'), null, new JsonText("1e400")],
+    };
+    const line = '{"j":{"a":1,"a":2},"b":{"a": [1, 2], "b": 1.50},' +
+      '"n":12345678901234567890.10,"list":[{"x" : 1},null,1e400]}';
+    assert.equal(stringifyJson(row), line);
+    assert.equal(jsonRowWriter(Object.keys(row))(row), line);
+    assert.equal(
+      renderRows({ columns: Object.keys(row), rows: [row] }, "json"),
+      '[\n  {\n    "j": {"a":1,"a":2},\n    "b": {"a": [1, 2], "b": 1.50},\n' +
+        '    "n": 12345678901234567890.10,\n    "list": [\n      {"x" : 1},\n      null,\n' +
+        "      1e400\n    ]\n  }\n]",
+    );
+    assert.throws(() => JSON.stringify(row), TypeError, "JSON.stringify would lose the text");
+  });
+
+  await t.step("NDJSON lines: insignificant whitespace removed, strings untouched", () => {
+    const text = ' {\n\t"a b" : [ 1 ,\r\n 2.50 ] , "s": " x \\" \\\\" , "t":"\\\\" ,"u" : "" }\n';
+    const compact = '{"a b":[1,2.50],"s":" x \\" \\\\","t":"\\\\","u":""}';
+    assert.equal(compactJson(text), compact);
+    assert.equal(compactJson(compact), compact);
+    assert.deepEqual(JSON.parse(compact), JSON.parse(text));
+    const row = { j: new JsonText(text) };
+    assert.equal(jsonRowWriter(["j"], { oneLine: true })(row), `{"j":${compact}}`);
+    assert.equal(jsonRowWriter(["j"])(row), `{"j":${text}}`, "--json keeps the server's text");
+    const spaced = deep(100_000).split("").join(" \n");
+    assert.equal(compactJson(spaced), deep(100_000));
+  });
+
+  await t.step("json nested 100,000 deep: every format and renderer", () => {
+    const text = deep(100_000);
+    const value = new JsonText(text);
+    const result = { columns: ["j", "list"], rows: [{ j: value, list: [value, value] }] };
+    assert.equal(
+      renderRows(result, "json"),
+      `[\n  {\n    "j": ${text},\n    "list": [\n      ${text},\n      ${text}\n    ]\n  }\n]`,
+    );
+    assert.equal(
+      renderRows(result, "table"),
+      `j${" ".repeat(text.length - 1)} | list\n${"-".repeat(text.length)}-+-` +
+        `${"-".repeat(text.length * 2 + 2)}\n${text} | ${text}, ${text}\n(1 row)`,
+    );
+    assert.equal(renderRows(result, "csv"), `j,list\n${text},"[${text},${text}]"`);
+    assert.equal(renderRecord({ plan: value }, "json"), `{\n  "plan": ${text}\n}`);
+    assert.equal(renderRecord({ plan: value }, "table"), `plan | ${text}`);
+    assert.equal(
+      renderSections({ plans: { columns: ["j"], rows: [{ j: value }] } }, "json"),
+      `{\n  "plans": [\n    {\n      "j": ${text}\n    }\n  ]\n}`,
+    );
+  });
+
+  await t.step("tables show json text with control characters escaped", () => {
+    const value = new JsonText('{"a":\t"b\\u001b",\n "c": 1}');
+    assert.equal(
+      renderRows({ columns: ["j"], rows: [{ j: value }] }, "table"),
+      'j\n-------------------\n{"a":\\x09"b\\u001b",\n "c": 1}\n(1 row)',
+    );
+  });
 });
