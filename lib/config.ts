@@ -124,7 +124,21 @@ export interface ProfileSettings {
   project?: string;
   description?: string;
   migrations_path?: string;
+  /** The role for read-only work (see {@linkcode READER_KEYS}). */
+  readonly_user?: string;
+  /** Its password; without it `PGPASSWORD` or `~/.pgpass` is used, as for `user`. */
+  readonly_password?: string;
+  /** The reader's user and password as a URL, instead of the two keys above. */
+  readonly_url?: string;
 }
+
+/**
+ * The keys that name a profile's reader role, the role read-only sessions
+ * connect as. They belong to one profile's own table only: `[database]`
+ * defaults would give every profile (local, staging, production) the same
+ * role and password, and TOML has no way for a profile to unset a default.
+ */
+export const READER_KEYS = ["readonly_user", "readonly_password", "readonly_url"] as const;
 
 /** Names of the `[database.<profile>]` tables, in file order. */
 export function profileNames(config: LoadedConfig): string[] {
@@ -164,12 +178,22 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
   }
   const merged: TomlTable = {};
   for (const [key, value] of Object.entries(database)) {
-    if (asTable(value) === undefined) merged[key] = value;
+    if (asTable(value) !== undefined) continue;
+    if ((READER_KEYS as readonly string[]).includes(key)) {
+      throw new SkillError(
+        `"${key}" is set in [database] in "${config.path}", where it would be every profile's ` +
+          `default; move it into the table of the profile it belongs to ([database.<profile>])`,
+      );
+    }
+    merged[key] = value;
   }
   Object.assign(merged, profile);
   const where = `[database.${name}] in "${config.path}"`;
   const settings: ProfileSettings = {};
-  for (const key of ["host", "user", "password", "database", "url", "project", "description"]) {
+  for (
+    const key of ["host", "user", "password", "database", "url", "project", "description"]
+      .concat(READER_KEYS)
+  ) {
     const value = merged[key];
     if (value === undefined) continue;
     if (typeof value !== "string") {
@@ -202,6 +226,18 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
       );
     }
     settings.sslmode = merged.sslmode;
+  }
+  if (settings.readonly_password !== undefined && settings.readonly_user === undefined) {
+    throw new SkillError(
+      `"readonly_password" is set without "readonly_user" in ${where}; add the reader's ` +
+        `readonly_user, or remove readonly_password`,
+    );
+  }
+  if (settings.readonly_url !== undefined && settings.readonly_user !== undefined) {
+    throw new SkillError(
+      `Both "readonly_url" and "readonly_user" are set in ${where}; name the reader role once: ` +
+        `remove readonly_url, or readonly_user and readonly_password`,
+    );
   }
   return settings;
 }
@@ -314,4 +350,40 @@ export function profileEdits(
     }
   }
   return edits;
+}
+
+/** A profile's own reader keys (see {@linkcode READER_KEYS}); a missing key is absent. */
+export type ReaderKeys = Partial<Record<typeof READER_KEYS[number], string>>;
+
+/**
+ * Makes the reader keys of `[database.<profile>]` exactly `keys` (those not
+ * given are removed), under the file's lock, keeping comments and every other
+ * key; written whole with mode 0600. Returns what the profile's table held
+ * before, so that a second call can put it back.
+ */
+export async function setReaderKeys(
+  path: string,
+  profile: string,
+  keys: ReaderKeys,
+): Promise<ReaderKeys> {
+  return await editTomlFile(path, (text, data) => {
+    const existing = asTable(asTable(data.database)?.[profile]);
+    if (!existing) {
+      throw new SkillError(`No profile "${profile}" in "${path}" any more; nothing was saved`);
+    }
+    const section = ["database", profile];
+    const previous: ReaderKeys = {};
+    const edits: TomlEdit[] = [];
+    for (const key of READER_KEYS) {
+      const now = existing[key];
+      if (typeof now === "string") previous[key] = now;
+      const wanted = keys[key];
+      if (wanted !== undefined && now !== wanted) edits.push({ section, key, value: wanted });
+      if (wanted === undefined && now !== undefined) edits.push({ section, key, remove: true });
+    }
+    return {
+      text: edits.length ? editTomlText(path, text, data, edits) : undefined,
+      result: previous,
+    };
+  });
 }

@@ -90,6 +90,19 @@ export interface ConnectionTarget {
   profile?: string;
   tomlPath?: string;
   projectRoot?: string;
+  /**
+   * Set when the session connects as the profile's reader role instead of its
+   * user (a diagnostic session of a profile that names one).
+   */
+  reader?: ReaderUse;
+}
+
+/** How a session came to connect as a profile's reader role, for messages. */
+export interface ReaderUse {
+  /** The key that named the role. */
+  key: "readonly_user" | "readonly_url";
+  /** The profile's own user, which --write, --ddl and every action connect as. */
+  profileUser: string;
 }
 
 /** The parts of a `postgresql://` URL. */
@@ -436,7 +449,7 @@ export function profileTarget(
   const fromUrl = settings.url
     ? parseConnectionUrl(settings.url, `The url of ${where}`)
     : { params: {} } as ParsedUrl;
-  const merged: ParsedUrl = {
+  const own: ParsedUrl = {
     host: fromUrl.host ?? settings.host,
     port: fromUrl.port ?? settings.port,
     user: fromUrl.user ?? settings.user,
@@ -444,8 +457,17 @@ export function profileTarget(
     database: fromUrl.database ?? settings.database,
     params: fromUrl.params,
   };
+  const reader = context.session === "diagnostic" ? readerOf(settings, own, where) : undefined;
+  const merged: ParsedUrl = reader
+    ? {
+      ...own,
+      user: reader.user,
+      password: reader.password,
+      params: { ...own.params, ...reader.params },
+    }
+    : own;
   const missing = (["host", "port", "user", "database"] as const).filter((k) =>
-    merged[k] === undefined || merged[k] === ""
+    own[k] === undefined || own[k] === ""
   );
   if (missing.length) {
     throw new SkillError(
@@ -472,7 +494,79 @@ export function profileTarget(
     profile: saved?.name,
     tomlPath: saved?.tomlPath,
     projectRoot: saved?.projectRoot,
+    reader: reader && { key: reader.key, profileUser: own.user! },
   });
+}
+
+/**
+ * The name of the reader role a profile names (its readonly_user, or the user
+ * of its readonly_url), or undefined when it names none.
+ */
+export function readerRoleName(settings: ProfileSettings, where: string): string | undefined {
+  if (settings.readonly_user !== undefined) return settings.readonly_user;
+  if (settings.readonly_url === undefined) return undefined;
+  return parseConnectionUrl(settings.readonly_url, `The readonly_url of ${where}`).user;
+}
+
+/**
+ * Parameters a readonly_url may carry: the reader's own credentials. Where it
+ * connects and how (host, port, database, SSL) is the profile's.
+ */
+const READER_URL_PARAMS = ["user", "password", "passfile", "sslcert", "sslkey"];
+
+/**
+ * The reader role a profile names (readonly_user and readonly_password, or
+ * readonly_url), or undefined. A readonly_url that names another server or
+ * database than the profile's, or SSL settings of its own, is refused: the
+ * reader works on what the profile's user would change.
+ */
+function readerOf(
+  settings: ProfileSettings,
+  own: ParsedUrl,
+  where: string,
+):
+  | { key: ReaderUse["key"]; user: string; password?: string; params: Record<string, string> }
+  | undefined {
+  if (settings.readonly_user !== undefined) {
+    if (settings.readonly_user === "") {
+      throw new SkillError(`The readonly_user of ${where} is empty`);
+    }
+    return {
+      key: "readonly_user",
+      user: settings.readonly_user,
+      password: settings.readonly_password,
+      params: {},
+    };
+  }
+  if (settings.readonly_url === undefined) return undefined;
+  const what = `The readonly_url of ${where}`;
+  const parsed = parseConnectionUrl(settings.readonly_url, what);
+  if (!parsed.user) {
+    throw new UsageError(
+      `${what} names no user; give the reader role as postgresql://<user>:<password>@`,
+    );
+  }
+  for (const part of ["host", "port", "database"] as const) {
+    if (parsed[part] !== undefined && parsed[part] !== own[part]) {
+      throw new UsageError(
+        `${what} names another ${part} than the profile ("${parsed[part]}"); the reader ` +
+          `connects where the profile does: give only its user and password ` +
+          `(postgresql://<user>:<password>@)`,
+      );
+    }
+  }
+  const other = Object.keys(parsed.params).find((key) => !READER_URL_PARAMS.includes(key));
+  if (other !== undefined) {
+    throw new UsageError(
+      `${what} has parameter "${other}"; the reader connects with the profile's settings, ` +
+        `so only ${
+          READER_URL_PARAMS.filter((p) => !["user", "password"].includes(p)).join(", ")
+        } ` +
+        `may be given there`,
+    );
+  }
+  const { user: _user, password: _password, ...params } = parsed.params;
+  return { key: "readonly_url", user: parsed.user, password: parsed.password, params };
 }
 
 interface FinishInput {
@@ -486,6 +580,7 @@ interface FinishInput {
   profile?: string;
   tomlPath?: string;
   projectRoot?: string;
+  reader?: ReaderUse;
 }
 
 function finish(input: FinishInput): ConnectionTarget {
@@ -530,14 +625,30 @@ function finish(input: FinishInput): ConnectionTarget {
     profile: input.profile,
     tomlPath: input.tomlPath,
     projectRoot: input.projectRoot,
+    ...(input.reader ? { reader: input.reader } : {}),
   };
 }
 
-/** Says where a target's settings came from, for error messages. */
+/**
+ * Says where a target's settings came from, for error messages; a session
+ * as the profile's reader role says so, naming the key.
+ */
 export function describeSource(target: ConnectionTarget): string {
-  return target.source === "toml"
-    ? `profile "${target.profile}" in "${target.tomlPath}"`
-    : (target.urlVariable ?? "DB_URL");
+  if (target.source !== "toml") return target.urlVariable ?? "DB_URL";
+  const profile = `profile "${target.profile}" in "${target.tomlPath}"`;
+  return target.reader ? `${profile} (reader role from ${target.reader.key})` : profile;
+}
+
+/**
+ * For a session as the profile's reader role, what an error should add: the
+ * role was the reader, which may only read, and where the profile's own user
+ * is used instead. Undefined for any other session.
+ */
+export function describeReaderSession(target: ConnectionTarget): string | undefined {
+  if (!target.reader) return undefined;
+  return `this read-only session ran as the reader role "${target.user}" (${target.reader.key} ` +
+    `of profile "${target.profile}"), which may only read; --write and --ddl run as the ` +
+    `profile's user "${target.reader.profileUser}"`;
 }
 
 /** `host:port`, or the socket folder, for messages. */

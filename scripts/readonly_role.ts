@@ -1,0 +1,262 @@
+#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run=git
+/**
+ * Makes the profile's reader role, the role read-only sessions connect as, and
+ * saves it in the profile; or checks an existing one; or gives it a new password.
+ */
+import {
+  askYesNo,
+  canAsk,
+  confirmAction,
+  note,
+  parseCli,
+  runScript,
+  SkillError,
+  UsageError,
+} from "../lib/cli.ts";
+import { loadConfig, profileSettings, setReaderKeys } from "../lib/config.ts";
+import { withSession } from "../lib/database.ts";
+import { replaceableTarget } from "../lib/files.ts";
+import {
+  beyondReading,
+  changeReader,
+  checkRole,
+  checkSessionRole,
+  defaultReaderName,
+  parseRoleName,
+  READER_SUFFIX,
+} from "../lib/reader_role.ts";
+import { printOutput, renderRecord } from "../lib/render.ts";
+import {
+  type ConnectionTarget,
+  describeServer,
+  describeSource,
+  readerRoleName,
+  resolveTarget,
+} from "../lib/resolve.ts";
+
+const usage = `Usage: readonly_role.ts [--role NAME] [--reset-password] [--save] [--json]
+
+Makes a reader role for the profile named by DB_PROFILE (default "local"): a
+role that may read every table and see the server's statistics, and nothing
+more. Read-only work (run_sql.ts without --write/--ddl, explain_analyze.ts of a
+read, the diagnostic scripts) then connects as it, so the server itself refuses
+what a read-only run must not do, even inside a function no parser can see
+into. --write, --ddl, migrations, dumps, restores, cancel and terminate keep
+the profile's own user.
+
+The role: LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION,
+NOBYPASSRLS, a generated password; member of pg_read_all_data (PostgreSQL 14
+and later) and pg_monitor. On PostgreSQL 13 it gets USAGE on the existing
+schemas and SELECT on their tables, views and sequences (those the profile's
+user may grant), and default privileges so that what the profile's user creates
+later is readable too. The profile's user must be a superuser or have
+CREATEROLE (on PostgreSQL 16 and later also ADMIN OPTION on the roles granted).
+
+Everything happens in one transaction, after confirmation (type YES on a
+terminal, or set DB_CONFIRM=YES): the statements are built by the server, the
+password is sent only as a SCRAM-SHA-256 verifier (never in the server's log),
+and readonly_user and readonly_password are written into [database.<profile>]
+(comments and other keys kept, mode 0600) before COMMIT: when that fails,
+nothing is made. Saving needs approval (asked on a terminal, or --save), since a
+generated password kept nowhere is lost; it is never printed. Then the script
+logs in as the reader to check it.
+
+An existing role is checked, not changed: it must be able to log in, and must
+not be a superuser, have REPLICATION, BYPASSRLS or CREATEROLE, or be a member
+of pg_signal_backend, pg_read_server_files, pg_write_server_files,
+pg_execute_server_program, pg_write_all_data or pg_maintain (exit 1 naming
+which). --reset-password gives it a new password and saves it, as above.
+With DB_URL (no profile to save into) only an existing role can be checked.
+
+To remove a reader: drop owned by <role>; drop role <role>; (as the profile's
+user), then remove readonly_user and readonly_password from the profile.
+
+Options:
+  --role NAME        the reader's name (default: the profile's readonly_user,
+                     else the profile's user followed by "${READER_SUFFIX}")
+  --reset-password   give the existing role a new password and save it
+  --save             save the keys in the profile without asking (only with
+                     the user's approval)
+  --json             one JSON object: the role, what was done and saved
+  --help             this text
+
+Example:
+  DB_CONFIRM=YES ./scripts/readonly_role.ts --save`;
+
+await runScript("readonly_role", async () => {
+  const { values, format } = parseCli({
+    name: "readonly_role",
+    usage,
+    formats: ["json"],
+    options: {
+      role: { type: "string" },
+      "reset-password": { type: "boolean" },
+      save: { type: "boolean" },
+    },
+  }, Deno.args);
+  const typed = values.role === undefined ? undefined : parseRoleName(values.role as string);
+  const reset = values["reset-password"] === true;
+  const target = await resolveTarget();
+  const profile = target.source === "toml" && target.profile && target.tomlPath
+    ? { name: target.profile, path: target.tomlPath }
+    : undefined;
+  const named = profile
+    ? readerRoleName(
+      profileSettings(await loadConfig(profile.path), profile.name),
+      `profile "${profile.name}"`,
+    )
+    : undefined;
+  const role = typed ?? named ?? defaultName(target.user);
+  if (role === target.user) {
+    throw new UsageError(
+      `The reader must be another role than the profile's user "${role}"; choose one with ` +
+        `--role NAME`,
+    );
+  }
+  const where = `database "${target.database}" at ${describeServer(target)}`;
+
+  const outcome = await withSession(target, async (session) => {
+    const existing = await checkRole(session, role);
+    if (existing) {
+      const beyond = beyondReading(existing);
+      const unchanged = reset ? "its password was not changed" : "nothing was changed";
+      if (beyond) {
+        throw new SkillError(
+          `Role "${role}" exists and ${beyond}, so it is no reader; ${unchanged}: choose ` +
+            `another name with --role NAME`,
+        );
+      }
+      if (!existing.login) {
+        throw new SkillError(
+          `Role "${role}" exists but may not log in (NOLOGIN), so it cannot be a reader; ` +
+            `${unchanged}: choose another name with --role NAME`,
+        );
+      }
+      if (!reset) return { status: "exists" as const };
+    } else if (reset) {
+      throw new SkillError(
+        `Role "${role}" does not exist on ${where}; run without --reset-password to create it`,
+      );
+    }
+    if (!profile) {
+      throw new SkillError(
+        `${describeSource(target)} is a one-off connection with no profile to keep the ` +
+          `generated password in, so nothing was done; save a profile (bootstrap_profile.ts), ` +
+          `then run this with DB_PROFILE`,
+      );
+    }
+    // Asked before anything is made, so that a refusal leaves nothing behind.
+    await replaceableTarget(profile.path);
+    if (values.save !== true && !canAsk()) {
+      const confirmed = Deno.env.get("DB_CONFIRM") === "YES";
+      throw new SkillError(
+        `Saving readonly_user and readonly_password in profile "${profile.name}" needs ` +
+          `approval, and the generated password is kept nowhere else; nothing was done: add ` +
+          `--save${confirmed ? "" : " and set DB_CONFIRM=YES"} once the user agreed, or run it ` +
+          `on a terminal`,
+      );
+    }
+    const action = existing ? "reset-password" as const : "create" as const;
+    const major = Number(session.parameters.get("server_version")?.match(/^\d+/)?.[0] ?? 0);
+    await confirmAction(
+      action === "create"
+        ? `Create role "${role}" (LOGIN, a generated password, member of ${
+          major >= 14 ? "pg_read_all_data and pg_monitor" : "pg_monitor, SELECT on every schema"
+        }) on ${where}?`
+        : `Give role "${role}" a new generated password on ${where} (the old one stops working)?`,
+    );
+    const save = values.save === true ||
+      await askYesNo(
+        `Save readonly_user and readonly_password in profile "${profile.name}" of ` +
+          `"${profile.path}"?`,
+        true,
+      );
+    if (!save) {
+      throw new SkillError(
+        `Not saved, so nothing was done: a generated password kept nowhere would be lost; ` +
+          `run it again and agree to save it`,
+      );
+    }
+    const change = await changeReader({
+      session,
+      role,
+      action,
+      keep: async (password) => {
+        const before = await setReaderKeys(profile.path, profile.name, {
+          readonly_user: role,
+          readonly_password: password,
+        });
+        return async () => void await setReaderKeys(profile.path, profile.name, before);
+      },
+    });
+    return { status: action === "create" ? "created" as const : "password reset" as const, change };
+  });
+
+  const inProfile = profile !== undefined && (outcome.status !== "exists" || named === role);
+  if (inProfile) await checkLogin(role, outcome.status);
+  else if (profile) {
+    note(
+      `note: profile "${profile.name}" does not name role "${role}"; to use it for read-only ` +
+        `work, run this again with --reset-password (a new password, saved in the profile)`,
+    );
+  }
+  const change = "change" in outcome ? outcome.change : undefined;
+  printOutput(renderRecord({
+    role,
+    status: outcome.status,
+    database: target.database,
+    server: describeServer(target),
+    ...(change?.granted.length ? { granted: change.granted } : {}),
+    ...(change?.schemas.length ? { schemas: change.schemas } : {}),
+    ...(change?.defaultPrivilegesOf ? { default_privileges_of: change.defaultPrivilegesOf } : {}),
+    ...(profile ? { profile: profile.name, path: profile.path } : {}),
+    ...(outcome.status !== "exists" ? { saved: ["readonly_user", "readonly_password"] } : {}),
+    ...(profile ? { profile_names_it: inProfile } : {}),
+    ...(inProfile ? { login_checked: true } : {}),
+  }, format));
+});
+
+/** The default name, `<profile user>_reader`, when it is a name this script makes. */
+function defaultName(profileUser: string): string {
+  try {
+    return parseRoleName(defaultReaderName(profileUser));
+  } catch {
+    throw new UsageError(
+      `The profile's user "${profileUser}" gives no usable default reader name; choose one ` +
+        `with --role NAME`,
+    );
+  }
+}
+
+/**
+ * Logs in as the profile's reader, as read-only work will, and checks that
+ * the session is that role and can do no more than read.
+ */
+async function checkLogin(role: string, status: string): Promise<void> {
+  let reader: ConnectionTarget;
+  try {
+    reader = await resolveTarget({ session: "diagnostic" });
+  } catch (error) {
+    throw new SkillError(
+      `Role "${role}" is ${status}, but the profile no longer resolves: ${
+        (error as Error).message
+      }`,
+    );
+  }
+  const done = status === "exists" ? "exists and the profile names it" : `was ${status} and saved`;
+  const check = await withSession(reader, (session) => checkSessionRole(session)).catch(
+    (error) => {
+      throw new SkillError(
+        `Role "${role}" ${done}, but logging in as it failed: ${(error as Error).message}` +
+          (status === "exists" ? "; run with --reset-password to give it a new password" : ""),
+      );
+    },
+  );
+  const beyond = beyondReading(check);
+  if (check.role !== role || beyond) {
+    throw new SkillError(
+      `Role "${role}" ${done}, but the reader's session runs as "${check.role}"` +
+        (beyond ? `, which ${beyond}` : "") + `; check readonly_user in ${describeSource(reader)}`,
+    );
+  }
+}
