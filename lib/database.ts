@@ -10,8 +10,20 @@
 import { note, shellQuote, SkillError } from "./cli.ts";
 import { updateTomlFile } from "./config.ts";
 import { type OpenedSession, openSession, probeServer, type ServerProbe } from "./connect.ts";
-import { ConnectionLostError, PgServerError, type PgSession, type QueryResult } from "./session.ts";
-import { type ConnectionTarget, describeServer, type SslMode } from "./resolve.ts";
+import {
+  ConnectionLostError,
+  isPermissionDenied,
+  NoAnswerError,
+  PgServerError,
+  type PgSession,
+  type QueryResult,
+} from "./session.ts";
+import {
+  type ConnectionTarget,
+  describeReaderSession,
+  describeServer,
+  type SslMode,
+} from "./resolve.ts";
 import { loadSql } from "./sql.ts";
 
 /**
@@ -171,6 +183,14 @@ export async function querySqlFiles(
  * as it is.
  */
 export function explainQueryError(error: unknown, target: ConnectionTarget): unknown {
+  if (error instanceof NoAnswerError) {
+    return new SkillError(
+      `No answer from ${describeServer(target)} for ${error.limitMs / 1000} s while a statement ` +
+        `ran (its statement timeout, ${target.parameters.statement_timeout} ms, plus the connect ` +
+        `timeout for the answer to arrive), so the connection was closed; the server or ` +
+        `something between stopped answering: check it, then run it again`,
+    );
+  }
   if (error instanceof ConnectionLostError) {
     return new SkillError(
       `The connection to ${describeServer(target)} was lost while the statement ran ` +
@@ -208,7 +228,8 @@ export function explainQueryError(error: unknown, target: ConnectionTarget): unk
     default:
       return new SkillError(
         `The server reported an error: ${error.message} (SQLSTATE ${error.code})` +
-          (error.hint ? `; hint: ${error.hint}` : ""),
+          (error.hint ? `; hint: ${error.hint}` : "") +
+          (isPermissionDenied(error) && target.reader ? `; ${describeReaderSession(target)}` : ""),
       );
   }
 }
@@ -220,13 +241,17 @@ export interface CommitOutcome {
 }
 
 /**
- * A COMMIT whose answer never came and whose outcome the server could not
- * tell (or could not be asked): the changes may or may not be there.
+ * A COMMIT whose answer never came, with what the server records of it
+ * since: `aborted` (nothing was changed), `unknown` (it could not tell, or
+ * could not be asked: the changes may or may not be there), or `empty` (the
+ * transaction had changed nothing). The message says which, and how to check.
  */
-export class CommitUnknownError extends SkillError {
-  constructor(message: string) {
+export class CommitLostError extends SkillError {
+  readonly outcome: "aborted" | "unknown" | "empty";
+  constructor(outcome: CommitLostError["outcome"], message: string) {
     super(message);
-    this.name = "CommitUnknownError";
+    this.name = "CommitLostError";
+    this.outcome = outcome;
   }
 }
 
@@ -237,8 +262,8 @@ const COMMIT_SETTLE_MS = 5000;
  * Commits the session's transaction. When the connection is lost before
  * COMMIT's answer arrives, the transaction's id (taken just before) is looked
  * up in a new session: committed returns as a commit (learnt afterwards),
- * aborted is a failure that says nothing was changed, and anything else is a
- * {@linkcode CommitUnknownError} that says how to find out. Never guesses.
+ * anything else is a {@linkcode CommitLostError} that says what the server
+ * records (aborted: nothing was changed) or how to find out. Never guesses.
  */
 export async function commitTransaction(
   session: PgSession,
@@ -252,7 +277,8 @@ export async function commitTransaction(
   } catch (error) {
     if (!(error instanceof ConnectionLostError)) throw error;
     if (xid === null) {
-      throw new SkillError(
+      throw new CommitLostError(
+        "empty",
         `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}); ` +
           `the transaction had changed nothing, so nothing was changed`,
       );
@@ -260,12 +286,14 @@ export async function commitTransaction(
     const status = await transactionStatus(target, xid);
     if (status === "committed") return { learntAfterwards: true };
     if (status === "aborted") {
-      throw new SkillError(
+      throw new CommitLostError(
+        "aborted",
         `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}); ` +
           `the server records transaction ${xid} as aborted: nothing was changed`,
       );
     }
-    throw new CommitUnknownError(
+    throw new CommitLostError(
+      "unknown",
       `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}) ` +
         `and whether transaction ${xid} committed is unknown (${
           status === undefined ? "the server could not be asked" : `the server says "${status}"`

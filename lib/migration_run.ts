@@ -6,7 +6,7 @@
  * @module
  */
 import { SkillError } from "./cli.ts";
-import { explainQueryError, withSession } from "./database.ts";
+import { CommitLostError, commitTransaction, explainQueryError, withSession } from "./database.ts";
 import type { ObjectChange } from "./ddl_objects.ts";
 import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
@@ -25,9 +25,15 @@ export interface MigrationStatement {
  * The statements of the pending files in order, or a refusal naming the
  * first that cannot run in the one transaction they share (CREATE INDEX
  * CONCURRENTLY, VACUUM, BEGIN/COMMIT, COPY FROM STDIN ...) or a file that does
- * not parse. Nothing is sent to a server before this succeeds.
+ * not parse. For a check (`commit` false), which promises to change nothing,
+ * also the first statement that acts where a rollback cannot undo it (a
+ * program, a server file, a signal, a remote database, SQL given as text).
+ * Nothing is sent to a server before this succeeds.
  */
-export function planMigrations(files: ParsedPending[]): MigrationStatement[] {
+export function planMigrations(
+  files: ParsedPending[],
+  options: { commit: boolean },
+): MigrationStatement[] {
   const planned: MigrationStatement[] = [];
   for (const file of files) {
     if (file.error) {
@@ -47,6 +53,13 @@ export function planMigrations(files: ParsedPending[]): MigrationStatement[] {
           `${where} cannot be applied: ${
             statement.refusals[0].replace(/run_sql\.ts/, "migration_apply.ts")
           }; nothing was run`,
+        );
+      }
+      if (!options.commit && statement.escapes.length) {
+        throw new SkillError(
+          `${where} uses ${statement.escapes[0]}, which acts outside the transaction: a check ` +
+            `could not roll it back, so it is not checked; nothing was run (--apply runs it ` +
+            `after a confirmation that names it)`,
         );
       }
       planned.push({ file: file.name, statement });
@@ -149,14 +162,39 @@ export interface Verified {
   ok: boolean;
 }
 
+/** A sequence that moved while a check ran: rolling back does not undo nextval or setval. */
+export interface MovedSequence {
+  /** schema.name */
+  name: string;
+  /** last_value before the check (null: never used). */
+  before: string | null;
+  /** last_value after its rollback. */
+  after: string | null;
+}
+
+/**
+ * Where each statement's escapes are, for a confirmation: `prerelease.sql
+ * line 3: pg_terminate_backend()`. Empty when nothing acts outside the
+ * transaction.
+ */
+export function escapingStatements(statements: MigrationStatement[]): string[] {
+  return statements.filter(({ statement }) => statement.escapes.length).map(({ file, statement }) =>
+    `${file} line ${statement.line}: ${statement.escapes.join(", ")}`
+  );
+}
+
 /** What a run did. */
 export interface MigrationRun {
   /** Statements sent, each once. */
   statements: number;
   /** True after --apply; a check always rolls back. */
   committed: boolean;
+  /** True when COMMIT's answer was lost and the server, asked afterwards, records the commit. */
+  commitLearntAfterwards: boolean;
   /** Each changed object as the catalog shows it afterwards. */
   verified: Verified[];
+  /** For a check: sequences whose position moved and stays moved after the rollback. */
+  movedSequences: MovedSequence[];
 }
 
 /**
@@ -173,10 +211,18 @@ export async function runMigrations(
 ): Promise<MigrationRun> {
   const wanted = expectations(statements);
   const verifySql = await loadSql("migration_verify");
+  const positionsSql = await loadSql("sequence_positions");
   return await withSession(target, async (session) => {
-    const verify = async (): Promise<Verified[]> => {
+    const positions = async () =>
+      new Map(
+        (await session.query(positionsSql)).rows.map((row) => [
+          String(row.name),
+          row.last_value === null ? null : String(row.last_value),
+        ]),
+      );
+    const verify = async (on = session): Promise<Verified[]> => {
       if (wanted.length === 0) return [];
-      const { rows } = await session.query(verifySql, [
+      const { rows } = await on.query(verifySql, [
         wanted.map((w) => w.lookup),
         wanted.map((w) => w.schema),
         wanted.map((w) => w.object),
@@ -195,28 +241,57 @@ export async function runMigrations(
         };
       });
     };
-    await session.simpleQuery("begin");
+    const before = options.commit ? undefined : await positions();
+    await session.transaction("begin");
     let step = "";
     let verified: Verified[] = [];
+    let commitLearntAfterwards = false;
     try {
       for (const { file, statement } of statements) {
         step = `${file} line ${statement.line} (${statement.command})`;
-        await session.simpleQuery(statement.text);
+        // Alone in its message (extended protocol): the server runs exactly this statement.
+        await session.query(statement.text);
       }
       step = "Looking up the changed objects";
       if (!options.commit) verified = await verify();
-      step = options.commit ? "COMMIT (deferred constraints are checked there)" : "ROLLBACK";
-      await session.simpleQuery(options.commit ? "commit" : "rollback");
+      if (options.commit) {
+        step = "COMMIT (deferred constraints are checked there)";
+        commitLearntAfterwards = (await commitTransaction(session, target)).learntAfterwards;
+      } else {
+        step = "ROLLBACK";
+        await session.transaction("rollback");
+      }
     } catch (error) {
-      await session.simpleQuery("rollback").catch(() => {});
+      // A COMMIT that lost its answer: commitTransaction has said what became of it.
+      if (error instanceof CommitLostError) throw error;
+      await session.transaction("rollback").catch(() => {});
       const explained = explainQueryError(error, target);
       if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
       throw new SkillError(
         `${step} failed: ${explained.message}; the transaction was rolled back: the database ` +
-          `is as it was`,
+          `is as it was${before ? " (but for sequences the statements advanced)" : ""}`,
       );
     }
-    if (options.commit) verified = await verify();
-    return { statements: statements.length, committed: options.commit, verified };
+    const movedSequences: MovedSequence[] = [];
+    if (before) {
+      for (const [name, after] of await positions()) {
+        if (before.has(name) && before.get(name) !== after) {
+          movedSequences.push({ name, before: before.get(name)!, after });
+        }
+      }
+    }
+    if (options.commit) {
+      // After a COMMIT whose answer was lost, that session is gone: look in a new one.
+      verified = commitLearntAfterwards
+        ? await withSession(target, (fresh) => verify(fresh))
+        : await verify();
+    }
+    return {
+      statements: statements.length,
+      committed: options.commit,
+      commitLearntAfterwards,
+      verified,
+      movedSequences,
+    };
   });
 }

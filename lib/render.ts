@@ -312,6 +312,23 @@ export class ResultStream {
     return { command: `SELECT ${rows}`, rows };
   }
 
+  /**
+   * Passes on what a user's own `COPY ... TO STDOUT` writes, as psql does:
+   * the server's bytes as they are, in its place among the statements'
+   * results. Not for JSON or NDJSON, which cannot hold another format.
+   */
+  async copyOut(
+    index: number,
+    run: (write: (bytes: Uint8Array) => void) => Promise<QueryOutcome>,
+  ): Promise<StatementOutcome> {
+    if (this.#format === "json" || this.#format === "ndjson") {
+      throw new Error(`COPY's own output has no place in --${this.#format} (statement ${index})`);
+    }
+    const { command } = await run((bytes) => this.#out.writeBytes(bytes));
+    this.#out.flush();
+    return { command, rows: Number(command.match(/^COPY (\d+)/)?.[1] ?? 0) };
+  }
+
   #open(index: number, columns: Column[]): void {
     if (this.#format === "json" || this.#format === "ndjson") {
       this.#rowJson = jsonRowWriter(columns.map((c) => c.key), {

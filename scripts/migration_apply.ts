@@ -2,7 +2,7 @@
 /** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
 import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
 import { listMigrations, parsePending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
-import { planMigrations, runMigrations } from "../lib/migration_run.ts";
+import { escapingStatements, planMigrations, runMigrations } from "../lib/migration_run.ts";
 import { printOutput, renderRows } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 
@@ -25,7 +25,12 @@ DB_LOCK_TIMEOUT_MS), but has no statement timeout unless DB_STATEMENT_TIMEOUT_MS
 sets one.
 Statements PostgreSQL refuses inside a transaction (CREATE INDEX CONCURRENTLY,
 VACUUM ...) and transaction control of the files' own (BEGIN, COMMIT) are
-refused before anything runs.
+refused before anything runs. A check also refuses what a rollback cannot
+undo (COPY to or from a program, server files, pg_terminate_backend, dblink,
+SQL given as text ...); --apply names those in its confirmation. Sequences a
+check advances (nextval, inserts into serial columns) stay advanced, and the
+check says which moved. Each statement is sent alone (the extended protocol),
+so the server runs exactly the statement that was checked.
 Afterwards each object the files create, alter, rename or drop is looked up in
 the catalog with the cheapest query that confirms it (inside the transaction
 for a check), and listed: expected present or absent, and what was found. Exit
@@ -56,7 +61,7 @@ await runScript("migration_apply", async () => {
     note(`No pending migrations in "${folder.absolute}"; nothing to ${apply ? "apply" : "check"}`);
     return 0;
   }
-  const statements = planMigrations(await parsePending(pending));
+  const statements = planMigrations(await parsePending(pending), { commit: apply });
   const files = pending.map((f) => f.name);
   const target = await resolveTarget({ profile, session: apply ? "migration" : "explain" });
   const where = `database "${target.database}" at ${describeServer(target)} ` +
@@ -64,14 +69,32 @@ await runScript("migration_apply", async () => {
   const what = `${statements.length} statement${statements.length === 1 ? "" : "s"} from ` +
     `${files.join(", ")}`;
   if (apply) {
-    await confirmAction(`Apply ${what} to ${where}, in one transaction?`);
+    const escaping = escapingStatements(statements);
+    await confirmAction(
+      `Apply ${what} to ${where}, in one transaction?` +
+        (escaping.length
+          ? `\nThese act outside the transaction, and a failure later does not undo them:\n  ` +
+            escaping.join("\n  ")
+          : ""),
+    );
   }
   const run = await runMigrations(target, statements, { commit: apply });
   const wrong = run.verified.filter((v) => !v.ok);
+  const moved = run.movedSequences.map((m) => `${m.name} ${m.before ?? "unused"} -> ${m.after}`);
   note(
     apply
-      ? `Applied ${what} to ${where}: committed.`
-      : `Checked ${what} on ${where}: they apply; rolled back, nothing was changed.`,
+      ? `Applied ${what} to ${where}: committed${
+        run.commitLearntAfterwards
+          ? " (the connection was lost during COMMIT; the server records it as committed)"
+          : ""
+      }.`
+      : `Checked ${what} on ${where}: they apply; rolled back, ${
+        moved.length
+          ? `nothing was changed but sequences, which a rollback does not move back: ${
+            moved.join(", ")
+          } (other sessions may have moved them too)`
+          : "nothing was changed"
+      }.`,
   );
   if (format === "json") {
     printOutput(JSON.stringify(
@@ -82,6 +105,7 @@ await runScript("migration_apply", async () => {
         statements: run.statements,
         committed: run.committed,
         verified: run.verified,
+        ...(run.movedSequences.length ? { moved_sequences: run.movedSequences } : {}),
       },
       null,
       2,

@@ -14,7 +14,12 @@ import {
   SkillError,
   UsageError,
 } from "../lib/cli.ts";
-import { explainQueryError, withSession } from "../lib/database.ts";
+import {
+  CommitLostError,
+  commitTransaction,
+  explainQueryError,
+  withSession,
+} from "../lib/database.ts";
 import { ResultStream, type StreamFormat } from "../lib/render.ts";
 import { describeServer, resolveTarget } from "../lib/resolve.ts";
 import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/statements.ts";
@@ -107,6 +112,14 @@ await runScript("run_sql", async () => {
     ddl: values.ddl === true,
   });
 
+  const copy = statements.find((s) => s.copyToStdout);
+  if (copy && (format === "json" || format === "ndjson")) {
+    throw new UsageError(
+      `Statement ${copy.index}, ${describeStatement(copy)}, writes COPY's own format, which ` +
+        `--${format} cannot hold; run it without --${format}, or select the rows instead`,
+    );
+  }
+
   const target = await resolveTarget({
     session: plan.mode === "read-only" ? "diagnostic" : "explain",
   });
@@ -131,17 +144,20 @@ await runScript("run_sql", async () => {
       shown = session.notices.length;
     };
     if (!plan.outsideTransaction) {
-      await session.simpleQuery(plan.mode === "read-only" ? "begin read only" : "begin");
+      await session.transaction(plan.mode === "read-only" ? "begin read only" : "begin");
     }
-    let current = statements[0];
+    let step = "";
     try {
       for (const statement of statements) {
-        current = statement;
+        step = `Statement ${statement.index}, ${describeStatement(statement)},`;
         const values = params.slice(0, statement.maxParam);
         if (format === "csv" && statements.length === 1 && statement.plainQuery && !params.length) {
           // The server writes the CSV itself: no JavaScript value per field.
           const copy = await copyCsv(statement);
           await results.copy(statement.index, (write) => session.copyOut(copy, write));
+        } else if (statement.copyToStdout) {
+          // COPY's own output, passed on as the server writes it (as psql does).
+          await results.copyOut(statement.index, (write) => session.copyOut(statement.text, write));
         } else {
           await results.statement(
             statement.index,
@@ -152,15 +168,23 @@ await runScript("run_sql", async () => {
       }
       if (!plan.outsideTransaction) {
         if (plan.mode === "read-only") {
-          await session.simpleQuery("rollback");
+          await session.transaction("rollback");
         } else {
-          await session.simpleQuery("commit");
+          step = "COMMIT (deferred constraints are checked there)";
+          const outcome = await commitTransaction(session, target);
           transaction = "committed";
+          if (outcome.learntAfterwards) {
+            note(
+              "note: the connection was lost during COMMIT; asked afterwards, the server records " +
+                "the transaction as committed",
+            );
+          }
         }
       }
     } catch (error) {
       flushNotices();
-      if (!plan.outsideTransaction) await session.simpleQuery("rollback").catch(() => {});
+      if (error instanceof CommitLostError) throw error; // It says what became of the transaction.
+      if (!plan.outsideTransaction) await session.transaction("rollback").catch(() => {});
       const explained = explainQueryError(error, target);
       if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
       const undone = plan.outsideTransaction
@@ -169,7 +193,7 @@ await runScript("run_sql", async () => {
         ? "nothing was changed"
         : "the transaction was rolled back, nothing was changed";
       throw new SkillError(
-        `Statement ${current.index}, ${describeStatement(current)}, failed: ` +
+        `${step} failed: ` +
           `${explained.message}; ${undone}`,
       );
     }
