@@ -5,7 +5,14 @@
  * verified writes nothing.
  */
 import assert from "node:assert/strict";
-import { parseSslSwitch, readToml, updateTomlFile } from "../lib/config.ts";
+import {
+  parseConfigText,
+  parseSslSwitch,
+  profileSettings,
+  readToml,
+  setReaderKeys,
+  updateTomlFile,
+} from "../lib/config.ts";
 import { setTomlValue } from "../lib/toml_edit.ts";
 import { SkillError } from "../lib/cli.ts";
 
@@ -159,5 +166,82 @@ Deno.test("sslmode switch spellings", () => {
   }
   for (const word of ["prefer", "verify-full", "", "maybe"]) {
     assert.equal(parseSslSwitch(word), undefined, word);
+  }
+});
+
+Deno.test("reader keys: validated like the other profile keys, never [database] defaults", () => {
+  const load = (text: string) => ({ path: "/p/postgres.toml", ...parseConfigText(text) });
+  const head = "[configuration]\nschema_version = 1\n";
+  const good = load(
+    `${head}[database]\nuser = "app"\n[database.local]\nreadonly_user = "app_reader"\n` +
+      `readonly_password = "s3cret"\n[database.other]\nreadonly_url = "postgresql://r:p@"\n`,
+  );
+  assert.deepEqual(profileSettings(good, "local"), {
+    user: "app",
+    readonly_user: "app_reader",
+    readonly_password: "s3cret",
+  });
+  assert.equal(profileSettings(good, "other").readonly_url, "postgresql://r:p@");
+  const refusals: [string, RegExp][] = [
+    [
+      `${head}[database.local]\nreadonly_user = "r"\nreadonly_password = 914275\n`,
+      /"readonly_password" must be a string in \[database\.local\] in "\/p\/postgres\.toml", got a number$/,
+    ],
+    [
+      `${head}[database.local]\nreadonly_url = ["postgresql://r:p@"]\n`,
+      /"readonly_url" must be a string .*, got an array$/,
+    ],
+    [
+      `${head}[database]\nreadonly_user = "shared"\n[database.local]\nuser = "app"\n`,
+      /"readonly_user" is set in \[database\] in "\/p\/postgres\.toml", where it would be every profile's default; move it into the table of the profile/,
+    ],
+    [
+      `${head}[database.local]\nreadonly_password = "x"\n`,
+      /"readonly_password" is set without "readonly_user" in \[database\.local\]/,
+    ],
+    [
+      `${head}[database.local]\nreadonly_user = "r"\nreadonly_url = "postgresql://r@"\n`,
+      /Both "readonly_url" and "readonly_user" are set in \[database\.local\]/,
+    ],
+  ];
+  for (const [text, pattern] of refusals) {
+    assert.throws(() => profileSettings(load(text), "local"), pattern, text);
+    assert.throws(
+      () => profileSettings(load(text), "local"),
+      (error: Error) => !/914275|s3cret/.test(error.message),
+    );
+  }
+});
+
+Deno.test("setReaderKeys saves the reader keys and puts back what was there", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/postgres.toml`;
+  try {
+    await Deno.writeTextFile(path, ORIGINAL, { mode: 0o644 });
+    await Deno.chmod(path, 0o644);
+    const before = await setReaderKeys(path, "local", {
+      readonly_user: "me_reader",
+      readonly_password: "generated",
+    });
+    assert.deepEqual(before, {});
+    assert.equal(
+      await Deno.readTextFile(path),
+      ORIGINAL.replace(
+        'custom_key = "kept"\n',
+        'custom_key = "kept"\nreadonly_user = "me_reader"\nreadonly_password = "generated"\n',
+      ),
+    );
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    const replaced = await setReaderKeys(path, "local", {
+      readonly_user: "me_reader",
+      readonly_password: "newer",
+    });
+    assert.deepEqual(replaced, { readonly_user: "me_reader", readonly_password: "generated" });
+    await setReaderKeys(path, "local", {});
+    assert.equal(await Deno.readTextFile(path), ORIGINAL);
+    await assert.rejects(setReaderKeys(path, "gone", { readonly_user: "x" }), /No profile "gone"/);
+    assert.equal(await Deno.readTextFile(path), ORIGINAL);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -3,7 +3,14 @@
  * stderr, a non-zero exit, no stack trace and no password.
  */
 import assert from "node:assert/strict";
-import { parseConnectionUrl, resolveTarget, targetUrl } from "../lib/resolve.ts";
+import {
+  describeReaderSession,
+  describeSource,
+  parseConnectionUrl,
+  profileTarget,
+  resolveTarget,
+  targetUrl,
+} from "../lib/resolve.ts";
 import { UsageError } from "../lib/cli.ts";
 import { freePort, startCluster } from "./support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
@@ -471,4 +478,73 @@ Deno.test("profile resolution: [database] defaults, url overrides, odd paths quo
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("a profile's reader: diagnostic sessions connect as it, every other kind as its user", () => {
+  const profile = { name: "local", tomlPath: "/p/postgres.toml", projectRoot: "/p" };
+  const settings = {
+    url: "postgresql://app:app-pw@db.example.com:6432/shop?sslmode=require&sslrootcert=/r.crt",
+    readonly_user: "app_reader",
+    readonly_password: "reader-pw",
+  };
+  const reader = profileTarget(settings, { session: "diagnostic", profile });
+  assert.deepEqual(
+    [reader.user, reader.password, reader.host, reader.port, reader.database, reader.sslmode],
+    ["app_reader", "reader-pw", "db.example.com", 6432, "shop", "require"],
+  );
+  assert.equal(reader.sslrootcert, "/r.crt");
+  assert.deepEqual(reader.reader, { key: "readonly_user", profileUser: "app" });
+  assert.equal(
+    describeSource(reader),
+    'profile "local" in "/p/postgres.toml" (reader role from readonly_user)',
+  );
+  assert.match(
+    describeReaderSession(reader)!,
+    /ran as the reader role "app_reader" \(readonly_user of profile "local"\), which may only read; --write and --ddl run as the profile's user "app"/,
+  );
+  for (const session of ["plain", "explain", "migration", undefined] as const) {
+    const own = profileTarget(settings, { session, profile });
+    assert.deepEqual(
+      [own.user, own.password, own.reader],
+      ["app", "app-pw", undefined],
+      String(session),
+    );
+    assert.equal(describeReaderSession(own), undefined);
+  }
+  const withoutReader = profileTarget({ ...settings, readonly_user: undefined }, {
+    session: "diagnostic",
+    profile,
+  });
+  assert.deepEqual([withoutReader.user, withoutReader.reader], ["app", undefined]);
+});
+
+Deno.test("readonly_url gives the reader's credentials only; the rest is the profile's", () => {
+  const profile = { name: "local", tomlPath: "/p/postgres.toml", projectRoot: "/p" };
+  const base = { host: "db", port: 5432, user: "app", database: "shop", sslmode: true };
+  const target = (readonly_url: string) =>
+    profileTarget({ ...base, readonly_url }, { session: "diagnostic", profile });
+  const reader = target("postgresql://r%40x:p%3Aw@db:5432/shop?sslcert=/c.crt&sslkey=/c.key");
+  assert.deepEqual(
+    [reader.user, reader.password, reader.host, reader.database, reader.sslmode, reader.sslcert],
+    ["r@x", "p:w", "db", "shop", "require", "/c.crt"],
+  );
+  assert.deepEqual(reader.reader, { key: "readonly_url", profileUser: "app" });
+  assert.equal(target("postgresql://r@").password, undefined);
+  const refusals: [string, RegExp][] = [
+    ["postgresql://:pw@", /The readonly_url of profile "local" names no user/],
+    ["postgresql://r:pw@elsewhere/shop", /names another host than the profile \("elsewhere"\)/],
+    ["postgresql://r:pw@/other", /names another database than the profile \("other"\)/],
+    ["postgresql://r:pw@db:6543", /names another port than the profile \("6543"\)/],
+    ["postgresql://r:pw@?sslmode=disable", /has parameter "sslmode"; the reader connects with/],
+    ["postgresql://r:pw@?options=-cx%3Dy", /has parameter "options"/],
+  ];
+  for (const [url, pattern] of refusals) {
+    assert.throws(() => target(url), pattern, url);
+    assert.throws(() => target(url), (error: Error) => !error.message.includes(":pw@"), url);
+  }
+  // Only diagnostic sessions read it: a broken readonly_url does not stop writes.
+  assert.equal(
+    profileTarget({ ...base, readonly_url: "postgresql://r@elsewhere" }, { profile }).user,
+    "app",
+  );
 });
