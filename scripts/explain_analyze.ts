@@ -3,7 +3,8 @@
  * Shows the plan of one statement: EXPLAIN (ANALYZE, BUFFERS) inside a
  * transaction that is rolled back, or the plan alone with --no-analyze.
  */
-import { escapeControl, parseCli, runScript, UsageError } from "../lib/cli.ts";
+import { escapeControl, note, parseCli, runScript, UsageError } from "../lib/cli.ts";
+import { checkSessionRole, readOnlyRoleWarning } from "../lib/reader_role.ts";
 import { withRollback, withSession } from "../lib/database.ts";
 import { printOutput } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -98,13 +99,17 @@ await runScript("explain_analyze", async () => {
   const explain = `EXPLAIN ${options.length ? `(${options.join(", ")}) ` : ""}${statement.text}`;
   // A read runs where reads run (read-only, as the profile's reader role when it has one);
   // a data change needs the profile's own role, in the transaction that is rolled back.
-  const target = await resolveTarget({
-    session: analyze && statement.kind !== "read" ? "explain" : "diagnostic",
+  const readOnly = !analyze || statement.kind === "read";
+  const target = await resolveTarget({ session: readOnly ? "diagnostic" : "explain" });
+  let roleWarning: string | undefined;
+  const plan = await withSession(target, async (session) => {
+    if (readOnly && analyze) {
+      // The server refuses what the parser cannot see only for a role that can do no more;
+      // said after the plan, so that a failure stays one line.
+      roleWarning = readOnlyRoleWarning(await checkSessionRole(session), target);
+    }
+    return await withRollback(session, () => session.query(explain, params));
   });
-  const plan = await withSession(
-    target,
-    (session) => withRollback(session, () => session.query(explain, params)),
-  );
   if (format === "json") {
     // EXPLAIN's own JSON text, already indented: parsing it would fail on a deep plan.
     printOutput(stringifyJson(plan.rows[0]["QUERY PLAN"]));
@@ -112,4 +117,5 @@ await runScript("explain_analyze", async () => {
     // The plan quotes the statement's literals, which may hold control characters.
     printOutput(escapeControl(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")));
   }
+  if (roleWarning) note(roleWarning);
 });

@@ -20,6 +20,7 @@ import {
   explainQueryError,
   withSession,
 } from "../lib/database.ts";
+import { checkSessionRole, readOnlyRoleWarning } from "../lib/reader_role.ts";
 import { ResultStream, type StreamFormat } from "../lib/render.ts";
 import { describeServer, resolveTarget } from "../lib/resolve.ts";
 import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/statements.ts";
@@ -135,6 +136,7 @@ await runScript("run_sql", async () => {
 
   const results = new ResultStream(format, { maxRows, prologue: { mode: plan.mode } });
   let transaction = plan.outsideTransaction ? "none (ran outside a transaction)" : "rolled back";
+  let roleWarning: string | undefined;
   await withSession(target, async (session) => {
     let shown = 0;
     const flushNotices = () => {
@@ -143,6 +145,11 @@ await runScript("run_sql", async () => {
       }
       shown = session.notices.length;
     };
+    if (plan.mode === "read-only") {
+      // The server refuses what the parser cannot see only for a role that can do no more;
+      // said after the results, so that a failure stays one line.
+      roleWarning = readOnlyRoleWarning(await checkSessionRole(session), target);
+    }
     if (!plan.outsideTransaction) {
       await session.transaction(plan.mode === "read-only" ? "begin read only" : "begin");
     }
@@ -199,6 +206,7 @@ await runScript("run_sql", async () => {
     }
   });
   results.end({ transaction });
+  if (roleWarning) note(roleWarning);
   if (plan.outsideTransaction && format === "table") {
     note(`note: ran outside a transaction (${statements[0].command} cannot run inside one)`);
   }
