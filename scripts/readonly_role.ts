@@ -161,14 +161,16 @@ await runScript("readonly_role", async () => {
     await confirmAction(
       action === "create"
         ? `Create role "${role}" (LOGIN, a generated password, member of ${
-          major >= 14 ? "pg_read_all_data and pg_monitor" : "pg_monitor, SELECT on every schema"
+          major >= 14
+            ? "pg_read_all_data and pg_monitor"
+            : "pg_monitor, with SELECT on the schemas your user may grant"
         }) on ${where}?`
         : `Give role "${role}" a new generated password on ${where} (the old one stops working)?`,
     );
     const save = values.save === true ||
       await askYesNo(
         `Save readonly_user and readonly_password in profile "${profile.name}" of ` +
-          `"${profile.path}"?`,
+          `"${profile.path}"${named && named !== role ? ` (in place of "${named}")` : ""}?`,
         true,
       );
     if (!save) {
