@@ -52,7 +52,8 @@ function effect(effectClass: EffectClass, what: string): FunctionEffect {
 
 // pg_cancel_backend and pg_terminate_backend send a signal to another backend;
 // pg_log_backend_memory_contexts signals one to write its memory map to the log.
-const SIGNALS = effect("outside", "signals another server process");
+const SIGNALS = effect("outside", "signals another session");
+const LOGS_MEMORY = effect("outside", "makes another server process write to the log");
 // pg_reload_conf signals the postmaster to re-read the configuration files;
 // pg_rotate_logfile (and 13-16's pg_rotate_logfile_old) tells the logging
 // collector to switch files.
@@ -64,6 +65,7 @@ const RESTORE_POINT = effect("outside", "writes a named restore point into the W
 const STANDBY_SNAPSHOT = effect("outside", "writes a standby snapshot record into the WAL");
 const WAL_MESSAGE = effect("outside", "writes a message into the WAL for logical decoding");
 const BACKUP = effect("outside", "starts or stops an online backup of the server");
+// Standby control acts on the startup process, not on this transaction.
 const PROMOTE = effect("outside", "promotes a standby server");
 const REPLAY = effect("outside", "pauses or resumes WAL replay on a standby");
 // Slots are shared server state: creating, copying, dropping, advancing one (or
@@ -127,8 +129,8 @@ const RAW_PAGES = effect("server-read", "reads a relation's raw pages, past the 
 // query; ts_rewrite(tsquery, text) runs the text to fetch rewrite rules (the
 // three-tsquery form only computes). tablefunc's crosstab runs its source (and
 // category) queries; connectby and xml2's xpath_table splice their table, key
-// and condition arguments into a query they run. These are STABLE, and a
-// stable function's SELECT may still call pg_terminate_backend.
+// and condition arguments into a query they run. Those three are STABLE, yet
+// the SELECT a stable function runs may call pg_terminate_backend (tested).
 const RUNS_SQL = effect("sql-text", "runs SQL given as text");
 const TS_REWRITE = effect(
   "sql-text",
@@ -138,6 +140,8 @@ const SPLICES_SQL = effect("sql-text", "runs SQL built from its text arguments")
 
 // --- sequence ---------------------------------------------------------------
 
+// nextval and setval are not transactional; the server refuses them in a
+// read-only transaction, and a rolled-back check can say they stay moved.
 const SEQUENCE = effect("sequence", "moves a sequence, which rollback does not undo");
 
 // --- session: the session's or transaction's state beyond rows ---------------
@@ -150,8 +154,12 @@ const SHARE_LOCK = effect("session", "locks the table against writes until the t
 // Large-object descriptors are transaction state; writes go to
 // pg_largeobject (lo_get, which reads a whole object, is only a read).
 const LARGE_OBJECT = effect("session", "opens, writes or removes large objects");
+// pg_notify delivers at commit, and a read-only transaction allows it.
 const NOTIFY = effect("session", "queues a notification for other sessions");
+// txid_current and pg_current_xact_id are STABLE, yet assign a transaction ID
+// (consuming one, and making the commit write WAL).
 const XID = effect("session", "assigns a transaction ID");
+// Other sessions may adopt the exported snapshot while this transaction lasts.
 const EXPORTS_SNAPSHOT = effect("session", "exports the transaction's snapshot to other sessions");
 // Replication origins: the catalog row (create) and the session's or
 // transaction's binding to an origin, whose progress moves at commit.
@@ -173,7 +181,7 @@ const DISCONNECTS = effect("session", "closes connections to other servers");
 const EFFECTS: ReadonlyMap<string, FunctionEffect> = new Map(Object.entries({
   pg_cancel_backend: SIGNALS,
   pg_terminate_backend: SIGNALS,
-  pg_log_backend_memory_contexts: SIGNALS,
+  pg_log_backend_memory_contexts: LOGS_MEMORY,
   pg_reload_conf: RELOADS,
   pg_rotate_logfile: ROTATES_LOG,
   pg_rotate_logfile_old: ROTATES_LOG,
