@@ -252,6 +252,8 @@ export function jsonRowWriter(
   };
 }
 
+type ToJson = { toJSON(key: string): unknown };
+
 interface Style {
   step: string;
   oneLine: boolean;
@@ -261,7 +263,15 @@ function styleOf(layout: JsonLayout): Style {
   return { step: " ".repeat(layout.indent ?? 0), oneLine: layout.oneLine === true };
 }
 
+/** One value as JSON, `margin` the indentation of its line; undefined where JSON has none. */
 function serialize(value: unknown, key: string, margin: string, style: Style): string | undefined {
+  // As JSON.stringify does: an object's toJSON once, then what it gave.
+  if (
+    typeof value === "object" && value !== null && !(value instanceof JsonText) &&
+    !(value instanceof ExactNumber) && typeof (value as ToJson).toJSON === "function"
+  ) {
+    value = (value as ToJson).toJSON(key);
+  }
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
@@ -279,8 +289,6 @@ function serialize(value: unknown, key: string, margin: string, style: Style): s
   if (value === null) return "null";
   if (value instanceof JsonText) return style.oneLine ? compactJson(value.text) : value.text;
   if (value instanceof ExactNumber) return value.text;
-  const object = value as Record<string, unknown> & { toJSON?: (key: string) => unknown };
-  if (typeof object.toJSON === "function") return serialize(object.toJSON(key), key, margin, style);
   const inner = margin + style.step;
   const [open, separator, close] = style.step
     ? [`\n${inner}`, `,\n${inner}`, `\n${margin}`]
@@ -293,6 +301,7 @@ function serialize(value: unknown, key: string, margin: string, style: Style): s
     return parts.length ? `[${open}${parts.join(separator)}${close}]` : "[]";
   }
   const colon = style.step ? ": " : ":";
+  const object = value as Record<string, unknown>;
   for (const name of Object.keys(object)) {
     const text = serialize(object[name], name, inner, style);
     if (text !== undefined) parts.push(JSON.stringify(name) + colon + text);

@@ -64,6 +64,7 @@ Deno.test("JSON output of exact values", async (t) => {
       { when: new Date(Date.UTC(2026, 10, 25)), nan: NaN, inf: -Infinity, zero: -0, e: 1e21 },
       ['\u2028 \ud800 \u0007 "\\', { "": "", "a\nb": true, false: false }],
       Object.defineProperty({}, "__proto__", { value: 1, enumerable: true }),
+      { self: { toJSON: () => ({ toJSON: () => "called twice" }) }, n: { toJSON: () => 1 } },
       "text",
       7,
       null,
