@@ -13,8 +13,9 @@
  * @module
  */
 import { SkillError, UsageError } from "./cli.ts";
+import { CommitLostError, commitTransaction } from "./database.ts";
 import type { ConnectionTarget } from "./resolve.ts";
-import { ConnectionLostError, PgServerError, type PgSession } from "./session.ts";
+import { PgServerError, type PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
 
 /** What a default reader's name adds to the profile's user: `app` -> `app_reader`. */
@@ -203,7 +204,10 @@ async function prepared(password: string): Promise<string> {
 
 /** Options for {@linkcode changeReader}. */
 export interface ReaderChangeOptions {
+  /** A session as the profile's own user, outside a transaction. */
   session: PgSession;
+  /** Where the session goes: a COMMIT whose answer is lost is looked up there. */
+  target: ConnectionTarget;
   /** The role's name (see {@linkcode parseRoleName}). */
   role: string;
   /** Make the role and its grants, or only give an existing role a new password. */
@@ -233,8 +237,9 @@ export interface ReaderChange {
  * by the server (`sql/reader_create_statements.sql`,
  * `sql/reader_password_statement.sql`) and each run once; the password kept
  * (`keep`) before COMMIT. A failure before COMMIT rolls everything back and
- * says nothing was made; a connection lost during COMMIT says the outcome is
- * unknown and how to find out. Prints nothing.
+ * says nothing was made; a COMMIT whose answer is lost is looked up on the
+ * server (`commitTransaction`): aborted takes the saved keys back, unknown
+ * says so and how to find out. Prints nothing.
  */
 export async function changeReader(options: ReaderChangeOptions): Promise<ReaderChange> {
   const { session, role, action } = options;
@@ -242,8 +247,8 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
   const verifier = await scramVerifier(password);
   const change: ReaderChange = { granted: [], schemas: [] };
   const nothing = action === "create" ? "nothing was made" : "the password was not changed";
-  let undo: (() => Promise<void>) | undefined;
-  await session.simpleQuery("begin");
+  let undo: () => Promise<void>;
+  await session.transaction("begin");
   try {
     if (action === "create") {
       const { rows } = await session.query(await loadSql("reader_create_statements"), [
@@ -266,22 +271,24 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
     }
     undo = await options.keep(password);
   } catch (error) {
-    await session.simpleQuery("rollback").catch(() => {});
+    await session.transaction("rollback").catch(() => {});
     throw notMade(error, { role, action, nothing });
   }
   try {
-    await session.simpleQuery("commit");
+    await commitTransaction(session, options.target);
   } catch (error) {
-    if (error instanceof ConnectionLostError) {
+    if (error instanceof CommitLostError && error.outcome === "unknown") {
       throw new SkillError(
-        `The connection was lost during COMMIT (${error.message}), so whether role "${role}" ` +
-          `${
-            action === "create" ? "exists now" : "has its new password"
-          } is unknown; the new password is saved: check with roles_overview.ts, and if the ` +
-          `role ${action === "create" ? "is missing" : "refuses it"}, run this again`,
+        `${error.message}; the new password stays saved, so if it committed, role "${role}" ` +
+          `works with it: check with roles_overview.ts, and if the role ${
+            action === "create" ? "is missing" : "refuses the password"
+          }, run this again`,
       );
     }
     await undo().catch(() => {});
+    if (error instanceof CommitLostError) {
+      throw new SkillError(`${error.message}; the saved keys were put back`);
+    }
     throw notMade(error, { role, action, nothing });
   }
   return change;

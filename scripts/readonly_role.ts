@@ -181,6 +181,7 @@ await runScript("readonly_role", async () => {
     }
     const change = await changeReader({
       session,
+      target,
       role,
       action,
       keep: async (password) => {

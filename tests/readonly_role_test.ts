@@ -34,6 +34,7 @@ import {
   skillCommandLine,
   spawnSkillScript,
 } from "./support/run.ts";
+import { startProxy } from "./support/proxy.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("role names: letters, digits and underscores, never pg_...", () => {
@@ -88,7 +89,9 @@ function profileToml(cluster: Cluster, user: string, password: string): string {
 }
 
 /** The reader keys the profile file holds, read as TOML. */
-async function savedReader(project: Project): Promise<{ user?: string; password?: string }> {
+async function savedReader(
+  project: Pick<Project, "readToml">,
+): Promise<{ user?: string; password?: string }> {
   const { parse } = await import("smol-toml");
   const data = parse(await project.readToml()) as {
     database: { local: { readonly_user?: string; readonly_password?: string } };
@@ -411,6 +414,46 @@ for (const major of ["system", "13"]) {
         }
       });
 
+      await t.step("a COMMIT that loses its answer is looked up on the server", async () => {
+        const proxy = startProxy(cluster);
+        const through = await makeProject(
+          profileToml({ ...cluster, port: proxy.port }, "owner", "owner-pw"),
+        );
+        try {
+          const before = await through.readToml();
+          const runThrough = (role: string) =>
+            runSkillScript("readonly_role.ts", ["--role", role, "--save", "--json"], {
+              env: { ...through.env, DB_CONFIRM: "YES" },
+            });
+          proxy.fault("lose-commit");
+          const lost = await runThrough("lost_reader");
+          assert.equal(proxy.struck(), 1);
+          assert.equal(lost.code, 1, lost.stderr);
+          outputs.push(lost.stdout, lost.stderr);
+          assert.ok(isOneLineError(lost.stderr), lost.stderr);
+          assert.match(
+            lost.stderr,
+            /lost during COMMIT.*as aborted: nothing was changed; the saved keys were put back/,
+          );
+          assert.equal(await roleRow(cluster, "lost_reader"), undefined);
+          assert.equal(await through.readToml(), before);
+
+          proxy.fault("lose-commit-answer");
+          const committed = await runThrough("late_reader");
+          assert.equal(proxy.struck(), 2);
+          assert.equal(committed.code, 0, committed.stderr);
+          outputs.push(committed.stdout, committed.stderr);
+          assert.equal(JSON.parse(committed.stdout).login_checked, true);
+          assert.equal((await roleRow(cluster, "late_reader")).rolcanlogin, true);
+          const saved = await savedReader(through);
+          assert.equal(saved.user, "late_reader");
+          passwords.push(saved.password!);
+        } finally {
+          await through.remove();
+          await proxy.stop();
+        }
+      });
+
       await t.step(
         "DB_URL: an existing role is checked; nothing is made without a profile",
         async () => {
@@ -432,7 +475,7 @@ for (const major of ["system", "13"]) {
       await t.step("no password in any output, nor in the server's log", async () => {
         const log = await cluster.log();
         assert.match(log, /create role owner_reader with login .* password 'SCRAM-SHA-256\$/);
-        assert.equal(passwords.length, 2);
+        assert.equal(passwords.length, 3);
         for (const text of [...outputs, log]) {
           for (const secret of passwords) {
             assert.ok(!text.includes(secret), "a reader password appears in output or the log");
@@ -487,11 +530,23 @@ for (const major of testMajors()) {
       const [{ lo }] = await cluster.sql("select lo_from_bytea(0, 'secret') as lo");
 
       // The reader, made as readonly_role.ts makes it (superuser profile, so 16+ may grant).
-      const admin = await cluster.session();
+      const adminTarget: ConnectionTarget = {
+        host: cluster.dir,
+        port: cluster.port,
+        user: cluster.superuser,
+        database: "postgres",
+        sslmode: "disable",
+        sslFallback: false,
+        connectTimeoutSeconds: 10,
+        parameters: { application_name: "reader-test" },
+        source: "DB_URL",
+      };
+      const admin = (await openSession(adminTarget)).session;
       sessions.push(admin);
       let password = "";
       await changeReader({
         session: admin,
+        target: adminTarget,
         role: "app_reader",
         action: "create",
         keep: (generated) => {
