@@ -285,11 +285,15 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
           }, run this again`,
       );
     }
-    await undo().catch(() => {});
-    if (error instanceof CommitLostError) {
-      throw new SkillError(`${error.message}; the saved keys were put back`);
-    }
-    throw notMade(error, { role, action, nothing });
+    const putBack = await undo().then(
+      () => "the profile's reader keys were put back as they were",
+      () =>
+        "the profile's reader keys could not be put back: set readonly_user and " +
+        "readonly_password as they were by hand",
+    );
+    if (error instanceof CommitLostError) throw new SkillError(`${error.message}; ${putBack}`);
+    const failed = notMade(error, { role, action, nothing });
+    throw failed instanceof SkillError ? new SkillError(`${failed.message}; ${putBack}`) : failed;
   }
   return change;
 }

@@ -433,7 +433,7 @@ for (const major of ["system", "13"]) {
           assert.ok(isOneLineError(lost.stderr), lost.stderr);
           assert.match(
             lost.stderr,
-            /lost during COMMIT.*as aborted: nothing was changed; the saved keys were put back/,
+            /lost during COMMIT.*as aborted: nothing was changed; the profile's reader keys were put back as they were/,
           );
           assert.equal(await roleRow(cluster, "lost_reader"), undefined);
           assert.equal(await through.readToml(), before);
