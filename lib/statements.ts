@@ -12,6 +12,7 @@
  */
 import { UsageError } from "./cli.ts";
 import { changedObjects, type ObjectChange } from "./ddl_objects.ts";
+import { functionEffect } from "./function_effects.ts";
 
 /** What a statement needs to be allowed: a plain read, a data change, a structure change. */
 export type StatementKind = "read" | "write" | "ddl";
@@ -48,6 +49,12 @@ export interface Statement {
    * session signalled, SQL given as text ...): a rolled-back check refuses it.
    */
   escapes: string[];
+  /**
+   * The calls it makes that move a sequence (nextval, setval), each also in
+   * `readOnlyRefusals`: a rollback does not undo them, yet a rolled-back run
+   * may make them, saying so.
+   */
+  sequenceCalls: string[];
   /** The data changes it holds besides its own command (`DELETE FROM t` in a CTE). */
   dataChanges: string[];
   /** True for `COPY ... TO STDOUT`: the server's own output, not rows. */
@@ -56,44 +63,6 @@ export interface Statement {
 
 /** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
 type Node = Record<string, unknown>;
-
-/** Functions whose effects escape the transaction (or the server's files and network). */
-const OUTSIDE_FUNCTIONS = [
-  /^pg_(terminate|cancel)_backend$/,
-  /^pg_reload_conf$/,
-  /^pg_rotate_logfile/,
-  /^pg_switch_wal$/,
-  /^pg_promote$/,
-  /^pg_create_restore_point$/,
-  /^pg_(start|stop)_backup$/,
-  /^pg_backup_(start|stop)$/,
-  /^pg_(read|read_binary)_file$/,
-  /^pg_ls_/,
-  /^pg_stat_file$/,
-  /^pg_file_/,
-  /^pg_logdir_ls$/,
-  /^pg_(create|drop|copy)_.*replication_slot$/,
-  /^pg_replication_origin_/,
-  /^pg_replication_slot_advance$/,
-  /^pg_logical_emit_message$/,
-  /^pg_logical_slot_(get|peek)_/,
-  /^pg_advisory_(unlock_all|lock|lock_shared|unlock|unlock_shared)$/,
-  /^pg_try_advisory_(lock|lock_shared)$/,
-  /^pg_import_system_collations$/,
-  /^pg_stat_reset/,
-  /^pg_stat_statements_reset$/,
-  /^pg_log_backend_memory_contexts$/,
-  /^pg_log_standby_snapshot$/,
-  /^pg_wal_replay_(pause|resume)$/,
-  /^pg_sync_replication_slots$/,
-  /^pg_notify$/,
-  /^dblink/,
-  /^lo_/,
-  /^lo(read|write|creat)$/,
-  /^(nextval|setval)$/,
-  /^txid_current$/,
-  /^pg_current_xact_id$/,
-];
 
 /**
  * Settings whose change would lift the read-only guard, change who we are,
@@ -371,12 +340,20 @@ function inspect(
   prepared: Map<string, StatementKind>,
 ): Pick<
   Statement,
-  "kind" | "targets" | "readOnlyRefusals" | "refusals" | "maxParam" | "escapes" | "dataChanges"
+  | "kind"
+  | "targets"
+  | "readOnlyRefusals"
+  | "refusals"
+  | "maxParam"
+  | "escapes"
+  | "sequenceCalls"
+  | "dataChanges"
 > {
   const targets = new Set<string>();
   const readOnlyRefusals: string[] = [];
   const refusals: string[] = [];
   const escapes: string[] = [];
+  const sequenceCalls: string[] = [];
   const dataChanges: string[] = [];
   let kind: StatementKind = READ_STATEMENTS.has(type)
     ? "read"
@@ -413,6 +390,7 @@ function inspect(
       refusals,
       maxParam,
       escapes,
+      sequenceCalls,
       dataChanges,
     };
   }
@@ -439,12 +417,19 @@ function inspect(
       refusals.push("COPY FROM STDIN needs data on the connection; use psql_with_ssl_fallback.ts");
     }
   }
-  /** A call of `name` (written as a call, or in attribute notation): refused when it escapes. */
+  /**
+   * A call of `name` (written as a call, or in attribute notation) that acts
+   * beyond the transaction: a read-only run refuses it; a rolled-back check
+   * refuses what the rollback cannot undo (effects outside it, SQL given as
+   * text, which no parser sees into) and lets sequences move, saying so.
+   */
   const checkCall = (name: string, notation = "") => {
-    if (!OUTSIDE_FUNCTIONS.some((pattern) => pattern.test(name))) return;
-    const how = notation ? ` ${notation}` : "";
-    readOnlyRefusals.push(`${name}()${how} (it acts outside the transaction)`);
-    if (!/^(nextval|setval)$/.test(name)) escapes.push(`${name}()${how}`);
+    const effect = functionEffect(name);
+    if (!effect) return;
+    const call = `${name}()${notation ? ` ${notation}` : ""} (it ${effect.what})`;
+    readOnlyRefusals.push(call);
+    if (effect.class === "outside" || effect.class === "sql-text") escapes.push(call);
+    if (effect.class === "sequence") sequenceCalls.push(call);
     atLeast("write");
   };
   if (type === "DoStmt") readOnlyRefusals.push("a DO block");
@@ -550,6 +535,7 @@ function inspect(
     refusals,
     maxParam,
     escapes,
+    sequenceCalls,
     dataChanges,
   };
 }

@@ -38,9 +38,10 @@ async function explainable(text: string, analyze: boolean): Promise<Statement> {
         `DECLARE; the text is ${describeStatement(statement)}`,
     );
   }
-  // Sequences advance under EXPLAIN ANALYZE anyway (see --help); the rest is refused.
+  // Sequences advance under EXPLAIN ANALYZE anyway (see --help); the rest is refused,
+  // server files read too (an error message can show what was read).
   const escapes = [...statement.readOnlyRefusals, ...statement.refusals]
-    .filter((reason) => !/^(nextval|setval)\(\)/.test(reason));
+    .filter((reason) => !statement.sequenceCalls.includes(reason));
   if (analyze && escapes.length) {
     throw new UsageError(
       `The statement uses ${escapes[0]}, which EXPLAIN ANALYZE would run for real ` +
@@ -60,7 +61,10 @@ advanced, as rollback does not undo them.) With --no-analyze the statement is
 only planned, never run. PostgreSQL's parser checks the text first: exactly
 one statement of a kind EXPLAIN takes (SELECT, INSERT, UPDATE, DELETE, MERGE,
 VALUES, CREATE TABLE AS, DECLARE); with ANALYZE, nothing that acts outside the
-transaction (pg_terminate_backend, dblink ...), which rolling back cannot undo.
+transaction (pg_terminate_backend, dblink, server files, SQL given as text to
+query_to_xml ...), which rolling back cannot undo. A read runs read-only, as
+the profile's reader role when it has one (readonly_role.ts); only a data
+change runs as the profile's own role.
 The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
 
 Options:

@@ -154,6 +154,44 @@ Deno.test("the server is the guard: one statement per message, pinned lexing", a
       },
     );
 
+    await t.step(
+      "read-only: SQL run from a string, calls in attribute notation: refused",
+      async () => {
+        const file = join(cluster.dir, "exported");
+        const probes = [
+          `select query_to_xml('select ${kill}', true, false, '')`,
+          `select query_to_xml(format('select %s(%s)', 'pg_terminate_backend', ${victimSession.pid}), true, false, '')`,
+          `select * from ts_stat('select to_tsvector(${kill}::text)')`,
+          `select ts_rewrite('a'::tsquery, 'select ''a''::tsquery, ${kill}::text::tsquery')`,
+          `select (${victimSession.pid}).pg_terminate_backend`,
+          `select ('/etc/hostname'::text).pg_read_file`,
+          `select x.pg_terminate_backend from (select ${victimSession.pid}) as x`,
+          `select lo_export(lo_from_bytea(0, 'x'), '${file}')`,
+          `select pg_create_physical_replication_slot('probe_slot')`,
+          `select pg_reload_conf()`,
+          `select * from dblink_exec('dbname=postgres', 'delete from canary')`,
+          `with x as (select pg_cancel_backend(${victimSession.pid})) select 1`,
+        ];
+        for (const sql of probes) {
+          for (const [script, args] of [["run_sql.ts", []], ["explain_analyze.ts", []]] as const) {
+            const result = await run(script, [...args, sql]);
+            assert.equal(result.code, 2, `${script} ${sql}: ${result.stdout}`);
+            assert.ok(isOneLineError(result.stderr), result.stderr);
+          }
+          await intact(sql);
+        }
+        await assert.rejects(Deno.stat(file), Deno.errors.NotFound);
+        assert.deepEqual(await cluster.sql("select count(*)::int as n from pg_replication_slots"), [
+          {
+            n: 0,
+          },
+        ]);
+        // Refused before anything was sent: the server never saw one of them.
+        const log = await cluster.log();
+        for (const sql of probes) assert.ok(!log.includes(sql), `never sent: ${sql}`);
+      },
+    );
+
     await t.step("COPY ... TO STDOUT prints what the server writes, as psql does", async () => {
       const result = await run("run_sql.ts", ["copy canary to stdout"]);
       assert.equal(result.code, 0, result.stderr);
@@ -296,7 +334,8 @@ Deno.test("a COMMIT whose answer is lost is reported as the server records it", 
       const result = await write(2);
       proxy.fault("none");
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout + result.stderr, /INSERT 0 1/);
+      assert.match(result.stdout, /INSERT 0 1/);
+      assert.match(result.stderr, /lost during COMMIT; asked afterwards, the server records/);
       assert.deepEqual(await ids(), [2]);
     });
 
