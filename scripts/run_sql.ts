@@ -31,16 +31,24 @@ const usage = `Usage: run_sql.ts [options] "<sql>"
 
 Runs SQL on the profile named by DB_PROFILE (default "local") or DB_URL.
 PostgreSQL's own parser reads the text first; nothing is sent unless every
-statement is allowed:
+statement is allowed, and then each statement goes to the server alone (the
+server refuses a message that hides a second one), read the way the parser
+read it (standard_conforming_strings and client_encoding are pinned; SQL that
+changes them is refused, and a run whose session sees them changed stops):
   read-only (the default)  plain reads, in a READ ONLY transaction that is
-                           rolled back; refused anywhere in the text (CTEs,
-                           EXPLAIN ANALYZE, PREPARE ...): data and structure
-                           changes, transaction control, SET of read-only or
-                           role settings, COPY with files or programs, DO
-                           blocks, and functions that act outside the
-                           transaction (pg_terminate_backend, dblink, lo_* ...)
-                           named in the text; what functions, views and
-                           policies do inside is the role's to limit
+                           rolled back, as the profile's reader role when it
+                           has one (readonly_role.ts); refused anywhere in the
+                           text (CTEs, EXPLAIN ANALYZE, PREPARE ...): data and
+                           structure changes, transaction control, SET of
+                           read-only, role or timeout settings, COPY with
+                           files or programs, DO blocks, and functions that
+                           act outside the transaction or run SQL given as
+                           text (pg_terminate_backend, dblink, lo_*,
+                           query_to_xml, ts_stat ...), also when called in
+                           attribute notation ((42).pg_terminate_backend);
+                           what functions, views and policies do inside is
+                           for the role's privileges to refuse, and a run
+                           whose role can do more than read says so
   --write                  also data changes (INSERT, UPDATE, DELETE, MERGE,
                            TRUNCATE, VACUUM ...)
   --ddl                    also structure changes (CREATE, ALTER, DROP, GRANT,
@@ -50,7 +58,11 @@ each exactly once, after a confirmation naming each statement and what it
 touches (type YES on a terminal, or set DB_CONFIRM=YES). A statement that
 cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM, CREATE
 DATABASE, ALTER SYSTEM ...) must be the whole input; it runs outside one and
-the output says so. BEGIN, COMMIT and ROLLBACK of your own are refused.
+the output says so. BEGIN, COMMIT and ROLLBACK of your own are refused. When
+the connection is lost during COMMIT, the server is asked afterwards whether
+the transaction committed, and its answer (or "unknown", with the query that
+tells) is reported. COPY ... TO STDOUT prints what the server writes, as psql
+does (not with --json or --ndjson).
 Notices go to stderr. Ctrl-C cancels the running statement on the server.
 
 Options:
