@@ -282,11 +282,11 @@ export async function readInputText(
     } catch {
       throw new UsageError(`Cannot read "${options.file}"; check the path given to -f`);
     }
-    return decodeUtf8(bytes, `The file "${options.file}"`);
+    return decodeUtf8(bytes, { source: `The file "${options.file}"` });
   }
   if (options.argument === "-") {
     const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
-    return decodeUtf8(bytes, `The ${options.what} on stdin`);
+    return decodeUtf8(bytes, { source: `The ${options.what} on stdin` });
   }
   if (options.argument === undefined || options.argument.trim() === "") {
     throw new UsageError(
@@ -298,12 +298,16 @@ export async function readInputText(
 
 /**
  * Decodes UTF-8 strictly: bytes that are not UTF-8 (text saved as Latin-1 or
- * Windows-1252, a binary file) are a {@linkcode UsageError} that names
- * `source` (e.g. `The file "q.sql"`), the line and byte offset of the first
- * bad bytes and the bytes themselves, rather than U+FFFD in their place. A
- * leading byte order mark is kept, as `Deno.readTextFile` keeps it.
+ * Windows-1252, a binary file) are an error that names `source` (e.g.
+ * `The file "q.sql"`), the line and byte offset of the first bad bytes and
+ * the bytes themselves, rather than U+FFFD in their place; it ends the script
+ * with `exitCode` (default 2, a usage error). A leading byte order mark is
+ * kept, as `Deno.readTextFile` keeps it.
  */
-export function decodeUtf8(bytes: Uint8Array, source: string): string {
+export function decodeUtf8(
+  bytes: Uint8Array,
+  { source, exitCode = EXIT_USAGE }: { source: string; exitCode?: number },
+): string {
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (error) {
@@ -314,9 +318,10 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
   for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
   const shown = [...bytes.subarray(offset, offset + length)]
     .map((byte) => `0x${byte.toString(16).padStart(2, "0")}`).join(" ");
-  throw new UsageError(
+  throw new SkillError(
     `${source} is not valid UTF-8: line ${line} (byte offset ${offset}) holds ${shown}; ` +
       `save it as UTF-8 (iconv -f <its encoding> -t UTF-8 converts it) and run again`,
+    exitCode,
   );
 }
 

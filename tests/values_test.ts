@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { decodeUtf8, EXIT_FAILURE, EXIT_USAGE, SkillError } from "../lib/cli.ts";
 import { startCluster } from "./support/cluster.ts";
 import { isOneLineError, runSkillScript } from "./support/run.ts";
 
@@ -49,6 +50,36 @@ const CASES: Record<string, JsonCase> = {
 function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
+
+Deno.test("decodeUtf8: UTF-8 as it is, anything else refused at its first bad bytes", () => {
+  const decode = (bytes: number[]) => decodeUtf8(new Uint8Array(bytes), { source: "The file" });
+  assert.equal(
+    decode([0xef, 0xbb, 0xbf, 0x61, 0xc3, 0xa4, 0xf0, 0x9f, 0x98, 0x80]),
+    "\uFEFFa\u00e4\u{1F600}",
+  );
+  const refusals: [number[], string][] = [
+    [[0x61, 0x0a, 0x62, 0xff, 0x63], "line 2 (byte offset 3) holds 0xff;"], // never UTF-8
+    [[0x0a, 0xe2, 0x82, 0x41], "line 2 (byte offset 1) holds 0xe2 0x82 0x41;"], // cut by "A"
+    [[0x61, 0xe2, 0x82], "line 1 (byte offset 1) holds 0xe2 0x82;"], // cut by the end
+    [[0x61, 0xc0, 0x80], "line 1 (byte offset 1) holds 0xc0;"], // overlong
+    [[0xed, 0xa0, 0x80], "line 1 (byte offset 0) holds 0xed 0xa0;"], // a surrogate
+    [[0xf0, 0x9f, 0x98, 0x80, 0x80], "line 1 (byte offset 4) holds 0x80;"], // a stray continuation
+    [[0xef, 0xbb, 0xbf, 0xe9, 0x27], "line 1 (byte offset 3) holds 0xe9 0x27;"], // Latin-1 after a BOM
+  ];
+  for (const [bytes, where] of refusals) {
+    assert.throws(
+      () => decode(bytes),
+      (error: unknown) =>
+        error instanceof SkillError && error.exitCode === EXIT_USAGE &&
+        error.message.startsWith(`The file is not valid UTF-8: ${where} save it as UTF-8`),
+      where,
+    );
+  }
+  assert.throws(
+    () => decodeUtf8(new Uint8Array([0xff]), { source: "X", exitCode: EXIT_FAILURE }),
+    (error: unknown) => error instanceof SkillError && error.exitCode === EXIT_FAILURE,
+  );
+});
 
 Deno.test("values: json as the server wrote it in every format, input that is not UTF-8 refused", async (t) => {
   const cluster = await startCluster({ settings: { log_statement: "'all'" } });
