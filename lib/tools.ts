@@ -182,10 +182,15 @@ export async function resolveClientTools(
   return { binDir: detected, source: detected ? "detected" : "none", tomlPath: config.path };
 }
 
+/** The startup option every tool's session gets: the string syntax the skill's parser reads. */
+export const PINNED_LEXING_OPTION = "-c standard_conforming_strings=on";
+
 /**
  * The environment for a client tool: the connection as libpq variables (the
  * password as PGPASSWORD, never an argument), the session settings as
- * PGAPPNAME and PGOPTIONS, and PATH with the tools' folder first.
+ * PGAPPNAME and PGOPTIONS (standard_conforming_strings = on last, whatever
+ * the user's PGOPTIONS, the URL or the database and role defaults say), and
+ * PATH with the tools' folder first.
  */
 export function toolEnvironment(
   target: ConnectionTarget,
@@ -212,7 +217,11 @@ export function toolEnvironment(
   if (application_name) env.PGAPPNAME = application_name;
   const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(Boolean);
   for (const [name, value] of Object.entries(gucs)) pgOptions.push(`-c ${name}=${value}`);
-  if (pgOptions.length) env.PGOPTIONS = pgOptions.join(" ");
+  // Last, so that it wins over the same -c anywhere before it; a startup option
+  // also outranks ALTER DATABASE/ROLE ... SET. psql lexes files with the value
+  // the server reports, so it reads them as the skill's parser does.
+  pgOptions.push(PINNED_LEXING_OPTION);
+  env.PGOPTIONS = pgOptions.join(" ");
   if (tools.binDir) {
     env.PATH = [tools.binDir, Deno.env.get("PATH") ?? ""].filter(Boolean).join(
       isWindows ? ";" : ":",
@@ -221,8 +230,8 @@ export function toolEnvironment(
   return env;
 }
 
-/** The version a client tool reports (`psql (PostgreSQL) 16.4` gives `16.4`). */
-export async function toolVersion(path: string): Promise<string | undefined> {
+/** What a client tool prints for `--version` (`psql (PostgreSQL) 16.4 (Debian ...)`), if it runs. */
+async function toolVersionText(path: string): Promise<string | undefined> {
   try {
     const out = await new Deno.Command(path, {
       args: ["--version"],
@@ -230,10 +239,61 @@ export async function toolVersion(path: string): Promise<string | undefined> {
       stderr: "null",
     })
       .output();
-    return new TextDecoder().decode(out.stdout).match(/(\d+(?:\.\d+)*)/)?.[1];
+    return new TextDecoder().decode(out.stdout).trim();
   } catch {
     return undefined;
   }
+}
+
+/** The version a client tool reports (`psql (PostgreSQL) 16.4` gives `16.4`). */
+export async function toolVersion(path: string): Promise<string | undefined> {
+  return (await toolVersionText(path))?.match(/(\d+(?:\.\d+)*)/)?.[1];
+}
+
+/**
+ * The first release of each major whose psql has `\restrict` (the fix for
+ * CVE-2025-8714); every 18 from beta 3 on has it too.
+ */
+export const RESTRICT_RELEASES = ["13.22", "14.19", "15.14", "16.10", "17.6"] as const;
+
+/**
+ * Whether the psql that printed `versionText` for `--version` (`psql
+ * (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`, `psql (PostgreSQL) 18beta3`)
+ * has `\restrict`, under which it runs no meta-command from a file. Older
+ * minors, pre-releases before the fix, and text it cannot read say no.
+ */
+export function psqlHasRestrict(versionText: string): boolean {
+  const match = versionText.match(
+    /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:(devel|alpha|beta|rc)(\d*))?/,
+  );
+  if (!match) return false;
+  const major = Number(match[1]);
+  const [, , minorText, prerelease, prereleaseNumber] = match;
+  if (major > 18) return true;
+  if (major === 18) {
+    return prerelease === undefined || prerelease === "rc" ||
+      (prerelease === "beta" && Number(prereleaseNumber || 0) >= 3);
+  }
+  const first = RESTRICT_RELEASES.find((release) => release.startsWith(`${major}.`));
+  if (!first || prerelease !== undefined || minorText === undefined) return false;
+  return Number(minorText) >= Number(first.split(".")[1]);
+}
+
+/**
+ * Refuses (a failure naming what to install) a psql without `\restrict`:
+ * plain restores need it, so that a file's meta-commands (`\!` runs a shell
+ * command as the user, `\connect` moves to another database) cannot run.
+ */
+export async function requireRestrictingPsql(path: string): Promise<void> {
+  const text = await toolVersionText(path);
+  if (text !== undefined && psqlHasRestrict(text)) return;
+  const version = text?.match(/\(PostgreSQL\)\s+(\S+)/)?.[1] ?? "of unknown version";
+  throw new SkillError(
+    `psql ${version} ("${path}") has no \\restrict, which a plain .sql restore needs so that ` +
+      `no psql meta-command in the file runs (\\! would run a shell command as you); psql ` +
+      `${RESTRICT_RELEASES.join(", ")} and later (and 18) have it: update the client tools ` +
+      `(${installHint()}) or set [configuration] pg_bin_path to the folder of newer ones`,
+  );
 }
 
 /**
@@ -324,6 +384,12 @@ export interface ToolResult {
 export interface RunToolOptions {
   /** Feed this file to the tool's stdin, counting the bytes read. */
   stdinFile?: string;
+  /**
+   * Feed these bytes to the tool's stdin instead, counting them. When they
+   * cannot all be read, the tool is stopped rather than shown an end of
+   * input: psql would take a cut file for a whole one.
+   */
+  stdin?: AsyncIterable<Uint8Array>;
   /** Keep the tool's stdout (otherwise it is discarded). */
   captureStdout?: boolean;
   /** Show progress on a terminal: a label and how to measure the bytes so far. */
@@ -344,36 +410,49 @@ export async function runTool(
   env: Record<string, string>,
   options: RunToolOptions = {},
 ): Promise<ToolResult> {
+  const input = options.stdin ?? (options.stdinFile ? fileChunks(options.stdinFile) : undefined);
   const child = new Deno.Command(path, {
     args,
     env,
-    stdin: options.stdinFile ? "piped" : "null",
+    stdin: input ? "piped" : "null",
     stdout: options.captureStdout ? "piped" : "null",
     stderr: "piped",
   }).spawn();
   let fed = 0;
-  const feeding = options.stdinFile
+  let unread: Error | undefined;
+  const feeding = input
     ? (async () => {
-      const file = await Deno.open(options.stdinFile!, { read: true });
       const writer = child.stdin.getWriter();
+      const chunks = input[Symbol.asyncIterator]();
       try {
-        const buffer = new Uint8Array(256 * 1024);
         while (true) {
-          const n = await file.read(buffer);
-          if (n === null) break;
-          await writer.write(buffer.slice(0, n));
-          fed += n;
+          let next;
+          try {
+            next = await chunks.next();
+          } catch (error) {
+            unread = error instanceof Error ? error : new Error(String(error));
+            child.kill("SIGKILL");
+            await writer.abort().catch(() => {});
+            return;
+          }
+          if (next.done) break;
+          try {
+            await writer.write(next.value);
+          } catch {
+            // The tool stopped reading (it failed); its exit status tells.
+            await chunks.return?.();
+            return;
+          }
+          fed += next.value.length;
         }
-      } catch {
-        // The tool stopped reading (it failed); its exit status tells.
-      } finally {
-        file.close();
         await writer.close().catch(() => {});
+      } finally {
+        writer.releaseLock();
       }
     })()
     : Promise.resolve();
   const measure = options.progress?.bytes ?? (() => fed);
-  const stopProgress = options.progress || options.stdinFile
+  const stopProgress = options.progress || input
     ? showProgress(options.progress?.label ?? options.progressLabel ?? "read", measure)
     : () => {};
   // Ctrl-C or a TERM stops the tool too, so that nothing keeps running (or
@@ -397,16 +476,54 @@ export async function runTool(
       options.captureStdout ? new Response(child.stdout).arrayBuffer() : new ArrayBuffer(0),
       feeding,
     ]);
-    if (interrupted) {
-      throw new SkillError(
-        `Interrupted (${interrupted}); ${basename(path)} was stopped`,
-        128 + signalNumber(interrupted),
+    if (interrupted) throw new ToolInterruptedError(path, interrupted, stderr);
+    if (unread) {
+      throw new ToolInputError(
+        `${basename(path)} was stopped: its input could not be read (${unread.message})`,
+        stderr,
       );
     }
     return { code: status.code, stdout: new Uint8Array(stdout), stderr };
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     stopProgress();
+  }
+}
+
+/** A file's bytes, a chunk at a time. */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buffer = new Uint8Array(256 * 1024);
+    while (true) {
+      const n = await file.read(buffer);
+      if (n === null) return;
+      yield buffer.slice(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Ctrl-C or a TERM stopped the tool; what it had written on stderr is kept. */
+export class ToolInterruptedError extends SkillError {
+  /** The tool's stderr up to then. */
+  readonly stderr: string;
+  constructor(path: string, signal: Deno.Signal, stderr: string) {
+    super(`Interrupted (${signal}); ${basename(path)} was stopped`, 128 + signalNumber(signal));
+    this.name = "ToolInterruptedError";
+    this.stderr = stderr;
+  }
+}
+
+/** The tool's input could not be read to its end, so the tool was stopped. */
+export class ToolInputError extends SkillError {
+  /** The tool's stderr up to then. */
+  readonly stderr: string;
+  constructor(message: string, stderr: string) {
+    super(message);
+    this.name = "ToolInputError";
+    this.stderr = stderr;
   }
 }
 

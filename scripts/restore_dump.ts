@@ -9,7 +9,14 @@ import {
   SkillError,
   UsageError,
 } from "../lib/cli.ts";
-import { isPlainSql, planRestore, restoreFile, transactionControlIn } from "../lib/dump.ts";
+import {
+  checkPlainFile,
+  type FileCommand,
+  isPlainSql,
+  type PlainFileCheck,
+  planRestore,
+  restoreFile,
+} from "../lib/dump.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 
@@ -21,12 +28,23 @@ else through pg_restore without owners and privileges, stopping at the first
 error. By default the whole restore runs in one transaction, so a failure
 halfway leaves the database as it was; --no-single-transaction turns that off
 for dumps that cannot run in one transaction (then what ran before an error
-stays). A .sql file with BEGIN, COMMIT or ROLLBACK of its own (found by
-PostgreSQL's parser) cannot be all or nothing and is refused unless
---no-single-transaction is given. A failed restore is never started again.
+stays). A failed restore is never started again.
 It changes a database, so it names the target and asks you to type YES on a
 terminal, or needs DB_CONFIRM=YES without one. On a terminal, a restore that
 takes a while shows its progress.
+A .sql file is checked first, read as psql reads it (statements by
+PostgreSQL's parser), and refused before anything is asked when it holds:
+  - psql meta-commands (\\connect, \\!, \\copy, \\set ...): none runs, since psql
+    reads the file under \\restrict (psql 13.22, 14.19, 15.14, 16.10, 17.6 and
+    later, and 18; an older psql is refused). pg_dump's own \\restrict and
+    \\unrestrict lines are the exception, and such a dump restores as it is.
+  - a change of standard_conforming_strings (the restore pins it on, so that
+    psql splits the file where the check did).
+  - BEGIN, COMMIT or ROLLBACK of its own, which would keep what ran before an
+    error: refused unless --no-single-transaction.
+In one transaction, the server is asked after the file whether that
+transaction is still the restore's own; if the file ended it some way the
+check could not see, the failure says what stays.
 A data-only dump (data_dump.ts, pg_dump --data-only) goes into tables that exist
 already, with its rows as they were: triggers and foreign-key checks are turned
 off while it runs (session_replication_role = replica), so triggers do not fire
@@ -41,6 +59,54 @@ Options:
 
 Example:
   ./scripts/restore_dump.ts ./schema_local_20240101_120000.dump`;
+
+/** `\connect at line 3, \! at line 5`: the first few, and how many more. */
+function listed(commands: FileCommand[]): string {
+  const shown = commands.slice(0, 3).map(({ command, line }) => `${command} at line ${line}`);
+  const more = commands.length - shown.length;
+  return shown.join(", ") + (more > 0 ? ` and ${more} more` : "");
+}
+
+/** Refuses (a usage error) what the check of a .sql file found that cannot be restored. */
+function refusePlain(file: string, check: PlainFileCheck, singleTransaction: boolean): void {
+  if (check.nulLine !== undefined) {
+    throw new UsageError(
+      `"${file}" has a NUL byte at line ${check.nulLine}, which psql cannot read (it drops ` +
+        `the rest of that line); fix the file`,
+    );
+  }
+  // Without one transaction a file that could not be followed is left to psql's \restrict.
+  if (check.metaCommands.length && (singleTransaction || check.unchecked === undefined)) {
+    const connect = check.metaCommands.some(({ command }) => /^\\c(onnect)?$/.test(command));
+    throw new UsageError(
+      `"${file}" holds psql meta-commands (${listed(check.metaCommands)}), which a restore ` +
+        `never runs (psql reads the file under \\restrict): remove them` +
+        (connect ? "; to restore into another database, name it with DB_PROFILE or DB_URL" : ""),
+    );
+  }
+  if (singleTransaction && check.unchecked !== undefined) {
+    throw new UsageError(
+      `The file "${file}" cannot be checked for transaction control (${check.unchecked}); ` +
+        `fix it, or restore with --no-single-transaction`,
+    );
+  }
+  if (check.lexingChanges.length) {
+    throw new UsageError(
+      `"${file}" changes standard_conforming_strings (${listed(check.lexingChanges)}), which ` +
+        `the restore keeps on so that psql reads the file as the check did: remove that ` +
+        `statement (SET standard_conforming_strings = on, as pg_dump writes it, is fine)`,
+    );
+  }
+  const control = check.transactionControl[0];
+  if (singleTransaction && control) {
+    throw new UsageError(
+      `"${file}" has transaction control of its own (${control.command} at line ` +
+        `${control.line}), so it cannot be restored all or nothing: its COMMIT would keep ` +
+        `what ran before an error; to restore it statement by statement (what runs before ` +
+        `an error stays), use --no-single-transaction`,
+    );
+  }
+}
 
 await runScript("restore_dump", async () => {
   const { positionals, values, format } = parseCli({
@@ -57,19 +123,13 @@ await runScript("restore_dump", async () => {
     throw new SkillError(`No dump file at "${file}"; check the path`);
   }
   const singleTransaction = values["no-single-transaction"] !== true;
-  if (singleTransaction && isPlainSql(file)) {
-    const control = await transactionControlIn(file);
-    if (control.length) {
-      throw new UsageError(
-        `"${file}" has transaction control of its own (${control[0].command} at line ` +
-          `${control[0].line}), so it cannot be restored all or nothing: its COMMIT would keep ` +
-          `what ran before an error; to restore it statement by statement (what runs before ` +
-          `an error stays), use --no-single-transaction`,
-      );
-    }
+  let check: PlainFileCheck | undefined;
+  if (isPlainSql(file)) {
+    check = await checkPlainFile(file);
+    refusePlain(file, check, singleTransaction);
   }
   const target = await resolveTarget();
-  const plan = await planRestore(target, file);
+  const plan = await planRestore(target, file, check);
   const how = [
     isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore",
     ...(plan.dataOnly ? [`data only, triggers ${plan.skipTriggers ? "off" : "on"}`] : []),
