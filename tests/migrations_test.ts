@@ -6,10 +6,13 @@
  * leaves the database as it was, the post-change verification.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { appendEntry, parseChangelog, removeEntries } from "../lib/changelog.ts";
 import { expectations } from "../lib/migration_run.ts";
+import { fileInFolder } from "../lib/migration_folder.ts";
+import { checkMigrationsPath } from "../lib/migrations.ts";
+import { readResolved, replaceFile, writeFileAtomic } from "../lib/files.ts";
 import { parseStatements } from "../lib/statements.ts";
 import {
   baseEnv,
@@ -906,4 +909,278 @@ Deno.test("a changelog written with CRLF is read, extended and trimmed the same 
     "# Changes\r\n\r\n## 2026-11-25\r\n\r\n- `1_prerelease.sql`: index\r\n" +
       "- 2026-11-25 `1_prerelease.sql`: more\r\n",
   );
+});
+
+Deno.test("a migrations folder outside the project is refused, naming the rule that chose it", async (t) => {
+  const project = await makeProject();
+  const outside = await Deno.makeTempDir({ prefix: "pgskill-elsewhere-" });
+  const run = scriptIn(project);
+  const agents = join(project.root, "AGENTS.md");
+  const toml = (body: string) =>
+    project.writeToml(
+      `[configuration]\nschema_version = 1\n\n[database.app]\nhost = "localhost"\n${body}`,
+    );
+  /** Every script refuses in one line naming the rule; nothing appears outside. */
+  const refusedBy = async (rule: RegExp, scripts: string[][]) => {
+    for (const [script, ...args] of scripts) {
+      const result = await run(script, [...args, "--profile", "app"], {
+        // migration_apply and migration_release would go on to a database and a prompt.
+        env: { DB_CONFIRM: "YES", DB_URL: "postgresql://u@127.0.0.1:1/none" },
+      });
+      assert.equal(result.code, 1, `${script}: ${result.stderr}`);
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+      assert.match(result.stderr, rule, script);
+      assert.match(result.stderr, /the skill reads and writes migrations only inside the project/);
+      assert.deepEqual(await snapshot(outside), {}, `${script} left nothing outside`);
+    }
+  };
+  const ALL = [
+    ["migration_add.ts", "create table x (id int)"],
+    ["migration_path.ts"],
+    ["migration_status.ts"],
+    ["migration_apply.ts"],
+    ["migration_release.ts"],
+  ];
+  try {
+    await toml("");
+    await t.step("DB_MIGRATIONS_PATH=../.. in AGENTS.md", async () => {
+      await Deno.writeTextFile(agents, `DB_MIGRATIONS_PATH=../${basename(outside)}\n`);
+      await refusedBy(
+        /The migrations folder "\.\.\/pgskill-elsewhere-\w+" \(chosen by DB_MIGRATIONS_PATH in AGENTS\.md\) lies outside the project ".*"; .*: point DB_MIGRATIONS_PATH in AGENTS\.md at a folder inside the project$/m,
+        ALL,
+      );
+      // `.` is the project itself, not a folder inside it.
+      await Deno.writeTextFile(agents, "DB_MIGRATIONS_PATH=.\n");
+      await refusedBy(/\(chosen by DB_MIGRATIONS_PATH in AGENTS\.md\) is the project root/, [
+        ALL[0],
+      ]);
+      await Deno.remove(agents);
+    });
+    await t.step("an absolute [migrations].path", async () => {
+      await toml(`\n[migrations]\npath = ${JSON.stringify(outside)}\n`);
+      await refusedBy(/\(chosen by \[migrations\]\.path in postgres\.toml\) lies outside/, ALL);
+    });
+    await t.step("a profile's migrations_path", async () => {
+      await toml(`migrations_path = "db/../../${basename(outside)}/m"\n`);
+      await refusedBy(
+        /\(chosen by migrations_path of \[database\.app\] in postgres\.toml\) lies outside/,
+        ALL,
+      );
+      await toml("");
+    });
+    await t.step("db/migrations, or the db above it, a symlink out of the project", async () => {
+      await Deno.mkdir(join(project.root, "db"));
+      await Deno.symlink(outside, join(project.root, "db/migrations"));
+      const out = new RegExp(
+        `\\(chosen by the default db/migrations\\) resolves to "${outside}", outside the ` +
+          `project .*: make db/migrations a folder inside the project, or set \\[migrations\\]\\.path`,
+      );
+      await refusedBy(out, ALL);
+      await Deno.remove(join(project.root, "db"), { recursive: true });
+      // db/migrations does not exist yet, but mkdir would make it through the linked db.
+      await Deno.symlink(outside, join(project.root, "db"));
+      await refusedBy(new RegExp(`resolves to "${outside}/migrations", outside the project`), ALL);
+      await Deno.remove(join(project.root, "db"));
+    });
+    await t.step("a symlink that stays inside the project is followed", async () => {
+      await Deno.mkdir(join(project.root, "sql/real"), { recursive: true });
+      await Deno.mkdir(join(project.root, "db"));
+      await Deno.symlink("../sql/real", join(project.root, "db/migrations"));
+      const added = await run("migration_add.ts", ["create table y (id int)", "--profile", "app"]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal(
+        await Deno.readTextFile(join(project.root, "sql/real/prerelease.sql")),
+        "create table y (id int);\n",
+      );
+      const path = JSON.parse((await run("migration_path.ts", ["--json"])).stdout);
+      assert.deepEqual([path.rule, path.configured, path.path], [
+        "default",
+        "db/migrations",
+        join(project.root, "sql/real"),
+      ]);
+    });
+    await t.step("bootstrap's check of a typed path sees through symlinks too", () => {
+      Deno.symlinkSync(outside, join(project.root, "linked"));
+      assert.throws(
+        () => checkMigrationsPath(project.root, "linked/migrations"),
+        new RegExp(
+          `"linked/migrations" is not inside the project root .* \\(it resolves to "${outside}/migrations"\\)`,
+        ),
+      );
+      assert.throws(() => checkMigrationsPath(project.root, outside), /is not inside/);
+      assert.equal(checkMigrationsPath(project.root, "db/migrations"), "db/migrations");
+    });
+  } finally {
+    await project.remove();
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("a pending file that leads to a released one, or out of the folder, is refused by every script", async (t) => {
+  const project = await makeProject();
+  const run = scriptIn(project, {
+    DB_CONFIRM: "YES",
+    // Refused before any connection: nothing listens here.
+    DB_URL: "postgresql://u@127.0.0.1:1/none",
+  });
+  const folder = join(project.root, "db/migrations");
+  const secret = join(project.root, "secret.sql");
+  const SCRIPTS = [
+    ["migration_status.ts"],
+    ["migration_apply.ts"],
+    ["migration_apply.ts", "--apply"],
+    ["migration_release.ts"],
+    ["migration_add.ts", "create table z (id int)"],
+  ];
+  const refused = async (pattern: RegExp) => {
+    const before = await snapshot(project.root);
+    for (const [script, ...args] of SCRIPTS) {
+      const result = await run(script, args);
+      assert.equal(result.code, 1, `${script} ${args.join(" ")}: ${result.stderr}`);
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+      assert.match(result.stderr, pattern, script);
+      assert.deepEqual(await snapshot(project.root), before, `${script} changed nothing`);
+    }
+  };
+  try {
+    await Deno.mkdir(join(folder, "Archive_RELEASED"), { recursive: true });
+    await Deno.writeTextFile(join(folder, "20250101_init_released.sql"), "create table a ();\n");
+    await Deno.writeTextFile(join(folder, "Archive_RELEASED/old.sql"), "create table b ();\n");
+    await Deno.writeTextFile(secret, "create table secret_stuff ();\n");
+    await Deno.writeTextFile(join(folder, "prerelease.sql"), "create table p (id int);\n");
+
+    await t.step("a symlink to a released file", async () => {
+      await Deno.symlink("20250101_init_released.sql", join(folder, "1_prerelease.sql"));
+      await refused(
+        /"[^"]*\/1_prerelease\.sql" is a symlink to "[^"]*\/20250101_init_released\.sql", a released item .*nor takes them for pending migrations; nothing was changed$/m,
+      );
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+    });
+    await t.step("a symlink into a released folder", async () => {
+      await Deno.symlink("Archive_RELEASED/old.sql", join(folder, "1_prerelease.sql"));
+      await refused(
+        /1_prerelease\.sql" is a symlink to ".*Archive_RELEASED\/old\.sql", a released item/,
+      );
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+    });
+    await t.step("a hard link to a released file", async () => {
+      await Deno.link(join(folder, "20250101_init_released.sql"), join(folder, "1_prerelease.sql"));
+      await refused(
+        /1_prerelease\.sql" is a hard link to ".*20250101_init_released\.sql", a released item .*make it a file of its own/,
+      );
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+    });
+    await t.step("a symlink out of the folder is not read either", async () => {
+      await Deno.symlink("../../secret.sql", join(folder, "1_prerelease.sql"));
+      await refused(
+        /1_prerelease\.sql" is a symlink to ".*\/secret\.sql", outside the migrations folder/,
+      );
+      await Deno.remove(join(folder, "1_prerelease.sql"));
+    });
+    await t.step("a CHANGELOG.md linking out of the folder is not read by status", async () => {
+      await Deno.symlink("../../secret.sql", join(folder, "CHANGELOG.md"));
+      const result = await run("migration_status.ts", []);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /CHANGELOG\.md" is a symlink to ".*secret\.sql", outside the migrations folder/,
+      );
+      assert.doesNotMatch(result.stdout, /secret_stuff/);
+      await Deno.remove(join(folder, "CHANGELOG.md"));
+    });
+    await t.step("a symlink to a file of the folder's own is fine", async () => {
+      await Deno.mkdir(join(folder, "drafts"));
+      await Deno.writeTextFile(join(folder, "drafts/next.sql"), "create table n (id int);\n");
+      await Deno.symlink("drafts/next.sql", join(folder, "1_prerelease.sql"));
+      const status = await run("migration_status.ts", ["--json"]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.deepEqual(
+        JSON.parse(status.stdout).pending.map((p: { file: string; objects: string[] }) => [
+          p.file,
+          p.objects,
+        ]),
+        [["prerelease.sql", ["create table p"]], ["1_prerelease.sql", ["create table n"]]],
+      );
+    });
+  } finally {
+    await project.remove();
+  }
+});
+
+Deno.test("a symlink swapped in for prerelease.sql after the check is never written through", async (t) => {
+  const project = await makeProject();
+  const folder = join(project.root, "db/migrations");
+  const outside = join(project.root, "outside.sql");
+  const pending = join(folder, "prerelease.sql");
+  /** Puts a link to the outside file at `pending` in one step (rename), as an attacker would. */
+  const swapIn = async () => {
+    const link = join(folder, `.swap-${crypto.randomUUID()}`);
+    await Deno.symlink(outside, link);
+    await Deno.rename(link, pending);
+  };
+  try {
+    await Deno.mkdir(folder, { recursive: true });
+    await Deno.writeTextFile(outside, "-- not ours\n");
+
+    await t.step("between the check and the write, deterministically", async () => {
+      await Deno.writeTextFile(pending, "create table p (id int);\n");
+      // migration_add's two steps: resolve the file in the folder (checked), then write it.
+      let checked = await fileInFolder(folder, "prerelease.sql");
+      await swapIn();
+      await assert.rejects(
+        writeFileAtomic(checked, "drop table p;\n"),
+        /prerelease\.sql" is a symlink, not a regular file; .*nothing was read or written/,
+      );
+      await assert.rejects(readResolved(checked), /prerelease\.sql" is a symlink, not a regular/);
+      assert.equal(await Deno.readTextFile(outside), "-- not ours\n");
+      // Later still: swapped in while the new text is written, the last moment before the rename.
+      await Deno.remove(pending);
+      await Deno.writeTextFile(pending, "create table p (id int);\n");
+      checked = await fileInFolder(folder, "prerelease.sql");
+      await assert.rejects(
+        replaceFile(checked, async ({ file }) => {
+          await file.write(new TextEncoder().encode("drop table p;\n"));
+          await swapIn();
+        }),
+        /prerelease\.sql" changed while it was being written \(it is now a symlink\); nothing was written/,
+      );
+      assert.equal(await Deno.readTextFile(outside), "-- not ours\n");
+      assert.deepEqual(
+        Object.keys(await snapshot(folder)),
+        ["prerelease.sql"],
+        "no temporary file",
+      );
+      await Deno.remove(pending);
+    });
+
+    await t.step("while migration_add.ts runs, swapped back and forth", async () => {
+      let swapping = true;
+      let swaps = 0;
+      const swapper = (async () => {
+        while (swapping) {
+          const file = join(folder, `.swap-${crypto.randomUUID()}`);
+          await Deno.writeTextFile(file, "-- ours\n");
+          await Deno.rename(file, pending);
+          await swapIn();
+          swaps++;
+        }
+      })();
+      const outcomes = new Set<string>();
+      for (let i = 0; i < 8; i++) {
+        const result = await runSkillScript("migration_add.ts", [`create table r${i} (id int)`], {
+          env: project.env,
+        });
+        assert.ok(result.code === 0 || isOneLineError(result.stderr), result.stderr);
+        outcomes.add(result.code === 0 ? "written" : result.stderr.replace(/".*?"/g, "…").trim());
+      }
+      swapping = false;
+      await swapper;
+      assert.ok(swaps > 8, `the link was swapped ${swaps} times`);
+      assert.equal(await Deno.readTextFile(outside), "-- not ours\n", [...outcomes].join("\n"));
+      const left = Object.keys(await snapshot(folder)).filter((n) => n.endsWith(".tmp"));
+      assert.deepEqual(left, [], "no temporary file left");
+    });
+  } finally {
+    await project.remove();
+  }
 });
