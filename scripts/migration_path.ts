@@ -13,7 +13,10 @@ gave it, and whether the folder exists:
   3. DB_MIGRATIONS_PATH in the project's AGENTS.md
   4. db/migrations (the default)
 Relative paths resolve from the project root. The profile is --profile, else
-DB_PROFILE, else local; postgres.toml is optional here.
+DB_PROFILE, else local; postgres.toml is optional here. The folder must lie
+inside the project once symlinks are resolved: one that leads out (through
+.., an absolute path or a symlinked folder) is refused by every migration
+script, naming the rule that chose it. "path" is where the folder really is.
 
 Options:
   --profile NAME   the profile whose migrations_path counts

@@ -32,7 +32,8 @@ Reads the migrations folder (see migration_path.ts) and shows, in sections:
                latest release), undated entries
   compaction   objects changed in more than one pending file on the same day:
                candidates to merge into one file (ask before merging)
-Nothing is written.
+Nothing is written. A pending name that links out of the folder or to a
+released item (a symlink, or a hard link to a released file) is refused.
 
 Options:
   --profile NAME   the profile whose migrations_path counts
