@@ -356,6 +356,11 @@ export interface ResolveOptions {
    * sets.
    */
   session?: "plain" | "diagnostic" | "explain" | "migration";
+  /**
+   * Connect as the profile's own user even where a diagnostic session would
+   * use its reader role (test_connection.ts checks both).
+   */
+  ownRole?: boolean;
 }
 
 /**
@@ -413,6 +418,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   const config = await loadConfig(tomlPath);
   return profileTarget(profileSettings(config, profile), {
     session: options.session,
+    ownRole: options.ownRole,
     profile: { name: profile, tomlPath, projectRoot: root.path },
   });
 }
@@ -429,6 +435,8 @@ function connectTimeoutFromEnvironment(): number {
 export interface ProfileContext {
   /** The kind of session (see {@linkcode ResolveOptions}). */
   session?: ResolveOptions["session"];
+  /** Connect as the profile's own user, never its reader (see {@linkcode ResolveOptions}). */
+  ownRole?: boolean;
   /** The saved profile; without it the settings are a one-off, named `describe` in messages. */
   profile?: { name: string; tomlPath: string; projectRoot: string };
   /** How messages name unsaved settings (default "the settings given"). */
@@ -457,7 +465,9 @@ export function profileTarget(
     database: fromUrl.database ?? settings.database,
     params: fromUrl.params,
   };
-  const reader = context.session === "diagnostic" ? readerOf(settings, own, where) : undefined;
+  const reader = context.session === "diagnostic" && !context.ownRole
+    ? readerOf(settings, own, where)
+    : undefined;
   const merged: ParsedUrl = reader
     ? {
       ...own,

@@ -6,7 +6,12 @@
 import { parseCli, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
-import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
+import {
+  type ConnectionTarget,
+  describeServer,
+  describeSource,
+  resolveTarget,
+} from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
 
 const usage = `Usage: test_connection.ts [--json]
@@ -14,6 +19,9 @@ const usage = `Usage: test_connection.ts [--json]
 Connects with the profile named by DB_PROFILE (default "local") from
 <project-root>/.skills/postgres/postgres.toml, or with DB_URL, runs one query,
 and prints the server, database, user, version, SSL use and the time taken.
+A profile with a reader role (readonly_user, made by readonly_role.ts) is
+checked twice: as its own user, which writes and migrates, and as the reader,
+which read-only runs and the diagnostic scripts use.
 Exit status: 0 connected, 1 could not connect, 2 usage error.
 
 Options:
@@ -25,22 +33,30 @@ Example:
 
 await runScript("test_connection", async () => {
   const { format } = parseCli({ name: "test_connection", usage, formats: ["json"] }, Deno.args);
-  const target = await resolveTarget({ session: "diagnostic" });
-  const started = performance.now();
+  const target = await resolveTarget({ session: "diagnostic", ownRole: true });
+  const asReader = await resolveTarget({ session: "diagnostic" });
   const sql = await loadSql("test_connection");
-  const report = await withSession(target, async (session, { ssl }) => {
-    const { rows } = await session.query(sql);
-    const row = rows[0];
-    return {
-      status: "ok",
-      server: describeServer(target),
-      database: row.database,
-      user: row.user,
-      server_version: row.server_version,
-      ssl: row.ssl ?? ssl,
-      source: describeSource(target),
-      elapsed_ms: Math.round(performance.now() - started),
-    };
-  });
+  const check = async (on: ConnectionTarget) => {
+    const started = performance.now();
+    return await withSession(on, async (session, { ssl }) => {
+      const row = (await session.query(sql)).rows[0];
+      return {
+        status: "ok",
+        server: describeServer(on),
+        database: row.database,
+        user: row.user,
+        server_version: row.server_version,
+        ssl: row.ssl ?? ssl,
+        source: describeSource(on),
+        elapsed_ms: Math.round(performance.now() - started),
+      };
+    });
+  };
+  const report: Record<string, unknown> = await check(target);
+  if (asReader.reader) {
+    const reader = await check(asReader);
+    report.reader_user = reader.user;
+    report.reader_elapsed_ms = reader.elapsed_ms;
+  }
   printOutput(renderRecord(report, format));
 });

@@ -315,6 +315,13 @@ for (const major of ["system", "13"]) {
           assert.equal(write.code, 0, write.stderr);
           outputs.push(write.stdout, write.stderr);
           assert.deepEqual(JSON.parse(write.stdout).results[0].rows, [{ v: "owner" }]);
+          // test_connection.ts checks both: the profile's user and its reader.
+          const tested = await runSkillScript("test_connection.ts", ["--json"], { env });
+          assert.equal(tested.code, 0, tested.stderr);
+          outputs.push(tested.stdout, tested.stderr);
+          const report = JSON.parse(tested.stdout);
+          assert.equal(report.user, "owner");
+          assert.equal(report.reader_user, reader);
 
           // A diagnostic script waits behind a lock while its session is looked up.
           const locker = await cluster.session();
