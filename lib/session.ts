@@ -363,6 +363,7 @@ export class PgSession {
     );
     let columns: Column[] | undefined;
     let failed = false;
+    let total = 0;
     try {
       for (let first = true;; first = false) {
         const rows = await this.#guard(() =>
@@ -378,6 +379,7 @@ export class PgSession {
           )
         );
         if (rows.length === 0 && !first) break;
+        total += rows.length;
         yield { columns: columns!, rows: rows.map((values) => toRecord(columns!, values)) };
         if (rows.length < batchRows) break;
       }
@@ -386,7 +388,9 @@ export class PgSession {
       // synced; closing it again would wait for an answer that never comes.
       if (!this.#lost && !failed) await cursor.close().catch(() => {});
     }
-    return { columns: columns ?? [], command: this.#tags.at(-1) ?? "" };
+    // A portal read a batch at a time ends with the count of its last batch only.
+    const tag = (this.#tags.at(-1) ?? "").replace(/^(SELECT|FETCH|MOVE) \d+$/, `$1 ${total}`);
+    return { columns: columns ?? [], command: tag };
   }
 
   /**

@@ -306,20 +306,38 @@ function functionName(call: Node): { name: string; schema?: string } {
   return { name: parts.at(-1)!.toLowerCase(), schema: parts.length > 1 ? parts[0] : undefined };
 }
 
-/** Every node of the tree with its type, depth first. */
-function* walk(value: unknown): Generator<[string, Node]> {
-  if (Array.isArray(value)) {
-    for (const item of value) yield* walk(item);
-    return;
-  }
-  if (value === null || typeof value !== "object") return;
-  for (const [key, child] of Object.entries(value as Node)) {
-    if (child !== null && typeof child === "object" && !Array.isArray(child)) {
-      if (/^[A-Z]/.test(key)) yield [key, child as Node];
-      // A relation in a field of its own (INSERT's, UPDATE's ...) comes unwrapped.
-      else if (typeof (child as Node).relname === "string") yield ["RangeVar", child as Node];
+/**
+ * Every node of the tree with its type, depth first, in the order written.
+ * Iterative: a statement nested hundreds of subqueries deep must not
+ * overflow the stack.
+ */
+function* walk(root: unknown): Generator<[string, Node]> {
+  type Task = { visit: unknown } | { emit: [string, Node] };
+  const stack: Task[] = [{ visit: root }];
+  while (stack.length) {
+    const task = stack.pop()!;
+    if ("emit" in task) {
+      yield task.emit;
+      continue;
     }
-    yield* walk(child);
+    const value = task.visit;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ visit: value[i] });
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    const entries = Object.entries(value as Node);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i];
+      stack.push({ visit: child });
+      if (child !== null && typeof child === "object" && !Array.isArray(child)) {
+        if (/^[A-Z]/.test(key)) stack.push({ emit: [key, child as Node] });
+        // A relation in a field of its own (INSERT's, UPDATE's ...) comes unwrapped.
+        else if (typeof (child as Node).relname === "string") {
+          stack.push({ emit: ["RangeVar", child as Node] });
+        }
+      }
+    }
   }
 }
 

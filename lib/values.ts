@@ -94,9 +94,11 @@ function decodeBool(text: string): boolean {
   return text === "t";
 }
 
-function decodeFloat(text: string): number | string {
+function decodeFloat(text: string): number | string | ExactNumber {
   const value = Number(text);
-  return Number.isFinite(value) ? value : text;
+  if (!Number.isFinite(value)) return text;
+  // JSON writes the double -0 as 0; the server's -0 keeps its sign.
+  return Object.is(value, -0) ? new ExactNumber(text) : value;
 }
 
 function decodeInt8(text: string): number | ExactNumber {

@@ -119,6 +119,21 @@ Deno.test("values: json as the server wrote it in every format, input that is no
       assert.deepEqual(doc.results[0].rows[0].spaced, { "a  b": [1, 2.5], s: ' x " \\ y' });
     });
 
+    await t.step(
+      "--json: -0 keeps its sign; a result read in batches has its whole count",
+      async () => {
+        const result = await run("run_sql.ts", [
+          "--json",
+          "select '-0'::float8 as z; select g from generate_series(1, 2500) as g",
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok(result.stdout.includes(`{"z":-0}`), result.stdout.slice(0, 200));
+        const doc = JSON.parse(result.stdout);
+        assert.equal(doc.results[1].row_count, 2500);
+        assert.equal(doc.results[1].command, "SELECT 2500");
+      },
+    );
+
     await t.step("--ndjson: one line per row, only insignificant whitespace removed", async () => {
       const result = await run("run_sql.ts", ["--ndjson", select]);
       assert.equal(result.code, 0, result.stderr);
