@@ -343,6 +343,7 @@ async function inspectChunk(
   firstLine: number,
   parsed?: Statement[],
 ): Promise<void> {
+  if (lines.every((line) => line.trim() === "")) return;
   const sql = lines.join("\n");
   const endsWithCopy = parsed !== undefined;
   let statements = parsed;

@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { applyPatch } from "diff";
 import { normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
-import { findToolDir, toolMajor } from "../lib/tools.ts";
+import { join } from "node:path";
+import { SkillError } from "../lib/cli.ts";
+import { planRestore, restoreFile } from "../lib/dump.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { findToolDir, psqlHasRestrict, toolMajor } from "../lib/tools.ts";
 import { type Cluster, freePort, startCluster } from "./support/cluster.ts";
 import {
   baseEnv,
@@ -737,4 +741,321 @@ Deno.test("unifiedDiff output is a standard patch that turns A into B", () => {
     "",
     "CREATE TABLE t ();",
   ]);
+});
+
+Deno.test("plain restores run no psql meta-command and stay all or nothing", async (t) => {
+  const cluster = await startCluster();
+  const out = await Deno.makeTempDir({ prefix: "pgskill-restrict-" });
+  const marker = join(out, "touched");
+  const run = (file: string, args: string[] = [], env: Record<string, string> = {}) =>
+    runSkillScript("restore_dump.ts", [file, ...args], {
+      env: { DB_URL: cluster.url({ database: "target" }), DB_CONFIRM: "YES", ...env },
+      cwd: out,
+    });
+  const write = (name: string, text: string) => Deno.writeTextFile(join(out, name), text);
+  const rows = async (database = "target") =>
+    String(
+      (await cluster.sql(
+        "select coalesce(string_agg(x, ',' order by x), '') as x from canary",
+        database,
+      ))[0].x,
+    );
+  const untouched = async () => {
+    assert.equal(await rows(), "", "the canary of the target is empty");
+    assert.equal(await rows("other"), "kept", "the other database is untouched");
+    assert.equal(await exists(marker), false, "no shell command ran");
+  };
+  try {
+    for (const db of ["target", "other", "src"]) {
+      await cluster.sql(`create database ${db}`);
+      await cluster.sql("create table canary (x text)", db);
+    }
+    await cluster.sql("insert into canary values ('kept')", "other");
+
+    await t.step("psql meta-commands are refused before asking, in either mode", async () => {
+      const files: [string, string, RegExp][] = [
+        ["shell.sql", `insert into canary values ('a');\n\\! touch ${marker}\n`, /\\! at line 2/],
+        [
+          "copy.sql",
+          `insert into canary values ('a');\n` +
+          `\\copy canary from program 'touch ${marker}; echo pwned'\n`,
+          /\\copy at line 2/,
+        ],
+        [
+          "connect.sql",
+          "insert into canary values ('a');\n\\connect other\ninsert into canary values ('b');\n",
+          /\\connect at line 2\), which a restore never runs .*; to restore into another database, name it with DB_PROFILE or DB_URL/,
+        ],
+        // After a statement on the same line: psql reads it as a meta-command too.
+        [
+          "same_line.sql",
+          "insert into canary values ('a'); \\connect other\ninsert into canary values ('b');\n",
+          /\\connect at line 1/,
+        ],
+      ];
+      for (const [name, text, pattern] of files) {
+        await write(name, text);
+        for (const args of [[], ["--no-single-transaction"]]) {
+          const result = await run(name, args);
+          assert.equal(result.code, 2, `${name} ${args}: ${result.stderr}`);
+          assert.ok(isOneLineError(result.stderr), result.stderr);
+          assert.match(result.stderr, pattern);
+          assert.ok(!/About to restore/.test(result.stderr), "refused before asking");
+          await untouched();
+        }
+      }
+      // A backslash line inside a string is no meta-command, for psql nor for the check.
+      await write("in_string.sql", "insert into canary values ('a\n\\! not a command');\n");
+      const inString = await run("in_string.sql");
+      assert.equal(inString.code, 0, inString.stderr);
+      assert.equal(await rows(), "a\n\\! not a command");
+      await cluster.sql("truncate canary", "target");
+    });
+
+    await t.step(
+      "past the check, psql itself refuses them: nothing changed, the report true",
+      async () => {
+        for (const single of [true, false]) {
+          const name = "same_line.sql";
+          const error = await restoreDirectly(cluster, join(out, name), single);
+          assert.ok(error instanceof SkillError, String(error));
+          assert.match(error.message, /backslash commands are restricted/);
+          assert.match(
+            error.message,
+            single
+              ? /; the transaction was rolled back, so the database is as it was$/
+              : /; it stopped at the first error; what ran before it stays$/,
+          );
+          assert.equal(await rows(), single ? "" : "a", "the insert before it stays only stepwise");
+          assert.equal(await rows("other"), "kept");
+          await cluster.sql("truncate canary", "target");
+        }
+        // A file's own \unrestrict cannot lift the restriction: the key is random.
+        await write(
+          "unrestrict.sql",
+          `insert into canary values ('a');\n\\unrestrict abc\n\\! touch ${marker}\n`,
+        );
+        const error = await restoreDirectly(cluster, join(out, "unrestrict.sql"), true);
+        assert.match(String(error), /\\unrestrict: wrong key; the transaction was rolled back/);
+        await untouched();
+      },
+    );
+
+    await t.step("standard_conforming_strings turned off by the file is refused", async () => {
+      for (
+        const [name, sql] of [
+          ["set.sql", "set standard_conforming_strings = off;"],
+          ["set_config.sql", "select set_config('standard_conforming_strings', 'off', false);"],
+          ["reset.sql", "reset standard_conforming_strings;"],
+        ]
+      ) {
+        await write(name, `insert into canary values ('a');\n${sql}\n`);
+        const result = await run(name);
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(
+          result.stderr,
+          /changes standard_conforming_strings \((SET|SELECT|RESET) at line 2\)/,
+        );
+        await untouched();
+      }
+      // pg_dump's own SET ... = on is fine.
+      await write(
+        "on.sql",
+        "set standard_conforming_strings = on;\ninsert into canary values ('a');\n",
+      );
+      const on = await run("on.sql");
+      assert.equal(on.code, 0, on.stderr);
+      await cluster.sql("truncate canary", "target");
+    });
+
+    // With standard_conforming_strings off, psql would read line 2 as a SELECT and a COMMIT.
+    const crafted = "insert into canary values ('before');\nselect 'a\\'' ; commit; --';\n" +
+      "insert into canary values ('after');\n";
+    await write("crafted.sql", `${crafted}select 1/0;\n`);
+    await write("crafted_ok.sql", crafted);
+    await t.step("PGOPTIONS or the database turning the setting off changes nothing", async () => {
+      const ways: [string, Record<string, string>][] = [
+        ["PGOPTIONS", { PGOPTIONS: "-c standard_conforming_strings=off" }],
+        ["ALTER DATABASE", {}],
+      ];
+      for (const [way, env] of ways) {
+        if (way === "ALTER DATABASE") {
+          await cluster.sql("alter database target set standard_conforming_strings = off");
+        }
+        const failed = await run("crafted.sql", [], env);
+        assert.equal(failed.code, 1, `${way}: ${failed.stderr}`);
+        assert.match(failed.stderr, /division by zero; the restore's transaction was rolled back/);
+        assert.equal(await rows(), "", `${way}: nothing of it committed`);
+        const restored = await run("crafted_ok.sql", ["--json"], env);
+        assert.equal(restored.code, 0, restored.stderr);
+        assert.equal(
+          await rows(),
+          "after,before",
+          `${way}: one transaction, read as the check read it`,
+        );
+        await cluster.sql("truncate canary", "target");
+      }
+      await cluster.sql("alter database target reset standard_conforming_strings");
+    });
+
+    await t.step("a file that ends the transaction unseen is reported as it is", async () => {
+      // A DO block can turn the setting off where no parser sees it; then psql
+      // splits line 3 into a SELECT and a COMMIT (or ROLLBACK).
+      const unseen = (end: string, tail: string) =>
+        "insert into canary values ('before');\n" +
+        "do $$ begin perform set_config('standard_conforming_strings', 'off', false); end $$;\n" +
+        `select 'a\\'' ; ${end}; --';\ninsert into canary values ('after');\n${tail}`;
+      await write("commits.sql", unseen("commit", "select 1/0;\n"));
+      const committed = await run("commits.sql");
+      assert.equal(committed.code, 1, committed.stderr);
+      assert.match(
+        committed.stderr,
+        /division by zero; the file committed the restore's transaction itself before that .*, so what ran before the error stays/,
+      );
+      assert.equal(await rows(), "after,before", "what the report says stays, stays");
+      await cluster.sql("truncate canary", "target");
+
+      await write("rolls_back.sql", unseen("rollback", ""));
+      const ended = await run("rolls_back.sql");
+      assert.equal(ended.code, 1, ended.stderr);
+      assert.match(
+        ended.stderr,
+        /did not run as one transaction: the file ended the restore's transaction itself .* what it ran before that was rolled back, and what it ran after that outside a transaction of its own stays/,
+      );
+      assert.equal(await rows(), "after");
+      await cluster.sql("truncate canary", "target");
+
+      await write("rolls_back_fails.sql", unseen("rollback", "select 1/0;\n"));
+      const unknown = await run("rolls_back_fails.sql");
+      assert.equal(unknown.code, 1, unknown.stderr);
+      assert.ok(!/the database is as it was/.test(unknown.stderr), unknown.stderr);
+      assert.match(
+        unknown.stderr,
+        /whether the file had ended it itself before the error cannot be told: line 3 holds a string/,
+      );
+      assert.equal(await rows(), "after", "which is why it says so");
+      await cluster.sql("truncate canary", "target");
+    });
+
+    await t.step(
+      "a pg_dump plain dump with its own \\restrict lines restores as it is",
+      async () => {
+        await cluster.sql(
+          "insert into canary select 'row ' || g from generate_series(1, 20) g; " +
+            "insert into canary values (E'\\\\unrestrict x'), (null)",
+          "src",
+        );
+        const dump = await runSkillScript("data_dump.ts", ["canary.sql"], {
+          env: { DB_URL: cluster.url({ database: "src" }) },
+          cwd: out,
+        });
+        assert.equal(dump.code, 0, dump.stderr);
+        const text = await Deno.readTextFile(join(out, "canary.sql"));
+        const key = text.match(/^\\restrict ([A-Za-z0-9]+)$/m)?.[1];
+        assert.ok(key, "pg_dump wrote \\restrict");
+        assert.match(text, new RegExp(`^\\\\unrestrict ${key}$`, "m"));
+        const restored = await run("canary.sql");
+        assert.equal(restored.code, 0, restored.stderr);
+        const all =
+          "select md5(string_agg(coalesce(x, '<null>'), ',' order by x)) as f from canary";
+        assert.deepEqual(await cluster.sql(all, "target"), await cluster.sql(all, "src"));
+        await cluster.sql("truncate canary", "target");
+
+        // Its \unrestrict anywhere but at the end is a meta-command like any other.
+        const lines = text.split("\n");
+        const at = lines.findIndex((line) => line.startsWith("COPY "));
+        lines.splice(at, 0, `\\unrestrict ${key}`, `\\! touch ${marker}`);
+        await write("moved.sql", lines.join("\n"));
+        const moved = await run("moved.sql");
+        assert.equal(moved.code, 2, moved.stderr);
+        assert.match(
+          moved.stderr,
+          new RegExp(`\\\\unrestrict at line ${at + 1}, \\\\! at line ${at + 2}`),
+        );
+        const direct = await restoreDirectly(cluster, join(out, "moved.sql"), true);
+        assert.match(String(direct), /\\unrestrict: wrong key; the transaction was rolled back/);
+        await untouched();
+
+        // Rows that read like the dump's \restrict lines are rows.
+        await write(
+          "rows.sql",
+          `\\restrict ${key}\nCOPY public.canary (x) FROM stdin;\n\\restrict ${key}\n` +
+            `\\unrestrict ${key}\n\\.\n\\unrestrict ${key}\n`,
+        );
+        const copied = await run("rows.sql");
+        assert.equal(copied.code, 0, copied.stderr);
+        assert.equal(await rows(), `\restrict ${key},unrestrict ${key}`);
+        await cluster.sql("truncate canary", "target");
+      },
+    );
+
+    await t.step("a NUL byte (psql would drop the rest of its line) is refused", async () => {
+      await write("nul.sql", "insert into canary values ('a');\0 commit;\n");
+      const result = await run("nul.sql");
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /has a NUL byte at line 1/);
+      await untouched();
+    });
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await cluster.stop();
+  }
+});
+
+/** Restores `file` through the library, past the script's check (as a changed file would be). */
+async function restoreDirectly(
+  cluster: Cluster,
+  file: string,
+  singleTransaction: boolean,
+): Promise<unknown> {
+  const previous = Deno.env.get("DB_URL");
+  Deno.env.set("DB_URL", cluster.url({ database: "target" }));
+  try {
+    const target = await resolveTarget();
+    const plan = await planRestore(target, file);
+    await restoreFile(target, file, { singleTransaction, plan });
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    if (previous === undefined) Deno.env.delete("DB_URL");
+    else Deno.env.set("DB_URL", previous);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("psql has \\restrict from 13.22, 14.19, 15.14, 16.10, 17.6 and 18 on", () => {
+  // No psql older than the fix is at hand (Debian ships 15.18, the npm server
+  // packages ship no psql), so the decision is tested on what --version prints.
+  const cases: [string, boolean][] = [
+    ["psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", true],
+    ["psql (PostgreSQL) 15.14", true],
+    ["psql (PostgreSQL) 15.13 (Ubuntu 15.13-1.pgdg22.04+1)", false],
+    ["psql (PostgreSQL) 13.22", true],
+    ["psql (PostgreSQL) 13.21", false],
+    ["psql (PostgreSQL) 14.19", true],
+    ["psql (PostgreSQL) 14.18", false],
+    ["psql (PostgreSQL) 16.10 (Homebrew)", true],
+    ["psql (PostgreSQL) 16.9", false],
+    ["psql (PostgreSQL) 17.6", true],
+    ["psql (PostgreSQL) 17.5", false],
+    ["psql (PostgreSQL) 17beta1", false],
+    ["psql (PostgreSQL) 18.0", true],
+    ["psql (PostgreSQL) 18beta2", false],
+    ["psql (PostgreSQL) 18beta3", true],
+    ["psql (PostgreSQL) 18rc1", true],
+    ["psql (PostgreSQL) 19devel", true],
+    ["psql (PostgreSQL) 12.22", false],
+    ["psql (PostgreSQL) 9.6.24", false],
+    ["not psql at all", false],
+  ];
+  for (const [text, expected] of cases) assert.equal(psqlHasRestrict(text), expected, text);
 });
