@@ -8,7 +8,7 @@
 
 import { parse, TomlError } from "smol-toml";
 import { note, SkillError, UsageError } from "./cli.ts";
-import { withFileLock, writeFileAtomic } from "./files.ts";
+import { readResolved, resolveFile, withFileLock, writeFileAtomic } from "./files.ts";
 import { gitIgnoreWarning } from "./gitignore.ts";
 import { asTable, editTomlText, type TomlEdit, tomlLiteral, type TomlTable } from "./toml_edit.ts";
 
@@ -39,18 +39,16 @@ const BOM = "\uFEFF";
 export async function readToml(
   path: string,
 ): Promise<{ text: string; data: TomlTable; bom: boolean }> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new SkillError(
-        `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
-          `(or run bootstrap_profile.ts), or set DB_URL for a one-off connection`,
-      );
-    }
-    throw new SkillError(`Cannot read "${path}": ${(error as Error).message}`);
+  // Only a regular file, read whole and as UTF-8: a FIFO would hang every script, and
+  // bytes replaced on reading would be written back by the next edit.
+  const read = await readResolved(await resolveFile(path));
+  if (read === undefined) {
+    throw new SkillError(
+      `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
+        `(or run bootstrap_profile.ts), or set DB_URL for a one-off connection`,
+    );
   }
+  let text = read;
   const bom = text.startsWith(BOM);
   if (bom) text = text.slice(BOM.length);
   try {

@@ -23,7 +23,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { SkillError } from "./cli.ts";
+import { decodeUtf8, EXIT_FAILURE, SkillError } from "./cli.ts";
 
 /** A path resolved once: where reading or writing it really lands. */
 export interface ResolvedFile {
@@ -169,7 +169,12 @@ export async function readResolved(file: ResolvedFile): Promise<string | undefin
       );
     }
     const bytes = await new Response(handle.readable).arrayBuffer();
-    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+    // Bytes that are not UTF-8 are refused, not replaced: an edit would write the
+    // replacement back, and SQL would reach the server changed.
+    return decodeUtf8(new Uint8Array(bytes), {
+      source: `The file "${file.path}"`,
+      exitCode: EXIT_FAILURE,
+    });
   } finally {
     try {
       handle.close();

@@ -280,3 +280,69 @@ Deno.test("AGENTS.md or .gitignore that is a FIFO: refused in one line, nothing 
     await project.remove();
   }
 });
+
+Deno.test("a postgres.toml that is a FIFO or not UTF-8: refused in one line, never rewritten", async () => {
+  const project = await makeProject();
+  try {
+    await make("mkfifo", [project.tomlPath]);
+    const fifo = await runSkillScript("resolve_db_url.ts", [], { env: project.env });
+    assert.equal(fifo.code, 1);
+    assert.match(fifo.stderr, /postgres\.toml" is a FIFO \(named pipe\), not a regular file/);
+    assert.ok(isOneLineError(fifo.stderr), fifo.stderr);
+    await Deno.remove(project.tomlPath);
+    // "café" in Latin-1 inside a comment: the next edit would write U+FFFD back.
+    const latin1 = new Uint8Array([
+      ...new TextEncoder().encode("# caf"),
+      0xe9,
+      ...new TextEncoder().encode(
+        '\n[configuration]\nschema_version = 1\n\n[database.local]\nhost = "h"\nport = 1\n' +
+          'user = "u"\ndatabase = "d"\nsslmode = false\n',
+      ),
+    ]);
+    await Deno.writeFile(project.tomlPath, latin1, { mode: 0o600 });
+    const edit = await runSkillScript("update_sslmode.ts", ["local", "true"], { env: project.env });
+    assert.equal(edit.code, 1, edit.stdout);
+    assert.match(edit.stderr, /postgres\.toml" is not valid UTF-8: line 1 \(byte offset 5\)/);
+    assert.ok(isOneLineError(edit.stderr), edit.stderr);
+    assert.deepEqual(await Deno.readFile(project.tomlPath), latin1);
+  } finally {
+    await project.remove();
+  }
+});
+
+Deno.test("a pending migration that is not UTF-8 is refused, never sent or rewritten", async () => {
+  const project = await makeProject();
+  try {
+    const folder = join(project.root, "db", "migrations");
+    await Deno.mkdir(folder, { recursive: true });
+    const file = join(folder, "prerelease.sql");
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode("insert into t values ('caf"),
+      0xe9,
+      ...new TextEncoder().encode("');\n"),
+    ]);
+    await Deno.writeFile(file, bytes);
+    const env = { ...project.env, DB_URL: "postgresql://u@127.0.0.1:1/d" };
+    for (
+      const [script, args] of [
+        ["migration_apply.ts", []],
+        ["migration_add.ts", ["create table t2 (id int);"]],
+      ] as const
+    ) {
+      const result = await runSkillScript(script, [...args], { env });
+      assert.equal(result.code, 1, `${script}: ${result.stdout}`);
+      assert.match(result.stderr, /prerelease\.sql" is not valid UTF-8: line 1/, script);
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+    }
+    // The status report names the file's problem in its row.
+    const status = await runSkillScript("migration_status.ts", ["--json"], { env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(
+      JSON.parse(status.stdout).pending[0].error,
+      /is not valid UTF-8: line 1 \(byte offset 26\) holds 0xe9 0x27/,
+    );
+    assert.deepEqual(await Deno.readFile(file), bytes);
+  } finally {
+    await project.remove();
+  }
+});
