@@ -817,13 +817,13 @@ function rolledBack(check: PlainFileCheck, ranToTheEnd: boolean): string {
   }
   const kept = [
     ...check.escapes.slice(0, 1).map(({ what, line }) =>
-      `what line ${line} did outside it (${what})` +
-      (check.escapes.length > 1 ? ` and ${check.escapes.length - 1} more such` : "")
+      `${what} at line ${line}` +
+      (check.escapes.length > 1 ? ` (and ${check.escapes.length - 1} more such)` : "")
     ),
     ...(check.setsSequences ? ["sequence values it may have set (setval)"] : []),
   ];
   return "the transaction was rolled back, so the database is as it was" +
-    (kept.length ? `, except ${kept.join(" and ")}, which no rollback undoes` : "");
+    (kept.length ? `, except what no rollback undoes: ${kept.join("; ")}` : "");
 }
 
 /** The skill's own lines on psql's stderr (those with this run's key), and the rest. */

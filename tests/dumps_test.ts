@@ -989,6 +989,24 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
       },
     );
 
+    await t.step("a rolled-back restore names what no rollback undoes", async () => {
+      await cluster.sql("create sequence canary_seq", "target");
+      await write(
+        "escapes.sql",
+        "insert into canary values ('a');\nselect setval('canary_seq', 42);\n" +
+          "select pg_terminate_backend(0);\nselect 1/0;\n",
+      );
+      const result = await run("escapes.sql");
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /division by zero; the transaction was rolled back, so the database is as it was, except what no rollback undoes: pg_terminate_backend\(\) .* at line 3; sequence values it may have set \(setval\)$/m,
+      );
+      await untouched();
+      const [sequence] = await cluster.sql("select last_value from canary_seq", "target");
+      assert.equal(Number(sequence.last_value), 42, "the sequence did stay moved");
+    });
+
     await t.step("a NUL byte (psql would drop the rest of its line) is refused", async () => {
       await write("nul.sql", "insert into canary values ('a');\0 commit;\n");
       const result = await run("nul.sql");
