@@ -182,12 +182,12 @@ export type TransactionControl = FileCommand;
  * psql reads it: SQL (split and classified by PostgreSQL's parser), COPY
  * rows (after a COPY ... FROM stdin that the parser confirms ends its line,
  * up to `\.`), and psql meta-commands (a backslash where psql's lexer is
- * between statements). Nothing here is a guard: psql runs the file under
+ * outside quotes and comments). Nothing here is a guard: psql runs the file under
  * `\restrict` and the transaction is checked on the server; this says what
  * is wrong before anything is asked or run.
  */
 export interface PlainFileCheck {
-  /** psql meta-commands at the start of a line, each with its line: none would run. */
+  /** psql meta-commands, each with its line (after a statement on a line: the first one). */
   metaCommands: FileCommand[];
   /** BEGIN, COMMIT, ROLLBACK ...: such a file cannot run in the restore's one transaction. */
   transactionControl: TransactionControl[];
@@ -256,7 +256,7 @@ export async function checkPlainFile(file: string): Promise<PlainFileCheck> {
     }
     if (chunk.length === 0) chunkStart = lineNumber;
     const meta = line.match(META_COMMAND)?.[1];
-    if (meta !== undefined && await betweenStatements(chunk)) {
+    if (meta !== undefined && await outsideQuotesAndComments(chunk)) {
       const ownKey = line.match(OWN_RESTRICT)?.[1];
       if (!seenSql && ownKey !== undefined && check.ownRestrict === undefined) {
         check.ownRestrict = { key: ownKey, lines: [lineNumber] };
@@ -300,8 +300,8 @@ function isCopyFromStdin(statement: Statement): boolean {
   return statement.refusals.some((reason) => reason.startsWith("COPY FROM STDIN"));
 }
 
-/** Whether psql's lexer is between statements after `lines` (not in a string or comment). */
-async function betweenStatements(lines: string[]): Promise<boolean> {
+/** Whether, after `lines`, psql's lexer is outside quotes and comments (a backslash is a command). */
+async function outsideQuotesAndComments(lines: string[]): Promise<boolean> {
   if (lines.every(isBlankOrComment)) return true;
   const { scan } = await loadScanner();
   try {
@@ -744,9 +744,11 @@ async function restorePlain(
     if (!run.single) {
       if (code === 0) return;
       throw new SkillError(
-        `${failure}; ` + (marks.started
-          ? "it stopped at the first error; what ran before it stays"
-          : "nothing of the file ran") +
+        `${failure}; ` + (!marks.started
+          ? "nothing of the file ran"
+          : stopped
+          ? "what ran before it stays"
+          : "it stopped at the first error; what ran before it stays") +
           run.advice(marks.stderr),
         exitCode,
       );
