@@ -187,8 +187,9 @@ export function explainQueryError(error: unknown, target: ConnectionTarget): unk
     return new SkillError(
       `No answer from ${describeServer(target)} for ${error.limitMs / 1000} s while a statement ` +
         `ran (its statement timeout, ${target.parameters.statement_timeout} ms, plus the connect ` +
-        `timeout for the answer to arrive), so the connection was closed; the server or ` +
-        `something between stopped answering: check it, then run it again`,
+        `timeout for the answer to arrive), so it was cancelled and the connection closed; ` +
+        `the server or something between stopped answering, or a function lifted the ` +
+        `statement timeout: check, then run it again`,
     );
   }
   if (error instanceof ConnectionLostError) {

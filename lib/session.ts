@@ -556,8 +556,9 @@ export class PgSession {
           EXIT_INTERRUPTED,
         );
       }
-      if (error instanceof this.#pg.DatabaseError) throw new PgServerError(error);
+      // The answer limit passed: whatever came after (the cancel's own error) is its doing.
       if (this.#noAnswer) throw new NoAnswerError(this.#answerLimitMs!);
+      if (error instanceof this.#pg.DatabaseError) throw new PgServerError(error);
       if (this.#lost) throw new ConnectionLostError(error);
       throw error;
     } finally {
@@ -586,8 +587,9 @@ export class PgSession {
       }
       this.#noAnswer = true;
       this.#lost = true;
-      this.cancel().catch(() => {});
-      (this.#client as unknown as { connection: PgConnection }).connection.stream.destroy();
+      // The cancel request first (the statement must not go on without us), then the close.
+      const connection = (this.#client as unknown as { connection: PgConnection }).connection;
+      this.cancel().catch(() => {}).finally(() => connection.stream.destroy());
     };
     timer = setTimeout(check, limit);
     return { stop: () => clearTimeout(timer) };

@@ -14,6 +14,7 @@ import { PgServerError } from "../lib/session.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { startProxy } from "./support/proxy.ts";
+import { waitFor } from "./support/wait.ts";
 import { isOneLineError, makeProject, runSkillScript } from "./support/run.ts";
 
 const CANARY = [{ id: 1, v: "a" }, { id: 2, v: "b" }, { id: 3, v: "c" }];
@@ -376,6 +377,34 @@ Deno.test("a COMMIT whose answer is lost is reported as the server records it", 
   } finally {
     await proxy.stop();
     await project.remove();
+    await cluster.stop();
+  }
+});
+
+Deno.test("a read-only run's time limit holds even when a function lifts the server's", async () => {
+  const cluster = await startCluster();
+  try {
+    await cluster.sql(`
+      create function lift() returns int language plpgsql as $$
+        begin
+          perform set_config('statement_timeout', '0', false);
+          return 1;
+        end $$;`);
+    const result = await runSkillScript("run_sql.ts", ["select lift(); select pg_sleep(30)"], {
+      env: { DB_URL: cluster.url(), DB_STATEMENT_TIMEOUT_MS: "300", PGCONNECT_TIMEOUT: "1" },
+    });
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stderr, /No answer from .* for 1\.3 s while a statement ran/);
+    // The cancel request went with it: the sleep does not go on without us.
+    await waitFor(
+      async () =>
+        (await cluster.sql(
+          `select count(*)::int as n from pg_stat_activity where query like '%pg_sleep(30)%' and pid <> pg_backend_pid()`,
+        ))[0].n === 0,
+      "the sleeping statement to end",
+      { timeoutMs: 5000 },
+    );
+  } finally {
     await cluster.stop();
   }
 });

@@ -89,8 +89,10 @@ export function startProxy(cluster: Cluster): Proxy {
         }
       }
     })();
-    await Promise.allSettled([clientSide, serverSide]);
+    // Either side closing closes the other, as a TCP connection end would reach the peer.
+    await Promise.race([clientSide, serverSide]).catch(() => {});
     if (!silent) closeAll(client, server);
+    await Promise.allSettled([clientSide, serverSide]);
   };
 
   (async () => {
