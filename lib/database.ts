@@ -304,12 +304,13 @@ export async function commitTransaction(
 }
 
 /**
- * What the server records for transaction `xid`, asked in a session of its
- * own; waits a little while it is still in progress (its backend may not
- * have noticed the lost client yet). Undefined when the server cannot be
- * reached.
+ * What the server records for transaction `xid` (`committed`, `aborted`,
+ * `in progress`; null when it is too old to know), asked in a session of
+ * its own; waits a little while it is still in progress (its backend may
+ * not have noticed the lost client yet). Undefined when the server cannot
+ * be reached.
  */
-async function transactionStatus(
+export async function transactionStatus(
   target: ConnectionTarget,
   xid: string,
 ): Promise<string | null | undefined> {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseStatements, type Statement } from "./statements.ts";
 import { SkillError } from "./cli.ts";
 import { replaceableTarget, replaceFile } from "./files.ts";
-import { probeForTools, withSession } from "./database.ts";
+import { probeForTools, transactionStatus, withSession } from "./database.ts";
 import { isPermissionDenied } from "./session.ts";
 import { loadSql } from "./sql.ts";
 import type { ConnectionTarget } from "./resolve.ts";
@@ -204,8 +204,8 @@ export interface PlainFileCheck {
   readsDifferently?: { line: number };
   /** What statements do that no rollback undoes (a program run, a session signalled ...). */
   escapes: { what: string; line: number }[];
-  /** The file sets sequences (setval), which no rollback undoes. */
-  setsSequences: boolean;
+  /** The file moves sequences (setval, nextval), which no rollback undoes. */
+  movesSequences: boolean;
   /** pg_dump's entry types, from its `-- Name: ...; Type: ...;` headers. */
   entryTypes: string[];
   /** A line with a NUL byte: psql drops the rest of such a line, the parser the rest of the file. */
@@ -234,7 +234,7 @@ export async function checkPlainFile(file: string): Promise<PlainFileCheck> {
     transactionControl: [],
     lexingChanges: [],
     escapes: [],
-    setsSequences: false,
+    movesSequences: false,
     entryTypes: [],
   };
   let chunk: string[] = []; // SQL lines since the last COPY rows, meta-commands blanked
@@ -278,7 +278,7 @@ export async function checkPlainFile(file: string): Promise<PlainFileCheck> {
     if (COPY_FROM_STDIN_CANDIDATE.test(line)) {
       const statements = await parsedOrUndefined(chunk.join("\n"));
       const last = statements?.at(-1);
-      if (last && isCopyFromStdin(last)) {
+      if (last?.copyFromStdin) {
         await inspectChunk(check, chunk, chunkStart, statements!);
         chunk = [];
         inCopyRows = true;
@@ -293,11 +293,6 @@ export async function checkPlainFile(file: string): Promise<PlainFileCheck> {
 function isBlankOrComment(line: string): boolean {
   const text = line.trim();
   return text === "" || text.startsWith("--");
-}
-
-/** COPY ... FROM STDIN, as statements.ts marks it. */
-function isCopyFromStdin(statement: Statement): boolean {
-  return statement.refusals.some((reason) => reason.startsWith("COPY FROM STDIN"));
 }
 
 /** Whether, after `lines`, psql's lexer is outside quotes and comments (a backslash is a command). */
@@ -357,19 +352,16 @@ async function inspectChunk(
   }
   for (const [index, statement] of statements.entries()) {
     const line = statement.line + firstLine - 1;
-    if (statement.refusals.some((reason) => reason.startsWith("transaction control"))) {
+    if (statement.endsTransaction) {
       check.transactionControl.push({ command: statement.command, line });
     }
-    if (
-      statement.refusals.some((reason) => reason.startsWith("a change of standard_conforming"))
-    ) {
+    // client_encoding is not pinned for a restore: pg_dump sets the dump's own.
+    if (statement.pinnedChanges.includes("standard_conforming_strings")) {
       check.lexingChanges.push({ command: statement.command, line });
     }
     for (const what of statement.escapes) check.escapes.push({ what, line });
-    if (statement.readOnlyRefusals.some((reason) => reason.startsWith("setval()"))) {
-      check.setsSequences = true;
-    }
-    if (isCopyFromStdin(statement) && !(endsWithCopy && index === statements.length - 1)) {
+    if (statement.sequenceCalls.length) check.movesSequences = true;
+    if (statement.copyFromStdin && !(endsWithCopy && index === statements.length - 1)) {
       check.unchecked ??= `the ${statement.command} ... FROM stdin at line ${line} does not ` +
         `end its line, so which lines are its rows cannot be told`;
     }
@@ -754,7 +746,7 @@ async function restorePlain(
       );
     }
     if (marks.ended) {
-      const status = await transactionOutcome(run.target, marks.xid!);
+      const status = await transactionStatus(run.target, marks.xid!);
       throw new SkillError(
         `The restore did not run as one transaction: the file ended the restore's transaction ` +
           `itself (a COMMIT or ROLLBACK that the check before the restore could not see), so ` +
@@ -771,7 +763,7 @@ async function restorePlain(
     if (marks.xid === undefined) {
       throw new SkillError(`${failure}; nothing of the file ran`, exitCode);
     }
-    const status = await transactionOutcome(run.target, marks.xid);
+    const status = await transactionStatus(run.target, marks.xid);
     if (status === "committed" && marks.same) {
       // The answer to psql's COMMIT was lost (or psql was stopped just then).
       throw new SkillError(
@@ -822,7 +814,7 @@ function rolledBack(check: PlainFileCheck, ranToTheEnd: boolean): string {
       `${what} at line ${line}` +
       (check.escapes.length > 1 ? ` (and ${check.escapes.length - 1} more such)` : "")
     ),
-    ...(check.setsSequences ? ["sequence values it may have set (setval)"] : []),
+    ...(check.movesSequences ? ["sequences it may have moved (setval, nextval)"] : []),
   ];
   return "the transaction was rolled back, so the database is as it was" +
     (kept.length ? `, except what no rollback undoes: ${kept.join("; ")}` : "");
@@ -928,30 +920,4 @@ function concat(parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return all;
-}
-
-/**
- * What the server records for transaction `xid` (committed, aborted, in
- * progress), asked in a session of its own; waits a little while it is in
- * progress (a stopped psql's backend may not have noticed yet). Undefined
- * when the server cannot be asked.
- */
-async function transactionOutcome(
-  target: ConnectionTarget,
-  xid: string,
-): Promise<string | null | undefined> {
-  const sql = await loadSql("transaction_status");
-  const deadline = performance.now() + 5000;
-  try {
-    return await withSession(target, async (session) => {
-      while (true) {
-        const { rows } = await session.query(sql, [xid]);
-        const status = rows[0]?.status === null ? null : String(rows[0]?.status);
-        if (status !== "in progress" || performance.now() > deadline) return status;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    });
-  } catch {
-    return undefined;
-  }
 }

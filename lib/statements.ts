@@ -59,6 +59,12 @@ export interface Statement {
   dataChanges: string[];
   /** True for `COPY ... TO STDOUT`: the server's own output, not rows. */
   copyToStdout: boolean;
+  /** True for `COPY ... FROM STDIN`: its rows follow it on the connection (in a file, its lines). */
+  copyFromStdin: boolean;
+  /** True when it begins or ends a transaction (BEGIN, COMMIT, ROLLBACK, PREPARE TRANSACTION ...). */
+  endsTransaction: boolean;
+  /** The pinned settings (session.ts) it changes away from their pinned values, by name. */
+  pinnedChanges: string[];
 }
 
 /** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
@@ -366,6 +372,7 @@ function inspect(
   | "escapes"
   | "sequenceCalls"
   | "dataChanges"
+  | "pinnedChanges"
 > {
   const targets = new Set<string>();
   const readOnlyRefusals: string[] = [];
@@ -373,6 +380,13 @@ function inspect(
   const escapes: string[] = [];
   const sequenceCalls: string[] = [];
   const dataChanges: string[] = [];
+  const pinnedChanges: string[] = [];
+  const changePinned = (name: string, value: string | undefined) => {
+    const refusal = pinnedRefusal(name, value);
+    if (!refusal) return;
+    refusals.push(refusal);
+    pinnedChanges.push(name.toLowerCase());
+  };
   let kind: StatementKind = READ_STATEMENTS.has(type)
     ? "read"
     : WRITE_STATEMENTS.has(type)
@@ -410,6 +424,7 @@ function inspect(
       escapes,
       sequenceCalls,
       dataChanges,
+      pinnedChanges,
     };
   }
   if (type === "ExecuteStmt") {
@@ -482,11 +497,10 @@ function inspect(
               "transaction_read_only"
           );
         const args = (child.args as unknown[] | undefined) ?? [];
-        const pinned = pinnedRefusal(
+        changePinned(
           name,
           child.kind === "VAR_SET_VALUE" && args.length === 1 ? constantText(args[0]) : undefined,
         );
-        if (pinned) refusals.push(pinned);
         if (child.kind === "VAR_RESET_ALL") {
           readOnlyRefusals.push("RESET ALL");
         } else if (GUARDED_SETTINGS.has(name) || touchesReadOnly) {
@@ -520,10 +534,7 @@ function inspect(
               `set_config of ${setting ?? "a computed setting"}`,
             );
           }
-          const pinned = setting === undefined
-            ? undefined
-            : pinnedRefusal(setting, constantText(second));
-          if (pinned) refusals.push(pinned);
+          if (setting !== undefined) changePinned(setting, constantText(second));
         } else {
           checkCall(name);
         }
@@ -555,6 +566,7 @@ function inspect(
     escapes,
     sequenceCalls,
     dataChanges,
+    pinnedChanges,
   };
 }
 
@@ -633,6 +645,10 @@ export async function parseStatements(text: string): Promise<Statement[]> {
       changes: changedObjects(type, node),
       copyToStdout: type === "CopyStmt" && node.is_from !== true && node.filename === undefined &&
         node.is_program !== true,
+      copyFromStdin: type === "CopyStmt" && node.is_from === true &&
+        node.filename === undefined && node.is_program !== true,
+      endsTransaction: type === "TransactionStmt" &&
+        !/SAVEPOINT|RELEASE|ROLLBACK_TO/.test(String(node.kind ?? "")),
     });
   }
   return statements;

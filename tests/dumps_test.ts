@@ -1000,7 +1000,7 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
       assert.equal(result.code, 1, result.stderr);
       assert.match(
         result.stderr,
-        /division by zero; the transaction was rolled back, so the database is as it was, except what no rollback undoes: pg_terminate_backend\(\) .* at line 3; sequence values it may have set \(setval\)$/m,
+        /division by zero; the transaction was rolled back, so the database is as it was, except what no rollback undoes: pg_terminate_backend\(\) .* at line 3; sequences it may have moved \(setval, nextval\)$/m,
       );
       await untouched();
       const [sequence] = await cluster.sql("select last_value from canary_seq", "target");
