@@ -20,9 +20,12 @@ import {
   resolveClientTools,
   runTool,
   toolEnvironment,
+  toolErrorLine,
   toolForServer,
+  toolHasRestrict,
   ToolInputError,
   ToolInterruptedError,
+  toolOutput,
   toolPath,
 } from "./tools.ts";
 
@@ -61,14 +64,6 @@ export interface DumpReport {
   server_version: string;
 }
 
-function sizeNow(path: string): number {
-  try {
-    return Deno.statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 async function size(path: string): Promise<number> {
   try {
     return (await Deno.stat(path)).size;
@@ -85,19 +80,15 @@ async function prepare(target: ConnectionTarget, tool: "pg_dump" | "pg_restore" 
   return { probe, path, env: toolEnvironment(target, tools, probe.sslmode) };
 }
 
-/** The last meaningful line a tool wrote on stderr. */
-function toolError(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /error|fatal/i.test(l)) ?? lines.at(-1) ?? "no message";
-}
-
 /**
  * Dumps to `file` through a temporary file beside it, renamed into place only
  * when pg_dump succeeds: on any failure no file appears and an existing file
  * of that name is left as it was. The target is resolved once, before
  * connecting: a regular file or nothing (a symlink to one is followed), never
  * a folder, FIFO or device node (files.ts's replaceFile says why the rename
- * cannot be redirected).
+ * cannot be redirected). pg_dump writes to its stdout, which goes into the
+ * temporary file through the handle that made it: no path is opened twice,
+ * so a symlink swapped in for the temporary name meanwhile gets nothing.
  */
 export async function dumpToFile(
   target: ConnectionTarget,
@@ -108,15 +99,14 @@ export async function dumpToFile(
   const { probe, path, env } = await prepare(target, "pg_dump");
   const plain = isPlainSql(file);
   const started = performance.now();
-  // The temporary file is made private first: pg_dump writes into it and keeps its mode.
-  await replaceFile(destination, async (temp) => {
+  await replaceFile(destination, async ({ file: temp }) => {
     let result;
     try {
       result = await runTool(
         path,
-        [...DUMP_OPTIONS[kind], plain ? "--format=plain" : "--format=custom", "--file", temp.path],
+        [...DUMP_OPTIONS[kind], plain ? "--format=plain" : "--format=custom"],
         env,
-        { progress: { label: `${kind} dump`, bytes: () => sizeNow(temp.path) } },
+        { stdoutFile: temp, progressLabel: `${kind} dump` },
       );
     } catch (error) {
       if (error instanceof SkillError) {
@@ -125,8 +115,10 @@ export async function dumpToFile(
       throw new SkillError(`The dump failed: ${(error as Error).message}; no file was written`);
     }
     if (result.code !== 0) {
-      throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}; no file was written`);
+      throw new SkillError(`pg_dump failed: ${toolErrorLine(result.stderr)}; no file was written`);
     }
+    // pg_dump syncs a file it opens itself, not its stdout: on disk before the rename.
+    await temp.sync();
   }, { mode: 0o600 });
   return {
     file,
@@ -146,13 +138,8 @@ export async function schemaDumpText(
   const { path, env } = await prepare(target, "pg_dump");
   const args = [...DUMP_OPTIONS.schema, ...(options.comments ? [] : ["--no-comments"])];
   const result = await runTool(path, [...args, "--format=plain"], env, { captureStdout: true });
-  if (result.code !== 0) throw new SkillError(`pg_dump failed: ${toolError(result.stderr)}`);
+  if (result.code !== 0) throw new SkillError(`pg_dump failed: ${toolErrorLine(result.stderr)}`);
   return new TextDecoder().decode(result.stdout);
-}
-
-/** A value quoted for a libpq connection string: in quotes, \ and ' escaped. */
-export function conninfoValue(value: string): string {
-  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
 /** What a restore did. */
@@ -168,25 +155,50 @@ export interface RestoreReport {
   result: string;
 }
 
-/** A statement or psql meta-command of a plain SQL file, where it starts. */
+/**
+ * The SQL a restore runs through psql, read twice: once to check it, before
+ * anything is asked, and once to hand it to psql. A plain .sql file, or the
+ * SQL that pg_restore writes for a custom-format archive: the same for the
+ * same archive and options, so it is written again rather than kept (a dump
+ * may be larger than memory and than the free disk), and the second read must
+ * give what the first gave ({@linkcode RestoreSqlCheck.digests}).
+ */
+export interface SqlSource {
+  /** What it is, for messages: `"dump.sql"`, `the SQL that pg_restore writes for "x.dump"`. */
+  name: string;
+  /** Its bytes from the start, a chunk at a time; each call reads it anew. */
+  read(): AsyncIterable<Uint8Array>;
+}
+
+/** A plain SQL file as a restore's source. */
+export function sqlFileSource(file: string): SqlSource {
+  return {
+    name: `"${file}"`,
+    read: async function* () {
+      yield* (await Deno.open(file, { read: true })).readable;
+    },
+  };
+}
+
+/** A statement or psql meta-command of a restore's SQL, where it starts. */
 export interface FileCommand {
   command: string;
   line: number;
 }
 
-/** Where a plain SQL dump controls transactions itself. */
+/** Where a restore's SQL controls transactions itself. */
 export type TransactionControl = FileCommand;
 
 /**
- * What the check of a plain .sql file found, read a line at a time the way
+ * What the check of a restore's SQL found, read a line at a time the way
  * psql reads it: SQL (split and classified by PostgreSQL's parser), COPY
  * rows (after a COPY ... FROM stdin that the parser confirms ends its line,
  * up to `\.`), and psql meta-commands (a backslash where psql's lexer is
- * outside quotes and comments). Nothing here is a guard: psql runs the file under
+ * outside quotes and comments). Nothing here is a guard: psql runs the SQL under
  * `\restrict` and the transaction is checked on the server; this says what
  * is wrong before anything is asked or run.
  */
-export interface PlainFileCheck {
+export interface RestoreSqlCheck {
   /** psql meta-commands, each with its line (after a statement on a line: the first one). */
   metaCommands: FileCommand[];
   /** BEGIN, COMMIT, ROLLBACK ...: such a file cannot run in the restore's one transaction. */
@@ -195,6 +207,12 @@ export interface PlainFileCheck {
   lexingChanges: FileCommand[];
   /** pg_dump's own `\restrict <key>` line and its `\unrestrict <key>` line, if it has them. */
   ownRestrict?: { key: string; lines: number[] };
+  /**
+   * The lines of pg_restore --single-transaction's own BEGIN (the first
+   * statement) and COMMIT (the last), each alone on its line: psql's own
+   * transaction takes their place, so they are handed over blank.
+   */
+  ownTransaction?: { lines: [number, number] };
   /**
    * The first string whose end moves when standard_conforming_strings goes
    * off (`'C:\'`) or the client encoding becomes one like SJIS (a multibyte
@@ -212,7 +230,15 @@ export interface PlainFileCheck {
   nulLine?: number;
   /** Why the SQL could not be checked (it does not parse, a COPY that does not end its line). */
   unchecked?: string;
+  /**
+   * SHA-256 of each mebibyte read, one after the other: the restore hands
+   * psql a block only once it has found it to be the block that was checked.
+   */
+  digests: Uint8Array;
 }
+
+/** The bytes a restore reads and compares with what its check read, at a time. */
+const DIGEST_BLOCK = 1 << 20;
 
 /** A line that may end a COPY ... FROM stdin whose rows follow (confirmed by the parser). */
 const COPY_FROM_STDIN_CANDIDATE = /\bstdin\b.*;\s*$/i;
@@ -224,18 +250,32 @@ const META_COMMAND = /^\s*(\\(?:[A-Za-z]+|[^A-Za-z\s]?))/;
 const OWN_RESTRICT = /^\\restrict ([A-Za-z0-9]+)$/;
 
 /**
- * Reads a plain SQL file as psql will and says what it holds that decides
- * whether and how it may be restored; see {@linkcode PlainFileCheck}. The file
- * is read a line at a time (a dump may be larger than memory).
+ * Reads a restore's SQL as psql will and says what it holds that decides
+ * whether and how it may be restored; see {@linkcode RestoreSqlCheck}. It is
+ * read a line at a time (a dump may be larger than memory). `wrapped`: the
+ * SQL of pg_restore --single-transaction, whose first statement is its own
+ * BEGIN and whose last its own COMMIT.
  */
-export async function checkPlainFile(file: string): Promise<PlainFileCheck> {
-  const check: PlainFileCheck = {
+export async function checkRestoreSql(
+  source: SqlSource,
+  options: { wrapped?: boolean } = {},
+): Promise<RestoreSqlCheck> {
+  const check: RestoreSqlCheck = {
     metaCommands: [],
     transactionControl: [],
     lexingChanges: [],
     escapes: [],
     movesSequences: false,
     entryTypes: [],
+    digests: new Uint8Array(0),
+  };
+  const state: CheckState = { check };
+  const digests: Uint8Array[] = [];
+  const recorded = async function* () {
+    for await (const block of inBlocks(source.read())) {
+      digests.push(await digestOf(block));
+      yield block;
+    }
   };
   let chunk: string[] = []; // SQL lines since the last COPY rows, meta-commands blanked
   let chunkStart = 1;
@@ -243,51 +283,93 @@ export async function checkPlainFile(file: string): Promise<PlainFileCheck> {
   let inCopyRows = false;
   let seenSql = false;
   let unrestrictLine: number | undefined;
-  for await (const line of readLines(file)) {
-    lineNumber++;
-    if (line.includes("\0")) check.nulLine ??= lineNumber;
-    if (inCopyRows) {
-      if (line === "\\.") inCopyRows = false;
-      continue;
-    }
-    if (unrestrictLine !== undefined && !isBlankOrComment(line)) {
-      check.metaCommands.push({ command: "\\unrestrict", line: unrestrictLine });
-      unrestrictLine = undefined;
-    }
-    if (chunk.length === 0) chunkStart = lineNumber;
-    const meta = line.match(META_COMMAND)?.[1];
-    if (meta !== undefined && await outsideQuotesAndComments(chunk)) {
-      const ownKey = line.match(OWN_RESTRICT)?.[1];
-      if (!seenSql && ownKey !== undefined && check.ownRestrict === undefined) {
-        check.ownRestrict = { key: ownKey, lines: [lineNumber] };
-      } else if (
-        check.ownRestrict?.lines.length === 1 && unrestrictLine === undefined &&
-        line === `\\unrestrict ${check.ownRestrict.key}`
-      ) {
-        unrestrictLine = lineNumber; // pg_dump's, if nothing but comments follows
-      } else {
-        check.metaCommands.push({ command: meta, line: lineNumber });
+  for await (const lines of readLines(recorded())) {
+    for (const line of lines) {
+      lineNumber++;
+      if (line.includes("\0")) check.nulLine ??= lineNumber;
+      if (inCopyRows) {
+        if (line === "\\.") inCopyRows = false;
+        continue;
       }
-      chunk.push("");
-      continue;
-    }
-    chunk.push(line);
-    if (!isBlankOrComment(line)) seenSql = true;
-    const header = line.match(/^-- (?:Data for )?Name: .*; Type: ([A-Z ]+); Schema: /);
-    if (header) check.entryTypes.push(header[1]);
-    if (COPY_FROM_STDIN_CANDIDATE.test(line)) {
-      const statements = await parsedOrUndefined(chunk.join("\n"));
-      const last = statements?.at(-1);
-      if (last?.copyFromStdin) {
-        await inspectChunk(check, chunk, chunkStart, statements!);
-        chunk = [];
-        inCopyRows = true;
+      if (unrestrictLine !== undefined && !isBlankOrComment(line)) {
+        check.metaCommands.push({ command: "\\unrestrict", line: unrestrictLine });
+        unrestrictLine = undefined;
+      }
+      if (chunk.length === 0) chunkStart = lineNumber;
+      const meta = line.match(META_COMMAND)?.[1];
+      if (meta !== undefined && await outsideQuotesAndComments(chunk)) {
+        const ownKey = line.match(OWN_RESTRICT)?.[1];
+        if (!seenSql && ownKey !== undefined && check.ownRestrict === undefined) {
+          check.ownRestrict = { key: ownKey, lines: [lineNumber] };
+        } else if (
+          check.ownRestrict?.lines.length === 1 && unrestrictLine === undefined &&
+          line === `\\unrestrict ${check.ownRestrict.key}`
+        ) {
+          unrestrictLine = lineNumber; // pg_dump's, if nothing but comments follows
+        } else {
+          check.metaCommands.push({ command: meta, line: lineNumber });
+        }
+        chunk.push("");
+        continue;
+      }
+      chunk.push(line);
+      if (!isBlankOrComment(line)) seenSql = true;
+      const header = line.match(/^-- (?:Data for )?Name: .*; Type: ([A-Z ]+); Schema: /);
+      if (header) check.entryTypes.push(header[1]);
+      if (COPY_FROM_STDIN_CANDIDATE.test(line)) {
+        const statements = await parsedOrUndefined(chunk.join("\n"));
+        const last = statements?.at(-1);
+        if (last?.copyFromStdin) {
+          await inspectChunk(state, chunk, chunkStart, statements!);
+          chunk = [];
+          inCopyRows = true;
+        }
       }
     }
   }
   if (unrestrictLine !== undefined) check.ownRestrict!.lines.push(unrestrictLine);
-  await inspectChunk(check, chunk, chunkStart);
+  await inspectChunk(state, chunk, chunkStart);
+  if (options.wrapped) claimOwnTransaction(state);
+  check.digests = concat(digests);
   return check;
+}
+
+/** {@linkcode checkRestoreSql} of a plain SQL file. */
+export function checkPlainFile(file: string): Promise<RestoreSqlCheck> {
+  return checkRestoreSql(sqlFileSource(file));
+}
+
+/** A statement where it starts, and the text of that line. */
+interface PlacedStatement {
+  command: string;
+  line: number;
+  lineText: string;
+}
+
+/** A check under way: what it found, and the first and the last statement so far. */
+interface CheckState {
+  check: RestoreSqlCheck;
+  first?: PlacedStatement;
+  last?: PlacedStatement;
+}
+
+/**
+ * Moves pg_restore --single-transaction's own BEGIN and COMMIT from the
+ * transaction control found to {@linkcode RestoreSqlCheck.ownTransaction}:
+ * only when the first statement is a BEGIN and the last a COMMIT, each alone
+ * on its line as pg_restore writes them. Anything else stays transaction
+ * control (refused in one transaction).
+ */
+function claimOwnTransaction({ check, first, last }: CheckState): void {
+  const control = check.transactionControl;
+  if (
+    first?.command === "BEGIN" && first.lineText === "BEGIN;" &&
+    last?.command === "COMMIT" && last.lineText === "COMMIT;" &&
+    control.length >= 2 && control[0].line === first.line && control.at(-1)!.line === last.line
+  ) {
+    check.ownTransaction = { lines: [first.line, last.line] };
+    check.transactionControl = control.slice(1, -1);
+  }
 }
 
 function isBlankOrComment(line: string): boolean {
@@ -333,11 +415,12 @@ function loadScanner(): Promise<Scanner> {
  * parsed, else it is parsed here (the file's last stretch).
  */
 async function inspectChunk(
-  check: PlainFileCheck,
+  state: CheckState,
   lines: string[],
   firstLine: number,
   parsed?: Statement[],
 ): Promise<void> {
+  const { check } = state;
   if (lines.every((line) => line.trim() === "")) return;
   const sql = lines.join("\n");
   const endsWithCopy = parsed !== undefined;
@@ -352,6 +435,8 @@ async function inspectChunk(
   }
   for (const [index, statement] of statements.entries()) {
     const line = statement.line + firstLine - 1;
+    state.last = { command: statement.command, line, lineText: lines[statement.line - 1] };
+    state.first ??= state.last;
     if (statement.endsTransaction) {
       check.transactionControl.push({ command: statement.command, line });
     }
@@ -374,7 +459,7 @@ async function inspectChunk(
 
 /** Why a stretch of SQL did not parse: a meta-command after a statement, or the parser's error. */
 async function explainUnparsed(
-  check: PlainFileCheck,
+  check: RestoreSqlCheck,
   sql: string,
   firstLine: number,
   error: unknown,
@@ -442,16 +527,52 @@ async function firstLexingSensitiveString(sql: string): Promise<number | undefin
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The lines of a text file, read a chunk at a time (a dump may be larger than memory). */
-async function* readLines(file: string): AsyncGenerator<string> {
-  const input = await Deno.open(file);
+/**
+ * The lines of UTF-8 text, as many as each chunk completes (a dump may be
+ * larger than memory), without their line ends (`\n`, `\r\n`).
+ */
+async function* readLines(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
+  const utf8 = new TextDecoder();
   let rest = "";
-  for await (const chunk of input.readable.pipeThrough(new TextDecoderStream())) {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop()!;
-    yield* parts.map((line) => line.replace(/\r$/, ""));
+  const withoutCr = (line: string) => line.endsWith("\r") ? line.slice(0, -1) : line;
+  for await (const chunk of bytes) {
+    const text = utf8.decode(chunk, { stream: true });
+    if (!text.includes("\n")) {
+      rest += text; // one long line: joined once, when it ends
+      continue;
+    }
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    yield lines.map(withoutCr);
   }
-  if (rest !== "") yield rest.replace(/\r$/, "");
+  rest += utf8.decode();
+  if (rest !== "") yield [withoutCr(rest)];
+}
+
+/** `bytes` in blocks of {@linkcode DIGEST_BLOCK} bytes (the last one shorter), each a new array. */
+async function* inBlocks(
+  bytes: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+  let block = new Uint8Array(DIGEST_BLOCK);
+  let filled = 0;
+  for await (const chunk of bytes) {
+    for (let at = 0; at < chunk.length;) {
+      const taken = Math.min(DIGEST_BLOCK - filled, chunk.length - at);
+      block.set(chunk.subarray(at, at + taken), filled);
+      filled += taken;
+      at += taken;
+      if (filled === DIGEST_BLOCK) {
+        yield block;
+        block = new Uint8Array(DIGEST_BLOCK);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield block.subarray(0, filled);
+}
+
+async function digestOf(block: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", block));
 }
 
 /** pg_dump's entry types that carry rows, not definitions (names old and new). */
@@ -475,7 +596,7 @@ async function archiveEntryTypes(
   const result = await runTool(pgRestore, ["--list", file], env, { captureStdout: true });
   if (result.code !== 0) {
     throw new SkillError(
-      `"${file}" is not a dump pg_restore can read: ${toolError(result.stderr)}; give a ` +
+      `"${file}" is not a dump pg_restore can read: ${toolErrorLine(result.stderr)}; give a ` +
         `custom-format dump (a plain one must be named *.sql), made by a pg_dump no newer ` +
         `than this pg_restore (${pgRestore})`,
     );
@@ -515,7 +636,11 @@ function triggersAdvice(target: ConnectionTarget, stderr: string): string {
 
 /** How a dump will be restored, settled before asking for confirmation. */
 export interface RestorePlan {
+  file: string;
+  /** What reads the dump: psql a .sql file, pg_restore an archive (writing SQL that psql runs). */
   tool: "psql" | "pg_restore";
+  /** In one transaction (the default), or statement by statement. */
+  singleTransaction: boolean;
   /** The dump holds rows only (pg_dump --data-only): the tables exist already. */
   dataOnly: boolean;
   /**
@@ -525,78 +650,118 @@ export interface RestorePlan {
    * search_path breaks many), and its tables come in name order, not key order.
    */
   skipTriggers: boolean;
-  /** A plain .sql file: what its check found (which lines psql skips, what no rollback undoes). */
-  check?: PlainFileCheck;
+  /** The SQL that psql runs: the file, or what pg_restore writes for the archive. */
+  source: SqlSource;
+  /** What its check found (what to refuse, which lines psql skips, what no rollback undoes). */
+  check: RestoreSqlCheck;
 }
 
 /**
- * Which tool restores `file`, whether it is data only, and whether triggers
- * go off. A plain file is checked (unless `check` is given) and needs a psql
- * with `\restrict`; a refusal comes here, before anything is asked.
+ * How `file` will be restored: which tool reads it, the SQL psql will run
+ * and what its check found, whether it is data only, and whether triggers go
+ * off. A plain file is checked (unless `check`, its check, is given); for an
+ * archive, the SQL that pg_restore writes for it is checked. Either needs a
+ * psql with `\restrict`. Nothing is refused here: the caller decides from the
+ * check, before anything is asked.
  */
 export async function planRestore(
   target: ConnectionTarget,
   file: string,
-  check?: PlainFileCheck,
+  options: { singleTransaction: boolean; check?: RestoreSqlCheck },
 ): Promise<RestorePlan> {
   const tools = await resolveClientTools(target);
+  await requireRestrictingPsql(toolPath(tools, "psql"));
+  const single = options.singleTransaction;
   let types: string[];
+  let source: SqlSource;
+  let check: RestoreSqlCheck;
   if (isPlainSql(file)) {
-    await requireRestrictingPsql(toolPath(tools, "psql"));
-    check ??= await checkPlainFile(file);
+    source = sqlFileSource(file);
+    check = options.check ?? await checkRestoreSql(source);
     types = check.entryTypes;
   } else {
     const pgRestore = await toolForServer(tools, "pg_restore", 0);
-    types = await archiveEntryTypes(file, pgRestore, toolEnvironment(target, tools));
+    const env = toolEnvironment(target, tools);
+    types = await archiveEntryTypes(file, pgRestore, env);
+    source = await archiveSql(file, pgRestore, env, single);
+    check = await checkRestoreSql(source, { wrapped: single });
   }
   const dataOnly = types.length > 0 && types.every((type) => DATA_ENTRIES.includes(type));
   return {
-    tool: check ? "psql" : "pg_restore",
+    file,
+    tool: isPlainSql(file) ? "psql" : "pg_restore",
+    singleTransaction: single,
     dataOnly,
     skipTriggers: dataOnly && await maySkipTriggers(target),
-    ...(check ? { check } : {}),
+    source,
+    check,
   };
 }
 
 /**
- * Restores `file` once: plain SQL through psql (stopping at the first
- * error), anything else through pg_restore without owners and privileges
- * (stopping at the first error). By default in one transaction, so a failure
- * leaves the database as it was; a plain file's failure says what the server
- * records, when the file ended that transaction itself. Never started a
- * second time.
+ * The SQL that pg_restore writes for an archive (`--file -`), without owners
+ * and privileges: with `--single-transaction` when the restore runs in one,
+ * so that its large objects need no transactions of their own, and with one
+ * `--restrict-key` for every read, so that every read gives the same bytes.
+ */
+async function archiveSql(
+  file: string,
+  pgRestore: string,
+  env: Record<string, string>,
+  singleTransaction: boolean,
+): Promise<SqlSource> {
+  const args = [
+    "--no-owner",
+    "--no-privileges",
+    ...(singleTransaction ? ["--single-transaction"] : []),
+    ...(await toolHasRestrict(pgRestore) ? [`--restrict-key=${randomKey()}`] : []),
+    "--file",
+    "-",
+    file,
+  ];
+  return {
+    name: `the SQL that pg_restore writes for "${file}"`,
+    read: () => toolOutput(pgRestore, args, env),
+  };
+}
+
+/** Letters and digits that nobody can guess, fit for `\restrict`. */
+function randomKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)))
+    .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Restores the planned dump once, through psql, stopping at the first error:
+ * a plain file as it is, an archive as the SQL pg_restore writes for it; in
+ * each case exactly the SQL that was checked. By default in one transaction,
+ * so a failure leaves the database as it was; when the SQL ended that
+ * transaction itself, the failure says what the server records. Never
+ * started a second time.
  */
 export async function restoreFile(
   target: ConnectionTarget,
-  file: string,
-  options: { singleTransaction: boolean; plan: RestorePlan },
+  plan: RestorePlan,
 ): Promise<RestoreReport> {
-  const { tool, dataOnly, skipTriggers } = options.plan;
-  const { path, env } = await prepare(target, tool);
+  const { file, tool, dataOnly, skipTriggers, singleTransaction } = plan;
+  const { path, env } = await prepare(target, "psql");
   if (skipTriggers) {
     env.PGOPTIONS = [env.PGOPTIONS, "-c session_replication_role=replica"].filter(Boolean)
       .join(" ");
   }
-  const single = options.singleTransaction;
   const started = performance.now();
-  const run = {
-    file,
+  await restoreThroughPsql({
+    plan,
+    target,
     path,
     env,
-    single,
     advice: (stderr: string) => dataOnly && !skipTriggers ? triggersAdvice(target, stderr) : "",
-  };
-  if (tool === "psql") {
-    const check = options.plan.check ?? await checkPlainFile(file);
-    await restorePlain({ ...run, target, check });
-  } else {
-    await restoreArchive({ ...run, database: target.database });
-  }
+  });
   return {
     file,
     database: target.database,
     tool,
-    single_transaction: single,
+    single_transaction: singleTransaction,
     data_only: dataOnly,
     triggers: skipTriggers ? "off" : "on",
     bytes: await size(file),
@@ -605,47 +770,26 @@ export async function restoreFile(
   };
 }
 
-/** What one restore run needs besides the plan. */
-interface RestoreRun {
-  file: string;
-  path: string;
-  env: Record<string, string>;
-  single: boolean;
-  advice: (stderr: string) => string;
+/** How messages name the dump, and a line of the SQL that psql runs. */
+interface DumpWords {
+  noun: string;
+  line: (line: number) => string;
 }
 
-/** pg_restore of a custom-format archive, stopping at the first error. */
-async function restoreArchive(run: RestoreRun & { database: string }): Promise<void> {
-  const args = [
-    "--no-owner",
-    "--no-privileges",
-    "--exit-on-error",
-    ...(run.single ? ["--single-transaction"] : []),
-    // pg_restore reads --dbname as a connection string whenever it holds "=":
-    // given as one (dbname='...'), a database named "dbname=appdb" is that database.
-    "--dbname",
-    `dbname=${conninfoValue(run.database)}`,
-  ];
-  const what = run.single
-    ? "the transaction was rolled back, so the database is as it was"
-    : "it stopped at the first error; what ran before it stays";
-  let result;
-  try {
-    result = await runTool(run.path, args, run.env, {
-      stdinFile: run.file,
-      progressLabel: "restore",
-    });
-  } catch (error) {
-    if (error instanceof SkillError) {
-      throw new SkillError(`${error.message}; ${what}`, error.exitCode);
-    }
-    throw error;
-  }
-  if (result.code !== 0) {
-    throw new SkillError(
-      `The restore failed: ${toolError(result.stderr)}; ${what}${run.advice(result.stderr)}`,
-    );
-  }
+function dumpWords(plan: RestorePlan): DumpWords {
+  return plan.tool === "psql"
+    ? { noun: "the file", line: (line) => `line ${line}` }
+    : { noun: "the archive", line: (line) => `line ${line} of the SQL pg_restore writes for it` };
+}
+
+/** What one restore run needs besides the plan. */
+interface RestoreRun {
+  plan: RestorePlan;
+  target: ConnectionTarget;
+  /** psql's path, and its environment. */
+  path: string;
+  env: Record<string, string>;
+  advice: (stderr: string) => string;
 }
 
 /** The lines psql writes on stderr for the skill (with the run's key, which the file never sees). */
@@ -657,28 +801,28 @@ const MARK = {
 } as const;
 
 /**
- * A plain file through psql, which reads it only after `\restrict <key>`
- * (no meta-command of the file runs; the key is random, so the file's own
- * `\unrestrict` cannot lift it). pg_dump's own `\restrict`/`\unrestrict`
- * lines are handed over blank. In one transaction, psql records the
- * transaction's id before the file (in a variable the file cannot set) and
+ * The planned SQL through psql, which reads it only after `\restrict <key>`
+ * (no meta-command in it runs; the key is random, so its own `\unrestrict`
+ * cannot lift it), block by block as it was checked. pg_dump's and
+ * pg_restore's own `\restrict`/`\unrestrict` lines, and pg_restore's own
+ * BEGIN and COMMIT, are handed over blank. In one transaction, psql records the
+ * transaction's id before the SQL (in a variable the SQL cannot set) and
  * checks after it that the transaction is still that one; a failure is
  * reported by what the server records for it.
  */
-async function restorePlain(
-  run: RestoreRun & { target: ConnectionTarget; check: PlainFileCheck },
-): Promise<void> {
+async function restoreThroughPsql(run: RestoreRun): Promise<void> {
+  const { check, source, singleTransaction: single } = run.plan;
+  const dump = dumpWords(run.plan);
   await requireRestrictingPsql(run.path);
-  // Read as the check read it until the file says otherwise, whatever
+  // Read as the check read it until the SQL says otherwise, whatever
   // PGCLIENTENCODING or the database and role defaults say.
   run.env.PGCLIENTENCODING = "UTF8";
-  const key = Array.from(crypto.getRandomValues(new Uint8Array(16)))
-    .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const key = randomKey();
   const dir = await Deno.makeTempDir({ prefix: "pgskill-restore-" });
   try {
     const prologue = join(dir, "before.psql");
     const epilogue = join(dir, "after.psql");
-    if (run.single) {
+    if (single) {
       const transactionId = (await loadSql("restore_transaction_id")).trimEnd();
       const same = (await loadSql("restore_same_transaction")).trimEnd();
       await writePrivate(
@@ -690,7 +834,7 @@ async function restorePlain(
         epilogue,
         `\\unrestrict ${key}\n${same} \\gset\n\\if :skill_restore_same\n` +
           `\\warn ${MARK.same} ${key}\n\\else\n\\warn ${MARK.ended} ${key}\n` +
-          // Undo what the file left open; what it committed is reported.
+          // Undo what the SQL left open; what it committed is reported.
           `rollback;\n\\endif\n`,
       );
     } else {
@@ -701,27 +845,23 @@ async function restorePlain(
       "-q",
       "-v",
       "ON_ERROR_STOP=1",
-      ...(run.single ? ["--single-transaction"] : []),
+      ...(single ? ["--single-transaction"] : []),
       "-f",
       prologue,
       "-f",
       "-",
-      ...(run.single ? ["-f", epilogue] : []),
+      ...(single ? ["-f", epilogue] : []),
     ];
-    const blank = new Map(
-      (run.check.ownRestrict?.lines ?? []).map((line, i) => [
-        line,
-        i === 0
-          ? `\\restrict ${run.check.ownRestrict!.key}`
-          : `\\unrestrict ${run.check.ownRestrict!.key}`,
-      ]),
-    );
+    const blank = new Set([
+      ...check.ownRestrict?.lines ?? [],
+      ...check.ownTransaction?.lines ?? [],
+    ]);
     let stderr: string;
     let code: number | undefined;
     let stopped: SkillError | undefined;
     try {
       const result = await runTool(run.path, args, run.env, {
-        stdin: linesBlanked(run.file, blank),
+        stdin: linesBlanked(asChecked(source, check), blank),
         progressLabel: "restore",
       });
       ({ stderr, code } = result);
@@ -731,13 +871,13 @@ async function restorePlain(
       stopped = error;
     }
     const marks = markers(stderr, key);
-    const failure = stopped?.message ?? `The restore failed: ${toolError(marks.stderr)}`;
+    const failure = stopped?.message ?? `The restore failed: ${toolErrorLine(marks.stderr)}`;
     const exitCode = stopped?.exitCode ?? 1;
-    if (!run.single) {
+    if (!single) {
       if (code === 0) return;
       throw new SkillError(
         `${failure}; ` + (!marks.started
-          ? "nothing of the file ran"
+          ? `nothing of ${dump.noun} ran`
           : stopped
           ? "what ran before it stays"
           : "it stopped at the first error; what ran before it stays") +
@@ -748,7 +888,7 @@ async function restorePlain(
     if (marks.ended) {
       const status = await transactionStatus(run.target, marks.xid!);
       throw new SkillError(
-        `The restore did not run as one transaction: the file ended the restore's transaction ` +
+        `The restore did not run as one transaction: ${dump.noun} ended the restore's transaction ` +
           `itself (a COMMIT or ROLLBACK that the check before the restore could not see), so ` +
           (status === "committed"
             ? "what it ran before that stays"
@@ -759,9 +899,9 @@ async function restorePlain(
           "database before restoring anything again",
       );
     }
-    if (code === 0) return; // the check after the file found the restore's own transaction
+    if (code === 0) return; // the check after the SQL found the restore's own transaction
     if (marks.xid === undefined) {
-      throw new SkillError(`${failure}; nothing of the file ran`, exitCode);
+      throw new SkillError(`${failure}; nothing of ${dump.noun} ran`, exitCode);
     }
     const status = await transactionStatus(run.target, marks.xid);
     if (status === "committed" && marks.same) {
@@ -774,7 +914,7 @@ async function restorePlain(
     }
     if (status === "committed") {
       throw new SkillError(
-        `${failure}; the file committed the restore's transaction itself before that (a COMMIT ` +
+        `${failure}; ${dump.noun} committed the restore's transaction itself before that (a COMMIT ` +
           `the check before the restore could not see), so what ran before the error stays; ` +
           `check the database before restoring anything again`,
         exitCode,
@@ -782,7 +922,7 @@ async function restorePlain(
     }
     if (status === "aborted") {
       throw new SkillError(
-        `${failure}; ${rolledBack(run.check, marks.same)}${run.advice(marks.stderr)}`,
+        `${failure}; ${rolledBack(check, marks.same, dump)}${run.advice(marks.stderr)}`,
         exitCode,
       );
     }
@@ -801,17 +941,17 @@ async function restorePlain(
  * What a rolled-back restore leaves: nothing, unless the file could have
  * ended the transaction earlier unseen, or did what no rollback undoes.
  */
-function rolledBack(check: PlainFileCheck, ranToTheEnd: boolean): string {
+function rolledBack(check: RestoreSqlCheck, ranToTheEnd: boolean, dump: DumpWords): string {
   if (!ranToTheEnd && check.readsDifferently) {
-    return `the restore's transaction was rolled back, but whether the file had ended it ` +
-      `itself before the error cannot be told: line ${check.readsDifferently.line} holds a ` +
-      `string that psql reads differently once standard_conforming_strings or client_encoding ` +
-      `change, which a function or DO block of the file can do unseen; check the database ` +
-      `before restoring anything again`;
+    return `the restore's transaction was rolled back, but whether ${dump.noun} had ended it ` +
+      `itself before the error cannot be told: ${dump.line(check.readsDifferently.line)} holds ` +
+      `a string that psql reads differently once standard_conforming_strings or ` +
+      `client_encoding change, which a function or DO block of ${dump.noun} can do unseen; ` +
+      `check the database before restoring anything again`;
   }
   const kept = [
     ...check.escapes.slice(0, 1).map(({ what, line }) =>
-      `${what} at line ${line}` +
+      `${what} at ${dump.line(line)}` +
       (check.escapes.length > 1 ? ` (and ${check.escapes.length - 1} more such)` : "")
     ),
     ...(check.movesSequences ? ["sequences it may have moved (setval, nextval)"] : []),
@@ -856,59 +996,70 @@ async function writePrivate(path: string, text: string): Promise<void> {
 }
 
 /**
- * The bytes of `file`, with the lines in `blank` (line number to the text
- * the check saw there) handed over empty, so that line numbers stay true.
- * A line that no longer holds that text means the file changed since it was
- * checked: reading stops with an error (and runTool stops psql).
+ * A restore's SQL read again, a block at a time, each block handed on only
+ * once it is found to be the block its check read (the same SHA-256): when a
+ * file changed since, or pg_restore now writes other SQL, reading stops with
+ * an error before the first block that differs reaches psql (and runTool
+ * stops psql rather than show it an end of input).
+ */
+async function* asChecked(
+  source: SqlSource,
+  check: RestoreSqlCheck,
+): AsyncGenerator<Uint8Array> {
+  let offset = 0; // into check.digests
+  for await (const block of inBlocks(source.read())) {
+    const digest = await digestOf(block);
+    const expected = check.digests.subarray(offset, offset + digest.length);
+    if (!digest.every((byte, i) => byte === expected[i])) {
+      throw new Error(
+        `${source.name} changed since it was checked (from byte ${
+          (offset / digest.length) * DIGEST_BLOCK
+        } on)`,
+      );
+    }
+    offset += digest.length;
+    yield block;
+  }
+  if (offset !== check.digests.length) {
+    throw new Error(`${source.name} changed since it was checked (it is shorter)`);
+  }
+}
+
+/**
+ * `bytes` with the lines in `blank` (line numbers) handed over empty, their
+ * line ends kept, so that line numbers stay true.
  */
 async function* linesBlanked(
-  file: string,
-  blank: Map<number, string>,
+  bytes: AsyncIterable<Uint8Array>,
+  blank: Set<number>,
 ): AsyncGenerator<Uint8Array> {
-  const input = await Deno.open(file, { read: true });
-  const last = Math.max(0, ...blank.keys());
+  const last = Math.max(0, ...blank);
   let line = 1;
-  let held: Uint8Array[] | undefined = blank.has(1) ? [] : undefined; // a line to blank
-  const release = (parts: Uint8Array[]) => {
-    if (decoder.decode(concat(parts)).replace(/\r$/, "") !== blank.get(line)) {
-      throw new Error(`line ${line} of "${file}" changed since it was checked`);
-    }
-  };
-  try {
-    for await (const chunk of input.readable) {
-      let from = 0; // bytes of this chunk before it are handed over (or held)
-      let at = 0;
-      while (held !== undefined || line <= last) {
-        const newline = chunk.indexOf(0x0a, at);
-        if (held !== undefined) {
-          held.push(chunk.slice(at, newline === -1 ? chunk.length : newline));
-          if (newline === -1) {
-            from = chunk.length;
-            break;
-          }
-          release(held);
-          held = undefined;
-          from = newline; // the newline itself stays
-        } else if (newline === -1) {
+  let blanking = blank.has(1);
+  for await (const chunk of bytes) {
+    let from = 0; // bytes of this chunk before it are handed over (or blanked)
+    let at = 0;
+    while (blanking || line <= last) {
+      const newline = chunk.indexOf(0x0a, at);
+      if (blanking) {
+        if (newline === -1) {
+          from = chunk.length;
           break;
         }
-        at = newline + 1;
-        line++;
-        if (blank.has(line)) {
-          if (at > from) yield chunk.slice(from, at);
-          from = at;
-          held = [];
-        }
+        blanking = false;
+        from = newline; // the newline itself stays
+      } else if (newline === -1) {
+        break;
       }
-      if (held === undefined && from < chunk.length) yield chunk.slice(from);
+      at = newline + 1;
+      line++;
+      if (blank.has(line)) {
+        if (at > from) yield chunk.subarray(from, at);
+        from = at;
+        blanking = true;
+      }
     }
-    if (held !== undefined) release(held);
-  } finally {
-    try {
-      input.close();
-    } catch {
-      // Closed already: reading it to the end (or stopping early) closes it.
-    }
+    if (!blanking && from < chunk.length) yield chunk.subarray(from);
   }
 }
 

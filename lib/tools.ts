@@ -259,8 +259,9 @@ export const RESTRICT_RELEASES = ["13.22", "14.19", "15.14", "16.10", "17.6"] as
 /**
  * Whether the psql that printed `versionText` for `--version` (`psql
  * (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`, `psql (PostgreSQL) 18beta3`)
- * has `\restrict`, under which it runs no meta-command from a file. Older
- * minors, pre-releases before the fix, and text it cannot read say no.
+ * has `\restrict`, under which it runs no meta-command from a file (pg_dump
+ * and pg_restore of the same release print the same and have the fix too).
+ * Older minors, pre-releases before the fix, and text it cannot read say no.
  */
 export function psqlHasRestrict(versionText: string): boolean {
   const match = versionText.match(
@@ -280,17 +281,27 @@ export function psqlHasRestrict(versionText: string): boolean {
 }
 
 /**
+ * Whether a client tool is of a release with `\restrict` ({@linkcode
+ * psqlHasRestrict}): pg_dump and pg_restore of those releases write
+ * `\restrict <key>` into the SQL they write, and take `--restrict-key`.
+ */
+export async function toolHasRestrict(path: string): Promise<boolean> {
+  const text = await toolVersionText(path);
+  return text !== undefined && psqlHasRestrict(text);
+}
+
+/**
  * Refuses (a failure naming what to install) a psql without `\restrict`:
- * plain restores need it, so that a file's meta-commands (`\!` runs a shell
- * command as the user, `\connect` moves to another database) cannot run.
+ * restores need it, so that meta-commands in the SQL they run (`\!` runs a
+ * shell command as the user, `\connect` moves to another database) cannot run.
  */
 export async function requireRestrictingPsql(path: string): Promise<void> {
   const text = await toolVersionText(path);
   if (text !== undefined && psqlHasRestrict(text)) return;
   const version = text?.match(/\(PostgreSQL\)\s+(\S+)/)?.[1] ?? "of unknown version";
   throw new SkillError(
-    `psql ${version} ("${path}") has no \\restrict, which a plain .sql restore needs so that ` +
-      `no psql meta-command in the file runs (\\! would run a shell command as you); psql ` +
+    `psql ${version} ("${path}") has no \\restrict, which a restore needs so that no psql ` +
+      `meta-command in the SQL it runs does (\\! would run a shell command as you); psql ` +
       `${RESTRICT_RELEASES.join(", ")} and later (and 18) have it: update the client tools ` +
       `(${installHint()}) or set [configuration] pg_bin_path to the folder of newer ones`,
   );
@@ -382,27 +393,31 @@ export interface ToolResult {
 
 /** Options for {@linkcode runTool}. */
 export interface RunToolOptions {
-  /** Feed this file to the tool's stdin, counting the bytes read. */
-  stdinFile?: string;
   /**
-   * Feed these bytes to the tool's stdin instead, counting them. When they
-   * cannot all be read, the tool is stopped rather than shown an end of
-   * input: psql would take a cut file for a whole one.
+   * Feed these bytes to the tool's stdin, counting them. When they cannot
+   * all be read, the tool is stopped rather than shown an end of input: psql
+   * would take a cut file for a whole one.
    */
   stdin?: AsyncIterable<Uint8Array>;
-  /** Keep the tool's stdout (otherwise it is discarded). */
+  /** Keep the tool's stdout in memory (small outputs only; otherwise it is discarded). */
   captureStdout?: boolean;
-  /** Show progress on a terminal: a label and how to measure the bytes so far. */
-  progress?: { label: string; bytes: () => number };
-  /** With stdinFile: the label of the progress line counting the bytes fed. */
+  /**
+   * Write the tool's stdout into this open file as it comes (memory stays
+   * flat, whatever its size). When a write fails, the tool is stopped.
+   */
+  stdoutFile?: Deno.FsFile;
+  /**
+   * On a terminal, show progress under this label: elapsed time and the
+   * bytes fed to stdin (or, with stdoutFile, written to the file).
+   */
   progressLabel?: string;
 }
 
 /**
  * Runs a client tool to completion with the connection in its environment;
- * stderr is collected for the report. On a terminal, a run that takes more
- * than half a second shows elapsed time and bytes on stderr; on a pipe it
- * shows nothing.
+ * stderr is collected for the report. On a terminal, a run with a progress
+ * label that takes more than half a second shows elapsed time and bytes on
+ * stderr; on a pipe it shows nothing.
  */
 export async function runTool(
   path: string,
@@ -410,12 +425,13 @@ export async function runTool(
   env: Record<string, string>,
   options: RunToolOptions = {},
 ): Promise<ToolResult> {
-  const input = options.stdin ?? (options.stdinFile ? fileChunks(options.stdinFile) : undefined);
+  const input = options.stdin;
+  const output = options.stdoutFile;
   const child = new Deno.Command(path, {
     args,
     env,
     stdin: input ? "piped" : "null",
-    stdout: options.captureStdout ? "piped" : "null",
+    stdout: options.captureStdout || output ? "piped" : "null",
     stderr: "piped",
   }).spawn();
   let fed = 0;
@@ -451,9 +467,26 @@ export async function runTool(
       }
     })()
     : Promise.resolve();
-  const measure = options.progress?.bytes ?? (() => fed);
-  const stopProgress = options.progress || input
-    ? showProgress(options.progress?.label ?? options.progressLabel ?? "read", measure)
+  let written = 0;
+  let unwritten: Error | undefined;
+  const collecting: Promise<ArrayBuffer> = output
+    ? (async () => {
+      try {
+        for await (const chunk of child.stdout) {
+          for (let at = 0; at < chunk.length;) at += await output.write(chunk.subarray(at));
+          written += chunk.length;
+        }
+      } catch (error) {
+        unwritten = error instanceof Error ? error : new Error(String(error));
+        child.kill("SIGKILL");
+      }
+      return new ArrayBuffer(0);
+    })()
+    : options.captureStdout
+    ? new Response(child.stdout).arrayBuffer()
+    : Promise.resolve(new ArrayBuffer(0));
+  const stopProgress = options.progressLabel
+    ? showProgress(options.progressLabel, () => output ? written : fed)
     : () => {};
   // Ctrl-C or a TERM stops the tool too, so that nothing keeps running (or
   // writing) behind the script's back; the caller cleans up and says so.
@@ -473,7 +506,7 @@ export async function runTool(
     const [status, stderr, stdout] = await Promise.all([
       child.status,
       new Response(child.stderr).text(),
-      options.captureStdout ? new Response(child.stdout).arrayBuffer() : new ArrayBuffer(0),
+      collecting,
       feeding,
     ]);
     if (interrupted) throw new ToolInterruptedError(path, interrupted, stderr);
@@ -483,6 +516,11 @@ export async function runTool(
         stderr,
       );
     }
+    if (unwritten) {
+      throw new SkillError(
+        `${basename(path)} was stopped: its output could not be written (${unwritten.message})`,
+      );
+    }
     return { code: status.code, stdout: new Uint8Array(stdout), stderr };
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
@@ -490,19 +528,49 @@ export async function runTool(
   }
 }
 
-/** A file's bytes, a chunk at a time. */
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  const file = await Deno.open(path, { read: true });
+/**
+ * A client tool's stdout as it writes it, a chunk at a time (memory stays
+ * flat). When the tool fails, reading ends with an error naming its last
+ * error line, after all it wrote; stopping early stops the tool.
+ */
+export async function* toolOutput(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+): AsyncGenerator<Uint8Array> {
+  const child = new Deno.Command(path, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let ended = false;
   try {
-    const buffer = new Uint8Array(256 * 1024);
-    while (true) {
-      const n = await file.read(buffer);
-      if (n === null) return;
-      yield buffer.slice(0, n);
+    for await (const chunk of child.stdout) yield chunk;
+    const status = await child.status;
+    ended = true;
+    if (!status.success) {
+      throw new SkillError(`${basename(path)} failed: ${toolErrorLine(await stderr)}`);
     }
   } finally {
-    file.close();
+    if (!ended) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+    }
+    await stderr.catch(() => "");
   }
+}
+
+/** The last meaningful line a tool wrote on stderr. */
+export function toolErrorLine(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /error|fatal/i.test(l)) ?? lines.at(-1) ?? "no message";
 }
 
 /** Ctrl-C or a TERM stopped the tool; what it had written on stderr is kept. */

@@ -13,9 +13,9 @@ import {
   checkPlainFile,
   type FileCommand,
   isPlainSql,
-  type PlainFileCheck,
   planRestore,
   restoreFile,
+  type RestoreSqlCheck,
 } from "../lib/dump.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
@@ -23,28 +23,32 @@ import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts
 const usage = `Usage: restore_dump.ts <file> [--no-single-transaction] [--json]
 
 Restores <file> into the database of the profile named by DB_PROFILE (or DB_URL).
-A file ending in .sql goes through psql, stopping at the first error; anything
-else through pg_restore without owners and privileges, stopping at the first
-error. By default the whole restore runs in one transaction, so a failure
-halfway leaves the database as it was; --no-single-transaction turns that off
-for dumps that cannot run in one transaction (then what ran before an error
-stays). A failed restore is never started again.
+A file ending in .sql is plain SQL; anything else is read as pg_dump's custom
+format: pg_restore writes it out as SQL, without owners and privileges, and
+that SQL is checked and run exactly as a .sql file is. psql runs it, stopping
+at the first error. By default the whole restore runs in one transaction, so a
+failure halfway leaves the database as it was; --no-single-transaction turns
+that off for dumps that cannot run in one transaction (then what ran before an
+error stays). A failed restore is never started again.
 It changes a database, so it names the target and asks you to type YES on a
 terminal, or needs DB_CONFIRM=YES without one. On a terminal, a restore that
 takes a while shows its progress.
-A .sql file is checked first, read as psql reads it (statements by
-PostgreSQL's parser), and refused before anything is asked when it holds:
+The SQL is checked first, read as psql reads it (statements by PostgreSQL's
+parser), and refused before anything is asked when it holds:
   - psql meta-commands (\\connect, \\!, \\copy, \\set ...): none runs, since psql
-    reads the file under \\restrict (psql 13.22, 14.19, 15.14, 16.10, 17.6 and
-    later, and 18; an older psql is refused). pg_dump's own \\restrict and
-    \\unrestrict lines are the exception, and such a dump restores as it is.
+    reads the SQL under \\restrict (psql 13.22, 14.19, 15.14, 16.10, 17.6 and
+    later, and 18; an older psql is refused). pg_dump's and pg_restore's own
+    \\restrict and \\unrestrict lines are the exception, and such a dump restores
+    as it is.
   - a change of standard_conforming_strings (the restore pins it on, so that
-    psql splits the file where the check did).
+    psql splits the SQL where the check did).
   - BEGIN, COMMIT or ROLLBACK of its own, which would keep what ran before an
     error: refused unless --no-single-transaction.
-In one transaction, the server is asked after the file whether that
-transaction is still the restore's own; if the file ended it some way the
-check could not see, the failure says what stays.
+The restore hands psql only the SQL that was checked: a file changed since, or
+an archive for which pg_restore writes other SQL, stops it before the first
+block that differs. In one transaction, the server is asked after the SQL
+whether that transaction is still the restore's own; if the SQL ended it some
+way the check could not see, the failure says what stays.
 A data-only dump (data_dump.ts, pg_dump --data-only) goes into tables that exist
 already, with its rows as they were: triggers and foreign-key checks are turned
 off while it runs (session_replication_role = replica), so triggers do not fire
@@ -67,43 +71,58 @@ function listed(commands: FileCommand[]): string {
   return shown.join(", ") + (more > 0 ? ` and ${more} more` : "");
 }
 
-/** Refuses (a usage error) what the check of a .sql file found that cannot be restored. */
-function refusePlain(file: string, check: PlainFileCheck, singleTransaction: boolean): void {
+/**
+ * Refuses (a usage error) what the check of a dump's SQL found that cannot be
+ * restored. `subject` names that SQL: the file, or what pg_restore writes for
+ * an archive (which no edit of a file fixes).
+ */
+function refuse(
+  subject: string,
+  check: RestoreSqlCheck,
+  options: { singleTransaction: boolean; archive: boolean },
+): void {
+  const { singleTransaction, archive } = options;
+  const named = subject[0].toUpperCase() + subject.slice(1);
+  const fix = (edit: string) =>
+    archive ? "pg_dump never writes that into an archive: check where it came from" : edit;
   if (check.nulLine !== undefined) {
     throw new UsageError(
-      `"${file}" has a NUL byte at line ${check.nulLine}, which psql cannot read (it drops ` +
-        `the rest of that line); fix the file`,
+      `${named} has a NUL byte at line ${check.nulLine}, which psql cannot read (it drops ` +
+        `the rest of that line); ${fix("fix the file")}`,
     );
   }
-  // Without one transaction a file that could not be followed is left to psql's \restrict.
+  // Without one transaction SQL that could not be followed is left to psql's \restrict.
   if (check.metaCommands.length && (singleTransaction || check.unchecked === undefined)) {
     const connect = check.metaCommands.some(({ command }) => /^\\c(onnect)?$/.test(command));
     throw new UsageError(
-      `"${file}" holds psql meta-commands (${listed(check.metaCommands)}), which a restore ` +
-        `never runs (psql reads the file under \\restrict): remove them` +
+      `${named} holds psql meta-commands (${listed(check.metaCommands)}), which a restore ` +
+        `never runs (psql reads it under \\restrict): ${fix("remove them")}` +
         (connect ? "; to restore into another database, name it with DB_PROFILE or DB_URL" : ""),
     );
   }
   if (singleTransaction && check.unchecked !== undefined) {
     throw new UsageError(
-      `The file "${file}" cannot be checked for transaction control (${check.unchecked}); ` +
-        `fix it, or restore with --no-single-transaction`,
+      `${named} cannot be checked for transaction control (${check.unchecked}); ` +
+        `${archive ? "restore it" : "fix it, or restore it"} with --no-single-transaction`,
     );
   }
   if (check.lexingChanges.length) {
     throw new UsageError(
-      `"${file}" changes standard_conforming_strings (${listed(check.lexingChanges)}), which ` +
-        `the restore keeps on so that psql reads the file as the check did: remove that ` +
-        `statement (SET standard_conforming_strings = on, as pg_dump writes it, is fine)`,
+      `${named} changes standard_conforming_strings (${listed(check.lexingChanges)}), which ` +
+        `the restore keeps on so that psql reads it as the check did: ` +
+        fix(
+          "remove that statement (SET standard_conforming_strings = on, as pg_dump writes it, " +
+            "is fine)",
+        ),
     );
   }
   const control = check.transactionControl[0];
   if (singleTransaction && control) {
     throw new UsageError(
-      `"${file}" has transaction control of its own (${control.command} at line ` +
+      `${named} has transaction control of its own (${control.command} at line ` +
         `${control.line}), so it cannot be restored all or nothing: its COMMIT would keep ` +
-        `what ran before an error; to restore it statement by statement (what runs before ` +
-        `an error stays), use --no-single-transaction`,
+        `what ran before an error; ${archive ? `${fix("")}; ` : ""}to restore it statement by ` +
+        `statement (what runs before an error stays), use --no-single-transaction`,
     );
   }
 }
@@ -123,13 +142,15 @@ await runScript("restore_dump", async () => {
     throw new SkillError(`No dump file at "${file}"; check the path`);
   }
   const singleTransaction = values["no-single-transaction"] !== true;
-  let check: PlainFileCheck | undefined;
+  let check: RestoreSqlCheck | undefined;
   if (isPlainSql(file)) {
+    // Before a profile is even read: the file alone decides.
     check = await checkPlainFile(file);
-    refusePlain(file, check, singleTransaction);
+    refuse(`"${file}"`, check, { singleTransaction, archive: false });
   }
   const target = await resolveTarget();
-  const plan = await planRestore(target, file, check);
+  const plan = await planRestore(target, file, { singleTransaction, check });
+  if (!check) refuse(plan.source.name, plan.check, { singleTransaction, archive: true });
   const how = [
     isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore",
     ...(plan.dataOnly ? [`data only, triggers ${plan.skipTriggers ? "off" : "on"}`] : []),
@@ -138,6 +159,6 @@ await runScript("restore_dump", async () => {
     `${describeServer(target)} (${describeSource(target)})`;
   note(`About to ${what}`);
   await confirmAction(`${what[0].toUpperCase()}${what.slice(1)}?`);
-  const report = await restoreFile(target, file, { singleTransaction, plan });
+  const report = await restoreFile(target, plan);
   printOutput(renderRecord({ ...report }, format));
 });

@@ -1030,8 +1030,8 @@ async function restoreDirectly(
   Deno.env.set("DB_URL", cluster.url({ database: "target" }));
   try {
     const target = await resolveTarget();
-    const plan = await planRestore(target, file);
-    await restoreFile(target, file, { singleTransaction, plan });
+    const plan = await planRestore(target, file, { singleTransaction });
+    await restoreFile(target, plan);
     return undefined;
   } catch (error) {
     return error;
