@@ -1020,6 +1020,451 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
   }
 });
 
+/** Runs a client tool against `cluster` as its superuser (the password in the environment). */
+async function clientTool(cluster: Cluster, tool: string, args: string[]): Promise<string> {
+  const dir = findToolDir(tool);
+  assert.ok(dir, `${tool} is installed`);
+  const out = await new Deno.Command(join(dir, tool), {
+    args,
+    env: {
+      PGHOST: cluster.host,
+      PGPORT: String(cluster.port),
+      PGUSER: cluster.superuser,
+      PGPASSWORD: cluster.password,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.ok(out.success, `${tool} ${args.join(" ")}: ${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout);
+}
+
+/** Processes (anyone's) whose command line holds `text`. */
+async function processesMentioning(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const line = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (line.replaceAll("\0", " ").includes(text)) found.push(line.replaceAll("\0", " "));
+  }
+  return found;
+}
+
+/** Runs `work` with DB_URL set to `url`, as a script would see it, and gives back what it threw. */
+async function withDbUrl(url: string, work: () => Promise<void>): Promise<unknown> {
+  const previous = Deno.env.get("DB_URL");
+  Deno.env.set("DB_URL", url);
+  try {
+    await work();
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    if (previous === undefined) Deno.env.delete("DB_URL");
+    else Deno.env.set("DB_URL", previous);
+  }
+}
+
+Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as a plain file", async (t) => {
+  const cluster = await startCluster();
+  const out = await Deno.makeTempDir({ prefix: "pgskill-archives-" });
+  const marker = join(out, "touched");
+  const url = (database: string) => cluster.url({ database });
+  const run = (file: string, database: string, args: string[] = []) =>
+    runSkillScript("restore_dump.ts", [file, ...args], {
+      env: { DB_URL: url(database), DB_CONFIRM: "YES" },
+      cwd: out,
+    });
+  const tables = async (database: string) =>
+    Number(
+      (await cluster.sql(
+        "select count(*) as n from pg_tables where schemaname = 'public'",
+        database,
+      ))[0].n,
+    );
+  // What a restore leaves: rows, large objects, the comment and function body with their \! lines.
+  const contents = async (database: string) =>
+    String(
+      (await cluster.sql(
+        `select (select md5(string_agg(i::text, '|' order by id)) from items i)
+            || (select string_agg(oid::text || '=' || encode(lo_get(oid), 'hex'), ',' order by oid)
+                  from pg_largeobject_metadata)
+            || obj_description('items'::regclass, 'pg_class')
+            || (select prosrc from pg_proc where proname = 'noted') as f`,
+        database,
+      ))[0].f,
+    );
+  // The schema as pg_dump prints it, without its random \restrict key lines.
+  const schema = async (database: string) =>
+    (await clientTool(cluster, "pg_dump", ["--schema-only", "--no-owner", "-d", database]))
+      .split("\n").filter((line) => !/^\\(un)?restrict /.test(line)).join("\n");
+  try {
+    for (const db of ["src", "direct", "single", "stepwise", "target"]) {
+      await cluster.sql(`create database ${db}`);
+    }
+    // psql would read line 2 of the comment and of the function body as \! if they
+    // were not inside a string: pg_dump quotes both (the body with a dollar tag it
+    // does not hold), and the check reads them as psql does.
+    await cluster.sql(
+      `create table items (id int primary key, name text not null);
+       comment on table items is E'first line\\n\\\\! touch ${marker}';
+       create function noted() returns text language plpgsql as $$
+       begin
+       /*
+       \\! touch ${marker}
+       */
+         return 'noted';
+       end $$;
+       insert into items select g, repeat('x', g % 50) from generate_series(1, 2000) g;
+       select lo_from_bytea(0, 'a large object'), lo_from_bytea(0, '\\x00ff'::bytea);`,
+      "src",
+    );
+    const archive = join(out, "full.dump");
+    await clientTool(cluster, "pg_dump", ["-Fc", "-f", archive, "-d", "src"]);
+
+    await t.step(
+      "a pg_dump archive restores as pg_restore itself restored it, in both modes",
+      async () => {
+        // How restores ran before: pg_restore straight into the database.
+        await clientTool(cluster, "pg_restore", [
+          "--no-owner",
+          "--no-privileges",
+          "--exit-on-error",
+          "--single-transaction",
+          "-d",
+          "direct",
+          archive,
+        ]);
+        const modes: [string, string[]][] = [["single", []], ["stepwise", [
+          "--no-single-transaction",
+        ]]];
+        for (const [database, args] of modes) {
+          const restored = await run(archive, database, [...args, "--json"]);
+          assert.equal(restored.code, 0, restored.stderr);
+          const report = JSON.parse(restored.stdout);
+          assert.equal(report.tool, "pg_restore");
+          assert.equal(report.single_transaction, args.length === 0);
+          assert.match(restored.stderr, /About to restore .* \(with pg_restore\) into database/);
+          assert.equal(await contents(database), await contents("direct"), database);
+          assert.equal(await schema(database), await schema("direct"), database);
+        }
+        assert.equal(await contents("direct"), await contents("src"));
+        assert.match(await contents("single"), /first line\n\\! touch /);
+        assert.equal(await exists(marker), false, "no shell command ran");
+      },
+    );
+
+    await t.step(
+      "pg_restore writes the same SQL for every read, so the check's is the restore's",
+      async () => {
+        const error = await withDbUrl(url("postgres"), async () => {
+          const plan = await planRestore(await resolveTarget(), archive, {
+            singleTransaction: true,
+          });
+          const read = async () =>
+            new Uint8Array(
+              await new Response(
+                ReadableStream.from(plan.source.read()),
+              ).arrayBuffer(),
+            );
+          const [first, second] = [await read(), await read()];
+          assert.match(new TextDecoder().decode(first), /^COPY public\.items .* FROM stdin;$/m);
+          assert.deepEqual(first, second);
+          assert.ok(plan.check.ownTransaction, "pg_restore's own BEGIN and COMMIT were found");
+          assert.deepEqual(
+            plan.check.transactionControl,
+            [],
+            "the large objects' own are not written",
+          );
+        });
+        assert.equal(error, undefined, String(error));
+      },
+    );
+
+    // A comment whose text the archive holds as it is: pg_dump writes each archive
+    // entry's SQL into its table of contents uncompressed, so an archive from
+    // elsewhere (or changed) can hold any SQL in an entry. A database cannot give
+    // pg_dump such text (it quotes what it takes from the catalogs), so the entry
+    // is changed here byte for byte, keeping its length.
+    const placeholder = "P".repeat(240);
+    await cluster.sql("create database crafted");
+    await cluster.sql(`create table canary (x text)`, "target");
+    await cluster.sql(
+      `create table canary (x text); comment on table canary is '${placeholder}';` +
+        `insert into canary values ('from the archive');`,
+      "crafted",
+    );
+    const crafted = join(out, "crafted.dump");
+    await clientTool(cluster, "pg_dump", ["-Fc", "-f", crafted, "-d", "crafted"]);
+    const craft = async (name: string, sql: string) => {
+      const text = `x'; ${sql} select '`;
+      assert.ok(text.length <= placeholder.length);
+      const bytes = await Deno.readFile(crafted);
+      const at = new TextDecoder("latin1").decode(bytes).indexOf(placeholder);
+      assert.ok(at > 0, "the comment is in the archive's table of contents as it is");
+      bytes.set(new TextEncoder().encode(text.padEnd(placeholder.length, "p")), at);
+      await Deno.writeFile(join(out, name), bytes);
+    };
+
+    await t.step(
+      "an archive whose entry holds a COMMIT or a meta-command is refused before asking",
+      async () => {
+        await craft("commit.dump", "commit;");
+        await craft("shell.dump", `\n\\! touch ${marker}\n`);
+        const cases: [string, string[], RegExp][] = [
+          [
+            "commit.dump",
+            [],
+            /^restore_dump: The SQL that pg_restore writes for ".*commit\.dump" has transaction control of its own \(COMMIT at line \d+\), so it cannot be restored all or nothing.*pg_dump never writes that into an archive/,
+          ],
+          [
+            "shell.dump",
+            [],
+            /writes for ".*shell\.dump" holds psql meta-commands \(\\! at line \d+\)/,
+          ],
+          [
+            "shell.dump",
+            ["--no-single-transaction"],
+            /holds psql meta-commands \(\\! at line \d+\)/,
+          ],
+        ];
+        for (const [name, args, pattern] of cases) {
+          const result = await run(join(out, name), "target", args);
+          assert.equal(result.code, 2, `${name}: ${result.stderr}`);
+          assert.ok(isOneLineError(result.stderr), result.stderr);
+          assert.match(result.stderr, pattern);
+          assert.ok(!/About to restore/.test(result.stderr), "refused before asking");
+          const rows = await cluster.sql("select count(*)::int as n from canary", "target");
+          assert.equal(rows[0].n, 0, "nothing reached the target");
+          assert.equal(await exists(marker), false, "no shell command ran");
+        }
+      },
+    );
+
+    await t.step(
+      "a function the check cannot see that ends the transaction: the report says what stays",
+      async () => {
+        // A check constraint that turns standard_conforming_strings off while
+        // the rows load: psql then reads the index comment after them as a
+        // COMMENT and a COMMIT (or a \! outside quotes), which no check before
+        // the restore can know.
+        const fixture = (comment: string) =>
+          `create function flip(id int) returns boolean language plpgsql as $$
+           begin
+             perform set_config('standard_conforming_strings', 'off', false);
+             return true;
+           end $$;
+           create table flipped (id int check (flip(id)));
+           create index flipped_idx on flipped (id);
+           comment on index flipped_idx is '${comment}';`;
+        const cases = [
+          ["commits", "x\\'' ; commit; --"],
+          ["shell", `x\\'' ; \\! touch ${marker} --`],
+        ];
+        for (const [name] of cases) {
+          await cluster.sql(`create database ${name}_src`);
+          await cluster.sql(`create database ${name}_dst`);
+        }
+        for (const [name, comment] of cases) {
+          await cluster.sql(fixture(comment), `${name}_src`);
+          await cluster.sql("insert into flipped values (1), (2)", `${name}_src`);
+          await clientTool(cluster, "pg_dump", [
+            "-Fc",
+            "-f",
+            join(out, `${name}.dump`),
+            "-d",
+            `${name}_src`,
+          ]);
+        }
+        const committed = await run(join(out, "commits.dump"), "commits_dst");
+        assert.equal(committed.code, 1, committed.stderr);
+        assert.ok(isOneLineError(committed.stderr.split("\n").slice(1).join("\n")));
+        assert.match(
+          committed.stderr,
+          /The restore did not run as one transaction: the archive ended the restore's transaction itself .* so what it ran before that stays, and what it ran after that outside a transaction of its own stays; check the database/,
+        );
+        const kept = await cluster.sql("select count(*)::int as n from flipped", "commits_dst");
+        assert.equal(kept[0].n, 2, "what the report says stays, stays");
+
+        const shell = await run(join(out, "shell.dump"), "shell_dst");
+        assert.equal(shell.code, 1, shell.stderr);
+        assert.match(shell.stderr, /backslash commands are restricted/);
+        assert.match(
+          shell.stderr,
+          /the restore's transaction was rolled back, but whether the archive had ended it itself before the error cannot be told: line \d+ of the SQL pg_restore writes for it holds a string/,
+        );
+        assert.equal(await exists(marker), false, "\\restrict held: no shell command ran");
+        assert.equal(await tables("shell_dst"), 0, "and nothing stayed");
+      },
+    );
+
+    await t.step(
+      "SQL that changed since its check reaches psql only up to the change",
+      async () => {
+        // A plain file of three blocks whose last statement changes after the check.
+        const file = join(out, "changing.sql");
+        const text = (last: string) =>
+          "insert into canary values ('first');\n" + "-- padding\n".repeat(250_000) +
+          `insert into canary values ('${last}');\n`;
+        await Deno.writeTextFile(file, text("last1"));
+        for (const singleTransaction of [true, false]) {
+          const error = await withDbUrl(url("target"), async () => {
+            const target = await resolveTarget();
+            const plan = await planRestore(target, file, { singleTransaction });
+            await Deno.writeTextFile(file, text("last2"));
+            try {
+              await restoreFile(target, plan);
+            } finally {
+              await Deno.writeTextFile(file, text("last1"));
+            }
+          });
+          assert.ok(error instanceof SkillError, String(error));
+          assert.match(
+            error.message,
+            /psql was stopped: its input could not be read \(".*changing\.sql" changed since it was checked \(from byte 2097152 on\)\)/,
+          );
+          const rows = await cluster.sql("select x from canary", "target");
+          // Stopped before psql began the file, or after: either is reported as it is.
+          if (singleTransaction) {
+            assert.match(
+              error.message,
+              /; (the transaction was rolled back, so the database is as it was|nothing of the file ran)$/,
+            );
+            assert.deepEqual(rows, []);
+          } else {
+            assert.match(error.message, /; (what ran before it stays|nothing of the file ran)$/);
+            assert.ok(!rows.some((row) => row.x === "last2"), "the changed block never ran");
+          }
+          await cluster.sql("truncate canary", "target");
+        }
+        // An archive replaced by another after its check.
+        const replaced = join(out, "replaced.dump");
+        await Deno.copyFile(crafted, replaced);
+        const error = await withDbUrl(url("target"), async () => {
+          const target = await resolveTarget();
+          const plan = await planRestore(target, replaced, { singleTransaction: true });
+          await Deno.copyFile(archive, replaced);
+          await restoreFile(target, plan);
+        });
+        assert.ok(error instanceof SkillError, String(error));
+        assert.match(
+          error.message,
+          /\(the SQL that pg_restore writes for ".*replaced\.dump" changed since it was checked \(from byte 0 on\)\); (the transaction was rolled back|nothing of the archive ran)/,
+        );
+        assert.deepEqual(await cluster.sql("select x from canary", "target"), []);
+        assert.equal(await tables("target"), 1, "only the canary, nothing of either archive");
+      },
+    );
+
+    // A data-only archive big enough that pg_restore is still writing while psql waits on a lock.
+    await cluster.sql("create database waits");
+    await cluster.sql(
+      `create table items (id int primary key, name text not null);
+       create function refuse() returns trigger language plpgsql
+         as $$ begin raise exception 'the trigger fired'; end $$;
+       create trigger refuse before insert on items for each row execute function refuse();`,
+      "waits",
+    );
+    await cluster.sql(
+      "insert into items select g, repeat('y', 100) from generate_series(2001, 40000) g",
+      "src",
+    );
+    const data = join(out, "data.dump");
+    await clientTool(cluster, "pg_dump", [
+      "-Fc",
+      "--data-only",
+      "-t",
+      "items",
+      "-f",
+      data,
+      "-d",
+      "src",
+    ]);
+    const locked = async (work: () => Promise<void>) => {
+      const holder = await cluster.session("waits");
+      await holder.simpleQuery("begin; lock table items in access exclusive mode");
+      try {
+        await work();
+      } finally {
+        await holder.simpleQuery("rollback").catch(() => {});
+        await holder.close();
+      }
+    };
+    const waiting = (app: string) =>
+      waitFor(async () =>
+        (await cluster.sql(
+          `select 1 from pg_stat_activity where application_name = '${app}' and wait_event_type = 'Lock'`,
+        )).length > 0, `${app} waiting for the lock`);
+
+    await t.step(
+      "an interrupted archive restore stops pg_restore and psql, and says so",
+      async () => {
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          const app = `restore_${signal.toLowerCase()}`;
+          let seen: string[] = [];
+          let result: { code: number; stderr: string } | undefined;
+          await locked(async () => {
+            const running = await spawnSkillScript("restore_dump.ts", [data], {
+              env: { DB_URL: url("waits"), DB_CONFIRM: "YES", DB_APPLICATION_NAME: app },
+              cwd: out,
+            });
+            const watching = watchFamily(running.child.pid, running.result);
+            await waiting(app);
+            running.child.kill(signal);
+            result = await running.result;
+            seen = await watching;
+          });
+          assert.equal(result!.code, signal === "SIGTERM" ? 143 : 130, result!.stderr);
+          assert.match(result!.stderr, new RegExp(`Interrupted \\(${signal}\\); psql was stopped`));
+          assert.ok(seen.some((line) => /pg_restore .*--file -/.test(line)), "pg_restore ran");
+          const prologue = seen.map((line) => line.match(/ -f (\S+before\.psql)/)?.[1]).find(
+            Boolean,
+          );
+          assert.ok(prologue, "psql ran");
+          assert.deepEqual(await processesMentioning(data), [], "pg_restore no longer runs");
+          assert.deepEqual(await processesMentioning(prologue), [], "nor does psql");
+          await waitFor(async () =>
+            (await cluster.sql(
+              `select 1 from pg_stat_activity where application_name = '${app}'`,
+            )).length === 0, "the restore's session to end");
+          const rows = await cluster.sql("select count(*)::int as n from items", "waits");
+          assert.equal(rows[0].n, 0, "nothing of it stayed");
+        }
+      },
+    );
+
+    await t.step(
+      "progress on a terminal while a data-only archive waits and runs, triggers off",
+      async () => {
+        const holder = await cluster.session("waits");
+        await holder.simpleQuery("begin; lock table items in access exclusive mode");
+        const command = await skillCommandLine("restore_dump.ts", [data]);
+        const term = new Terminal(command, {
+          ...baseEnv(),
+          DB_URL: url("waits"),
+          DB_CONFIRM: "YES",
+        }, out);
+        try {
+          await term.expect(/restore: \d+(\.\d)? (B|kB|MB), \d+\.\d s/);
+        } finally {
+          await holder.simpleQuery("rollback");
+          await holder.close();
+        }
+        const { code, output } = await term.finish();
+        assert.equal(code, 0, output);
+        assert.match(output, /\(with pg_restore; data only, triggers off\)/);
+        assert.match(output, /triggers\s+\| off/);
+        const rows = await cluster.sql("select count(*)::int as n from items", "waits");
+        assert.equal(rows[0].n, 40000, "every row, and the trigger that refuses them never fired");
+      },
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await cluster.stop();
+  }
+});
+
 /** Restores `file` through the library, past the script's check (as a changed file would be). */
 async function restoreDirectly(
   cluster: Cluster,
