@@ -418,6 +418,70 @@ Deno.test("dumps and restores on a real server", async (t) => {
       assert.equal(code, 0, output);
       assert.match(output, /format\s+\| plain/);
     });
+
+    await t.step(
+      "a symlink swapped in before pg_dump starts gets nothing written through it",
+      async () => {
+        // pg_dump writes to its stdout, into the temporary file we made and hold
+        // open: replacing that file's name (or the target's) by a link, here while
+        // a pg_dump that waits before it starts has not opened anything yet,
+        // changes where nothing is written.
+        const bin = `${out}/bin`;
+        await Deno.mkdir(bin);
+        const real = findToolDir("pg_dump")!;
+        for (const tool of ["psql", "pg_restore"]) {
+          await Deno.symlink(`${real}/${tool}`, `${bin}/${tool}`);
+        }
+        await Deno.writeTextFile(
+          `${bin}/pg_dump`,
+          `#!/bin/sh\n[ "$1" = --version ] || sleep 2\nexec "${real}/pg_dump" "$@"\n`,
+          { mode: 0o755 },
+        );
+        await Deno.writeTextFile(`${out}/victim`, "victim");
+        await Deno.writeTextFile(`${out}/existing.dump`, "old dump");
+        const cases: [string, "temporary" | "target", RegExp][] = [
+          ["swapped.dump", "temporary", /the temporary file ".*" was replaced/],
+          ["swapped.sql", "temporary", /the temporary file ".*" was replaced/],
+          ["existing.dump", "target", /it is now a symlink/],
+        ];
+        for (const [name, swap, reason] of cases) {
+          const running = await spawnSkillScript("data_dump.ts", [name], {
+            env: { DB_URL: cluster.url({ database: "src" }), PATH: `${bin}:${baseEnv().PATH}` },
+            cwd: out,
+          });
+          let temp: string | undefined;
+          await waitFor(async () => {
+            temp = (await files(out)).find((f) => f.startsWith(`.${name}.`) && f.endsWith(".tmp"));
+            return temp !== undefined;
+          }, "the temporary file");
+          const link = `${out}/${swap === "temporary" ? temp : name}`;
+          await Deno.remove(link);
+          await Deno.symlink(`${out}/victim`, link);
+          const result = await running.result;
+          assert.equal(result.code, 1, result.stderr);
+          assert.ok(isOneLineError(result.stderr), result.stderr);
+          assert.match(result.stderr, /changed while it was being written/);
+          assert.match(result.stderr, reason);
+          assert.equal(
+            await Deno.readTextFile(`${out}/victim`),
+            "victim",
+            "nothing went through the link",
+          );
+          assert.ok((await Deno.lstat(link)).isSymlink, "the link is left as it was put");
+          await Deno.remove(link);
+          if (swap === "temporary") {
+            assert.ok(!(await files(out)).includes(name), "no dump appeared");
+          }
+        }
+        assert.deepEqual(
+          (await files(out)).filter((f) => f.endsWith(".tmp")),
+          [],
+          "none of ours left",
+        );
+        await Deno.remove(bin, { recursive: true });
+        await Deno.remove(`${out}/victim`);
+      },
+    );
   } finally {
     await project.remove();
     await Deno.remove(out, { recursive: true });
