@@ -173,13 +173,17 @@ export interface MovedSequence {
 }
 
 /**
- * Where each statement's escapes are, for a confirmation: `prerelease.sql
- * line 3: pg_terminate_backend()`. Empty when nothing acts outside the
- * transaction.
+ * Where the statements do one kind of thing, for a confirmation or a report:
+ * `prerelease.sql line 3: pg_terminate_backend() ...`, one entry per
+ * statement that does it (`what` picks it: its escapes, what a rollback
+ * leaves, what cannot be seen into). Empty when none does.
  */
-export function escapingStatements(statements: MigrationStatement[]): string[] {
-  return statements.filter(({ statement }) => statement.escapes.length).map(({ file, statement }) =>
-    `${file} line ${statement.line}: ${statement.escapes.join(", ")}`
+export function statementsThat(
+  statements: MigrationStatement[],
+  what: (statement: Statement) => string[],
+): string[] {
+  return statements.filter(({ statement }) => what(statement).length).map(({ file, statement }) =>
+    `${file} line ${statement.line}: ${what(statement).join(", ")}`
   );
 }
 

@@ -13,6 +13,7 @@
 import { UsageError } from "./cli.ts";
 import { changedObjects, type ObjectChange } from "./ddl_objects.ts";
 import { functionEffect } from "./function_effects.ts";
+import { plpgsqlBodySql } from "./plpgsql_bodies.ts";
 
 /** What a statement needs to be allowed: a plain read, a data change, a structure change. */
 export type StatementKind = "read" | "write" | "ddl";
@@ -65,6 +66,14 @@ export interface Statement {
   endsTransaction: boolean;
   /** The pinned settings (session.ts) it changes away from their pinned values, by name. */
   pinnedChanges: string[];
+  /** What it changes that a rollback does not put back, allowed in a rolled-back check and reported. */
+  notUndone: string[];
+  /**
+   * Code it creates or runs that no parser can see into (SQL built at run
+   * time for EXECUTE, a body in a language other than SQL and PL/pgSQL): a
+   * rolled-back check runs it and says that it could not look.
+   */
+  unseen: string[];
 }
 
 /** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
@@ -373,6 +382,7 @@ function inspect(
   | "sequenceCalls"
   | "dataChanges"
   | "pinnedChanges"
+  | "notUndone"
 > {
   const targets = new Set<string>();
   const readOnlyRefusals: string[] = [];
@@ -381,6 +391,7 @@ function inspect(
   const sequenceCalls: string[] = [];
   const dataChanges: string[] = [];
   const pinnedChanges: string[] = [];
+  const notUndone: string[] = [];
   const changePinned = (name: string, value: string | undefined) => {
     const refusal = pinnedRefusal(name, value);
     if (!refusal) return;
@@ -425,6 +436,7 @@ function inspect(
       sequenceCalls,
       dataChanges,
       pinnedChanges,
+      notUndone,
     };
   }
   if (type === "ExecuteStmt") {
@@ -466,6 +478,11 @@ function inspect(
     atLeast("write");
   };
   if (type === "DoStmt") readOnlyRefusals.push("a DO block");
+  if (type === "LoadStmt") escapes.push("LOAD (it runs a shared library's code in the server)");
+  if (type === "CheckPointStmt") escapes.push("CHECKPOINT (it acts on the whole server)");
+  if (type === "VacuumStmt" && node.is_vacuumcmd !== true) {
+    notUndone.push("ANALYZE (the planner statistics it updates stay updated)");
+  }
   if (type === "CallStmt") readOnlyRefusals.push("CALL of a procedure");
 
   for (const [childType, child] of [[type, node] as [string, Node], ...walk(node)]) {
@@ -567,6 +584,7 @@ function inspect(
     sequenceCalls,
     dataChanges,
     pinnedChanges,
+    notUndone,
   };
 }
 
@@ -607,6 +625,13 @@ const decoder = new TextDecoder();
  * (a file saved by some Windows editors) is skipped, as psql skips it.
  */
 export async function parseStatements(text: string): Promise<Statement[]> {
+  return await parseNested(text, 0);
+}
+
+/** How deep code inside code (a DO block that EXECUTEs a DO block ...) is followed. */
+const MAX_BODY_DEPTH = 8;
+
+async function parseNested(text: string, depth: number): Promise<Statement[]> {
   const sql = text.startsWith("\uFEFF") ? text.slice(1) : text;
   const { parse } = await loadParser();
   let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
@@ -649,9 +674,110 @@ export async function parseStatements(text: string): Promise<Statement[]> {
         node.filename === undefined && node.is_program !== true,
       endsTransaction: type === "TransactionStmt" &&
         !/SAVEPOINT|RELEASE|ROLLBACK_TO/.test(String(node.kind ?? "")),
+      unseen: [],
     });
+    if (type === "DoStmt" || type === "CreateFunctionStmt") {
+      await inspectBody(statements.at(-1)!, { type, node, depth });
+    }
   }
   return statements;
+}
+
+/** A DefElem's value among `options` (`language`, `as` ...): its string, or its list of strings. */
+function option(options: unknown, name: string): string | string[] | undefined {
+  for (const item of (options as Node[] | undefined) ?? []) {
+    const elem = item.DefElem as Node | undefined;
+    if (elem?.defname !== name) continue;
+    const arg = elem.arg as Node | undefined;
+    const single = (arg?.String as Node | undefined)?.sval;
+    if (typeof single === "string") return single;
+    const list = (arg?.List as Node | undefined)?.items as Node[] | undefined;
+    return list?.map((entry) => String((entry.String as Node | undefined)?.sval ?? ""));
+  }
+  return undefined;
+}
+
+/**
+ * Adds to `statement` what the code it creates or runs does: a DO block's
+ * or a function's body in PL/pgSQL or SQL, read by PostgreSQL's own parsers
+ * and checked as any statement (EXECUTE of a constant too); what cannot be
+ * seen into is named in `unseen`. A function's escapes count although it is
+ * only created: a check cannot tell whether the files call it.
+ */
+async function inspectBody(
+  statement: Statement,
+  code: { type: string; node: Node; depth: number },
+): Promise<void> {
+  const { type, node, depth } = code;
+  const where = type === "DoStmt" ? "in the DO block" : "in the function's body";
+  const options = type === "DoStmt" ? node.args : node.options;
+  const language = String(option(options, "language") ?? "plpgsql").toLowerCase();
+  const body = option(options, "as");
+  if (body === undefined) return; // BEGIN ATOMIC: part of the tree, already checked
+  if (depth >= MAX_BODY_DEPTH) {
+    statement.unseen.push(`code nested more than ${MAX_BODY_DEPTH} deep ${where}`);
+    return;
+  }
+  let texts: string[];
+  const executed: string[] = [];
+  if (language === "plpgsql") {
+    const found = await plpgsqlBodySql(
+      type === "DoStmt" ? { doBlock: String(body) } : { createFunction: statement.text },
+    );
+    if (found.unreadable) {
+      statement.unseen.push(`a PL/pgSQL body the parser cannot read (${found.unreadable})`);
+      return;
+    }
+    texts = found.texts;
+    executed.push(...found.executed);
+  } else if (language === "sql") {
+    texts = [Array.isArray(body) ? body[0] : body];
+  } else {
+    if (language === "c") addEscape(statement, "a function in C (its library is loaded)");
+    else statement.unseen.push(`${type === "DoStmt" ? "a DO block" : "a function"} in ${language}`);
+    return;
+  }
+  for (const sql of executed) {
+    const constant = await constantString(sql);
+    if (constant === undefined) statement.unseen.push(`EXECUTE of SQL built at run time ${where}`);
+    else texts.push(constant);
+  }
+  for (const sql of texts) {
+    let inner: Statement[];
+    try {
+      inner = await parseNested(sql, depth + 1);
+    } catch {
+      statement.unseen.push(`a statement ${where} that does not parse on its own`);
+      continue;
+    }
+    for (const part of inner) {
+      for (const escape of part.escapes) addEscape(statement, `${escape} ${where}`);
+      statement.sequenceCalls.push(...part.sequenceCalls.map((call) => `${call} ${where}`));
+      statement.notUndone.push(...part.notUndone.map((what) => `${what} ${where}`));
+      statement.unseen.push(...part.unseen);
+    }
+  }
+}
+
+/** Adds an escape to `statement`, and the read-only refusal that goes with it. */
+function addEscape(statement: Statement, what: string): void {
+  statement.escapes.push(what);
+  statement.readOnlyRefusals.push(what);
+}
+
+/** The value of a PL/pgSQL expression that is one string constant, else undefined. */
+async function constantString(expression: string): Promise<string | undefined> {
+  const { parse } = await loadParser();
+  try {
+    const tree = await parse(`SELECT ${expression}`) as {
+      stmts?: { stmt: { SelectStmt?: { targetList?: Node[] } } }[];
+    };
+    const targets = tree.stmts?.length === 1 ? tree.stmts[0].stmt.SelectStmt?.targetList : [];
+    if (targets?.length !== 1) return undefined;
+    return constantText((targets[0].ResTarget as Node | undefined)?.val);
+  } catch {
+    return undefined;
+  }
 }
 
 /** 1-based line of a 0-based character position. */

@@ -2,7 +2,12 @@
 /** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
 import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
 import { listMigrations, parsePending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
-import { escapingStatements, planMigrations, runMigrations } from "../lib/migration_run.ts";
+import {
+  type MigrationStatement,
+  planMigrations,
+  runMigrations,
+  statementsThat,
+} from "../lib/migration_run.ts";
 import { printOutput, renderRows } from "../lib/render.ts";
 import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
 
@@ -69,7 +74,7 @@ await runScript("migration_apply", async () => {
   const what = `${statements.length} statement${statements.length === 1 ? "" : "s"} from ` +
     `${files.join(", ")}`;
   if (apply) {
-    const escaping = escapingStatements(statements);
+    const escaping = statementsThat(statements, (s) => s.escapes);
     await confirmAction(
       `Apply ${what} to ${where}, in one transaction?` +
         (escaping.length
@@ -94,7 +99,7 @@ await runScript("migration_apply", async () => {
             moved.join(", ")
           } (other sessions may have moved them too)`
           : "nothing was changed"
-      }.`,
+      }.` + checkCaveats(statements),
   );
   if (format === "json") {
     printOutput(JSON.stringify(
@@ -106,6 +111,8 @@ await runScript("migration_apply", async () => {
         committed: run.committed,
         verified: run.verified,
         ...(run.movedSequences.length ? { moved_sequences: run.movedSequences } : {}),
+        ...listed("not_undone", statementsThat(statements, (s) => s.notUndone)),
+        ...listed("unseen", statementsThat(statements, (s) => s.unseen)),
       },
       null,
       2,
@@ -126,3 +133,21 @@ await runScript("migration_apply", async () => {
     return 1;
   }
 });
+
+/**
+ * What a check's "nothing was changed" does not cover: what a rollback
+ * leaves (ANALYZE's statistics), and code the check ran without seeing into.
+ */
+function checkCaveats(statements: MigrationStatement[]): string {
+  const left = statementsThat(statements, (s) => s.notUndone);
+  const unseen = statementsThat(statements, (s) => s.unseen);
+  return (left.length ? ` A rollback does not undo: ${left.join("; ")}.` : "") +
+    (unseen.length
+      ? ` Not seen into, so not checked for effects outside the transaction: ${unseen.join("; ")}.`
+      : "");
+}
+
+/** `{ [key]: items }`, or nothing when there are none (JSON leaves out empty lists). */
+function listed(key: string, items: string[]): Record<string, string[]> {
+  return items.length ? { [key]: items } : {};
+}

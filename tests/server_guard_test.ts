@@ -253,6 +253,27 @@ Deno.test("a migration check refuses what a rollback cannot undo, and says what 
             `create table t2 (id int);\nselect (${victimSession.pid}).pg_terminate_backend;`,
             /attribute notation/,
           ],
+          [
+            `do $$ begin perform pg_terminate_backend(${victimSession.pid}); end $$;`,
+            /pg_terminate_backend\(\) .* in the DO block/,
+          ],
+          [
+            `do $$ begin execute 'copy (select 1) to program ''touch ${marker}'''; end $$;`,
+            /COPY to or from a program .* in the DO block/,
+          ],
+          [
+            `create function pg_temp.kill(p int) returns boolean language sql\n` +
+            `  as 'select pg_terminate_backend(p)';\nselect pg_temp.kill(${victimSession.pid});`,
+            /pg_terminate_backend\(\) .* in the function's body/,
+          ],
+          [
+            `create function kill2(p int) returns boolean language plpgsql as $$\n` +
+            `  declare ok boolean; begin ok := pg_terminate_backend(p); return ok; end $$;\n` +
+            `select kill2(${victimSession.pid});`,
+            /pg_terminate_backend\(\) .* in the function's body/,
+          ],
+          [`load 'auto_explain';`, /LOAD/],
+          [`checkpoint;`, /CHECKPOINT/],
         ] as [string, RegExp][]
       ) {
         await pending(sql);
@@ -284,6 +305,30 @@ Deno.test("a migration check refuses what a rollback cannot undo, and says what 
       assert.deepEqual(await cluster.sql("select to_regclass('t3') is null as gone"), [{
         gone: true,
       }]);
+    });
+
+    await t.step("what a rollback leaves, and code it cannot see into, are said", async () => {
+      await pending(
+        `analyze canary;\n` +
+          `do $$ begin execute format('create table %I (id int)', 'made_at_run_time'); end $$;\n`,
+      );
+      const result = await check();
+      assert.equal(result.code, 0, result.stderr);
+      const doc = JSON.parse(result.stdout);
+      assert.deepEqual(doc.not_undone, [
+        "prerelease.sql line 1: ANALYZE (the planner statistics it updates stay updated)",
+      ]);
+      assert.deepEqual(doc.unseen, [
+        "prerelease.sql line 2: EXECUTE of SQL built at run time in the DO block",
+      ]);
+      assert.match(result.stderr, /A rollback does not undo: prerelease\.sql line 1: ANALYZE/);
+      assert.match(result.stderr, /Not seen into, so not checked .*: prerelease\.sql line 2/);
+      assert.deepEqual(
+        await cluster.sql("select to_regclass('made_at_run_time') is null as gone"),
+        [
+          { gone: true },
+        ],
+      );
     });
 
     await t.step("lexing turned off by a function stops the check, nothing committed", async () => {
