@@ -3,6 +3,8 @@
 -- startup packet, and a plain SET would stay on a server connection that others then get:
 -- set_config(..., true) lasts exactly as long as the transaction.
 -- Parameters: $1 text[] setting names, $2 text[] values (same order).
+-- Named with their schemas: a pooled server connection may carry another client's search_path.
 -- Server versions: any; tested on 13-18.
-select count(set_config(name, value, true)) as applied
-from unnest($1::text[], $2::text[]) as s(name, value)
+select pg_catalog.count(pg_catalog.set_config(name, value, true)) as applied
+from rows from (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.text[]))
+       as s(name, value)

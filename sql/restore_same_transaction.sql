@@ -6,5 +6,5 @@
 -- Parameters: the psql variable skill_restore_xid (set by restore_transaction_id.sql): this runs
 -- in psql, which binds no $n, and the file cannot change the variable (it runs under \restrict).
 -- Server versions: 13 and later (pg_current_xact_id); tested on 13-18.
-select pg_catalog.pg_current_xact_id()::text operator(pg_catalog.=) :'skill_restore_xid'
+select pg_catalog.pg_current_xact_id()::pg_catalog.text operator(pg_catalog.=) :'skill_restore_xid'
   as skill_restore_same

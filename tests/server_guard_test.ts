@@ -193,12 +193,36 @@ Deno.test("the server is the guard: one statement per message, pinned lexing", a
       },
     );
 
+    await t.step(
+      "the skill's own SQL after the user's runs whatever search_path they set",
+      async () => {
+        await cluster.sql(`
+        create function public.pg_current_xact_id_if_assigned() returns xid8 language plpgsql as $$
+          begin insert into canary values (99, 'planted'); return null; end $$;
+        create type public.text as enum ('planted');`);
+        try {
+          const result = await run("run_sql.ts", [
+            "--write",
+            "set search_path = public, pg_catalog; update canary set v = v where id = 1",
+          ], { DB_CONFIRM: "YES" });
+          assert.equal(result.code, 0, result.stderr);
+          await intact("a search_path that shadows the skill's own functions");
+        } finally {
+          await cluster.sql(
+            "drop function public.pg_current_xact_id_if_assigned(); drop type public.text",
+          );
+        }
+      },
+    );
+
     await t.step("COPY ... TO STDOUT prints what the server writes, as psql does", async () => {
-      const result = await run("run_sql.ts", ["copy canary to stdout"]);
+      const result = await run("run_sql.ts", [
+        "copy (select * from canary order by id) to stdout",
+      ]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout, "1\ta\n2\tb\n3\tc\n");
       const csv = await run("run_sql.ts", [
-        "copy (select * from canary) to stdout with csv header",
+        "copy (select * from canary order by id) to stdout with csv header",
       ]);
       assert.equal(csv.stdout, "id,v\n1,a\n2,b\n3,c\n");
       const json = await run("run_sql.ts", ["--json", "copy canary to stdout"]);
@@ -328,6 +352,21 @@ Deno.test("a migration check refuses what a rollback cannot undo, and says what 
         [
           { gone: true },
         ],
+      );
+    });
+
+    await t.step("temporary tables named like catalogs do not fool the lookups", async () => {
+      await pending(
+        `create table looked_up (id int);\n` +
+          `create temp table pg_class (oid oid, relkind "char");\n` +
+          `set search_path = pg_temp, public;\n`,
+      );
+      const result = await check();
+      assert.equal(result.code, 0, result.stderr);
+      const verified = JSON.parse(result.stdout).verified;
+      assert.deepEqual(
+        verified.find((v: { name: string }) => v.name === "looked_up"),
+        { kind: "table", name: "looked_up", expected: "present", found: "table", ok: true },
       );
     });
 
