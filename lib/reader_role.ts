@@ -63,7 +63,7 @@ export interface RoleCheck {
    * The predefined roles it is a member of, directly or through other roles,
    * that act beyond reading: pg_signal_backend, pg_read_server_files,
    * pg_write_server_files, pg_execute_server_program, pg_write_all_data,
-   * pg_maintain.
+   * pg_maintain, and pg_read_all_data (it reads pg_authid's password hashes).
    */
   memberOf: string[];
 }
@@ -223,11 +223,11 @@ export interface ReaderChangeOptions {
 
 /** What {@linkcode changeReader} did. */
 export interface ReaderChange {
-  /** The predefined roles granted (none for a new password). */
+  /** The predefined roles granted (pg_monitor; none for a new password). */
   granted: string[];
-  /** On PostgreSQL 13: the schemas whose USAGE and SELECT were granted. */
+  /** The schemas whose tables, views and sequences it may read (SELECT was granted). */
   schemas: string[];
-  /** On PostgreSQL 13: the role whose future tables, sequences and schemas it may read. */
+  /** The role whose future tables, sequences and schemas it may read (default privileges). */
   defaultPrivilegesOf?: string;
 }
 
@@ -259,7 +259,7 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
         await session.query(String(row.statement));
         const detail = String(row.detail);
         if (row.step === 3) change.granted = detail.split(", ");
-        if (row.step === 4) change.schemas.push(detail);
+        if (row.step === 5) change.schemas.push(detail);
         if (row.step === 6) change.defaultPrivilegesOf = detail;
       }
     } else {

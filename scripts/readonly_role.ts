@@ -45,12 +45,14 @@ into. --write, --ddl, migrations, dumps, restores, cancel and terminate keep
 the profile's own user.
 
 The role: LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION,
-NOBYPASSRLS, a generated password; member of pg_read_all_data (PostgreSQL 14
-and later) and pg_monitor. On PostgreSQL 13 it gets USAGE on the existing
+NOBYPASSRLS, a generated password; member of pg_monitor; USAGE on the existing
 schemas and SELECT on their tables, views and sequences (those the profile's
 user may grant), and default privileges so that what the profile's user creates
-later is readable too. The profile's user must be a superuser or have
-CREATEROLE (on PostgreSQL 16 and later also ADMIN OPTION on the roles granted).
+later is readable too (what other roles create later needs a GRANT of theirs).
+Not pg_read_all_data: it reads the system catalogs whole, pg_authid's password
+hashes among them, with which a reader could log in as someone else. The
+profile's user must be a superuser or have CREATEROLE (on PostgreSQL 16 and
+later also ADMIN OPTION on pg_monitor).
 
 Everything happens in one transaction, after confirmation (type YES on a
 terminal, or set DB_CONFIRM=YES): the statements are built by the server, the
@@ -64,8 +66,8 @@ logs in as the reader to check it.
 An existing role is checked, not changed: it must be able to log in, and must
 not be a superuser, have REPLICATION, BYPASSRLS or CREATEROLE, or be a member
 of pg_signal_backend, pg_read_server_files, pg_write_server_files,
-pg_execute_server_program, pg_write_all_data or pg_maintain (exit 1 naming
-which). --reset-password gives it a new password and saves it, as above.
+pg_execute_server_program, pg_write_all_data, pg_maintain or pg_read_all_data
+(exit 1 naming which). --reset-password gives it a new password and saves it, as above.
 With DB_URL (no profile to save into) only an existing role can be checked.
 
 To remove a reader: drop owned by <role>; drop role <role>; (as the profile's
@@ -157,14 +159,10 @@ await runScript("readonly_role", async () => {
       );
     }
     const action = existing ? "reset-password" as const : "create" as const;
-    const major = Number(session.parameters.get("server_version")?.match(/^\d+/)?.[0] ?? 0);
     await confirmAction(
       action === "create"
-        ? `Create role "${role}" (LOGIN, a generated password, member of ${
-          major >= 14
-            ? "pg_read_all_data and pg_monitor"
-            : "pg_monitor, with SELECT on the schemas your user may grant"
-        }) on ${where}?`
+        ? `Create role "${role}" (LOGIN, a generated password, member of pg_monitor, with ` +
+          `SELECT on the tables your user may grant) on ${where}?`
         : `Give role "${role}" a new generated password on ${where} (the old one stops working)?`,
     );
     const save = values.save === true ||

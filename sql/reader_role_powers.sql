@@ -4,10 +4,12 @@
 -- REPLICATION, BYPASSRLS, CREATEROLE: a CREATEROLE role can create roles and, before
 -- PostgreSQL 16, grant itself any predefined role), and the predefined roles it is a member
 -- of, directly or through other roles, that signal other sessions, read or write server
--- files, run programs on the server, write every table or maintain every table. No row when
+-- files, run programs on the server, write every table or maintain every table, or read
+-- the system catalogs whole (pg_read_all_data: pg_authid's password hashes too). No row when
 -- the role does not exist.
 -- Parameters: $1 text role name, or null for current_user.
--- Server versions: PostgreSQL 13 to 18 (pg_write_all_data is 14+, pg_maintain 17+: a
+-- Server versions: PostgreSQL 13 to 18 (pg_read_all_data and pg_write_all_data are 14+,
+-- pg_maintain 17+: a
 -- server without them has no member of them); tested on 13-18.
 with recursive role as (
   select oid, rolname, rolcanlogin, rolsuper, rolreplication, rolbypassrls, rolcreaterole
@@ -30,6 +32,6 @@ select role.rolname as role,
              from granted g join pg_roles p on p.oid = g.roleid
              where p.rolname in ('pg_signal_backend', 'pg_read_server_files',
                                  'pg_write_server_files', 'pg_execute_server_program',
-                                 'pg_write_all_data', 'pg_maintain')
+                                 'pg_write_all_data', 'pg_maintain', 'pg_read_all_data')
              order by 1) as member_of
 from role
