@@ -223,7 +223,7 @@ export interface ReaderChangeOptions {
 
 /** What {@linkcode changeReader} did. */
 export interface ReaderChange {
-  /** The predefined roles granted (pg_monitor; none for a new password). */
+  /** The predefined roles granted (pg_read_all_stats, pg_stat_scan_tables; none for a new password). */
   granted: string[];
   /** The schemas whose tables, views and sequences it may read (SELECT was granted). */
   schemas: string[];

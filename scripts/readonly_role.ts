@@ -45,14 +45,17 @@ into. --write, --ddl, migrations, dumps, restores, cancel and terminate keep
 the profile's own user.
 
 The role: LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION,
-NOBYPASSRLS, a generated password; member of pg_monitor; USAGE on the existing
+NOBYPASSRLS, a generated password; member of pg_read_all_stats and
+pg_stat_scan_tables (what the diagnostic scripts read); USAGE on the existing
 schemas and SELECT on their tables, views and sequences (those the profile's
 user may grant), and default privileges so that what the profile's user creates
 later is readable too (what other roles create later needs a GRANT of theirs).
 Not pg_read_all_data: it reads the system catalogs whole, pg_authid's password
 hashes among them, with which a reader could log in as someone else. The
 profile's user must be a superuser or have CREATEROLE (on PostgreSQL 16 and
-later also ADMIN OPTION on pg_monitor).
+later also ADMIN OPTION on those two). Not pg_monitor either: its
+pg_read_all_settings shows the settings only superusers see (a standby's
+primary_conninfo holds the replication password).
 
 Everything happens in one transaction, after confirmation (type YES on a
 terminal, or set DB_CONFIRM=YES): the statements are built by the server, the
@@ -161,7 +164,7 @@ await runScript("readonly_role", async () => {
     const action = existing ? "reset-password" as const : "create" as const;
     await confirmAction(
       action === "create"
-        ? `Create role "${role}" (LOGIN, a generated password, member of pg_monitor, with ` +
+        ? `Create role "${role}" (LOGIN, a generated password, member of pg_read_all_stats, with ` +
           `SELECT on the tables your user may grant) on ${where}?`
         : `Give role "${role}" a new generated password on ${where} (the old one stops working)?`,
     );

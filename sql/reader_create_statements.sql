@@ -4,7 +4,9 @@
 --   1 CREATE ROLE $1 with LOGIN and no other power (NOSUPERUSER, NOCREATEDB, NOCREATEROLE,
 --     NOREPLICATION, NOBYPASSRLS), the SCRAM verifier $2 as its password;
 --   2 CONNECT on the database, only when PUBLIC lacks it;
---   3 pg_monitor (statistics, settings, every session's activity), for the diagnostic scripts;
+--   3 pg_read_all_stats (every session's activity and statistics) and pg_stat_scan_tables,
+--     for the diagnostic scripts; not pg_monitor, whose pg_read_all_settings shows the
+--     settings only superusers see (primary_conninfo holds a replication password);
 --   4 USAGE on each schema the current user may grant it on (detail: the schema); schemas
 --     whose USAGE is PUBLIC's (public, on most databases) the reader has already;
 --   5 SELECT on each schema's tables, views and sequences that the current user may grant
@@ -31,7 +33,8 @@ with schemas as (
   where not has_database_privilege('public', current_database(), 'CONNECT')
     and has_database_privilege(current_database(), 'CONNECT WITH GRANT OPTION')
   union all
-  select 3, 'pg_monitor', format('grant pg_monitor to %I', $1::text)
+  select 3, 'pg_read_all_stats, pg_stat_scan_tables',
+         format('grant pg_read_all_stats, pg_stat_scan_tables to %I', $1::text)
   union all
   select 4, s.nspname, format('grant usage on schema %I to %I', s.nspname, $1::text)
   from schemas s

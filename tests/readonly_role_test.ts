@@ -214,8 +214,8 @@ for (const major of ["system", "13"]) {
         assert.deepEqual(row.dangerous, []);
         assert.match(String(row.rolpassword), /^SCRAM-SHA-256\$4096:/);
         // Never pg_read_all_data: it would read pg_authid's password hashes.
-        assert.deepEqual(row.direct, ["pg_monitor"]);
-        assert.deepEqual(report.granted, ["pg_monitor"]);
+        assert.deepEqual(row.direct, ["pg_read_all_stats", "pg_stat_scan_tables"]);
+        assert.deepEqual(report.granted, ["pg_read_all_stats", "pg_stat_scan_tables"]);
         assert.equal(report.default_privileges_of, "owner");
 
         const saved = await savedReader(project);
