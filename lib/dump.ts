@@ -161,7 +161,7 @@ export interface RestoreReport {
  * SQL that pg_restore writes for a custom-format archive: the same for the
  * same archive and options, so it is written again rather than kept (a dump
  * may be larger than memory and than the free disk), and the second read must
- * give what the first gave ({@linkcode RestoreSqlCheck.digests}).
+ * give what the first gave ({@linkcode RestoreSqlCheck.blocks}).
  */
 export interface SqlSource {
   /** What it is, for messages: `"dump.sql"`, `the SQL that pg_restore writes for "x.dump"`. */
@@ -230,15 +230,26 @@ export interface RestoreSqlCheck {
   nulLine?: number;
   /** Why the SQL could not be checked (it does not parse, a COPY that does not end its line). */
   unchecked?: string;
+  /** What was read, a mebibyte at a time: see {@linkcode ReadBlocks}. */
+  blocks: ReadBlocks;
+}
+
+/**
+ * What a check read, block by block ({@linkcode DIGEST_BLOCK} bytes each, the
+ * last one shorter), for the restore that reads it again.
+ */
+export interface ReadBlocks {
   /**
-   * SHA-256 of each mebibyte read, one after the other: the restore hands
-   * psql a block only once it has found it to be the block that was checked.
+   * The SHA-256 of each block, one after the other: the restore hands psql a
+   * block only once it has found it to be the block that was checked.
    */
   digests: Uint8Array;
+  /** How many line ends (`\n`) each block holds: the restore finds the lines it blanks without reading every line. */
+  lineEnds: Uint32Array;
 }
 
 /** The bytes a restore reads and compares with what its check read, at a time. */
-const DIGEST_BLOCK = 1 << 20;
+export const DIGEST_BLOCK = 1 << 20;
 
 /** A line that may end a COPY ... FROM stdin whose rows follow (confirmed by the parser). */
 const COPY_FROM_STDIN_CANDIDATE = /\bstdin\b.*;\s*$/i;
@@ -267,13 +278,17 @@ export async function checkRestoreSql(
     escapes: [],
     movesSequences: false,
     entryTypes: [],
-    digests: new Uint8Array(0),
+    blocks: { digests: new Uint8Array(0), lineEnds: new Uint32Array(0) },
   };
   const state: CheckState = { check };
-  const digests: Uint8Array[] = [];
+  // Each digest is computed off the main thread while the lines are read;
+  // waiting on the one two blocks back keeps at most three blocks in memory.
+  const digests: Promise<Uint8Array>[] = [];
+  const lineEnds: number[] = [];
   const recorded = async function* () {
     for await (const block of inBlocks(source.read())) {
-      digests.push(await digestOf(block));
+      await digests.at(-2);
+      digests.push(digestOf(block));
       yield block;
     }
   };
@@ -283,7 +298,8 @@ export async function checkRestoreSql(
   let inCopyRows = false;
   let seenSql = false;
   let unrestrictLine: number | undefined;
-  for await (const lines of readLines(recorded())) {
+  for await (const { lines, lineEnds: ends } of readLines(recorded())) {
+    if (ends !== undefined) lineEnds.push(ends);
     for (const line of lines) {
       lineNumber++;
       if (line.includes("\0")) check.nulLine ??= lineNumber;
@@ -330,7 +346,10 @@ export async function checkRestoreSql(
   if (unrestrictLine !== undefined) check.ownRestrict!.lines.push(unrestrictLine);
   await inspectChunk(state, chunk, chunkStart);
   if (options.wrapped) claimOwnTransaction(state);
-  check.digests = concat(digests);
+  check.blocks = {
+    digests: concat(await Promise.all(digests)),
+    lineEnds: Uint32Array.from(lineEnds),
+  };
   return check;
 }
 
@@ -529,9 +548,13 @@ const decoder = new TextDecoder();
 
 /**
  * The lines of UTF-8 text, as many as each chunk completes (a dump may be
- * larger than memory), without their line ends (`\n`, `\r\n`).
+ * larger than memory), without their line ends (`\n`, `\r\n`): for each
+ * chunk, the lines it completes and how many line ends it holds; last, a line
+ * that no line end completes (without a count, for it is no chunk).
  */
-async function* readLines(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
+async function* readLines(
+  bytes: AsyncIterable<Uint8Array>,
+): AsyncGenerator<{ lines: string[]; lineEnds?: number }> {
   const utf8 = new TextDecoder();
   let rest = "";
   const withoutCr = (line: string) => line.endsWith("\r") ? line.slice(0, -1) : line;
@@ -539,14 +562,15 @@ async function* readLines(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<stri
     const text = utf8.decode(chunk, { stream: true });
     if (!text.includes("\n")) {
       rest += text; // one long line: joined once, when it ends
+      yield { lines: [], lineEnds: 0 };
       continue;
     }
     const lines = (rest + text).split("\n");
     rest = lines.pop()!;
-    yield lines.map(withoutCr);
+    yield { lines: lines.map(withoutCr), lineEnds: lines.length };
   }
   rest += utf8.decode();
-  if (rest !== "") yield [withoutCr(rest)];
+  if (rest !== "") yield { lines: [withoutCr(rest)] };
 }
 
 /** `bytes` in blocks of {@linkcode DIGEST_BLOCK} bytes (the last one shorter), each a new array. */
@@ -861,7 +885,7 @@ async function restoreThroughPsql(run: RestoreRun): Promise<void> {
     let stopped: SkillError | undefined;
     try {
       const result = await runTool(run.path, args, run.env, {
-        stdin: linesBlanked(asChecked(source, check), blank),
+        stdin: linesBlanked(asChecked(source, check), blank, check.blocks.lineEnds),
         progressLabel: "restore",
       });
       ({ stderr, code } = result);
@@ -1006,10 +1030,11 @@ async function* asChecked(
   source: SqlSource,
   check: RestoreSqlCheck,
 ): AsyncGenerator<Uint8Array> {
-  let offset = 0; // into check.digests
+  const { digests } = check.blocks;
+  let offset = 0; // into digests
   for await (const block of inBlocks(source.read())) {
     const digest = await digestOf(block);
-    const expected = check.digests.subarray(offset, offset + digest.length);
+    const expected = digests.subarray(offset, offset + digest.length);
     if (!digest.every((byte, i) => byte === expected[i])) {
       throw new Error(
         `${source.name} changed since it was checked (from byte ${
@@ -1020,30 +1045,41 @@ async function* asChecked(
     offset += digest.length;
     yield block;
   }
-  if (offset !== check.digests.length) {
+  if (offset !== digests.length) {
     throw new Error(`${source.name} changed since it was checked (it is shorter)`);
   }
 }
 
 /**
- * `bytes` with the lines in `blank` (line numbers) handed over empty, their
- * line ends kept, so that line numbers stay true.
+ * The blocks a check read ({@linkcode ReadBlocks}), with the lines in `blank`
+ * (line numbers) handed over empty, their line ends kept, so that line
+ * numbers stay true. A block that holds none of them is handed on as it is,
+ * unread: the check counted its line ends.
  */
 async function* linesBlanked(
-  bytes: AsyncIterable<Uint8Array>,
+  blocks: AsyncIterable<Uint8Array>,
   blank: Set<number>,
+  lineEnds: Uint32Array,
 ): AsyncGenerator<Uint8Array> {
-  const last = Math.max(0, ...blank);
-  let line = 1;
+  const lines = [...blank];
+  let line = 1; // where the next byte is
   let blanking = blank.has(1);
-  for await (const chunk of bytes) {
-    let from = 0; // bytes of this chunk before it are handed over (or blanked)
+  let index = 0;
+  for await (const block of blocks) {
+    const ends = lineEnds[index++] ?? 0;
+    // A blanked line L starts in this block when line L - 1 ends in it.
+    if (!blanking && !lines.some((l) => l > line && l <= line + ends)) {
+      line += ends;
+      yield block;
+      continue;
+    }
+    let from = 0; // bytes of this block before it are handed over (or blanked)
     let at = 0;
-    while (blanking || line <= last) {
-      const newline = chunk.indexOf(0x0a, at);
+    while (true) {
+      const newline = block.indexOf(0x0a, at);
       if (blanking) {
         if (newline === -1) {
-          from = chunk.length;
+          from = block.length;
           break;
         }
         blanking = false;
@@ -1054,12 +1090,12 @@ async function* linesBlanked(
       at = newline + 1;
       line++;
       if (blank.has(line)) {
-        if (at > from) yield chunk.subarray(from, at);
+        if (at > from) yield block.subarray(from, at);
         from = at;
         blanking = true;
       }
     }
-    if (!blanking && from < chunk.length) yield chunk.subarray(from);
+    if (!blanking && from < block.length) yield block.subarray(from);
   }
 }
 
