@@ -504,7 +504,10 @@ function inspect(
         if (child.intoClause) atLeast("ddl");
         break;
       case "ParamRef":
-        maxParam = Math.max(maxParam, Number(child.number ?? 0));
+        // PREPARE's and a function body's $n are their own parameters, bound later.
+        if (type !== "PrepareStmt" && type !== "CreateFunctionStmt") {
+          maxParam = Math.max(maxParam, Number(child.number ?? 0));
+        }
         break;
       case "VariableSetStmt": {
         const name = String(child.name ?? "").toLowerCase();
@@ -633,6 +636,13 @@ const MAX_BODY_DEPTH = 8;
 
 async function parseNested(text: string, depth: number): Promise<Statement[]> {
   const sql = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const nul = sql.indexOf("\0");
+  if (nul >= 0) {
+    // The parser reads C strings: it would stop there, and the server would be sent the rest.
+    throw new UsageError(
+      `The SQL holds a NUL byte at line ${lineOf(sql, nul)}; SQL cannot contain one: remove it`,
+    );
+  }
   const { parse } = await loadParser();
   let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
   try {

@@ -58,7 +58,9 @@ EXPLAIN (ANALYZE, BUFFERS), inside a transaction that is always rolled back:
 the plan shows real row counts, times and buffer use, and a DELETE, UPDATE or
 INSERT leaves every row as it was. (Sequences advanced by the statement stay
 advanced, as rollback does not undo them.) With --no-analyze the statement is
-only planned, never run. PostgreSQL's parser checks the text first: exactly
+only planned, never run; planning may still call the stable and immutable
+functions it names (to fold constants and estimate rows), so it too runs
+read-only, as the reader role when there is one. PostgreSQL's parser checks the text first: exactly
 one statement of a kind EXPLAIN takes (SELECT, INSERT, UPDATE, DELETE, MERGE,
 VALUES, CREATE TABLE AS, DECLARE); with ANALYZE, nothing that acts outside the
 transaction (pg_terminate_backend, dblink, server files, SQL given as text to
@@ -68,7 +70,7 @@ change runs as the profile's own role.
 The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
 
 Options:
-  --no-analyze   plan only (EXPLAIN without ANALYZE): nothing is executed
+  --no-analyze   plan only (EXPLAIN without ANALYZE): the statement is not run
   --param VALUE  a value for $1, $2 ... in order (repeatable); bound, never
                  spliced into the text, so the plan is the one the application's
                  parameterized query gets
@@ -107,7 +109,7 @@ await runScript("explain_analyze", async () => {
   const target = await resolveTarget({ session: readOnly ? "diagnostic" : "explain" });
   let roleWarning: string | undefined;
   const plan = await withSession(target, async (session) => {
-    if (readOnly && analyze) {
+    if (readOnly) {
       // The server refuses what the parser cannot see only for a role that can do no more;
       // said after the plan, so that a failure stays one line.
       roleWarning = readOnlyRoleWarning(await checkSessionRole(session), target);

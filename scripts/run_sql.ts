@@ -137,7 +137,12 @@ await runScript("run_sql", async () => {
     session: plan.mode === "read-only" ? "diagnostic" : "explain",
   });
   if (plan.mode !== "read-only") {
-    const lines = statements.map((s) => `${s.index}. ${describeStatement(s)}`);
+    // What acts beyond the transaction is named: the flag allows it, the user should see it.
+    const lines = statements.map((s) =>
+      `${s.index}. ${describeStatement(s)}` +
+      (s.escapes.length ? `; outside the transaction: ${s.escapes.join(", ")}` : "") +
+      (s.unseen.length ? `; not seen into: ${s.unseen.join(", ")}` : "")
+    );
     await confirmAction(
       `Run on database "${target.database}" at ${describeServer(target)}:\n  ` +
         `${lines.join("\n  ")}\n${

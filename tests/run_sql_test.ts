@@ -306,7 +306,25 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
         /1\. UPDATE \(canary\)\s+2\. SELECT\s+in one transaction\? Type YES/,
       );
       assert.deepEqual(await canary(cluster), [CANARY[0], CANARY[1], { id: 3, v: "z" }]);
+      await cluster.sql("update canary set v = 'c' where id = 3");
     });
+
+    await t.step(
+      "the prompt names data changes in CTEs and what acts outside the transaction",
+      async () => {
+        const command = await skillCommandLine("run_sql.ts", [
+          "--write",
+          "with d as (delete from canary where id = 3 returning *) select pg_cancel_backend(0)",
+        ]);
+        const result = await runInTerminal(command, "no\n", { ...baseEnv(), ...env });
+        assert.equal(result.code, 1, result.output);
+        assert.match(
+          result.output,
+          /1\. SELECT \(canary\), with DELETE FROM canary; outside the transaction: pg_cancel_backend\(\) \(it signals another session\)/,
+        );
+        assert.deepEqual(await canary(cluster), CANARY);
+      },
+    );
 
     await t.step("Ctrl-C cancels the statement on the server and exits 130", async () => {
       const running = await spawnSkillScript("run_sql.ts", ["select pg_sleep(60)"], {

@@ -221,3 +221,34 @@ Deno.test("commands are named as PostgreSQL names them", async () => {
     assert.equal(statement.command, command, sql);
   }
 });
+
+Deno.test("a NUL byte is refused; PREPARE's and a function's own $n need no --param", async () => {
+  assert.match(await refusal("select 1 as a\0; delete from canary"), /NUL byte at line 1/);
+  assert.match(await refusal("select 1;\n\0 delete from canary"), /NUL byte at line 2/);
+  assert.deepEqual(await plan("prepare p(int) as select $1 + 1; execute p(41)"), {
+    mode: "read-only",
+    outsideTransaction: false,
+  });
+  await plan("create function f(int) returns int language sql return $1 + 1", { ddl: true });
+});
+
+Deno.test("code the statement brings is read: DO blocks and function bodies", async () => {
+  const [block] = await parseStatements(
+    "do $$ begin perform pg_terminate_backend(42); execute format('drop table %I', 't'); end $$",
+  );
+  assert.deepEqual(block.escapes, [
+    "pg_terminate_backend() (it signals another session) in the DO block",
+  ]);
+  assert.deepEqual(block.unseen, ["EXECUTE of SQL built at run time in the DO block"]);
+  const [fn] = await parseStatements(
+    "create function f() returns void language plpgsql as $$ begin " +
+      "execute 'copy (select 1) to program ''x'''; end $$",
+  );
+  assert.deepEqual(fn.escapes, [
+    "COPY to or from a program (it runs on the server) in the function's body",
+  ]);
+  const [plain] = await parseStatements(
+    "do $$ begin if not exists (select 1 from pg_tables) then create table t (id int); end if; end $$",
+  );
+  assert.deepEqual([plain.escapes, plain.unseen], [[], []]);
+});
