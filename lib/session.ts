@@ -257,6 +257,11 @@ export class PgSession {
     });
   }
 
+  /** True behind a pooler in transaction mode: each transaction may get another server connection. */
+  get pooled(): boolean {
+    return this.#pooled !== undefined;
+  }
+
   /** The backend's process id. */
   get backendPid(): number {
     return (this.#client as unknown as { processID: number }).processID;

@@ -66,6 +66,14 @@ export interface Statement {
   endsTransaction: boolean;
   /** The pinned settings (session.ts) it changes away from their pinned values, by name. */
   pinnedChanges: string[];
+  /**
+   * Session state it leaves behind after its transaction (a prepared
+   * statement, a session-level SET, an advisory lock held or released, a
+   * holdable cursor, LISTEN): behind a pooler in transaction mode that state
+   * stays on a server connection other clients then get. `rollbackUndoes`:
+   * only a committed transaction leaves it (a SET, a WITH HOLD cursor).
+   */
+  outlivesTransaction: { what: string; rollbackUndoes: boolean }[];
   /** What it changes that a rollback does not put back, allowed in a rolled-back check and reported. */
   notUndone: string[];
   /**
@@ -383,6 +391,7 @@ function inspect(
   | "dataChanges"
   | "pinnedChanges"
   | "notUndone"
+  | "outlivesTransaction"
 > {
   const targets = new Set<string>();
   const readOnlyRefusals: string[] = [];
@@ -392,6 +401,9 @@ function inspect(
   const dataChanges: string[] = [];
   const pinnedChanges: string[] = [];
   const notUndone: string[] = [];
+  const outlivesTransaction: Statement["outlivesTransaction"] = [];
+  const leaves = (what: string, rollbackUndoes = false) =>
+    outlivesTransaction.push({ what, rollbackUndoes });
   const changePinned = (name: string, value: string | undefined) => {
     const refusal = pinnedRefusal(name, value);
     if (!refusal) return;
@@ -437,6 +449,7 @@ function inspect(
       dataChanges,
       pinnedChanges,
       notUndone,
+      outlivesTransaction,
     };
   }
   if (type === "ExecuteStmt") {
@@ -478,6 +491,18 @@ function inspect(
     atLeast("write");
   };
   if (type === "DoStmt") readOnlyRefusals.push("a DO block");
+  const sessionState: Record<string, string> = {
+    PrepareStmt: "PREPARE",
+    DeallocateStmt: "DEALLOCATE",
+    ListenStmt: "LISTEN",
+    UnlistenStmt: "UNLISTEN",
+    DiscardStmt: "DISCARD",
+    LoadStmt: "LOAD",
+  };
+  if (sessionState[type]) leaves(sessionState[type], /LISTEN/.test(sessionState[type]));
+  if (type === "DeclareCursorStmt" && (Number(node.options ?? 0) & CURSOR_OPT_HOLD)) {
+    leaves("DECLARE ... WITH HOLD", true);
+  }
   if (type === "LoadStmt") escapes.push("LOAD (it runs a shared library's code in the server)");
   if (type === "CheckPointStmt") escapes.push("CHECKPOINT (it acts on the whole server)");
   if (type === "VacuumStmt" && node.is_vacuumcmd !== true) {
@@ -521,6 +546,9 @@ function inspect(
           name,
           child.kind === "VAR_SET_VALUE" && args.length === 1 ? constantText(args[0]) : undefined,
         );
+        if (child.is_local !== true && !/^transaction|^session characteristics/i.test(name)) {
+          leaves(`SET or RESET of ${name || "every setting"}`, true);
+        }
         if (child.kind === "VAR_RESET_ALL") {
           readOnlyRefusals.push("RESET ALL");
         } else if (GUARDED_SETTINGS.has(name) || touchesReadOnly) {
@@ -555,8 +583,13 @@ function inspect(
             );
           }
           if (setting !== undefined) changePinned(setting, constantText(second));
+          const local = constantText(((child.args as Node[] | undefined) ?? [])[2]);
+          if (!local || !/^(t|true|on|yes|1)$/i.test(local)) {
+            leaves(`set_config of ${setting ?? "a computed setting"} for the session`, true);
+          }
         } else {
           checkCall(name);
+          if (SESSION_LOCKS.test(name)) leaves(`${name}() (a session-level lock)`);
         }
         break;
       }
@@ -588,8 +621,15 @@ function inspect(
     dataChanges,
     pinnedChanges,
     notUndone,
+    outlivesTransaction,
   };
 }
+
+/** DECLARE's WITH HOLD, in the parser's cursor options. */
+const CURSOR_OPT_HOLD = 0x0020;
+
+/** Advisory locks taken or released for the session, not the transaction. */
+const SESSION_LOCKS = /^pg_(try_)?advisory_(lock|lock_shared|unlock|unlock_shared|unlock_all)$/;
 
 /** `DELETE FROM t`, `INSERT INTO t`, `UPDATE t`, `MERGE INTO t`: a data change inside another. */
 function dataChangeOf(type: string, node: Node): string {

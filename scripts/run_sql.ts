@@ -162,6 +162,21 @@ await runScript("run_sql", async () => {
       }
       shown = session.notices.length;
     };
+    if (session.pooled) {
+      // Session state would stay on a server connection that other clients of the pooler get.
+      const committed = plan.mode !== "read-only";
+      for (const statement of statements) {
+        const left = statement.outlivesTransaction.find((o) => committed || !o.rollbackUndoes);
+        if (left) {
+          throw new UsageError(
+            `Statement ${statement.index}, ${describeStatement(statement)}, leaves ${left.what} ` +
+              `on the server connection, and behind a pooler in transaction mode other clients ` +
+              `get that connection next; nothing was sent (use SET LOCAL, or connect past the ` +
+              `pooler)`,
+          );
+        }
+      }
+    }
     if (plan.mode === "read-only") {
       // The server refuses what the parser cannot see only for a role that can do no more;
       // said after the results, so that a failure stays one line.

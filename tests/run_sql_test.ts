@@ -330,7 +330,7 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       const running = await spawnSkillScript("run_sql.ts", ["select pg_sleep(60)"], {
         env: { ...env, DB_APPLICATION_NAME: "run_sql_interrupted" },
       });
-      await activeSession(cluster, "run_sql_interrupted");
+      await activeSession(cluster, "run_sql_interrupted", "pg_sleep");
       running.child.kill("SIGINT");
       const result = await running.result;
       assert.equal(result.code, 130, result.stderr);
@@ -414,6 +414,31 @@ Deno.test({
         assert.equal(result.code, 2);
         assert.deepEqual((await canary(cluster)).length, 3);
       });
+
+      await t.step(
+        "session state that would stay on a shared server connection is refused",
+        async () => {
+          for (
+            const [args, what] of [
+              [["prepare leaked as select 1"], /leaves PREPARE on the server connection/],
+              [["deallocate all"], /DEALLOCATE/],
+              [["--write", "select pg_advisory_lock(1)"], /a session-level lock/],
+              [["--write", "set search_path = x; update canary set v = v"], /SET or RESET of/],
+            ] as [string[], RegExp][]
+          ) {
+            const result = await run(args, { ...pooled, DB_CONFIRM: "YES" });
+            assert.equal(result.code, 2, `${args}: ${result.stdout}`);
+            assert.match(result.stderr, what);
+            assert.ok(isOneLineError(result.stderr), result.stderr);
+          }
+          // A SET in a read-only run is rolled back with its transaction: allowed.
+          const read = await run(
+            ["set search_path = public; select count(*) as n from canary"],
+            pooled,
+          );
+          assert.equal(read.code, 0, read.stderr);
+        },
+      );
     } finally {
       await bouncer.stop();
       await cluster.stop();
