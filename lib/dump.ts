@@ -281,15 +281,14 @@ export async function checkRestoreSql(
     blocks: { digests: new Uint8Array(0), lineEnds: new Uint32Array(0) },
   };
   const state: CheckState = { check };
-  // Each digest is computed off the main thread while the lines are read;
-  // waiting on the one two blocks back keeps at most three blocks in memory.
-  const digests: Promise<Uint8Array>[] = [];
+  const digests = blockDigests();
   const lineEnds: number[] = [];
+  // Read as it comes, a piece at a time, not a block: between pieces the pipe
+  // from pg_restore is read on, so it keeps writing while the lines are checked.
   const recorded = async function* () {
-    for await (const block of inBlocks(source.read())) {
-      await digests.at(-2);
-      digests.push(digestOf(block));
-      yield block;
+    for await (const piece of inPieces(source.read())) {
+      await digests.add(piece.bytes);
+      yield piece;
     }
   };
   let chunk: string[] = []; // SQL lines since the last COPY rows, meta-commands blanked
@@ -298,8 +297,8 @@ export async function checkRestoreSql(
   let inCopyRows = false;
   let seenSql = false;
   let unrestrictLine: number | undefined;
-  for await (const { lines, lineEnds: ends } of readLines(recorded())) {
-    if (ends !== undefined) lineEnds.push(ends);
+  for await (const { lines, lineEnds: ends, block } of readLines(recorded())) {
+    if (block !== undefined) lineEnds[block] = (lineEnds[block] ?? 0) + ends!;
     for (const line of lines) {
       lineNumber++;
       if (line.includes("\0")) check.nulLine ??= lineNumber;
@@ -346,10 +345,7 @@ export async function checkRestoreSql(
   if (unrestrictLine !== undefined) check.ownRestrict!.lines.push(unrestrictLine);
   await inspectChunk(state, chunk, chunkStart);
   if (options.wrapped) claimOwnTransaction(state);
-  check.blocks = {
-    digests: concat(await Promise.all(digests)),
-    lineEnds: Uint32Array.from(lineEnds),
-  };
+  check.blocks = { digests: await digests.end(), lineEnds: Uint32Array.from(lineEnds) };
   return check;
 }
 
@@ -547,30 +543,54 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * The lines of UTF-8 text, as many as each chunk completes (a dump may be
+ * The lines of UTF-8 text, as many as each piece completes (a dump may be
  * larger than memory), without their line ends (`\n`, `\r\n`): for each
- * chunk, the lines it completes and how many line ends it holds; last, a line
- * that no line end completes (without a count, for it is no chunk).
+ * piece, the lines it completes, how many line ends it holds and its block;
+ * last, a line that no line end completes (with neither, for it is no piece).
  */
 async function* readLines(
-  bytes: AsyncIterable<Uint8Array>,
-): AsyncGenerator<{ lines: string[]; lineEnds?: number }> {
+  pieces: AsyncIterable<Piece>,
+): AsyncGenerator<{ lines: string[]; lineEnds?: number; block?: number }> {
   const utf8 = new TextDecoder();
   let rest = "";
   const withoutCr = (line: string) => line.endsWith("\r") ? line.slice(0, -1) : line;
-  for await (const chunk of bytes) {
-    const text = utf8.decode(chunk, { stream: true });
+  for await (const { bytes, block } of pieces) {
+    const text = utf8.decode(bytes, { stream: true });
     if (!text.includes("\n")) {
       rest += text; // one long line: joined once, when it ends
-      yield { lines: [], lineEnds: 0 };
+      yield { lines: [], lineEnds: 0, block };
       continue;
     }
     const lines = (rest + text).split("\n");
     rest = lines.pop()!;
-    yield { lines: lines.map(withoutCr), lineEnds: lines.length };
+    yield { lines: lines.map(withoutCr), lineEnds: lines.length, block };
   }
   rest += utf8.decode();
   if (rest !== "") yield { lines: [withoutCr(rest)] };
+}
+
+/** Bytes as read, within one block of {@linkcode DIGEST_BLOCK} bytes, and that block's number. */
+interface Piece {
+  bytes: Uint8Array;
+  block: number;
+}
+
+/** `bytes` as they are read, cut where each block of {@linkcode DIGEST_BLOCK} bytes ends. */
+async function* inPieces(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Piece> {
+  let block = 0;
+  let filled = 0;
+  for await (const chunk of bytes) {
+    for (let at = 0; at < chunk.length;) {
+      const taken = Math.min(DIGEST_BLOCK - filled, chunk.length - at);
+      yield { bytes: chunk.subarray(at, at + taken), block };
+      filled += taken;
+      at += taken;
+      if (filled === DIGEST_BLOCK) {
+        block++;
+        filled = 0;
+      }
+    }
+  }
 }
 
 /** `bytes` in blocks of {@linkcode DIGEST_BLOCK} bytes (the last one shorter), each a new array. */
@@ -579,20 +599,49 @@ async function* inBlocks(
 ): AsyncGenerator<Uint8Array<ArrayBuffer>> {
   let block = new Uint8Array(DIGEST_BLOCK);
   let filled = 0;
-  for await (const chunk of bytes) {
-    for (let at = 0; at < chunk.length;) {
-      const taken = Math.min(DIGEST_BLOCK - filled, chunk.length - at);
-      block.set(chunk.subarray(at, at + taken), filled);
-      filled += taken;
-      at += taken;
-      if (filled === DIGEST_BLOCK) {
-        yield block;
-        block = new Uint8Array(DIGEST_BLOCK);
-        filled = 0;
-      }
+  let number = 0;
+  for await (const piece of inPieces(bytes)) {
+    if (piece.block !== number) {
+      yield block;
+      block = new Uint8Array(DIGEST_BLOCK);
+      filled = 0;
+      number = piece.block;
     }
+    block.set(piece.bytes, filled);
+    filled += piece.bytes.length;
   }
   if (filled > 0) yield block.subarray(0, filled);
+}
+
+/**
+ * The SHA-256 of each block of the bytes added, one after the other, each
+ * computed off the main thread while reading goes on (waiting on the one two
+ * blocks back, so that at most three blocks are held).
+ */
+function blockDigests() {
+  const digests: Promise<Uint8Array>[] = [];
+  let block = new Uint8Array(DIGEST_BLOCK);
+  let filled = 0;
+  return {
+    async add(bytes: Uint8Array): Promise<void> {
+      for (let at = 0; at < bytes.length;) {
+        const taken = Math.min(DIGEST_BLOCK - filled, bytes.length - at);
+        block.set(bytes.subarray(at, at + taken), filled);
+        filled += taken;
+        at += taken;
+        if (filled === DIGEST_BLOCK) {
+          await digests.at(-2);
+          digests.push(digestOf(block));
+          block = new Uint8Array(DIGEST_BLOCK);
+          filled = 0;
+        }
+      }
+    },
+    async end(): Promise<Uint8Array> {
+      if (filled > 0) digests.push(digestOf(block.subarray(0, filled)));
+      return concat(await Promise.all(digests));
+    },
+  };
 }
 
 async function digestOf(block: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {

@@ -440,11 +440,18 @@ export async function runTool(
     ? (async () => {
       const writer = child.stdin.getWriter();
       const chunks = input[Symbol.asyncIterator]();
+      // The next chunk is read while this one is written: neither side waits for the other.
+      const ahead = () => {
+        const next = chunks.next();
+        next.catch(() => {}); // handled when awaited
+        return next;
+      };
+      let pending = ahead();
       try {
         while (true) {
           let next;
           try {
-            next = await chunks.next();
+            next = await pending;
           } catch (error) {
             unread = error instanceof Error ? error : new Error(String(error));
             child.kill("SIGKILL");
@@ -452,10 +459,12 @@ export async function runTool(
             return;
           }
           if (next.done) break;
+          pending = ahead();
           try {
             await writer.write(next.value);
           } catch {
             // The tool stopped reading (it failed); its exit status tells.
+            await pending.catch(() => {});
             await chunks.return?.();
             return;
           }
