@@ -910,6 +910,14 @@ export function planRun(
       );
     }
     if (kind === "write" && !options.write && !options.ddl) {
+      if (statement.escapes.length) {
+        throw new UsageError(
+          `Statement ${statement.index}, ${describeStatement(statement)}, uses ` +
+            `${statement.escapes[0]}, which acts outside the transaction, so a read-only run ` +
+            `refuses it: only if the user asked for exactly that, run again with --write (the ` +
+            `confirmation names it)`,
+        );
+      }
       const what = statement.readOnlyRefusals.length
         ? `uses ${statement.readOnlyRefusals[0]}, which a read-only run refuses`
         : "changes data";

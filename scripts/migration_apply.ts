@@ -93,7 +93,9 @@ await runScript("migration_apply", async () => {
           ? " (the connection was lost during COMMIT; the server records it as committed)"
           : ""
       }.`
-      : `Checked ${what} on ${where}: they apply; rolled back, ${
+      : `Checked ${what} on ${where}: ${
+        statements.length === 1 ? "it applies" : "they apply"
+      }; rolled back, ${
         moved.length
           ? `nothing was changed but sequences, which a rollback does not move back: ${
             moved.join(", ")

@@ -50,7 +50,9 @@ changes them is refused, and a run whose session sees them changed stops):
                            for the role's privileges to refuse, and a run
                            whose role can do more than read says so
   --write                  also data changes (INSERT, UPDATE, DELETE, MERGE,
-                           TRUNCATE, VACUUM ...)
+                           TRUNCATE, VACUUM ...) and the calls read-only
+                           refuses (the confirmation names those that act
+                           outside the transaction)
   --ddl                    also structure changes (CREATE, ALTER, DROP, GRANT,
                            DO, CALL ...)
 With --write or --ddl the statements run in one transaction, all or nothing,
@@ -73,8 +75,9 @@ Options:
   --ddl             allow structure and data changes (see above)
   --max-rows N      rows of each result shown in the table (default 200;
                     0: all); --json, --csv and --ndjson always give all
-  --json            one JSON document: mode, results (statement, columns,
-                    rows, command, row_count), transaction
+  --json            one JSON document: mode, role (the role it connected
+                    as), results (statement, columns, rows, command,
+                    row_count), transaction
   --csv             the rows of the one statement that returns rows, as COPY
                     CSV writes them (server text; NULL empty, '' quoted)
   --ndjson          the same rows, one JSON object per line
@@ -151,7 +154,10 @@ await runScript("run_sql", async () => {
     );
   }
 
-  const results = new ResultStream(format, { maxRows, prologue: { mode: plan.mode } });
+  const results = new ResultStream(format, {
+    maxRows,
+    prologue: { mode: plan.mode, role: target.user },
+  });
   let transaction = plan.outsideTransaction ? "none (ran outside a transaction)" : "rolled back";
   let roleWarning: string | undefined;
   await withSession(target, async (session) => {

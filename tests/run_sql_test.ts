@@ -74,6 +74,7 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       assert.match(result.stdout, /\{"big":9007199254740993,"n":1\.50,"a":\[1,2\]\}/);
       const doc = JSON.parse(result.stdout);
       assert.equal(doc.mode, "read-only");
+      assert.equal(doc.role, cluster.superuser);
       assert.equal(doc.transaction, "rolled back");
       assert.deepEqual(doc.results.map((r: { command: string }) => r.command), [
         "SELECT 1",

@@ -252,3 +252,9 @@ Deno.test("code the statement brings is read: DO blocks and function bodies", as
   );
   assert.deepEqual([plain.escapes, plain.unseen], [[], []]);
 });
+
+Deno.test("a call that acts outside the transaction is refused without inviting it", async () => {
+  const message = await refusal("select pg_terminate_backend(pid) from pg_stat_activity");
+  assert.match(message, /acts outside the transaction, so a read-only run refuses it: only if the/);
+  assert.match(message, /user asked for exactly that, run again with --write/);
+});
