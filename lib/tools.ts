@@ -480,14 +480,33 @@ export async function runTool(
   let unwritten: Error | undefined;
   const collecting: Promise<ArrayBuffer> = output
     ? (async () => {
+      // One buffer, filled by reads and then written whole: no garbage, memory
+      // flat, and one write for many small reads.
+      const reader = child.stdout.getReader({ mode: "byob" });
+      let buffer = new ArrayBuffer(1024 * 1024);
+      let filled = 0;
+      const flush = async () => {
+        const bytes = new Uint8Array(buffer, 0, filled);
+        for (let at = 0; at < bytes.length;) at += await output.write(bytes.subarray(at));
+        written += filled;
+        filled = 0;
+      };
       try {
-        for await (const chunk of child.stdout) {
-          for (let at = 0; at < chunk.length;) at += await output.write(chunk.subarray(at));
-          written += chunk.length;
+        while (true) {
+          const { value, done } = await reader.read(
+            new Uint8Array(buffer, filled, buffer.byteLength - filled),
+          );
+          if (value) {
+            buffer = value.buffer as ArrayBuffer;
+            filled += value.length;
+          }
+          if (done || filled === buffer.byteLength) await flush();
+          if (done) break;
         }
       } catch (error) {
         unwritten = error instanceof Error ? error : new Error(String(error));
         child.kill("SIGKILL");
+        await reader.cancel().catch(() => {});
       }
       return new ArrayBuffer(0);
     })()
