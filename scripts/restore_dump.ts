@@ -83,8 +83,8 @@ function refuse(
 ): void {
   const { singleTransaction, archive } = options;
   const named = subject[0].toUpperCase() + subject.slice(1);
-  const fix = (edit: string) =>
-    archive ? "pg_dump never writes that into an archive: check where it came from" : edit;
+  const untrusted = "pg_dump never writes that into an archive, so check where it came from";
+  const fix = (edit: string) => archive ? untrusted : edit;
   if (check.nulLine !== undefined) {
     throw new UsageError(
       `${named} has a NUL byte at line ${check.nulLine}, which psql cannot read (it drops ` +
@@ -96,7 +96,7 @@ function refuse(
     const connect = check.metaCommands.some(({ command }) => /^\\c(onnect)?$/.test(command));
     throw new UsageError(
       `${named} holds psql meta-commands (${listed(check.metaCommands)}), which a restore ` +
-        `never runs (psql reads it under \\restrict): ${fix("remove them")}` +
+        `never runs (psql reads it under \\restrict); ${fix("remove them")}` +
         (connect ? "; to restore into another database, name it with DB_PROFILE or DB_URL" : ""),
     );
   }
@@ -109,7 +109,7 @@ function refuse(
   if (check.lexingChanges.length) {
     throw new UsageError(
       `${named} changes standard_conforming_strings (${listed(check.lexingChanges)}), which ` +
-        `the restore keeps on so that psql reads it as the check did: ` +
+        `the restore keeps on so that psql reads it as the check did; ` +
         fix(
           "remove that statement (SET standard_conforming_strings = on, as pg_dump writes it, " +
             "is fine)",
@@ -121,7 +121,7 @@ function refuse(
     throw new UsageError(
       `${named} has transaction control of its own (${control.command} at line ` +
         `${control.line}), so it cannot be restored all or nothing: its COMMIT would keep ` +
-        `what ran before an error; ${archive ? `${fix("")}; ` : ""}to restore it statement by ` +
+        `what ran before an error; ${archive ? `${untrusted}; ` : ""}to restore it statement by ` +
         `statement (what runs before an error stays), use --no-single-transaction`,
     );
   }
