@@ -203,8 +203,19 @@ export interface RestoreSqlCheck {
   metaCommands: FileCommand[];
   /** BEGIN, COMMIT, ROLLBACK ...: such a file cannot run in the restore's one transaction. */
   transactionControl: TransactionControl[];
-  /** Statements that change standard_conforming_strings, which the check reads as on. */
+  /**
+   * Statements that change how psql and the server read the text from then
+   * on: standard_conforming_strings (the check reads it as on), or
+   * client_encoding to an encoding that is not ASCII-safe (SJIS, BIG5 ...,
+   * where a multibyte character can take the quote or backslash after it).
+   */
   lexingChanges: FileCommand[];
+  /**
+   * References to psql variables that psql fills in even under `\restrict`
+   * (`:ROW_COUNT`, `:'LAST_ERROR_MESSAGE'` ...): the server would run text
+   * the check never read.
+   */
+  variables: FileCommand[];
   /** pg_dump's own `\restrict <key>` line and its `\unrestrict <key>` line, if it has them. */
   ownRestrict?: { key: string; lines: number[] };
   /**
@@ -275,6 +286,7 @@ export async function checkRestoreSql(
     metaCommands: [],
     transactionControl: [],
     lexingChanges: [],
+    variables: [],
     escapes: [],
     movesSequences: false,
     entryTypes: [],
@@ -455,8 +467,9 @@ async function inspectChunk(
     if (statement.endsTransaction) {
       check.transactionControl.push({ command: statement.command, line });
     }
-    // client_encoding is not pinned for a restore: pg_dump sets the dump's own.
-    if (statement.pinnedChanges.includes("standard_conforming_strings")) {
+    // client_encoding is not pinned for a restore (pg_dump sets the dump's own, always an
+    // ASCII-safe server encoding); one that is not ASCII-safe changes how text is read.
+    if (statement.pinnedChanges.some(changesLexing)) {
       check.lexingChanges.push({ command: statement.command, line });
     }
     for (const what of statement.escapes) check.escapes.push({ what, line });
@@ -470,6 +483,117 @@ async function inspectChunk(
     const line = await firstLexingSensitiveString(sql);
     if (line !== undefined) check.readsDifferently = { line: line + firstLine - 1 };
   }
+  for (const { name, line } of await psqlVariables(sql)) {
+    check.variables.push({ command: name, line: line + firstLine - 1 });
+  }
+}
+
+/** Client encodings that are not ASCII-safe (PostgreSQL's client-only ones), as it cleans names. */
+const UNSAFE_CLIENT_ENCODINGS = new Set([
+  "sjis",
+  "shiftjis",
+  "mskanji",
+  "win932",
+  "windows932",
+  "shiftjis2004",
+  "big5",
+  "win950",
+  "windows950",
+  "gbk",
+  "win936",
+  "windows936",
+  "uhc",
+  "win949",
+  "windows949",
+  "gb18030",
+  "johab",
+]);
+
+/** Whether a change of a pinned setting changes how the rest of the file is read. */
+function changesLexing(change: Statement["pinnedChanges"][number]): boolean {
+  if (change.name === "standard_conforming_strings") return true;
+  if (change.name !== "client_encoding" || change.reset) return false;
+  // A computed value cannot be told safe.
+  return change.value === undefined ||
+    UNSAFE_CLIENT_ENCODINGS.has(change.value.toLowerCase().replace(/[^a-z0-9]/g, ""));
+}
+
+/**
+ * Variables psql sets itself (and the restore's own), which it substitutes
+ * for `:name`, `:'name'` and `:"name"` in SQL even under `\restrict`; a
+ * name psql has not set stays as written, so only these matter.
+ */
+const PSQL_VARIABLES = new Set([
+  "AUTOCOMMIT",
+  "COMP_KEYWORD_CASE",
+  "DBNAME",
+  "ECHO",
+  "ECHO_HIDDEN",
+  "ENCODING",
+  "ERROR",
+  "FETCH_COUNT",
+  "HIDE_TABLEAM",
+  "HIDE_TOAST_COMPRESSION",
+  "HISTCONTROL",
+  "HISTFILE",
+  "HISTSIZE",
+  "HOST",
+  "IGNOREEOF",
+  "LASTOID",
+  "LAST_ERROR_MESSAGE",
+  "LAST_ERROR_SQLSTATE",
+  "ON_ERROR_ROLLBACK",
+  "ON_ERROR_STOP",
+  "PORT",
+  "PROMPT1",
+  "PROMPT2",
+  "PROMPT3",
+  "QUIET",
+  "ROW_COUNT",
+  "SERVER_VERSION_NAME",
+  "SERVER_VERSION_NUM",
+  "SHELL_ERROR",
+  "SHELL_EXIT_CODE",
+  "SHOW_ALL_RESULTS",
+  "SHOW_CONTEXT",
+  "SINGLELINE",
+  "SINGLESTEP",
+  "SQLSTATE",
+  "USER",
+  "VERBOSITY",
+  "VERSION",
+  "VERSION_NAME",
+  "VERSION_NUM",
+  "WATCH_INTERVAL",
+  "skill_restore_xid",
+  "skill_restore_same",
+]);
+
+/**
+ * Where `sql` refers to a psql variable psql would fill in: a `:` (not
+ * `::`) outside quotes and comments, right before the variable's name, in
+ * single or double quotes or bare, as PostgreSQL's lexer reads the tokens.
+ */
+async function psqlVariables(sql: string): Promise<{ name: string; line: number }[]> {
+  if (!sql.includes(":")) return [];
+  const { scan } = await loadScanner();
+  let tokens;
+  try {
+    tokens = (await scan(sql)).tokens;
+  } catch {
+    return [];
+  }
+  const bytes = encoder.encode(sql);
+  const found: { name: string; line: number }[] = [];
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    const [colon, next] = [tokens[i], tokens[i + 1]];
+    if (colon.text !== ":" || next.start !== colon.end) continue;
+    const name = next.text.replace(/^(['"])(.*)\1$/s, "$2");
+    if (PSQL_VARIABLES.has(name)) {
+      found.push({ name: `:${next.text}`, line: lineAt(bytes, colon.start) });
+    }
+  }
+  return found;
 }
 
 /** Why a stretch of SQL did not parse: a meta-command after a statement, or the parser's error. */

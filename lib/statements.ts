@@ -64,8 +64,12 @@ export interface Statement {
   copyFromStdin: boolean;
   /** True when it begins or ends a transaction (BEGIN, COMMIT, ROLLBACK, PREPARE TRANSACTION ...). */
   endsTransaction: boolean;
-  /** The pinned settings (session.ts) it changes away from their pinned values, by name. */
-  pinnedChanges: string[];
+  /**
+   * The pinned settings (session.ts) it changes away from their pinned
+   * values: the setting, and the value it is given when that is a constant
+   * (none for RESET, DEFAULT or a computed value; `reset` for RESET).
+   */
+  pinnedChanges: { name: string; value?: string; reset: boolean }[];
   /**
    * Session state it leaves behind after its transaction (a prepared
    * statement, a session-level SET, an advisory lock held or released, a
@@ -399,16 +403,20 @@ function inspect(
   const escapes: string[] = [];
   const sequenceCalls: string[] = [];
   const dataChanges: string[] = [];
-  const pinnedChanges: string[] = [];
+  const pinnedChanges: Statement["pinnedChanges"] = [];
   const notUndone: string[] = [];
   const outlivesTransaction: Statement["outlivesTransaction"] = [];
   const leaves = (what: string, rollbackUndoes = false) =>
     outlivesTransaction.push({ what, rollbackUndoes });
-  const changePinned = (name: string, value: string | undefined) => {
+  const changePinned = (name: string, value: string | undefined, reset = false) => {
     const refusal = pinnedRefusal(name, value);
     if (!refusal) return;
     refusals.push(refusal);
-    pinnedChanges.push(name.toLowerCase());
+    pinnedChanges.push({
+      name: name.toLowerCase(),
+      ...(value === undefined ? {} : { value }),
+      reset,
+    });
   };
   let kind: StatementKind = READ_STATEMENTS.has(type)
     ? "read"
@@ -545,6 +553,7 @@ function inspect(
         changePinned(
           name,
           child.kind === "VAR_SET_VALUE" && args.length === 1 ? constantText(args[0]) : undefined,
+          child.kind === "VAR_RESET",
         );
         if (child.is_local !== true && !/^transaction|^session characteristics/i.test(name)) {
           leaves(`SET or RESET of ${name || "every setting"}`, true);

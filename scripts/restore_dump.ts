@@ -108,12 +108,20 @@ function refuse(
   }
   if (check.lexingChanges.length) {
     throw new UsageError(
-      `${named} changes standard_conforming_strings (${listed(check.lexingChanges)}), which ` +
-        `the restore keeps on so that psql reads it as the check did; ` +
+      `${named} changes how the rest of it is read (${listed(check.lexingChanges)}: ` +
+        `standard_conforming_strings, or a client_encoding such as SJIS in which a character ` +
+        `can take a quote), which the restore keeps as the check read it; ` +
         fix(
-          "remove that statement (SET standard_conforming_strings = on, as pg_dump writes it, " +
-            "is fine)",
+          "remove that statement (SET standard_conforming_strings = on and the client_encoding " +
+            "pg_dump writes are fine)",
         ),
+    );
+  }
+  if (check.variables.length) {
+    throw new UsageError(
+      `${named} refers to psql variables (${listed(check.variables)}), which psql fills in ` +
+        `even under \\restrict, so the server would run text the check never read; ` +
+        fix("write the value itself"),
     );
   }
   const control = check.transactionControl[0];

@@ -918,7 +918,7 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
         assert.equal(result.code, 2, result.stderr);
         assert.match(
           result.stderr,
-          /changes standard_conforming_strings \((SET|SELECT|RESET) at line 2\)/,
+          /changes how the rest of it is read \((SET|SELECT|RESET) at line 2: standard_conf/,
         );
         await untouched();
       }
@@ -931,6 +931,46 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
       assert.equal(on.code, 0, on.stderr);
       await cluster.sql("truncate canary", "target");
     });
+
+    await t.step(
+      "a client encoding that is not ASCII-safe, and psql variables, are refused",
+      async () => {
+        // In SJIS, 0x83 0x5c is one character: the backslash no longer escapes the quote after it,
+        // so psql would read a ROLLBACK and an INSERT where the check read one string.
+        const sjis = new Uint8Array([
+          ...new TextEncoder().encode("set client_encoding = 'SJIS';\nselect E'"),
+          0x83,
+          0x5c,
+          ...new TextEncoder().encode(
+            "' ; rollback ; insert into canary values ($$after$$) ; -- ';\n",
+          ),
+        ]);
+        await Deno.writeFile(join(out, "sjis.sql"), sjis);
+        const encoding = await run("sjis.sql");
+        assert.equal(encoding.code, 2, encoding.stderr);
+        assert.match(encoding.stderr, /changes how the rest of it is read \(SET at line 1: /);
+        await untouched();
+        await write(
+          "variable.sql",
+          "select generate_series(1, 2);\n" +
+            "insert into canary select (array['first', 'second'])[int4:'ROW_COUNT'];\n",
+        );
+        const variable = await run("variable.sql");
+        assert.equal(variable.code, 2, variable.stderr);
+        assert.match(variable.stderr, /refers to psql variables \(:'ROW_COUNT' at line 2\)/);
+        await untouched();
+        // The encoding pg_dump writes for a LATIN1 database, and a slice by a column, are fine.
+        await write(
+          "latin1.sql",
+          "set client_encoding = 'LATIN1';\n" +
+            "insert into canary select (array['a', 'b'])[n:n] from (select 1 as n) s;\n",
+        );
+        const latin1 = await run("latin1.sql");
+        assert.equal(latin1.code, 0, latin1.stderr);
+        assert.equal(await rows(), "{a}");
+        await cluster.sql("truncate canary", "target");
+      },
+    );
 
     // With standard_conforming_strings off, psql would read line 2 as a SELECT and a COMMIT.
     const crafted = "insert into canary values ('before');\nselect 'a\\'' ; commit; --';\n" +
