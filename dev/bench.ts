@@ -31,9 +31,13 @@
  *   1 s and 256 MiB, and linear growth: the same at 400 tables, and two
  *   unrelated catalogs (200 and 300 tables) compared, are printed beside it.
  *
- * Usage: deno task bench [--runs N] [--only connect|introspect|csv|diff]
+ * - restore: restore_dump.ts of a pg_dump archive and of a plain dump against
+ *   pg_restore and psql themselves (see benchRestore). Budget: at most 1.8x
+ *   and 1.6x.
+ *
+ * Usage: deno task bench [--runs N] [--only connect|introspect|csv|diff|restore]
  */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools.ts";
 import { type Cluster, startCluster } from "../tests/support/cluster.ts";
 import { withSession } from "../lib/database.ts";
@@ -487,6 +491,125 @@ async function benchCsv(): Promise<void> {
   }
 }
 
+/**
+ * restore: restore_dump.ts of a custom-format archive and of a plain .sql
+ * dump (a 500,000-row table with an index, made by pg_dump) into a fresh
+ * database, each run a whole process timed from outside, alternating with
+ * pg_restore --single-transaction and psql --single-transaction of the same
+ * file (the fresh database is made before each run, untimed). The skill's
+ * restore reads the SQL twice (a check before asking, then psql under
+ * \restrict with its transaction checked), so it costs more than the tools
+ * alone: on this size about 0.4 s of checking (29 MB of SQL, most of it COPY
+ * rows), the parser's start and a second pass with its digests. Budget: at
+ * most 1.8x for the archive (pg_restore also runs twice) and 1.6x for the
+ * plain file.
+ */
+async function benchRestore(): Promise<void> {
+  const cluster = await startCluster();
+  const dir = await Deno.makeTempDir({ prefix: "pgskill-bench-restore-" });
+  try {
+    await cluster.sql("create database source");
+    await cluster.sql(
+      `create table t (id int primary key, name text, at timestamptz, amount numeric);
+       insert into t select g, 'name ' || g, now() - g * interval '1 second', g * 1.25
+         from generate_series(1, 500000) as g;
+       create index t_name on t (name);`,
+      "source",
+    );
+    const toolEnv = {
+      ...baseEnv(),
+      PGHOST: cluster.host,
+      PGPORT: String(cluster.port),
+      PGUSER: "postgres",
+      PGPASSWORD: cluster.password,
+    };
+    const archive = join(dir, "source.dump");
+    const plain = join(dir, "source.sql");
+    await timeOnce(pgDumpPath, ["-Fc", "-d", "source", "-f", archive], toolEnv);
+    await timeOnce(pgDumpPath, ["-Fp", "-d", "source", "-f", plain], toolEnv);
+    const pgRestore = realTool("pg_restore") ?? "";
+    const [deno, ...restoreArgs] = await skillArgv("restore_dump.ts");
+    const skillEnv = {
+      ...baseEnv(),
+      DB_URL: cluster.url({ database: "target" }),
+      DB_CONFIRM: "YES",
+    };
+    const fresh = async () => {
+      await cluster.sql("drop database if exists target");
+      await cluster.sql("create database target");
+    };
+    const runs = { warmup: 1, runs: 5 };
+    console.log(
+      `restore: a 500,000-row table with an index, dumped by pg_dump, into a fresh database on ` +
+        `PostgreSQL ${cluster.major}; ${runs.runs} alternating runs each`,
+    );
+    for (
+      const [what, file, tool, toolArgs, budget] of [
+        [
+          "custom archive",
+          archive,
+          pgRestore,
+          [
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            "-d",
+            "target",
+            archive,
+          ],
+          1.8,
+        ],
+        [
+          "plain .sql",
+          plain,
+          psql,
+          [
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-d",
+            "target",
+            "-f",
+            plain,
+          ],
+          1.6,
+        ],
+      ] as [string, string, string, string[], number][]
+    ) {
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let round = 0; round < runs.warmup + runs.runs; round++) {
+        const order = round % 2 ? ["tool", "skill"] : ["skill", "tool"];
+        for (const who of order) {
+          await fresh();
+          const elapsed = who === "skill"
+            ? await timeOnce(deno, [...restoreArgs, file], skillEnv)
+            : await timeOnce(tool, toolArgs, toolEnv);
+          if (round < runs.warmup) continue;
+          (who === "skill" ? ours : theirs).push(elapsed);
+        }
+      }
+      const ratio = median(ours) / median(theirs);
+      console.log(
+        `  ${what}: restore_dump.ts ${median(ours).toFixed(0)} ms (${
+          Math.min(...ours).toFixed(0)
+        }-` +
+          `${Math.max(...ours).toFixed(0)}), ${basename(tool)} ${median(theirs).toFixed(0)} ms ` +
+          `(${Math.min(...theirs).toFixed(0)}-${Math.max(...theirs).toFixed(0)}); ratio ` +
+          `${ratio.toFixed(2)}x (budget: at most ${budget.toFixed(2)}x) ${
+            ratio <= budget ? "MET" : "MISSED"
+          }`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await cluster.stop();
+  }
+}
+
 async function benchDiff(): Promise<void> {
   const cluster = await startCluster({ settings: { max_locks_per_transaction: "1024" } });
   try {
@@ -586,3 +709,4 @@ if (!ONLY || ONLY === "connect") await benchConnect();
 if (!ONLY || ONLY === "introspect") await benchIntrospect();
 if (!ONLY || ONLY === "csv") await benchCsv();
 if (!ONLY || ONLY === "diff") await benchDiff();
+if (!ONLY || ONLY === "restore") await benchRestore();

@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from "node:path";
+import { loadPgParser } from "./pg_parser.ts";
 import { parseStatements, type Statement } from "./statements.ts";
 import { SkillError } from "./cli.ts";
 import { replaceableTarget, replaceFile } from "./files.ts";
@@ -407,7 +408,7 @@ function isBlankOrComment(line: string): boolean {
 /** Whether, after `lines`, psql's lexer is outside quotes and comments (a backslash is a command). */
 async function outsideQuotesAndComments(lines: string[]): Promise<boolean> {
   if (lines.every(isBlankOrComment)) return true;
-  const { scan } = await loadScanner();
+  const { scan } = await loadPgParser();
   try {
     await scan(`${lines.join("\n")}\n`);
     return true;
@@ -422,18 +423,6 @@ async function parsedOrUndefined(sql: string): Promise<Statement[] | undefined> 
   } catch {
     return undefined;
   }
-}
-
-type Scanner = Pick<typeof import("libpg-query"), "scan">;
-let scanner: Promise<Scanner> | undefined;
-
-/** PostgreSQL's own lexer (the parser's module, loaded on first use). */
-function loadScanner(): Promise<Scanner> {
-  scanner ??= import("libpg-query").then(async (module) => {
-    await module.loadModule();
-    return module;
-  });
-  return scanner;
 }
 
 /**
@@ -576,7 +565,7 @@ const PSQL_VARIABLES = new Set([
  */
 async function psqlVariables(sql: string): Promise<{ name: string; line: number }[]> {
   if (!sql.includes(":")) return [];
-  const { scan } = await loadScanner();
+  const { scan } = await loadPgParser();
   let tokens;
   try {
     tokens = (await scan(sql)).tokens;
@@ -603,7 +592,7 @@ async function explainUnparsed(
   firstLine: number,
   error: unknown,
 ): Promise<void> {
-  const { scan } = await loadScanner();
+  const { scan } = await loadPgParser();
   try {
     const bytes = encoder.encode(sql);
     // psql reads a backslash outside quotes as a meta-command wherever it stands.
@@ -648,7 +637,7 @@ function lineAt(bytes: Uint8Array, offset: number): number {
  * backslash, so it no longer escapes the quote after it).
  */
 async function firstLexingSensitiveString(sql: string): Promise<number | undefined> {
-  const { scan } = await loadScanner();
+  const { scan } = await loadPgParser();
   let tokens;
   try {
     tokens = (await scan(sql)).tokens;

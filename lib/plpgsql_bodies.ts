@@ -18,17 +18,9 @@ export interface BodySql {
   unreadable?: string;
 }
 
-type Node = Record<string, unknown>;
-type PlParser = Pick<typeof import("libpg-query"), "parsePlPgSQL" | "scan">;
-let plParser: Promise<PlParser> | undefined;
+import { loadPgParser, type PgParser } from "./pg_parser.ts";
 
-function loadPlParser(): Promise<PlParser> {
-  plParser ??= import("libpg-query").then(async (module) => {
-    await module.loadModule();
-    return module;
-  });
-  return plParser;
-}
+type Node = Record<string, unknown>;
 
 /** PL/pgSQL statements whose `query` is SQL given as text (OPEN and RETURN QUERY have `dynquery`). */
 const DYNAMIC_STATEMENTS = new Set(["PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"]);
@@ -41,7 +33,7 @@ const DYNAMIC_STATEMENTS = new Set(["PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dyn
 export async function plpgsqlBodySql(
   code: { createFunction: string } | { doBlock: string },
 ): Promise<BodySql> {
-  const { parsePlPgSQL, scan } = await loadPlParser();
+  const { parsePlPgSQL, scan } = await loadPgParser();
   const text = "createFunction" in code ? code.createFunction : asFunction(code.doBlock);
   let tree: unknown;
   try {
@@ -94,7 +86,7 @@ export async function plpgsqlBodySql(
 async function assignedValue(
   query: string,
   mode: number,
-  scan: PlParser["scan"],
+  scan: PgParser["scan"],
 ): Promise<string> {
   if (mode < 3) return query;
   try {

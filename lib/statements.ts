@@ -13,6 +13,7 @@
 import { UsageError } from "./cli.ts";
 import { changedObjects, type ObjectChange } from "./ddl_objects.ts";
 import { functionEffect } from "./function_effects.ts";
+import { loadPgParser } from "./pg_parser.ts";
 import { plpgsqlBodySql } from "./plpgsql_bodies.ts";
 
 /** What a statement needs to be allowed: a plain read, a data change, a structure change. */
@@ -398,14 +399,27 @@ function inspect(
   | "outlivesTransaction"
 > {
   const targets = new Set<string>();
-  const readOnlyRefusals: string[] = [];
-  const refusals: string[] = [];
-  const escapes: string[] = [];
-  const sequenceCalls: string[] = [];
-  const dataChanges: string[] = [];
-  const pinnedChanges: Statement["pinnedChanges"] = [];
-  const notUndone: string[] = [];
-  const outlivesTransaction: Statement["outlivesTransaction"] = [];
+  // Filled in below; returned with the kind, the targets and $n.
+  const found = {
+    readOnlyRefusals: [] as string[],
+    refusals: [] as string[],
+    escapes: [] as string[],
+    sequenceCalls: [] as string[],
+    dataChanges: [] as string[],
+    pinnedChanges: [] as Statement["pinnedChanges"],
+    notUndone: [] as string[],
+    outlivesTransaction: [] as Statement["outlivesTransaction"],
+  };
+  const {
+    readOnlyRefusals,
+    refusals,
+    escapes,
+    sequenceCalls,
+    dataChanges,
+    pinnedChanges,
+    notUndone,
+    outlivesTransaction,
+  } = found;
   const leaves = (what: string, rollbackUndoes = false) =>
     outlivesTransaction.push({ what, rollbackUndoes });
   const changePinned = (name: string, value: string | undefined, reset = false) => {
@@ -446,19 +460,7 @@ function inspect(
     for (const [childType, child] of walk(node.query)) {
       if (childType === "RangeVar") targets.add(rangeVarName(child));
     }
-    return {
-      kind: "read",
-      targets: [...targets],
-      readOnlyRefusals,
-      refusals,
-      maxParam,
-      escapes,
-      sequenceCalls,
-      dataChanges,
-      pinnedChanges,
-      notUndone,
-      outlivesTransaction,
-    };
+    return { kind: "read", targets: [...targets], maxParam, ...found };
   }
   if (type === "ExecuteStmt") {
     const name = String(node.name ?? "");
@@ -622,15 +624,8 @@ function inspect(
   return {
     kind,
     targets: [...targets].filter((name) => name && !cteNames.has(name)),
-    readOnlyRefusals,
-    refusals,
     maxParam,
-    escapes,
-    sequenceCalls,
-    dataChanges,
-    pinnedChanges,
-    notUndone,
-    outlivesTransaction,
+    ...found,
   };
 }
 
@@ -654,17 +649,6 @@ function dataChangeOf(type: string, node: Node): string {
     default:
       return `MERGE INTO ${name}`;
   }
-}
-
-type Parser = typeof import("libpg-query");
-let parser: Promise<Parser> | undefined;
-
-function loadParser(): Promise<Parser> {
-  parser ??= import("libpg-query").then(async (module) => {
-    await module.loadModule();
-    return module;
-  });
-  return parser;
 }
 
 const encoder = new TextEncoder();
@@ -692,7 +676,7 @@ async function parseNested(text: string, depth: number): Promise<Statement[]> {
       `The SQL holds a NUL byte at line ${lineOf(sql, nul)}; SQL cannot contain one: remove it`,
     );
   }
-  const { parse } = await loadParser();
+  const { parse } = await loadPgParser();
   let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
   try {
     tree = await parse(sql) as typeof tree;
@@ -826,7 +810,7 @@ function addEscape(statement: Statement, what: string): void {
 
 /** The value of a PL/pgSQL expression that is one string constant, else undefined. */
 async function constantString(expression: string): Promise<string | undefined> {
-  const { parse } = await loadParser();
+  const { parse } = await loadPgParser();
   try {
     const tree = await parse(`SELECT ${expression}`) as {
       stmts?: { stmt: { SelectStmt?: { targetList?: Node[] } } }[];
