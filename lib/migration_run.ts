@@ -199,6 +199,11 @@ export interface MigrationRun {
   verified: Verified[];
   /** For a check: sequences whose position moved and stays moved after the rollback. */
   movedSequences: MovedSequence[];
+  /**
+   * For a check: the database's own triggers on the tables the statements
+   * write rows to (`trigger on table`), which ran unseen.
+   */
+  triggersRun: string[];
 }
 
 /**
@@ -216,6 +221,7 @@ export async function runMigrations(
   const wanted = expectations(statements);
   const verifySql = await loadSql("migration_verify");
   const positionsSql = await loadSql("sequence_positions");
+  const triggersSql = await loadSql("migration_triggers");
   return await withSession(target, async (session) => {
     const positions = async () =>
       new Map(
@@ -250,11 +256,27 @@ export async function runMigrations(
     let step = "";
     let verified: Verified[] = [];
     let commitLearntAfterwards = false;
+    let triggersRun: string[] = [];
     try {
       for (const { file, statement } of statements) {
         step = `${file} line ${statement.line} (${statement.command})`;
         // Alone in its message (extended protocol): the server runs exactly this statement.
         await session.query(statement.text);
+      }
+      if (!options.commit) {
+        // A COMMIT would check deferred constraints (and fire deferred constraint triggers):
+        // a check that never commits checks them here, or it would promise what --apply breaks.
+        step = "Checking deferred constraints (SET CONSTRAINTS ALL IMMEDIATE, as COMMIT would)";
+        await session.query("set constraints all immediate");
+        step = "Looking up the triggers the written tables fired";
+        const written = statements.flatMap(({ statement }) =>
+          statement.changes.filter((c) => c.action === "data" && c.relation).map((c) => c.relation!)
+        );
+        if (written.length) {
+          triggersRun = (await session.query(triggersSql, [[...new Set(written)]])).rows.map((
+            row,
+          ) => `${row.trigger} on ${row.table}`);
+        }
       }
       step = "Looking up the changed objects";
       if (!options.commit) verified = await verify();
@@ -296,6 +318,7 @@ export async function runMigrations(
       commitLearntAfterwards,
       verified,
       movedSequences,
+      triggersRun,
     };
   });
 }

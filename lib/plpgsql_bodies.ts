@@ -58,9 +58,10 @@ export async function plpgsqlBodySql(
       const query = String(expr.query ?? "");
       const mode = Number(expr.parseMode ?? 0);
       if (dynamic) found.executed.push(query);
-      else {found.texts.push(
-          mode === 0 ? query : `SELECT ${await assignedValue(query, mode, scan)}`,
-        );}
+      else if (mode === 0) found.texts.push(query);
+      else {
+        for (const part of await expressions(query, mode, scan)) found.texts.push(`SELECT ${part}`);
+      }
       continue;
     }
     const entries = Object.entries(value as Node);
@@ -79,26 +80,31 @@ export async function plpgsqlBodySql(
 }
 
 /**
- * The expression of an assignment (`x := f()`, `r.a[1] = g()`: parse modes
- * 3 to 5), or the expression itself: the target ends at the first `:=` or
- * `=` the lexer finds.
+ * The expressions of a PL/pgSQL expression text: itself, or for an
+ * assignment (`x := f()`, `a[g()] = h()`: parse modes 3 to 5) the value and,
+ * when the target has subscripts, the target too (`a[g()]` calls g). The
+ * target ends at the first `:=` or `=` the lexer finds.
  */
-async function assignedValue(
+async function expressions(
   query: string,
   mode: number,
   scan: PgParser["scan"],
-): Promise<string> {
-  if (mode < 3) return query;
+): Promise<string[]> {
+  if (mode < 3) return [query];
   try {
     const { tokens } = await scan(query);
     const assign = tokens.find((token) => token.text === ":=" || token.text === "=");
     if (assign) {
-      return new TextDecoder().decode(new TextEncoder().encode(query).subarray(assign.end));
+      const bytes = new TextEncoder().encode(query);
+      const decoder = new TextDecoder();
+      const target = decoder.decode(bytes.subarray(0, assign.start));
+      const value = decoder.decode(bytes.subarray(assign.end));
+      return target.includes("[") ? [target, value] : [value];
     }
   } catch {
     // Not lexed: checked as it is, which fails to parse and so is reported unreadable.
   }
-  return query;
+  return [query];
 }
 
 /** A DO block's body as a function the PL/pgSQL parser takes, in a dollar quote it cannot end. */

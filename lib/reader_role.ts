@@ -66,6 +66,11 @@ export interface RoleCheck {
    * pg_maintain, and pg_read_all_data (it reads pg_authid's password hashes).
    */
   memberOf: string[];
+  /**
+   * Where it may create objects (schemas, itself or through PUBLIC, and "the
+   * database"): a function it puts on another role's search_path runs as that role.
+   */
+  createsIn: string[];
 }
 
 /** The role named `role` as {@linkcode RoleCheck}, or undefined when it does not exist. */
@@ -93,7 +98,32 @@ async function roleCheck(session: PgSession, role: string | null): Promise<RoleC
     login: row.login === true,
     attributes: (row.attributes as string[]).map(String),
     memberOf: (row.member_of as string[]).map(String),
+    createsIn: (row.creates_in as string[]).map(String),
   };
+}
+
+/**
+ * Where every role (PUBLIC) may create objects: schemas (public, on a
+ * database from before PostgreSQL 15) and "the database". While there is
+ * any, no role is only a reader.
+ */
+export async function publicCreatePlaces(session: PgSession): Promise<string[]> {
+  const { rows } = await session.query(await loadSql("public_create_schemas"));
+  return rows.map((row) => String(row.place));
+}
+
+/** The statements that take the CREATE privilege from PUBLIC where it has it. */
+export function revokePublicCreate(places: string[]): string[] {
+  return places.map((place) =>
+    place === "the database"
+      ? "revoke create on database <this database> from public"
+      : `revoke create on schema ${quoteIdentifier(place)} from public`
+  );
+}
+
+/** A name as SQL quotes it when it needs quoting (for a command shown to the user, not run). */
+function quoteIdentifier(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }
 
 /**
@@ -106,7 +136,14 @@ export function beyondReading(check: RoleCheck): string | undefined {
   const parts: string[] = [];
   if (check.attributes.length) parts.push(`has ${listed(check.attributes)}`);
   if (check.memberOf.length) parts.push(`is a member of ${listed(check.memberOf)}`);
+  if (check.createsIn.length) {
+    parts.push(`may create objects in ${listed(check.createsIn.map(place))}`);
+  }
   return parts.length ? parts.join(" and ") : undefined;
+}
+
+function place(name: string): string {
+  return name === "the database" ? name : `schema ${name}`;
 }
 
 function listed(words: string[]): string {
@@ -250,6 +287,9 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
   let undo: () => Promise<void>;
   await session.transaction("begin");
   try {
+    // The statements are built and run as the profile's role: with pg_catalog first, a
+    // function someone put in public is not what format() or unnest() call.
+    await session.query(await loadSql("pin_search_path"));
     if (action === "create") {
       const { rows } = await session.query(await loadSql("reader_create_statements"), [
         role,

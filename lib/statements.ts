@@ -513,6 +513,8 @@ function inspect(
   if (type === "DeclareCursorStmt" && (Number(node.options ?? 0) & CURSOR_OPT_HOLD)) {
     leaves("DECLARE ... WITH HOLD", true);
   }
+  const temporary = temporaryObject(type, node);
+  if (temporary) leaves(temporary, true);
   if (type === "LoadStmt") escapes.push("LOAD (it runs a shared library's code in the server)");
   if (type === "CheckPointStmt") escapes.push("CHECKPOINT (it acts on the whole server)");
   if (type === "VacuumStmt" && node.is_vacuumcmd !== true) {
@@ -528,10 +530,19 @@ function inspect(
       case "InsertStmt":
       case "UpdateStmt":
       case "DeleteStmt":
-      case "MergeStmt":
+      case "MergeStmt": {
         atLeast("write");
         if (child !== node) dataChanges.push(dataChangeOf(childType, child));
+        // pg_settings' rules turn a write into set_config(..., false): a session-level SET.
+        const relation = child.relation as Node | undefined;
+        if (
+          relation?.relname === "pg_settings" &&
+          (relation.schemaname ?? "pg_catalog") === "pg_catalog"
+        ) {
+          leaves("a change of pg_settings (a session-level SET)", true);
+        }
         break;
+      }
       case "SelectStmt":
         if (Array.isArray(child.lockingClause) && child.lockingClause.length) {
           atLeast("write");
@@ -557,7 +568,8 @@ function inspect(
           child.kind === "VAR_SET_VALUE" && args.length === 1 ? constantText(args[0]) : undefined,
           child.kind === "VAR_RESET",
         );
-        if (child.is_local !== true && !/^transaction|^session characteristics/i.test(name)) {
+        // SET TRANSACTION lasts the transaction; SET SESSION CHARACTERISTICS does not.
+        if (child.is_local !== true && !/^transaction/i.test(name)) {
           leaves(`SET or RESET of ${name || "every setting"}`, true);
         }
         if (child.kind === "VAR_RESET_ALL") {
@@ -604,6 +616,36 @@ function inspect(
         }
         break;
       }
+      case "DefineStmt":
+        // CREATE OPERATOR, AGGREGATE, TYPE ... bind functions: using the object calls them.
+        for (const item of (child.definition as Node[] | undefined) ?? []) {
+          const names = ((item.DefElem as Node | undefined)?.arg as Node | undefined)?.TypeName as
+            | Node
+            | undefined;
+          const last = lastName(names?.names);
+          if (last) checkCall(last, `bound by ${commandOf(childType, child)}`);
+        }
+        break;
+      case "CreateCastStmt":
+      case "CreateTransformStmt":
+      case "CreateConversionStmt":
+      case "CreateOpClassItem":
+        for (const field of ["func", "fromsql", "tosql", "name"]) {
+          const last = lastName((child[field] as Node | undefined)?.objname);
+          if (last) checkCall(last, `bound by ${commandOf(type, node)}`);
+        }
+        if (childType === "CreateConversionStmt") {
+          const last = lastName(child.func_name);
+          if (last) checkCall(last, "bound by CREATE CONVERSION");
+        }
+        break;
+      case "DefElem":
+        // file_fdw's program option runs a shell command whenever the table is read.
+        if (FDW_OPTION_STATEMENTS.has(type) && String(child.defname).toLowerCase() === "program") {
+          escapes.push("a foreign-data option that runs a program on the server (program)");
+          readOnlyRefusals.push("a foreign-data option that runs a program on the server");
+        }
+        break;
       case "IndexStmt":
         if (child.idxname) targets.add(String(child.idxname));
         break;
@@ -627,6 +669,55 @@ function inspect(
     maxParam,
     ...found,
   };
+}
+
+/** Statements whose `program` option (file_fdw's) runs a shell command when the table is read. */
+const FDW_OPTION_STATEMENTS = new Set([
+  "CreateForeignTableStmt",
+  "AlterTableStmt",
+  "CreateForeignServerStmt",
+  "AlterForeignServerStmt",
+  "CreateFdwStmt",
+  "AlterFdwStmt",
+  "CreateUserMappingStmt",
+  "AlterUserMappingStmt",
+  "ImportForeignSchemaStmt",
+]);
+
+/** The last name of a qualified name (`pg_catalog.pg_terminate_backend` -> its function). */
+function lastName(names: unknown): string | undefined {
+  const last = ((names as Node[] | undefined) ?? []).at(-1);
+  const text = (last?.String as Node | undefined)?.sval;
+  return typeof text === "string" ? text.toLowerCase() : undefined;
+}
+
+/**
+ * A temporary object the statement makes that lives on with the session
+ * (not ON COMMIT DROP): behind a pooler, other clients would find it first
+ * on their search_path.
+ */
+function temporaryObject(type: string, node: Node): string | undefined {
+  const relation = type === "CreateStmt"
+    ? node.relation
+    : type === "CreateTableAsStmt"
+    ? (node.into as Node | undefined)?.rel
+    : type === "ViewStmt"
+    ? node.view
+    : type === "CreateSeqStmt"
+    ? node.sequence
+    : undefined;
+  const onCommitDrop = (type === "CreateStmt" ? node.oncommit : (node.into as Node | undefined)
+    ?.onCommit) === "ONCOMMIT_DROP";
+  if ((relation as Node | undefined)?.relpersistence === "t" && !onCommitDrop) {
+    return "a temporary object (it lasts the session)";
+  }
+  const schema = type === "CreateFunctionStmt"
+    ? ((node.funcname as Node[] | undefined)?.[0]?.String as Node | undefined)?.sval
+    : undefined;
+  if (schema === "pg_temp" && ((node.funcname as Node[]).length > 1)) {
+    return "a temporary function (it lasts the session)";
+  }
+  return undefined;
 }
 
 /** DECLARE's WITH HOLD, in the parser's cursor options. */
@@ -775,6 +866,14 @@ async function inspectBody(
     executed.push(...found.executed);
   } else if (language === "sql") {
     texts = [Array.isArray(body) ? body[0] : body];
+  } else if (language === "internal") {
+    // The body names the built-in it binds: judged as a call of it.
+    const symbol = String(Array.isArray(body) ? body[0] : body).trim().toLowerCase();
+    const effect = functionEffect(symbol);
+    if (effect && (effect.class === "outside" || effect.class === "sql-text")) {
+      addEscape(statement, `${symbol}() bound as an internal function (it ${effect.what})`);
+    }
+    return;
   } else {
     if (language === "c") addEscape(statement, "a function in C (its library is loaded)");
     else statement.unseen.push(`${type === "DoStmt" ? "a DO block" : "a function"} in ${language}`);
@@ -798,6 +897,13 @@ async function inspectBody(
       statement.sequenceCalls.push(...part.sequenceCalls.map((call) => `${call} ${where}`));
       statement.notUndone.push(...part.notUndone.map((what) => `${what} ${where}`));
       statement.unseen.push(...part.unseen);
+      // What the code does to the session counts as the statement's own: a pinned setting
+      // changed and put back inside one DO block is never reported by the server.
+      statement.refusals.push(...part.refusals.map((refusal) => `${refusal} (${where})`));
+      statement.pinnedChanges.push(...part.pinnedChanges);
+      statement.outlivesTransaction.push(
+        ...part.outlivesTransaction.map((o) => ({ ...o, what: `${o.what} ${where}` })),
+      );
     }
   }
 }

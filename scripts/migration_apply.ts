@@ -35,7 +35,10 @@ undo (COPY to or from a program, server files, pg_terminate_backend, dblink,
 SQL given as text ...); --apply names those in its confirmation. Sequences a
 check advances (nextval, inserts into serial columns) stay advanced, and the
 check says which moved. Each statement is sent alone (the extended protocol),
-so the server runs exactly the statement that was checked.
+so the server runs exactly the statement that was checked. A check checks
+deferred constraints as COMMIT would (SET CONSTRAINTS ALL IMMEDIATE), and names
+what it ran without seeing into: EXECUTE of SQL built at run time, bodies in
+other languages, and the database's own triggers on the tables it wrote.
 Afterwards each object the files create, alter, rename or drop is looked up in
 the catalog with the cheapest query that confirms it (inside the transaction
 for a check), and listed: expected present or absent, and what was found. Exit
@@ -101,7 +104,7 @@ await runScript("migration_apply", async () => {
             moved.join(", ")
           } (other sessions may have moved them too)`
           : "nothing was changed"
-      }.` + checkCaveats(statements),
+      }.` + checkCaveats(statements, run.triggersRun),
   );
   if (format === "json") {
     printOutput(JSON.stringify(
@@ -115,6 +118,7 @@ await runScript("migration_apply", async () => {
         ...(run.movedSequences.length ? { moved_sequences: run.movedSequences } : {}),
         ...listed("not_undone", statementsThat(statements, (s) => s.notUndone)),
         ...listed("unseen", statementsThat(statements, (s) => s.unseen)),
+        ...listed("triggers_run", run.triggersRun),
       },
       null,
       2,
@@ -140,9 +144,12 @@ await runScript("migration_apply", async () => {
  * What a check's "nothing was changed" does not cover: what a rollback
  * leaves (ANALYZE's statistics), and code the check ran without seeing into.
  */
-function checkCaveats(statements: MigrationStatement[]): string {
+function checkCaveats(statements: MigrationStatement[], triggersRun: string[]): string {
   const left = statementsThat(statements, (s) => s.notUndone);
-  const unseen = statementsThat(statements, (s) => s.unseen);
+  const unseen = [
+    ...statementsThat(statements, (s) => s.unseen),
+    ...(triggersRun.length ? [`the database's triggers ${triggersRun.join(", ")}`] : []),
+  ];
   return (left.length ? ` A rollback does not undo: ${left.join("; ")}.` : "") +
     (unseen.length
       ? ` Not seen into, so not checked for effects outside the transaction: ${unseen.join("; ")}.`

@@ -23,7 +23,9 @@ import {
   checkSessionRole,
   defaultReaderName,
   parseRoleName,
+  publicCreatePlaces,
   READER_SUFFIX,
+  revokePublicCreate,
 } from "../lib/reader_role.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import {
@@ -66,11 +68,16 @@ nothing is made. Saving needs approval (asked on a terminal, or --save), since a
 generated password kept nowhere is lost; it is never printed. Then the script
 logs in as the reader to check it.
 
+No reader is made, nor given a new password, while every role (PUBLIC) may
+create objects somewhere in the database (schema public, on a database made
+before PostgreSQL 15): a reader could put a function there that the profile's
+user then runs as itself. The refusal names the REVOKE that ends it.
+
 An existing role is checked, not changed: it must be able to log in, and must
 not be a superuser, have REPLICATION, BYPASSRLS or CREATEROLE, or be a member
 of pg_signal_backend, pg_read_server_files, pg_write_server_files,
-pg_execute_server_program, pg_write_all_data, pg_maintain or pg_read_all_data
-(exit 1 naming which). --reset-password gives it a new password and saves it, as above.
+pg_execute_server_program, pg_write_all_data, pg_maintain or pg_read_all_data,
+nor able to create objects in a schema (exit 1 naming which). --reset-password gives it a new password and saves it, as above.
 With DB_URL (no profile to save into) only an existing role can be checked.
 
 To remove a reader: drop owned by <role>; drop role <role>; (as the profile's
@@ -159,6 +166,15 @@ await runScript("readonly_role", async () => {
           `approval, and the generated password is kept nowhere else; nothing was done: add ` +
           `--save${confirmed ? "" : " and set DB_CONFIRM=YES"} once the user agreed, or run it ` +
           `on a terminal`,
+      );
+    }
+    const open = await publicCreatePlaces(session);
+    if (open.length) {
+      throw new SkillError(
+        `Every role (PUBLIC) may create objects in ${open.join(", ")} of ${where}, so a reader ` +
+          `could put a function there that the profile's user then runs as itself; nothing was ` +
+          `done: with the user's approval take that from PUBLIC first (PostgreSQL 15's default), ` +
+          `e.g. run_sql.ts --ddl "${revokePublicCreate(open).join("; ")}", then run this again`,
       );
     }
     const action = existing ? "reset-password" as const : "create" as const;

@@ -6,5 +6,8 @@
 -- Parameters: the psql variable skill_restore_xid (set by restore_transaction_id.sql): this runs
 -- in psql, which binds no $n, and the file cannot change the variable (it runs under \restrict).
 -- Server versions: 13 and later (pg_current_xact_id); tested on 13-18.
-select pg_catalog.pg_current_xact_id()::pg_catalog.text operator(pg_catalog.=) :'skill_restore_xid'
+-- Compared as xid8, the recorded id read by xid8's input function: the file may have created
+-- a cast from xid8 to text, which a comparison as text would use.
+select pg_catalog.pg_current_xact_id()
+         operator(pg_catalog.=) :'skill_restore_xid'::pg_catalog.xid8
   as skill_restore_same

@@ -5,4 +5,4 @@
 -- after a failure (committed: the file committed part of itself).
 -- Parameters: none.
 -- Server versions: 13 and later (pg_current_xact_id); tested on 13-18.
-select pg_catalog.pg_current_xact_id()::pg_catalog.text as skill_restore_xid
+select pg_catalog.pg_current_xact_id() as skill_restore_xid

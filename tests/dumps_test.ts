@@ -972,6 +972,24 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
       },
     );
 
+    await t.step("a cast the file creates does not fool the check of its transaction", async () => {
+      // A cast from xid8 to text of the file's own would answer any comparison made as text.
+      await write(
+        "cast.sql",
+        "create function public.fake_text(xid8) returns text language sql as $$ select '1' $$;\n" +
+          "create cast (xid8 as text) with function public.fake_text(xid8);\n" +
+          "insert into canary values ('with a cast');\n",
+      );
+      const result = await run("cast.sql", ["--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).result, "restored");
+      assert.equal(await rows(), "with a cast");
+      await cluster.sql(
+        "truncate canary; drop cast (xid8 as text); drop function public.fake_text(xid8)",
+        "target",
+      );
+    });
+
     // With standard_conforming_strings off, psql would read line 2 as a SELECT and a COMMIT.
     const crafted = "insert into canary values ('before');\nselect 'a\\'' ; commit; --';\n" +
       "insert into canary values ('after');\n";
@@ -1003,11 +1021,19 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
     });
 
     await t.step("a file that ends the transaction unseen is reported as it is", async () => {
-      // A DO block can turn the setting off where no parser sees it; then psql
+      // A DO block that turns the setting off in plain sight is refused before asking.
+      await write(
+        "visible.sql",
+        "do $$ begin perform set_config('standard_conforming_strings', 'off', false); end $$;\n",
+      );
+      const visible = await run("visible.sql");
+      assert.equal(visible.code, 2, visible.stderr);
+      assert.match(visible.stderr, /changes how the rest of it is read \(DO at line 1/);
+      // SQL built at run time can turn it off where no parser sees it; then psql
       // splits line 3 into a SELECT and a COMMIT (or ROLLBACK).
       const unseen = (end: string, tail: string) =>
         "insert into canary values ('before');\n" +
-        "do $$ begin perform set_config('standard_conforming_strings', 'off', false); end $$;\n" +
+        "do $$ begin execute format('set %s = %s', 'standard_conforming_strings', 'off'); end $$;\n" +
         `select 'a\\'' ; ${end}; --';\ninsert into canary values ('after');\n${tail}`;
       await write("commits.sql", unseen("commit", "select 1/0;\n"));
       const committed = await run("commits.sql");
@@ -1350,13 +1376,14 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
       "a function the check cannot see that ends the transaction: the report says what stays",
       async () => {
         // A check constraint that turns standard_conforming_strings off while
-        // the rows load: psql then reads the index comment after them as a
-        // COMMENT and a COMMIT (or a \! outside quotes), which no check before
-        // the restore can know.
+        // the rows load, with SQL built at run time (a set_config in plain sight
+        // is refused before asking): psql then reads the index comment after
+        // them as a COMMENT and a COMMIT (or a \! outside quotes), which no
+        // check before the restore can know.
         const fixture = (comment: string) =>
           `create function flip(id int) returns boolean language plpgsql as $$
            begin
-             perform set_config('standard_conforming_strings', 'off', false);
+             execute format('set %s = %s', 'standard_conforming_strings', 'off');
              return true;
            end $$;
            create table flipped (id int check (flip(id)));

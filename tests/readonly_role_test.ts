@@ -49,8 +49,12 @@ Deno.test("role names: letters, digits and underscores, never pg_...", () => {
 });
 
 Deno.test("beyondReading names what a role can do besides reading", () => {
-  const reader = { role: "r", login: true, attributes: [], memberOf: [] };
+  const reader = { role: "r", login: true, attributes: [], memberOf: [], createsIn: [] };
   assert.equal(beyondReading(reader), undefined);
+  assert.equal(
+    beyondReading({ ...reader, createsIn: ["public", "the database"] }),
+    "may create objects in schema public and the database",
+  );
   assert.equal(
     beyondReading({ ...reader, attributes: ["SUPERUSER", "REPLICATION"] }),
     "is a superuser",
@@ -159,9 +163,26 @@ for (const major of ["system", "13"]) {
       const env = project.env;
       const run = (args: string[], extra: Record<string, string> = {}) =>
         runSkillScript("readonly_role.ts", args, { env: { ...env, ...extra } });
+
       const reader = "owner_reader";
       const outputs: string[] = [];
       const passwords: string[] = [];
+
+      await t.step({
+        name: "while PUBLIC may create in a schema (before 15), no reader is made",
+        ignore: cluster.major >= 15,
+        fn: async () => {
+          const refused = await run(["--save"], { DB_CONFIRM: "YES" });
+          assert.equal(refused.code, 1, refused.stdout);
+          assert.match(
+            refused.stderr,
+            /PUBLIC\) may create objects in public .*revoke create on schema public from public/,
+          );
+          assert.ok(isOneLineError(refused.stderr), refused.stderr);
+          assert.deepEqual(await roleRow(cluster, reader).catch(() => undefined), undefined);
+          await cluster.sql("revoke create on schema public from public");
+        },
+      });
 
       await t.step(
         "without confirmation, or without approval to save, nothing is made",
@@ -528,7 +549,9 @@ for (const major of testMajors()) {
         alter table canary owner to app;
         create function kill(pid int) returns boolean language sql security invoker
           as $$ select pg_terminate_backend(pid) $$;
-        ${dblink ? "create extension dblink;" : ""}`);
+        ${dblink ? "create extension dblink;" : ""}
+        -- As readonly_role.ts requires first (PostgreSQL 15's default).
+        revoke create on schema public from public;`);
       const [{ lo }] = await cluster.sql("select lo_from_bytea(0, 'secret') as lo");
 
       // The reader, made as readonly_role.ts makes it (superuser profile, so 16+ may grant).
@@ -660,6 +683,21 @@ for (const major of testMajors()) {
         assert.equal(error.code, "42501", error.message);
         await intact("delete from canary");
       });
+
+      await t.step(
+        "refused by the server: a function planted where others would run it",
+        async () => {
+          // Outside a read-only transaction too: the reader logs in with its own password.
+          await reader.simpleQuery("begin read write");
+          const error = await reader.query(
+            "create function public.array_remove(a text[], e text) returns text[] language sql " +
+              "as 'select a'",
+          ).then(() => undefined, (e) => e);
+          await reader.simpleQuery("rollback");
+          assert.ok(error instanceof PgServerError, String(error));
+          assert.equal(error.code, "42501", error.message);
+        },
+      );
     } finally {
       for (const session of sessions) await session.close();
       await cluster.stop();

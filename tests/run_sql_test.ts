@@ -425,6 +425,19 @@ Deno.test({
               [["deallocate all"], /DEALLOCATE/],
               [["--write", "select pg_advisory_lock(1)"], /a session-level lock/],
               [["--write", "set search_path = x; update canary set v = v"], /SET or RESET of/],
+              [
+                ["--write", "set session characteristics as transaction read only"],
+                /session characteristics/,
+              ],
+              [
+                ["--write", "update pg_settings set setting = '55MB' where name = 'work_mem'"],
+                /pg_settings/,
+              ],
+              [["--ddl", "create temp table canary (id int)"], /a temporary object/],
+              [
+                ["--ddl", "do $$ begin perform pg_advisory_lock(4242); end $$"],
+                /a session-level lock\) in the DO block/,
+              ],
             ] as [string[], RegExp][]
           ) {
             const result = await run(args, { ...pooled, DB_CONFIRM: "YES" });

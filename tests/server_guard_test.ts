@@ -298,6 +298,22 @@ Deno.test("a migration check refuses what a rollback cannot undo, and says what 
           ],
           [`load 'auto_explain';`, /LOAD/],
           [`checkpoint;`, /CHECKPOINT/],
+          [
+            `do $$ declare a int[]; begin a[pg_terminate_backend(${victimSession.pid})::int] := 1; ` +
+            `end $$;`,
+            /pg_terminate_backend\(\) .* in the DO block/,
+          ],
+          [
+            `create operator public.### (function = pg_catalog.pg_terminate_backend, ` +
+            `leftarg = int, rightarg = bigint);\nselect ${victimSession.pid} ### 0::bigint;`,
+            /bound by CREATE OPERATOR/,
+          ],
+          [
+            `create extension if not exists file_fdw;\ncreate server fs foreign data wrapper ` +
+            `file_fdw;\ncreate foreign table ft (a text) server fs options (program 'touch ` +
+            `${marker}');\nselect * from ft;`,
+            /runs a program on the server/,
+          ],
         ] as [string, RegExp][]
       ) {
         await pending(sql);
@@ -354,6 +370,34 @@ Deno.test("a migration check refuses what a rollback cannot undo, and says what 
         ],
       );
     });
+
+    await t.step(
+      "deferred constraints are checked as COMMIT would; triggers that ran are named",
+      async () => {
+        await cluster.sql(`
+        create table audit (v text);
+        create function audit_it() returns trigger language plpgsql as $$
+          begin insert into audit values (new.v); return new; end $$;
+        create trigger canary_audit after insert on canary for each row execute function audit_it();`);
+        await pending(
+          `create table dp (id int primary key);\n` +
+            `create table dc (pid int references dp deferrable initially deferred);\n` +
+            `insert into dc values (1);\n`,
+        );
+        const deferred = await check();
+        assert.equal(deferred.code, 1, deferred.stdout);
+        assert.match(deferred.stderr, /Checking deferred constraints .* failed: .*foreign key/);
+        await pending(`insert into canary values (7, 'x');\n`);
+        const fired = await check();
+        assert.equal(fired.code, 0, fired.stderr);
+        assert.deepEqual(JSON.parse(fired.stdout).triggers_run, ["canary_audit on canary"]);
+        assert.match(fired.stderr, /Not seen into.*the database's triggers canary_audit on canary/);
+        assert.deepEqual(await canary(cluster), CANARY);
+        await cluster.sql(
+          "drop trigger canary_audit on canary; drop function audit_it(); drop table audit",
+        );
+      },
+    );
 
     await t.step("temporary tables named like catalogs do not fool the lookups", async () => {
       await pending(

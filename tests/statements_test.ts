@@ -258,3 +258,45 @@ Deno.test("a call that acts outside the transaction is refused without inviting 
   assert.match(message, /acts outside the transaction, so a read-only run refuses it: only if the/);
   assert.match(message, /user asked for exactly that, run again with --write/);
 });
+
+Deno.test("functions bound by other statements, FDW programs, session state, code in code", async () => {
+  const [subscript] = await parseStatements(
+    "do $$ declare a int[]; begin a[pg_terminate_backend(1)::int] := 1; end $$",
+  );
+  assert.match(subscript.escapes[0], /pg_terminate_backend\(\) .* in the DO block/);
+  for (
+    const sql of [
+      "create operator public.### (function = pg_catalog.pg_terminate_backend, leftarg = int, " +
+      "rightarg = bigint)",
+      "create aggregate a(int) (sfunc = pg_cancel_backend, stype = int)",
+      "create cast (int as text) with function pg_cancel_backend(int)",
+      "create function f(int) returns bool language internal as 'pg_terminate_backend'",
+    ]
+  ) {
+    const [statement] = await parseStatements(sql);
+    assert.match(statement.escapes[0] ?? "", /signals another session/, sql);
+  }
+  const [fdw] = await parseStatements(
+    "create foreign table ft (a text) server fs options (program 'id')",
+  );
+  assert.match(fdw.escapes[0], /runs a program on the server/);
+  const [flip] = await parseStatements(
+    "do $$ begin perform set_config('standard_conforming_strings', 'off', true); " +
+      "perform set_config('search_path', 'evil', false); end $$",
+  );
+  assert.deepEqual(flip.pinnedChanges.map((c) => c.name), ["standard_conforming_strings"]);
+  assert.ok(flip.refusals.length > 0);
+  assert.match(flip.outlivesTransaction[0].what, /search_path for the session in the DO block/);
+  for (
+    const [sql, what] of [
+      ["set session characteristics as transaction read only", /session characteristics/],
+      ["update pg_settings set setting = '1' where name = 'work_mem'", /pg_settings/],
+      ["create temp table t (a int)", /temporary object/],
+    ]
+  ) {
+    const [statement] = await parseStatements(sql as string);
+    assert.match(statement.outlivesTransaction[0]?.what ?? "", what as RegExp, sql as string);
+  }
+  const [dropped] = await parseStatements("create temp table t (a int) on commit drop");
+  assert.deepEqual(dropped.outlivesTransaction, []);
+});
