@@ -48,9 +48,11 @@ the profile's own user.
 
 The role: LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION,
 NOBYPASSRLS, a generated password; member of pg_read_all_stats and
-pg_stat_scan_tables (what the diagnostic scripts read); USAGE on the existing
-schemas and SELECT on their tables, views and sequences (those the profile's
-user may grant), and default privileges so that what the profile's user creates
+pg_stat_scan_tables (what the diagnostic scripts read: it sees every
+session's query text, so a password written into a query is visible to it);
+USAGE on the existing schemas and SELECT on their tables, views and sequences
+(those the profile's user may grant), and default privileges so that what the
+profile's user creates
 later is readable too (what other roles create later needs a GRANT of theirs).
 Not pg_read_all_data: it reads the system catalogs whole, pg_authid's password
 hashes among them, with which a reader could log in as someone else. The
