@@ -52,8 +52,8 @@ pg_stat_scan_tables (what the diagnostic scripts read: it sees every
 session's query text, so a password written into a query is visible to it);
 USAGE on the existing schemas and SELECT on their tables, views and sequences
 (those the profile's user may grant), and default privileges so that what the
-profile's user creates
-later is readable too (what other roles create later needs a GRANT of theirs).
+profile's user creates later is readable too (what other roles create later
+needs a GRANT of theirs).
 Not pg_read_all_data: it reads the system catalogs whole, pg_authid's password
 hashes among them, with which a reader could log in as someone else. The
 profile's user must be a superuser or have CREATEROLE (on PostgreSQL 16 and
