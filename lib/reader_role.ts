@@ -103,27 +103,16 @@ async function roleCheck(session: PgSession, role: string | null): Promise<RoleC
 }
 
 /**
- * Where every role (PUBLIC) may create objects: schemas (public, on a
- * database from before PostgreSQL 15) and "the database". While there is
- * any, no role is only a reader.
+ * Where every role (PUBLIC) may create objects (schemas, as public on a
+ * database from before PostgreSQL 15, and "the database"), each with the
+ * REVOKE that ends it, quoted by the server. While there is any, no role is
+ * only a reader.
  */
-export async function publicCreatePlaces(session: PgSession): Promise<string[]> {
+export async function publicCreatePlaces(
+  session: PgSession,
+): Promise<{ place: string; revoke: string }[]> {
   const { rows } = await session.query(await loadSql("public_create_schemas"));
-  return rows.map((row) => String(row.place));
-}
-
-/** The statements that take the CREATE privilege from PUBLIC where it has it. */
-export function revokePublicCreate(places: string[]): string[] {
-  return places.map((place) =>
-    place === "the database"
-      ? "revoke create on database <this database> from public"
-      : `revoke create on schema ${quoteIdentifier(place)} from public`
-  );
-}
-
-/** A name as SQL quotes it when it needs quoting (for a command shown to the user, not run). */
-function quoteIdentifier(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+  return rows.map((row) => ({ place: String(row.place), revoke: String(row.revoke) }));
 }
 
 /**

@@ -13,6 +13,7 @@ import { loadConfig, type LoadedConfig, updateTomlFile } from "./config.ts";
 import { findProjectRoot, tomlPathFor } from "./project.ts";
 import { asTable } from "./toml_edit.ts";
 import type { ConnectionTarget, SslMode } from "./resolve.ts";
+import { PINNED_SETTINGS } from "./session.ts";
 
 /** The client tools the skill drives. */
 export const CLIENT_TOOLS = ["psql", "pg_dump", "pg_restore"] as const;
@@ -183,7 +184,8 @@ export async function resolveClientTools(
 }
 
 /** The startup option every tool's session gets: the string syntax the skill's parser reads. */
-export const PINNED_LEXING_OPTION = "-c standard_conforming_strings=on";
+export const PINNED_LEXING_OPTION =
+  `-c standard_conforming_strings=${PINNED_SETTINGS.standard_conforming_strings}`;
 
 /**
  * The environment for a client tool: the connection as libpq variables (the

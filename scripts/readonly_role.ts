@@ -25,7 +25,6 @@ import {
   parseRoleName,
   publicCreatePlaces,
   READER_SUFFIX,
-  revokePublicCreate,
 } from "../lib/reader_role.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
 import {
@@ -173,10 +172,12 @@ await runScript("readonly_role", async () => {
     const open = await publicCreatePlaces(session);
     if (open.length) {
       throw new SkillError(
-        `Every role (PUBLIC) may create objects in ${open.join(", ")} of ${where}, so a reader ` +
+        `Every role (PUBLIC) may create objects in ${
+          open.map((o) => o.place).join(", ")
+        } of ${where}, so a reader ` +
           `could put a function there that the profile's user then runs as itself; nothing was ` +
           `done: with the user's approval take that from PUBLIC first (PostgreSQL 15's default), ` +
-          `e.g. run_sql.ts --ddl "${revokePublicCreate(open).join("; ")}", then run this again`,
+          `e.g. run_sql.ts --ddl "${open.map((o) => o.revoke).join("; ")}", then run this again`,
       );
     }
     const action = existing ? "reset-password" as const : "create" as const;
