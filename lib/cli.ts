@@ -93,6 +93,12 @@ export interface ScriptSpec {
   formats?: ("json" | "csv")[];
   /** Smallest and largest number of positional arguments accepted. */
   positionals?: { min: number; max: number };
+  /**
+   * The script lists rows up to a limit: it takes `[limit]`, the positional
+   * after its own, or `--limit N` (not both), 1 to 10000; `fallback` when
+   * neither is given. The result is {@linkcode ParsedCli.limit}.
+   */
+  limit?: { fallback: number };
   /** Pass every argument through untouched (psql wrapper): no parsing at all. */
   passthrough?: boolean;
 }
@@ -102,6 +108,8 @@ export interface ParsedCli {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   format: OutputFormat;
+  /** The limit of a script whose spec has `limit` (0 for one without). */
+  limit: number;
 }
 
 /**
@@ -114,6 +122,7 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
     Deno.exit(EXIT_OK);
   }
   const options: Record<string, OptionSpec> = { ...spec.options };
+  if (spec.limit) options.limit = { type: "string" };
   for (const format of spec.formats ?? []) options[format] = { type: "boolean" };
   const end = args.indexOf("--");
   const takesValue = (arg: string) =>
@@ -140,7 +149,10 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
     throw new UsageError(`${describeParseError(error)}; run with --help for usage`);
   }
   const positionals = parsed.positionals;
-  const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+  const own = spec.positionals ?? { min: 0, max: 0 };
+  const { min } = own;
+  // The limit, when given as a positional, is the one after the script's own.
+  const max = own.max + (spec.limit ? 1 : 0);
   if (positionals.length < min) {
     throw new UsageError(
       `Missing argument (expected ${
@@ -158,7 +170,18 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
     throw new UsageError("Choose one of --json and --csv, not both");
   }
   const format: OutputFormat = values.json ? "json" : values.csv ? "csv" : "table";
-  return { values, positionals, format };
+  let limit = 0;
+  if (spec.limit) {
+    const given = positionals.length > own.max ? positionals.pop() : undefined;
+    if (given !== undefined && values.limit !== undefined) {
+      throw new UsageError(
+        `Give the limit once, as [limit] or --limit N, not both (got "${given}" and ` +
+          `"${values.limit}")`,
+      );
+    }
+    limit = parseLimit(given ?? values.limit as string | undefined, spec.limit.fallback);
+  }
+  return { values, positionals, format, limit };
 }
 
 function describeParseError(error: unknown): string {
@@ -210,7 +233,11 @@ export function parseDecimal(text: string, what: string, bounds: { max: number }
   return value;
 }
 
-/** The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`. */
+/**
+ * The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`.
+ * Scripts declare `limit` in their {@linkcode ScriptSpec} instead, which takes `[limit]` and
+ * `--limit N` alike.
+ */
 export function parseLimit(text: string | undefined, fallback: number): number {
   return text === undefined ? fallback : parsePositiveInt(text, "limit", { max: 10_000 });
 }

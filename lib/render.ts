@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { escapeControl, type OutputFormat, SkillError } from "./cli.ts";
+import { escapeControl, note, type OutputFormat, SkillError } from "./cli.ts";
 import type { Column, QueryOutcome, QueryResult, RowBatch } from "./session.ts";
 import { ExactNumber, isNumeric, jsonRowWriter, JsonText, stringifyJson } from "./values.ts";
 
@@ -81,6 +81,123 @@ export function renderSections(sections: Sections, format: OutputFormat): string
       ? `== ${title}: none`
       : `== ${title} (${section.rows.length})\n${renderTable(section)}`;
   }).join("\n\n");
+}
+
+/**
+ * The column that a list's SQL returns on every row with the count of all the
+ * rows it matched (`count(*) over ()`, computed before its LIMIT): the total
+ * that a cut list reports. {@linkcode countedList} takes it off the rows.
+ */
+export const TOTAL_COLUMN = "total";
+
+/** The most a `[limit]` may be: a larger list says how much is left out. */
+export const MAX_LIMIT = 10_000;
+
+/**
+ * Rows of a list that stops at a limit, with how many there are in all. Every
+ * list script renders one (or one per section) with {@linkcode renderList} or
+ * {@linkcode renderLists}, so that a cut list always says so.
+ */
+export interface List extends Rows {
+  /** How many rows there are in all, those left out included. */
+  total: number;
+  /** The most rows the list shows (the script's limit). */
+  limit: number;
+}
+
+/**
+ * A list from rows whose SQL counted them itself: each row carries
+ * {@linkcode TOTAL_COLUMN}, which is taken off the rows and the columns.
+ * No rows means none matched.
+ */
+export function countedList(result: Rows, limit: number): List {
+  const first = result.rows[0];
+  if (first !== undefined && !(TOTAL_COLUMN in first)) {
+    throw new Error(`The list's SQL returns no "${TOTAL_COLUMN}" column`);
+  }
+  const at = result.columns.indexOf(TOTAL_COLUMN);
+  const columns = result.columns.filter((_, i) => i !== at);
+  const rows = result.rows.slice(0, limit).map(({ [TOTAL_COLUMN]: _total, ...row }) => row);
+  const labels = result.labels?.filter((_, i) => i !== at);
+  return {
+    columns,
+    rows,
+    ...(labels ? { labels } : {}),
+    total: first === undefined ? 0 : Number(first[TOTAL_COLUMN]),
+    limit,
+  };
+}
+
+/** A list cut here from all of its rows (for lists built in TypeScript). */
+export function cutList(result: Rows, limit: number): List {
+  return { ...result, rows: result.rows.slice(0, limit), total: result.rows.length, limit };
+}
+
+/** True when a list shows fewer rows than it has. */
+export function isTruncated(list: List): boolean {
+  return list.rows.length < list.total;
+}
+
+/** The one JSON shape of every list: rows, total, truncated and the limit. */
+function listJson(list: List): Record<string, unknown> {
+  return { rows: list.rows, total: list.total, truncated: isTruncated(list), limit: list.limit };
+}
+
+/**
+ * What a cut list says about what it left out, e.g. "20 of 31 rows shown;
+ * limit 20: --limit 31 shows all".
+ */
+export function truncationText(list: List): string {
+  const more = Math.min(list.total, MAX_LIMIT);
+  return `${list.rows.length} of ${list.total} rows shown; limit ${list.limit}: ` +
+    (more === list.total ? `--limit ${more} shows all` : `--limit ${more} shows the first ${more}`);
+}
+
+/**
+ * Renders a list: the table ends with "(31 rows)", or when cut with the line
+ * of {@linkcode truncationText}; JSON is `{"rows": [...], "total": 31,
+ * "truncated": false, "limit": 50}` whether cut or not; CSV holds the rows
+ * only, and a cut one says so on stderr.
+ */
+export function renderList(list: List, format: OutputFormat): string {
+  if (format === "json") return stringifyJson(listJson(list), { indent: 2 });
+  if (format === "csv") {
+    if (isTruncated(list)) note(truncationText(list));
+    return renderCsv(list);
+  }
+  return renderTable(list, { footer: listFooter(list) });
+}
+
+/**
+ * Renders lists as sections: a heading and a table per list (a cut one says
+ * so in its heading and its last line); JSON maps each name to the list's
+ * object as {@linkcode renderList} writes it. CSV holds one section only.
+ */
+export function renderLists(lists: Record<string, List>, format: OutputFormat): string {
+  const names = Object.keys(lists);
+  if (format === "json") {
+    return stringifyJson(
+      Object.fromEntries(names.map((name) => [name, listJson(lists[name])])),
+      { indent: 2 },
+    );
+  }
+  if (format === "csv") {
+    if (names.length !== 1) throw new Error("CSV output needs exactly one section");
+    return renderList(lists[names[0]], format);
+  }
+  return names.map((name) => {
+    const list = lists[name];
+    const title = name.replaceAll("_", " ");
+    if (list.total === 0) return `== ${title}: none`;
+    const count = isTruncated(list) ? `${list.rows.length} of ${list.total}` : `${list.total}`;
+    return `== ${title} (${count})\n${renderTable(list, { footer: listFooter(list) })}`;
+  }).join("\n\n");
+}
+
+function listFooter(list: List): string {
+  return isTruncated(list)
+    ? `(${truncationText(list)})`
+    : `(${list.total} ${list.total === 1 ? "row" : "rows"})`;
 }
 
 /** Writes rendered output to stdout, with exactly one trailing newline. */
@@ -233,9 +350,11 @@ export interface StatementOutcome {
 /**
  * Writes the results of several statements as they arrive: a table per
  * statement capped at `maxRows` (0: all) with a line saying how many were
- * left out, one JSON document (`results`, then what the caller adds), CSV or
- * NDJSON of the one statement that returns rows. Only the table ever holds
- * rows, and at most `maxRows` of them.
+ * left out, one JSON document (`results`, then what the caller adds) whose
+ * rows are capped the same way (each result says `truncated` and how many
+ * rows it `omitted`; the rest are counted, not kept), CSV or NDJSON of the
+ * one statement that returns rows, whole. Only the table ever holds rows,
+ * and at most `maxRows` of them.
  */
 export class ResultStream {
   #out = new OutputBuffer();
@@ -266,6 +385,7 @@ export class ResultStream {
   ): Promise<StatementOutcome> {
     let columns: Column[] | undefined;
     let count = 0;
+    let shown = 0;
     const kept: Record<string, unknown>[] = [];
     let step = await batches.next();
     for (; !step.done; step = await batches.next()) {
@@ -282,15 +402,15 @@ export class ResultStream {
           this.#out.write(csvLine(columns.map((c) => serverCell(row[c.key]))));
         } else if (this.#format === "ndjson") {
           this.#out.write(this.#rowJson(row) + "\n");
-        } else {
-          this.#out.write(`${count ? "," : ""}\n        ${this.#rowJson(row)}`);
+        } else if (this.#maxRows === 0 || shown < this.#maxRows) {
+          this.#out.write(`${shown++ ? "," : ""}\n        ${this.#rowJson(row)}`);
         }
         count++;
       }
       if (this.#format !== "table") this.#out.flush();
     }
     const command = step.value.command;
-    this.#close(index, columns, kept, count, command);
+    this.#close(index, columns, kept, { count, shown }, command);
     return { command, rows: count };
   }
 
@@ -355,7 +475,7 @@ export class ResultStream {
     index: number,
     columns: Column[] | undefined,
     kept: Record<string, unknown>[],
-    count: number,
+    { count, shown }: { count: number; shown: number },
     command: string,
   ): void {
     if (this.#format === "json") {
@@ -368,14 +488,14 @@ export class ResultStream {
         );
       }
       this.#out.write(
-        `${count ? "\n      " : ""}],\n      "command": ${JSON.stringify(command)},\n` +
-          `      "row_count": ${count}\n    }`,
+        `${shown ? "\n      " : ""}],\n      "command": ${JSON.stringify(command)},\n` +
+          `      "row_count": ${count},\n      "truncated": ${shown < count},\n` +
+          `      "omitted": ${count - shown}\n    }`,
       );
     } else if (this.#format === "table") {
       if (columns) {
-        const shown = kept.length;
-        const footer = shown < count
-          ? `(${shown} of ${count} rows shown; --max-rows 0 shows all, --csv, --json or ` +
+        const footer = kept.length < count
+          ? `(${kept.length} of ${count} rows shown; --max-rows 0 shows all, --csv or ` +
             `--ndjson stream all)`
           : `(${count} ${count === 1 ? "row" : "rows"})`;
         const labels = columns.map((c) => c.name);

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Finds tables, columns, functions, indexes, types ... by name. */
-import { note, parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts";
+import { note, parseCli, runScript, UsageError } from "../lib/cli.ts";
 import { querySqlFile } from "../lib/database.ts";
-import { printOutput, renderRows } from "../lib/render.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
 /** What --kind accepts, with the words people also use for them. */
@@ -30,7 +30,8 @@ const FAMILIES: Record<string, string> = {
   triggers: "trigger",
 };
 
-const usage = `Usage: find_objects.ts PATTERN [--kind KIND[,KIND...]] [--limit N] [--json | --csv]
+const usage =
+  `Usage: find_objects.ts PATTERN [limit | --limit N] [--kind KIND[,KIND...]] [--json | --csv]
 
 Finds objects in the profile's database whose name matches PATTERN, case-
 insensitively: tables (plain, partitioned, foreign), views, materialized views,
@@ -48,10 +49,11 @@ characters. The pattern is bound as a parameter, never spliced.
 Options:
   --kind KINDS   only these (comma-separated): table, view, materialized_view,
                  column, function, procedure, index, type, sequence, trigger
-  --limit N      rows at most (default 200, at most 10000); a note says when
-                 more matched
-  --json         an array of rows
-  --csv          CSV with a header
+  --limit N      rows at most, the same as [limit] (default 200, at most
+                 10000); a last line says when more matched
+  --json         {"rows": [...], "total": N, "truncated": false, "limit": N};
+                 total counts every match, those past the limit too
+  --csv          CSV with a header (stderr says when the limit cut it)
   --help         this text
 
 Example:
@@ -69,12 +71,13 @@ function likePattern(text: string, whole = false): string {
 }
 
 await runScript("find_objects", async () => {
-  const { positionals, values, format } = parseCli({
+  const { positionals, values, format, limit } = parseCli({
     name: "find_objects",
     usage,
     formats: ["json", "csv"],
     positionals: { min: 1, max: 1 },
-    options: { kind: { type: "string" }, limit: { type: "string" } },
+    limit: { fallback: 200 },
+    options: { kind: { type: "string" } },
   }, Deno.args);
   const pattern = positionals[0];
   if (pattern.trim() === "") throw new UsageError("PATTERN is empty; give part of a name");
@@ -92,7 +95,6 @@ await runScript("find_objects", async () => {
       }),
     ),
   ];
-  const limit = parseLimit(values.limit as string | undefined, 200);
   const target = await resolveTarget({ session: "diagnostic" });
   // SCHEMA.PATTERN, as psql's \d takes it: the schema must match as a whole.
   const dot = pattern.indexOf(".");
@@ -102,14 +104,14 @@ await runScript("find_objects", async () => {
     name === "" ? "%" : likePattern(name),
     kinds,
     name.replace(/[*?]/g, ""),
-    limit + 1,
+    limit,
     schema === null ? null : likePattern(schema, true),
   ]);
-  const rows = result.rows.slice(0, limit).map(({ family: _family, ...row }) => row);
-  if (result.rows.length > limit) {
-    note(`More than ${limit} objects match; narrow the pattern or --kind, or raise --limit`);
-  } else if (rows.length === 0) {
+  const list = countedList(resultRows(result), limit);
+  if (list.total === 0) {
     note(`Nothing matches "${pattern}"${kinds ? ` among ${kinds.join(", ")}` : ""}`);
   }
-  printOutput(renderRows({ columns: ["kind", "schema", "name", "table", "detail"], rows }, format));
+  const columns = ["kind", "schema", "name", "table", "detail"];
+  const rows = list.rows.map(({ family: _family, ...row }) => row);
+  printOutput(renderList({ ...list, columns, rows }, format));
 });

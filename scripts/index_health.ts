@@ -1,17 +1,25 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /**
- * Index health in one list: tables that want an index, indexes never used,
+ * Index health in one report: tables that want an index, indexes never used,
  * invalid indexes, and indexes made redundant by another.
  */
-import { parseCli, parseLimit, parsePositiveInt, runScript } from "../lib/cli.ts";
+import { note, parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
-import { printOutput, renderRows } from "../lib/render.ts";
+import {
+  countedList,
+  isTruncated,
+  type List,
+  printOutput,
+  renderLists,
+  renderRows,
+  truncationText,
+} from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
 
-const usage = `Usage: index_health.ts [limit] [--min-rows N] [--json | --csv]
+const usage = `Usage: index_health.ts [limit | --limit N] [--min-rows N] [--json | --csv]
 
-Checks indexes and prints one row per finding, with its check:
+Checks indexes and lists the findings of each check in its own section:
   missing_index    a table of at least --min-rows live rows (default 10000) read
                    mostly by sequential scans: a candidate for an index
   unused_index     an index never scanned since statistics were reset that
@@ -20,67 +28,100 @@ Checks indexes and prints one row per finding, with its check:
                    CONCURRENTLY): maintained on every write, never used
   duplicate_index  an index whose key columns equal or are a prefix of another
                    index's on the same table (covered_by names it)
-limit: findings per check (default 20, at most 10000). Usage counts come from
-the statistics since the last reset, so check on a server that has been running.
+limit: findings per check (default 20, at most 10000); a check with more says
+so. Usage counts come from the statistics since the last reset, so check on a
+server that has been running.
 
 Options:
+  --limit N      the same as [limit]
   --min-rows N   smallest table (live rows) for missing_index (default 10000)
-  --json         an array of findings
-  --csv          CSV with a header
+  --json         {"missing_index": {"rows": [...], "total": N, "truncated":
+                 false, "limit": N}, "unused_index": {...}, ...}
+  --csv          every finding in one CSV, with its check (stderr says which
+                 checks the limit cut)
   --help         this text
 
 Example:
   ./scripts/index_health.ts 20`;
 
-const COLUMNS = [
-  "check",
-  "schema",
-  "table",
-  "index",
-  "covered_by",
-  "size_bytes",
-  "seq_scan",
-  "seq_tup_read",
-  "idx_scan",
-  "live_rows",
-  "detail",
-];
+/** Each check: its SQL, the columns it reports and the detail line of a finding. */
+const CHECKS: Record<string, {
+  sql: string;
+  columns: string[];
+  detail: (r: Record<string, unknown>) => string;
+}> = {
+  missing_index: {
+    sql: "index_missing_candidates",
+    columns: ["schema", "table", "size_bytes", "seq_scan", "seq_tup_read", "idx_scan", "live_rows"],
+    detail: (r) =>
+      `${r.seq_scan} sequential scans read ${r.seq_tup_read} rows; ${r.idx_scan} index scans`,
+  },
+  unused_index: {
+    sql: "index_unused",
+    columns: ["schema", "table", "index", "size_bytes", "idx_scan"],
+    detail: () => "never scanned; enforces nothing",
+  },
+  invalid_index: {
+    sql: "index_invalid",
+    columns: ["schema", "table", "index", "size_bytes"],
+    detail: (r) => `invalid: ${r.definition}`,
+  },
+  duplicate_index: {
+    sql: "index_duplicates",
+    columns: ["schema", "table", "index", "covered_by", "size_bytes"],
+    detail: (r) => `${r.reason} as ${r.covered_by}`,
+  },
+};
 
 await runScript("index_health", async () => {
-  const { positionals, values, format } = parseCli({
+  const { values, format, limit } = parseCli({
     name: "index_health",
     usage,
     formats: ["json", "csv"],
-    positionals: { min: 0, max: 1 },
+    limit: { fallback: 20 },
     options: { "min-rows": { type: "string" } },
   }, Deno.args);
-  const limit = parseLimit(positionals[0], 20);
   const minRows = values["min-rows"] !== undefined
     ? parsePositiveInt(values["min-rows"] as string, "--min-rows", { max: 1_000_000_000 })
     : 10_000;
   const target = await resolveTarget({ session: "diagnostic" });
-  const findings = await withSession(target, async (session) => {
-    const run = async (name: string, params: unknown[]) =>
-      (await session.query(await loadSql(name), params)).rows;
-    const rows: Record<string, unknown>[] = [];
-    for (const r of await run("index_missing_candidates", [limit, minRows])) {
-      rows.push({
-        check: "missing_index",
-        ...r,
-        detail:
-          `${r.seq_scan} sequential scans read ${r.seq_tup_read} rows; ${r.idx_scan} index scans`,
-      });
+  const lists = await withSession(target, async (session) => {
+    const lists: Record<string, List> = {};
+    for (const [check, { sql, columns, detail }] of Object.entries(CHECKS)) {
+      const params = check === "missing_index" ? [limit, minRows] : [limit];
+      const { rows } = await session.query(await loadSql(sql), params);
+      const findings = rows.map((r) => ({
+        ...Object.fromEntries(columns.map((c) => [c, r[c] ?? null])),
+        detail: detail(r),
+        total: r.total,
+      }));
+      lists[check] = countedList(
+        { columns: [...columns, "detail", "total"], rows: findings },
+        limit,
+      );
     }
-    for (const r of await run("index_unused", [limit])) {
-      rows.push({ check: "unused_index", ...r, detail: "never scanned; enforces nothing" });
-    }
-    for (const r of await run("index_invalid", [limit])) {
-      rows.push({ check: "invalid_index", ...r, detail: `invalid: ${r.definition}` });
-    }
-    for (const r of await run("index_duplicates", [limit])) {
-      rows.push({ check: "duplicate_index", ...r, detail: `${r.reason} as ${r.covered_by}` });
-    }
-    return rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c] ?? null])));
+    return lists;
   });
-  printOutput(renderRows({ columns: COLUMNS, rows: findings }, format));
+  if (format !== "csv") return printOutput(renderLists(lists, format));
+  // CSV is one table: every finding with its check, the columns of all checks.
+  const columns = [
+    "check",
+    "schema",
+    "table",
+    "index",
+    "covered_by",
+    "size_bytes",
+    "seq_scan",
+    "seq_tup_read",
+    "idx_scan",
+    "live_rows",
+    "detail",
+  ];
+  const rows = Object.entries(lists).flatMap(([check, list]) =>
+    list.rows.map((row) => ({ check, ...row }))
+  );
+  for (const [check, list] of Object.entries(lists)) {
+    if (isTruncated(list)) note(`${check}: ${truncationText(list)}`);
+  }
+  printOutput(renderRows({ columns, rows }, "csv"));
 });

@@ -1,37 +1,38 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the statements that cost the most time in total from pg_stat_statements. */
-import { parseCli, parseLimit, runScript } from "../lib/cli.ts";
+import { parseCli, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
 import { topStatements } from "../lib/pg_stat_statements.ts";
-import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
-const usage = `Usage: pg_stat_statements_top.ts [limit] [--json | --csv]
+const usage = `Usage: pg_stat_statements_top.ts [limit | --limit N] [--json | --csv]
 
 Lists statements from pg_stat_statements ordered by total execution time (where the server's time goes):
 database, user, calls, total / mean / max time in ms, rows, shared-buffer hit
-share and the normalised query text. limit: how many (default 20, at most 10000).
+share and the normalised query text. limit: how many (default 20, at most 10000; a last line says when there are more).
 slow_queries.ts ranks by mean time instead.
 When the extension is not installed in this database, says how to enable it
 and exits 1. Works with every extension version (1.4 to the newest).
 
 Options:
-  --json   an array of rows
-  --csv    CSV with a header
-  --help   this text
+  --limit N   the same as [limit]
+  --json      {"rows": [...], "total": N, "truncated": false, "limit": N}; total
+              counts every row, those past the limit too
+  --csv       CSV with a header (stderr says when the limit cut it)
+  --help      this text
 
 Example:
   ./scripts/pg_stat_statements_top.ts 20`;
 
 await runScript("pg_stat_statements_top", async () => {
-  const { positionals, format } = parseCli({
+  const { format, limit } = parseCli({
     name: "pg_stat_statements_top",
     usage,
     formats: ["json", "csv"],
-    positionals: { min: 0, max: 1 },
+    limit: { fallback: 20 },
   }, Deno.args);
-  const limit = parseLimit(positionals[0], 20);
   const target = await resolveTarget({ session: "diagnostic" });
   const result = await withSession(target, (session) => topStatements(session, "total", limit));
-  printOutput(renderRows(resultRows(result), format));
+  printOutput(renderList(countedList(resultRows(result), limit), format));
 });

@@ -9,7 +9,6 @@ import {
   confirmAction,
   note,
   parseCli,
-  parsePositiveInt,
   runScript,
   SkillError,
   UsageError,
@@ -23,12 +22,12 @@ import {
   signalBackends,
 } from "../lib/backends.ts";
 import { withSession } from "../lib/database.ts";
-import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
 
 const usage =
-  `Usage: query_action.ts <cancel|terminate> --query "<text>" [--user NAME] [--limit N] [--pid PID]... [--json | --csv]
+  `Usage: query_action.ts <cancel|terminate> [limit | --limit N] --query "<text>" [--user NAME] [--pid PID]... [--json | --csv]
 
 Lists the non-idle sessions (not this one) whose query matches <text>, case-
 insensitively: text without % or _ matches anywhere in the query; with them it
@@ -44,9 +43,11 @@ terminated, already gone, not permitted (exit 1 unless all were signalled).
 Options:
   --query TEXT   the query text or ILIKE pattern to look for (required)
   --user NAME    only sessions of this user
-  --limit N      at most N matches (default 50)
+  --limit N      at most N matches, the same as [limit] (default 50, at most
+                 10000); a last line says when more matched
   --pid PID      act on this PID without asking which (repeatable)
-  --json         JSON output
+  --json         JSON output; the matches as {"rows": [...], "total": N,
+                 "truncated": false, "limit": N}
   --csv          CSV output
   --help         this text
 
@@ -59,15 +60,15 @@ function likePattern(text: string): string {
 }
 
 await runScript("query_action", async () => {
-  const { positionals, values, format } = parseCli({
+  const { positionals, values, format, limit } = parseCli({
     name: "query_action",
     usage,
     formats: ["json", "csv"],
     positionals: { min: 1, max: 1 },
+    limit: { fallback: 50 },
     options: {
       query: { type: "string" },
       user: { type: "string" },
-      limit: { type: "string" },
       pid: { type: "string", multiple: true },
     },
   }, Deno.args);
@@ -77,9 +78,6 @@ await runScript("query_action", async () => {
   }
   const text = values.query as string | undefined;
   if (!text) throw new UsageError('Give the query to look for with --query "<text>"');
-  const limit = values.limit
-    ? parsePositiveInt(values.limit as string, "--limit", { max: 10_000 })
-    : 50;
   const pids = ((values.pid as string[] | undefined) ?? []).map(parsePid);
   const user = (values.user as string | undefined) ?? null;
 
@@ -101,7 +99,7 @@ await runScript("query_action", async () => {
       }
       chosen = [...new Set(pids)];
     } else if (!canAsk()) {
-      printOutput(renderRows(resultRows(matches), format));
+      printOutput(renderList(countedList(resultRows(matches), limit), format));
       note(
         `note: nothing was signalled; to ${action}, pass the PIDs with --pid and set DB_CONFIRM=YES`,
       );
@@ -111,7 +109,7 @@ await runScript("query_action", async () => {
         note(`No running query matches "${text}"; nothing to do`);
         return [];
       }
-      console.log(renderRows(resultRows(matches), "table"));
+      console.log(renderList(countedList(resultRows(matches), limit), "table"));
       chosen = await pickPids(action, matching);
       if (chosen.length === 0) {
         note("Nothing chosen; nothing was signalled");

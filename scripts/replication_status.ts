@@ -2,10 +2,10 @@
 /** Replication at a glance: primary or standby, standbys and their lag, slots, subscriptions. */
 import { note, parseCli, runScript } from "../lib/cli.ts";
 import { querySqlFiles } from "../lib/database.ts";
-import { printOutput, renderSections, resultRows } from "../lib/render.ts";
+import { cutList, printOutput, renderLists, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
-const usage = `Usage: replication_status.ts [--json]
+const usage = `Usage: replication_status.ts [limit | --limit N] [--json]
 
 Shows replication as the profile's server sees it, in sections:
   server         primary or standby, wal_level, WAL positions (current; or
@@ -18,20 +18,24 @@ Shows replication as the profile's server sees it, in sections:
   slots          replication slots: type, plugin, database, active, WAL kept
                  (bytes), wal_status
   subscriptions  logical replication subscriptions and their workers
-Read-only; every section comes from one snapshot.
+Read-only; every section comes from one snapshot. limit: rows per section
+(default 200, at most 10000); a section with more says so.
 
 Options:
-  --json   one JSON object: section -> rows
-  --help   this text
+  --limit N   the same as [limit]
+  --json      one JSON object: section -> {"rows": [...], "total": N,
+              "truncated": false, "limit": N}
+  --help      this text
 
 Example:
   ./scripts/replication_status.ts`;
 
 await runScript("replication_status", async () => {
-  const { format } = parseCli({
+  const { format, limit } = parseCli({
     name: "replication_status",
     usage,
     formats: ["json"],
+    limit: { fallback: 200 },
   }, Deno.args);
   const target = await resolveTarget({ session: "diagnostic" });
   const names = [
@@ -53,5 +57,11 @@ await runScript("replication_status", async () => {
         `pg_monitor) shows them`,
     );
   }
-  printOutput(renderSections({ server, standbys, receiver, slots, subscriptions }, format));
+  const sections = { server, standbys, receiver, slots, subscriptions };
+  printOutput(renderLists(
+    Object.fromEntries(
+      Object.entries(sections).map(([name, rows]) => [name, cutList(rows, limit)]),
+    ),
+    format,
+  ));
 });

@@ -2,32 +2,36 @@
 /** Lists roles, their privileges and their memberships. */
 import { parseCli, runScript } from "../lib/cli.ts";
 import { querySqlFile } from "../lib/database.ts";
-import { printOutput, renderRows, resultRows } from "../lib/render.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
-const usage = `Usage: roles_overview.ts [--all] [--json | --csv]
+const usage = `Usage: roles_overview.ts [limit | --limit N] [--all] [--json | --csv]
 
 Lists roles: login, superuser, createdb, createrole, inherit, replication,
 bypassrls, connection limit (-1: none), password expiry (valid_until), the
-roles each is a member of and its own members.
+roles each is a member of and its own members, by name. limit: how many
+(default 200, at most 10000); a last line says when there are more.
 
 Options:
-  --all    include the predefined pg_* roles
-  --json   an array of rows
-  --csv    CSV with a header
-  --help   this text
+  --limit N   the same as [limit]
+  --all       include the predefined pg_* roles
+  --json      {"rows": [...], "total": N, "truncated": false, "limit": N}; total
+              counts every role, those past the limit too
+  --csv       CSV with a header (stderr says when the limit cut it)
+  --help      this text
 
 Example:
   ./scripts/roles_overview.ts`;
 
 await runScript("roles_overview", async () => {
-  const { values, format } = parseCli({
+  const { values, format, limit } = parseCli({
     name: "roles_overview",
     usage,
     formats: ["json", "csv"],
+    limit: { fallback: 200 },
     options: { all: { type: "boolean" } },
   }, Deno.args);
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "roles_overview", [values.all === true]);
-  printOutput(renderRows(resultRows(result), format));
+  const result = await querySqlFile(target, "roles_overview", [values.all === true, limit]);
+  printOutput(renderList(countedList(resultRows(result), limit), format));
 });

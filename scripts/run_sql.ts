@@ -73,11 +73,13 @@ Options:
                     spliced into the text
   --write           allow data changes (see above)
   --ddl             allow structure and data changes (see above)
-  --max-rows N      rows of each result shown in the table (default 200;
-                    0: all); --json, --csv and --ndjson always give all
+  --max-rows N      rows of each result in the table and in --json (default
+                    200; 0: all); --csv and --ndjson always give all
   --json            one JSON document: mode, role (the role it connected
                     as), results (statement, columns, rows, command,
-                    row_count), transaction
+                    row_count: all rows the statement returned, truncated:
+                    true when rows holds only the first --max-rows, omitted:
+                    how many were left out), transaction
   --csv             the rows of the one statement that returns rows, as COPY
                     CSV writes them (server text; NULL empty, '' quoted)
   --ndjson          the same rows, one JSON object per line

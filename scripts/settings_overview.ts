@@ -2,12 +2,12 @@
 /** Settings changed from their defaults, where each comes from, and those waiting for a restart. */
 import { note, parseCli, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
-import { printOutput, renderSections } from "../lib/render.ts";
+import { cutList, printOutput, renderLists } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 import { isPermissionDenied } from "../lib/session.ts";
 import { loadSql } from "../lib/sql.ts";
 
-const usage = `Usage: settings_overview.ts [--json]
+const usage = `Usage: settings_overview.ts [limit | --limit N] [--json]
 
 Shows the server's settings in two sections:
   changed   every setting not at its built-in default: current value, default,
@@ -21,20 +21,24 @@ Shows the server's settings in two sections:
             (a restart is needed, or an error), with file and line. Reading the
             files needs superuser or SELECT on pg_file_settings; without it a
             note says so and only the reloaded ones are listed.
-Settings this session set for itself are left out. Read-only.
+Settings this session set for itself are left out. Read-only. limit: rows per
+section (default 200, at most 10000); a section with more says so.
 
 Options:
-  --json   {changed: [...], pending: [...]}
-  --help   this text
+  --limit N   the same as [limit]
+  --json      {"changed": {"rows": [...], "total": N, "truncated": false,
+              "limit": N}, "pending": {...}}
+  --help      this text
 
 Example:
   ./scripts/settings_overview.ts`;
 
 await runScript("settings_overview", async () => {
-  const { format } = parseCli({
+  const { format, limit } = parseCli({
     name: "settings_overview",
     usage,
     formats: ["json"],
+    limit: { fallback: 200 },
   }, Deno.args);
   const target = await resolveTarget({ session: "diagnostic" });
   const { changed, files } = await withSession(target, async (session) => {
@@ -72,8 +76,8 @@ await runScript("settings_overview", async () => {
       reason: f.reason,
     })),
   ];
-  printOutput(renderSections({
-    changed: {
+  printOutput(renderLists({
+    changed: cutList({
       columns: [
         "name",
         "value",
@@ -85,10 +89,10 @@ await runScript("settings_overview", async () => {
         "context",
       ],
       rows: changed,
-    },
-    pending: {
+    }, limit),
+    pending: cutList({
       columns: ["name", "value_in_effect", "new_value", "sourcefile", "sourceline", "reason"],
       rows: pending,
-    },
+    }, limit),
   }, format));
 });

@@ -4,6 +4,7 @@
 -- seconds since its query and its transaction started, and the query (whitespace
 -- folded, cut to 300 characters). Sessions idle in a transaction are included,
 -- since an open transaction holds locks and blocks vacuum; oldest transaction first.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 10 and later (backend_type); tested on 13-18.
 select a.pid,
@@ -16,7 +17,8 @@ select a.pid,
        a.wait_event,
        round(extract(epoch from now() - a.query_start)::numeric, 1) as query_seconds,
        round(extract(epoch from now() - a.xact_start)::numeric, 1) as xact_seconds,
-       left(regexp_replace(a.query, '\s+', ' ', 'g'), 300) as query
+       left(regexp_replace(a.query, '\s+', ' ', 'g'), 300) as query,
+       count(*) over () as total
 from pg_stat_activity a
 where a.pid <> pg_backend_pid()
   and a.backend_type = 'client backend'

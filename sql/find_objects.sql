@@ -8,6 +8,7 @@
 -- a function's arguments, an index's method and columns (read from the catalogs, so a
 -- locked table does not hold the search up), a trigger's definition, a type's flavour). Names equal to the
 -- pattern's text come first ($3), then by family, schema, table, name.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 text LIKE pattern, $2 text[] families to keep (null: all), $3 text the
 -- plain text typed (for ranking exact names first), $4 int row limit, $5 text LIKE pattern the
 -- schema must match (null: any).
@@ -77,7 +78,8 @@ select o.kind,
        n.nspname as schema,
        o.name,
        r.relname as "table",
-       o.detail
+       o.detail,
+       count(*) over () as total
 from objects o
 join pg_namespace n on n.oid = o.nsp
 left join pg_class r on r.oid = o.owner_rel

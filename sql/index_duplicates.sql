@@ -4,6 +4,7 @@
 -- the same key columns, or starts with all of its key columns (a prefix), and the
 -- redundant one enforces nothing (not unique, or an exact copy of a unique one).
 -- Expression indexes are compared by their expressions too.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
 with idx as (
@@ -22,7 +23,8 @@ select n.nspname as schema,
        a_c.relname as index,
        b_c.relname as covered_by,
        case when a.keys = b.keys then 'same columns' else 'prefix' end as reason,
-       pg_relation_size(a.indexrelid) as size_bytes
+       pg_relation_size(a.indexrelid) as size_bytes,
+       count(*) over () as total
 from idx a
 join idx b on b.indrelid = a.indrelid and b.indexrelid <> a.indexrelid
 join pg_class a_c on a_c.oid = a.indexrelid

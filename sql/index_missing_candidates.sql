@@ -3,6 +3,7 @@
 -- tables with at least $2 live rows where sequential scans outnumber index scans. A
 -- partitioned table is judged as a whole: its partitions' scans, rows and sizes are added up
 -- and it is listed once, under its own name.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit, $2 int smallest live row count that counts as large.
 -- Server versions: PostgreSQL 12 and later (pg_partition_root); tested on 13-18.
 with judged as (
@@ -22,7 +23,8 @@ select n.nspname as schema,
        j.seq_tup_read::bigint as seq_tup_read,
        j.idx_scan::bigint as idx_scan,
        j.live_rows::bigint as live_rows,
-       j.size_bytes::bigint as size_bytes
+       j.size_bytes::bigint as size_bytes,
+       count(*) over () as total
 from judged j
 join pg_class c on c.oid = j.relid
 join pg_namespace n on n.oid = c.relnamespace

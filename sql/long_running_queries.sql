@@ -2,6 +2,7 @@
 -- Answers: active client sessions (not this one) whose current query started more
 -- than $1 seconds ago: pid, user, database, application, seconds running, wait
 -- event, and the query (whitespace folded, cut to 300 characters); longest first.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 numeric threshold in seconds, $2 int row limit.
 -- Server versions: PostgreSQL 10 and later (backend_type); tested on 13-18.
 select a.pid,
@@ -11,7 +12,8 @@ select a.pid,
        round(extract(epoch from now() - a.query_start)::numeric, 1) as running_seconds,
        a.wait_event_type,
        a.wait_event,
-       left(regexp_replace(a.query, '\s+', ' ', 'g'), 300) as query
+       left(regexp_replace(a.query, '\s+', ' ', 'g'), 300) as query,
+       count(*) over () as total
 from pg_stat_activity a
 where a.pid <> pg_backend_pid()
   and a.backend_type = 'client backend'

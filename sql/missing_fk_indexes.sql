@@ -7,6 +7,7 @@
 -- (the copies kept for partitions are left out); a partitioned table's size is its partitions'.
 -- For a partitioned table CONCURRENTLY is refused by the server: the suggestion is a plain
 -- CREATE INDEX, and the note says how to build it without a long lock.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
 -- Names and statements are built in the outer select, after the sort and the limit: only for the
@@ -17,7 +18,8 @@ with keys as (
          case when c.relkind = 'p'
               then (select coalesce(sum(pg_relation_size(t.relid)), 0)
                       from pg_partition_tree(k.conrelid) t where t.isleaf)
-              else pg_relation_size(k.conrelid) end as table_bytes
+              else pg_relation_size(k.conrelid) end as table_bytes,
+         count(*) over () as total
   from pg_constraint k
   join pg_class c on c.oid = k.conrelid
   join pg_namespace n on n.oid = c.relnamespace
@@ -50,7 +52,8 @@ select s.nspname as schema,
          || array_to_string(array(select quote_ident(x) from unnest(cols.names) x), ', ') || ');'
          as suggestion,
        case when s.relkind = 'p'
-            then 'partitioned table: CONCURRENTLY is refused; see --help for a build without a long lock' end as note
+            then 'partitioned table: CONCURRENTLY is refused; see --help for a build without a long lock' end as note,
+       s.total
 from keys s
 cross join lateral (
   select array(select a.attname from unnest(s.conkey) with ordinality as u(attnum, ord)

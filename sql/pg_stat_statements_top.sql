@@ -2,6 +2,7 @@
 -- Answers: database, user, calls, total / mean / max execution time in ms, rows,
 -- shared-buffer hit share, and the normalised query text (whitespace folded,
 -- cut to 500 characters); ordered by total time, or by mean time when $2 is 'mean'.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit, $2 text order ('total' or 'mean').
 -- Server versions: PostgreSQL 13 and later with pg_stat_statements 1.8+; tested on 13-18.
 select d.datname as database,
@@ -13,7 +14,8 @@ select d.datname as database,
        s.rows,
        round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 1)
          as hit_pct,
-       left(regexp_replace(s.query, '\s+', ' ', 'g'), 500) as query
+       left(regexp_replace(s.query, '\s+', ' ', 'g'), 500) as query,
+       count(*) over () as total
 from pg_stat_statements s
 left join pg_database d on d.oid = s.dbid
 order by case when $2 = 'mean' then s.mean_exec_time else s.total_exec_time end desc

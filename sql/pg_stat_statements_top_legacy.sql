@@ -1,6 +1,7 @@
 -- pg_stat_statements_top_legacy.sql: which statements cost the most time (extension before 1.8)?
 -- The same answer as pg_stat_statements_top.sql for an extension kept at an old
 -- version (1.4 to 1.7), whose columns are total_time / mean_time / max_time.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit, $2 text order ('total' or 'mean').
 -- Server versions: PostgreSQL 9.6 and later with pg_stat_statements 1.4-1.7; tested on 13-18.
 select d.datname as database,
@@ -12,7 +13,8 @@ select d.datname as database,
        s.rows,
        round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 1)
          as hit_pct,
-       left(regexp_replace(s.query, '\s+', ' ', 'g'), 500) as query
+       left(regexp_replace(s.query, '\s+', ' ', 'g'), 500) as query,
+       count(*) over () as total
 from pg_stat_statements s
 left join pg_database d on d.oid = s.dbid
 order by case when $2 = 'mean' then s.mean_time else s.total_time end desc

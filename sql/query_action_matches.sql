@@ -3,6 +3,7 @@
 -- query (cut to 300 characters) of every client session but this one that is not
 -- idle, whose query matches the ILIKE pattern $1 and, when $2 is given, whose
 -- user is $2; oldest query first.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 text ILIKE pattern, $2 text user name or null, $3 int row limit.
 -- Server versions: PostgreSQL 10 and later (backend_type); tested on 13-18.
 select a.pid,
@@ -10,7 +11,8 @@ select a.pid,
        a.datname as database,
        a.state,
        round(extract(epoch from now() - a.query_start)::numeric, 1) as query_seconds,
-       left(regexp_replace(a.query, '\s+', ' ', 'g'), 300) as query
+       left(regexp_replace(a.query, '\s+', ' ', 'g'), 300) as query,
+       count(*) over () as total
 from pg_stat_activity a
 where a.pid <> pg_backend_pid()
   and a.backend_type = 'client backend'

@@ -8,6 +8,7 @@
 -- unknown, not 0 (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages and no ANALYZE or VACUUM
 -- in the statistics on 13), unless it is empty: then 0. A partitioned table's are null when any
 -- partition's is.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
 with relations as (
@@ -65,7 +66,7 @@ select r.nspname as schema,
           join pg_class pc on pc.oid = i.inhparent
           join pg_namespace pn on pn.oid = pc.relnamespace
          where i.inhrelid = r.oid and r.relispartition) as partition_of,
-       pg_size_pretty(k.total_bytes) as total,
+       pg_size_pretty(k.total_bytes) as total_size,
        pg_size_pretty(k.table_and_toast_bytes - k.toast_bytes) as table_size,
        pg_size_pretty(k.index_bytes) as index_size,
        pg_size_pretty(k.toast_bytes) as toast_size,
@@ -73,7 +74,8 @@ select r.nspname as schema,
        (k.table_and_toast_bytes - k.toast_bytes)::bigint as table_bytes,
        k.index_bytes::bigint as index_bytes,
        k.toast_bytes::bigint as toast_bytes,
-       case when k.all_known then k.rows_known::bigint end as estimated_rows
+       case when k.all_known then k.rows_known::bigint end as estimated_rows,
+       count(*) over () as total
 from relations r
 join counted k on k.listed = r.oid
 order by k.total_bytes desc, 1, 2

@@ -2,6 +2,7 @@
 -- Answers: schema, table, live and dead rows, dead share, last manual and auto
 -- vacuum and analyze, their counts, rows modified since the last analyze.
 -- Tables never analyzed come first, then those with the most dead rows.
+-- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
 select s.schemaname as schema,
@@ -18,7 +19,8 @@ select s.schemaname as schema,
        s.autovacuum_count,
        s.analyze_count,
        s.autoanalyze_count,
-       s.n_mod_since_analyze as modified_since_analyze
+       s.n_mod_since_analyze as modified_since_analyze,
+       count(*) over () as total
 from pg_stat_user_tables s
 order by coalesce(s.last_analyze, s.last_autoanalyze) is null desc,
          s.n_dead_tup desc, 1, 2

@@ -18,6 +18,7 @@ import {
   tomlWithProfiles,
 } from "./support/run.ts";
 import { waitFor } from "./support/wait.ts";
+import { listRows } from "./support/lists.ts";
 
 Deno.test("live sessions: activity, long queries, locks, cancel, terminate", async (t) => {
   const cluster = await startCluster();
@@ -90,7 +91,7 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
     await t.step(
       "activity_overview: active, waiting and idle-in-transaction sessions",
       async () => {
-        const rows = await json("activity_overview.ts");
+        const rows = listRows(await json("activity_overview.ts"));
         const byPid = new Map(rows.map((r: { pid: number }) => [r.pid, r]));
         const a = byPid.get(holder.backendPid) as Record<string, unknown>;
         assert.equal(a.state, "idle in transaction");
@@ -113,14 +114,19 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
           !rows.some((r: { application: string }) => r.application === "codex-postgres-skill"),
           "not itself",
         );
+        // A limit keeps the oldest and counts the rest exactly.
+        const one = await json("activity_overview.ts", ["1"]);
+        assert.deepEqual(listRows(one).map((r) => r.pid), [rows[0].pid]);
+        assert.ok(rows.length >= 3);
+        assert.deepEqual([one.total, one.truncated, one.limit], [rows.length, true, 1]);
       },
     );
 
     await t.step("long_running_queries: the threshold separates old from new", async () => {
-      const rows = await json("long_running_queries.ts", ["0.01"]);
+      const rows = listRows(await json("long_running_queries.ts", ["0.01"]));
       assert.ok(rows.some((r: { pid: number }) => r.pid === sleeper.backendPid));
       assert.ok(rows.every((r: { running_seconds: number }) => r.running_seconds >= 0.6));
-      const none = await json("long_running_queries.ts", ["5"]);
+      const none = listRows(await json("long_running_queries.ts", ["5"]));
       assert.ok(!none.some((r: { pid: number }) => r.pid === sleeper.backendPid));
       const bad = await runSkillScript("long_running_queries.ts", ["five"], { env });
       assert.equal(bad.code, 2);
@@ -128,7 +134,7 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
     });
 
     await t.step("locks_overview: the chain A blocks B blocks C", async () => {
-      const rows = await json("locks_overview.ts");
+      const rows = listRows(await json("locks_overview.ts"));
       const bByA = rows.find((r: Record<string, unknown>) =>
         r.blocked_pid === middle.backendPid && r.blocking_pid === holder.backendPid
       );
@@ -146,6 +152,19 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       assert.match(bByA.blocking_query, /update t set v = v \+ 1 where id = 1/);
       const table = await runSkillScript("locks_overview.ts", [], { env });
       assert.match(table.stdout, /blocked_pid \| blocked_user/);
+      assert.match(table.stdout, new RegExp(`\\(${rows.length} rows\\)\n$`));
+      // Cut at one row: the first one, the exact total, and a line that says so.
+      const one = await json("locks_overview.ts", ["--limit", "1"]);
+      assert.deepEqual([one.rows[0].blocked_pid, one.total, one.truncated], [
+        rows[0].blocked_pid,
+        rows.length,
+        true,
+      ]);
+      const cut = await runSkillScript("locks_overview.ts", ["1"], { env });
+      assert.equal(
+        cut.stdout.trim().split("\n").at(-1),
+        `(1 of ${rows.length} rows shown; limit 1: --limit ${rows.length} shows all)`,
+      );
     });
 
     await t.step("refusals: bad PID, unknown PID, own session, no confirmation", async () => {
@@ -250,7 +269,7 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
         "select pg_sleep(60)%",
         "--json",
       ], { env });
-      assert.deepEqual(JSON.parse(pattern.stdout).map((r: { pid: number }) => r.pid), [
+      assert.deepEqual(listRows(JSON.parse(pattern.stdout)).map((r: { pid: number }) => r.pid), [
         sleeper.backendPid,
       ]);
       const anchored = await runSkillScript("query_action.ts", [
@@ -259,8 +278,12 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
         "pg_sleep(60)",
         "--json",
       ], { env });
-      assert.deepEqual(JSON.parse(anchored.stdout), [], "a pattern with _ matches the whole query");
-      const rows = JSON.parse(result.stdout);
+      assert.deepEqual(
+        listRows(JSON.parse(anchored.stdout)),
+        [],
+        "a pattern with _ matches the whole query",
+      );
+      const rows = listRows(JSON.parse(result.stdout));
       assert.deepEqual(rows.map((r: { pid: number }) => r.pid), [sleeper.backendPid]);
       assert.match(result.stderr, /nothing was signalled; to cancel, pass the PIDs with --pid/);
       const byUser = await runSkillScript("query_action.ts", [

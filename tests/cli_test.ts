@@ -73,3 +73,39 @@ Deno.test("text that starts with - (SQL opening with a comment) is not taken for
   );
   assert.throws(() => parseCli(spec, ["--frob"]), /Unknown option "--frob"/);
 });
+
+Deno.test("one limit option: [limit] after the script's own positionals, or --limit N", () => {
+  const spec = {
+    name: "t",
+    usage: "",
+    formats: ["json" as const],
+    positionals: { min: 0, max: 1 },
+    limit: { fallback: 20 },
+  };
+  assert.deepEqual(
+    [parseCli(spec, []).limit, parseCli(spec, []).positionals],
+    [20, []],
+  );
+  assert.deepEqual(
+    [parseCli(spec, ["5"]).limit, parseCli(spec, ["5"]).positionals],
+    [20, ["5"]],
+    "one positional is the script's own",
+  );
+  assert.deepEqual(
+    [parseCli(spec, ["5", "7"]).limit, parseCli(spec, ["5", "7"]).positionals],
+    [7, ["5"]],
+  );
+  assert.equal(parseCli(spec, ["5", "--limit", "9"]).limit, 9);
+  assert.equal(parseCli(spec, ["--limit=9"]).limit, 9);
+  assert.throws(
+    () => parseCli(spec, ["5", "7", "--limit", "9"]),
+    (e: unknown) =>
+      e instanceof UsageError && /Give the limit once, as \[limit\] or --limit N/.test(e.message),
+  );
+  assert.throws(() => parseCli(spec, ["5", "7", "8"]), /Unexpected argument "8"/);
+  for (const bad of ["0", "-1", "2.5", "10001", "1; drop table t", ""]) {
+    assert.throws(() => parseCli(spec, ["--limit", bad]), UsageError, bad);
+  }
+  assert.equal(parseCli({ ...spec, limit: undefined }, ["5"]).limit, 0);
+  assert.throws(() => parseCli({ ...spec, limit: undefined }, ["--limit", "3"]), UsageError);
+});

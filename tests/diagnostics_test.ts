@@ -8,6 +8,7 @@ import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import { makeProject, type Project, runSkillScript, tomlWithProfiles } from "./support/run.ts";
 import { waitFor } from "./support/wait.ts";
 import { APP_SCHEMA } from "./support/fixtures.ts";
+import { listRows } from "./support/lists.ts";
 
 const MAJORS = testMajors();
 
@@ -82,6 +83,24 @@ async function json(project: Project, script: string, args: string[] = [], env =
   });
   assert.equal(result.code, 0, `${script}: ${result.stderr}`);
   return JSON.parse(result.stdout);
+}
+
+async function list(project: Project, script: string, args: string[] = [], env = {}) {
+  return listRows(await json(project, script, args, env));
+}
+
+/** index_health's findings, one section per check, as one list with the check on each row. */
+async function findingsOf(project: Project, args: string[] = [], env = {}) {
+  const doc = await json(project, "index_health.ts", args, env);
+  assert.deepEqual(Object.keys(doc), [
+    "missing_index",
+    "unused_index",
+    "invalid_index",
+    "duplicate_index",
+  ]);
+  return Object.entries(doc).flatMap(([check, section]) =>
+    listRows(section as Record<string, unknown>).map((row) => ({ check, ...row }))
+  );
 }
 
 for (const major of MAJORS) {
@@ -496,7 +515,7 @@ for (const major of MAJORS) {
       await t.step(
         "partitioned tables: sizes add up, foreign keys once, suggestions the server accepts",
         async () => {
-          const sizes = await json(project, "table_sizes.ts", ["100"], shapes);
+          const sizes = await list(project, "table_sizes.ts", ["100"], shapes);
           const row = (name: string) => sizes.find((r: { table: string }) => r.table === name);
           const parts = ["events_2025", "events_2026", "events_other"].map(row);
           const events = row("events");
@@ -527,7 +546,7 @@ for (const major of MAJORS) {
             fks.foreign_keys.map((r: { table: string; name: string }) => `${r.table}.${r.name}`),
             ["events.events_account_id_fkey", "refunds.refunds_event_fk"],
           );
-          const missing = await json(project, "missing_fk_indexes.ts", [], shapes);
+          const missing = await list(project, "missing_fk_indexes.ts", [], shapes);
           assert.deepEqual(
             missing.map((r: { constraint_name: string; suggestion: string }) => [
               r.constraint_name,
@@ -545,7 +564,7 @@ for (const major of MAJORS) {
           assert.equal(missing[1].note, null);
           // What is suggested runs, and then the keys count as indexed.
           for (const r of missing) await cluster.sql(r.suggestion, "shapes");
-          assert.deepEqual(await json(project, "missing_fk_indexes.ts", [], shapes), []);
+          assert.deepEqual(await list(project, "missing_fk_indexes.ts", [], shapes), []);
         },
       );
 
@@ -562,7 +581,7 @@ for (const major of MAJORS) {
           return Number(r?.scans) >= 6;
         }, "statistics of the partitions");
         // Each partition holds fewer than 2,000 rows; together they hold 3,000.
-        const findings = await json(project, "index_health.ts", ["--min-rows", "2000"], shapes);
+        const findings = await findingsOf(project, ["--min-rows", "2000"], shapes);
         const missingIndex = findings.filter((r: { check: string }) => r.check === "missing_index");
         assert.deepEqual(
           missingIndex.map((r: { schema: string; table: string }) => `${r.schema}.${r.table}`),
@@ -575,8 +594,37 @@ for (const major of MAJORS) {
       await t.step(
         "table_sizes: largest first, numbers as numbers, hostile limit refused",
         async () => {
-          const rows = await json(project, "table_sizes.ts", ["3"]);
+          const doc = await json(project, "table_sizes.ts", ["3"]);
+          const rows = listRows(doc);
           assert.equal(rows.length, 3);
+          // The total is every table the catalog has, not the rows shown.
+          const [{ n }] = await cluster.sql(
+            `select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace
+              where c.relkind in ('r', 'p', 'm') and s.nspname not in ('pg_catalog', 'information_schema')
+                and s.nspname !~ '^pg_(toast|temp_)'`,
+            "diag",
+          );
+          assert.ok(Number(n) > 3);
+          assert.deepEqual([doc.total, doc.truncated, doc.limit], [n, true, 3]);
+          const table = await runSkillScript("table_sizes.ts", ["--limit", "3"], {
+            env: project.env,
+          });
+          assert.equal(table.code, 0, table.stderr);
+          assert.equal(
+            table.stdout.trim().split("\n").at(-1),
+            `(3 of ${n} rows shown; limit 3: --limit ${n} shows all)`,
+          );
+          assert.equal(table.stdout.trim().split("\n").length, 2 + 3 + 1);
+          const whole = await json(project, "table_sizes.ts", ["--limit", String(n)]);
+          assert.deepEqual([whole.rows.length, whole.total, whole.truncated], [n, n, false]);
+          const csv = await runSkillScript("table_sizes.ts", ["2", "--csv"], { env: project.env });
+          assert.equal(csv.stdout.trim().split("\n").length, 1 + 2);
+          assert.match(csv.stderr, new RegExp(`2 of ${n} rows shown; limit 2`));
+          const twice = await runSkillScript("table_sizes.ts", ["2", "--limit", "3"], {
+            env: project.env,
+          });
+          assert.equal(twice.code, 2);
+          assert.match(twice.stderr, /Give the limit once, as \[limit\] or --limit N, not both/);
           assert.equal(rows[0].table, "big");
           assert.equal(typeof rows[0].total_bytes, "number");
           assert.ok(rows[0].total_bytes >= rows[1].total_bytes);
@@ -595,7 +643,7 @@ for (const major of MAJORS) {
       );
 
       await t.step("index_health: missing, unused, invalid and duplicate indexes", async () => {
-        const findings = await json(project, "index_health.ts", ["--min-rows", "1000"]);
+        const findings = await findingsOf(project, ["--min-rows", "1000"]);
         const has = (check: string, pick: (r: Record<string, unknown>) => boolean) =>
           findings.some((r: Record<string, unknown>) => r.check === check && pick(r));
         assert.ok(has("missing_index", (r) => r.table === "big" && Number(r.seq_scan) >= 6));
@@ -623,7 +671,40 @@ for (const major of MAJORS) {
           "only one of a pair",
         );
         assert.ok(!has("duplicate_index", (r) => r.index === "orders_status_created_idx"));
-        const strict = await json(project, "index_health.ts", ["--min-rows", "50000"]);
+        // The limit is per check, and each check says what it left out.
+        const all = await json(project, "index_health.ts", ["--min-rows", "1000", "10000"]);
+        const count = (check: string): number => all[check].total;
+        assert.equal(count("duplicate_index"), all.duplicate_index.rows.length);
+        const one = await json(project, "index_health.ts", ["--min-rows", "1000", "--limit", "1"]);
+        assert.ok(count("duplicate_index") >= 2);
+        assert.deepEqual(
+          [
+            one.duplicate_index.rows.length,
+            one.duplicate_index.total,
+            one.duplicate_index.truncated,
+          ],
+          [1, count("duplicate_index"), true],
+        );
+        for (const check of ["missing_index", "unused_index", "invalid_index"]) {
+          assert.equal(one[check].total, count(check), check);
+          assert.equal(one[check].truncated, count(check) > 1, check);
+        }
+        const table = await runSkillScript("index_health.ts", ["1", "--min-rows", "1000"], {
+          env: project.env,
+        });
+        assert.ok(
+          table.stdout.includes(
+            `== duplicate index (1 of ${count("duplicate_index")})\n`,
+          ),
+          table.stdout,
+        );
+        assert.ok(
+          table.stdout.includes(
+            `(1 of ${count("duplicate_index")} rows shown; limit 1: --limit ` +
+              `${count("duplicate_index")} shows all)`,
+          ),
+        );
+        const strict = await findingsOf(project, ["--min-rows", "50000"]);
         assert.ok(
           !strict.some((r: Record<string, unknown>) => r.check === "missing_index"),
           "tables below --min-rows are not candidates",
@@ -633,7 +714,7 @@ for (const major of MAJORS) {
       await t.step(
         "missing_fk_indexes: exact leading columns count, anything else does not",
         async () => {
-          const rows = await json(project, "missing_fk_indexes.ts");
+          const rows = await list(project, "missing_fk_indexes.ts");
           const names = rows.map((r: { constraint_name: string }) => r.constraint_name).sort();
           assert.deepEqual(names, ["orders_customer_id_fkey", "returns_order_id_fkey"]);
           const returns = rows.find((r: { constraint_name: string }) =>
@@ -648,7 +729,7 @@ for (const major of MAJORS) {
       );
 
       await t.step("vacuum_analyze_status: never-analyzed tables first", async () => {
-        const rows = await json(project, "vacuum_analyze_status.ts");
+        const rows = await list(project, "vacuum_analyze_status.ts");
         const firstAnalyzed = rows.findIndex((r: { never_analyzed: boolean }) => !r.never_analyzed);
         assert.ok(firstAnalyzed > 0, "some never-analyzed tables come first");
         assert.ok(
@@ -663,7 +744,7 @@ for (const major of MAJORS) {
       });
 
       await t.step("roles_overview: attributes and memberships", async () => {
-        const rows = await json(project, "roles_overview.ts");
+        const rows = await list(project, "roles_overview.ts");
         const alice = rows.find((r: { role: string }) => r.role === "alice");
         assert.deepEqual(
           { login: alice.login, limit: alice.connection_limit, of: alice.member_of },
@@ -673,7 +754,7 @@ for (const major of MAJORS) {
         assert.deepEqual(analyst.members, ["alice"]);
         assert.equal(analyst.login, false);
         assert.ok(!rows.some((r: { role: string }) => r.role.startsWith("pg_")));
-        const all = await json(project, "roles_overview.ts", ["--all"]);
+        const all = await list(project, "roles_overview.ts", ["--all"]);
         assert.ok(
           all.some((r: { role: string }) =>
             r.role === "pg_read_all_data" || r.role === "pg_monitor"
@@ -683,20 +764,20 @@ for (const major of MAJORS) {
 
       await t.step("slow_queries and pg_stat_statements_top name the query", async () => {
         for (const script of ["slow_queries.ts", "pg_stat_statements_top.ts"]) {
-          const rows = await json(project, script, ["50"]);
+          const rows = await list(project, script, ["50"]);
           const needle = rows.find((r: { query: string }) => /payload like/.test(r.query));
           assert.ok(needle, `${script} shows the needle query`);
           assert.ok(needle.calls >= 6);
           assert.equal(typeof needle.total_ms, "number");
         }
-        const top = await json(project, "pg_stat_statements_top.ts", ["5"]);
+        const top = await list(project, "pg_stat_statements_top.ts", ["5"]);
         for (let i = 1; i < top.length; i++) assert.ok(top[i - 1].total_ms >= top[i].total_ms);
       });
 
       await t.step("pg_stat_statements: an old extension version, and none at all", async () => {
         await cluster.sql("create database legacy");
         await cluster.sql("create extension pg_stat_statements version '1.7'", "legacy");
-        const legacy = await json(project, "slow_queries.ts", ["50"], {
+        const legacy = await list(project, "slow_queries.ts", ["50"], {
           DB_URL: cluster.url({ database: "legacy" }),
         });
         assert.ok(legacy.some((r: { query: string }) => /payload like/.test(r.query)));

@@ -13,6 +13,7 @@ import { type Cluster, startCluster, startStandby, testMajors } from "./support/
 import type { PgSession } from "../lib/session.ts";
 import { isOneLineError, makeProject, type Project, runSkillScript } from "./support/run.ts";
 import { activeSession, waitFor } from "./support/wait.ts";
+import { listRows, sectionRows } from "./support/lists.ts";
 
 const MAJORS = testMajors();
 
@@ -308,7 +309,7 @@ for (const major of MAJORS) {
         const find = async (args: string[]) => {
           const result = await runSkillScript("find_objects.ts", [...args, "--json"], { env });
           assert.equal(result.code, 0, result.stderr);
-          return JSON.parse(result.stdout) as Record<string, unknown>[];
+          return listRows(JSON.parse(result.stdout)) as Record<string, unknown>[];
         };
         const rows = await find(["ORDER"]);
         const seen = rows.map((r) => `${r.kind}:${r.name}:${r.table ?? ""}`);
@@ -351,9 +352,19 @@ for (const major of MAJORS) {
           await cluster.sql("select relname from pg_class where relname = 'orders'", "health"),
           [{ relname: "orders" }],
         );
+        // A limit keeps the first rows and says exactly how many there are.
+        const every = await find(["o", "--limit", "10000"]);
+        assert.ok(every.length > 2);
         const limited = await runSkillScript("find_objects.ts", ["o", "--limit", "2"], { env });
         assert.equal(limited.code, 0);
-        assert.match(limited.stderr, /More than 2 objects match/);
+        assert.equal(
+          limited.stdout.trim().split("\n").at(-1),
+          `(2 of ${every.length} rows shown; limit 2: --limit ${every.length} shows all)`,
+        );
+        const two = await runSkillScript("find_objects.ts", ["o", "2", "--json"], { env });
+        const cut = JSON.parse(two.stdout);
+        assert.deepEqual(listRows(cut), every.slice(0, 2));
+        assert.deepEqual([cut.total, cut.truncated, cut.limit], [every.length, true, 2]);
         const bad = await runSkillScript("find_objects.ts", ["o", "--kind", "tabel"], { env });
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /Unknown kind "tabel"/);
@@ -371,7 +382,7 @@ for (const major of MAJORS) {
           }, "the reload");
           const result = await runSkillScript("settings_overview.ts", ["--json"], { env });
           assert.equal(result.code, 0, result.stderr);
-          const { changed, pending } = JSON.parse(result.stdout);
+          const { changed, pending } = sectionRows(JSON.parse(result.stdout));
           const wal = changed.find((s: Record<string, unknown>) => s.name === "wal_level");
           assert.equal(wal.value, "logical");
           assert.equal(wal.default_value, "replica");
@@ -397,7 +408,7 @@ for (const major of MAJORS) {
           });
           assert.equal(asWatcher.code, 0, asWatcher.stderr);
           assert.match(asWatcher.stderr, /configuration files cannot be read by this role/);
-          const seen = JSON.parse(asWatcher.stdout);
+          const seen = sectionRows(JSON.parse(asWatcher.stdout));
           assert.equal(
             seen.changed.find((s: Record<string, unknown>) => s.name === "wal_level").sourcefile,
             null,
@@ -415,7 +426,7 @@ for (const major of MAJORS) {
         );
         const result = await runSkillScript("replication_status.ts", ["--json"], { env });
         assert.equal(result.code, 0, result.stderr);
-        const status = JSON.parse(result.stdout);
+        const status = sectionRows(JSON.parse(result.stdout));
         assert.equal(status.server[0].role, "primary");
         assert.equal(status.server[0].wal_level, "logical");
         assert.deepEqual(status.standbys, []);
@@ -454,7 +465,7 @@ for (const major of MAJORS) {
               return rows.length === 1;
             }, "the standby streaming");
             const primary = await runSkillScript("replication_status.ts", ["--json"], { env });
-            const standbys = JSON.parse(primary.stdout).standbys;
+            const standbys = sectionRows(JSON.parse(primary.stdout)).standbys;
             assert.equal(standbys.length, 1);
             assert.equal(standbys[0].state, "streaming");
             assert.notEqual(standbys[0].replay_lsn, null);
@@ -463,7 +474,7 @@ for (const major of MAJORS) {
               env: onStandby,
             });
             assert.equal(own.code, 0, own.stderr);
-            const view = JSON.parse(own.stdout);
+            const view = sectionRows(JSON.parse(own.stdout));
             assert.equal(view.server[0].role, "standby");
             assert.equal(view.receiver[0].receiver_status, "streaming");
             const fromPrimary = await doctor(project, env);

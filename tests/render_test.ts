@@ -1,6 +1,14 @@
 /** Rendering: aligned tables, JSON with numbers as numbers, CSV quoting. */
 import assert from "node:assert/strict";
-import { renderRecord, renderRows, renderSections } from "../lib/render.ts";
+import {
+  countedList,
+  cutList,
+  renderList,
+  renderLists,
+  renderRecord,
+  renderRows,
+  renderSections,
+} from "../lib/render.ts";
 
 const rows = {
   columns: ["name", "size", "note"],
@@ -137,4 +145,35 @@ Deno.test("JSON output of exact values", async (t) => {
       'j\n-------------------\n{"a":\\x09"b\\u001b",\n "c": 1}\n(1 row)',
     );
   });
+});
+
+Deno.test("lists: one JSON shape, cut or whole; the table and CSV say when cut", () => {
+  const rows = [{ n: 1, total: 3 }, { n: 2, total: 3 }];
+  const cut = countedList({ columns: ["n", "total"], rows }, 2);
+  assert.deepEqual(cut, { columns: ["n"], rows: [{ n: 1 }, { n: 2 }], total: 3, limit: 2 });
+  assert.deepEqual(JSON.parse(renderList(cut, "json")), {
+    rows: [{ n: 1 }, { n: 2 }],
+    total: 3,
+    truncated: true,
+    limit: 2,
+  });
+  assert.equal(
+    renderList(cut, "table"),
+    "n\n-\n1\n2\n(2 of 3 rows shown; limit 2: --limit 3 shows all)",
+  );
+  const whole = cutList({ columns: ["n"], rows: [{ n: 1 }, { n: 2 }] }, 5);
+  assert.deepEqual(JSON.parse(renderList(whole, "json")), {
+    rows: [{ n: 1 }, { n: 2 }],
+    total: 2,
+    truncated: false,
+    limit: 5,
+  });
+  assert.equal(renderList(whole, "table"), "n\n-\n1\n2\n(2 rows)");
+  const none = countedList({ columns: ["n", "total"], rows: [] }, 5);
+  assert.deepEqual([none.total, none.columns], [0, ["n"]]);
+  const huge = { columns: ["n"], rows: [{ n: 1 }], total: 12_345, limit: 1 };
+  assert.match(renderList(huge, "table"), /--limit 10000 shows the first 10000\)$/);
+  assert.throws(() => countedList({ columns: ["n"], rows: [{ n: 1 }] }, 1), /no "total" column/);
+  assert.deepEqual(JSON.parse(renderLists({ a: cut, b: whole }, "json")).a.truncated, true);
+  assert.match(renderLists({ a: cut, b: none }, "table"), /^== a \(2 of 3\)\n[^]*\n\n== b: none$/);
 });

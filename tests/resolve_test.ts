@@ -340,20 +340,29 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
       }
     });
     await t.step("an empty limit is refused by every script that takes one", async () => {
-      for (
-        const script of [
-          "table_sizes.ts",
-          "index_health.ts",
-          "slow_queries.ts",
-          "pg_stat_statements_top.ts",
-          "activity_overview.ts",
-          "missing_fk_indexes.ts",
-          "vacuum_analyze_status.ts",
-        ]
-      ) {
-        const result = await runSkillScript(script, [""], { env: project.env });
-        assert.equal(result.code, 2, `${script}: ${result.stderr}`);
-        assert.match(result.stderr, /limit must be a positive integer, got ""/, script);
+      // Each script with the positionals that come before its [limit].
+      const scripts: [string, string[]][] = [
+        ["table_sizes.ts", []],
+        ["index_health.ts", []],
+        ["slow_queries.ts", []],
+        ["pg_stat_statements_top.ts", []],
+        ["activity_overview.ts", []],
+        ["missing_fk_indexes.ts", []],
+        ["vacuum_analyze_status.ts", []],
+        ["long_running_queries.ts", ["5"]],
+        ["locks_overview.ts", []],
+        ["roles_overview.ts", []],
+        ["settings_overview.ts", []],
+        ["replication_status.ts", []],
+        ["find_objects.ts", ["orders"]],
+        ["query_action.ts", ["cancel"]],
+      ];
+      for (const [script, before] of scripts) {
+        for (const args of [[...before, ""], [...before, "--limit="]]) {
+          const result = await runSkillScript(script, args, { env: project.env });
+          assert.equal(result.code, 2, `${script} ${args}: ${result.stderr}`);
+          assert.match(result.stderr, /limit must be a positive integer, got ""/, script);
+        }
       }
     });
     await t.step("an unencoded @ in a URL's password: all of it is the password", async () => {

@@ -159,11 +159,35 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       assert.equal(result.stdout.trim().split("\n").length, 2 + 200 + 1);
       assert.match(
         result.stdout,
-        /\(200 of 500 rows shown; --max-rows 0 shows all, --csv, --json or --ndjson stream all\)/,
+        /\(200 of 500 rows shown; --max-rows 0 shows all, --csv or --ndjson stream all\)/,
       );
       const all = await run(["--max-rows", "0", "select g from generate_series(1, 500) g"]);
       assert.match(all.stdout, /\(500 rows\)/);
     });
+
+    await t.step(
+      "--max-rows caps --json too: truncated, omitted; --ndjson stays whole",
+      async () => {
+        const sql = "select g from generate_series(1, 500) g; select 1 as one";
+        const capped = JSON.parse((await run(["--json", sql])).stdout);
+        const [big, small] = capped.results;
+        assert.deepEqual(
+          big.rows.map((r: { g: number }) => r.g),
+          [...Array(200)].map((_, i) => i + 1),
+        );
+        assert.deepEqual(
+          [big.row_count, big.truncated, big.omitted, big.command],
+          [500, true, 300, "SELECT 500"],
+        );
+        assert.deepEqual([small.rows, small.truncated, small.omitted], [[{ one: 1 }], false, 0]);
+        const three = JSON.parse((await run(["--json", "--max-rows", "3", sql])).stdout).results[0];
+        assert.deepEqual([three.rows.length, three.omitted, three.truncated], [3, 497, true]);
+        const whole = JSON.parse((await run(["--json", "--max-rows", "0", sql])).stdout).results[0];
+        assert.deepEqual([whole.rows.length, whole.omitted, whole.truncated], [500, 0, false]);
+        const ndjson = await run(["--ndjson", "select g from generate_series(1, 500) g"]);
+        assert.equal(ndjson.stdout.trim().split("\n").length, 500);
+      },
+    );
 
     await t.step("layer 1, the parser: refused before anything is sent", async () => {
       const attempts: [string, RegExp][] = [
