@@ -19,14 +19,14 @@ export const SEVERITY: Record<Status, number> = { skipped: 0, ok: 0, warning: 1,
 export interface ThresholdSpec {
   /** The option stem: `--<name>-warning`, `--<name>-critical`. */
   name: string;
-  /** How values and thresholds are counted: `%`, `IDs`, `minutes`, `seconds`, `MiB`. */
+  /** How values and thresholds are counted: `%`, `IDs`, `minutes`, `seconds`, `MiB`, `hours`. */
   unit: string;
   /** Which way is worse. */
   worse: "above" | "below";
   /** The default warning threshold. */
   warning: number;
-  /** The default critical threshold. */
-  critical: number;
+  /** The default critical threshold; null for a check that warns only (no `--<name>-critical`). */
+  critical: number | null;
   /** Largest value accepted (percentages stop at 100). */
   max: number;
   /** What the threshold measures, for --help. */
@@ -126,10 +126,58 @@ export const THRESHOLDS: ThresholdSpec[] = [
     help: "share of checkpoints requested (WAL filled max_wal_size, or a CHECKPOINT)\n" +
       "      rather than timed, judged from 10 checkpoints on",
   },
+  {
+    name: "stats-age",
+    unit: "hours",
+    worse: "below",
+    warning: 168,
+    critical: null,
+    max: 1_000_000,
+    help: "time since this database's activity counters were reset (while younger,\n" +
+      "      unused_indexes is skipped and cache_hit at most a warning)",
+  },
+  {
+    name: "fk-table-size",
+    unit: "MiB",
+    worse: "above",
+    warning: 10,
+    critical: 1024,
+    max: 100_000_000,
+    help: "size of a table with a foreign key no index supports (every delete or key\n" +
+      "      update of the referenced table scans it)",
+  },
+  {
+    name: "table-bloat",
+    unit: "MiB",
+    worse: "above",
+    warning: 100,
+    critical: 1024,
+    max: 100_000_000,
+    help: "space of a table estimated wasted (from its statistics), counted when its\n" +
+      "      share is past --table-bloat-ratio too",
+  },
+  {
+    name: "table-bloat-ratio",
+    unit: "%",
+    worse: "above",
+    warning: 50,
+    critical: 75,
+    max: 100,
+    help: "share of a table's pages estimated wasted, counted when the space is past\n" +
+      "      --table-bloat too",
+  },
 ];
 
-/** Threshold values by name, after the options. */
-export type Thresholds = Record<string, { warning: number; critical: number }>;
+/** Threshold values by name, after the options; no `critical` for one that warns only. */
+export type Thresholds = Record<string, { warning: number; critical?: number }>;
+
+/** The option names the thresholds take: `--<name>-warning`, and `--<name>-critical` where one grades. */
+export function thresholdOptions(): string[] {
+  return THRESHOLDS.flatMap((t) => [
+    `${t.name}-warning`,
+    ...(t.critical === null ? [] : [`${t.name}-critical`]),
+  ]);
+}
 
 /**
  * The thresholds from `--<name>-warning` / `--<name>-critical` option values
@@ -139,13 +187,17 @@ export type Thresholds = Record<string, { warning: number; critical: number }>;
 export function parseThresholds(values: Record<string, unknown>): Thresholds {
   const thresholds: Thresholds = {};
   for (const spec of THRESHOLDS) {
-    const read = (level: "warning" | "critical") => {
+    const read = (level: "warning" | "critical", fallback: number) => {
       const option = `${spec.name}-${level}`;
       const text = values[option];
-      return text === undefined ? spec[level] : parseDecimal(String(text), `--${option}`, spec);
+      return text === undefined ? fallback : parseDecimal(String(text), `--${option}`, spec);
     };
-    const warning = read("warning");
-    const critical = read("critical");
+    const warning = read("warning", spec.warning);
+    if (spec.critical === null) {
+      thresholds[spec.name] = { warning };
+      continue;
+    }
+    const critical = read("critical", spec.critical);
     const inOrder = spec.worse === "above" ? warning <= critical : warning >= critical;
     if (!inOrder) {
       throw new UsageError(
@@ -170,13 +222,39 @@ export interface Finding {
   /** The unit of `value` and `threshold`; `count` for a number of things; null without a value. */
   unit: string | null;
   /** The thresholds that graded it, in `unit`; null for a check with fixed grades. */
-  threshold: { warning: number; critical: number } | null;
+  threshold: { warning: number; critical?: number } | null;
   /** The measurement in words. */
   summary: string;
   /** What to do; empty when all is well. */
   action: string;
   /** What the finding is about: the sessions, indexes, tables ... */
   items: Record<string, unknown>[];
+  /**
+   * Up to {@linkcode OBJECTS_NAMED} of the objects a finding that is not ok is
+   * about (`schema.name`, or the database, role, slot ...), worst first; absent when ok.
+   */
+  objects?: string[];
+  /** How many objects there are in all, those not named too; with `objects`. */
+  total?: number;
+  /** The script that lists them all (`index_health.ts`), when one does; with `objects`. */
+  see?: string;
+}
+
+/** How many objects a finding names: the rest are counted in `total`. */
+export const OBJECTS_NAMED = 5;
+
+/**
+ * A finding in words for a table: the summary, then the objects it names and
+ * how many there are in all, with the script that lists them all: "31 unused
+ * indexes: public.a, public.b, ... (31 in all: index_health.ts)".
+ */
+export function findingText(finding: Finding): string {
+  const objects = finding.objects ?? [];
+  if (objects.length === 0) return finding.summary;
+  const total = finding.total ?? objects.length;
+  const more = total > objects.length ? ", ..." : "";
+  return `${finding.summary}: ${objects.join(", ")}${more} (${total} in all` +
+    `${finding.see ? `: ${finding.see}` : ""})`;
 }
 
 /** A finding's value for a table: `95%`, `1,607 IDs`, `3` (a count); empty when unmeasured. */
@@ -198,7 +276,8 @@ export function thresholdText(finding: Finding): string {
   const sign = spec.worse === "below" ? "<=" : ">=";
   const unit = spec.unit === "%" ? "%" : ` ${spec.unit}`;
   const n = (v: number) => v.toLocaleString("en-US");
-  return `${sign} ${n(finding.threshold.warning)} / ${n(finding.threshold.critical)}${unit}`;
+  const { warning, critical } = finding.threshold;
+  return `${sign} ${n(warning)}${critical === undefined ? "" : ` / ${n(critical)}`}${unit}`;
 }
 
 /** What a check may ask of the server. */
@@ -217,13 +296,40 @@ export interface CheckContext {
   limit: number;
 }
 
+/** Since when this database's activity counters count (sql/doctor_stats_age.sql). */
+export interface StatsAge {
+  /** When they were last reset, as the server writes it; null when never. */
+  reset: string | null;
+  /** Since when they count at the latest (the reset, else the server's statistics began). */
+  since: string | null;
+  /** Hours since `since`; null when the server says nothing. */
+  hours: number | null;
+  /** Younger than the stats-age threshold: usage-based findings rest on too little. */
+  young: boolean;
+  /** How long they have counted: `40 minutes`, `3.2 hours`, `12 days`. */
+  span: string;
+}
+
+/** What a check is given: the context of the run, and what several checks share. */
+export interface RunContext extends CheckContext {
+  /** The age of the activity counters, measured once per run. */
+  statsAge(): Promise<StatsAge>;
+}
+
 /** A check's result before the common fields (name, unit, thresholds) are filled in. */
 export type Outcome =
-  & Omit<Finding, "check" | "unit" | "threshold" | "items" | "action" | "value">
+  & Omit<
+    Finding,
+    "check" | "unit" | "threshold" | "items" | "action" | "value" | "objects" | "total" | "see"
+  >
   & {
     value?: number | null;
     action?: string;
     items?: Record<string, unknown>[];
+    /** The objects found, worst first (the first {@linkcode OBJECTS_NAMED} are named). */
+    objects?: string[];
+    /** How many objects there are in all; `objects.length` when not given. */
+    total?: number;
   };
 
 /** One health check. */
@@ -236,9 +342,13 @@ export interface Check {
   about: string;
   /** The oldest server it can measure (`server_version_num`), when newer than 10. */
   minVersion?: number;
+  /** The script that lists every object of a finding (`index_health.ts`), when one does. */
+  see?: string;
   /** Measures on the server and grades what it found. */
-  run(context: CheckContext): Promise<Outcome>;
+  run(context: RunContext): Promise<Outcome>;
 }
+
+const MIB = 1048576;
 
 const NEEDS_STATS = "needs pg_read_all_stats (or pg_monitor, or superuser) to see other " +
   "users' sessions";
@@ -256,7 +366,7 @@ function grade(context: CheckContext, name: string, value: number): Status {
   const spec = THRESHOLDS.find((t) => t.name === name)!;
   const { warning, critical } = context.thresholds[name];
   const past = (limit: number) => spec.worse === "above" ? value >= limit : value <= limit;
-  return past(critical) ? "critical" : past(warning) ? "warning" : "ok";
+  return critical !== undefined && past(critical) ? "critical" : past(warning) ? "warning" : "ok";
 }
 
 function plural(count: number, one: string, many = `${one}s`): string {
@@ -270,9 +380,39 @@ function worst(statuses: Status[]): Status {
   );
 }
 
+/** Rows a list query returns: those listed, and never fewer than the objects named. */
+function listed(context: CheckContext): number {
+  return Math.max(context.limit, OBJECTS_NAMED);
+}
+
+/**
+ * How many rows a list query matched in all: its `total` column (the count
+ * before its LIMIT, on every row), or the rows themselves when it counts none.
+ */
+function totalOf(rows: Record<string, unknown>[]): number {
+  return rows[0] === undefined ? 0 : "total" in rows[0] ? Number(rows[0].total) : rows.length;
+}
+
+/** The rows as items, without the count each carries. */
+function itemsOf(rows: Record<string, unknown>[], limit: number): Record<string, unknown>[] {
+  return rows.slice(0, limit).map(({ total: _total, ...row }) => row);
+}
+
+/** `schema.name` of a row, from its `schema` column and the named one. */
+function qualified(column: string): (row: Record<string, unknown>) => string {
+  return (row) => `${row.schema}.${row[column]}`;
+}
+
+/** A session named by its pid, role and database: `pid 4242 (app@shop)`. */
+function sessionName(row: Record<string, unknown>): string {
+  return `pid ${row.pid} (${row.user ?? "?"}@${row.database ?? "?"})`;
+}
+
 /**
  * Sessions (or transactions) older than the warning threshold, graded by the
- * oldest; other users' need pg_read_all_stats unless `seesAll`.
+ * oldest; other users' need pg_read_all_stats unless `seesAll`. The SQL takes
+ * the threshold in seconds and a row limit, lists the longest first and counts
+ * them all (total).
  */
 function sessionCheck(options: {
   name: string;
@@ -284,37 +424,44 @@ function sessionCheck(options: {
   many: string;
   action: string;
   seesAll?: boolean;
+  see?: string;
+  object: (row: Record<string, unknown>) => string;
 }): Check {
   return {
     name: options.name,
     threshold: options.threshold,
     about: options.about,
+    see: options.see,
     async run(context) {
       if (!context.readsAllStats && !options.seesAll) {
         return { status: "skipped", summary: NEEDS_STATS };
       }
       const { warning } = context.thresholds[options.threshold];
-      const rows = await context.query(options.sql, [warning * 60, COUNT_LIMIT]);
+      const rows = await context.query(options.sql, [warning * 60, listed(context)]);
       if (rows.length === 0) {
         return { status: "ok", value: 0, summary: `no ${options.many} over ${warning} minutes` };
       }
+      const total = totalOf(rows);
       const longest = Math.max(...rows.map((r) => Number(r[options.secondsColumn]))) / 60;
       return {
         status: grade(context, options.threshold, longest),
         value: round(longest, 2),
-        summary: `${plural(rows.length, options.one, options.many)}` +
-          `${rows.length === COUNT_LIMIT ? " or more" : ""}; the longest ${
-            round(longest, 2)
-          } minutes`,
+        summary: `${plural(total, options.one, options.many)}; the longest ${
+          round(longest, 2)
+        } minutes`,
         action: options.action,
-        // long_running_queries.sql also counts its rows for the script's list (total).
-        items: rows.slice(0, context.limit).map(({ total: _total, ...row }) => row),
+        items: itemsOf(rows, context.limit),
+        objects: rows.map(options.object),
+        total,
       };
     },
   };
 }
 
-/** A catalog list where any row is a finding of fixed severity. */
+/**
+ * A catalog list where any row is a finding of fixed severity. The SQL takes
+ * a row limit and counts its rows (total).
+ */
 function listCheck(options: {
   name: string;
   about: string;
@@ -323,28 +470,46 @@ function listCheck(options: {
   one: string;
   many: string;
   action: string;
-  /** The SQL returns `total`, the count of all its rows, on each row. */
-  counted?: boolean;
+  see?: string;
+  object: (row: Record<string, unknown>) => string;
 }): Check {
   return {
     name: options.name,
     about: options.about,
+    see: options.see,
     async run(context) {
-      // A query that counts its rows itself (total) needs to return only those listed.
-      const rows = await context.query(options.sql, [
-        options.counted ? context.limit : COUNT_LIMIT,
-      ]);
-      const count = options.counted ? Number(rows[0]?.total ?? 0) : rows.length;
+      const rows = await context.query(options.sql, [listed(context)]);
+      const count = totalOf(rows);
       return {
         status: count ? options.status : "ok",
         value: count,
-        summary: count
-          ? `${plural(count, options.one, options.many)}${
-            !options.counted && count === COUNT_LIMIT ? " or more" : ""
-          }`
-          : `no ${options.many}`,
+        summary: count ? plural(count, options.one, options.many) : `no ${options.many}`,
         action: rows.length ? options.action : "",
-        items: rows.slice(0, context.limit).map(({ total: _total, ...row }) => row),
+        items: itemsOf(rows, context.limit),
+        objects: rows.map(options.object),
+        total: count,
+      };
+    },
+  };
+}
+
+/**
+ * The check, skipped while the activity counters are younger than the
+ * stats-age threshold: an index not scanned in the hours since a reset is not
+ * unused. Its objects are still named, its action is not given.
+ */
+function youngStatsSkip(check: Check): Check {
+  return {
+    ...check,
+    async run(context) {
+      const outcome = await check.run(context);
+      const age = await context.statsAge();
+      if (outcome.status === "ok" || !age.young) return outcome;
+      return {
+        ...outcome,
+        status: "skipped",
+        summary: `${plural(outcome.total ?? 0, "index", "indexes")} not scanned in the ` +
+          `${age.span} the counters cover: too soon to call them unused (stats_age)`,
       };
     },
   };
@@ -356,6 +521,7 @@ export const CHECKS: Check[] = [
     name: "connections",
     threshold: "connections",
     about: "client sessions against max_connections less the reserved slots",
+    see: "activity_overview.ts",
     async run(context) {
       const [row] = await context.query("doctor_connections");
       const inUse = Number(row.in_use);
@@ -368,6 +534,36 @@ export const CHECKS: Check[] = [
           `${row.reserved} reserved)`,
         action: "find idle or leaked sessions (activity_overview.ts); use a connection pooler " +
           "(PgBouncer) rather than raising max_connections",
+        // The role and database pairs holding the most sessions, with their counts.
+        objects: row.busiest as string[],
+        total: Number(row.pairs),
+      };
+    },
+  },
+  {
+    name: "stats_age",
+    threshold: "stats-age",
+    about: "how long this database's activity counters have counted (unused indexes\n" +
+      "                         and the cache hit ratio rest on them)",
+    async run(context) {
+      const age = await context.statsAge();
+      if (age.hours === null) {
+        return { status: "skipped", summary: "the server says nothing of its statistics' age" };
+      }
+      return {
+        status: grade(context, "stats-age", age.hours),
+        value: round(age.hours, 2),
+        summary:
+          (age.reset === null
+            ? `the counters were never reset: they count for ${age.span} at most (since the ` +
+              "server's statistics began, or the database was created)"
+            : `the counters were reset ${age.span} ago`) +
+          (age.young
+            ? "; too soon to call an index unused, and the cache hit ratio covers that time only"
+            : ""),
+        action: "judge unused indexes once the counters have covered a full business cycle " +
+          "(run doctor again then); pg_stat_reset() and crash recovery restart them",
+        items: [{ stats_reset: age.reset, counting_since: age.since }],
       };
     },
   },
@@ -389,13 +585,23 @@ export const CHECKS: Check[] = [
       }
       const ratios = judged.map((r) => ({ ...r, pct: (100 * r.hit) / (r.hit + r.read) }));
       const lowest = Math.min(...ratios.map((r) => r.pct));
+      const worstKind = ratios.find((r) => r.pct === lowest)!.what;
+      const named = rows.find((r) => r.what === worstKind)!;
+      const age = await context.statsAge();
+      const graded = grade(context, "cache-hit", lowest);
+      // A short window (often just after a restart, with a cold cache) is no reason for alarm.
+      const status = age.young && graded === "critical" ? "warning" : graded;
       return {
-        status: grade(context, "cache-hit", lowest),
+        status,
         value: round(lowest, 2),
-        summary: ratios.map((r) => `${r.what} ${round(r.pct, 2)}%`).join(", "),
+        summary: ratios.map((r) => `${r.what} ${round(r.pct, 2)}%`).join(", ") +
+          (age.young ? ` (the counters cover ${age.span} only: see stats_age)` : "") +
+          (status === "ok" ? "" : `; the ${worstKind} read most from disk`),
         action: "raise shared_buffers (about a quarter of memory), or find the queries reading " +
           "the most from disk (pg_stat_statements_top.ts)",
         items: ratios,
+        objects: named.most_read as string[],
+        total: Number(named.reading),
       };
     },
   },
@@ -410,9 +616,14 @@ export const CHECKS: Check[] = [
       const oldest = databases[0];
       const age = Number(oldest[column]);
       const status = grade(context, "wraparound", age);
+      const { warning } = context.thresholds.wraparound;
       const tables = status === "ok" ? [] : (await context.query("doctor_wraparound_tables", [
-        context.limit,
+        listed(context),
+        warning,
       ])).sort((a, b) => Number(b[column]) - Number(a[column]));
+      // The tables of this database past the warning age; else the databases that are.
+      const oldTables = tables.filter((t) => Number(t[column]) >= warning);
+      const oldDatabases = databases.filter((d) => Number(d[column]) >= warning);
       return {
         status,
         value: age,
@@ -427,8 +638,18 @@ export const CHECKS: Check[] = [
             database: d.database,
             age: d[column],
           })),
-          ...tables.map((t) => ({ schema: t.schema, table: t.table, age: t[column] })),
+          ...tables.slice(0, context.limit).map((t) => ({
+            schema: t.schema,
+            table: t.table,
+            age: t[column],
+          })),
         ],
+        ...(oldTables.length
+          ? {
+            objects: oldTables.map(qualified("table")),
+            total: Number(tables[0][kind === "xid" ? "xid_total" : "multixact_total"]),
+          }
+          : { objects: oldDatabases.map((d) => String(d.database)) }),
       };
     },
   })),
@@ -471,7 +692,8 @@ export const CHECKS: Check[] = [
           status: "skipped",
           value: top,
           summary: `${plural(unreadable.size, "sequence")} this role may not read ` +
-            `(needs SELECT or USAGE on it): ${[...unreadable].slice(0, 5).join(", ")}`,
+            `(needs SELECT or USAGE on it)`,
+          objects: [...unreadable],
         };
       }
       const first = flagged[0];
@@ -487,6 +709,7 @@ export const CHECKS: Check[] = [
         action: status === "ok" ? "" : "widen the column to bigint (and ALTER SEQUENCE ... AS " +
           "bigint) before it runs out; a long ALTER TABLE rewrites the table, so plan it",
         items: flagged.slice(0, context.limit),
+        objects: flagged.map(qualified("sequence")),
       };
     },
   },
@@ -500,6 +723,8 @@ export const CHECKS: Check[] = [
     many: "sessions idle in a transaction",
     action: "end the transaction in the application; terminate_backend.ts ends the session; " +
       "idle_in_transaction_session_timeout ends such sessions automatically",
+    see: "activity_overview.ts",
+    object: sessionName,
   }),
   sessionCheck({
     name: "long_queries",
@@ -511,6 +736,8 @@ export const CHECKS: Check[] = [
     many: "queries running",
     action: "look at the plan (explain_analyze.ts); cancel_backend.ts stops one; " +
       "statement_timeout bounds them",
+    see: "long_running_queries.ts",
+    object: sessionName,
   }),
   sessionCheck({
     name: "prepared_transactions",
@@ -524,11 +751,13 @@ export const CHECKS: Check[] = [
     seesAll: true,
     action: "have the transaction manager finish them, or COMMIT PREPARED / ROLLBACK " +
       "PREPARED 'gid' by hand once you know which is right: they survive restarts",
+    object: (row) => `${row.gid} (${row.owner}@${row.database})`,
   }),
   {
     name: "blocked_sessions",
     threshold: "blocked",
     about: "sessions waiting for a lock another session holds",
+    see: "locks_overview.ts",
     async run(context) {
       if (!context.readsAllStats) return { status: "skipped", summary: NEEDS_STATS };
       const rows = await context.query("locks_overview");
@@ -544,6 +773,10 @@ export const CHECKS: Check[] = [
         action: "see the chain with locks_overview.ts; end the blocking transaction " +
           "(cancel_backend.ts / terminate_backend.ts) if it is stuck",
         items: rows.slice(0, context.limit),
+        objects: [...waiting.keys()].map((pid) => {
+          const by = rows.filter((r) => r.blocked_pid === pid).map((r) => r.blocking_pid);
+          return `pid ${pid} (waits for pid ${[...new Set(by)].join(", pid ")})`;
+        }),
       };
     },
   },
@@ -556,6 +789,8 @@ export const CHECKS: Check[] = [
     many: "invalid indexes",
     action: "DROP INDEX CONCURRENTLY it, then CREATE INDEX CONCURRENTLY it again; it is " +
       "maintained on every write and never used",
+    see: "index_health.ts",
+    object: qualified("index"),
   }),
   listCheck({
     name: "not_valid_constraints",
@@ -565,6 +800,7 @@ export const CHECKS: Check[] = [
     one: "constraint not validated",
     many: "constraints not validated",
     action: "ALTER TABLE ... VALIDATE CONSTRAINT ... (a light lock) so older rows are checked too",
+    object: (row) => `${row.constraint} on ${row.schema}.${row.table}`,
   }),
   listCheck({
     name: "duplicate_indexes",
@@ -575,38 +811,137 @@ export const CHECKS: Check[] = [
     many: "redundant indexes",
     action: "drop the redundant index (DROP INDEX CONCURRENTLY) after checking that no " +
       "query plan needs it; index_health.ts lists the same",
+    see: "index_health.ts",
+    object: qualified("index"),
   }),
-  listCheck({
+  youngStatsSkip(listCheck({
     name: "unused_indexes",
-    about: "indexes never scanned since the stats reset, enforcing nothing",
+    about: "indexes never scanned since the stats reset, enforcing nothing (as\n" +
+      "                         index_health.ts's unused_index: the same SQL)",
     sql: "index_unused",
     status: "warning",
     one: "unused index",
     many: "unused indexes",
-    counted: true,
     action: "check on the primary and every standby, over a full business cycle, before " +
       "dropping (DROP INDEX CONCURRENTLY)",
-  }),
+    see: "index_health.ts",
+    object: qualified("index"),
+  })),
+  {
+    name: "foreign_key_indexes",
+    threshold: "fk-table-size",
+    about: "foreign keys no index supports, on tables past a size (as\n" +
+      "                         missing_fk_indexes.ts finds them: the same SQL)",
+    see: "missing_fk_indexes.ts",
+    async run(context) {
+      const { warning } = context.thresholds["fk-table-size"];
+      // Largest tables first: those past the size are the first rows.
+      const rows = (await context.query("missing_fk_indexes", [COUNT_LIMIT]))
+        .filter((r) => Number(r.table_bytes) / MIB >= warning);
+      if (rows.length === 0) {
+        return {
+          status: "ok",
+          value: 0,
+          summary: `no foreign key without an index on a table of ${warning} MiB or more`,
+        };
+      }
+      const largest = Number(rows[0].table_bytes) / MIB;
+      return {
+        status: grade(context, "fk-table-size", largest),
+        value: round(largest),
+        summary: `${plural(rows.length, "foreign key")}${
+          rows.length === COUNT_LIMIT ? " or more" : ""
+        } without an index on tables of ${warning} MiB or more; the largest ${round(largest)} MiB`,
+        action: "create the index each suggestion names (CREATE INDEX CONCURRENTLY, " +
+          "missing_fk_indexes.ts lists them): without it every delete or key update of the " +
+          "referenced table scans the whole table",
+        items: itemsOf(rows, context.limit),
+        objects: rows.map((r) => `${r.schema}.${r.table} (${(r.columns as string[]).join(", ")})`),
+      };
+    },
+  },
   {
     name: "vacuum",
     about: "tables with more dead rows than should start autovacuum",
+    see: "vacuum_analyze_status.ts",
     async run(context) {
-      const rows = await context.query("doctor_vacuum_due", [COUNT_LIMIT]);
+      const rows = await context.query("doctor_vacuum_due", [listed(context)]);
       if (rows.length === 0) {
         return { status: "ok", value: 0, summary: "no table past its autovacuum trigger" };
       }
+      const total = totalOf(rows);
       const off = rows.filter((r) => r.autovacuum !== true).length;
       return {
         status: "warning",
-        value: rows.length,
-        summary:
-          `${plural(rows.length, "table")}${
-            rows.length === COUNT_LIMIT ? " or more" : ""
-          } past the dead-row count that starts autovacuum` +
-          (off ? ` (${off} with autovacuum off)` : ""),
+        value: total,
+        summary: `${plural(total, "table")} past the dead-row count that starts autovacuum` +
+          (off ? ` (${off} of those listed with autovacuum off)` : ""),
         action: "VACUUM (ANALYZE) them; if autovacuum is on and lags, look for long " +
           "transactions and raise autovacuum_max_workers or lower cost delays",
-        items: rows.slice(0, context.limit),
+        items: itemsOf(rows, context.limit),
+        objects: rows.map(qualified("table")),
+        total,
+      };
+    },
+  },
+  {
+    name: "table_bloat",
+    threshold: "table-bloat",
+    about: "space tables waste, estimated from their statistics (as check_postgres\n" +
+      "                         and PgHero do): past both --table-bloat thresholds",
+    async run(context) {
+      const bytes = context.thresholds["table-bloat"];
+      const ratio = context.thresholds["table-bloat-ratio"];
+      const rows = await context.query("doctor_table_bloat", [
+        bytes.warning * MIB,
+        ratio.warning,
+        (bytes.critical ?? bytes.warning) * MIB,
+        ratio.critical ?? ratio.warning,
+        listed(context),
+      ]);
+      const [counts] = rows;
+      const tables = rows.filter((r) => r.table !== null);
+      const unestimated = Number(counts.unestimated);
+      const unmeasured = unestimated
+        ? ` (${plural(unestimated, "table")} not estimated: never analyzed, or columns this ` +
+          "role may not read)"
+        : "";
+      if (Number(counts.estimated) === 0 && unestimated > 0) {
+        return { status: "skipped", summary: `no table could be estimated${unmeasured}` };
+      }
+      const past = `${bytes.warning} MiB and ${ratio.warning}%`;
+      if (tables.length === 0) {
+        return {
+          status: "ok",
+          value: 0,
+          summary: `no table estimated to waste ${past} of its pages${unmeasured}`,
+        };
+      }
+      const total = Number(counts.total);
+      const most = Number(tables[0].wasted_bytes) / MIB;
+      return {
+        status: Number(counts.critical) > 0 ? "critical" : "warning",
+        value: round(most),
+        summary: `${plural(total, "table")} estimated to waste ${past} or more of their ` +
+          `pages; the most ${round(most)} MiB${unmeasured}`,
+        action: "VACUUM only makes the space reusable; to give it back rewrite the table: " +
+          "pg_repack (no long lock) or VACUUM FULL (locks it throughout); then find what let " +
+          "dead rows pile up (autovacuum settings, long transactions)",
+        items: tables.slice(0, context.limit).map((r) => ({
+          schema: r.schema,
+          table: r.table,
+          table_bytes: r.table_bytes,
+          rows: r.rows,
+          fillfactor: r.fillfactor,
+          wasted_bytes: r.wasted_bytes,
+          wasted_pct: r.wasted_pct,
+        })),
+        objects: tables.map((r) =>
+          `${r.schema}.${r.table} (${round(Number(r.wasted_bytes) / MIB)} MiB, ${
+            Number(r.wasted_pct)
+          }%)`
+        ),
+        total,
       };
     },
   },
@@ -621,11 +956,14 @@ export const CHECKS: Check[] = [
         status: server ? "critical" : "warning",
         value: rows.length,
         summary: server
-          ? rows.filter((r) => r.scope === "server").map((r) => r.setting).join(", ")
+          ? "autovacuum is off for the whole server"
           : `${plural(rows.length, "table")} with autovacuum off`,
         action: "turn it back on (ALTER TABLE ... RESET (autovacuum_enabled), or in " +
           "postgresql.conf): without it dead rows pile up and wraparound comes closer",
         items: rows.slice(0, context.limit),
+        objects: rows.map((r) =>
+          r.scope === "server" ? String(r.setting) : `${r.schema}.${r.table}`
+        ),
       };
     },
   },
@@ -634,6 +972,7 @@ export const CHECKS: Check[] = [
     threshold: "standby-lag",
     minVersion: 130000,
     about: "how far standbys are behind (on a standby: its own replay delay)",
+    see: "replication_status.ts",
     async run(context) {
       if (context.inRecovery) {
         const [row] = await context.query("replication_receiver");
@@ -666,6 +1005,9 @@ export const CHECKS: Check[] = [
         } seconds and ${bytes} bytes behind`,
         action: "look at the network and the standby's I/O; replication_status.ts shows each",
         items: rows,
+        objects: [...rows].sort((a, b) => lag(b) - lag(a)).map((r) =>
+          `${r.application || "?"} (${r.client_addr ?? "local"})`
+        ),
       };
     },
   },
@@ -674,6 +1016,7 @@ export const CHECKS: Check[] = [
     threshold: "slot-wal",
     minVersion: 130000,
     about: "inactive replication slots and the WAL they keep",
+    see: "replication_status.ts",
     async run(context) {
       const rows = await context.query("replication_slots");
       if (rows.length === 0) return { status: "ok", value: 0, summary: "no replication slots" };
@@ -696,6 +1039,7 @@ export const CHECKS: Check[] = [
           "(pg_drop_replication_slot); an inactive slot keeps WAL until the disk fills; set " +
           "max_slot_wal_keep_size to bound it",
         items: rows.filter((_, i) => statuses[i] !== "ok").slice(0, context.limit),
+        objects: rows.filter((_, i) => statuses[i] !== "ok").map((r) => String(r.slot_name)),
       };
     },
   },
@@ -761,16 +1105,18 @@ export const CHECKS: Check[] = [
     name: "risky_settings",
     about: "fsync or full_page_writes off; zero_damaged_pages or\n" +
       "                         ignore_checksum_failure on",
+    see: "settings_overview.ts",
     async run(context) {
       const rows = await context.query("doctor_risky_settings");
       if (rows.length === 0) return { status: "ok", value: 0, summary: "none" };
       return {
         status: "critical",
         value: rows.length,
-        summary: rows.map((r) => `${r.name} = ${r.setting} (${r.source})`).join(", "),
+        summary: `${plural(rows.length, "setting")} trading crash safety or integrity away`,
         action: "set them back (fsync and full_page_writes on; the others off) in " +
           "postgresql.conf and reload: a crash can corrupt the cluster",
         items: rows,
+        objects: rows.map((r) => `${r.name} = ${r.setting} (${r.source})`),
       };
     },
   },
@@ -790,16 +1136,47 @@ export function parseCheckNames(text: string): string[] {
   return names;
 }
 
+/** Hours in words: `40 minutes`, `3.2 hours`, `12 days`. */
+function durationWords(hours: number): string {
+  if (hours < 1 / 60) return "less than a minute";
+  if (hours < 1) return plural(Math.round(hours * 60), "minute");
+  if (hours < 48) return `${round(hours, 1)} hours`;
+  return plural(Math.round(hours / 24), "day");
+}
+
+/** The age of the activity counters from sql/doctor_stats_age.sql, graded by `stats-age`. */
+async function measureStatsAge(context: CheckContext): Promise<StatsAge> {
+  const [row] = await context.query("doctor_stats_age");
+  const seconds = row?.age_seconds === null || row?.age_seconds === undefined
+    ? null
+    : Number(row.age_seconds);
+  const hours = seconds === null ? null : Math.max(seconds, 0) / 3600;
+  return {
+    reset: (row?.stats_reset ?? null) as string | null,
+    since: (row?.counting_since ?? null) as string | null,
+    hours,
+    young: hours !== null && hours <= context.thresholds["stats-age"].warning,
+    span: hours === null ? "an unknown time" : durationWords(hours),
+  };
+}
+
 /**
  * Runs every check (or those named in `only`); one that fails for want of a
  * privilege, or with any other server error, is skipped with the server's
- * reason.
+ * reason. A finding that is not ok names up to {@linkcode OBJECTS_NAMED}
+ * objects, how many there are and the script that lists them.
  */
 export async function runChecks(
   context: CheckContext,
   only: string[] = CHECKS.map((c) => c.name),
 ): Promise<Finding[]> {
   const findings: Finding[] = [];
+  // Measured once, on first use: the checks that rest on the counters ask too.
+  let statsAge: Promise<StatsAge> | undefined;
+  const run: RunContext = {
+    ...context,
+    statsAge: () => statsAge ??= measureStatsAge(context),
+  };
   for (const check of CHECKS.filter((c) => only.includes(c.name))) {
     let outcome: Outcome;
     try {
@@ -808,7 +1185,7 @@ export async function runChecks(
           status: "skipped",
           summary: `needs PostgreSQL ${Math.floor(check.minVersion / 10000)} or later`,
         }
-        : await check.run(context);
+        : await check.run(run);
     } catch (error) {
       if (!(error instanceof PgServerError)) throw error;
       outcome = {
@@ -819,6 +1196,7 @@ export async function runChecks(
       };
     }
     const spec = THRESHOLDS.find((t) => t.name === check.threshold);
+    const objects = outcome.status === "ok" ? [] : outcome.objects ?? [];
     findings.push({
       check: check.name,
       status: outcome.status,
@@ -828,6 +1206,13 @@ export async function runChecks(
       summary: outcome.summary,
       action: outcome.status === "ok" || outcome.status === "skipped" ? "" : outcome.action ?? "",
       items: outcome.items ?? [],
+      ...(objects.length
+        ? {
+          objects: objects.slice(0, OBJECTS_NAMED),
+          total: outcome.total ?? objects.length,
+          ...(check.see ? { see: check.see } : {}),
+        }
+        : {}),
     });
   }
   return findings;

@@ -4,11 +4,14 @@ import { note, parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts
 import { withSession } from "../lib/database.ts";
 import {
   CHECKS,
+  findingText,
+  OBJECTS_NAMED,
   parseCheckNames,
   parseThresholds,
   runChecks,
   SEVERITY,
   type Status,
+  thresholdOptions,
   THRESHOLDS,
   thresholdText,
   valueText,
@@ -27,14 +30,25 @@ the server is too old or the role lacks a privilege: never ok unmeasured), the
 measured value, the thresholds, what was found and what to do. Read-only, with
 the diagnostic timeouts.
 
+A finding that is not ok names up to ${OBJECTS_NAMED} of the objects it is about, worst
+first, and how many there are, with the script that lists them all:
+"31 unused indexes: public.a, public.b, ... (31 in all: index_health.ts)".
+Unused indexes and the cache hit ratio rest on the activity counters: while
+they are younger than --stats-age-warning (reset by pg_stat_reset() or crash
+recovery), stats_age warns, unused_indexes is skipped (its indexes still named)
+and cache_hit is at most a warning.
+
 Checks:
 ${CHECKS.map((c) => `  ${pad(c.name, 23)}${c.about}`).join("\n")}
 
 Thresholds (warning / critical; decimals allowed):
 ${
   THRESHOLDS.map((t) => {
-    return `  --${t.name}-warning N, --${t.name}-critical N\n      ${t.help}; default ` +
-      `${t.warning} / ${t.critical}${t.unit === "%" ? "%" : ` ${t.unit}`}`;
+    const unit = t.unit === "%" ? "%" : ` ${t.unit}`;
+    return t.critical === null
+      ? `  --${t.name}-warning N\n      ${t.help}; default ${t.warning}${unit} (never critical)`
+      : `  --${t.name}-warning N, --${t.name}-critical N\n      ${t.help}; default ` +
+        `${t.warning} / ${t.critical}${unit}`;
   }).join("\n")
 }
 
@@ -44,7 +58,8 @@ Options:
   --check NAMES     only these checks (comma-separated names from the list above)
   --limit N         items listed per check in --json (default 10, at most 10000)
   --json            {checks: [{check, status, value, unit, threshold, summary,
-                    action, items}], counts}
+                    action, items, objects, total, see}], counts}; objects (up to
+                    ${OBJECTS_NAMED}), total and see only on a finding that is not ok
   --help            this text
 
 Example:
@@ -60,8 +75,7 @@ await runScript("doctor", async () => {
       check: { type: "string" },
       limit: { type: "string" },
       ...Object.fromEntries(
-        THRESHOLDS.flatMap((t) => [`${t.name}-warning`, `${t.name}-critical`])
-          .map((name) => [name, { type: "string" as const }]),
+        thresholdOptions().map((name) => [name, { type: "string" as const }]),
       ),
     },
   }, Deno.args);
@@ -98,7 +112,7 @@ await runScript("doctor", async () => {
         status: f.status,
         value: valueText(f),
         threshold: thresholdText(f),
-        finding: f.summary,
+        finding: findingText(f),
         action: f.action,
       })),
     }, format));

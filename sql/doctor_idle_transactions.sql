@@ -3,6 +3,7 @@
 -- more than $1 seconds: pid, user, database, application, seconds idle, seconds since the
 -- transaction began, and the last query (whitespace folded, cut to 200 characters); longest
 -- idle first. Such a session holds its locks and keeps vacuum from removing dead rows.
+-- total: how many such sessions there are in all, before the limit (the same on every row).
 -- Parameters: $1 numeric threshold in seconds, $2 int row limit.
 -- Server versions: PostgreSQL 10 and later (backend_type); tested on 13-18.
 select a.pid,
@@ -11,7 +12,8 @@ select a.pid,
        a.application_name as application,
        round(extract(epoch from now() - a.state_change)::numeric, 1) as idle_seconds,
        round(extract(epoch from now() - a.xact_start)::numeric, 1) as xact_seconds,
-       left(regexp_replace(a.query, '\s+', ' ', 'g'), 200) as query
+       left(regexp_replace(a.query, '\s+', ' ', 'g'), 200) as query,
+       count(*) over () as total
 from pg_stat_activity a
 where a.pid <> pg_backend_pid()
   and a.backend_type = 'client backend'

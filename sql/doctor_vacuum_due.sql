@@ -3,6 +3,8 @@
 -- vacuums the table (autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor x
 -- reltuples, the table's own settings first), whether autovacuum is enabled for it, and
 -- the last (auto)vacuum; most dead rows beyond the trigger first.
+-- total: how many tables are past their trigger in all, before the limit (the same on every
+-- row).
 -- Parameters: $1 int row limit.
 -- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
 with opts as (
@@ -25,7 +27,8 @@ select s.schemaname as schema,
          + coalesce(o.scale_factor, current_setting('autovacuum_vacuum_scale_factor')::numeric)
            * o.reltuples) as vacuum_trigger,
        coalesce(o.enabled, true) and current_setting('autovacuum')::boolean as autovacuum,
-       greatest(s.last_vacuum, s.last_autovacuum) as last_vacuum
+       greatest(s.last_vacuum, s.last_autovacuum) as last_vacuum,
+       count(*) over () as total
 from pg_stat_user_tables s
 join opts o on o.oid = s.relid
 where s.n_dead_tup > coalesce(o.threshold, current_setting('autovacuum_vacuum_threshold')::numeric)
