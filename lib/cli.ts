@@ -99,8 +99,102 @@ export interface ScriptSpec {
    * neither is given. The result is {@linkcode ParsedCli.limit}.
    */
   limit?: { fallback: number };
-  /** Pass every argument through untouched (psql wrapper): no parsing at all. */
+  /**
+   * Pass the arguments through (psql wrapper): only the script's own options
+   * (and the connection flags) are read, and only as long as they lead; from
+   * the first other argument (or after a `--`) everything is a positional,
+   * untouched. `--help` counts only as a leading argument, `-h` only alone.
+   */
   passthrough?: boolean;
+  /**
+   * The script resolves a connection (default true): it takes `--profile NAME`
+   * and `--database NAME` ({@linkcode CONNECTION_OPTIONS}), which
+   * `resolveTarget` then uses, and its `--help` lists them. A script that never
+   * connects says false and refuses them as unknown options.
+   */
+  connects?: boolean;
+}
+
+/**
+ * The connection flags every connecting script takes. An explicit flag wins
+ * over the environment: `--profile` over `DB_PROFILE` and over `DB_URL`;
+ * `--database` keeps the credentials (of the profile, or of `DB_URL`) and
+ * changes only the database.
+ */
+export const CONNECTION_OPTIONS: Record<"profile" | "database", OptionSpec> = {
+  profile: { type: "string" },
+  database: { type: "string" },
+};
+
+/** Profile names: lowercase letters, digits and underscores. */
+export const PROFILE_NAME = /^[a-z0-9_]+$/;
+
+/** The usage lines of {@linkcode CONNECTION_OPTIONS}, added to each connecting script's help. */
+const CONNECTION_USAGE: Record<keyof typeof CONNECTION_OPTIONS, string> = {
+  profile: "  --profile NAME    the profile in postgres.toml to use (wins over DB_PROFILE and\n" +
+    "                    over DB_URL)",
+  database: "  --database NAME   another database on the same server, with the same\n" +
+    "                    credentials (the profile's, or DB_URL's)",
+};
+
+/** What the command line said about the connection, for `resolveTarget`. */
+export interface ConnectionFlags {
+  profile?: string;
+  database?: string;
+}
+
+let connectionChoice: ConnectionFlags = {};
+
+/**
+ * The `--profile` and `--database` that {@linkcode parseCli} read (checked
+ * already), or none. Kept here, once per process, so that every script's
+ * `resolveTarget` call honours them without passing them along.
+ */
+export function connectionFlags(): ConnectionFlags {
+  return { ...connectionChoice };
+}
+
+/** The longest database name PostgreSQL keeps (NAMEDATALEN - 1 bytes); it cuts longer ones. */
+const MAX_NAME_BYTES = 63;
+
+function recordConnectionFlags(values: ParsedCli["values"]): void {
+  const profile = values.profile as string | undefined;
+  const database = values.database as string | undefined;
+  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
+    throw new UsageError(
+      `Invalid profile name "${profile}" given to --profile; use lowercase letters, digits ` +
+        `and underscores only`,
+    );
+  }
+  if (database !== undefined) {
+    // Sent as the startup packet's database, never in SQL; the server would cut a longer name
+    // and connect to whatever database the cut name is.
+    const bytes = new TextEncoder().encode(database).length;
+    if (database === "" || database.includes("\0") || bytes > MAX_NAME_BYTES) {
+      throw new UsageError(
+        `Invalid database name "${database}" given to --database; give a name of 1 to ` +
+          `${MAX_NAME_BYTES} bytes without NUL`,
+      );
+    }
+  }
+  connectionChoice = { profile, database };
+}
+
+/** The `--help` text: the script's own, with the connection flags it does not list itself. */
+function helpText(spec: ScriptSpec): string {
+  const usage = spec.usage.trimEnd();
+  if (spec.connects === false) return usage;
+  const lines = (Object.keys(CONNECTION_USAGE) as (keyof typeof CONNECTION_USAGE)[])
+    // A script that explains a flag in its own options list keeps its own words.
+    .filter((name) => !new RegExp(`^ +--${name} NAME`, "m").test(usage))
+    .map((name) => CONNECTION_USAGE[name]);
+  if (!lines.length) return usage;
+  const fragment = `Connection:\n${lines.join("\n")}`;
+  // Before the example, which stays the last thing the help shows.
+  const example = usage.search(/\n\nExamples?:\n(?![\s\S]*\n\nExamples?:\n)/);
+  return example === -1
+    ? `${usage}\n\n${fragment}`
+    : `${usage.slice(0, example)}\n\n${fragment}${usage.slice(example)}`;
 }
 
 /** The parsed command line. */
@@ -117,11 +211,15 @@ export interface ParsedCli {
  * positionals are usage errors. `--help` prints the usage and exits 0.
  */
 export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
+  if (spec.passthrough) return parsePassthrough(spec, args);
   if (args.includes("--help") || args.includes("-h")) {
-    console.log(spec.usage.trimEnd());
+    console.log(helpText(spec));
     Deno.exit(EXIT_OK);
   }
-  const options: Record<string, OptionSpec> = { ...spec.options };
+  const options: Record<string, OptionSpec> = {
+    ...(spec.connects === false ? {} : CONNECTION_OPTIONS),
+    ...spec.options,
+  };
   if (spec.limit) options.limit = { type: "string" };
   for (const format of spec.formats ?? []) options[format] = { type: "boolean" };
   const end = args.indexOf("--");
@@ -170,6 +268,7 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
     throw new UsageError("Choose one of --json and --csv, not both");
   }
   const format: OutputFormat = values.json ? "json" : values.csv ? "csv" : "table";
+  if (spec.connects !== false) recordConnectionFlags(values);
   let limit = 0;
   if (spec.limit) {
     const given = positionals.length > own.max ? positionals.pop() : undefined;
@@ -182,6 +281,49 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
     limit = parseLimit(given ?? values.limit as string | undefined, spec.limit.fallback);
   }
   return { values, positionals, format, limit };
+}
+
+/**
+ * A passthrough script's command line: its own options and the connection
+ * flags while they lead (`--name value` or `--name=value`), then everything
+ * else untouched as positionals.
+ */
+function parsePassthrough(spec: ScriptSpec, args: string[]): ParsedCli {
+  if ((args.length === 1 && args[0] === "-h")) {
+    console.log(helpText(spec));
+    Deno.exit(EXIT_OK);
+  }
+  const options: Record<string, OptionSpec> = {
+    ...(spec.connects === false ? {} : CONNECTION_OPTIONS),
+    ...spec.options,
+  };
+  const values: ParsedCli["values"] = {};
+  let i = 0;
+  for (; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    if (arg === "--help") {
+      console.log(helpText(spec));
+      Deno.exit(EXIT_OK);
+    }
+    const match = arg.match(/^--([a-z][a-z0-9-]*)(?:=([\s\S]*))?$/);
+    const option = match ? options[match[1]] : undefined;
+    if (!match || !option) break;
+    const [, name, inline] = match;
+    if (option.type === "boolean") {
+      if (inline !== undefined) throw new UsageError(`Option "--${name}" takes no value`);
+      values[name] = true;
+      continue;
+    }
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new UsageError(`Option "--${name}" needs a value`);
+    values[name] = value;
+  }
+  if (spec.connects !== false) recordConnectionFlags(values);
+  return { values, positionals: args.slice(i), format: "table", limit: 0 };
 }
 
 function describeParseError(error: unknown): string {

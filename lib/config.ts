@@ -7,7 +7,7 @@
  */
 
 import { parse, TomlError } from "smol-toml";
-import { note, SkillError, UsageError } from "./cli.ts";
+import { note, PROFILE_NAME, shellQuote, SkillError, UsageError } from "./cli.ts";
 import { readResolved, resolveFile, withFileLock, writeFileAtomic } from "./files.ts";
 import { gitIgnoreWarning } from "./gitignore.ts";
 import { asTable, editTomlText, type TomlEdit, tomlLiteral, type TomlTable } from "./toml_edit.ts";
@@ -15,8 +15,8 @@ import { asTable, editTomlText, type TomlEdit, tomlLiteral, type TomlTable } fro
 /** The TOML schema version this skill reads and writes. */
 export const SCHEMA_VERSION = 1;
 
-/** Profile names: lowercase letters, digits and underscores. */
-export const PROFILE_NAME = /^[a-z0-9_]+$/;
+/** Profile names: lowercase letters, digits and underscores (`--profile` checks them too). */
+export { PROFILE_NAME };
 
 /** The profile used when `DB_PROFILE` is not set. */
 export const DEFAULT_PROFILE = "local";
@@ -41,13 +41,15 @@ export async function readToml(
 ): Promise<{ text: string; data: TomlTable; bom: boolean }> {
   // Only a regular file, read whole and as UTF-8: a FIFO would hang every script, and
   // bytes replaced on reading would be written back by the next edit.
-  const read = await readResolved(await resolveFile(path));
+  const resolved = await resolveFile(path);
+  const read = await readResolved(resolved);
   if (read === undefined) {
     throw new SkillError(
       `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
         `(or run bootstrap_profile.ts), or set DB_URL for a one-off connection`,
     );
   }
+  await warnIfShared(resolved);
   let text = read;
   const bom = text.startsWith(BOM);
   if (bom) text = text.slice(BOM.length);
@@ -62,6 +64,35 @@ export async function readToml(
     }
     throw error;
   }
+}
+
+/** Files already warned about in this process: a script may read its file more than once. */
+const warnedShared = new Set<string>();
+
+/**
+ * Warns (one line on stderr, once per file and process) when the profiles
+ * file may be read by its group or others: it holds passwords. The file is
+ * left as it is; the warning names the chmod that fixes it. Every write the
+ * skill makes leaves it 0600 anyway.
+ */
+async function warnIfShared(file: { path: string; real: string }): Promise<void> {
+  if (Deno.build.os === "windows" || warnedShared.has(file.real)) return;
+  let mode: number | null;
+  try {
+    mode = (await Deno.stat(file.real)).mode;
+  } catch {
+    return; // Read a moment ago; gone now is for the next step to report.
+  }
+  if (mode === null || (mode & 0o077) === 0) return;
+  warnedShared.add(file.real);
+  // chmod follows a symlink to the file itself.
+  const path = file.path;
+  note(
+    `warning: "${path}" holds passwords and can be read by ` +
+      `${mode & 0o007 ? "every user of this machine" : "its group"} (mode ` +
+      `${(mode & 0o777).toString(8).padStart(4, "0")}); make it private: chmod 600 ` +
+      shellQuote(path),
+  );
 }
 
 /** Parses TOML text that this skill produced itself (a template, an edit). */
@@ -163,7 +194,7 @@ export function profileSettings(config: LoadedConfig, name: string): ProfileSett
         (names.length
           ? `profiles: ${names.join(", ")}`
           : "it defines no [database.<name>] profile") +
-        `; set DB_PROFILE to one of them or add [database.${name}]`,
+        `; choose one with --profile or DB_PROFILE, or add [database.${name}]`,
     );
   }
   for (const other of profileNames(config)) {

@@ -1,12 +1,13 @@
 /**
- * Connection resolution: turns `DB_URL`, or the profile named by `DB_PROFILE`
- * in `postgres.toml`, plus the session variables (`DB_APPLICATION_NAME`,
+ * Connection resolution: turns `--profile`/`DB_URL`/`DB_PROFILE` (in that
+ * order) and `--database`, the profile's settings in `postgres.toml`, plus
+ * the session variables (`DB_APPLICATION_NAME`,
  * `DB_STATEMENT_TIMEOUT_MS`, `DB_LOCK_TIMEOUT_MS`, `PGCONNECT_TIMEOUT`) into one
  * {@linkcode ConnectionTarget}.
  *
  * @module
  */
-import { SkillError, UsageError } from "./cli.ts";
+import { connectionFlags, SkillError, UsageError } from "./cli.ts";
 import {
   DEFAULT_PROFILE,
   loadConfig,
@@ -344,8 +345,16 @@ function envInteger(name: string, options: { min: number }): number | undefined 
 export interface ResolveOptions {
   /** The environment variable holding a one-off URL (default `DB_URL`). */
   urlVariable?: string;
-  /** Profile to use instead of `DB_PROFILE`. */
+  /**
+   * Profile to use instead of `DB_PROFILE`; like `--profile` it wins over the
+   * URL variable too. Default: the `--profile` that parseCli read.
+   */
   profile?: string;
+  /**
+   * Database to connect to instead of the profile's (or the URL's), with the
+   * same credentials. Default: the `--database` that parseCli read.
+   */
+  database?: string;
   /**
    * The kind of session: `diagnostic` sessions are read-only and carry polite
    * default timeouts; `explain` sessions carry the timeouts but may write
@@ -388,15 +397,23 @@ export function sessionParameters(
 }
 
 /**
- * Resolves the connection: a one-off URL from `DB_URL` wins and needs no TOML;
- * otherwise the profile `DB_PROFILE` (default `local`) from
- * `<project-root>/.skills/postgres/postgres.toml`.
+ * Resolves the connection: a profile named explicitly (`--profile`, or
+ * `options.profile`) wins, since a flag says more than the environment; then
+ * a one-off URL from `DB_URL`, which needs no TOML; otherwise the profile
+ * `DB_PROFILE` (default `local`) from
+ * `<project-root>/.skills/postgres/postgres.toml`. `--database` (or
+ * `options.database`) then names another database on that server, reached
+ * with the same credentials.
  */
 export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
+  const flags = connectionFlags();
+  const named = options.profile ?? flags.profile;
+  const database = options.database ?? flags.database;
   const urlVariable = options.urlVariable ?? "DB_URL";
-  const url = Deno.env.get(urlVariable);
+  const url = named === undefined ? Deno.env.get(urlVariable) : undefined;
   if (url) {
     const parsed = parseConnectionUrl(url, urlVariable);
+    if (database !== undefined) parsed.database = database;
     return finish({
       parsed,
       sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
@@ -407,7 +424,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
       urlVariable,
     });
   }
-  const profile = options.profile ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
+  const profile = named ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
   if (!PROFILE_NAME.test(profile)) {
     throw new UsageError(
       `Invalid profile name "${profile}"; use lowercase letters, digits and underscores only`,
@@ -419,6 +436,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   return profileTarget(profileSettings(config, profile), {
     session: options.session,
     ownRole: options.ownRole,
+    database,
     profile: { name: profile, tomlPath, projectRoot: root.path },
   });
 }
@@ -437,6 +455,8 @@ export interface ProfileContext {
   session?: ResolveOptions["session"];
   /** Connect as the profile's own user, never its reader (see {@linkcode ResolveOptions}). */
   ownRole?: boolean;
+  /** Another database than the profile's, with its credentials (see {@linkcode ResolveOptions}). */
+  database?: string;
   /** The saved profile; without it the settings are a one-off, named `describe` in messages. */
   profile?: { name: string; tomlPath: string; projectRoot: string };
   /** How messages name unsaved settings (default "the settings given"). */
@@ -475,9 +495,12 @@ export function profileTarget(
       password: reader.password,
       params: { ...own.params, ...reader.params },
     }
-    : own;
+    : { ...own };
+  // After the reader's check, which compares a readonly_url with the profile's own database.
+  if (context.database !== undefined) merged.database = context.database;
+  const required = { ...own, database: merged.database };
   const missing = (["host", "port", "user", "database"] as const).filter((k) =>
-    own[k] === undefined || own[k] === ""
+    required[k] === undefined || required[k] === ""
   );
   if (missing.length) {
     throw new SkillError(

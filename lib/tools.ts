@@ -8,7 +8,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { askLine, canAsk, note, SkillError } from "./cli.ts";
+import { askLine, canAsk, note, SkillError, UsageError } from "./cli.ts";
 import { loadConfig, type LoadedConfig, updateTomlFile } from "./config.ts";
 import { findProjectRoot, tomlPathFor } from "./project.ts";
 import { asTable } from "./toml_edit.ts";
@@ -75,9 +75,42 @@ export function candidateBinDirs(): string[] {
   ];
 }
 
-/** The first candidate folder holding `tool`, if any. */
+/**
+ * True for Debian's `pg_wrapper` (what `/usr/bin/psql`, `pg_dump` ... link
+ * to): a Perl script that picks a version's real binary on every start. Told
+ * by where the link leads, or by a script that loads PostgreSQL-common's
+ * PgCommon module (a copy instead of a link).
+ */
+export function isDebianWrapper(path: string): boolean {
+  try {
+    const real = Deno.realPathSync(path);
+    if (basename(real) === "pg_wrapper") return true;
+    const file = Deno.openSync(real, { read: true });
+    try {
+      const head = new Uint8Array(4096);
+      const n = file.readSync(head) ?? 0;
+      const text = new TextDecoder().decode(head.subarray(0, n));
+      return text.startsWith("#!") && /^use PgCommon;/m.test(text);
+    } finally {
+      file.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first candidate folder holding `tool`, if any. A folder where it is
+ * Debian's wrapper (`/usr/bin`) is passed over for the real binaries it would
+ * run (`/usr/lib/postgresql/<newest>/bin`, later among the candidates): that
+ * is the folder to save as pg_bin_path, and the wrapper costs each start time.
+ */
 export function findToolDir(tool: string = "psql"): string | undefined {
-  return candidateBinDirs().find((dir) => isExecutable(join(dir, exe(tool))));
+  return candidateBinDirs().find((dir) => isRealTool(join(dir, exe(tool))));
+}
+
+function isRealTool(path: string): boolean {
+  return isExecutable(path) && !isDebianWrapper(path);
 }
 
 /** Where the client tools come from. */
@@ -218,6 +251,14 @@ export function toolEnvironment(
   const { application_name, options, ...gucs } = target.parameters;
   if (application_name) env.PGAPPNAME = application_name;
   const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(Boolean);
+  // The server reads a backslash as escaping the next character: one at the end would glue
+  // the space after it, and so the settings below, onto the user's last value.
+  if (pgOptions.some((part) => /(^|[^\\])(\\\\)*\\$/.test(part))) {
+    throw new UsageError(
+      `PGOPTIONS (or the url's options) ends with a backslash, which would swallow the ` +
+        `settings the skill adds after it; remove it`,
+    );
+  }
   for (const [name, value] of Object.entries(gucs)) pgOptions.push(`-c ${name}=${value}`);
   // Last, so that it wins over the same -c anywhere before it; a startup option
   // also outranks ALTER DATABASE/ROLE ... SET. psql lexes files with the value
@@ -372,7 +413,7 @@ export async function toolForServer(
   let better: string | undefined;
   for (const dir of candidateBinDirs()) {
     const candidate = join(dir, exe(tool));
-    if (isExecutable(candidate) && await toolMajor(candidate) >= serverMajor) {
+    if (isRealTool(candidate) && await toolMajor(candidate) >= serverMajor) {
       better = dir;
       break;
     }

@@ -104,6 +104,7 @@ await runScript("bootstrap_profile", async () => {
   const { values, format } = parseCli({
     name: "bootstrap_profile",
     usage,
+    connects: false,
     formats: ["json"],
     options: OPTIONS,
   }, Deno.args);

@@ -51,7 +51,10 @@ const TOOLS: ToolSpec[] = [
 ];
 
 await runScript("check_deps", async () => {
-  const { format } = parseCli({ name: "check_deps", usage, formats: ["json", "csv"] }, Deno.args);
+  const { format } = parseCli(
+    { name: "check_deps", usage, formats: ["json", "csv"], connects: false },
+    Deno.args,
+  );
   let tools: ClientTools;
   try {
     tools = await resolveClientTools();

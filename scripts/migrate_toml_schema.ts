@@ -34,6 +34,7 @@ await runScript("migrate_toml_schema", async () => {
   const { values, format } = parseCli({
     name: "migrate_toml_schema",
     usage,
+    connects: false,
     formats: ["json"],
     options: { "dry-run": { type: "boolean" } },
   }, Deno.args);

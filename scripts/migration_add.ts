@@ -36,6 +36,7 @@ await runScript("migration_add", async () => {
   const { positionals, values, format } = parseCli({
     name: "migration_add",
     usage,
+    connects: false,
     formats: ["json"],
     positionals: { min: 0, max: 1 },
     options: {

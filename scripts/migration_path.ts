@@ -30,6 +30,7 @@ await runScript("migration_path", async () => {
   const { values, format } = parseCli({
     name: "migration_path",
     usage,
+    connects: false,
     formats: ["json"],
     options: { profile: { type: "string" } },
   }, Deno.args);

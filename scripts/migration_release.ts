@@ -36,6 +36,7 @@ await runScript("migration_release", async () => {
   const { values, format } = parseCli({
     name: "migration_release",
     usage,
+    connects: false,
     formats: ["json"],
     options: { name: { type: "string" }, profile: { type: "string" } },
   }, Deno.args);

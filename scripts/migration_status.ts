@@ -47,6 +47,7 @@ await runScript("migration_status", async () => {
   const { values, format } = parseCli({
     name: "migration_status",
     usage,
+    connects: false,
     formats: ["json"],
     options: { profile: { type: "string" } },
   }, Deno.args);

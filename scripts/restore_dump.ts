@@ -22,7 +22,9 @@ import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts
 
 const usage = `Usage: restore_dump.ts <file> [--no-single-transaction] [--json]
 
-Restores <file> into the database of the profile named by DB_PROFILE (or DB_URL).
+Restores <file> into the database of the profile (--profile, DB_URL or
+DB_PROFILE); --database NAME restores into another database of that server
+instead, with the same credentials (a fresh copy made with createdb, say).
 A file ending in .sql is plain SQL; anything else is read as pg_dump's custom
 format: pg_restore writes it out as SQL, without owners and privileges, and
 that SQL is checked and run exactly as a .sql file is. psql runs it, stopping
@@ -97,7 +99,9 @@ function refuse(
     throw new UsageError(
       `${named} holds psql meta-commands (${listed(check.metaCommands)}), which a restore ` +
         `never runs (psql reads it under \\restrict); ${fix("remove them")}` +
-        (connect ? "; to restore into another database, name it with DB_PROFILE or DB_URL" : ""),
+        (connect
+          ? "; to restore into another database, name it with --database (or --profile)"
+          : ""),
     );
   }
   if (singleTransaction && check.unchecked !== undefined) {

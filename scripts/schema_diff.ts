@@ -23,8 +23,11 @@ differences." Comments on objects are compared too, unless --ignore-comments.
 Noise that is not structure is left out: pg_dump's version banners, session
 settings, \\restrict keys, and the public schema's entry that only says initdb
 made it (present or not depending on the database's age).
-A and B: the two profiles given, else DB_PROFILE_A and DB_PROFILE_B; DB_URL_A and
-DB_URL_B, when set, override them (one-off connections, no TOML needed).
+A and B: the two profiles given (they win over the environment), else DB_URL_A
+and DB_URL_B (one-off connections, no TOML needed), else DB_PROFILE_A and
+DB_PROFILE_B. Each side has its own connection, so the --profile and --database
+of the other scripts are not taken here: to compare two databases of one
+server, give two profiles, or two URLs in DB_URL_A and DB_URL_B.
 Exit status as diff has it: 0 the same, 1 different, 2 trouble (a connection
 or dump failed, a usage error).
 
@@ -54,19 +57,26 @@ await runScript("schema_diff", async () => {
       name: "schema_diff",
       usage,
       formats: ["json"],
+      connects: false,
       positionals: { min: 0, max: 2 },
       options: { "ignore-comments": { type: "boolean" } },
     }, Deno.args);
     const comments = values["ignore-comments"] !== true;
     if (positionals.length === 1) {
-      throw new UsageError("Give two profiles, or none and set DB_PROFILE_A/B");
+      throw new UsageError(
+        `Give two profiles, or none and set DB_URL_A and DB_URL_B (or DB_PROFILE_A and ` +
+          `DB_PROFILE_B)`,
+      );
     }
     const side = async (name: "A" | "B", index: number) => {
       const url = Deno.env.get(`DB_URL_${name}`);
-      const profile = positionals[index] ?? Deno.env.get(`DB_PROFILE_${name}`);
+      // A profile given here wins over DB_URL_<side>; DB_PROFILE_<side> does not.
+      const profile = positionals[index] ??
+        (url ? undefined : Deno.env.get(`DB_PROFILE_${name}`) || undefined);
       if (!url && !profile) {
         throw new UsageError(
-          `No connection for ${name}: give two profiles, or set DB_PROFILE_${name} or DB_URL_${name}`,
+          `No connection for ${name}: give two profiles, or set DB_URL_A and DB_URL_B ` +
+            `(or DB_PROFILE_A and DB_PROFILE_B)`,
         );
       }
       const target = await resolveTarget({ urlVariable: `DB_URL_${name}`, profile });

@@ -24,6 +24,7 @@ await runScript("update_sslmode", async () => {
   const { positionals, format } = parseCli({
     name: "update_sslmode",
     usage,
+    connects: false,
     formats: ["json"],
     positionals: { min: 2, max: 2 },
   }, Deno.args);

@@ -848,7 +848,7 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
         [
           "connect.sql",
           "insert into canary values ('a');\n\\connect other\ninsert into canary values ('b');\n",
-          /\\connect at line 2\), which a restore never runs .*; to restore into another database, name it with DB_PROFILE or DB_URL/,
+          /\\connect at line 2\), which a restore never runs .*; to restore into another database, name it with --database \(or --profile\)/,
         ],
         // After a statement on the same line: psql reads it as a meta-command too.
         [

@@ -557,3 +557,139 @@ Deno.test("readonly_url gives the reader's credentials only; the rest is the pro
     "app",
   );
 });
+
+Deno.test("--profile and --database on a real server: flags win, credentials stay", async (t) => {
+  const cluster = await startCluster();
+  const password = "flag-pw-never-shown-61";
+  const project = await makeProject(tomlWithProfiles({
+    local: { host: cluster.host, port: cluster.port, user: "app", password, database: "postgres" },
+    staging: {
+      host: cluster.host,
+      port: cluster.port,
+      user: "app2",
+      password,
+      database: "postgres",
+    },
+  }));
+  // Who and where a session is, from the server itself.
+  async function whoAmI(args: string[], env: Record<string, string> = {}) {
+    const result = await runSkillScript("run_sql.ts", [
+      ...args,
+      "--json",
+      "select current_user as who, current_database() as db",
+    ], { env: { ...project.env, ...env } });
+    assert.equal(result.code, 0, result.stderr);
+    const rows = JSON.parse(result.stdout).results[0].rows;
+    return { who: rows[0].who as string, db: rows[0].db as string };
+  }
+  try {
+    await cluster.sql(
+      `create role app login password '${password}'; create role app2 login password '${password}'`,
+    );
+    // A name that would break any SQL it were spliced into: it must travel as a parameter.
+    const odd = `other "db"; drop database postgres; --'`;
+    await cluster.sql(`create database other_db owner app`);
+    await cluster.sql(`create database "${odd.replaceAll('"', '""')}" owner app`);
+
+    await t.step("--database reaches another database with the profile's password", async () => {
+      // No PGPASSWORD, no ~/.pgpass: only the profile knows the password.
+      assert.deepEqual(await whoAmI(["--database", "other_db"]), { who: "app", db: "other_db" });
+      assert.deepEqual(await whoAmI([`--database=${odd}`]), { who: "app", db: odd });
+      assert.equal((await cluster.sql("select count(*)::int as n from pg_database"))[0].n, 5);
+    });
+
+    await t.step("--profile overrides DB_PROFILE, and wins over DB_URL", async () => {
+      assert.deepEqual(await whoAmI([], { DB_PROFILE: "staging" }), {
+        who: "app2",
+        db: "postgres",
+      });
+      assert.deepEqual(await whoAmI(["--profile", "local"], { DB_PROFILE: "staging" }), {
+        who: "app",
+        db: "postgres",
+      });
+      const url = cluster.url({ user: "app", password, database: "other_db" });
+      assert.deepEqual(await whoAmI([], { DB_URL: url }), { who: "app", db: "other_db" });
+      assert.deepEqual(await whoAmI(["--profile", "staging"], { DB_URL: url }), {
+        who: "app2",
+        db: "postgres",
+      });
+    });
+
+    await t.step("--database with DB_URL keeps the URL's credentials", async () => {
+      const url = cluster.url({ user: "app2", password, database: "postgres" });
+      assert.deepEqual(await whoAmI(["--database", "other_db"], { DB_URL: url }), {
+        who: "app2",
+        db: "other_db",
+      });
+    });
+
+    await t.step("resolve_db_url and test_connection take the flags too", async () => {
+      const resolved = await runSkillScript("resolve_db_url.ts", [
+        "--profile",
+        "staging",
+        "--database",
+        "other_db",
+        "--json",
+      ], { env: { ...project.env, DB_PROFILE: "local" } });
+      assert.equal(resolved.code, 0, resolved.stderr);
+      const json = JSON.parse(resolved.stdout);
+      assert.equal(json.DB_PROFILE, "staging");
+      assert.match(json.DB_URL, /^postgresql:\/\/app2@[^/]+\/other_db\?/);
+      const tested = await runSkillScript("test_connection.ts", ["--database", "other_db"], {
+        env: project.env,
+      });
+      assert.equal(tested.code, 0, tested.stderr);
+    });
+
+    await t.step("bad flags: one line, usage errors exit 2", async () => {
+      const cases: [string[], number, RegExp][] = [
+        [["--profile", "Staging"], 2, /Invalid profile name "Staging" given to --profile/],
+        [["--profile", "nosuch"], 1, /No profile "nosuch" in .*; profiles: local, staging/],
+        [["--database", ""], 2, /Invalid database name "" given to --database/],
+        [["--database", "x".repeat(64)], 2, /give a name of 1 to 63 bytes/],
+        [["--database"], 2, /Option "--database.*" needs a value/],
+      ];
+      for (const [args, code, pattern] of cases) {
+        const result = await runSkillScript("table_sizes.ts", args, { env: project.env });
+        assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
+        assert.ok(isOneLineError(result.stderr), result.stderr);
+        assert.match(result.stderr, pattern);
+      }
+      const missing = await runSkillScript("table_sizes.ts", ["--database", "no_such_db"], {
+        env: project.env,
+      });
+      assert.equal(missing.code, 1, missing.stderr);
+      assert.match(missing.stderr, /no_such_db/);
+      assert.ok(!missing.stderr.includes(password));
+    });
+
+    await t.step("restore_dump --database restores into a fresh copy as the profile", async () => {
+      await cluster.sql("create database fresh_copy owner app");
+      const dir = await Deno.makeTempDir();
+      const file = `${dir}/rows.sql`;
+      await Deno.writeTextFile(
+        file,
+        "create table restored (id int primary key);\ninsert into restored values (1), (2);\n",
+      );
+      try {
+        const result = await runSkillScript("restore_dump.ts", [file, "--database", "fresh_copy"], {
+          env: { ...project.env, DB_CONFIRM: "YES" },
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /into database "fresh_copy" at /);
+        assert.ok(!`${result.stdout}${result.stderr}`.includes(password));
+        const rows = await cluster.sql("select count(*)::int as n from restored", "fresh_copy");
+        assert.equal(rows[0].n, 2);
+        const elsewhere = await cluster.sql(
+          "select count(*)::int as n from pg_class where relname = 'restored'",
+        );
+        assert.equal(elsewhere[0].n, 0, "the profile's own database is untouched");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});
