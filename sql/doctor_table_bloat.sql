@@ -4,7 +4,8 @@
 -- fillfactor, estimated wasted bytes and percent; and on every row (one row of nulls but these
 -- when none is past): total (tables past $1 and $2), critical (past $3 bytes and $4 percent),
 -- estimated (tables with pages and complete statistics) and unestimated (tables with pages whose
--- statistics are missing: never analyzed, or columns this role may not read).
+-- statistics are missing: vacuumed but never analyzed, or columns this role may not read). Pages
+-- are the catalog's count (relpages, set by VACUUM and ANALYZE): no table's file is opened.
 -- The estimate is the one check_postgres and PgHero make, from the planner's statistics, never
 -- by reading the table: a row takes its header (23 bytes, with a null bitmap when any column has
 -- nulls) and its columns' average width (pg_stats avg_width less its null_frac), each padded to
