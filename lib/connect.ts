@@ -31,7 +31,13 @@ import {
   PINNED_SETTINGS,
   type PooledSettings,
 } from "./session.ts";
-import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./resolve.ts";
+import {
+  checkUserOptions,
+  type ConnectionTarget,
+  describeServer,
+  describeSource,
+  type SslMode,
+} from "./resolve.ts";
 import { loadSql } from "./sql.ts";
 import { loadDecoders } from "./values.ts";
 
@@ -393,7 +399,9 @@ function sessionSettings(target: ConnectionTarget): Record<string, string> {
 
 /** The user's own startup options: the URL's, else PGOPTIONS (as libpq). */
 function userOptions(target: ConnectionTarget): string {
-  return target.parameters.options ?? Deno.env.get("PGOPTIONS") ?? "";
+  const options = target.parameters.options ?? Deno.env.get("PGOPTIONS") ?? "";
+  checkUserOptions(options);
+  return options;
 }
 
 /**

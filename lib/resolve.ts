@@ -378,6 +378,24 @@ export interface ResolveOptions {
  */
 export const DIAGNOSTIC_TIMEOUTS_MS = { statement_timeout: 30_000, lock_timeout: 2_000 };
 
+/**
+ * Checks the user's own startup options (PGOPTIONS, a URL's `options`) that
+ * the skill's settings follow, and says whether there are any. One that ends
+ * with a backslash is refused (a usage error): the server reads a backslash
+ * as escaping the next character, so the space after it, and with it the
+ * first setting the skill adds (`default_transaction_read_only`, a timeout),
+ * would be glued onto the user's last value.
+ */
+export function checkUserOptions(text: string): boolean {
+  if (/(^|[^\\])(\\\\)*\\$/.test(text)) {
+    throw new UsageError(
+      `PGOPTIONS (or the url's options) ends with a backslash, which would swallow the ` +
+        `settings the skill adds after it; remove that backslash`,
+    );
+  }
+  return text !== "";
+}
+
 /** Session parameters every connection carries, from the environment. */
 export function sessionParameters(
   session: ResolveOptions["session"] = "plain",

@@ -8,11 +8,11 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { askLine, canAsk, note, SkillError, UsageError } from "./cli.ts";
+import { askLine, canAsk, note, SkillError } from "./cli.ts";
 import { loadConfig, type LoadedConfig, updateTomlFile } from "./config.ts";
 import { findProjectRoot, tomlPathFor } from "./project.ts";
 import { asTable } from "./toml_edit.ts";
-import type { ConnectionTarget, SslMode } from "./resolve.ts";
+import { checkUserOptions, type ConnectionTarget, type SslMode } from "./resolve.ts";
 import { PINNED_SETTINGS } from "./session.ts";
 
 /** The client tools the skill drives. */
@@ -250,15 +250,7 @@ export function toolEnvironment(
   if (target.sslNegotiation) env.PGSSLNEGOTIATION = target.sslNegotiation;
   const { application_name, options, ...gucs } = target.parameters;
   if (application_name) env.PGAPPNAME = application_name;
-  const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(Boolean);
-  // The server reads a backslash as escaping the next character: one at the end would glue
-  // the space after it, and so the settings below, onto the user's last value.
-  if (pgOptions.some((part) => /(^|[^\\])(\\\\)*\\$/.test(part))) {
-    throw new UsageError(
-      `PGOPTIONS (or the url's options) ends with a backslash, which would swallow the ` +
-        `settings the skill adds after it; remove it`,
-    );
-  }
+  const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(checkUserOptions);
   for (const [name, value] of Object.entries(gucs)) pgOptions.push(`-c ${name}=${value}`);
   // Last, so that it wins over the same -c anywhere before it; a startup option
   // also outranks ALTER DATABASE/ROLE ... SET. psql lexes files with the value

@@ -1,39 +1,77 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
 /**
- * Runs psql on the resolved connection with every argument passed through,
- * `-X` added so that no ~/.psqlrc changes the output, the password in the
+ * Runs psql on the resolved connection, read-only unless --write (confirmed
+ * as run_sql --write is), with every other argument passed through, `-X`
+ * added so that no ~/.psqlrc changes the output, the password in the
  * environment, and the SSL fallback decided before psql starts.
  */
-import { parseCli, runScript, SkillError } from "../lib/cli.ts";
+import { confirmAction, note, parseCli, runScript, SkillError } from "../lib/cli.ts";
 import { sslModeForTools } from "../lib/database.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import {
+  describeServer,
+  describeSource,
+  DIAGNOSTIC_TIMEOUTS_MS,
+  resolveTarget,
+} from "../lib/resolve.ts";
 import { resolveClientTools, runToolInteractive, toolEnvironment, toolPath } from "../lib/tools.ts";
 
-const usage = `Usage: psql_with_ssl_fallback.ts [psql arguments...]
+const usage =
+  `Usage: psql_with_ssl_fallback.ts [--write] [--profile NAME] [--database NAME] [psql arguments...]
 
-Runs psql against the profile named by DB_PROFILE (default "local") or DB_URL.
-Every argument goes to psql unchanged; -X is added so that a ~/.psqlrc cannot
-change the output. The password reaches psql through the environment, never the
-command line. When the profile has sslmode = false and the server demands SSL,
-a probe connection finds that out before psql starts, and psql runs once, with
-SSL; set DB_AUTO_UPDATE_SSLMODE=1 to save sslmode = true, otherwise the command
-that would is printed. The exit status is psql's own (1 for an SQL error with
--c, 3 for an error in a script run with ON_ERROR_STOP, 2 when the connection
-fails); anything that stops psql from connecting here (a missing profile, an
-unreachable server, psql not installed) also exits 2.
+Runs psql against the profile named by --profile, else DB_URL, else DB_PROFILE
+(default "local"). Only the options below are read, and only before the first
+other argument (or a --); everything from there goes to psql unchanged. -X is
+added so that a ~/.psqlrc cannot change the output. The password reaches psql
+through the environment, never the command line.
 
-Options: all of psql's (see psql --help). --help here prints this text.
+Read-only by default: psql starts with default_transaction_read_only = on and
+the diagnostic timeouts (statement_timeout ${DIAGNOSTIC_TIMEOUTS_MS.statement_timeout} ms, lock_timeout ${DIAGNOSTIC_TIMEOUTS_MS.lock_timeout} ms, unless
+DB_STATEMENT_TIMEOUT_MS / DB_LOCK_TIMEOUT_MS say otherwise) in PGOPTIONS,
+after your own PGOPTIONS so that they win; a write fails with SQLSTATE 25006.
+When the profile has a reader role (readonly_role.ts), psql connects as it, and
+the server itself refuses writes. Without one, read-only is a promise psql
+keeps only until told otherwise: SET default_transaction_read_only = off (or
+BEGIN READ WRITE) inside psql lifts it.
+--write lifts it: psql connects as the profile's own user, may write, and
+keeps the timeouts. That needs the same confirmation as run_sql.ts --write:
+type YES on a terminal, or set DB_CONFIRM=YES without one.
+
+When the profile has sslmode = false and the server demands SSL, a probe
+connection finds that out before psql starts, and psql runs once, with SSL;
+set DB_AUTO_UPDATE_SSLMODE=1 to save sslmode = true, otherwise the command that
+would is printed. The exit status is psql's own (1 for an SQL error with -c, 3
+for an error in a script run with ON_ERROR_STOP, 2 when the connection fails);
+anything that stops psql from connecting here (a missing profile, an
+unreachable server, psql not installed, no confirmation) also exits 2.
+
+Options:
+  --write           allow writes (see above)
+  --help            this text, when it comes first (-h alone too; otherwise
+                    -h is psql's host option)
+  all of psql's     see psql --help
 
 Example:
-  ./scripts/psql_with_ssl_fallback.ts -v ON_ERROR_STOP=1 -c "select 1;"`;
+  ./scripts/psql_with_ssl_fallback.ts -v ON_ERROR_STOP=1 -c "select 1;"
+  DB_CONFIRM=YES ./scripts/psql_with_ssl_fallback.ts --write -f fix.sql`;
 
 await runScript("psql_with_ssl_fallback", async () => {
-  if (Deno.args.length === 1 && (Deno.args[0] === "--help" || Deno.args[0] === "-h")) {
-    parseCli({ name: "psql_with_ssl_fallback", usage }, Deno.args);
-  }
+  const { values, positionals } = parseCli({
+    name: "psql_with_ssl_fallback",
+    usage,
+    passthrough: true,
+    options: { write: { type: "boolean" } },
+  }, Deno.args);
+  const write = values.write === true;
   let psql: string, tools, sslmode, target;
   try {
-    target = await resolveTarget();
+    // Read-only is a diagnostic session: the reader role when there is one, read-only, timeouts.
+    target = await resolveTarget({ session: write ? "explain" : "diagnostic" });
+    if (write) {
+      await confirmAction(
+        `Run psql with writes allowed on database "${target.database}" at ` +
+          `${describeServer(target)} (${describeSource(target)}) as "${target.user}"?`,
+      );
+    }
     tools = await resolveClientTools(target);
     psql = toolPath(tools, "psql");
     sslmode = await sslModeForTools(target);
@@ -42,9 +80,17 @@ await runScript("psql_with_ssl_fallback", async () => {
     if (error instanceof SkillError && error.exitCode === 1) throw new SkillError(error.message, 2);
     throw error;
   }
-  return await runToolInteractive(
+  const code = await runToolInteractive(
     psql,
-    ["-X", ...Deno.args],
+    ["-X", ...positionals],
     toolEnvironment(target, tools, sslmode),
   );
+  if (!write && (code === 1 || code === 3)) {
+    // psql printed the error itself; this says what a refused write needs.
+    note(
+      "note: psql ran read-only; a statement refused with SQLSTATE 25006 (read-only " +
+        "transaction) needs --write",
+    );
+  }
+  return code;
 });

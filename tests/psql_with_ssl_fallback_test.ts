@@ -71,13 +71,14 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
 
     await t.step("SSL retry: a row inserted before a failure is there exactly once", async () => {
       const result = await runSkillScript(SCRIPT, [
+        "--write",
         "-v",
         "ON_ERROR_STOP=1",
         "-c",
         "insert into t values (1)",
         "-c",
         "select 1/0",
-      ], { env: { ...env, DB_PROFILE: "secure" } });
+      ], { env: { ...env, DB_PROFILE: "secure", DB_CONFIRM: "YES" } });
       assert.equal(result.code, 1, "psql's own exit status for a failed -c");
       assert.match(result.stderr, /division by zero/);
       assert.match(result.stderr, /the server demands SSL, so this connection used SSL/);
@@ -89,9 +90,13 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       await sslOnly.sql("truncate t");
       const file = await Deno.makeTempFile({ suffix: ".sql" });
       await Deno.writeTextFile(file, "insert into t values (2);\nselect no_such_column from t;\n");
-      const result = await runSkillScript(SCRIPT, ["-v", "ON_ERROR_STOP=1", "-f", file], {
-        env: { ...env, DB_PROFILE: "secure" },
-      });
+      const result = await runSkillScript(
+        SCRIPT,
+        ["--write", "-v", "ON_ERROR_STOP=1", "-f", file],
+        {
+          env: { ...env, DB_PROFILE: "secure", DB_CONFIRM: "YES" },
+        },
+      );
       await Deno.remove(file);
       assert.equal(result.code, 3);
       assert.match(result.stderr, /column "no_such_column" does not exist/);
@@ -119,11 +124,12 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
         (await plain.log()).match(/statement: insert into t values \(1\)/g)?.length ?? 0;
       const executionsBefore = await executions();
       const result = await runSkillScript(SCRIPT, [
+        "--write",
         "-c",
         "insert into t values (1)",
         "-c",
         "select 1/0",
-      ], { env });
+      ], { env: { ...env, DB_CONFIRM: "YES" } });
       assert.equal(result.code, 1);
       assert.equal(result.stderr.match(/division by zero/g)?.length, 1);
       assert.ok(!/SSL/i.test(result.stderr), `no SSL noise: ${result.stderr}`);
@@ -131,6 +137,142 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       assert.equal(rows[0].n, 1);
       assert.equal(await executions() - executionsBefore, 1, "the insert ran once");
     });
+
+    await t.step("read-only by default: a write is refused by the server (25006)", async () => {
+      const before = (await plain.sql("select count(*)::int as n from t"))[0].n;
+      // The user's own PGOPTIONS come first, so they cannot turn it off.
+      for (const pgOptions of [undefined, "-c default_transaction_read_only=off"]) {
+        const result = await runSkillScript(SCRIPT, [
+          "-v",
+          "VERBOSITY=verbose",
+          "-c",
+          "insert into t values (99)",
+        ], { env: { ...env, ...(pgOptions ? { PGOPTIONS: pgOptions } : {}) } });
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stderr, /ERROR: {2}25006: /, "SQLSTATE read_only_sql_transaction");
+        assert.match(result.stderr, /note: psql ran read-only; .* needs --write/);
+      }
+      assert.equal((await plain.sql("select count(*)::int as n from t"))[0].n, before);
+      const settings = await runSkillScript(SCRIPT, [
+        "-At",
+        "-c",
+        "select current_setting('default_transaction_read_only'), " +
+        "current_setting('statement_timeout'), current_setting('lock_timeout'), current_user",
+      ], { env: { ...env, PGOPTIONS: "-c default_transaction_read_only=off -c work_mem=1MB" } });
+      assert.equal(settings.code, 0, settings.stderr);
+      assert.equal(settings.stdout, "on|30s|2s|tester\n");
+    });
+
+    await t.step("--write without a terminal is refused unless DB_CONFIRM=YES", async () => {
+      const before = (await plain.sql("select count(*)::int as n from t"))[0].n;
+      const args = ["--write", "-At", "-c", "insert into t values (7) returning id"];
+      const refused = await runSkillScript(SCRIPT, args, { env });
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.ok(isOneLineError(refused.stderr), refused.stderr);
+      assert.match(refused.stderr, /Not confirmed: .*set DB_CONFIRM=YES/);
+      assert.equal((await plain.sql("select count(*)::int as n from t"))[0].n, before);
+      const confirmed = await runSkillScript(SCRIPT, args, { env: { ...env, DB_CONFIRM: "YES" } });
+      assert.equal(confirmed.code, 0, confirmed.stderr);
+      assert.equal(confirmed.stdout, "7\nINSERT 0 1\n");
+      assert.equal(
+        (await plain.sql("select count(*)::int as n from t"))[0].n,
+        (before as number) + 1,
+      );
+    });
+
+    await t.step("--write on a terminal asks, and YES lets psql write", async () => {
+      const command = await skillCommandLine(SCRIPT, [
+        "--write",
+        "-At",
+        "-c",
+        "insert into t values (8) returning id * 10",
+      ]);
+      const result = await runInTerminal(command, "YES\n", { ...baseEnv(), ...env, PAGER: "cat" });
+      assert.equal(result.code, 0, result.output);
+      assert.match(
+        result.output,
+        /Run psql with writes allowed on database "postgres" at .* as "tester"\? Type YES/,
+      );
+      assert.match(result.output, /^80\r?$/m);
+      const no = await runInTerminal(
+        await skillCommandLine(SCRIPT, ["--write", "-c", "insert into t values (9)"]),
+        "no\n",
+        { ...baseEnv(), ...env, PAGER: "cat" },
+      );
+      assert.equal(no.code, 2, no.output);
+      assert.match(no.output, /Not confirmed \(the answer was not YES\)/);
+      assert.equal((await plain.sql("select count(*)::int as n from t where id = 9"))[0].n, 0);
+    });
+
+    await t.step("the reader role reads; --write connects as the profile's user", async () => {
+      await plain.sql(
+        `create role tester_reader login password '${password}'; grant select on t to tester_reader`,
+      );
+      await project.writeToml(tomlWithProfiles({
+        local: {
+          host: plain.host,
+          port: plain.port,
+          user: "tester",
+          password,
+          database: "postgres",
+          readonly_user: "tester_reader",
+          readonly_password: password,
+        },
+      }));
+      try {
+        const read = await runSkillScript(SCRIPT, ["-At", "-c", "select current_user"], { env });
+        assert.equal(read.stdout, "tester_reader\n", read.stderr);
+        // Even with read-only lifted inside psql, the server refuses the reader's write.
+        const lifted = await runSkillScript(SCRIPT, [
+          "-v",
+          "VERBOSITY=verbose",
+          "-c",
+          "set default_transaction_read_only = off",
+          "-c",
+          "insert into t values (10)",
+        ], { env });
+        assert.equal(lifted.code, 1);
+        assert.match(lifted.stderr, /ERROR: {2}42501: permission denied/);
+        const write = await runSkillScript(
+          SCRIPT,
+          ["--write", "-At", "-c", "select current_user"],
+          {
+            env: { ...env, DB_CONFIRM: "YES" },
+          },
+        );
+        assert.equal(write.stdout, "tester\n", write.stderr);
+      } finally {
+        await project.writeToml(pristine);
+      }
+    });
+
+    await t.step(
+      "own flags lead; --profile and --database choose, the rest is psql's",
+      async () => {
+        await sslOnly.sql("create database side_db");
+        const result = await runSkillScript(SCRIPT, [
+          "--profile=secure",
+          "--database",
+          "side_db",
+          "--",
+          "-At",
+          "-c",
+          "select current_database()",
+        ], { env: { ...env, DB_PROFILE: "local" } });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, "side_db\n");
+        // After psql's first argument nothing is ours: psql itself rejects --write there.
+        const late = await runSkillScript(SCRIPT, ["-At", "--write", "-c", "select 1"], { env });
+        assert.equal(late.code, 1, late.stderr);
+        assert.match(late.stderr, /psql: .*--write/);
+        const backslash = await runSkillScript(SCRIPT, ["-c", "select 1"], {
+          env: { ...env, PGOPTIONS: "-c work_mem=1MB\\" },
+        });
+        assert.equal(backslash.code, 2, backslash.stderr);
+        assert.ok(isOneLineError(backslash.stderr), backslash.stderr);
+        assert.match(backslash.stderr, /PGOPTIONS .* ends with a backslash/);
+      },
+    );
 
     await t.step("the password is in no process's arguments while psql runs", async () => {
       const running = await spawnSkillScript(SCRIPT, ["-c", "select pg_sleep(1.5)"], {
