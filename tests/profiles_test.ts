@@ -529,3 +529,79 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("a profiles file others can read is warned about, with the chmod that fixes it", async () => {
+  const project = await makeProject([
+    "[configuration]",
+    "schema_version = 1",
+    'pg_bin_path = "/nowhere"',
+    "",
+    "[database.local]",
+    'url = "postgresql://app:secret@db.internal:5432/app"',
+    "",
+  ].join("\n"));
+  try {
+    const warning = (stderr: string) =>
+      stderr.split("\n").filter((line) => line.includes("holds passwords"));
+    for (const [mode, who] of [[0o644, "every user of this machine"], [0o640, "its group"]]) {
+      await Deno.chmod(project.tomlPath, mode as number);
+      // One that connects (it resolves the profile) and one that never does: both read the file.
+      for (const script of ["resolve_db_url.ts", "migration_path.ts"]) {
+        const result = await runSkillScript(script, ["--json"], { env: project.env });
+        assert.equal(result.code, 0, result.stderr);
+        const lines = warning(result.stderr);
+        assert.equal(lines.length, 1, `${script}, mode ${mode.toString(8)}: ${result.stderr}`);
+        assert.equal(
+          lines[0],
+          `warning: "${project.tomlPath}" holds passwords and can be read by ${who} (mode ` +
+            `0${(mode as number).toString(8)}); make it private: chmod 600 ${project.tomlPath}`,
+        );
+        JSON.parse(result.stdout); // stdout holds the result alone
+      }
+    }
+    await Deno.chmod(project.tomlPath, 0o600);
+    const quiet = await runSkillScript("resolve_db_url.ts", [], { env: project.env });
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.deepEqual(warning(quiet.stderr), []);
+    assert.equal((await Deno.stat(project.tomlPath)).mode! & 0o777, 0o600);
+  } finally {
+    await project.remove();
+  }
+});
+
+Deno.test("check_deps saves the real binaries' folder as pg_bin_path, never Debian's wrapper", async () => {
+  const project = await makeProject("[configuration]\nschema_version = 1\n\n[database]\n");
+  try {
+    const result = await runSkillScript("check_deps.ts", ["--json"], { env: project.env });
+    assert.equal(result.code, 0, result.stderr);
+    const saved = (await project.readToml()).match(/^pg_bin_path = "([^"]+)"$/m)?.[1];
+    assert.ok(saved, await project.readToml());
+    assert.equal(JSON.parse(result.stdout).pg_bin_path.path, saved);
+    // The folder holds psql itself, not a link to a script that picks one.
+    const real = await Deno.realPath(join(saved, "psql"));
+    assert.equal(real.split("/").at(-1), "psql", real);
+    const head = new TextDecoder().decode((await Deno.readFile(real)).subarray(0, 2));
+    assert.notEqual(head, "#!", `${real} is a program, not a script`);
+    const wrapper = await Deno.realPath("/usr/bin/psql").catch(() => undefined);
+    if (wrapper?.endsWith("/pg_wrapper")) {
+      // Debian's layout (this machine's): the newest version folder is what the wrapper runs.
+      const majors = [...Deno.readDirSync("/usr/lib/postgresql")]
+        .map((entry) => Number(entry.name)).filter((major) => Number.isInteger(major))
+        .filter((major) => {
+          try {
+            return Deno.statSync(`/usr/lib/postgresql/${major}/bin/psql`).isFile;
+          } catch {
+            return false;
+          }
+        });
+      assert.ok(saved !== "/usr/bin", "not the wrapper's folder");
+      assert.equal(saved, `/usr/lib/postgresql/${Math.max(...majors)}/bin`);
+      const psqlRow = JSON.parse(result.stdout).tools.find((row: { tool: string }) =>
+        row.tool === "psql"
+      );
+      assert.equal(psqlRow.path, `${saved}/psql`);
+    }
+  } finally {
+    await project.remove();
+  }
+});
