@@ -74,6 +74,26 @@ Deno.test("every script answers --help (exit 0) and refuses unknown flags (exit 
   }
 });
 
+Deno.test("scripts that connect take --profile and --database; the others refuse them", async () => {
+  // These never resolve a connection of their own: bootstrap_profile writes profiles (its
+  // --profile and --database are what it saves), schema_diff has two sides of its own.
+  const own = new Set(["bootstrap_profile.ts", "schema_diff.ts"]);
+  for (const script of await scripts()) {
+    const source = await Deno.readTextFile(join(SKILL_ROOT, "scripts", script));
+    const connects = source.includes("resolveTarget(") && !own.has(script);
+    const help = (await runSkillScript(script, ["--help"])).stdout;
+    if (connects) {
+      assert.match(help, /^ +--profile NAME /m, `${script} --help lists --profile`);
+      assert.match(help, /^ +--database NAME /m, `${script} --help lists --database`);
+      continue;
+    }
+    if (script === "bootstrap_profile.ts") continue;
+    const refused = await runSkillScript(script, ["--database", "x"]);
+    assert.equal(refused.code, 2, `${script} refuses --database`);
+    assert.match(refused.stderr, /Unknown option "--database"/, script);
+  }
+});
+
 Deno.test("CI runs exactly the README's test command", async () => {
   const readme = await Deno.readTextFile(join(SKILL_ROOT, "README.md"));
   const ci = await Deno.readTextFile(join(SKILL_ROOT, ".ci", "run"));
