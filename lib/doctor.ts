@@ -573,14 +573,14 @@ export const CHECKS: Check[] = [
     about: "table and index blocks found in shared buffers (this database)",
     async run(context) {
       const rows = await context.query("doctor_cache_hit");
-      const judged = rows
-        .map((r) => ({ what: String(r.what), hit: Number(r.hit), read: Number(r.read) }))
-        .filter((r) => r.hit + r.read >= 1000);
+      const counted = rows
+        .map((r) => ({ what: String(r.what), hit: Number(r.hit), read: Number(r.read) }));
+      const judged = counted.filter((r) => r.hit + r.read >= 1000);
       if (judged.length === 0) {
         return {
           status: "skipped",
           summary: "fewer than 1000 block reads since the statistics were reset; too few to judge",
-          items: rows,
+          items: counted,
         };
       }
       const ratios = judged.map((r) => ({ ...r, pct: (100 * r.hit) / (r.hit + r.read) }));

@@ -225,6 +225,15 @@ for (const major of MAJORS) {
           assert.deepEqual(unused.objects, expected.slice(0, 5));
           assert.equal(unused.see, "index_health.ts");
           assert.notEqual(unused.action, "");
+          // The script it points to counts and orders the same indexes (the same SQL).
+          const health = await runSkillScript("index_health.ts", ["--json"], { env });
+          assert.equal(health.code, 0, health.stderr);
+          const listed = JSON.parse(health.stdout).unused_index;
+          assert.equal(listed.total, unused.total);
+          assert.deepEqual(
+            listed.rows.slice(0, 5).map((r: Record<string, unknown>) => `${r.schema}.${r.index}`),
+            unused.objects,
+          );
           // An ok finding names nothing.
           assert.equal(checks.connections.status, "ok");
           assert.equal("objects" in checks.connections, false);
