@@ -200,6 +200,42 @@ function listFooter(list: List): string {
     : `(${list.total} ${list.total === 1 ? "row" : "rows"})`;
 }
 
+/** A titled table of a {@linkcode renderReport}, with an optional line after it. */
+export interface ReportSection {
+  title: string;
+  rows: Rows;
+  /** A line after the table, e.g. what a limit left out. */
+  note?: string;
+}
+
+/** True for what a compact report leaves out: null, undefined, "", false and []. */
+function isBlank(value: unknown): boolean {
+  return value === null || value === undefined || value === "" || value === false ||
+    (Array.isArray(value) && value.length === 0);
+}
+
+/**
+ * Renders a compact report for people: `label: value` lines (blank values left
+ * out), then each section that has rows as `title (n):` and an aligned table
+ * without a count line, whose columns blank in every row are left out.
+ * Values are shown as table cells are (control characters escaped).
+ */
+export function renderReport(lines: [string, unknown][], sections: ReportSection[]): string {
+  const out = lines.filter(([, value]) => !isBlank(value))
+    .map(([label, value]) => `${label}: ${tableCellText(value)}`);
+  for (const section of sections) {
+    const { rows } = section.rows;
+    if (rows.length === 0) continue;
+    const keep = section.rows.columns.map((c) => rows.some((r) => !isBlank(r[c])));
+    const columns = section.rows.columns.filter((_, i) => keep[i]);
+    const labels = (section.rows.labels ?? section.rows.columns).filter((_, i) => keep[i]);
+    const table = renderTable({ columns, rows, labels }, { footer: "" }).replace(/\n$/, "");
+    out.push(`${section.title} (${rows.length}):\n${table}`);
+    if (section.note) out.push(section.note);
+  }
+  return out.join("\n");
+}
+
 /** Writes rendered output to stdout, with exactly one trailing newline. */
 export function printOutput(text: string): void {
   console.log(text.replace(/\n+$/, ""));
