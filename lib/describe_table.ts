@@ -380,7 +380,7 @@ export function renderDescription(described: Described, format: OutputFormat): s
       ["index", "definition", "size", "scans", "state"],
     ),
     section(
-      "constraints",
+      "check constraints",
       ["name", "definition", "inherited"],
       get("constraints").filter((k) => k.type === "check")
         .map((k) => ({ ...k, inherited: k.inherited ? "inherited" : "" })),
