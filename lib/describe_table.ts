@@ -20,11 +20,12 @@ import { stringifyJson } from "./values.ts";
 type Row = Record<string, unknown>;
 
 /**
- * SQLSTATEs that to_regclass raises, before PostgreSQL 16, for text that is
- * no relation name at all (bad quoting, too many dots, another database's
- * name): such a name simply names nothing.
+ * SQLSTATEs raised for text that is no relation name at all: to_regclass,
+ * before PostgreSQL 16, for bad quoting (42602), too many dots (42601),
+ * another database's name (0A000), a missing schema (3F000); the server for a
+ * NUL byte (22021). Such a name simply names nothing.
  */
-const NOT_A_NAME = new Set(["42602", "42601", "0A000", "3F000", "22023"]);
+const NOT_A_NAME = new Set(["42602", "42601", "0A000", "3F000", "22021"]);
 
 /** What the relation kinds this describes are called, by pg_class.relkind. */
 const DESCRIBED: Record<string, string> = {
@@ -221,7 +222,6 @@ function shape(parts: Parts): TableDescription {
       doc.definition_length = r.definition_length;
     }
   }
-  if (r.populated === false) doc.populated = false;
   Object.assign(doc, pick(r, ["foreign_server", "foreign_options"]));
 
   doc.columns = parts.columns.map((c) =>
@@ -284,7 +284,10 @@ function shape(parts: Parts): TableDescription {
     const key = rows.some((c) => c.bound !== undefined) ? "partitions" : "children";
     doc[key] = { rows, total, truncated: rows.length < total, limit: parts.childLimit };
   }
-  return compact(doc);
+  const described = compact(doc);
+  // A fact only when false: REFRESH MATERIALIZED VIEW has never filled it.
+  if (r.populated === false) described.populated = false;
+  return described;
 }
 
 /** Renders a description: the compact report for people, or the JSON document. */
@@ -316,7 +319,9 @@ export function renderDescription(described: Described, format: OutputFormat): s
     [
       "rows",
       doc.kind === "view" || doc.kind === "foreign table" ? undefined : joined(
-        `${doc.estimated_rows ?? "unknown (never analyzed)"} estimated`,
+        doc.estimated_rows === undefined
+          ? "estimate unknown (never analyzed)"
+          : `${doc.estimated_rows} estimated`,
         count(activity.live_rows, "live"),
         count(activity.dead_rows, "dead"),
         count(activity.changed_since_analyze, "changed since analyze"),

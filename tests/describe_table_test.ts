@@ -49,6 +49,12 @@ create table shop.events_2025 partition of shop.events
 create table shop.events_2026 partition of shop.events
   for values from ('2026-01-01') to ('2027-01-01');
 create table shop.events_other partition of shop.events default;
+alter table shop.events add constraint events_pkey primary key (id, at);
+create table shop.event_refs (
+  event_id bigint,
+  at date,
+  constraint event_refs_event_fk foreign key (event_id, at) references shop.events (id, at)
+);
 create function shop.touch() returns trigger language plpgsql
   as $$ begin new.placed_at := now(); return new; end $$;
 create trigger orders_touch before update on shop.orders
@@ -62,6 +68,7 @@ create table shop.base_log (id int, msg text);
 create table shop.child_log (extra text) inherits (shop.base_log);
 create view shop.order_totals as
   select customer_id, sum(total) as total from shop.orders group by customer_id;
+create materialized view shop.daily as select count(*) as n from shop.orders with no data;
 create table public."Odd Name" ("Mixed Col" int primary key);
 insert into shop.customers (email, name) values ('ada@example.com', 'Ada'), ('alan@example.com', 'Alan');
 insert into shop.orders (customer_id, quantity, unit_price) values (1, 2, 5), (2, 1, 7);
@@ -245,15 +252,28 @@ for (const major of testMajors()) {
         const text = await run(["shop.events", "2"]);
         assert.equal(text.code, 0, text.stderr);
         assert.match(text.stdout, /\(2 of 3 partitions shown; --limit 3 shows all\)/);
+        // A key referencing the partitioned table once, not once per partition it was copied to.
+        assert.deepEqual(all.referenced_by, [{
+          table: "shop.event_refs",
+          columns: ["event_id", "at"],
+          name: "event_refs_event_fk",
+          references_columns: ["id", "at"],
+          on_delete: "no action",
+          on_update: "no action",
+        }]);
         const partition = await describe("shop.events_2026");
         assert.equal(partition.kind, "partition");
+        assert.deepEqual(
+          partition.referenced_by.map((k: Doc) => [k.table, k.name, k.via]),
+          [["shop.event_refs", "event_refs_event_fk", "shop.events"]],
+        );
         assert.deepEqual(partition.partition_of, {
           table: "shop.events",
           bound: bounds.find((b) => b.name === "shop.events_2026")!.bound,
         });
       });
 
-      await t.step("inheritance parents and children; a view", async () => {
+      await t.step("inheritance parents and children; a view and a materialized view", async () => {
         const base = await describe("shop.base_log");
         assert.deepEqual(listRows(base.children).map((c: Doc) => c.name), ["shop.child_log"]);
         const child = await describe("shop.child_log");
@@ -263,6 +283,10 @@ for (const major of testMajors()) {
         assert.deepEqual(view.columns.map((c: Doc) => c.name), ["customer_id", "total"]);
         assert.match(view.definition, /^SELECT /);
         assert.equal(view.size, undefined);
+        const daily = await describe("shop.daily");
+        assert.equal(daily.kind, "materialized view");
+        assert.equal(daily.populated, false);
+        assert.deepEqual(daily.columns.map((c: Doc) => c.name), ["n"]);
       });
 
       await t.step("a foreign table", async () => {
