@@ -24,6 +24,7 @@ import { checkSessionRole, readOnlyRoleWarning } from "../lib/reader_role.ts";
 import { ResultStream, type StreamFormat } from "../lib/render.ts";
 import { describeServer, resolveTarget } from "../lib/resolve.ts";
 import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/statements.ts";
+import { LIFTOFF_ONLY, relaunchWithV8Flag } from "../lib/v8_flags.ts";
 
 const usage = `Usage: run_sql.ts [options] "<sql>"
        run_sql.ts [options] -f FILE
@@ -92,6 +93,10 @@ Example:
   ./scripts/run_sql.ts "select id, email from users where id = \\$1" --param 42
   ./scripts/run_sql.ts --write "update users set active = false where id = \\$1" --param 42
   ./scripts/run_sql.ts --csv -f report.sql > report.csv`;
+
+// Started without the flag (`deno run -A scripts/run_sql.ts`), the parser's optimizing compile
+// would take more memory than the streamed result: start again with it (lib/v8_flags.ts).
+relaunchWithV8Flag(LIFTOFF_ONLY);
 
 await runScript("run_sql", async () => {
   const { values, positionals, format: baseFormat } = parseCli({

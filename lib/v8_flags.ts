@@ -1,0 +1,83 @@
+/**
+ * V8 flags that a script needs even when it is started without them.
+ *
+ * The one in use is `--liftoff-only`: the parser (npm:libpg-query, WASM) is
+ * otherwise tiered up by V8's optimizing compiler (TurboFan) on background
+ * threads while the script goes on, and that compilation alone peaks at 40 to
+ * 75 MiB, on top of whatever the script holds at the time (a result being
+ * streamed). The tasks and the shebangs pass the flag; `deno run -A
+ * scripts/run_sql.ts` does not. V8 freezes its flags once it has started
+ * (node:v8's setFlagsFromString changes nothing under Deno 2.9), so the only
+ * way to get them is to start again with them: the process replaces itself
+ * with `execv` (same process id, same stdin, stdout and stderr, same
+ * environment, the same command line plus the flag), before it has read any
+ * input or opened any connection.
+ *
+ * This needs the FFI permission (`-A` has it) and Linux's /proc/self/cmdline;
+ * without them the script runs on as it was started, with TurboFan.
+ *
+ * @module
+ */
+
+/** The flag that keeps WASM on V8's baseline compiler (Liftoff), never tiered up. */
+export const LIFTOFF_ONLY = "--liftoff-only";
+
+/** True when permission `descriptor` is granted without asking (never prompts). */
+function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(descriptor).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The command line this process would be started again with to get `flag`,
+ * or undefined when it needs none: its command line already has V8 flags
+ * (passed with --v8-flags or DENO_V8_FLAGS; the user's own are kept as they
+ * are), or it was not started as `deno [run] ...`.
+ */
+export function commandLineWithV8Flag(argv: string[], flag: string): string[] | undefined {
+  if ((Deno.env.get("DENO_V8_FLAGS") ?? "") !== "") return undefined;
+  if (argv.some((arg) => arg === "--v8-flags" || arg.startsWith("--v8-flags="))) return undefined;
+  // `deno run FLAGS SCRIPT ARGS`, or `deno FLAGS SCRIPT ARGS`: the flag goes before the script.
+  const at = argv[1] === "run" ? 2 : 1;
+  if (argv.length <= at) return undefined;
+  return [...argv.slice(0, at), `--v8-flags=${flag}`, ...argv.slice(at)];
+}
+
+/**
+ * Starts this process again with V8 flag `flag` when its command line lacks
+ * it (see the module's description); returns only when it cannot or need not,
+ * and the script then runs as it is. Call it first, before reading input.
+ */
+export function relaunchWithV8Flag(flag: string): void {
+  const cmdline = "/proc/self/cmdline";
+  if (Deno.build.os !== "linux") return;
+  if (!granted({ name: "ffi" }) || !granted({ name: "read", path: cmdline })) return;
+  let argv: string[];
+  try {
+    argv = Deno.readTextFileSync(cmdline).split("\0").slice(0, -1);
+  } catch {
+    return;
+  }
+  const relaunch = commandLineWithV8Flag(argv, flag);
+  if (!relaunch) return;
+  let libc: Deno.DynamicLibrary<{ execv: { parameters: ["buffer", "buffer"]; result: "i32" } }>;
+  try {
+    libc = Deno.dlopen("libc.so.6", {
+      execv: { parameters: ["buffer", "buffer"], result: "i32" },
+    });
+  } catch {
+    return; // Not glibc (musl names it otherwise): run on as started.
+  }
+  const encoder = new TextEncoder();
+  const strings = relaunch.map((arg) => encoder.encode(`${arg}\0`));
+  const pointers = new BigUint64Array(strings.length + 1); // NULL-terminated char *argv[]
+  strings.forEach((bytes, i) => {
+    pointers[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+  });
+  // Returns only on failure (the process image stays as it is): then run on as started.
+  libc.symbols.execv(encoder.encode(`${Deno.execPath()}\0`), new Uint8Array(pointers.buffer));
+  libc.close();
+}
