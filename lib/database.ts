@@ -16,7 +16,9 @@ import {
   NoAnswerError,
   PgServerError,
   type PgSession,
+  type QueryOutcome,
   type QueryResult,
+  type RowBatch,
 } from "./session.ts";
 import {
   type ConnectionTarget,
@@ -118,33 +120,89 @@ export interface SqlFileQuery {
 const SNAPSHOT_ID = /^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/;
 
 /**
- * Runs the queries of one report over up to `sessions` sessions at once
- * (a second session joins while the first is already working), all reading
- * one snapshot: a read-only REPEATABLE READ transaction exported by the first
- * and imported by the others, as pg_dump's parallel workers do. Each query
- * runs exactly once; results come back in the order asked. When another
- * session cannot be had (connection limit, a pooler that cannot share
- * snapshots), the first does all the work.
+ * Sessions that all read one snapshot, taking statements as they come: see
+ * {@linkcode withSnapshotSessions}.
  */
-export async function querySqlFiles(
+export interface SnapshotSessions {
+  /**
+   * Runs the query of `sql/<name>.sql` with bound `params` on the next free
+   * session; `prepared`: planned once per session (a query run batch after batch).
+   */
+  query(name: string, params: unknown[], options?: { prepared?: boolean }): Promise<QueryResult>;
+  /**
+   * Streams the rows of `sql/<name>.sql` a batch at a time from a cursor on
+   * the next free session, which is held until the last batch is read.
+   */
+  batches(
+    name: string,
+    params: unknown[],
+    options?: { batchRows?: number },
+  ): AsyncGenerator<RowBatch, QueryOutcome>;
+}
+
+/**
+ * Runs `work` with up to `sessions` sessions (default 2) that all read one
+ * snapshot: a read-only REPEATABLE READ transaction exported by the first
+ * and imported by the others, as pg_dump's parallel workers do. The first
+ * starts at once; the others join while it works and take the next
+ * statement waiting. When another session cannot be had (connection limit,
+ * a pooler that cannot share snapshots), the first does all the work.
+ * `setup`: `sql/` files every session runs first, within its transaction
+ * (e.g. pin_search_path: unqualified names resolve in pg_catalog first, so
+ * nothing in a user's schema is called). A server error becomes one line (as {@linkcode withSession});
+ * every session is closed at the end.
+ */
+export async function withSnapshotSessions<T>(
   target: ConnectionTarget,
-  queries: SqlFileQuery[],
-  options: { sessions?: number } = {},
-): Promise<QueryResult[]> {
-  const texts = await Promise.all(queries.map((q) => loadSql(q.name)));
-  const results: QueryResult[] = new Array(queries.length);
-  let next = 0;
-  const work = async (session: PgSession) => {
-    while (next < queries.length) {
-      const i = next++;
-      results[i] = await session.query(texts[i], queries[i].params);
-    }
+  options: { sessions?: number; setup?: string[] },
+  work: (sessions: SnapshotSessions) => Promise<T>,
+): Promise<T> {
+  const texts = new Map<string, Promise<string>>();
+  const text = (name: string) => {
+    let loaded = texts.get(name);
+    if (!loaded) texts.set(name, loaded = loadSql(name));
+    return loaded;
+  };
+  const idle: PgSession[] = [];
+  const waiting: ((session: PgSession) => void)[] = [];
+  const release = (session: PgSession) => {
+    const next = waiting.shift();
+    if (next) next(session);
+    else idle.push(session);
+  };
+  const acquire = () => idle.pop() ?? new Promise<PgSession>((resolve) => waiting.push(resolve));
+  const pool: SnapshotSessions = {
+    async query(name, params, queryOptions = {}) {
+      const sql = await text(name);
+      const session = await acquire();
+      try {
+        return await session.query(sql, params, {
+          ...(queryOptions.prepared ? { prepared: `skill_${name}` } : {}),
+        });
+      } finally {
+        release(session);
+      }
+    },
+    async *batches(name, params, batchOptions = {}) {
+      const sql = await text(name);
+      const session = await acquire();
+      try {
+        return yield* session.batches(sql, params, batchOptions);
+      } finally {
+        release(session);
+      }
+    },
   };
   const { session: first, sslFallbackUsed } = await connect(target);
   const helpers: PgSession[] = [];
+  let joining: Promise<void>[] = [];
   try {
+    const prepare = async (session: PgSession) => {
+      for (const name of options.setup ?? []) await session.query(await text(name));
+    };
     await first.transaction("begin isolation level repeatable read read only");
-    const snapshot = String((await first.query(await loadSql("export_snapshot"))).rows[0].snapshot);
+    const snapshot = String((await first.query(await text("export_snapshot"))).rows[0].snapshot);
+    await prepare(first);
     const sameWay: ConnectionTarget = sslFallbackUsed
       ? { ...target, sslmode: "require", sslFallback: false }
       : target;
@@ -161,19 +219,40 @@ export async function querySqlFiles(
         await helper.transaction("begin isolation level repeatable read read only");
         // SET TRANSACTION SNAPSHOT takes no bind parameter; the id was checked above.
         await helper.query(`set transaction snapshot '${snapshot}'`);
+        await prepare(helper);
       } catch {
         return;
       }
-      await work(helper);
+      release(helper);
     };
-    const extra = Math.max(0, Math.min((options.sessions ?? 2) - 1, queries.length - 1));
-    await Promise.all([work(first), ...Array.from({ length: extra }, joinIn)]);
-    return results;
+    joining = Array.from({ length: Math.max(0, (options.sessions ?? 2) - 1) }, joinIn);
+    release(first);
+    return await work(pool);
   } catch (error) {
     throw explainQueryError(error, target);
   } finally {
+    await Promise.all(joining);
     await Promise.all([first, ...helpers].map((session) => session.close()));
   }
+}
+
+/**
+ * Runs the queries of one report over up to `sessions` sessions at once
+ * (a second session joins while the first is already working), all reading
+ * one snapshot ({@linkcode withSnapshotSessions}). Each query runs exactly
+ * once; results come back in the order asked.
+ */
+export async function querySqlFiles(
+  target: ConnectionTarget,
+  queries: SqlFileQuery[],
+  options: { sessions?: number } = {},
+): Promise<QueryResult[]> {
+  const sessions = Math.max(1, Math.min(options.sessions ?? 2, queries.length));
+  return await withSnapshotSessions(
+    target,
+    { sessions },
+    (pool) => Promise.all(queries.map((q) => pool.query(q.name, q.params))),
+  );
 }
 
 /**

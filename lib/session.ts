@@ -270,15 +270,19 @@ export class PgSession {
   /**
    * Runs one statement with bound parameters and returns all of its rows.
    * Text with more than one statement is refused by the server.
+   * `prepared`: a name for the statement, prepared once in this session and
+   * then only executed, so the server plans it once (for the skill's own SQL
+   * run many times over; ignored behind a pooler in transaction mode, where
+   * the next transaction may reach a server that never saw it).
    */
   async query(
     sql: string,
     params: unknown[] = [],
-    options: { standalone?: boolean } = {},
+    options: { standalone?: boolean; prepared?: string } = {},
   ): Promise<QueryResult> {
     return await this.#pooledTransaction(options.standalone, () => {
       this.#assertPinned();
-      return this.#query(sql, params);
+      return this.#query(sql, params, this.#pooled ? undefined : options.prepared);
     });
   }
 
@@ -290,10 +294,11 @@ export class PgSession {
     }
   }
 
-  async #query(sql: string, params: unknown[]): Promise<QueryResult> {
+  async #query(sql: string, params: unknown[], name?: string): Promise<QueryResult> {
     return await this.#guard(async () => {
       this.#tags = [];
       const result = await this.#client.query({
+        ...(name === undefined ? {} : { name }),
         text: sql,
         values: params,
         rowMode: "array",

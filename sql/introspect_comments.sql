@@ -1,11 +1,13 @@
--- introspect_comments.sql: which objects carry a comment (COMMENT ON), and what does it say?
--- Answers: schema (a schema's own is its name), kind of object as PostgreSQL names it (table,
--- table column, index, function, domain, type, table constraint, policy, schema ...), its name
--- as pg_identify_object writes it (qualified, quoted where needed), the table it belongs to
--- (for a table and what belongs to it: columns, indexes, constraints, triggers, policies,
--- rules), comment. Objects initdb made (oid below 16384; the public schema's comment counts once
--- changed) and objects owned by extensions are left out, and extensions themselves: theirs is
--- the extension author's comment.
+-- introspect_comments.sql: which objects carry a comment (COMMENT ON) that no other part of a
+-- schema introspection shows with its object, and what does it say?
+-- Answers: schema (a schema's own is its name), kind of object as PostgreSQL names it (schema,
+-- rule, domain constraint, type column, collation ...), its name as pg_identify_object writes
+-- it (qualified, quoted where needed), the table it belongs to (for a rule), comment. Comments
+-- on tables, views, sequences, their columns, indexes, constraints, triggers and policies, on
+-- functions, enums, domains and composite types are left out: they are shown on the object.
+-- Objects initdb made (oid below 16384; the public schema's comment counts once changed) and
+-- objects owned by extensions are left out, and extensions themselves: theirs is the extension
+-- author's comment.
 -- Parameters: $1 text[] schemas (null: every user schema), $2 text[] table names (null: all).
 -- Server versions: PostgreSQL 9.6 and later (pg_identify_object, parse_ident); tested on 13-18.
 with described as (
@@ -29,6 +31,17 @@ with described as (
              and d.description <> 'standard public schema'))
     and not exists (select 1 from pg_depend e
                     where e.classid = d.classoid and e.objid = d.objoid and e.deptype = 'e')
+    -- Shown with the object itself.
+    and d.classoid not in ('pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_proc'::regclass)
+    and not (d.classoid = 'pg_class'::regclass
+             and exists (select 1 from pg_class c
+                         where c.oid = d.objoid and c.relkind <> 'c'))
+    and not (d.classoid = 'pg_constraint'::regclass
+             and exists (select 1 from pg_constraint k
+                         where k.oid = d.objoid and k.conrelid <> 0))
+    and not (d.classoid = 'pg_type'::regclass
+             and exists (select 1 from pg_type t
+                         where t.oid = d.objoid and t.typtype in ('e', 'd', 'c')))
 )
 select x.schema,
        x.kind,

@@ -1,20 +1,22 @@
--- introspect_materialized_views.sql: which materialized views exist?
--- Answers: schema, name, owner, whether populated, size, definition (cut to $3 characters).
--- Parameters: $1 text[] schemas (null: every user schema), $2 text[] names (null: all),
---   $3 int definition length limit (null: whole).
+-- introspect_materialized_views.sql: what are these materialized views?
+-- Answers, per materialized view in the order given: oid, schema, name, owner, not_populated
+-- (true when never refreshed WITH DATA, else null), total_bytes (with indexes and TOAST),
+-- definition (cut to $2 characters when given), comment. Run with pin_search_path.sql in force.
+-- Parameters: $1 oid[] the materialized views (from introspect_relations.sql), $2 int
+--   definition length limit (null: whole).
 -- Server versions: PostgreSQL 9.4 and later; tested on 13-18.
-select n.nspname as schema,
+select c.oid,
+       n.nspname as schema,
        c.relname as name,
        pg_get_userbyid(c.relowner) as owner,
-       c.relispopulated as populated,
+       nullif(not c.relispopulated, false) as not_populated,
        pg_total_relation_size(c.oid) as total_bytes,
-       case when $3::int is null then pg_get_viewdef(c.oid)
-            else left(pg_get_viewdef(c.oid), $3::int) end as definition
-from pg_class c
+       case when $2::int is null then pg_get_viewdef(c.oid)
+            else left(pg_get_viewdef(c.oid), $2::int) end as definition,
+       dsc.description as comment
+from unnest($1::oid[]) with ordinality as u(oid, ord)
+join pg_class c on c.oid = u.oid
 join pg_namespace n on n.oid = c.relnamespace
-where c.relkind = 'm'
-  and n.nspname not in ('pg_catalog', 'information_schema')
-  and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-  and ($1::text[] is null or n.nspname = any ($1))
-  and ($2::text[] is null or c.relname = any ($2))
-order by 1, 2
+left join pg_description dsc
+  on dsc.classoid = 'pg_class'::regclass and dsc.objoid = c.oid and dsc.objsubid = 0
+order by u.ord

@@ -1,15 +1,30 @@
--- introspect_tables.sql: which tables exist (ordinary, partitioned, partitions, foreign)?
--- Answers: schema, name, kind, the partitioned table it is a partition of, the tables it
--- inherits from (INHERITS; an empty list for none), owner, estimated
--- rows, whether row-level security is enabled and forced, comment. Estimated rows come from the
--- last ANALYZE or VACUUM (or CREATE INDEX); a table never counted has null, unknown, not 0
+-- introspect_tables.sql: what is each of these tables (ordinary, partitioned, partition, foreign)?
+-- Answers, per table: oid, schema, name, kind (table, partitioned table, foreign table), owner,
+-- estimated rows, row_security and row_security_forced (true when on, else null), the
+-- partitioned table it is a partition of (schema-qualified) and its bound (FOR VALUES ... or
+-- DEFAULT), its partition key (PARTITION BY as written, for a partitioned table), the tables
+-- it inherits from (INHERITS, in declared order), comment. Estimated rows come from the last
+-- ANALYZE or VACUUM (or CREATE INDEX); a table never counted has null, unknown, not 0
 -- (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages and no ANALYZE or VACUUM in the
--- statistics on 13), unless it is empty: then 0. A partitioned table's are its partitions'
--- together (null when any is unknown). (Sizes cost a file system call per relation:
--- table_sizes.sql answers them; here only a never-counted table's size is read.)
--- Parameters: $1 text[] schemas (null: every user schema), $2 text[] table names (null: all).
+-- statistics on 13), unless it is empty: then 0. A partitioned table's are its leaf
+-- partitions' together (null when any is unknown). (Sizes cost a file system call per
+-- relation: table_sizes.sql answers them; here only a never-counted table's size is read.)
+-- Parameters: $1 oid[] the tables (from introspect_relations.sql), in the order wanted.
 -- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
-with estimates as (
+with chosen as (
+  select u.oid, u.ord from unnest($1::oid[]) with ordinality as u(oid, ord)
+),
+-- The tables' own and, for a partitioned table, its leaf partitions'.
+counted as (
+  select ch.oid from chosen ch
+  union
+  select t.relid
+  from chosen ch
+  join pg_class p on p.oid = ch.oid and p.relkind = 'p'
+  cross join lateral pg_partition_tree(p.oid) t
+  where t.isleaf
+),
+estimates as (
   select c.oid,
          case
            when c.reltuples > 0 or c.relpages > 0 then c.reltuples
@@ -26,29 +41,30 @@ with estimates as (
            -- Never counted: empty (one file size, read only here) is 0, else unknown.
            when pg_relation_size(c.oid) = 0 then 0
          end as rows
-  from pg_class c
+  from counted
+  join pg_class c on c.oid = counted.oid
   where c.relkind in ('r', 'f')
-),
--- A partitioned table's rows: its leaf partitions' together, null when any is unknown.
-partitioned as (
-  select p.oid, case when bool_and(e.rows is not null) then sum(e.rows) end as rows
-  from pg_class p
-  cross join lateral pg_partition_tree(p.oid) t
-  join estimates e on e.oid = t.relid
-  where p.relkind = 'p' and t.isleaf
-  group by p.oid
 )
-select n.nspname as schema,
+select c.oid,
+       n.nspname as schema,
        c.relname as name,
-       case when c.relkind = 'p' then 'partitioned table'
-            when c.relispartition then 'partition'
-            when c.relkind = 'f' then 'foreign table'
-            else 'table' end as kind,
+       case c.relkind when 'p' then 'partitioned table' when 'f' then 'foreign table'
+                      else 'table' end as kind,
+       pg_get_userbyid(c.relowner) as owner,
+       (case when c.relkind = 'p' then
+          (select case when bool_and(e.rows is not null) then sum(e.rows) end
+             from pg_partition_tree(c.oid) t join estimates e on e.oid = t.relid
+            where t.isleaf)
+        else own.rows end)::bigint as estimated_rows,
+       nullif(c.relrowsecurity, false) as row_security,
+       nullif(c.relforcerowsecurity, false) as row_security_forced,
        (select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
           from pg_inherits i
           join pg_class pc on pc.oid = i.inhparent
           join pg_namespace pn on pn.oid = pc.relnamespace
          where i.inhrelid = c.oid and c.relispartition) as partition_of,
+       case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as bound,
+       case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key,
        -- Table inheritance (INHERITS, as TimescaleDB chunks and older partitioning schemes use
        -- it): the parents, in declared order. Partitions have partition_of instead.
        array(select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
@@ -57,22 +73,11 @@ select n.nspname as schema,
                join pg_namespace pn on pn.oid = pc.relnamespace
               where i.inhrelid = c.oid and not c.relispartition
               order by i.inhseqno) as inherits,
-       pg_get_userbyid(c.relowner) as owner,
-       (case when c.relkind = 'p' then whole.rows else own.rows end)::bigint as estimated_rows,
-       c.relrowsecurity as row_security,
-       c.relforcerowsecurity as row_security_forced,
        dsc.description as comment
-from pg_class c
+from chosen u
+join pg_class c on c.oid = u.oid
 join pg_namespace n on n.oid = c.relnamespace
 left join estimates own on own.oid = c.oid
-left join partitioned whole on whole.oid = c.oid
 left join pg_description dsc
   on dsc.classoid = 'pg_class'::regclass and dsc.objoid = c.oid and dsc.objsubid = 0
-where c.relkind in ('r', 'p', 'f')
-  and n.nspname not in ('pg_catalog', 'information_schema')
-  and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-  and ($1::text[] is null or n.nspname = any ($1))
-  and ($2::text[] is null or c.relname = any ($2))
-  and not exists (select 1 from pg_depend d
-                  where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-order by 1, 2
+order by u.ord
