@@ -1,7 +1,8 @@
 /**
  * Reading pg_stat_statements, shared by slow_queries.ts and
  * pg_stat_statements_top.ts: checks that the extension is installed and loaded
- * here, and reads the columns of the version that is installed (an upgraded
+ * here, reads the connected database's statements (or every database's)
+ * without the skill's own, and the columns of the version that is installed (an upgraded
  * server can keep an old extension version: before 1.8 the times are
  * total_time / mean_time, from 1.8 on total_exec_time / mean_exec_time).
  *
@@ -9,14 +10,24 @@
  */
 import { SkillError } from "./cli.ts";
 import { PgServerError, type PgSession, type QueryResult } from "./session.ts";
-import { loadSql } from "./sql.ts";
+import type { List } from "./render.ts";
+import { loadSql, SQL_MARK_PATTERN } from "./sql.ts";
 
 /** How to order the statements. */
 export type StatementOrder = "total" | "mean";
 
-const ENABLE_HINT = "enable it: add pg_stat_statements to shared_preload_libraries in " +
-  "postgresql.conf, restart the server, then run CREATE EXTENSION pg_stat_statements; " +
-  "in this database";
+/** Which statements to read, and how many. */
+export interface TopStatementsOptions {
+  order: StatementOrder;
+  limit: number;
+  /** Every database's statements, not only the connected one's. */
+  allDatabases?: boolean;
+  /** The skill's own statements too (those of its sql/ files). */
+  includeOwn?: boolean;
+}
+
+const PRELOAD_HINT = "add pg_stat_statements to shared_preload_libraries in postgresql.conf " +
+  "and restart the server";
 
 /** True when extension version `version` predates the 1.8 column names. */
 export function isLegacyVersion(version: string): boolean {
@@ -24,37 +35,83 @@ export function isLegacyVersion(version: string): boolean {
   return major < 1 || (major === 1 && minor < 8);
 }
 
-/** The top `limit` statements by total or mean execution time. */
+/**
+ * The top `limit` statements by total or mean execution time. When the
+ * extension is missing here, the error says the one step left: CREATE
+ * EXTENSION when the server already loads the library, else the preload and
+ * restart first.
+ */
 export async function topStatements(
   session: PgSession,
-  order: StatementOrder,
-  limit: number,
+  options: TopStatementsOptions,
 ): Promise<QueryResult & { extensionVersion: string }> {
   const installed = await session.query(await loadSql("pg_stat_statements_version"));
-  const { database, version, schema } = installed.rows[0] as {
+  const { database, version, schema, loaded } = installed.rows[0] as {
     database: string;
     version: string | null;
     schema: string | null;
+    loaded: boolean;
   };
   if (version === null || schema === null) {
     throw new SkillError(
-      `pg_stat_statements is not installed in database "${database}"; ${ENABLE_HINT}`,
+      loaded
+        ? `pg_stat_statements is loaded by the server but not created in database ` +
+          `"${database}"; run CREATE EXTENSION pg_stat_statements; in that database (no ` +
+          `restart needed), as a role that may create extensions there`
+        : `pg_stat_statements is not installed in database "${database}"; enable it: ` +
+          `${PRELOAD_HINT}, then run CREATE EXTENSION pg_stat_statements; in this database`,
     );
   }
+  const notLoaded = new SkillError(
+    `pg_stat_statements is installed (version ${version}) but not loaded by the server; ` +
+      PRELOAD_HINT,
+  );
+  if (!loaded) throw notLoaded;
   // The extension may live outside the search path; its schema comes from the catalog.
   await session.query(await loadSql("prepend_search_path"), [schema]);
   const sql = await loadSql(
     isLegacyVersion(version) ? "pg_stat_statements_top_legacy" : "pg_stat_statements_top",
   );
   try {
-    return { ...await session.query(sql, [limit, order]), extensionVersion: version };
+    return {
+      ...await session.query(sql, [
+        options.limit,
+        options.order,
+        options.allDatabases === true,
+        options.includeOwn === true,
+        SQL_MARK_PATTERN,
+      ]),
+      extensionVersion: version,
+    };
   } catch (error) {
-    if (error instanceof PgServerError && /shared_preload_libraries/.test(error.message)) {
-      throw new SkillError(
-        `pg_stat_statements is installed (version ${version}) but not loaded by the server; ` +
-          `add it to shared_preload_libraries in postgresql.conf and restart the server`,
-      );
-    }
+    // 55000 object_not_in_prerequisite_state: the library is not in shared_preload_libraries.
+    if (error instanceof PgServerError && error.code === "55000") throw notLoaded;
     throw error;
   }
+}
+
+/**
+ * The help text both scripts share: which statements are shown, and the
+ * options that widen it.
+ */
+export const STATEMENTS_SCOPE_HELP =
+  `Shown by default: the statements run in the connected database (as PgHero
+shows them), without the skill's own. Those are told by their text: each
+query the skill sends from its sql/ folder ends with the comment
+"/* postgres-skill sql/<name>.sql */", and pg_stat_statements keeps a
+statement's text, comments included, as its first run sent it (so a statement
+that the skill and an application both run shows as whoever ran it first
+wrote it). Neither the role (the skill may connect as the application's) nor
+application_name (pg_stat_statements does not keep it) could tell them.`;
+
+/** The columns shown: the database only when every database is. */
+export function statementColumns(list: List, allDatabases: boolean): List {
+  if (allDatabases) return list;
+  const at = list.columns.indexOf("database");
+  return {
+    ...list,
+    columns: list.columns.filter((_, i) => i !== at),
+    ...(list.labels ? { labels: list.labels.filter((_, i) => i !== at) } : {}),
+    rows: list.rows.map(({ database: _database, ...row }) => row),
+  };
 }

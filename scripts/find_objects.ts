@@ -1,5 +1,5 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
-/** Finds tables, columns, functions, indexes, types ... by name. */
+/** Finds tables, columns, functions, indexes, types, constraints, policies ... by name. */
 import { note, parseCli, runScript, UsageError } from "../lib/cli.ts";
 import { querySqlFile } from "../lib/database.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
@@ -28,6 +28,10 @@ const FAMILIES: Record<string, string> = {
   sequences: "sequence",
   trigger: "trigger",
   triggers: "trigger",
+  constraint: "constraint",
+  constraints: "constraint",
+  policy: "policy",
+  policies: "policy",
 };
 
 const usage =
@@ -36,10 +40,13 @@ const usage =
 Finds objects in the profile's database whose name matches PATTERN, case-
 insensitively: tables (plain, partitioned, foreign), views, materialized views,
 columns, functions (aggregates and window functions too), procedures, indexes,
-types (enums, domains, composite, range), sequences and triggers, outside the
-system schemas. Each row: kind, schema, name, the table it belongs to (columns,
-indexes, triggers, owned sequences) and a detail (column type, function
-arguments, index or trigger definition, type flavour). Exact names first.
+types (enums, domains, composite, range), sequences, triggers, constraints
+(primary key, unique, check, foreign key, exclusion; of tables and domains) and
+row-level security policies, outside the system schemas. Each row: kind,
+schema, name, the table it belongs to (columns, indexes, triggers, constraints,
+policies, owned sequences) and a detail (column type, function arguments,
+index or trigger definition, type flavour, the constraint's type, the policy's
+permissive/restrictive and command). Exact names first.
 PATTERN is plain text found anywhere in the name; with * (any characters) or ?
 (one character) it must match the whole name: "order*", "*_id". SCHEMA.PATTERN
 looks in the schemas whose whole name matches SCHEMA (case-insensitively, * and
@@ -48,7 +55,8 @@ characters. The pattern is bound as a parameter, never spliced.
 
 Options:
   --kind KINDS   only these (comma-separated): table, view, materialized_view,
-                 column, function, procedure, index, type, sequence, trigger
+                 column, function, procedure, index, type, sequence, trigger,
+                 constraint, policy
   --limit N      rows at most, the same as [limit] (default 200, at most
                  10000); a last line says when more matched
   --json         {"rows": [...], "total": N, "truncated": false, "limit": N};
@@ -58,7 +66,8 @@ Options:
 
 Example:
   ./scripts/find_objects.ts customer --kind table,column
-  ./scripts/find_objects.ts "sales.*" --kind table`;
+  ./scripts/find_objects.ts "sales.*" --kind table
+  ./scripts/find_objects.ts orders_customer_id_fkey --kind constraint`;
 
 /**
  * Text as an ILIKE pattern: literal, with * and ? as wildcards; found anywhere
@@ -88,7 +97,7 @@ await runScript("find_objects", async () => {
         if (!family) {
           throw new UsageError(
             `Unknown kind "${word.trim()}"; use table, view, materialized_view, column, ` +
-              `function, procedure, index, type, sequence or trigger`,
+              `function, procedure, index, type, sequence, trigger, constraint or policy`,
           );
         }
         return family;

@@ -5,35 +5,56 @@ import { querySqlFile } from "../lib/database.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
-const usage = `Usage: table_sizes.ts [limit | --limit N] [--json | --csv]
+const usage = `Usage: table_sizes.ts [limit | --limit N] [--partitions] [--json | --csv]
 
 Lists the largest tables (and materialized views), largest first: kind, total
 size (table + indexes + TOAST), table, index and TOAST sizes, readable and in
-bytes, and the estimated row count. A partitioned table is reported with all of
-its partitions' sizes and rows added up; each partition is listed too, its kind
-"partition" and partition_of naming its parent, so the two overlap by design.
+bytes, and the estimated row count. A partitioned table is one row carrying
+all of its partitions' sizes and rows added up, down to the last level of
+sub-partitioning; its partitions are not listed (--partitions lists them).
 Estimated rows are empty (null in --json) when the table was never analyzed or
-vacuumed. limit: how many (default 20, at most 10000); a last line says when
-there are more.
+vacuumed (a partitioned table's when any partition's are). limit: how many
+(default 20, at most 10000); a last line says when there are more.
 
 Options:
-  --limit N   the same as [limit]
-  --json      {"rows": [...], "total": N, "truncated": false, "limit": N}; total
-              counts every row, those past the limit too; sizes in bytes as numbers
-  --csv       CSV with a header (stderr says when the limit cut it)
-  --help      this text
+  --limit N     the same as [limit]
+  --partitions  list each partition too, its kind "partition" (or "partitioned
+                table" when it is sub-partitioned) and partition_of naming the
+                table it belongs to; its sizes are also in that table's, so
+                the rows overlap by design: do not add them up
+  --json        {"rows": [...], "total": N, "truncated": false, "limit": N};
+                total counts every row, those past the limit too; sizes in
+                bytes as numbers
+  --csv         CSV with a header (stderr says when the limit cut it)
+  --help        this text
 
 Example:
-  ./scripts/table_sizes.ts 20`;
+  ./scripts/table_sizes.ts 20
+  ./scripts/table_sizes.ts --partitions --json`;
 
 await runScript("table_sizes", async () => {
-  const { format, limit } = parseCli({
+  const { format, limit, values } = parseCli({
     name: "table_sizes",
     usage,
     formats: ["json", "csv"],
     limit: { fallback: 20 },
+    options: { partitions: { type: "boolean" } },
   }, Deno.args);
+  const partitions = values.partitions === true;
   const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "table_sizes", [limit]);
-  printOutput(renderList(countedList(resultRows(result), limit), format));
+  const result = await querySqlFile(target, "table_sizes", [limit, partitions]);
+  const list = countedList(resultRows(result), limit);
+  if (partitions) {
+    printOutput(renderList(list, format));
+  } else {
+    // No partition is listed, so partition_of would be empty on every row.
+    const at = list.columns.indexOf("partition_of");
+    const rows = list.rows.map(({ partition_of: _of, ...row }) => row);
+    printOutput(renderList({
+      ...list,
+      columns: list.columns.filter((_, i) => i !== at),
+      ...(list.labels ? { labels: list.labels.filter((_, i) => i !== at) } : {}),
+      rows,
+    }, format));
+  }
 });

@@ -1,18 +1,24 @@
 -- find_objects.sql: which objects have a name that matches a pattern?
 -- Answers: tables (plain, partitioned, foreign), views, materialized views, indexes,
 -- sequences, columns, functions, procedures, aggregates, types (enum, domain, composite,
--- range, base; not the row types of tables nor array types) and triggers outside the
--- system schemas whose name matches $1 (a LIKE pattern, matched case-insensitively with
+-- range, base; not the row types of tables nor array types), triggers, constraints (of
+-- tables and domains: primary key, unique, check, foreign key, exclusion; not the NOT NULL
+-- ones PostgreSQL 18 keeps as constraints, one per column) and row-level security policies
+-- outside the system schemas whose name matches $1 (a LIKE pattern, matched case-insensitively with
 -- backslash as the escape): kind, family (what --kind names), schema, name, the table it
--- belongs to (columns, indexes, triggers, owned sequences), and a detail (a column's type,
+-- belongs to (columns, indexes, triggers, constraints, policies, owned sequences), and a
+-- detail (a column's type,
 -- a function's arguments, an index's method and columns (read from the catalogs, so a
--- locked table does not hold the search up), a trigger's definition, a type's flavour). Names equal to the
--- pattern's text come first ($3), then by family, schema, table, name.
+-- locked table does not hold the search up), a trigger's definition, a type's flavour, a
+-- constraint's type (", inherited" on a partition's or child table's copy), a policy's
+-- permissive or restrictive and its command). Names equal to the pattern's text come first
+-- ($3), then by family, schema, table, name.
 -- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 text LIKE pattern, $2 text[] families to keep (null: all), $3 text the
 -- plain text typed (for ranking exact names first), $4 int row limit, $5 text LIKE pattern the
 -- schema must match (null: any).
--- Server versions: PostgreSQL 11 and later (prokind); tested on 13-18.
+-- Server versions: PostgreSQL 11 and later (prokind); tested on 13-18 (18 keeps NOT NULL in
+-- pg_constraint, contype 'n', left out here).
 with objects as (
   select case c.relkind when 'r' then 'table' when 'p' then 'partitioned table'
                         when 'f' then 'foreign table' when 'v' then 'view'
@@ -72,6 +78,23 @@ with objects as (
   from pg_trigger g
   join pg_class c on c.oid = g.tgrelid
   where not g.tgisinternal
+  union all
+  -- Constraint triggers are listed as triggers above; NOT NULL ('n') is a column's property.
+  select 'constraint', 'constraint', k.connamespace, k.conname::text, nullif(k.conrelid, 0),
+         case k.contype when 'p' then 'primary key' when 'u' then 'unique' when 'c' then 'check'
+                        when 'f' then 'foreign key' when 'x' then 'exclusion' end
+         || case when k.contypid <> 0 then ' on domain ' || format_type(k.contypid, null)
+                 else '' end
+         || case when k.coninhcount > 0 then ', inherited' else '' end
+  from pg_constraint k
+  where k.contype in ('p', 'u', 'c', 'f', 'x')
+  union all
+  select 'policy', 'policy', c.relnamespace, p.polname::text, c.oid,
+         case when p.polpermissive then 'permissive' else 'restrictive' end || ' for '
+         || case p.polcmd when 'r' then 'select' when 'a' then 'insert' when 'w' then 'update'
+                          when 'd' then 'delete' else 'all' end
+  from pg_policy p
+  join pg_class c on c.oid = p.polrelid
 )
 select o.kind,
        o.family,

@@ -3,13 +3,15 @@
 -- partitioned table it belongs to, total size and its parts (table with its free-space and
 -- visibility maps, indexes, TOAST), readable and in bytes, and estimated rows; largest first.
 -- total_bytes = table_bytes + index_bytes + toast_bytes. A partitioned table counts all of its
--- partitions (they hold its data); its partitions are listed too, marked as such. Estimated
+-- partitions, down to the last level of sub-partitioning (they hold its data); its partitions
+-- are listed only when $2 is true, marked as such, with the table they are a partition of
+-- (a partition that is itself partitioned counts its own partitions, the same way). Estimated
 -- rows come from the last ANALYZE or VACUUM (or CREATE INDEX); a table never counted has null,
 -- unknown, not 0 (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages and no ANALYZE or VACUUM
 -- in the statistics on 13), unless it is empty: then 0. A partitioned table's are null when any
 -- partition's is.
 -- total: how many rows match in all, before the limit (the same on every row).
--- Parameters: $1 int row limit.
+-- Parameters: $1 int row limit, $2 boolean list partitions too (false: only their parents).
 -- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
 with relations as (
   select c.oid, n.nspname, c.relname, c.relkind, c.relispartition
@@ -18,6 +20,7 @@ with relations as (
   where c.relkind in ('r', 'p', 'm')
     and n.nspname not in ('pg_catalog', 'information_schema')
     and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+    and ($2::boolean or not c.relispartition)
 ),
 -- The relations whose storage counts for each listed relation: itself, or a
 -- partitioned table's whole tree.

@@ -515,7 +515,7 @@ for (const major of MAJORS) {
       await t.step(
         "partitioned tables: sizes add up, foreign keys once, suggestions the server accepts",
         async () => {
-          const sizes = await list(project, "table_sizes.ts", ["100"], shapes);
+          const sizes = await list(project, "table_sizes.ts", ["100", "--partitions"], shapes);
           const row = (name: string) => sizes.find((r: { table: string }) => r.table === name);
           const parts = ["events_2025", "events_2026", "events_other"].map(row);
           const events = row("events");
@@ -600,7 +600,8 @@ for (const major of MAJORS) {
           // The total is every table the catalog has, not the rows shown.
           const [{ n }] = await cluster.sql(
             `select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace
-              where c.relkind in ('r', 'p', 'm') and s.nspname not in ('pg_catalog', 'information_schema')
+              where c.relkind in ('r', 'p', 'm') and not c.relispartition
+                and s.nspname not in ('pg_catalog', 'information_schema')
                 and s.nspname !~ '^pg_(toast|temp_)'`,
             "diag",
           );
@@ -777,17 +778,22 @@ for (const major of MAJORS) {
       await t.step("pg_stat_statements: an old extension version, and none at all", async () => {
         await cluster.sql("create database legacy");
         await cluster.sql("create extension pg_stat_statements version '1.7'", "legacy");
-        const legacy = await list(project, "slow_queries.ts", ["50"], {
+        // The needle ran in database diag: shown from legacy with --all-databases.
+        const legacy = await list(project, "slow_queries.ts", ["50", "--all-databases"], {
           DB_URL: cluster.url({ database: "legacy" }),
         });
-        assert.ok(legacy.some((r: { query: string }) => /payload like/.test(r.query)));
+        assert.ok(
+          legacy.some((r: { query: string; database: string }) =>
+            /payload like/.test(r.query) && r.database === "diag"
+          ),
+        );
         const none = await runSkillScript("slow_queries.ts", [], {
           env: { DB_URL: cluster.url({ database: "postgres" }) },
         });
         assert.equal(none.code, 1);
         assert.match(
           none.stderr,
-          /pg_stat_statements is not installed in database "postgres"; enable it: add pg_stat_statements to shared_preload_libraries/,
+          /pg_stat_statements is loaded by the server but not created in database "postgres"; run CREATE EXTENSION pg_stat_statements; in that database/,
         );
       });
 
