@@ -18,7 +18,11 @@
  *   must be about linear (ratio of times close to 2 for twice the objects).
  *   Then `doctor.ts --json` on that catalog against psql running the very
  *   queries the checks ran. Budget: at most 1 s (a NOT EXISTS the planner ran
- *   as a nested loop once made it 5.5 s).
+ *   as a nested loop once made it 5.5 s). Then the output's bytes (text and
+ *   --json) against pg_dump --schema-only's on dev/fixtures/bookshop.sql and
+ *   on pagila when its mirror is here (target: at most 0.6x each); and the
+ *   catalog grown to 10,000 tables: time (target: at most 0.6x pg_dump's) and
+ *   peak memory (VmHWM; target: at most pg_dump's), alternating.
  *
  * - csv: `run_sql.ts --csv` of 2,000,000 rows of (int, text, timestamptz,
  *   numeric) against `psql --csv -c` of the same query, and at 200,000 rows;
@@ -338,9 +342,140 @@ async function benchIntrospect(): Promise<void> {
         }x (linear: about 2x)`,
     );
     await benchDoctor(cluster, env);
+    await benchIntrospectOutput(cluster, { introspect, env, dumpEnv });
+    // The same catalog grown to 10,000 tables: time and peak memory against pg_dump's.
+    for (let from = built + 1; from <= 10_000; from += 250) {
+      await cluster.sql(catalogBatch(from, Math.min(from + 249, 10_000)), "catalog");
+    }
+    await cluster.sql("analyze", "catalog");
+    const samples = { ours: [] as number[], dump: [] as number[] };
+    const peaks = { ours: 0, dump: 0 };
+    for (let round = 0; round < 1 + 5; round++) {
+      for (const who of round % 2 ? ["dump", "ours"] as const : ["ours", "dump"] as const) {
+        const { elapsed, peakKiB } = who === "ours"
+          ? await measureOnce(Deno.execPath(), introspect, env)
+          : await measureOnce(pgDumpPath, dump, dumpEnv);
+        if (round === 0) continue;
+        samples[who].push(elapsed);
+        peaks[who] = Math.max(peaks[who], peakKiB);
+      }
+    }
+    const [ours, theirs] = [median(samples.ours), median(samples.dump)];
+    const [ourPeak, theirPeak] = [peaks.ours / 1024, peaks.dump / 1024];
+    console.log(
+      `  10000 tables: schema_introspect.ts --json ${ours.toFixed(0)} ms, peak ` +
+        `${ourPeak.toFixed(1)} MiB; pg_dump --schema-only ${theirs.toFixed(0)} ms, peak ` +
+        `${theirPeak.toFixed(1)} MiB; time ${(ours / theirs).toFixed(2)}x (target: at most ` +
+        `0.60x) ${ours / theirs <= 0.6 ? "MET" : "MISSED"}; peak ${
+          (ourPeak / theirPeak).toFixed(2)
+        }x (target: at most 1.00x) ${ourPeak <= theirPeak ? "MET" : "MISSED"}`,
+    );
   } finally {
     await project.remove();
     await cluster.stop();
+  }
+}
+
+/** Where the pagila sample database may be mirrored (a bare git folder); used when present. */
+const PAGILA_GIT = "/work/.mirror/devrimgunduz+pagila/repo";
+
+/** pagila's schema, made loadable here (it wants PostgreSQL 18 and pgvector), or null. */
+async function pagilaSchema(major: number): Promise<string | null> {
+  for (const gitDir of [join(PAGILA_GIT, ".git"), PAGILA_GIT]) {
+    const out = await new Deno.Command("git", {
+      args: ["--git-dir", gitDir, "show", "HEAD:pagila-schema.sql"],
+      stdout: "piped",
+      stderr: "null",
+    }).output().catch(() => null);
+    if (!out?.success) continue;
+    let sql = new TextDecoder().decode(out.stdout)
+      // No pgvector here: its one table keeps its column as real[], without the hnsw index.
+      .replace(/^CREATE EXTENSION IF NOT EXISTS vector .*$/m, "")
+      .replace(/^COMMENT ON EXTENSION vector .*$/m, "")
+      .replaceAll("public.vector(20)", "real[]")
+      .replace(/^CREATE INDEX \S+ ON \S+ USING hnsw .*$/m, "");
+    if (major < 18) {
+      sql = sql.replaceAll("uuidv7()", "gen_random_uuid()").replaceAll(") VIRTUAL", ") STORED");
+    }
+    return sql;
+  }
+  return null;
+}
+
+/**
+ * The bytes of schema_introspect.ts's output (text and --json) against
+ * `pg_dump --schema-only` of the same database: dev/fixtures/bookshop.sql
+ * (our pagila-shaped schema), and pagila itself when its mirror is here.
+ * Target: both at most 0.6x.
+ */
+async function benchIntrospectOutput(
+  cluster: Cluster,
+  options: { introspect: string[]; env: Record<string, string>; dumpEnv: Record<string, string> },
+): Promise<void> {
+  const schemas: [string, string | null][] = [
+    ["bookshop", await Deno.readTextFile(join(SKILL_ROOT, "dev", "fixtures", "bookshop.sql"))],
+    ["pagila", await pagilaSchema(cluster.major)],
+  ];
+  // The password goes in the environment (dumpEnv), never in an argument.
+  const where = (database: string) => [
+    "-h",
+    cluster.host,
+    "-p",
+    String(cluster.port),
+    "-U",
+    cluster.superuser,
+    "-d",
+    database,
+  ];
+  for (const [database, sql] of schemas) {
+    if (sql === null) {
+      console.log(`  ${database}: not mirrored here, skipped`);
+      continue;
+    }
+    await cluster.sql(`create database ${database}`);
+    const file = await Deno.makeTempFile({ suffix: ".sql" });
+    try {
+      await Deno.writeTextFile(file, sql);
+      const load = await new Deno.Command(psql, {
+        args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...where(database), "-f", file],
+        env: options.dumpEnv,
+        clearEnv: true,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (!load.success) {
+        console.log(
+          `  ${database}: could not load (${new TextDecoder().decode(load.stderr).trim()})`,
+        );
+        continue;
+      }
+    } finally {
+      await Deno.remove(file);
+    }
+    const bytesOf = async (command: string, args: string[], env: Record<string, string>) => {
+      const out = await new Deno.Command(command, { args, env, clearEnv: true, stdout: "piped" })
+        .output();
+      if (!out.success) throw new Error(`${command} failed on ${database}`);
+      return out.stdout.length;
+    };
+    const env = { ...options.env, DB_URL: cluster.url({ database }) };
+    const dumpBytes = await bytesOf(
+      pgDumpPath,
+      ["--schema-only", ...where(database)],
+      options.dumpEnv,
+    );
+    const text = await bytesOf(
+      Deno.execPath(),
+      options.introspect.filter((a) => a !== "--json"),
+      env,
+    );
+    const json = await bytesOf(Deno.execPath(), options.introspect, env);
+    const [textRatio, jsonRatio] = [text / dumpBytes, json / dumpBytes];
+    console.log(
+      `  ${database}: pg_dump --schema-only ${dumpBytes} bytes; schema_introspect.ts ${text} ` +
+        `(${textRatio.toFixed(2)}x), --json ${json} (${jsonRatio.toFixed(2)}x) (target: at most ` +
+        `0.60x) ${Math.max(textRatio, jsonRatio) <= 0.6 ? "MET" : "MISSED"}`,
+    );
   }
 }
 
