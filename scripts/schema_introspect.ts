@@ -76,8 +76,8 @@ Environment:
   DB_VIEW_DEF_TRUNC   cut view and materialized view definitions to this many characters
   DB_FUNC_DEF_TRUNC   cut function definitions to this many characters
 
-Examples:
-  ./scripts/schema_introspect.ts --table rental --json
+Example:
+  ./scripts/schema_introspect.ts --table orders --json
   DB_VIEW_DEF_TRUNC=200 ./scripts/schema_introspect.ts --schema public --section foreign_keys`;
 
 function truncation(name: string): number | null {
@@ -102,13 +102,15 @@ await runScript("schema_introspect", async () => {
       throw new UsageError(`Unknown section "${name}"; sections: ${SECTIONS.join(", ")}`);
     }
   }
+  const viewTrunc = truncation("DB_VIEW_DEF_TRUNC");
+  const funcTrunc = truncation("DB_FUNC_DEF_TRUNC");
   const target = await resolveTarget({ session: "diagnostic" });
   await writeIntrospection(target, {
     schemas: (values.schema as string[] | undefined) ?? null,
     tables: (values.table as string[] | undefined) ?? null,
     sections: [...new Set(requested)] as Section[],
-    viewTrunc: truncation("DB_VIEW_DEF_TRUNC"),
-    funcTrunc: truncation("DB_FUNC_DEF_TRUNC"),
+    viewTrunc,
+    funcTrunc,
     format: format === "json" ? "json" : "table",
   }, new OutputBuffer());
 });
