@@ -87,6 +87,9 @@ const PART_SQL: Record<Part, string> = {
  */
 const SETUP = ["pin_search_path", "jit_off"];
 
+/** The key of a relation entry that holds its own facts as the server's JSON object. */
+const FACTS = "facts";
+
 /** Relations described per batch: each query of a batch binds this many oids. */
 const BATCH = 200;
 /** Batches asked for ahead of the one being written, so the sessions keep busy. */
@@ -282,8 +285,9 @@ async function describeBatch(
   });
   const entries: Row[] = [];
   for (const row of own.rows) {
-    const { oid, ...facts } = row;
-    const entry: Row = whole ? compact(facts) : { schema: facts.schema, name: facts.name };
+    // The relation's own facts come as one JSON object built by the server (FACTS).
+    const entry: Row = whole ? { [FACTS]: row.facts } : { schema: row.schema, name: row.name };
+    const oid = row.oid;
     const found = byOid.get(oid);
     for (const part of parts) {
       const items = found?.get(part);
@@ -352,6 +356,12 @@ class JsonWriter implements Writer {
     // one string per entry.
     let separator = "{";
     for (const [key, value] of Object.entries(entry)) {
+      if (key === FACTS) {
+        // The server's object, its members spliced in as they are.
+        this.#out.write(separator + (value as JsonText).text.slice(1, -1));
+        separator = ",";
+        continue;
+      }
       this.#out.write(`${separator}${JSON.stringify(key)}:`);
       this.#out.write(value instanceof JsonText ? value.text : stringifyJson(value));
       separator = ",";
@@ -388,7 +398,9 @@ class TextWriter implements Writer {
     // The parts come as the server's JSON text: read here, for people only.
     const parsed: Row = {};
     for (const [key, value] of Object.entries(entry)) {
-      parsed[key] = value instanceof JsonText ? JSON.parse(value.text) : value;
+      const read = value instanceof JsonText ? JSON.parse(value.text) : value;
+      if (key === FACTS) Object.assign(parsed, read);
+      else parsed[key] = read;
     }
     this.#out.write(textOf(group, parsed));
   }

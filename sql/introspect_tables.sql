@@ -1,5 +1,6 @@
 -- introspect_tables.sql: what is each of these tables (ordinary, partitioned, partition, foreign)?
--- Answers, per table: oid, schema, name, kind (table, partitioned table, foreign table), owner,
+-- Answers, per table: oid, schema, name, and as one JSON object (nulls and empty lists left
+-- out; built by the server, one value per table) schema, name, kind (table, partitioned table, foreign table), owner,
 -- estimated rows, row_security and row_security_forced (true when on, else null), the
 -- partitioned table it is a partition of (schema-qualified) and its bound (FOR VALUES ... or
 -- DEFAULT), its partition key (PARTITION BY as written, for a partitioned table), the tables
@@ -45,35 +46,39 @@ estimates as (
   join pg_class c on c.oid = counted.oid
   where c.relkind in ('r', 'f')
 )
+-- Table inheritance (INHERITS, as TimescaleDB chunks and older partitioning schemes use it):
+-- the parents, in declared order. Partitions have partition_of instead.
 select c.oid,
        n.nspname as schema,
        c.relname as name,
-       case c.relkind when 'p' then 'partitioned table' when 'f' then 'foreign table'
-                      else 'table' end as kind,
-       pg_get_userbyid(c.relowner) as owner,
-       (case when c.relkind = 'p' then
-          (select case when bool_and(e.rows is not null) then sum(e.rows) end
-             from pg_partition_tree(c.oid) t join estimates e on e.oid = t.relid
-            where t.isleaf)
-        else own.rows end)::bigint as estimated_rows,
-       nullif(c.relrowsecurity, false) as row_security,
-       nullif(c.relforcerowsecurity, false) as row_security_forced,
-       (select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
-          from pg_inherits i
-          join pg_class pc on pc.oid = i.inhparent
-          join pg_namespace pn on pn.oid = pc.relnamespace
-         where i.inhrelid = c.oid and c.relispartition) as partition_of,
-       case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as bound,
-       case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key,
-       -- Table inheritance (INHERITS, as TimescaleDB chunks and older partitioning schemes use
-       -- it): the parents, in declared order. Partitions have partition_of instead.
-       array(select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
-               from pg_inherits i
-               join pg_class pc on pc.oid = i.inhparent
-               join pg_namespace pn on pn.oid = pc.relnamespace
-              where i.inhrelid = c.oid and not c.relispartition
-              order by i.inhseqno) as inherits,
-       dsc.description as comment
+       json_strip_nulls(json_build_object(
+         'schema', n.nspname,
+         'name', c.relname,
+         'kind', case c.relkind when 'p' then 'partitioned table' when 'f' then 'foreign table'
+                                else 'table' end,
+         'owner', pg_get_userbyid(c.relowner),
+         'estimated_rows',
+         (case when c.relkind = 'p' then
+            (select case when bool_and(e.rows is not null) then sum(e.rows) end
+               from pg_partition_tree(c.oid) t join estimates e on e.oid = t.relid
+              where t.isleaf)
+          else own.rows end)::bigint,
+         'row_security', nullif(c.relrowsecurity, false),
+         'row_security_forced', nullif(c.relforcerowsecurity, false),
+         'partition_of', (select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
+                            from pg_inherits i
+                            join pg_class pc on pc.oid = i.inhparent
+                            join pg_namespace pn on pn.oid = pc.relnamespace
+                           where i.inhrelid = c.oid and c.relispartition),
+         'bound', case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end,
+         'partition_key', case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end,
+         'inherits', nullif(array(select quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
+                                    from pg_inherits i
+                                    join pg_class pc on pc.oid = i.inhparent
+                                    join pg_namespace pn on pn.oid = pc.relnamespace
+                                   where i.inhrelid = c.oid and not c.relispartition
+                                   order by i.inhseqno), '{}'),
+         'comment', dsc.description)) as facts
 from chosen u
 join pg_class c on c.oid = u.oid
 join pg_namespace n on n.oid = c.relnamespace

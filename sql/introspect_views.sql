@@ -1,5 +1,6 @@
 -- introspect_views.sql: what are these views, and what do they select?
--- Answers, per view in the order given: oid, schema, name, owner, definition (cut to $2
+-- Answers, per view in the order given: oid, schema, name, and as one JSON object (nulls left
+-- out; built by the server) schema, name, owner, definition (cut to $2
 -- characters when given), comment. Run with pin_search_path.sql in force: the definition then
 -- names every table with its schema.
 -- Parameters: $1 oid[] the views (from introspect_relations.sql), $2 int definition length
@@ -8,10 +9,13 @@
 select c.oid,
        n.nspname as schema,
        c.relname as name,
-       pg_get_userbyid(c.relowner) as owner,
-       case when $2::int is null then pg_get_viewdef(c.oid)
-            else left(pg_get_viewdef(c.oid), $2::int) end as definition,
-       dsc.description as comment
+       json_strip_nulls(json_build_object(
+         'schema', n.nspname,
+         'name', c.relname,
+         'owner', pg_get_userbyid(c.relowner),
+         'definition', case when $2::int is null then pg_get_viewdef(c.oid)
+                else left(pg_get_viewdef(c.oid), $2::int) end,
+         'comment', dsc.description)) as facts
 from unnest($1::oid[]) with ordinality as u(oid, ord)
 join pg_class c on c.oid = u.oid
 join pg_namespace n on n.oid = c.relnamespace
