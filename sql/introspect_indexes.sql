@@ -1,7 +1,7 @@
 -- introspect_indexes.sql: which indexes do these tables and materialized views have?
 -- Answers, per relation: its oid and its indexes in name order as one JSON array (nulls left
--- out; built by the server, one value per relation), each with name, definition (what follows USING in
--- CREATE INDEX: method, columns, INCLUDE, WITH, WHERE ...), unique and invalid (true, else
+-- out; built by the server, one value per relation), each with name, definition (what follows
+-- USING in CREATE INDEX: method, columns, INCLUDE, WITH, WHERE ...), unique and invalid (true, else
 -- null), the partitioned table's index it is attached to (schema-qualified; then the
 -- definition, which is the same, is left out), comment. An index that backs a primary key,
 -- unique or exclusion constraint is left out: the constraint describes it.
@@ -31,10 +31,11 @@ from (
                      and not exists (select 1 from unnest(i.indclass::oid[]) as k(opclass)
                                      join pg_opclass o on o.oid = k.opclass
                                      where not o.opcdefault)
-                     and not exists (select 1
-                                     from unnest(i.indkey::int2[], i.indcollation::oid[]) as k(attnum, coll)
-                                     join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-                                     where k.coll <> a.attcollation)
+                     and not exists (
+                           select 1
+                           from unnest(i.indkey::int2[], i.indcollation::oid[]) as k(attnum, coll)
+                           join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                           where k.coll <> a.attcollation)
                 then am.amname || ' (' || array_to_string(array(
                        select quote_ident(a.attname)
                        from unnest(i.indkey::int2[]) with ordinality as k(attnum, ord)

@@ -1,6 +1,7 @@
 -- introspect_tables.sql: what is each of these tables (ordinary, partitioned, partition, foreign)?
 -- Answers, per table: oid, schema, name, and as one JSON object (nulls and empty lists left
--- out; built by the server, one value per table) schema, name, kind (table, partitioned table, foreign table), owner,
+-- out; built by the server, one value per table) schema, name, kind (table, partitioned table,
+-- foreign table), owner,
 -- estimated rows, row_security and row_security_forced (true when on, else null), the
 -- partitioned table it is a partition of (schema-qualified) and its bound (FOR VALUES ... or
 -- DEFAULT), its partition key (PARTITION BY as written, for a partitioned table), the tables
