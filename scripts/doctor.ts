@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** One row per health check: status, measured value, threshold, and what to do. */
-import { note, parseCli, parseLimit, runScript, UsageError } from "../lib/cli.ts";
+import { note, parseCli, runScript, UsageError } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
 import {
   CHECKS,
@@ -21,7 +21,7 @@ import { resolveTarget } from "../lib/resolve.ts";
 import { loadSql } from "../lib/sql.ts";
 
 const pad = (text: string, width: number) => text.padEnd(width);
-const usage = `Usage: doctor.ts [--check NAMES] [--fail-on warning|critical] [--limit N]
+const usage = `Usage: doctor.ts [limit] [--check NAMES] [--fail-on warning|critical]
                  [threshold options] [--json]
 
 Runs every health check on the profile's database (and its server) and prints
@@ -56,7 +56,7 @@ Options:
   --fail-on LEVEL   exit 1 when any check is at LEVEL or worse (warning or critical);
                     without it the exit status says only whether the checks ran
   --check NAMES     only these checks (comma-separated names from the list above)
-  --limit N         items listed per check in --json (default 10, at most 10000)
+  [limit], --limit N  items listed per check in --json (default 10, at most 10000)
   --json            {checks: [{check, status, value, unit, threshold, summary,
                     action, items, objects, total, see}], counts}; objects (up to
                     ${OBJECTS_NAMED}), total and see only on a finding that is not ok
@@ -66,14 +66,14 @@ Example:
   ./scripts/doctor.ts --fail-on critical`;
 
 await runScript("doctor", async () => {
-  const { values, format } = parseCli({
+  const { values, format, limit } = parseCli({
     name: "doctor",
     usage,
     formats: ["json"],
+    limit: { fallback: 10 },
     options: {
       "fail-on": { type: "string" },
       check: { type: "string" },
-      limit: { type: "string" },
       ...Object.fromEntries(
         thresholdOptions().map((name) => [name, { type: "string" as const }]),
       ),
@@ -85,7 +85,6 @@ await runScript("doctor", async () => {
   }
   const thresholds = parseThresholds(values);
   const only = values.check === undefined ? undefined : parseCheckNames(String(values.check));
-  const limit = parseLimit(values.limit as string | undefined, 10);
   const target = await resolveTarget({ session: "diagnostic" });
   const findings = await withSession(target, async (session) => {
     const query = async (name: string, params: unknown[] = []) =>
