@@ -492,10 +492,12 @@ for (const major of MAJORS) {
           try {
             await waitFor(async () => {
               const rows = await cluster.sql(
-                "select state from pg_stat_replication where state = 'streaming'",
+                // replay_lsn stays null until the standby's first feedback message.
+                "select state from pg_stat_replication " +
+                  "where state = 'streaming' and replay_lsn is not null",
               );
               return rows.length === 1;
-            }, "the standby streaming");
+            }, "the standby streaming and replaying");
             const primary = await runSkillScript("replication_status.ts", ["--json"], { env });
             const standbys = sectionRows(JSON.parse(primary.stdout)).standbys;
             assert.equal(standbys.length, 1);
