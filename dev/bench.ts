@@ -348,28 +348,44 @@ async function benchIntrospect(): Promise<void> {
       await cluster.sql(catalogBatch(from, Math.min(from + 249, 10_000)), "catalog");
     }
     await cluster.sql("analyze", "catalog");
-    const samples = { ours: [] as number[], dump: [] as number[] };
-    const peaks = { ours: 0, dump: 0 };
+    // Both formats: the table (the default) and --json, each against pg_dump.
+    const text = introspect.filter((arg) => arg !== "--json");
+    const runs = {
+      json: { args: introspect, samples: [] as number[], peak: 0 },
+      text: { args: text, samples: [] as number[], peak: 0 },
+    };
+    const dumpRun = { samples: [] as number[], peak: 0 };
+    const order = ["json", "text", "dump"] as const;
     for (let round = 0; round < 1 + 5; round++) {
-      for (const who of round % 2 ? ["dump", "ours"] as const : ["ours", "dump"] as const) {
-        const { elapsed, peakKiB } = who === "ours"
-          ? await measureOnce(Deno.execPath(), introspect, env)
-          : await measureOnce(pgDumpPath, dump, dumpEnv);
+      for (const who of round % 2 ? [...order].reverse() : order) {
+        const { elapsed, peakKiB } = who === "dump"
+          ? await measureOnce(pgDumpPath, dump, dumpEnv)
+          : await measureOnce(Deno.execPath(), runs[who].args, env);
         if (round === 0) continue;
-        samples[who].push(elapsed);
-        peaks[who] = Math.max(peaks[who], peakKiB);
+        const into = who === "dump" ? dumpRun : runs[who];
+        into.samples.push(elapsed);
+        into.peak = Math.max(into.peak, peakKiB);
       }
     }
-    const [ours, theirs] = [median(samples.ours), median(samples.dump)];
-    const [ourPeak, theirPeak] = [peaks.ours / 1024, peaks.dump / 1024];
+    const theirs = median(dumpRun.samples);
+    const theirPeak = dumpRun.peak / 1024;
     console.log(
-      `  10000 tables: schema_introspect.ts --json ${ours.toFixed(0)} ms, peak ` +
-        `${ourPeak.toFixed(1)} MiB; pg_dump --schema-only ${theirs.toFixed(0)} ms, peak ` +
-        `${theirPeak.toFixed(1)} MiB; time ${(ours / theirs).toFixed(2)}x (target: at most ` +
-        `0.60x) ${ours / theirs <= 0.6 ? "MET" : "MISSED"}; peak ${
-          (ourPeak / theirPeak).toFixed(2)
-        }x (target: at most 1.00x) ${ourPeak <= theirPeak ? "MET" : "MISSED"}`,
+      `  10000 tables: pg_dump --schema-only ${theirs.toFixed(0)} ms, peak ${
+        theirPeak.toFixed(1)
+      } MiB`,
     );
+    for (const [format, run] of Object.entries(runs)) {
+      const ours = median(run.samples);
+      const ourPeak = run.peak / 1024;
+      console.log(
+        `    schema_introspect.ts${format === "json" ? " --json" : " (table)"} ${
+          ours.toFixed(0)
+        } ms, peak ${ourPeak.toFixed(1)} MiB; time ${(ours / theirs).toFixed(2)}x (target: at ` +
+          `most 0.60x) ${ours / theirs <= 0.6 ? "MET" : "MISSED"}; peak ${
+            (ourPeak / theirPeak).toFixed(2)
+          }x (target: at most 1.00x) ${ourPeak <= theirPeak ? "MET" : "MISSED"}`,
+      );
+    }
   } finally {
     await project.remove();
     await cluster.stop();

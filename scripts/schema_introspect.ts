@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
+#!/usr/bin/env -S deno run --v8-flags=--max-semi-space-size=2 --allow-env --allow-read --allow-write --allow-net
 /**
  * Describes the database's schema from pg_catalog: each table with its
  * columns, constraints, indexes, triggers and policies under it, views and
@@ -9,6 +9,7 @@ import { parseCli, parsePositiveInt, runScript, UsageError } from "../lib/cli.ts
 import { type Section, SECTIONS, writeIntrospection } from "../lib/introspect.ts";
 import { OutputBuffer } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
+import { relaunchWithV8Flag, SMALL_YOUNG_GENERATION } from "../lib/v8_flags.ts";
 
 const usage =
   `Usage: schema_introspect.ts [--schema S]... [--table T]... [--section NAME]... [--json]
@@ -84,6 +85,10 @@ function truncation(name: string): number | null {
   const text = Deno.env.get(name);
   return text ? parsePositiveInt(text, name, { max: 10_000_000 }) : null;
 }
+
+// Started without it (`deno run -A scripts/schema_introspect.ts`), the young generation grows
+// to hold more garbage than the streamed schema itself: start again with it (lib/v8_flags.ts).
+relaunchWithV8Flag(SMALL_YOUNG_GENERATION);
 
 await runScript("schema_introspect", async () => {
   const { values, format } = parseCli({

@@ -360,3 +360,35 @@ Deno.test("run_sql started without --v8-flags starts itself again with --liftoff
   assert.equal(out.code, 2);
   assert.equal(new TextDecoder().decode(out.stderr), "run_sql: The SQL holds no statement\n");
 });
+
+Deno.test("schema_introspect started without --v8-flags starts itself again with a small young generation", async () => {
+  // A server that accepts and never answers: the script waits there, restarted by then.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of listener) accepted.push(conn);
+  })();
+  const script = join(SKILL_ROOT, "scripts", "schema_introspect.ts");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script],
+    env: { ...baseEnv(), DB_URL: `postgresql://u@127.0.0.1:${listener.addr.port}/d` },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const flag = "--v8-flags=--max-semi-space-size=2";
+    let cmdline: string[] = [];
+    for (let i = 0; i < 100 && accepted.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    cmdline = (await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).split("\0").slice(0, -1);
+    assert.ok(accepted.length > 0, "it connected");
+    assert.deepEqual(cmdline.slice(1), ["run", flag, "-A", script]);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    for (const conn of accepted) conn.close();
+    listener.close();
+  }
+});
