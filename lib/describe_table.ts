@@ -91,6 +91,8 @@ export async function describeTable(
     // statistics and sizes then agree with each other.
     await session.transaction("begin isolation level repeatable read read only");
     try {
+      // From here on only the skill's SQL runs: names resolve in pg_catalog (CVE-2018-1058).
+      await session.query(await loadSql("pin_search_path"));
       const run = async (file: string, params: unknown[] = [oid]) =>
         (await session.query(await loadSql(file), params)).rows;
       const relation = (await run("describe_table_relation", [oid, options.definitionChars]))[0];
@@ -140,7 +142,15 @@ async function resolveRelation(session: PgSession, name: string): Promise<Row | 
  * as it must be typed.
  */
 async function notFound(session: PgSession, name: string, database: string): Promise<SkillError> {
-  const { rows } = await session.query(await loadSql("describe_table_candidates"));
+  // The candidates are read with names resolving in pg_catalog, as the description is.
+  await session.transaction("begin read only");
+  let rows: Row[];
+  try {
+    await session.query(await loadSql("pin_search_path"));
+    rows = (await session.query(await loadSql("describe_table_candidates"))).rows;
+  } finally {
+    await session.transaction("rollback").catch(() => {});
+  }
   const typed = name.replaceAll('"', "");
   const qualifiedTyped = typed.includes(".");
   const keyOf = (row: Row) => qualifiedTyped ? `${row.schema}.${row.name}` : String(row.name);

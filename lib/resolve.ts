@@ -370,7 +370,20 @@ export interface ResolveOptions {
    * use its reader role (test_connection.ts checks both).
    */
   ownRole?: boolean;
+  /**
+   * Keep the role's own search_path in a diagnostic session. Without it a
+   * diagnostic session resolves every unqualified name in pg_catalog only
+   * (`search_path = pg_catalog, pg_temp`): the skill's own SQL then cannot
+   * call a function or operator someone planted in a schema on the path
+   * (CVE-2018-1058: `public.=(oid, integer)` wins over pg_catalog's by an
+   * exact type match). Only what runs the user's SQL, or resolves a name the
+   * user typed, keeps it (and then guards its own SQL itself).
+   */
+  userSearchPath?: boolean;
 }
+
+/** The search_path of a diagnostic session that runs only the skill's own SQL. */
+export const CATALOG_SEARCH_PATH = "pg_catalog, pg_temp";
 
 /**
  * Timeouts of diagnostic sessions when the environment sets none, so that a
@@ -399,6 +412,7 @@ export function checkUserOptions(text: string): boolean {
 /** Session parameters every connection carries, from the environment. */
 export function sessionParameters(
   session: ResolveOptions["session"] = "plain",
+  options: { userSearchPath?: boolean } = {},
 ): Record<string, string> {
   const parameters: Record<string, string> = {
     application_name: Deno.env.get("DB_APPLICATION_NAME") || DEFAULT_APPLICATION_NAME,
@@ -411,6 +425,9 @@ export function sessionParameters(
   if (statementTimeout !== undefined) parameters.statement_timeout = String(statementTimeout);
   if (lockTimeout !== undefined) parameters.lock_timeout = String(lockTimeout);
   if (session === "diagnostic") parameters.default_transaction_read_only = "on";
+  if (session === "diagnostic" && !options.userSearchPath) {
+    parameters.search_path = CATALOG_SEARCH_PATH;
+  }
   return parameters;
 }
 
@@ -437,7 +454,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
       sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
       sslFallback: false,
       connectTimeoutSeconds: connectTimeoutFromEnvironment(),
-      parameters: sessionParameters(options.session),
+      parameters: sessionParameters(options.session, options),
       source: "DB_URL",
       urlVariable,
     });
@@ -454,6 +471,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
   return profileTarget(profileSettings(config, profile), {
     session: options.session,
     ownRole: options.ownRole,
+    userSearchPath: options.userSearchPath,
     database,
     profile: { name: profile, tomlPath, projectRoot: root.path },
   });
@@ -473,6 +491,8 @@ export interface ProfileContext {
   session?: ResolveOptions["session"];
   /** Connect as the profile's own user, never its reader (see {@linkcode ResolveOptions}). */
   ownRole?: boolean;
+  /** Keep the role's search_path in a diagnostic session (see {@linkcode ResolveOptions}). */
+  userSearchPath?: boolean;
   /** Another database than the profile's, with its credentials (see {@linkcode ResolveOptions}). */
   database?: string;
   /** The saved profile; without it the settings are a one-off, named `describe` in messages. */
@@ -539,7 +559,7 @@ export function profileTarget(
     sslmode,
     sslFallback: !urlMode && !settings.sslmode,
     connectTimeoutSeconds: connectTimeoutFromEnvironment(),
-    parameters: sessionParameters(context.session),
+    parameters: sessionParameters(context.session, context),
     source: saved ? "toml" : "DB_URL",
     urlVariable: saved ? undefined : where,
     profile: saved?.name,

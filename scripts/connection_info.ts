@@ -26,7 +26,8 @@ await runScript("connection_info", async () => {
     { name: "connection_info", usage, formats: ["json", "csv"] },
     Deno.args,
   );
-  const target = await resolveTarget({ session: "diagnostic" });
+  // It reports the role's own search_path.
+  const target = await resolveTarget({ session: "diagnostic", userSearchPath: true });
   const { rows } = await querySqlFile(target, "connection_info");
   printOutput(renderRecord({
     source: describeSource(target),

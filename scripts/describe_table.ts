@@ -48,7 +48,8 @@ await runScript("describe_table", async () => {
   }, Deno.args);
   const name = positionals[0];
   if (name.trim() === "") throw new UsageError("TABLE is empty; give a table name");
-  const target = await resolveTarget({ session: "diagnostic" });
+  // The name is read with the role's search_path; lib/describe_table.ts guards its own SQL.
+  const target = await resolveTarget({ session: "diagnostic", userSearchPath: true });
   const described = await describeTable(target, name, {
     childLimit: limit,
     definitionChars: DEFINITION_CHARS,

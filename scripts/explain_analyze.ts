@@ -106,7 +106,10 @@ await runScript("explain_analyze", async () => {
   // A read runs where reads run (read-only, as the profile's reader role when it has one);
   // a data change needs the profile's own role, in the transaction that is rolled back.
   const readOnly = !analyze || statement.kind === "read";
-  const target = await resolveTarget({ session: readOnly ? "diagnostic" : "explain" });
+  const target = await resolveTarget({
+    session: readOnly ? "diagnostic" : "explain",
+    userSearchPath: true,
+  });
   let roleWarning: string | undefined;
   const plan = await withSession(target, async (session) => {
     if (readOnly) {

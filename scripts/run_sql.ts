@@ -145,6 +145,7 @@ await runScript("run_sql", async () => {
 
   const target = await resolveTarget({
     session: plan.mode === "read-only" ? "diagnostic" : "explain",
+    userSearchPath: true,
   });
   if (plan.mode !== "read-only") {
     // What acts beyond the transaction is named: the flag allows it, the user should see it.
