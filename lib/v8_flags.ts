@@ -19,6 +19,9 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
 /** The flag that keeps WASM on V8's baseline compiler (Liftoff), never tiered up. */
 export const LIFTOFF_ONLY = "--liftoff-only";
 
@@ -39,19 +42,60 @@ function granted(descriptor: Deno.PermissionDescriptor): boolean {
   }
 }
 
+/** Where this process's main module is and what relative paths resolve against. */
+export interface MainModuleOptions {
+  /** The main module's URL (`Deno.mainModule`). */
+  mainModule: string;
+  /** The directory relative arguments resolve against (`Deno.cwd()`). */
+  cwd: string;
+}
+
 /**
  * The command line this process would be started again with to get `flag`,
- * or undefined when it needs none: its command line already has V8 flags
- * (passed with --v8-flags or DENO_V8_FLAGS; the user's own are kept as they
- * are), or it was not started as `deno [run] ...`.
+ * or undefined when it needs none or cannot be restarted as it was started:
+ * its command line already has V8 flags (passed with --v8-flags or
+ * DENO_V8_FLAGS; the user's own are kept as they are), or its main module is
+ * not a local file named in `argv` (`deno eval`, a script read from stdin,
+ * a remote URL: starting again would not run the same code, or would run it
+ * on an emptied stdin).
+ *
+ * The flag goes right after the `run` subcommand when one precedes the main
+ * module (`deno -q run -A script.ts`: global flags may come before `run`),
+ * else right before the main module (`deno -A script.ts`).
  */
-export function commandLineWithV8Flag(argv: string[], flag: string): string[] | undefined {
+export function commandLineWithV8Flag(
+  argv: string[],
+  flag: string,
+  options: MainModuleOptions,
+): string[] | undefined {
   if ((Deno.env.get("DENO_V8_FLAGS") ?? "") !== "") return undefined;
   if (argv.some((arg) => arg === "--v8-flags" || arg.startsWith("--v8-flags="))) return undefined;
-  // `deno run FLAGS SCRIPT ARGS`, or `deno FLAGS SCRIPT ARGS`: the flag goes before the script.
-  const at = argv[1] === "run" ? 2 : 1;
-  if (argv.length <= at) return undefined;
+  if (!options.mainModule.startsWith("file:")) return undefined;
+  let mainPath: string;
+  try {
+    mainPath = fileURLToPath(options.mainModule);
+  } catch {
+    return undefined;
+  }
+  const script = argv.findIndex((arg, i) => i > 0 && namesMainModule(arg, mainPath, options));
+  if (script < 0) return undefined;
+  const run = argv.slice(0, script).indexOf("run");
+  const at = run > 0 ? run + 1 : script;
   return [...argv.slice(0, at), `--v8-flags=${flag}`, ...argv.slice(at)];
+}
+
+/** True when command-line argument `arg` names the file at `mainPath`. */
+function namesMainModule(arg: string, mainPath: string, options: MainModuleOptions): boolean {
+  if (arg === "" || arg.startsWith("-")) return false;
+  if (arg.startsWith("file:")) {
+    try {
+      return fileURLToPath(arg) === mainPath;
+    } catch {
+      return false;
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(arg)) return false; // another URL scheme (https:, jsr:, npm:)
+  return resolve(options.cwd, arg) === mainPath;
 }
 
 /**
@@ -69,7 +113,10 @@ export function relaunchWithV8Flag(flag: string): void {
   } catch {
     return;
   }
-  const relaunch = commandLineWithV8Flag(argv, flag);
+  const relaunch = commandLineWithV8Flag(argv, flag, {
+    mainModule: Deno.mainModule,
+    cwd: Deno.cwd(),
+  });
   if (!relaunch) return;
   let libc: Deno.DynamicLibrary<{ execv: { parameters: ["buffer", "buffer"]; result: "i32" } }>;
   try {
