@@ -412,9 +412,13 @@ class TextWriter implements Writer {
   }
 }
 
-/** A name as SQL writes it: quoted unless it is a plain lower-case identifier. */
+/**
+ * A name as SQL writes it, quoted unless it is a plain lower-case identifier,
+ * with its control characters escaped: a name is server text too, and a
+ * table named "a\x1b[31m" must not recolour the terminal it is printed on.
+ */
 export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : line(`"${name.replaceAll('"', '""')}"`);
 }
 
 function qualified(entry: Row): string {
@@ -451,8 +455,10 @@ function textOf(group: Group, entry: Row): string {
     case "materialized_views":
       return relationText(group, entry);
     case "sequences":
-      return `${qualified(entry)} ${line(entry.data_type)} start ${entry.start} increment ` +
-        `${entry.increment} min ${entry.min} max ${entry.max}${flag(entry, "cycle")}` +
+      return `${qualified(entry)} ${line(entry.data_type)} start ${line(entry.start)} increment ` +
+        `${line(entry.increment)} min ${line(entry.min)} max ${line(entry.max)}${
+          flag(entry, "cycle")
+        }` +
         (entry.owned_by ? ` owned by ${line(entry.owned_by)}` : "") + `${note(entry)}\n`;
     case "enums":
       return `${qualified(entry)} (${
@@ -471,7 +477,7 @@ function textOf(group: Group, entry: Row): string {
     case "functions":
       return `${qualified(entry)}(${line(entry.arguments)}) ` +
         (entry.result !== undefined ? `returns ${line(entry.result)}; ` : "") +
-        `${entry.kind}, ${line(entry.language)}, ${entry.volatility}` +
+        `${line(entry.kind)}, ${line(entry.language)}, ${line(entry.volatility)}` +
         `${flag(entry, "security_definer")}${note(entry)}\n` +
         (entry.definition === undefined ? "" : block(entry.definition, "  "));
     case "extensions":
@@ -493,10 +499,10 @@ function relationFacts(group: RelationGroup, entry: Row): string[] {
   if (entry.owner !== undefined) facts.push(`owner ${quoteIdent(String(entry.owner))}`);
   if (group === "tables" && entry.owner !== undefined) {
     facts.push(
-      entry.estimated_rows === undefined ? "rows unknown" : `${entry.estimated_rows} rows`,
+      entry.estimated_rows === undefined ? "rows unknown" : `${line(entry.estimated_rows)} rows`,
     );
   }
-  if (entry.total_bytes !== undefined) facts.push(`${entry.total_bytes} bytes`);
+  if (entry.total_bytes !== undefined) facts.push(`${line(entry.total_bytes)} bytes`);
   if (entry.not_populated) facts.push("not populated");
   if (entry.partition_of !== undefined) {
     facts.push(`partition of ${line(entry.partition_of)} ${line(entry.bound)}`);
@@ -519,7 +525,7 @@ function relationText(group: RelationGroup, entry: Row): string {
   columns.forEach((c, i) => {
     text += `  ${names[i].padEnd(width)} ${line(c.type)}${flag(c, "not_null")}` +
       (c.default !== undefined ? ` default ${line(c.default)}` : "") +
-      (c.identity !== undefined ? ` generated ${c.identity} as identity` : "") +
+      (c.identity !== undefined ? ` generated ${line(c.identity)} as identity` : "") +
       (c.generated !== undefined ? ` generated always as (${line(c.generated)})` : "") +
       `${note(c)}\n`;
   });
@@ -535,9 +541,10 @@ function relationText(group: RelationGroup, entry: Row): string {
   for (const k of (entry.foreign_keys ?? []) as Row[]) {
     text += `  foreign key: ${quoteIdent(String(k.name))} (${list(k.columns)}) references ` +
       `${line(k.referenced_table)} (${list(k.referenced_columns)})` +
-      (k.on_update ? ` on update ${k.on_update}` : "") +
-      (k.on_delete ? ` on delete ${k.on_delete}` : "") +
-      (k.match ? ` match ${k.match}` : "") + `${deferral(k)}${flag(k, "not_valid")}${note(k)}\n`;
+      (k.on_update ? ` on update ${line(k.on_update)}` : "") +
+      (k.on_delete ? ` on delete ${line(k.on_delete)}` : "") +
+      (k.match ? ` match ${line(k.match)}` : "") +
+      `${deferral(k)}${flag(k, "not_valid")}${note(k)}\n`;
   }
   for (const i of (entry.indexes ?? []) as Row[]) {
     text += `  index: ${quoteIdent(String(i.name))}${flag(i, "unique")} ` +
@@ -546,10 +553,10 @@ function relationText(group: RelationGroup, entry: Row): string {
   }
   for (const t of (entry.triggers ?? []) as Row[]) {
     text += `  trigger: ${quoteIdent(String(t.name))} ${line(t.definition)}` +
-      (t.enabled !== undefined ? ` (${t.enabled})` : "") + `${note(t)}\n`;
+      (t.enabled !== undefined ? ` (${line(t.enabled)})` : "") + `${note(t)}\n`;
   }
   for (const p of (entry.policies ?? []) as Row[]) {
-    text += `  policy: ${quoteIdent(String(p.name))} ${p.mode} for ${p.command} to ` +
+    text += `  policy: ${quoteIdent(String(p.name))} ${line(p.mode)} for ${line(p.command)} to ` +
       `${((p.roles ?? []) as string[]).map((r) => quoteIdent(r)).join(", ")}` +
       (p.using !== undefined ? ` using ${line(p.using)}` : "") +
       (p.with_check !== undefined ? ` with check ${line(p.with_check)}` : "") + `${note(p)}\n`;

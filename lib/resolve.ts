@@ -373,7 +373,7 @@ export interface ResolveOptions {
   /**
    * Keep the role's own search_path in a diagnostic session. Without it a
    * diagnostic session resolves every unqualified name in pg_catalog only
-   * (`search_path = pg_catalog, pg_temp`): the skill's own SQL then cannot
+   * (`search_path = pg_catalog,pg_temp`): the skill's own SQL then cannot
    * call a function or operator someone planted in a schema on the path
    * (CVE-2018-1058: `public.=(oid, integer)` wins over pg_catalog's by an
    * exact type match). Only what runs the user's SQL, or resolves a name the
@@ -383,7 +383,7 @@ export interface ResolveOptions {
 }
 
 /** The search_path of a diagnostic session that runs only the skill's own SQL. */
-export const CATALOG_SEARCH_PATH = "pg_catalog, pg_temp";
+export const CATALOG_SEARCH_PATH = "pg_catalog,pg_temp";
 
 /**
  * Timeouts of diagnostic sessions when the environment sets none, so that a

@@ -251,7 +251,10 @@ export function toolEnvironment(
   const { application_name, options, ...gucs } = target.parameters;
   if (application_name) env.PGAPPNAME = application_name;
   const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(checkUserOptions);
-  for (const [name, value] of Object.entries(gucs)) pgOptions.push(`-c ${name}=${value}`);
+  for (const [name, value] of Object.entries(gucs)) {
+    // The server splits PGOPTIONS at spaces; a backslash keeps one in a value.
+    pgOptions.push(`-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`);
+  }
   // Last, so that it wins over the same -c anywhere before it; a startup option
   // also outranks ALTER DATABASE/ROLE ... SET. psql lexes files with the value
   // the server reports, so it reads them as the skill's parser does.

@@ -65,7 +65,10 @@ await runScript("psql_with_ssl_fallback", async () => {
   let psql: string, tools, sslmode, target;
   try {
     // Read-only is a diagnostic session: the reader role when there is one, read-only, timeouts.
-    target = await resolveTarget({ session: write ? "explain" : "diagnostic" });
+    target = await resolveTarget({
+      session: write ? "explain" : "diagnostic",
+      userSearchPath: true,
+    });
     if (write) {
       await confirmAction(
         `Run psql with writes allowed on database "${target.database}" at ` +

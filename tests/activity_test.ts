@@ -146,7 +146,8 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       assert.equal(bByA.blocking_state, "idle in transaction");
       assert.equal(bByA.blocking_is_waiting, false);
       assert.equal(cByB.blocking_is_waiting, true, "B is itself waiting: a chain");
-      assert.equal(bByA.relation, "t");
+      // Qualified: diagnostic sessions resolve names in pg_catalog only.
+      assert.equal(bByA.relation, "public.t");
       assert.match(bByA.lock_mode, /Share|Exclusive/);
       assert.match(bByA.blocked_query, /update t set v = v \+ 1 where id = 1/);
       assert.match(bByA.blocking_query, /update t set v = v \+ 1 where id = 1/);

@@ -523,7 +523,9 @@ function readerTarget(cluster: Cluster, reader: string, password: string): Conne
     readonly_user: reader,
     readonly_password: password,
   }, {
+    // As run_sql's reader sessions: the role's own search_path finds the tables.
     session: "diagnostic",
+    userSearchPath: true,
     profile: { name: "local", tomlPath: "/nowhere/postgres.toml", projectRoot: "/nowhere" },
   });
   assert.equal(target.user, reader);

@@ -492,6 +492,42 @@ for (const major of testMajors()) {
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /Unknown section "nope"; sections: tables, views/);
       });
+      await t.step(
+        "table format escapes control characters in every name and definition",
+        async () => {
+          await cluster.sql("create database hostile");
+          // U&"..." spells the control characters out: ESC, CR, BEL, CSI (C1), LF.
+          const t1 = String.raw`U&"esc\001B[31mRED\001B[0m\000DOVER"`;
+          const c1 = String.raw`U&"c\001B]0;title\0007"`;
+          await cluster.sql(
+            String.raw`create table ${t1} (${c1} int
+             constraint U&"chk\001B[5mblink\009B" check (${c1} > 0));
+           create index U&"ix\001B[8mhidden" on ${t1} (${c1});
+           comment on table ${t1} is E'note\x1b[2J\nline';`,
+            "hostile",
+          );
+          const hostile = { DB_URL: cluster.url({ database: "hostile" }) };
+          const [table] = await cluster.sql(
+            "select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace",
+            "hostile",
+          );
+          assert.match(String(table.relname), /\x1b\[31m/, "the fixture holds a raw escape");
+          const outputs = [
+            await run(project, hostile, []),
+            await run(project, hostile, ["--table", String(table.relname)]),
+            await run(project, hostile, ["--section", "checks"]),
+            await run(project, hostile, ["--section", "indexes"]),
+          ];
+          for (const out of outputs) {
+            // deno-lint-ignore no-control-regex
+            assert.doesNotMatch(out, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, JSON.stringify(out));
+          }
+          assert.match(outputs[0], /"esc\\x1b\[31mRED\\x1b\[0m\\x0dOVER"/);
+          assert.match(outputs[0], /"c\\x1b\]0;title\\x07"/);
+          assert.match(outputs[0], /"chk\\x1b\[5mblink\\x9b"/);
+          assert.match(outputs[0], /"ix\\x1b\[8mhidden"/);
+        },
+      );
     } finally {
       await project.remove();
       await cluster.stop();
