@@ -511,7 +511,7 @@ for (const major of testMajors()) {
             "select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace",
             "hostile",
           );
-          assert.match(String(table.relname), /\x1b\[31m/, "the fixture holds a raw escape");
+          assert.ok(String(table.relname).includes("\x1b[31m"), "the fixture holds a raw escape");
           const outputs = [
             await run(project, hostile, []),
             await run(project, hostile, ["--table", String(table.relname)]),
