@@ -221,11 +221,34 @@ export const PINNED_LEXING_OPTION =
   `-c standard_conforming_strings=${PINNED_SETTINGS.standard_conforming_strings}`;
 
 /**
- * The environment for a client tool: the connection as libpq variables (the
- * password as PGPASSWORD, never an argument), the session settings as
- * PGAPPNAME and PGOPTIONS (standard_conforming_strings = on last, whatever
- * the user's PGOPTIONS, the URL or the database and role defaults say), and
- * PATH with the tools' folder first.
+ * Inherited libpq variables a tool keeps: they shape what it prints, never
+ * where it connects or as whom.
+ */
+const KEPT_PG_VARIABLES = new Set(["PGTZ", "PGDATESTYLE"]);
+
+/**
+ * The process environment without the libpq variables the skill did not set.
+ * libpq reads them after the skill's own: a PGSERVICE's service file outranks
+ * PGHOST and PGDATABASE (and would carry the profile's password to its host),
+ * PGSSLCERT or PGPASSFILE would add credentials the profile never named, and
+ * PGREQUIRESSL or PGGSSENCMODE would change how it connects.
+ */
+function inheritedEnvironment(): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const name of Object.keys(env)) {
+    if (/^PG/i.test(name) && !KEPT_PG_VARIABLES.has(name)) delete env[name];
+  }
+  return env;
+}
+
+/**
+ * The whole environment for a client tool, to start it with `clearEnv`: the
+ * process's own without the libpq variables (see `inheritedEnvironment`), the
+ * connection as libpq variables (the password as PGPASSWORD, never an
+ * argument), the session settings as PGAPPNAME and PGOPTIONS
+ * (standard_conforming_strings = on last, whatever the user's PGOPTIONS, the
+ * URL or the database and role defaults say), and PATH with the tools' folder
+ * first.
  */
 export function toolEnvironment(
   target: ConnectionTarget,
@@ -233,6 +256,7 @@ export function toolEnvironment(
   sslmode: SslMode = target.sslmode,
 ): Record<string, string> {
   const env: Record<string, string> = {
+    ...inheritedEnvironment(),
     PGHOST: target.host,
     PGPORT: String(target.port),
     PGUSER: target.user,
@@ -345,6 +369,117 @@ export async function requireRestrictingPsql(path: string): Promise<void> {
   );
 }
 
+/** psql's long options (psql 13-18), for resolving the prefixes getopt accepts. */
+const PSQL_LONG_OPTIONS = [
+  "echo-all",
+  "no-align",
+  "echo-errors",
+  "command",
+  "dbname",
+  "echo-queries",
+  "echo-hidden",
+  "file",
+  "field-separator",
+  "host",
+  "html",
+  "list",
+  "log-file",
+  "no-readline",
+  "output",
+  "port",
+  "pset",
+  "quiet",
+  "record-separator",
+  "single-step",
+  "single-line",
+  "tuples-only",
+  "table-attr",
+  "username",
+  "set",
+  "variable",
+  "version",
+  "no-password",
+  "password",
+  "expanded",
+  "no-psqlrc",
+  "field-separator-zero",
+  "record-separator-zero",
+  "single-transaction",
+  "help",
+  "csv",
+];
+/** The long options that take a value in the next argument when not given `=value`. */
+const PSQL_LONG_WITH_VALUE = new Set([
+  "command",
+  "dbname",
+  "file",
+  "field-separator",
+  "host",
+  "log-file",
+  "output",
+  "port",
+  "pset",
+  "record-separator",
+  "table-attr",
+  "username",
+  "set",
+  "variable",
+]);
+/** psql's short options that take a value (`-c SQL`, `-cSQL`), from its getopt string. */
+const PSQL_SHORT_WITH_VALUE = new Set([
+  "c",
+  "d",
+  "f",
+  "F",
+  "h",
+  "L",
+  "o",
+  "p",
+  "P",
+  "R",
+  "T",
+  "U",
+  "v",
+]);
+const PSQL_CONNECTION_LONG = new Set(["dbname", "host", "port", "username"]);
+const PSQL_CONNECTION_SHORT = new Set(["d", "h", "p", "U"]);
+
+/**
+ * The first psql argument that would choose the connection (`-d`, `-h`,
+ * `-p`, `-U` in any spelling getopt accepts, or a positional database name,
+ * user name or conninfo such as `service=x` or `postgresql://...`), if any.
+ * psql must connect where the profile says: such an argument would take the
+ * profile's password to another host, or log in as another role than the
+ * reader that makes the session read-only.
+ */
+export function psqlConnectionArgument(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return args[i + 1];
+    if (arg.startsWith("--")) {
+      const [given, value] = [arg.slice(2).split("=", 1)[0], arg.includes("=")];
+      const matches = PSQL_LONG_OPTIONS.filter((name) => name.startsWith(given));
+      const name = matches.includes(given) ? given : matches.length === 1 ? matches[0] : undefined;
+      if (name === undefined) continue; // psql itself refuses an unknown or ambiguous one
+      if (PSQL_CONNECTION_LONG.has(name)) return arg;
+      if (PSQL_LONG_WITH_VALUE.has(name) && !value) i++;
+      continue;
+    }
+    if (arg.startsWith("-") && arg.length > 1) {
+      for (let j = 1; j < arg.length; j++) {
+        if (PSQL_CONNECTION_SHORT.has(arg[j])) return arg;
+        if (PSQL_SHORT_WITH_VALUE.has(arg[j])) {
+          if (j === arg.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    return arg;
+  }
+  return undefined;
+}
+
 /**
  * Runs a client tool with the terminal handed over (stdin, stdout and stderr
  * inherited) and returns its exit status. Ctrl-C goes to the tool, as it would
@@ -362,6 +497,7 @@ export async function runToolInteractive(
     const child = new Deno.Command(path, {
       args,
       env,
+      clearEnv: true,
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
@@ -468,6 +604,7 @@ export async function runTool(
   const child = new Deno.Command(path, {
     args,
     env,
+    clearEnv: true,
     stdin: input ? "piped" : "null",
     stdout: options.captureStdout || output ? "piped" : "null",
     stderr: "piped",
@@ -607,6 +744,7 @@ export async function* toolOutput(
   const child = new Deno.Command(path, {
     args,
     env,
+    clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

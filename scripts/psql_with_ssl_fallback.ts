@@ -5,7 +5,7 @@
  * added so that no ~/.psqlrc changes the output, the password in the
  * environment, and the SSL fallback decided before psql starts.
  */
-import { confirmAction, note, parseCli, runScript, SkillError } from "../lib/cli.ts";
+import { confirmAction, note, parseCli, runScript, SkillError, UsageError } from "../lib/cli.ts";
 import { sslModeForTools } from "../lib/database.ts";
 import {
   describeServer,
@@ -13,7 +13,13 @@ import {
   DIAGNOSTIC_TIMEOUTS_MS,
   resolveTarget,
 } from "../lib/resolve.ts";
-import { resolveClientTools, runToolInteractive, toolEnvironment, toolPath } from "../lib/tools.ts";
+import {
+  psqlConnectionArgument,
+  resolveClientTools,
+  runToolInteractive,
+  toolEnvironment,
+  toolPath,
+} from "../lib/tools.ts";
 
 const usage =
   `Usage: psql_with_ssl_fallback.ts [--write] [--profile NAME] [--database NAME] [psql arguments...]
@@ -31,7 +37,14 @@ after your own PGOPTIONS so that they win; a write fails with SQLSTATE 25006.
 When the profile has a reader role (readonly_role.ts), psql connects as it, and
 the server itself refuses writes. Without one, read-only is a promise psql
 keeps only until told otherwise: SET default_transaction_read_only = off (or
-BEGIN READ WRITE) inside psql lifts it.
+BEGIN READ WRITE, or \connect with options) inside psql lifts it.
+
+psql connects where the profile says: its connection arguments (-d, -h, -p,
+-U, a database or user name, a conninfo such as service=NAME) are refused, a
+usage error; use --profile and --database. Of the libpq variables in the
+environment only PGOPTIONS (see above), PGTZ and PGDATESTYLE reach psql:
+PGSERVICE, PGPASSFILE, PGSSLCERT and the rest would change where or as whom
+it connects.
 --write lifts it: psql connects as the profile's own user, may write, and
 keeps the timeouts. That needs the same confirmation as run_sql.ts --write:
 type YES on a terminal, or set DB_CONFIRM=YES without one.
@@ -62,6 +75,13 @@ await runScript("psql_with_ssl_fallback", async () => {
     options: { write: { type: "boolean" } },
   }, Deno.args);
   const write = values.write === true;
+  const chooser = psqlConnectionArgument(positionals);
+  if (chooser !== undefined) {
+    throw new UsageError(
+      `psql's "${chooser.slice(0, 80)}" would choose another connection than the profile's; ` +
+        `connect with --profile NAME or --database NAME (before psql's arguments) instead`,
+    );
+  }
   let psql: string, tools, sslmode, target;
   try {
     // Read-only is a diagnostic session: the reader role when there is one, read-only, timeouts.

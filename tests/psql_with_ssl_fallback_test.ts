@@ -18,6 +18,38 @@ import {
   withoutPsql,
 } from "./support/run.ts";
 import { watchFamily } from "./support/processes.ts";
+import { psqlConnectionArgument } from "../lib/tools.ts";
+
+Deno.test("psqlConnectionArgument finds what would choose psql's connection", () => {
+  const refused: [string[], string][] = [
+    [["-d", "x"], "-d"],
+    [["-dx"], "-dx"],
+    [["-Atd", "x"], "-Atd"],
+    [["-hlocalhost"], "-hlocalhost"],
+    [["-p", "5432"], "-p"],
+    [["-U", "postgres"], "-U"],
+    [["--host=h"], "--host=h"],
+    [["--ho", "h"], "--ho"],
+    [["--db=x"], "--db=x"],
+    [["--u", "x"], "--u"],
+    [["-c", "select 1", "template1"], "template1"],
+    [["-At", "postgresql://u@h/db"], "postgresql://u@h/db"],
+    [["service=x"], "service=x"],
+    [["-At", "--", "x"], "x"],
+  ];
+  for (const [args, expected] of refused) {
+    assert.equal(psqlConnectionArgument(args), expected, JSON.stringify(args));
+  }
+  const allowed = [
+    ["-At", "-c", "select 1"],
+    ["-Atc", "-d"],
+    ["-v", "ON_ERROR_STOP=1", "-f", "-U"],
+    ["--command", "-h", "--set=x=1", "--variable", "-p"],
+    ["-c-d"],
+    ["--echo-all", "-X", "-l", "--csv", "--help=commands"],
+  ];
+  for (const args of allowed) assert.equal(psqlConnectionArgument(args), undefined, args.join(" "));
+});
 
 const SCRIPT = "psql_with_ssl_fallback.ts";
 
@@ -273,6 +305,54 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
         assert.match(backslash.stderr, /PGOPTIONS .* ends with a backslash/);
       },
     );
+
+    await t.step("inherited libpq variables cannot move psql elsewhere", async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        // libpq ranks a service file above PGHOST/PGDATABASE: it would win if inherited.
+        await Deno.writeTextFile(
+          `${dir}/pg_service.conf`,
+          `[elsewhere]\nhost=127.0.0.1\nport=${await freePort()}\ndbname=template1\n`,
+        );
+        const result = await runSkillScript(SCRIPT, ["-At", "-c", "select current_database()"], {
+          env: {
+            ...env,
+            PGSERVICE: "elsewhere",
+            PGSERVICEFILE: `${dir}/pg_service.conf`,
+            PGGSSENCMODE: "require",
+            PGSSLCERT: `${dir}/missing.crt`,
+            PGPASSFILE: `${dir}/missing.pgpass`,
+            PGTZ: "Asia/Tokyo",
+          },
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, "postgres\n");
+        const zone = await runSkillScript(SCRIPT, ["-At", "-c", "show timezone"], {
+          env: { ...env, PGSERVICE: "elsewhere", PGTZ: "Asia/Tokyo" },
+        });
+        assert.equal(zone.stdout, "Asia/Tokyo\n", "PGTZ shapes output and is kept");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
+    await t.step("psql's own connection arguments are refused, read-only or not", async () => {
+      for (
+        const args of [["-d", "template1"], ["--user=postgres"], ["-c", "select 1", "service=x"]]
+      ) {
+        for (const write of [[], ["--write"]]) {
+          const result = await runSkillScript(SCRIPT, [...write, ...args], {
+            env: { ...env, DB_CONFIRM: "YES" },
+          });
+          assert.equal(result.code, 2, result.stderr);
+          assert.ok(isOneLineError(result.stderr), result.stderr);
+          assert.match(
+            result.stderr,
+            /would choose another connection .*--profile NAME or --database/,
+          );
+        }
+      }
+    });
 
     await t.step("the password is in no process's arguments while psql runs", async () => {
       const running = await spawnSkillScript(SCRIPT, ["-c", "select pg_sleep(1.5)"], {
