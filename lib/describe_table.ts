@@ -168,7 +168,9 @@ async function notFound(session: PgSession, name: string, database: string): Pro
     `No table, view or foreign table named "${shown}" in database "${database}"` +
       (suggestions.length
         ? `; close: ${suggestions.join(", ")}`
-        : `; find_objects.ts "${typed.split(".").at(-1)}" --kind table,view finds names ` +
+        : `; find_objects.ts "${
+          typed.split(".").at(-1)!.slice(0, 80)
+        }" --kind table,view finds names ` +
           `that contain it`),
   );
 }

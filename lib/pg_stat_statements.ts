@@ -67,8 +67,8 @@ export async function topStatements(
       PRELOAD_HINT,
   );
   if (!loaded) throw notLoaded;
-  // The extension may live outside the search path; its schema comes from the catalog.
-  await session.query(await loadSql("prepend_search_path"), [schema]);
+  // The extension may live in any schema (from the catalog); it is searched after pg_catalog.
+  await session.query(await loadSql("extension_search_path"), [schema]);
   const sql = await loadSql(
     isLegacyVersion(version) ? "pg_stat_statements_top_legacy" : "pg_stat_statements_top",
   );

@@ -10,23 +10,33 @@
 -- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit, $2 text order ('total' or 'mean'), $3 boolean every database,
 -- $4 boolean the skill's own statements too, $5 text regular expression of the skill's mark.
+-- The extension's schema follows pg_catalog on the search path, and whoever may create in
+-- it (public, before 15, is everyone's) could plant an operator or function there whose
+-- argument types match an expression here more exactly than pg_catalog's (CVE-2018-1058):
+-- every operator, function and type below is therefore named in pg_catalog.
 -- Server versions: PostgreSQL 9.6 and later with pg_stat_statements 1.4-1.7; tested on 13-18.
 select d.datname as database,
-       pg_get_userbyid(s.userid) as "user",
+       pg_catalog.pg_get_userbyid(s.userid) as "user",
        s.calls,
-       round(s.total_time::numeric, 2) as total_ms,
-       round(s.mean_time::numeric, 3) as mean_ms,
-       round(s.max_time::numeric, 3) as max_ms,
+       pg_catalog.round(s.total_time::pg_catalog.numeric, 2) as total_ms,
+       pg_catalog.round(s.mean_time::pg_catalog.numeric, 3) as mean_ms,
+       pg_catalog.round(s.max_time::pg_catalog.numeric, 3) as max_ms,
        s.rows,
-       round(100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0), 1)
-         as hit_pct,
-       left(regexp_replace(s.query, '\s+', ' ', 'g'), 500) as query,
-       count(*) over () as total
+       case when s.shared_blks_hit operator(pg_catalog.+) s.shared_blks_read
+                 operator(pg_catalog.>) 0
+            then pg_catalog.round(100.0 operator(pg_catalog.*)
+                   s.shared_blks_hit::pg_catalog.numeric operator(pg_catalog./)
+                   (s.shared_blks_hit operator(pg_catalog.+) s.shared_blks_read)::pg_catalog.numeric,
+                   1)
+       end as hit_pct,
+       pg_catalog.left(pg_catalog.regexp_replace(s.query, '\s+', ' ', 'g'), 500) as query,
+       pg_catalog.count(*) over () as total
 from pg_stat_statements s
-left join pg_catalog.pg_database d on d.oid = s.dbid
-where ($3::boolean
-       or s.dbid = (select oid from pg_catalog.pg_database
-                     where datname = pg_catalog.current_database()))
-  and ($4::boolean or s.query operator(pg_catalog.!~) $5::text)
-order by case when $2 = 'mean' then s.mean_time else s.total_time end desc
-limit $1
+left join pg_catalog.pg_database d on d.oid operator(pg_catalog.=) s.dbid
+where ($3::pg_catalog.bool
+       or s.dbid operator(pg_catalog.=) (select oid from pg_catalog.pg_database
+                     where datname operator(pg_catalog.=) pg_catalog.current_database()))
+  and ($4::pg_catalog.bool or s.query operator(pg_catalog.!~) $5::pg_catalog.text)
+order by case when $2::pg_catalog.text operator(pg_catalog.=) 'mean' then s.mean_time
+              else s.total_time end desc
+limit $1::pg_catalog.int4

@@ -40,10 +40,17 @@ analyze;
 `;
 
 Deno.test("diagnostic scripts never call an operator planted in public", async (t) => {
-  const cluster = await startCluster();
+  const cluster = await startCluster({ preload: ["pg_stat_statements"] });
   try {
     await cluster.sql("create database app");
     await cluster.sql(PLANTED, "app");
+    // In public, where it lands by default: the scripts must look in that schema for the
+    // view, and still call nothing else from it.
+    await cluster.sql("create extension pg_stat_statements schema public", "app");
+    await cluster.sql(
+      "select count(*) from public.orders o join public.customers c on c.id = o.customer_id",
+      "app",
+    );
     const env = { DB_URL: cluster.url({ database: "app" }) };
     const runs: [string, string[]][] = [
       ["describe_table.ts", ["orders"]],
@@ -59,6 +66,9 @@ Deno.test("diagnostic scripts never call an operator planted in public", async (
       ["settings_overview.ts", ["--json"]],
       ["schema_introspect.ts", ["--json"]],
       ["doctor.ts", ["--json"]],
+      ["slow_queries.ts", ["--json"]],
+      ["pg_stat_statements_top.ts", ["--json"]],
+      ["pg_stat_statements_top.ts", ["--all-databases"]],
     ];
     for (const [script, args] of runs) {
       await t.step(`${script} ${args.join(" ")}`, async () => {
