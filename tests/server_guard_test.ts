@@ -471,12 +471,11 @@ Deno.test("a COMMIT whose answer is lost is reported as the server records it", 
     await t.step(
       "and when the server cannot be asked: unknown, with the check to run",
       async () => {
+        // The script reconnects to ask; the proxy refuses it from the moment the fault strikes.
+        proxy.refuseAfterStrike(true);
         proxy.fault("lose-commit-answer");
-        const running = write(3);
-        // The script reconnects to ask; the proxy refuses it once the fault has struck.
-        while (proxy.struck() < 3) await new Promise((r) => setTimeout(r, 5));
-        proxy.refuseNew(true);
-        const result = await running;
+        const result = await write(3);
+        proxy.refuseAfterStrike(false);
         proxy.refuseNew(false);
         proxy.fault("none");
         assert.equal(result.code, 1, result.stdout);

@@ -27,6 +27,11 @@ export interface Proxy {
   fault(fault: ProxyFault): void;
   /** Refuses (closes at once) every connection made from now on. */
   refuseNew(refuse: boolean): void;
+  /**
+   * Refuses every connection made after the fault next strikes, from that
+   * very moment: a client that reconnects at once cannot slip in first.
+   */
+  refuseAfterStrike(refuse: boolean): void;
   /** How many times the fault struck. */
   struck(): number;
   /** Stops listening and closes every connection. */
@@ -40,6 +45,11 @@ export function startProxy(cluster: Cluster): Proxy {
   let fault: ProxyFault = "none";
   let refuse = false;
   let struck = 0;
+  let refuseAfter = false;
+  const strike = () => {
+    struck++;
+    if (refuseAfter) refuse = true;
+  };
   const open = new Set<Deno.Conn>();
   const closeAll = (...conns: Deno.Conn[]) => {
     for (const conn of conns) {
@@ -67,7 +77,7 @@ export function startProxy(cluster: Cluster): Proxy {
         if (silent) continue;
         if (isCommit(message)) {
           if (mode === "lose-commit") {
-            struck++;
+            strike();
             return closeAll(client, server);
           }
           if (mode === "lose-commit-answer") commitSent = true;
@@ -79,12 +89,12 @@ export function startProxy(cluster: Cluster): Proxy {
       for await (const message of toClient) {
         if (silent) continue;
         if (commitSent) {
-          struck++;
+          strike();
           return closeAll(client, server);
         }
         await writeAll(client, message.bytes);
         if (mode === "silent-after-auth" && message.type === 0x5a) {
-          struck++;
+          strike();
           silent = true;
         }
       }
@@ -109,6 +119,7 @@ export function startProxy(cluster: Cluster): Proxy {
     },
     fault: (next) => fault = next,
     refuseNew: (next) => refuse = next,
+    refuseAfterStrike: (next) => refuseAfter = next,
     struck: () => struck,
     stop: () => {
       listener.close();
