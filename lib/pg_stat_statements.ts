@@ -98,7 +98,8 @@ export const STATEMENTS_SCOPE_HELP =
   `Shown by default: the statements run in the connected database (as PgHero
 shows them), without the skill's own. Those are told by their text: each
 query the skill sends from its sql/ folder ends with the comment
-"/* postgres-skill sql/<name>.sql */", and pg_stat_statements keeps a
+"/* postgres-skill sql/<name>.sql */" (its BEGIN, COMMIT and ROLLBACK with
+"/* postgres-skill */"), and pg_stat_statements keeps a
 statement's text, comments included, as its first run sent it (so a statement
 that the skill and an application both run shows as whoever ran it first
 wrote it). Neither the role (the skill may connect as the application's) nor

@@ -25,7 +25,7 @@ import type pg from "pg";
 // @ts-types="@types/pg-cursor"
 import type Cursor from "pg-cursor";
 import { SkillError } from "./cli.ts";
-import { loadSql } from "./sql.ts";
+import { loadSql, SESSION_MARK } from "./sql.ts";
 import { decoderFor } from "./values.ts";
 
 /** An error the server raised, with its SQLSTATE and fields. */
@@ -428,7 +428,7 @@ export class PgSession {
    * transaction the session's settings.
    */
   async transaction(command: TransactionCommand): Promise<void> {
-    await this.simpleQuery(command);
+    await this.simpleQuery(`${command} ${SESSION_MARK}`);
   }
 
   /**
@@ -473,13 +473,15 @@ export class PgSession {
   }
 
   async #beginPooled(): Promise<void> {
-    await this.#simple(this.#pooled!.readOnly ? "begin read only" : "begin");
+    await this.#simple(`${this.#pooled!.readOnly ? "begin read only" : "begin"} ${SESSION_MARK}`);
     await this.#applySettings();
   }
 
   async #endPooled(failed: boolean): Promise<void> {
     if (this.#lost) return;
-    await this.#simple(failed || this.#pooled!.readOnly ? "rollback" : "commit");
+    await this.#simple(
+      `${failed || this.#pooled!.readOnly ? "rollback" : "commit"} ${SESSION_MARK}`,
+    );
   }
 
   /** The session's settings, for the current transaction only. */

@@ -23,10 +23,19 @@ export function sqlMark(name: string): string {
 }
 
 /**
- * A regular expression in the server's syntax (POSIX, for `~`) that finds
- * {@linkcode sqlMark}'s comment at the end of a statement's text.
+ * The comment that ends the skill's own transaction control (`BEGIN ...`,
+ * `COMMIT`, `ROLLBACK`), which is no file's: it marks them as the skill's in
+ * pg_stat_statements as {@linkcode sqlMark} marks the rest.
  */
-export const SQL_MARK_PATTERN = String.raw`/\* postgres-skill sql/[a-z0-9_]+\.sql \*/[[:space:]]*$`;
+export const SESSION_MARK = "/* postgres-skill */";
+
+/**
+ * A regular expression in the server's syntax (POSIX, for `~`) that finds
+ * {@linkcode sqlMark}'s or {@linkcode SESSION_MARK}'s comment at the end of a
+ * statement's text.
+ */
+export const SQL_MARK_PATTERN = String
+  .raw`/\* postgres-skill( sql/[a-z0-9_]+\.sql)? \*/[[:space:]]*$`;
 
 /** Reads `sql/<name>.sql`, with {@linkcode sqlMark}'s comment after its last line. */
 export async function loadSql(name: string): Promise<string> {

@@ -3,8 +3,8 @@
 -- version (1.4 to 1.7), whose columns are total_time / mean_time / max_time.
 -- Only the connected database's statements unless $3 (as PgHero shows them), and not the
 -- skill's own unless $4: those are the texts that end with the comment the skill puts after
--- each of its SQL files ("/* postgres-skill sql/<name>.sql */", matched by the regular
--- expression $5). pg_stat_statements keeps the text of a statement's first run, comments
+-- each of its SQL files ("/* postgres-skill sql/<name>.sql */") and its transaction control
+-- ("/* postgres-skill */"), matched by the regular expression $5. pg_stat_statements keeps the text of a statement's first run, comments
 -- included (from 18 not those before its first word), and its query id ignores comments: a
 -- statement the skill and an application both run is shown as whoever ran it first wrote it.
 -- total: how many rows match in all, before the limit (the same on every row).

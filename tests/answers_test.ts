@@ -228,8 +228,9 @@ for (const major of MAJORS) {
         }
         const stats = { DB_URL: cluster.url({ database: "stats" }) };
         // The skill's own queries, run in this database.
-        for (const script of ["table_sizes.ts", "find_objects.ts"]) {
-          const args = script === "find_objects.ts" ? ["stats_t"] : [];
+        // describe_table also sends its own BEGIN ... and COMMIT.
+        for (const script of ["table_sizes.ts", "find_objects.ts", "describe_table.ts"]) {
+          const args = script === "table_sizes.ts" ? [] : ["stats_t"];
           const ran = await runSkillScript(script, args, { env: stats });
           assert.equal(ran.code, 0, ran.stderr);
         }
@@ -261,6 +262,8 @@ for (const major of MAJORS) {
           assert.ok(
             !queries.some((q) => /postgres-skill sql\/|^-- (table_sizes|find_objects)/.test(q)),
           );
+          const control = queries.filter((q) => /^\s*(begin|commit|rollback)\b/i.test(q));
+          assert.deepEqual(control, [], "the skill's transaction control is its own too");
           assert.ok(mine.every((r: Row) => !("database" in r)));
           // --all adds exactly the skill's own, those of this database (the query column is
           // cut at 500 characters, so they are counted, not read).
@@ -268,7 +271,7 @@ for (const major of MAJORS) {
           const ownNow = await cluster.sql(
             `select count(*)::int as n from pg_stat_statements
               where dbid = (select oid from pg_database where datname = 'stats')
-                and query ~ '/\\* postgres-skill sql/[a-z0-9_]+\\.sql \\*/\\s*$'`,
+                and query ~ '/\\* postgres-skill( sql/[a-z0-9_]+\\.sql)? \\*/\\s*$'`,
             "stats",
           );
           assert.ok(own.length - mine.length >= keptText.length, "--all shows ours");

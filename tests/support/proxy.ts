@@ -172,7 +172,9 @@ const decoder = new TextDecoder();
 /** A simple-protocol Query whose text is COMMIT. */
 function isCommit(message: Message): boolean {
   if (message.type !== 0x51) return false; // 'Q'
-  return /^\s*commit\s*;?\s*$/i.test(decoder.decode(message.bytes.subarray(5, -1)));
+  return /^\s*commit\s*;?\s*(\/\*[^*]*\*\/\s*)?$/i.test(
+    decoder.decode(message.bytes.subarray(5, -1)),
+  );
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
