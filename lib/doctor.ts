@@ -1144,8 +1144,17 @@ function durationWords(hours: number): string {
   return plural(Math.round(hours / 24), "day");
 }
 
-/** The age of the activity counters from sql/doctor_stats_age.sql, graded by `stats-age`. */
-async function measureStatsAge(context: CheckContext): Promise<StatsAge> {
+/** The stats-age threshold's default: counters younger than this are too young to judge by. */
+export const STATS_AGE_WARNING_HOURS = THRESHOLDS.find((t) => t.name === "stats-age")!.warning;
+
+/**
+ * The age of the activity counters from sql/doctor_stats_age.sql, young when
+ * at most `context.thresholds["stats-age"].warning` hours (doctor's option;
+ * index_health passes the default).
+ */
+export async function measureStatsAge(
+  context: Pick<CheckContext, "query" | "thresholds">,
+): Promise<StatsAge> {
   const [row] = await context.query("doctor_stats_age");
   const seconds = row?.age_seconds === null || row?.age_seconds === undefined
     ? null

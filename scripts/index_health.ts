@@ -5,6 +5,7 @@
  */
 import { note, parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
 import { withSession } from "../lib/database.ts";
+import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/doctor.ts";
 import {
   countedList,
   isTruncated,
@@ -29,8 +30,9 @@ Checks indexes and lists the findings of each check in its own section:
   duplicate_index  an index whose key columns equal or are a prefix of another
                    index's on the same table (covered_by names it)
 limit: findings per check (default 20, at most 10000); a check with more says
-so. Usage counts come from the statistics since the last reset, so check on a
-server that has been running.
+so. Usage counts come from the statistics since the last reset: while they
+cover a week or less (doctor.ts's stats_age), an unused_index finding says
+"too soon to call it unused" instead of "never scanned".
 
 Options:
   --limit N      the same as [limit]
@@ -48,7 +50,7 @@ Example:
 const CHECKS: Record<string, {
   sql: string;
   columns: string[];
-  detail: (r: Record<string, unknown>) => string;
+  detail: (r: Record<string, unknown>, statsAge: StatsAge) => string;
 }> = {
   missing_index: {
     sql: "index_missing_candidates",
@@ -59,7 +61,10 @@ const CHECKS: Record<string, {
   unused_index: {
     sql: "index_unused",
     columns: ["schema", "table", "index", "size_bytes", "idx_scan"],
-    detail: () => "never scanned; enforces nothing",
+    detail: (_, age) =>
+      age.young
+        ? `not scanned in the ${age.span} the counters cover: too soon to call it unused`
+        : "never scanned; enforces nothing",
   },
   invalid_index: {
     sql: "index_invalid",
@@ -87,12 +92,17 @@ await runScript("index_health", async () => {
   const target = await resolveTarget({ session: "diagnostic" });
   const lists = await withSession(target, async (session) => {
     const lists: Record<string, List> = {};
+    // "Never scanned" since a reset an hour ago is not "unused": doctor's stats_age, its default.
+    const statsAge = await measureStatsAge({
+      query: async (name) => (await session.query(await loadSql(name))).rows,
+      thresholds: { "stats-age": { warning: STATS_AGE_WARNING_HOURS } },
+    });
     for (const [check, { sql, columns, detail }] of Object.entries(CHECKS)) {
       const params = check === "missing_index" ? [limit, minRows] : [limit];
       const { rows } = await session.query(await loadSql(sql), params);
       const findings = rows.map((r) => ({
         ...Object.fromEntries(columns.map((c) => [c, r[c] ?? null])),
-        detail: detail(r),
+        detail: detail(r, statsAge),
         total: r.total,
       }));
       lists[check] = countedList(

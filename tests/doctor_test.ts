@@ -295,6 +295,13 @@ for (const major of MAJORS) {
         assert.equal(unused.total, expected.length);
         assert.deepEqual(unused.objects, expected.slice(0, 5));
         assert.equal(unused.action, "");
+        // index_health lists them with the same caution, not as "never scanned".
+        const health = await runSkillScript("index_health.ts", ["--json"], { env });
+        const listed = JSON.parse(health.stdout).unused_index;
+        assert.equal(listed.total, expected.length, health.stderr);
+        for (const row of listed.rows) {
+          assert.match(row.detail, /^not scanned in the .* the counters cover: too soon to call/);
+        }
         assert.equal(checks.cache_hit.status, "warning", checks.cache_hit.summary);
         assert.match(checks.cache_hit.summary, /see stats_age/);
         // Told that counters this young are enough, the findings stand as measured.
