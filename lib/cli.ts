@@ -341,20 +341,21 @@ function describeParseError(error: unknown): string {
 }
 
 /**
- * Parses a positive integer argument such as a row limit. Anything else (a
- * sign, a fraction, SQL text) is a usage error, so no user text reaches SQL.
+ * Parses a positive integer argument such as a row limit (`bounds.min` 0
+ * admits 0 too, where it means "all"). Anything else (a sign, a fraction,
+ * SQL text) is a usage error, so no user text reaches SQL.
  */
 export function parsePositiveInt(
   text: string,
   what: string,
-  bounds: { max: number } = { max: 1_000_000 },
+  bounds: { max: number; min?: 0 | 1 } = { max: 1_000_000 },
 ): number {
-  if (!/^[0-9]{1,9}$/.test(text)) {
-    throw new UsageError(`${what} must be a positive integer, got "${text}"`);
-  }
+  const min = bounds.min ?? 1;
+  const kind = min === 0 ? "a whole number of at least 0" : "a positive integer";
+  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${what} must be ${kind}, got "${text}"`);
   const value = Number(text);
-  if (value < 1 || value > bounds.max) {
-    throw new UsageError(`${what} must be between 1 and ${bounds.max}, got "${text}"`);
+  if (value < min || value > bounds.max) {
+    throw new UsageError(`${what} must be between ${min} and ${bounds.max}, got "${text}"`);
   }
   return value;
 }

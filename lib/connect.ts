@@ -687,7 +687,11 @@ export function explainConnectError(error: unknown, target: ConnectionTarget): S
         );
       case "3D000":
         return new SkillError(
-          `Database "${target.database}" does not exist at ${server}; check the database in ${source}`,
+          `Database "${target.database}" does not exist at ${server}; ` +
+            (target.databaseOverridden
+              ? `check the name given to --database (run_sql.ts "select datname from ` +
+                `pg_database" lists them)`
+              : `check the database in ${source}`),
         );
       case "28000": {
         const fix = target.sslmode === "disable" && !target.sslFallback

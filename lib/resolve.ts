@@ -96,6 +96,8 @@ export interface ConnectionTarget {
    * user (a diagnostic session of a profile that names one).
    */
   reader?: ReaderUse;
+  /** Set when `database` is another than the settings name (`--database`). */
+  databaseOverridden?: boolean;
 }
 
 /** How a session came to connect as a profile's reader role, for messages. */
@@ -457,6 +459,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
       parameters: sessionParameters(options.session, options),
       source: "DB_URL",
       urlVariable,
+      databaseOverridden: database !== undefined,
     });
   }
   const profile = named ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
@@ -566,6 +569,7 @@ export function profileTarget(
     tomlPath: saved?.tomlPath,
     projectRoot: saved?.projectRoot,
     reader: reader && { key: reader.key, profileUser: own.user! },
+    databaseOverridden: context.database !== undefined,
   });
 }
 
@@ -652,6 +656,7 @@ interface FinishInput {
   tomlPath?: string;
   projectRoot?: string;
   reader?: ReaderUse;
+  databaseOverridden?: boolean;
 }
 
 function finish(input: FinishInput): ConnectionTarget {
@@ -697,6 +702,7 @@ function finish(input: FinishInput): ConnectionTarget {
     tomlPath: input.tomlPath,
     projectRoot: input.projectRoot,
     ...(input.reader ? { reader: input.reader } : {}),
+    ...(input.databaseOverridden ? { databaseOverridden: true } : {}),
   };
 }
 

@@ -119,9 +119,7 @@ await runScript("run_sql", async () => {
   const format: StreamFormat = values.ndjson ? "ndjson" : baseFormat;
   const maxRows = values["max-rows"] === undefined
     ? 200
-    : values["max-rows"] === "0"
-    ? 0
-    : parsePositiveInt(values["max-rows"] as string, "--max-rows", { max: 1_000_000_000 });
+    : parsePositiveInt(values["max-rows"] as string, "--max-rows", { min: 0, max: 1_000_000_000 });
   const sql = await readInputText({
     argument: positionals[0],
     file: values.file as string | undefined,

@@ -659,7 +659,14 @@ Deno.test("--profile and --database on a real server: flags win, credentials sta
         env: project.env,
       });
       assert.equal(missing.code, 1, missing.stderr);
-      assert.match(missing.stderr, /no_such_db/);
+      assert.match(
+        missing.stderr,
+        /"no_such_db" does not exist .*check the name given to --database/,
+      );
+      assert.ok(
+        !/check the database in profile/.test(missing.stderr),
+        "the profile is not at fault",
+      );
       assert.ok(!missing.stderr.includes(password));
     });
 

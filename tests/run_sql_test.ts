@@ -163,6 +163,9 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       );
       const all = await run(["--max-rows", "0", "select g from generate_series(1, 500) g"]);
       assert.match(all.stdout, /\(500 rows\)/);
+      const bad = await run(["--max-rows", "abc", "select 1"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--max-rows must be a whole number of at least 0, got "abc"/);
     });
 
     await t.step(
