@@ -412,10 +412,7 @@ export function renderDescription(described: Described, format: OutputFormat): s
     section(
       "referenced by",
       ["table", "columns", "name", "on_delete", "on_update", "via"],
-      get("referenced_by").map((k) => ({
-        ...k,
-        on_update: k.on_update === "no action" ? "" : k.on_update,
-      })),
+      get("referenced_by"),
       ["table", "columns", "constraint", "on delete", "on update", "via"],
     ),
     section(
@@ -436,6 +433,7 @@ export function renderDescription(described: Described, format: OutputFormat): s
     if (!list) continue;
     sections.push({
       ...section(key, ["name", "bound", "kind"], list.rows),
+      total: list.total,
       note: list.rows.length < list.total
         ? `(${list.rows.length} of ${list.total} ${key} shown; --limit ${
           Math.min(list.total, 10_000)

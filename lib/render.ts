@@ -204,6 +204,8 @@ function listFooter(list: List): string {
 export interface ReportSection {
   title: string;
   rows: Rows;
+  /** How many there are in all, when `rows` holds only the first of them (the title says it). */
+  total?: number;
   /** A line after the table, e.g. what a limit left out. */
   note?: string;
 }
@@ -230,7 +232,7 @@ export function renderReport(lines: [string, unknown][], sections: ReportSection
     const columns = section.rows.columns.filter((_, i) => keep[i]);
     const labels = (section.rows.labels ?? section.rows.columns).filter((_, i) => keep[i]);
     const table = renderTable({ columns, rows, labels }, { footer: "" }).replace(/\n$/, "");
-    out.push(`${section.title} (${rows.length}):\n${table}`);
+    out.push(`${section.title} (${section.total ?? rows.length}):\n${table}`);
     if (section.note) out.push(section.note);
   }
   return out.join("\n");

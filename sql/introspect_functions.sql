@@ -3,8 +3,9 @@
 -- window), language, volatility, security_definer (true, else null), definition (cut to $2
 -- characters when given; aggregates have none), comment.
 -- With relations ($3): only the functions their triggers call, without definitions (the
--- triggers name them; their bodies are another question). Functions of any schema then: a
--- trigger may call one elsewhere.
+-- triggers name them; their bodies are another question). Functions of any user schema then:
+-- a trigger may call one elsewhere; pg_catalog's built-ins (tsvector_update_trigger) are
+-- left out, as their trigger already names them.
 -- Parameters: $1 text[] schemas (null: every user schema), $2 int definition length limit,
 --   $3 oid[] relations (null: every function).
 -- Server versions: PostgreSQL 11 and later (prokind); tested on 13-18.
@@ -34,6 +35,7 @@ where ($3::oid[] is null
        and not exists (select 1 from pg_depend d
                        where d.classid = 'pg_proc'::regclass and d.objid = p.oid
                          and d.deptype = 'e'))
-   or p.oid in (select tg.tgfoid from pg_trigger tg
-                where tg.tgrelid = any ($3::oid[]) and not tg.tgisinternal)
+   or (p.oid in (select tg.tgfoid from pg_trigger tg
+                 where tg.tgrelid = any ($3::oid[]) and not tg.tgisinternal)
+       and n.nspname not in ('pg_catalog', 'information_schema'))
 order by 1, 2, 3

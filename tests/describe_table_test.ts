@@ -252,6 +252,7 @@ for (const major of testMajors()) {
         const text = await run(["shop.events", "2"]);
         assert.equal(text.code, 0, text.stderr);
         assert.match(text.stdout, /\(2 of 3 partitions shown; --limit 3 shows all\)/);
+        assert.match(text.stdout, /^partitions \(3\):$/m, "the title counts them all");
         // A key referencing the partitioned table once, not once per partition it was copied to.
         assert.deepEqual(all.referenced_by, [{
           table: "shop.event_refs",

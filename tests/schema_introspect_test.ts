@@ -395,6 +395,17 @@ for (const major of testMajors()) {
         assert.equal(book.extensions, undefined);
         const text = await run(project, shop, ["--table", "book"]);
         assert.doesNotMatch(text, /begin|BEGIN/, "no function bodies");
+        // A built-in trigger function is named by the trigger alone, not listed as the table's.
+        await q(`create table shop.note_fts (body text, fts tsvector);
+                 create trigger note_fts_update before insert on shop.note_fts for each row
+                   execute function pg_catalog.tsvector_update_trigger(fts, 'pg_catalog.english', body)`);
+        try {
+          const note = await json(project, shop, ["--table", "note_fts"]);
+          assert.equal(note.functions, undefined, JSON.stringify(note.functions));
+          assert.match(JSON.stringify(note.tables[0].triggers), /tsvector_update_trigger/);
+        } finally {
+          await q("drop table shop.note_fts");
+        }
         const keys = await json(project, shop, ["--section", "foreign_keys"]);
         const [{ n }] = await q(
           `select count(*)::int as n from pg_constraint k join pg_class c on c.oid = k.conrelid
