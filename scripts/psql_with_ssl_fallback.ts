@@ -103,11 +103,16 @@ await runScript("psql_with_ssl_fallback", async () => {
     if (error instanceof SkillError && error.exitCode === 1) throw new SkillError(error.message, 2);
     throw error;
   }
-  const code = await runToolInteractive(
-    psql,
-    ["-X", ...positionals],
-    toolEnvironment(target, tools, sslmode),
-  );
+  const env = toolEnvironment(target, tools, sslmode);
+  if (!write && !target.reader) {
+    // The weaker guard, said where an agent reads it: nothing on the server holds psql to it.
+    note(
+      `note: psql runs read-only as "${target.user}", which the profile's own role may ` +
+        `undo (SET default_transaction_read_only = off); readonly_role.ts creates a reader ` +
+        `role the server holds to it`,
+    );
+  }
+  const code = await runToolInteractive(psql, ["-X", ...positionals], env);
   if (!write && (code === 1 || code === 3)) {
     // psql printed the error itself; this says what a refused write needs.
     note(

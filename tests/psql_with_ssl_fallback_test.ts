@@ -183,6 +183,7 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
         assert.equal(result.code, 1, result.stderr);
         assert.match(result.stderr, /ERROR: {2}25006: /, "SQLSTATE read_only_sql_transaction");
         assert.match(result.stderr, /note: psql ran read-only; .* needs --write/);
+        assert.match(result.stderr, /note: psql runs read-only as "tester", which .* may undo/);
       }
       assert.equal((await plain.sql("select count(*)::int as n from t"))[0].n, before);
       const settings = await runSkillScript(SCRIPT, [
@@ -254,6 +255,7 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       try {
         const read = await runSkillScript(SCRIPT, ["-At", "-c", "select current_user"], { env });
         assert.equal(read.stdout, "tester_reader\n", read.stderr);
+        assert.doesNotMatch(read.stderr, /may undo/, "the server holds a reader: nothing to say");
         // Even with read-only lifted inside psql, the server refuses the reader's write.
         const lifted = await runSkillScript(SCRIPT, [
           "-v",
