@@ -308,11 +308,18 @@ export function explainQueryError(error: unknown, target: ConnectionTarget): unk
     default:
       return new SkillError(
         `The server reported an error: ${error.message} (SQLSTATE ${error.code})` +
-          (error.hint ? `; hint: ${error.hint}` : "") +
+          (error.hint ? `; hint: ${error.hint}` : (LOOKUP_HINTS[error.code] ?? "")) +
           (isPermissionDenied(error) && target.reader ? `; ${describeReaderSession(target)}` : ""),
       );
   }
 }
+
+/** What to run next for a name the server did not find (when it gives no hint of its own). */
+const LOOKUP_HINTS: Record<string, string> = {
+  "42P01": "; find_objects.ts NAME says in which schema a table or view of that name is",
+  "42703": "; describe_table.ts TABLE lists its columns",
+  "42883": "; find_objects.ts NAME --kind function lists the functions of that name",
+};
 
 /** How a COMMIT ended, when its answer arrived or could be learnt afterwards. */
 export interface CommitOutcome {

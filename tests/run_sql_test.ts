@@ -163,6 +163,12 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       );
       const all = await run(["--max-rows", "0", "select g from generate_series(1, 500) g"]);
       assert.match(all.stdout, /\(500 rows\)/);
+      const missing = await run(["select * from no_such_table"]);
+      assert.equal(missing.code, 1);
+      assert.match(
+        missing.stderr,
+        /\(SQLSTATE 42P01\); find_objects\.ts NAME says in which schema/,
+      );
       const bad = await run(["--max-rows", "abc", "select 1"]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--max-rows must be a whole number of at least 0, got "abc"/);
