@@ -50,6 +50,12 @@ export interface OpenedSession {
   sslFallbackUsed: boolean;
   /** True when authentication used SCRAM-SHA-256-PLUS (channel binding). */
   channelBinding: boolean;
+  /**
+   * True when the session gives each transaction its settings itself: the
+   * server (a pooler in transaction mode) refused the startup settings, or
+   * accepted and dropped them. A client tool's PGOPTIONS would not hold there.
+   */
+  pooled: boolean;
 }
 
 /** How one connection attempt treats SSL. */
@@ -214,17 +220,60 @@ interface AuthSeen {
 
 /**
  * One connection attempt. A pooler in transaction mode (PgBouncer) refuses
- * the session settings in the startup packet (SQLSTATE 08P01); then the
- * attempt is made once more without them, and the session gives each
- * transaction its settings itself. No statement was sent before.
+ * the session settings in the startup packet (SQLSTATE 08P01), or accepts
+ * and drops them (which one read of pg_settings shows); then the attempt is
+ * made once more without them, and the session gives each transaction its
+ * settings itself. Nothing but that read was sent before.
  */
 async function attempt(target: ConnectionTarget, mode: Attempt): Promise<OpenedSession> {
   try {
     return await connectOnce(target, mode, false);
   } catch (error) {
-    if (!(error instanceof PgServerError) || error.code !== "08P01") throw error;
+    const refused = error instanceof PgServerError && error.code === "08P01";
+    if (!refused && !(error instanceof StartupSettingsDropped)) throw error;
     return await connectOnce(target, mode, true);
   }
+}
+
+/** The startup settings were accepted but did not take effect (see {@linkcode settingsHeld}). */
+class StartupSettingsDropped extends Error {
+  constructor() {
+    super("the startup settings did not take effect");
+  }
+}
+
+/**
+ * The settings whose loss would break a promise (read-only, the timeouts,
+ * names resolving in pg_catalog, the lexer's view of strings), by the name
+ * pg_settings gives them.
+ */
+const GUARDED_SETTINGS = [
+  "default_transaction_read_only",
+  "statement_timeout",
+  "lock_timeout",
+  "search_path",
+  "standard_conforming_strings",
+];
+
+/**
+ * True when the guarded settings sent in the startup packet are the
+ * session's: a pooler may accept the options and drop them (PgBouncer's
+ * ignore_startup_parameters = options), leaving a read-write session without
+ * timeouts that looks like any other.
+ */
+async function settingsHeld(session: PgSession, target: ConnectionTarget): Promise<boolean> {
+  const wanted = new Map(
+    Object.entries(sessionSettings(target)).map(([name, value]) => [name.toLowerCase(), value]),
+  );
+  const names = GUARDED_SETTINGS.filter((name) => wanted.has(name));
+  if (names.length === 0) return true;
+  const { rows } = await session.query(await loadSql("session_settings_held"), [names]);
+  const actual = new Map(rows.map((r) => [String(r.name), String(r.setting)]));
+  const same = (a: string, b: string) =>
+    /^\d+$/.test(a) && /^\d+$/.test(b)
+      ? Number(a) === Number(b)
+      : a.replace(/\s+/g, "").toLowerCase() === b.replace(/\s+/g, "").toLowerCase();
+  return names.every((name) => actual.has(name) && same(actual.get(name)!, wanted.get(name)!));
 }
 
 /**
@@ -240,19 +289,22 @@ async function connectOnce(
   const useSsl = mode !== "plain";
   const auth: AuthSeen = { mechanisms: [], tls: false };
   const address = { host: target.hostaddr ?? target.host, port: target.port };
-  const client = new pg.Client({
-    host: address.host,
-    port: address.port,
-    user: target.user,
-    database: target.database,
-    password: () => passwordFor(target, auth),
-    ssl: useSsl ? await tlsOptions(target, mode) : false,
-    sslnegotiation: useSsl ? target.sslNegotiation ?? "postgres" : "postgres",
-    application_name: target.parameters.application_name,
-    options: pooled ? undefined : startupOptions(target),
-    client_encoding: "UTF8",
-    enableChannelBinding: useSsl && target.channelBinding !== "disable",
-  } as pg.ClientConfig);
+  const ssl = useSsl ? await tlsOptions(target, mode) : false;
+  const client = withoutDriverEnvironment(() =>
+    new pg.Client({
+      host: address.host,
+      port: address.port,
+      user: target.user,
+      database: target.database,
+      password: () => passwordFor(target, auth),
+      ssl,
+      sslnegotiation: useSsl ? target.sslNegotiation ?? "postgres" : "postgres",
+      application_name: target.parameters.application_name,
+      options: pooled ? undefined : startupOptions(target),
+      client_encoding: "UTF8",
+      enableChannelBinding: useSsl && target.channelBinding !== "disable",
+    } as pg.ClientConfig)
+  );
   client.on("error", () => {}); // Failures arrive through the promises below.
   const connection = (client as unknown as { connection: PgConnection }).connection;
   let sslAnswer: number | undefined;
@@ -307,11 +359,31 @@ async function connectOnce(
       );
     }
     await checkSessionAttributes(session, target);
+    if (!pooled && !await settingsHeld(session, target)) throw new StartupSettingsDropped();
   } catch (error) {
     await session.close();
     throw error;
   }
-  return { session, ssl: auth.tls, sslFallbackUsed: false, channelBinding };
+  return { session, ssl: auth.tls, sslFallbackUsed: false, channelBinding, pooled };
+}
+
+/**
+ * The libpq-style variables node-postgres reads for any setting it is given
+ * empty: PGOPTIONS would ride along behind a pooler that refuses options,
+ * PGBINARY would change how values arrive, PGREPLICATION would open a
+ * replication connection. The skill has read what it uses of them already.
+ */
+const DRIVER_VARIABLES = ["PGOPTIONS", "PGBINARY", "PGREPLICATION", "PGCLIENT_ENCODING"];
+
+/** Runs `make` (which builds a pg.Client, reading the environment) with those variables unset. */
+function withoutDriverEnvironment<T>(make: () => T): T {
+  const saved = DRIVER_VARIABLES.map((name) => [name, Deno.env.get(name)] as const);
+  for (const [name, value] of saved) if (value !== undefined) Deno.env.delete(name);
+  try {
+    return make();
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) Deno.env.set(name, value);
+  }
 }
 
 /**
@@ -421,7 +493,8 @@ function startupOptions(target: ConnectionTarget): string {
  * `-c name=value` options among them (other options cannot be applied).
  */
 function pooledSettings(target: ConnectionTarget): PooledSettings {
-  const { default_transaction_read_only: readOnly, ...settings } = sessionSettings(target);
+  const { default_transaction_read_only: readOnly, ...own } = sessionSettings(target);
+  const settings: Record<string, string> = {};
   const words = (userOptions(target).match(/(?:\\.|\S)+/g) ?? []).map((w) =>
     w.replace(/\\(.)/g, "$1")
   );
@@ -435,8 +508,15 @@ function pooledSettings(target: ConnectionTarget): PooledSettings {
           `mode; only -c name=value settings can (${describeSource(target)})`,
       );
     }
-    settings[m[1]] = m[2];
+    settings[m[1].toLowerCase()] = m[2];
   }
+  // The user's first, the skill's after them, so that the skill's win as they do at startup
+  // (where they come last in the options); read-only is the BEGIN's own.
+  for (const [name, value] of Object.entries(own)) {
+    delete settings[name.toLowerCase()];
+    settings[name] = value;
+  }
+  if (readOnly === "on") delete settings.default_transaction_read_only;
   return { settings, readOnly: readOnly === "on" };
 }
 
@@ -737,15 +817,22 @@ export interface ServerProbe {
   serverVersion: string;
   /** True when the skill's SSL fallback was needed. */
   sslFallbackUsed: boolean;
+  /**
+   * False behind a pooler that refuses or drops the startup settings: there
+   * a tool's PGOPTIONS (read-only, the timeouts) does not reach the server.
+   */
+  startupSettingsHold: boolean;
 }
 
 /**
- * Connects once before a client tool runs (startup and authentication only,
- * no statement): decides the SSL fallback, learns the server's version, and
- * reports an unreachable server in one clear line before any file is touched.
+ * Connects once before a client tool runs (startup, authentication and the
+ * read of the session's settings, nothing else): decides the SSL fallback,
+ * learns the server's version and whether a tool's startup settings would
+ * hold, and reports an unreachable server in one clear line before any file
+ * is touched.
  */
 export async function probeServer(target: ConnectionTarget): Promise<ServerProbe> {
-  const { session, sslFallbackUsed, ssl } = await openSession(target);
+  const { session, sslFallbackUsed, ssl, pooled } = await openSession(target);
   const serverVersion = session.parameters.get("server_version") ?? "0";
   await session.close();
   const sslmode: SslMode = !target.sslFallback
@@ -758,5 +845,6 @@ export async function probeServer(target: ConnectionTarget): Promise<ServerProbe
     serverMajor: Number(serverVersion.match(/^(\d+)/)?.[1] ?? 0),
     serverVersion,
     sslFallbackUsed,
+    startupSettingsHold: !pooled,
   };
 }

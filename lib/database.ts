@@ -74,7 +74,7 @@ export async function probeForTools(target: ConnectionTarget): Promise<ServerPro
 
 /**
  * The sslmode to hand a client tool: for a profile with the SSL fallback, a
- * probe connection (startup and authentication only, no statement) decides
+ * probe connection (startup, authentication, one read of its settings) decides
  * it before the tool starts, so the tool runs exactly once.
  */
 export async function sslModeForTools(target: ConnectionTarget): Promise<SslMode> {

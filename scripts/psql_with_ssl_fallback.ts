@@ -6,7 +6,7 @@
  * environment, and the SSL fallback decided before psql starts.
  */
 import { confirmAction, note, parseCli, runScript, SkillError, UsageError } from "../lib/cli.ts";
-import { sslModeForTools } from "../lib/database.ts";
+import { probeForTools } from "../lib/database.ts";
 import {
   describeServer,
   describeSource,
@@ -97,7 +97,22 @@ await runScript("psql_with_ssl_fallback", async () => {
     }
     tools = await resolveClientTools(target);
     psql = toolPath(tools, "psql");
-    sslmode = await sslModeForTools(target);
+    // A probe connection decides the SSL fallback and shows whether the startup settings hold.
+    const probe = await probeForTools(target);
+    sslmode = probe.sslmode;
+    if (!probe.startupSettingsHold) {
+      const why = `the server at ${describeServer(target)} refuses or drops the settings sent ` +
+        `at connection (a pooler such as PgBouncer in transaction mode?), so psql would run ` +
+        `without them`;
+      if (!write) {
+        throw new SkillError(
+          `${why}: without read-only and the timeouts; run psql on the server itself (a ` +
+            `profile without the pooler), or use run_sql.ts, which gives each transaction them`,
+          2,
+        );
+      }
+      note(`note: ${why}: without the timeouts`);
+    }
   } catch (error) {
     // Whatever stops psql from connecting ends as psql ends then: status 2.
     if (error instanceof SkillError && error.exitCode === 1) throw new SkillError(error.message, 2);

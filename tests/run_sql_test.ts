@@ -492,3 +492,80 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "behind a pooler that drops or outranks the startup settings, the skill's still hold",
+  ignore: pgbouncerPath() === undefined,
+  async fn(t) {
+    const cluster = await startCluster();
+    const refusing = await startPgBouncer(cluster);
+    const dropping = await startPgBouncer(cluster, { ignoreOptions: true });
+    try {
+      await cluster.sql(`
+        create table canary (id int primary key, v text not null);
+        insert into canary values (1, 'a'), (2, 'b'), (3, 'c');
+        create role mallory login;
+        grant create on schema public to mallory;
+        set role mallory;
+        create function public.planted(a oid, b integer) returns boolean
+          language plpgsql as $$ begin raise exception 'planted operator called'; end $$;
+        create operator public.= (leftarg = oid, rightarg = integer, function = public.planted);
+        reset role;`);
+      const settings = "show statement_timeout; show lock_timeout; show transaction_read_only";
+      const expected = [
+        { statement_timeout: "30s" },
+        { lock_timeout: "2s" },
+        { transaction_read_only: "on" },
+      ];
+      const shown = async (env: Record<string, string>) => {
+        const result = await runSkillScript("run_sql.ts", ["--json", settings], { env });
+        assert.equal(result.code, 0, result.stderr);
+        return JSON.parse(result.stdout).results.map((r: { rows: unknown[] }) => r.rows[0]);
+      };
+      // The URL's options try to lift every guard; at startup the skill's come after them.
+      const lifting = "?options=" + encodeURIComponent(
+        "-c statement_timeout=0 -c lock_timeout=0 -c search_path=public " +
+          "-c default_transaction_read_only=off",
+      );
+      const cases: [string, Record<string, string>][] = [
+        ["a pooler that drops them", { DB_URL: dropping.url() }],
+        ["a pooler that drops them, options in the URL", { DB_URL: dropping.url() + lifting }],
+        ["a pooler that refuses them, options in the URL", { DB_URL: refusing.url() + lifting }],
+        ["a pooler that refuses them, PGOPTIONS", {
+          DB_URL: refusing.url(),
+          PGOPTIONS: "-c statement_timeout=0 -c search_path=public",
+        }],
+      ];
+      for (const [what, env] of cases) {
+        await t.step(`${what}: read-only, the timeouts, pg_catalog names`, async () => {
+          assert.deepEqual(await shown(env), expected);
+          for (const script of ["table_sizes.ts", "index_health.ts", "find_objects.ts"]) {
+            const args = script === "find_objects.ts" ? ["canary", "--json"] : ["--json"];
+            const result = await runSkillScript(script, args, { env });
+            assert.equal(result.code, 0, `${script}: ${result.stderr}`);
+          }
+          const write = await runSkillScript("run_sql.ts", ["delete from canary"], { env });
+          assert.notEqual(write.code, 0);
+          assert.deepEqual(await canary(cluster), CANARY);
+        });
+      }
+
+      await t.step("psql is not started where its settings would be dropped", async () => {
+        const env = { DB_URL: dropping.url() };
+        const result = await runSkillScript(
+          "psql_with_ssl_fallback.ts",
+          ["-c", "delete from canary"],
+          { env },
+        );
+        assert.equal(result.code, 2, result.stderr);
+        assert.ok(isOneLineError(result.stderr), result.stderr);
+        assert.match(result.stderr, /refuses or drops the settings .* without read-only/);
+        assert.deepEqual(await canary(cluster), CANARY);
+      });
+    } finally {
+      await dropping.stop();
+      await refusing.stop();
+      await cluster.stop();
+    }
+  },
+});

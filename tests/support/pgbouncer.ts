@@ -28,11 +28,19 @@ export function pgbouncerPath(): string | undefined {
   return undefined;
 }
 
-/** Starts PgBouncer in transaction mode for the cluster's `postgres` database. */
-export async function startPgBouncer(cluster: Cluster): Promise<Bouncer> {
+/**
+ * Starts PgBouncer in transaction mode for the cluster's `postgres` database.
+ * `ignoreOptions`: accept the startup packet's `options` and drop them
+ * (`ignore_startup_parameters = options`, a common setting) instead of
+ * refusing the connection.
+ */
+export async function startPgBouncer(
+  cluster: Cluster,
+  { ignoreOptions = false }: { ignoreOptions?: boolean } = {},
+): Promise<Bouncer> {
   const program = pgbouncerPath();
   if (!program) throw new Error("pgbouncer is not installed (apt-get install pgbouncer)");
-  const dir = join(cluster.dir, "pgbouncer");
+  const dir = join(cluster.dir, ignoreOptions ? "pgbouncer-ignoring" : "pgbouncer");
   await Deno.mkdir(dir);
   const secrets = await cluster.sql(
     "select rolname, rolpassword from pg_authid where rolpassword is not null",
@@ -56,6 +64,7 @@ export async function startPgBouncer(cluster: Cluster): Promise<Bouncer> {
       "pool_mode = transaction",
       "default_pool_size = 2",
       `logfile = ${join(dir, "pgbouncer.log")}`,
+      ...(ignoreOptions ? ["ignore_startup_parameters = options"] : []),
     ].join("\n") + "\n",
   );
   const asRoot = Deno.uid() === 0;
