@@ -481,6 +481,34 @@ export function psqlConnectionArgument(args: readonly string[]): string | undefi
 }
 
 /**
+ * Runs `run` with `env` changed so that the password is in a password file
+ * of its own (mode 0600, in a private folder, removed afterwards) whose one
+ * line names this host, port and user, instead of PGPASSWORD. For psql
+ * sessions: libpq hands PGPASSWORD to whatever server a `\connect` inside
+ * psql names, while a line for this server alone gives another none (and
+ * `\getenv` finds no password to print). Without a password, `env` is kept.
+ */
+export async function withPrivatePassfile<T>(
+  env: Record<string, string>,
+  target: ConnectionTarget,
+  run: (env: Record<string, string>) => Promise<T>,
+): Promise<T> {
+  if (target.password === undefined) return await run(env);
+  const field = (value: string) => value.replace(/[\\:]/g, "\\$&");
+  const dir = await Deno.makeTempDir({ prefix: "postgres-skill-" });
+  try {
+    const file = join(dir, "pgpass");
+    const line = [target.host, String(target.port), "*", target.user, target.password]
+      .map(field).join(":");
+    await Deno.writeTextFile(file, `${line}\n`, { mode: 0o600 });
+    const { PGPASSWORD: _, ...rest } = env;
+    return await run({ ...rest, PGPASSFILE: file });
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
  * Runs a client tool with the terminal handed over (stdin, stdout and stderr
  * inherited) and returns its exit status. Ctrl-C goes to the tool, as it would
  * without this wrapper, instead of ending the wrapper under it.

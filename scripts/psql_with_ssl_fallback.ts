@@ -19,6 +19,7 @@ import {
   runToolInteractive,
   toolEnvironment,
   toolPath,
+  withPrivatePassfile,
 } from "../lib/tools.ts";
 
 const usage =
@@ -41,7 +42,17 @@ BEGIN READ WRITE, or \connect with options) inside psql lifts it.
 
 psql connects where the profile says: its connection arguments (-d, -h, -p,
 -U, a database or user name, a conninfo such as service=NAME) are refused, a
-usage error; use --profile and --database. Of the libpq variables in the
+usage error; use --profile and --database. The password reaches psql in a
+password file of its own (removed when psql ends) that names this server only:
+a \connect to another server inside psql gets no password. What psql does
+after connecting is psql's: \connect as another role with a password the OS
+user can read (~/.pgpass), \! (a shell command) and \setenv are not stopped,
+so the reader role and read-only bind the session psql opens, not every
+session it could open; and a reader can still PREPARE TRANSACTION (a lock
+kept after psql ends, where max_prepared_transactions > 0), make temporary
+tables, and change its own password. Behind a pooler that refuses or drops the
+settings sent at connection, psql is not started read-only (run_sql.ts
+applies them per transaction). Of the libpq variables in the
 environment only PGOPTIONS (see above), PGTZ and PGDATESTYLE reach psql:
 PGSERVICE, PGPASSFILE, PGSSLCERT and the rest would change where or as whom
 it connects.
@@ -127,7 +138,11 @@ await runScript("psql_with_ssl_fallback", async () => {
         `role the server holds to it`,
     );
   }
-  const code = await runToolInteractive(psql, ["-X", ...positionals], env);
+  const code = await withPrivatePassfile(
+    env,
+    target,
+    (env) => runToolInteractive(psql, ["-X", ...positionals], env),
+  );
   if (!write && (code === 1 || code === 3)) {
     // psql printed the error itself; this says what a refused write needs.
     note(

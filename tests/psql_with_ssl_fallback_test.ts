@@ -356,6 +356,56 @@ Deno.test("psql_with_ssl_fallback on a plain and an SSL-only server", async (t) 
       }
     });
 
+    await t.step("\\connect inside psql takes the password to no other server", async () => {
+      // A server that asks every client for its password in clear text, and keeps what comes.
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      const received: Uint8Array[] = [];
+      const serving = (async () => {
+        for await (const conn of listener) {
+          (async () => {
+            const buffer = new Uint8Array(8192);
+            const first = await conn.read(buffer);
+            if (first === null) return conn.close();
+            received.push(buffer.slice(0, first));
+            if (first === 8) { // SSLRequest: no SSL here
+              await conn.write(new TextEncoder().encode("N"));
+              const n = await conn.read(buffer);
+              if (n === null) return conn.close();
+              received.push(buffer.slice(0, n));
+            }
+            await conn.write(new Uint8Array([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // cleartext
+            const answer = await conn.read(buffer).catch(() => null);
+            if (answer !== null) received.push(buffer.slice(0, answer));
+            conn.close();
+          })().catch(() => {});
+        }
+      })().catch(() => {});
+      try {
+        const result = await runSkillScript(SCRIPT, [
+          "-c",
+          `\\getenv p PGPASSWORD`,
+          "-c",
+          "\\echo password:[:p]",
+          "-c",
+          `\\c "host=127.0.0.1 port=${port} user=tester dbname=postgres"`,
+        ], { env });
+        assert.match(result.stdout, /password:\[:p\]|password:\[\]/);
+        assert.ok(!result.stdout.includes(password) && !result.stderr.includes(password));
+        assert.ok(received.length > 0, "psql did try the other server");
+        const seen = new TextDecoder().decode(
+          new Uint8Array(received.flatMap((chunk) => [...chunk])),
+        );
+        assert.ok(!seen.includes(password), "the other server got the password");
+        // The profile's own server still gets it: the read-only session ran.
+        const own = await runSkillScript(SCRIPT, ["-At", "-c", "select 1"], { env });
+        assert.equal(own.stdout, "1\n", own.stderr);
+      } finally {
+        listener.close();
+        await serving;
+      }
+    });
+
     await t.step("the password is in no process's arguments while psql runs", async () => {
       const running = await spawnSkillScript(SCRIPT, ["-c", "select pg_sleep(1.5)"], {
         env: { ...env, DB_PROFILE: "secure" },
