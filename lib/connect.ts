@@ -267,7 +267,7 @@ async function settingsHeld(session: PgSession, target: ConnectionTarget): Promi
   );
   const names = GUARDED_SETTINGS.filter((name) => wanted.has(name));
   if (names.length === 0) return true;
-  const { rows } = await session.query(await loadSql("session_settings_held"), [names]);
+  const { rows } = await session.query(await loadSql("settings_named"), [names]);
   const actual = new Map(rows.map((r) => [String(r.name), String(r.setting)]));
   const same = (a: string, b: string) =>
     /^\d+$/.test(a) && /^\d+$/.test(b)

@@ -27,6 +27,7 @@ import {
   READER_SUFFIX,
 } from "../lib/reader_role.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
+import { loadSql } from "../lib/sql.ts";
 import {
   type ConnectionTarget,
   describeServer,
@@ -180,6 +181,10 @@ await runScript("readonly_role", async () => {
           `e.g. run_sql.ts --ddl "${open.map((o) => o.revoke).join("; ")}", then run this again`,
       );
     }
+    // Read before the change: the session may not outlive its COMMIT.
+    const [prepared] = (await session.query(await loadSql("settings_named"), [[
+      "max_prepared_transactions",
+    ]])).rows;
     const action = existing ? "reset-password" as const : "create" as const;
     await confirmAction(
       action === "create"
@@ -212,9 +217,20 @@ await runScript("readonly_role", async () => {
         return async () => void await setReaderKeys(profile.path, profile.name, before);
       },
     });
-    return { status: action === "create" ? "created" as const : "password reset" as const, change };
+    return {
+      status: action === "create" ? "created" as const : "password reset" as const,
+      change,
+      preparable: Number(prepared?.setting ?? 0),
+    };
   });
 
+  if (outcome.status !== "exists" && (outcome.preparable ?? 0) > 0) {
+    note(
+      `note: max_prepared_transactions is ${outcome.preparable} on ${describeServer(target)}, ` +
+        `so a reader may PREPARE TRANSACTION and its locks outlive its session (and a restart) ` +
+        `until someone runs ROLLBACK PREPARED; set it to 0 where nothing uses two-phase commit`,
+    );
+  }
   const inProfile = profile !== undefined && (outcome.status !== "exists" || named === role);
   if (inProfile) await checkLogin(role, outcome.status);
   else if (profile) {

@@ -138,7 +138,7 @@ for (const major of ["system", "13"]) {
   Deno.test(`readonly_role.ts end to end on PostgreSQL ${major}`, async (t) => {
     const cluster = await startCluster({
       embeddedMajor: major === "system" ? undefined : Number(major),
-      settings: { log_statement: "'all'" },
+      settings: { log_statement: "'all'", max_prepared_transactions: "3" },
     });
     const project = await makeProject();
     try {
@@ -223,6 +223,11 @@ for (const major of ["system", "13"]) {
         const report = JSON.parse(created.stdout);
         assert.equal(report.role, reader);
         assert.equal(report.status, "created");
+        assert.match(
+          created.stderr,
+          /max_prepared_transactions is 3 .* a reader may PREPARE TRANSACTION/,
+          "a lock a reader can keep is said",
+        );
         assert.deepEqual(report.saved, ["readonly_user", "readonly_password"]);
         assert.equal(report.login_checked, true);
         const row = await roleRow(cluster, reader);
