@@ -57,6 +57,9 @@ Options:
   --kind KINDS   only these (comma-separated): table, view, materialized_view,
                  column, function, procedure, index, type, sequence, trigger,
                  constraint, policy
+  --partitions   also what belongs to each partition (its columns, indexes,
+                 constraints, triggers: copies of its parent's), left out by
+                 default and counted on stderr; partitions themselves are listed
   --limit N      rows at most, the same as [limit] (default 200, at most
                  10000); a last line says when more matched
   --json         {"rows": [...], "total": N, "truncated": false, "limit": N};
@@ -86,7 +89,7 @@ await runScript("find_objects", async () => {
     formats: ["json", "csv"],
     positionals: { min: 1, max: 1 },
     limit: { fallback: 200 },
-    options: { kind: { type: "string" } },
+    options: { kind: { type: "string" }, partitions: { type: "boolean" } },
   }, Deno.args);
   const pattern = positionals[0];
   if (pattern.trim() === "") throw new UsageError("PATTERN is empty; give part of a name");
@@ -109,18 +112,31 @@ await runScript("find_objects", async () => {
   const dot = pattern.indexOf(".");
   const schema = dot === -1 ? null : pattern.slice(0, dot);
   const name = dot === -1 ? pattern : pattern.slice(dot + 1);
-  const result = await querySqlFile(target, "find_objects", [
-    name === "" ? "%" : likePattern(name),
-    kinds,
-    name.replace(/[*?]/g, ""),
-    limit,
-    schema === null ? null : likePattern(schema, true),
-  ]);
+  const find = (partitions: boolean) =>
+    querySqlFile(target, "find_objects", [
+      name === "" ? "%" : likePattern(name),
+      kinds,
+      name.replace(/[*?]/g, ""),
+      limit,
+      schema === null ? null : likePattern(schema, true),
+      partitions,
+    ]);
+  const result = await find(values.partitions === true);
   const list = countedList(resultRows(result), limit);
-  if (list.total === 0) {
+  // Counted on every row; with no row left, a second look says whether partitions hid some.
+  const members = list.total > 0 || values.partitions === true
+    ? Number(result.rows[0]?.partition_members ?? 0)
+    : Number((await find(true)).rows[0]?.total ?? 0);
+  if (list.total === 0 && members === 0) {
     note(`Nothing matches "${pattern}"${kinds ? ` among ${kinds.join(", ")}` : ""}`);
   }
+  if (members > 0) {
+    note(
+      `note: ${members} more of partitions' own (their columns, indexes, constraints, ` +
+        `triggers, copies of their parent's) left out; --partitions lists them`,
+    );
+  }
   const columns = ["kind", "schema", "name", "table", "detail"];
-  const rows = list.rows.map(({ family: _family, ...row }) => row);
+  const rows = list.rows.map(({ family: _family, partition_members: _members, ...row }) => row);
   printOutput(renderList({ ...list, columns, rows }, format));
 });

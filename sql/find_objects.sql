@@ -13,10 +13,13 @@
 -- constraint's type (", inherited" on a partition's or child table's copy), a policy's
 -- permissive or restrictive and its command). Names equal to the pattern's text come first
 -- ($3), then by family, schema, table, name.
+-- Unless $6, what belongs to a partition (its columns, indexes, constraints, triggers,
+-- policies: copies of its parent's, one per partition) is left out and counted instead, as
+-- partition_members; partitions themselves are listed.
 -- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 text LIKE pattern, $2 text[] families to keep (null: all), $3 text the
 -- plain text typed (for ranking exact names first), $4 int row limit, $5 text LIKE pattern the
--- schema must match (null: any).
+-- schema must match (null: any), $6 boolean partitions' members too.
 -- Server versions: PostgreSQL 11 and later (prokind); tested on 13-18 (18 keeps NOT NULL in
 -- pg_constraint, contype 'n', left out here).
 with objects as (
@@ -95,22 +98,34 @@ with objects as (
                           when 'd' then 'delete' else 'all' end
   from pg_policy p
   join pg_class c on c.oid = p.polrelid
+),
+matched as (
+  select o.kind,
+         o.family,
+         n.nspname as schema,
+         o.name,
+         r.relname as "table",
+         o.detail,
+         coalesce(r.relispartition, false) and not $6::boolean as member
+  from objects o
+  join pg_namespace n on n.oid = o.nsp
+  left join pg_class r on r.oid = o.owner_rel
+  where o.name ilike $1
+    and ($2::text[] is null or o.family = any($2::text[]))
+    and ($5::text is null or n.nspname ilike $5::text)
+    and n.nspname not in ('pg_catalog', 'information_schema')
+    and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
 )
-select o.kind,
-       o.family,
-       n.nspname as schema,
-       o.name,
-       r.relname as "table",
-       o.detail,
-       count(*) over () as total
-from objects o
-join pg_namespace n on n.oid = o.nsp
-left join pg_class r on r.oid = o.owner_rel
-where o.name ilike $1
-  and ($2::text[] is null or o.family = any($2::text[]))
-  and ($5::text is null or n.nspname ilike $5::text)
-  and n.nspname not in ('pg_catalog', 'information_schema')
-  and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-order by lower(o.name) = lower($3) desc, o.family, n.nspname, r.relname nulls first, o.name,
-         o.detail
+select m.kind,
+       m.family,
+       m.schema,
+       m.name,
+       m."table",
+       m.detail,
+       count(*) over () as total,
+       (select count(*) from matched where member) as partition_members
+from matched m
+where not m.member
+order by lower(m.name) = lower($3) desc, m.family, m.schema, m."table" nulls first, m.name,
+         m.detail
 limit $4

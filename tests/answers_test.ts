@@ -166,7 +166,14 @@ for (const major of MAJORS) {
           f: "foreign key",
           x: "exclusion",
         };
-        const found = await find(["app.*", "--kind", "constraint", "--limit", "1000"]);
+        const found = await find([
+          "app.*",
+          "--kind",
+          "constraint",
+          "--limit",
+          "1000",
+          "--partitions",
+        ]);
         assert.deepEqual(
           found.map((r: Row) => `${r.name} ${r.detail.replace(/ on domain .*|, inherited/g, "")}`)
             .sort(),
@@ -196,6 +203,25 @@ for (const major of MAJORS) {
             "events_other foreign key, inherited",
           ],
         );
+        // Without --partitions the partitions' copies are left out, and counted on stderr.
+        const folded = await run("find_objects.ts", ["account_id", "--limit", "1000"]);
+        const foldedRows = listOf(folded, "folded");
+        const partitionNames = ["events_2025", "events_2026", "events_other"];
+        assert.ok(foldedRows.every((r: Row) => !partitionNames.includes(r.table)));
+        assert.ok(foldedRows.some((r: Row) => r.table === "events" && r.kind === "column"));
+        const everything = listOf(
+          await run("find_objects.ts", ["account_id", "--limit", "1000", "--partitions"]),
+          "every",
+        );
+        const hidden = everything.length - foldedRows.length;
+        assert.ok(hidden >= 6, `columns and key copies of three partitions: ${hidden}`);
+        assert.match(folded.stderr, new RegExp(`note: ${hidden} more of partitions' own`));
+        const exact = await run("find_objects.ts", ["events_account_id_fkey"]);
+        assert.deepEqual(listOf(exact, "exact").map((r: Row) => r.table), ["events"]);
+        assert.match(exact.stderr, /note: 3 more of partitions' own/);
+        const onlyMembers = await run("find_objects.ts", ["events_2025_*", "--kind", "index"]);
+        assert.match(onlyMembers.stderr, /more of partitions' own .* --partitions lists them/);
+        assert.doesNotMatch(onlyMembers.stderr, /Nothing matches/);
         if (Number(cluster.major) >= 18) {
           // PostgreSQL 18 keeps NOT NULL as constraints; they are a column's, not listed.
           const [{ n }] = await cluster.sql(
