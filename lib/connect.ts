@@ -25,6 +25,7 @@ import type pg from "pg";
 import type { ConnectionOptions, PeerCertificate } from "node:tls";
 import { SkillError } from "./cli.ts";
 import {
+  NoAnswerError,
   type PgConnection,
   PgServerError,
   PgSession,
@@ -290,6 +291,8 @@ async function connectOnce(
   const auth: AuthSeen = { mechanisms: [], tls: false };
   const address = { host: target.hostaddr ?? target.host, port: target.port };
   const ssl = useSsl ? await tlsOptions(target, mode) : false;
+  // Read before the driver's variables are hidden: PGOPTIONS is the user's own options.
+  const options = pooled ? undefined : startupOptions(target);
   const client = withoutDriverEnvironment(() =>
     new pg.Client({
       host: address.host,
@@ -300,7 +303,7 @@ async function connectOnce(
       ssl,
       sslnegotiation: useSsl ? target.sslNegotiation ?? "postgres" : "postgres",
       application_name: target.parameters.application_name,
-      options: pooled ? undefined : startupOptions(target),
+      options,
       client_encoding: "UTF8",
       enableChannelBinding: useSsl && target.channelBinding !== "disable",
     } as pg.ClientConfig)
@@ -711,6 +714,13 @@ export function explainConnectError(error: unknown, target: ConnectionTarget): S
   const source = describeSource(target);
   const code = errorCode(error);
   const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  if (error instanceof NoAnswerError) {
+    return new SkillError(
+      `${server} accepted the login, then gave no answer for ${error.limitMs / 1000} s to the ` +
+        `first statement (the read of the session's settings), so the connection was closed; ` +
+        `the server or something between stopped answering: check, then run it again`,
+    );
+  }
   if (error instanceof ConnectTimeout) {
     return new SkillError(
       `No answer from ${server} within ${target.connectTimeoutSeconds} s; check the host and ` +

@@ -540,14 +540,21 @@ Deno.test("a server that stops answering after authentication ends the script", 
   const cluster = await startCluster();
   const proxy = startProxy(cluster);
   try {
-    proxy.fault("silent-after-auth");
+    const env = { DB_URL: proxy.url(), DB_STATEMENT_TIMEOUT_MS: "300", PGCONNECT_TIMEOUT: "1" };
     for (const script of ["test_connection.ts", "run_sql.ts"]) {
-      const result = await runSkillScript(script, script === "run_sql.ts" ? ["select 1"] : [], {
-        env: { DB_URL: proxy.url(), DB_STATEMENT_TIMEOUT_MS: "300", PGCONNECT_TIMEOUT: "1" },
-      });
+      const args = script === "run_sql.ts" ? ["select 1"] : [];
+      // Silent from the skill's first statement on: the read of the session's settings.
+      proxy.fault("silent-after-auth");
+      const result = await runSkillScript(script, args, { env });
       assert.equal(result.code, 1, `${script}: ${result.stdout}`);
-      assert.match(result.stderr, /No answer from .* for 1\.3 s while a statement ran/);
+      assert.match(result.stderr, /accepted the login, then gave no answer for 1\.3 s/);
       assert.ok(isOneLineError(result.stderr), result.stderr);
+      // Silent once connected: the script's own statement gets no answer.
+      proxy.fault("silent-after-first-statement");
+      const later = await runSkillScript(script, args, { env });
+      assert.equal(later.code, 1, `${script}: ${later.stdout}`);
+      assert.match(later.stderr, /No answer from .* for 1\.3 s while a statement ran/);
+      assert.ok(isOneLineError(later.stderr), later.stderr);
     }
   } finally {
     await proxy.stop();

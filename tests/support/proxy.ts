@@ -15,7 +15,9 @@ export type ProxyFault =
   /** Pass COMMIT on, then close both sides as the server's answer arrives, unsent. */
   | "lose-commit-answer"
   /** After the server's first ReadyForQuery, pass nothing more either way; keep both open. */
-  | "silent-after-auth";
+  | "silent-after-auth"
+  /** The same after the second: the client's first statement is answered, then silence. */
+  | "silent-after-first-statement";
 
 /** A running proxy. */
 export interface Proxy {
@@ -70,6 +72,7 @@ export function startProxy(cluster: Cluster): Proxy {
     const mode = fault;
     let silent = false;
     let commitSent = false;
+    let ready = 0;
     const toServer = messages(client, true);
     const toClient = messages(server, false);
     const clientSide = (async () => {
@@ -93,7 +96,13 @@ export function startProxy(cluster: Cluster): Proxy {
           return closeAll(client, server);
         }
         await writeAll(client, message.bytes);
-        if (mode === "silent-after-auth" && message.type === 0x5a) {
+        if (message.type === 0x5a) ready++;
+        const after = mode === "silent-after-auth"
+          ? 1
+          : mode === "silent-after-first-statement"
+          ? 2
+          : 0;
+        if (after > 0 && ready === after) {
           strike();
           silent = true;
         }
