@@ -20,7 +20,8 @@
  *   queries the checks ran. Budget: at most 1 s (a NOT EXISTS the planner ran
  *   as a nested loop once made it 5.5 s). Then the output's bytes (text and
  *   --json) against pg_dump --schema-only's on dev/fixtures/bookshop.sql and
- *   on pagila when its mirror is here (target: at most 0.6x each); and the
+ *   on pagila when its mirror is here (target: at most 0.6x each), with
+ *   describe_table.ts rental against psql's \d+ rental (at most 1.25x); and the
  *   catalog grown to 10,000 tables: time (target: at most 0.6x pg_dump's) and
  *   peak memory (VmHWM; target: at most pg_dump's), alternating.
  *
@@ -493,6 +494,24 @@ async function benchIntrospectOutput(
       `  ${database}: pg_dump --schema-only ${dumpBytes} bytes; schema_introspect.ts ${text} ` +
         `(${textRatio.toFixed(2)}x), --json ${json} (${jsonRatio.toFixed(2)}x) (target: at most ` +
         `0.60x) ${Math.max(textRatio, jsonRatio) <= 0.6 ? "MET" : "MISSED"}`,
+    );
+    if (database !== "pagila") continue;
+    // One table, as psql's \d+ describes it: describe_table.ts's table output against it.
+    const described = await bytesOf(
+      Deno.execPath(),
+      (await skillArgv("describe_table.ts", ["rental"])).slice(1),
+      env,
+    );
+    const psqlDescribed = await bytesOf(
+      psql,
+      ["-X", ...where(database), "-c", "\\d+ rental"],
+      options.dumpEnv,
+    );
+    const ratio = described / psqlDescribed;
+    console.log(
+      `  pagila rental: psql -X -c '\\d+ rental' ${psqlDescribed} bytes; describe_table.ts ` +
+        `rental ${described} (${ratio.toFixed(2)}x) (target: at most 1.25x) ` +
+        `${ratio <= 1.25 ? "MET" : "MISSED"}`,
     );
   }
 }
