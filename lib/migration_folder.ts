@@ -37,6 +37,7 @@ import {
   resolveMigrationsPath,
 } from "./migrations.ts";
 import { parseStatements, type Statement } from "./statements.ts";
+import { type Hazard, migrationHazards } from "./migration_hazards.ts";
 
 /** The changelog's file name in the migrations folder. */
 export const CHANGELOG = "CHANGELOG.md";
@@ -280,7 +281,7 @@ export async function parsePending(files: PendingFile[]): Promise<ParsedPending[
   for (const file of files) {
     try {
       const text = await readResolved({ path: file.path, real: file.path }) ?? "";
-      parsed.push({ ...file, text, statements: await parseStatements(text) });
+      parsed.push({ ...file, text, statements: await parseStatements(text, { tree: true }) });
     } catch (error) {
       parsed.push({
         ...file,
@@ -291,6 +292,24 @@ export async function parsePending(files: PendingFile[]): Promise<ParsedPending[
     }
   }
   return parsed;
+}
+
+/**
+ * The hazards of each pending file that parses, in the order they apply:
+ * each file judged as the one transaction it runs in, after the files before
+ * it (a table one of them makes is new in the next).
+ */
+export function pendingHazards(parsed: ParsedPending[]): (Hazard & { file: string })[] {
+  const hazards: (Hazard & { file: string })[] = [];
+  const before: Statement[] = [];
+  for (const file of parsed) {
+    if (file.error) continue;
+    for (const hazard of migrationHazards(file.statements, { before })) {
+      hazards.push({ file: file.name, ...hazard });
+    }
+    before.push(...file.statements);
+  }
+  return hazards;
 }
 
 /** A problem with the changelog, for migration_status.ts. */
@@ -462,6 +481,8 @@ export interface AddReport {
   changelog: string;
   /** The entry added. */
   entry: string;
+  /** What the statements added will do to a database in use (numbered as in the file). */
+  hazards: Hazard[];
 }
 
 /** `sql` ended so that nothing appended after it can join its last statement. */
@@ -509,11 +530,20 @@ export async function addToLatestPending(
     });
     const base = before === undefined || before.trim() === "" ? "" : terminated(before);
     const text = `${base}${base ? "\n" : ""}${terminated(sql)}`;
-    if ((await parseStatements(text)).length !== existing.length + added.length) {
+    const whole = await parseStatements(text, { tree: true });
+    if (whole.length !== existing.length + added.length) {
       throw new SkillError(
         `Appending to "${name}" would join statements; end the SQL with a semicolon`,
       );
     }
+    // Judged as part of the file it joins (one transaction), after the earlier pending files.
+    const earlier = [];
+    for (const file of pending.filter((p) => p.name !== name)) {
+      const read = await readResolved({ path: file.path, real: file.path }).catch(() => undefined);
+      if (read) earlier.push(...await parseStatements(read, { tree: true }).catch(() => []));
+    }
+    const hazards = migrationHazards(whole, { before: earlier })
+      .filter((h) => h.statement > existing.length);
     const objects = describeChanges(added);
     const entry = entryLine({
       date: localDate(options.now),
@@ -542,6 +572,7 @@ export async function addToLatestPending(
       objects,
       changelog: changelog.real,
       entry,
+      hazards,
     };
   });
 }

@@ -87,6 +87,11 @@ export interface Statement {
    * rolled-back check runs it and says that it could not look.
    */
   unseen: string[];
+  /**
+   * PostgreSQL's parse tree of it, the node's type (`IndexStmt` ...) and its
+   * fields, when parseStatements was asked to keep it.
+   */
+  tree?: { type: string; node: Record<string, unknown> };
 }
 
 /** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
@@ -750,9 +755,16 @@ const decoder = new TextDecoder();
  * parser. A syntax error is a usage error naming the line and what is wrong;
  * nothing is sent to a server before this succeeds. A leading byte order mark
  * (a file saved by some Windows editors) is skipped, as psql skips it.
+ * `options.tree` keeps each statement's parse tree (for the migration
+ * hazards); otherwise it is let go, as a large restore holds many.
  */
-export async function parseStatements(text: string): Promise<Statement[]> {
-  return await parseNested(text, 0);
+export async function parseStatements(
+  text: string,
+  options: { tree?: boolean } = {},
+): Promise<Statement[]> {
+  const statements = await parseNested(text, 0);
+  if (!options.tree) { for (const statement of statements) delete statement.tree; }
+  return statements;
 }
 
 /** How deep code inside code (a DO block that EXECUTEs a DO block ...) is followed. */
@@ -809,6 +821,7 @@ async function parseNested(text: string, depth: number): Promise<Statement[]> {
       endsTransaction: type === "TransactionStmt" &&
         !/SAVEPOINT|RELEASE|ROLLBACK_TO/.test(String(node.kind ?? "")),
       unseen: [],
+      tree: { type, node },
     });
     if (type === "DoStmt" || type === "CreateFunctionStmt") {
       await inspectBody(statements.at(-1)!, { type, node, depth });

@@ -20,7 +20,11 @@ It never writes, renames or deletes anything whose name ends in "released"
 (any case), nor anything outside the migrations folder (symlinks included).
 Statements that cannot run inside a transaction (CREATE INDEX CONCURRENTLY ...)
 are added with a warning: migration_apply.ts runs the files in one transaction
-and refuses them.
+and refuses them. The report lists the hazards of what was added, judged
+within the file it joins (one transaction) after the earlier pending files:
+the lock each statement takes, a rewrite or scan under it, code it may break,
+and the safe form (references/migration_hazards.md; migration_status.ts lists
+them for every pending file). They are said, not refused: the SQL is written.
 
 Options:
   -f, --file FILE     read the SQL from FILE
@@ -62,5 +66,17 @@ await runScript("migration_add", async () => {
   const report = await addToLatestPending(folder.absolute, sql, {
     message: values.message as string | undefined,
   });
-  printOutput(renderRecord({ ...report }, format));
+  const { hazards, ...rest } = report;
+  printOutput(renderRecord(
+    format === "json" ? { ...report } : {
+      ...rest,
+      // For people, one line each: where, the rule and what it does, the safe form.
+      hazards: hazards.map((h) =>
+        `line ${h.line}: ${h.rule}${h.table ? ` on ${h.table}` : ""}${
+          h.lock ? ` (${h.lock})` : ""
+        }: ${h.effect}; safe: ${h.safe}`
+      ),
+    },
+    format,
+  ));
 });

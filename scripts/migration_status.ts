@@ -12,6 +12,7 @@ import {
   describeChanges,
   listMigrations,
   parsePending,
+  pendingHazards,
   readChangelog,
   resolveMigrationsFolder,
 } from "../lib/migration_folder.ts";
@@ -32,6 +33,11 @@ Reads the migrations folder (see migration_path.ts) and shows, in sections:
                latest release), undated entries
   compaction   objects changed in more than one pending file on the same day:
                candidates to merge into one file (ask before merging)
+  hazards      what each pending statement will do to a database in use, from
+               PostgreSQL's parse tree: the rule (references/
+               migration_hazards.md explains each), the table, the lock it
+               takes there, the effect (a rewrite, a scan under the lock,
+               writes blocked, running code broken) and the safe form
 Nothing is written. A pending name that links out of the folder or to a
 released item (a symlink, or a hard link to a released file) is refused.
 
@@ -84,6 +90,18 @@ await runScript("migration_status", async () => {
     compaction: {
       columns: ["object", "date", "files"],
       rows: compactionCandidates(parsed, entries).map((c) => ({ ...c })),
+    },
+    hazards: {
+      columns: ["file", "line", "rule", "table", "lock", "effect", "safe"],
+      rows: pendingHazards(parsed).map((h) => ({
+        file: h.file,
+        line: h.line,
+        rule: h.rule,
+        table: h.table,
+        lock: h.lock,
+        effect: h.effect,
+        safe: h.safe,
+      })),
     },
   }, format));
 });

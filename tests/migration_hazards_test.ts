@@ -1,0 +1,318 @@
+/**
+ * The migration hazards: every rule raised by a statement that triggers it
+ * and not by its safe form (from PostgreSQL's parse tree alone); then, on a
+ * real server, the locks each statement is said to take are the locks it
+ * does take (read from pg_locks inside a transaction that is rolled back).
+ */
+import assert from "node:assert/strict";
+import { type Hazard, locksOf, migrationHazards, RULES } from "../lib/migration_hazards.ts";
+import { parseStatements } from "../lib/statements.ts";
+import { startCluster } from "./support/cluster.ts";
+import { connect } from "../lib/database.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+import { makeProject, runSkillScript } from "./support/run.ts";
+
+/** Set first in every case but the one about it, so that only the rule under test shows. */
+const TIMEOUT = "set lock_timeout = '2s';\n";
+
+/** The column types the fixture has, as format_type writes them. */
+const TYPES: Record<string, string> = {
+  "orders.note": "character varying(20)",
+  "orders.amount": "numeric(10,2)",
+  "orders.status": "text",
+};
+const columnType = (table: string, column: string) => TYPES[`${table}.${column}`];
+
+const TRIGGERS: [string, string, string][] = [
+  ["index-not-concurrent", "create index orders_customer on orders (customer_id)", "orders"],
+  ["drop-index-not-concurrent", "drop index orders_note_idx", ""],
+  [
+    "foreign-key-without-not-valid",
+    "alter table orders add constraint orders_fk foreign key (customer_id) references customers (id)",
+    "orders",
+  ],
+  [
+    "foreign-key-without-not-valid",
+    "alter table orders add column buyer int references customers (id)",
+    "orders",
+  ],
+  ["check-without-not-valid", "alter table orders add constraint c check (amount > 0)", "orders"],
+  ["set-not-null-scans", "alter table orders alter column status set not null", "orders"],
+  ["column-type-rewrite", "alter table orders alter column amount type bigint", "orders"],
+  ["column-type-rewrite", "alter table orders alter column note type varchar(10)", "orders"],
+  ["column-type-rewrite", "alter table orders alter column amount type numeric(12,3)", "orders"],
+  [
+    "add-column-volatile-default",
+    "alter table orders add column token uuid default gen_random_uuid()",
+    "orders",
+  ],
+  ["add-column-volatile-default", "alter table orders add column n bigserial", "orders"],
+  [
+    "add-column-volatile-default",
+    "alter table orders add column at timestamptz default clock_timestamp()",
+    "orders",
+  ],
+  [
+    "add-column-volatile-default",
+    "alter table orders add column g int generated always as identity",
+    "orders",
+  ],
+  ["constraint-builds-index", "alter table events add primary key (id)", "events"],
+  ["constraint-builds-index", "alter table events add constraint u unique (code)", "events"],
+  ["rename-column", "alter table orders rename column note to memo", "orders"],
+  ["rename-table", "alter table orders rename to purchases", "orders"],
+  ["drop-column", "alter table orders drop column note", "orders"],
+  ["drop-table", "drop table events", "events"],
+  ["vacuum-full", "vacuum full orders", "orders"],
+  ["cluster", "cluster orders using orders_pkey", "orders"],
+  ["reindex-not-concurrent", "reindex table orders", "orders"],
+  ["enum-add-value", "alter type mood add value 'meh'", ""],
+  ["enum-rename-value", "alter type mood rename value 'ok' to 'fine'", ""],
+];
+
+/** Safe forms: none of them raises anything (a lock_timeout is set before each). */
+const SAFE: string[] = [
+  "create index concurrently orders_customer on orders (customer_id)",
+  "drop index concurrently orders_note_idx",
+  "alter table orders add constraint orders_fk foreign key (customer_id) " +
+  "references customers (id) not valid",
+  "alter table orders validate constraint orders_old_fk",
+  "alter table orders add constraint c check (amount > 0) not valid",
+  "alter table orders alter column note type varchar(50)",
+  "alter table orders alter column note type text",
+  "alter table orders alter column amount type numeric(14,2)",
+  "alter table orders alter column amount type numeric",
+  "alter table orders add column flag boolean not null default false",
+  "alter table orders add column seen timestamptz default now()",
+  "alter table orders add column seen2 timestamptz default current_timestamp",
+  "alter table orders add column label text default 'x'::text",
+  "alter table events add constraint events_pk primary key using index events_id_key",
+  "vacuum orders",
+  "vacuum (analyze) orders",
+  "analyze orders",
+  "reindex table concurrently orders",
+  // A table made in the same file is new: nothing uses it yet.
+  "create table fresh (id int, ref int);\ncreate index on fresh (ref);\n" +
+  "alter table fresh add primary key (id);\nalter table fresh alter column ref set not null;\n" +
+  "alter table fresh rename column ref to other;\ndrop table fresh",
+];
+
+async function hazardsOf(sql: string, before = ""): Promise<Hazard[]> {
+  return migrationHazards(await parseStatements(sql, { tree: true }), {
+    columnType,
+    before: before ? await parseStatements(before, { tree: true }) : [],
+  });
+}
+
+Deno.test("each rule is raised by what triggers it, and by nothing else", async () => {
+  const seen = new Set<string>();
+  for (const [rule, sql, table] of TRIGGERS) {
+    const hazards = await hazardsOf(TIMEOUT + sql);
+    assert.deepEqual(hazards.map((h) => h.rule), [rule], sql);
+    assert.equal(hazards[0].table, table || null, sql);
+    assert.equal(hazards[0].line, 2, "the statement's own line");
+    assert.ok(hazards[0].effect.length > 0 && hazards[0].safe.length > 0);
+    seen.add(rule);
+  }
+  const multi = [
+    "lock-timeout-missing",
+    "locks-held-together",
+    "validate-under-lock",
+  ];
+  for (const rule of Object.keys(RULES)) {
+    assert.ok(seen.has(rule) || multi.includes(rule), `no trigger for ${rule}`);
+  }
+});
+
+Deno.test("the safe forms raise nothing", async () => {
+  for (const sql of SAFE) assert.deepEqual(await hazardsOf(TIMEOUT + sql), [], sql);
+});
+
+Deno.test("rules about a file's transaction: lock_timeout, locks held together, validation", async () => {
+  const bare = await hazardsOf(
+    "alter table orders add column a int;\nalter table orders add column b int",
+  );
+  assert.deepEqual(bare.map((h) => [h.rule, h.statement, h.table, h.lock]), [
+    ["lock-timeout-missing", 1, "orders", "ACCESS EXCLUSIVE"],
+  ]);
+  assert.deepEqual(
+    await hazardsOf("set lock_timeout = 0;\nalter table orders add column a int")
+      .then((h) => h.map((x) => x.rule)),
+    ["lock-timeout-missing"],
+    "0 is no timeout",
+  );
+  const together = await hazardsOf(
+    TIMEOUT + "alter table orders add column a int;\nalter table customers add column b int",
+  );
+  assert.deepEqual(together.map((h) => [h.rule, h.statement, h.table]), [
+    ["locks-held-together", 3, "customers"],
+  ]);
+  // The NOT NULL route in one file: the validation scans under ADD CONSTRAINT's lock.
+  const oneFile = await hazardsOf(
+    TIMEOUT +
+      "alter table orders add constraint s check (status is not null) not valid;\n" +
+      "alter table orders validate constraint s;\n" +
+      "alter table orders alter column status set not null",
+  );
+  assert.deepEqual(oneFile.map((h) => h.rule), ["validate-under-lock"]);
+  // In two files (two transactions), the way references/ gives it: nothing to say.
+  const second = await hazardsOf(
+    TIMEOUT + "alter table orders validate constraint s;\n" +
+      "alter table orders alter column status set not null;\nalter table orders drop constraint s",
+    TIMEOUT + "alter table orders add constraint s check (status is not null) not valid",
+  );
+  assert.deepEqual(second, []);
+  // Without the validated check, SET NOT NULL scans; a table from an earlier file is new.
+  assert.deepEqual(
+    (await hazardsOf(TIMEOUT + "alter table orders alter column status set not null")).map((h) =>
+      h.rule
+    ),
+    ["set-not-null-scans"],
+  );
+  assert.deepEqual(
+    await hazardsOf(TIMEOUT + "create index on fresh (id)", "create table fresh (id int)"),
+    [],
+  );
+  // Without the column's type at hand, a type change is a rewrite until shown otherwise.
+  const unknown = migrationHazards(
+    await parseStatements(TIMEOUT + "alter table orders alter column note type varchar(50)", {
+      tree: true,
+    }),
+  );
+  assert.deepEqual(unknown.map((h) => h.rule), ["column-type-rewrite"]);
+});
+
+/** The fixture every case runs against. */
+const FIXTURE = `
+create type mood as enum ('ok', 'sad');
+create table customers (id int primary key);
+create table orders (id int primary key, customer_id int, note varchar(20),
+  amount numeric(10,2), status text);
+create index orders_note_idx on orders (note);
+create table events (id int, code text);
+create unique index events_id_key on events (id);
+alter table orders add constraint orders_old_fk foreign key (customer_id)
+  references customers (id) not valid;
+insert into customers values (1);
+insert into orders values (1, 1, 'a', 1, 'new');
+`;
+
+Deno.test("the locks each statement is said to take are those the server takes", async () => {
+  const cluster = await startCluster();
+  try {
+    await cluster.sql(FIXTURE);
+    Deno.env.set("DB_URL", cluster.url());
+    const target = await resolveTarget({ session: "plain" });
+    Deno.env.delete("DB_URL");
+    const { session } = await connect(target);
+    try {
+      const cases = [...TRIGGERS.map(([, sql]) => sql), ...SAFE.slice(0, -1)];
+      for (const sql of cases) {
+        const [statement] = await parseStatements(sql, { tree: true });
+        if (statement.outsideTransaction) continue; // CONCURRENTLY, VACUUM: no transaction
+        const said = Object.fromEntries(locksOf(statement).map((l) => [l.table, l.lock]));
+        await session.transaction("begin");
+        try {
+          // By oid: a table renamed by the statement is still the table it locked.
+          const { rows: oids } = await session.query(
+            "select t, to_regclass(t)::oid::text as oid from unnest($1::text[]) t",
+            [Object.keys(said)],
+          );
+          const names = Object.fromEntries(oids.map((r) => [String(r.oid), String(r.t)]));
+          await session.simpleQuery(sql);
+          const { rows: locked } = await session.query(
+            `select l.relation::text as oid, l.mode from pg_locks l
+              where l.pid = pg_backend_pid() and l.locktype = 'relation'`,
+          );
+          const rows = locked.filter((r) => names[String(r.oid)] !== undefined)
+            .map((r) => ({ table: names[String(r.oid)], mode: r.mode }));
+          const strength = [
+            "RowExclusiveLock",
+            "ShareUpdateExclusiveLock",
+            "ShareLock",
+            "ShareRowExclusiveLock",
+            "ExclusiveLock",
+            "AccessExclusiveLock",
+          ];
+          const held: Record<string, string> = {};
+          for (const row of rows) {
+            const table = String(row.table);
+            const mode = String(row.mode);
+            if (!held[table] || strength.indexOf(mode) > strength.indexOf(held[table])) {
+              held[table] = mode;
+            }
+          }
+          const words = (mode: string) =>
+            mode.replace(/Lock$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+          for (const [table, lock] of Object.entries(said)) {
+            assert.equal(held[table] && words(held[table]), lock, `${sql}: ${table}`);
+          }
+        } finally {
+          await session.transaction("rollback");
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("every rule has its line in references/migration_hazards.md", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../references/migration_hazards.md", import.meta.url),
+  );
+  for (const rule of Object.keys(RULES)) {
+    assert.match(text, new RegExp(`^\\| \`${rule}\` \\|`, "m"), rule);
+  }
+});
+
+Deno.test("migration_add says the hazards of what it adds; migration_status lists each file's", async () => {
+  const project = await makeProject();
+  try {
+    const run = (script: string, args: string[]) =>
+      runSkillScript(script, args, { env: project.env });
+    const first = await run("migration_add.ts", [
+      "create table notes (id int primary key, body text);\n" +
+      "create index notes_body on notes (body);",
+      "--json",
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout).hazards, [], "a new table: nothing to say");
+    const second = await run("migration_add.ts", [
+      "alter table orders add column token uuid default gen_random_uuid();",
+      "--json",
+    ]);
+    assert.equal(second.code, 0, second.stderr);
+    const added = JSON.parse(second.stdout);
+    assert.deepEqual(added.hazards.map((h: Hazard) => [h.rule, h.statement, h.table]), [
+      ["add-column-volatile-default", 3, "orders"],
+      ["lock-timeout-missing", 3, "orders"],
+    ]);
+    const table = await run("migration_add.ts", ["create index on notes (id);"]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /hazards +\| *$/m, "the new table, made earlier in the file");
+    // The next file is a transaction of its own, after the first: notes is new there too.
+    const folder = `${project.root}/db/migrations`;
+    await Deno.writeTextFile(
+      `${folder}/1_prerelease.sql`,
+      "set lock_timeout = '2s';\ncreate index notes_more on notes (body);\n" +
+        "alter table orders add constraint orders_fk foreign key (customer_id) " +
+        "references customers (id);\n",
+    );
+    const status = await run("migration_status.ts", ["--json"]);
+    assert.equal(status.code, 0, status.stderr);
+    const hazards = JSON.parse(status.stdout).hazards;
+    assert.deepEqual(
+      hazards.map((h: Hazard & { file: string }) => [h.file, h.line, h.rule, h.table, h.lock]),
+      [
+        ["prerelease.sql", 4, "add-column-volatile-default", "orders", "ACCESS EXCLUSIVE"],
+        ["prerelease.sql", 4, "lock-timeout-missing", "orders", "ACCESS EXCLUSIVE"],
+        ["1_prerelease.sql", 3, "foreign-key-without-not-valid", "orders", "SHARE ROW EXCLUSIVE"],
+      ],
+    );
+  } finally {
+    await project.remove();
+  }
+});
