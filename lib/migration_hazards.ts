@@ -21,7 +21,7 @@ export type LockMode =
   | "ROW EXCLUSIVE";
 
 /** How strong each mode is: a stronger one conflicts with more. */
-const STRENGTH: Record<LockMode, number> = {
+export const LOCK_STRENGTH: Record<LockMode, number> = {
   "ROW EXCLUSIVE": 1,
   "SHARE UPDATE EXCLUSIVE": 2,
   "SHARE": 3,
@@ -126,7 +126,7 @@ function option(options: unknown, name: string): boolean {
 
 /** The stronger of two modes. */
 function stronger(a: LockMode | undefined, b: LockMode): LockMode {
-  return a !== undefined && STRENGTH[a] >= STRENGTH[b] ? a : b;
+  return a !== undefined && LOCK_STRENGTH[a] >= LOCK_STRENGTH[b] ? a : b;
 }
 
 /**
@@ -728,7 +728,7 @@ function inspectAll(
       lockTimeoutReported = true;
       add("lock-timeout-missing", { table: locks[0].table }, locks[0].lock);
     }
-    const blocking = locks.filter((l) => STRENGTH[l.lock] >= STRENGTH["SHARE"]);
+    const blocking = locks.filter((l) => LOCK_STRENGTH[l.lock] >= LOCK_STRENGTH["SHARE"]);
     const heldBefore = strongHeld.filter((t) => !blocking.some((l) => sameTable(l.table, t)));
     if (blocking.length > 0 && heldBefore.length > 0 && !statement.outsideTransaction) {
       add(

@@ -12,6 +12,7 @@ import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import { loadSql } from "./sql.ts";
 import type { Statement } from "./statements.ts";
+import { LOCK_BLOCKS, LOCK_STRENGTH, type LockMode, locksOf } from "./migration_hazards.ts";
 
 /** One statement of one pending file. */
 export interface MigrationStatement {
@@ -187,6 +188,40 @@ export function statementsThat(
   );
 }
 
+/** A table the run locks: as it was before, who used it then, and the lock the run took. */
+export interface TableReport {
+  /** The table as the catalog names it (or as the files do, when it did not exist before). */
+  table: string;
+  /** False for a table the run itself makes. */
+  existed: boolean;
+  size: string | null;
+  size_bytes: number | null;
+  estimated_rows: number | null;
+  /** Other sessions holding a lock on it just before the run, and waiting for one. */
+  sessions_holding: number;
+  sessions_waiting: number;
+  /** Seconds the oldest of those holders had been in its transaction. */
+  oldest_holder_seconds: number | null;
+  /** The strongest lock the run held on it, read from pg_locks inside its transaction. */
+  lock_taken: string | null;
+}
+
+/** The tables the statements lock, as they are named (schema or null, name). */
+function lockedTables(statements: MigrationStatement[]): { schema: string | null; name: string }[] {
+  const seen = new Map<string, { schema: string | null; name: string }>();
+  for (const { statement } of statements) {
+    if (!statement.tree) continue;
+    for (const { table } of locksOf(statement)) {
+      const dot = table.indexOf(".");
+      const entry = dot === -1
+        ? { schema: null, name: table }
+        : { schema: table.slice(0, dot), name: table.slice(dot + 1) };
+      seen.set(`${entry.schema}.${entry.name}`, entry);
+    }
+  }
+  return [...seen.values()];
+}
+
 /** What a run did. */
 export interface MigrationRun {
   /** Statements sent, each once. */
@@ -204,6 +239,8 @@ export interface MigrationRun {
    * write rows to (`trigger on table`), which ran unseen.
    */
   triggersRun: string[];
+  /** The tables it locked, measured on the database: size, rows, who used them, the lock taken. */
+  tables: TableReport[];
 }
 
 /**
@@ -252,6 +289,15 @@ export async function runMigrations(
       });
     };
     const before = options.commit ? undefined : await positions();
+    // Who uses the tables now, before the run's own locks make anyone wait.
+    const named = lockedTables(statements);
+    const beforeRun = named.length
+      ? (await session.query(await loadSql("migration_tables"), [
+        named.map((n) => n.schema),
+        named.map((n) => n.name),
+      ])).rows
+      : [];
+    let taken: Record<string, unknown>[] = [];
     await session.transaction("begin");
     let step = "";
     let verified: Verified[] = [];
@@ -278,6 +324,8 @@ export async function runMigrations(
           ) => `${row.trigger} on ${row.table}`);
         }
       }
+      step = "Reading the locks the run holds";
+      taken = (await session.query(await loadSql("migration_locks_taken"))).rows;
       step = "Looking up the changed objects";
       if (!options.commit) verified = await verify();
       if (options.commit) {
@@ -319,6 +367,87 @@ export async function runMigrations(
       verified,
       movedSequences,
       triggersRun,
+      tables: tableReports(named, beforeRun, taken),
+    };
+  });
+}
+
+/**
+ * Before an apply is confirmed: each table the statements lock, as it is now
+ * and who uses it, with the strongest lock the statements will take on it
+ * (from the parse tree; the check reads the real ones from pg_locks).
+ */
+export async function measureTables(
+  target: ConnectionTarget,
+  statements: MigrationStatement[],
+): Promise<TableReport[]> {
+  const named = lockedTables(statements);
+  if (named.length === 0) return [];
+  const expected = new Map<string, LockMode>();
+  for (const { statement } of statements) {
+    if (!statement.tree) continue;
+    for (const { table, lock } of locksOf(statement)) {
+      const held = expected.get(table);
+      if (!held || LOCK_STRENGTH[lock] > LOCK_STRENGTH[held]) expected.set(table, lock);
+    }
+  }
+  const rows = await withSession(
+    target,
+    async (session) =>
+      (await session.query(await loadSql("migration_tables"), [
+        named.map((n) => n.schema),
+        named.map((n) => n.name),
+      ])).rows,
+  );
+  return tableReports(named, rows, []).map((report, i) => ({
+    ...report,
+    lock_taken: expected.get(
+      named[i].schema ? `${named[i].schema}.${named[i].name}` : named[i].name,
+    ) ?? null,
+  }));
+}
+
+/** One line for people: the table, how big, the lock, who uses it now. */
+export function tableReportText(report: TableReport, verb: "takes" | "will take"): string {
+  if (!report.existed) return `${report.table}: made by the run`;
+  const rows = report.estimated_rows === null
+    ? "rows not counted"
+    : `~${report.estimated_rows} rows`;
+  const lock = report.lock_taken
+    ? `the run ${verb} ${report.lock_taken}, which ${LOCK_BLOCKS[report.lock_taken as LockMode]}`
+    : "the run takes no lock on it";
+  const users = report.sessions_holding === 0 && report.sessions_waiting === 0
+    ? "no other session holds or waits for a lock on it now"
+    : `${report.sessions_holding} other session${report.sessions_holding === 1 ? "" : "s"} ` +
+      `hold${report.sessions_holding === 1 ? "s" : ""} a lock on it now${
+        report.oldest_holder_seconds !== null
+          ? ` (the oldest in its transaction for ${report.oldest_holder_seconds} s)`
+          : ""
+      }, ${report.sessions_waiting} wait${report.sessions_waiting === 1 ? "s" : ""}`;
+  return `${report.table} (${report.size}, ${rows}): ${lock}; ${users}`;
+}
+
+/** The measured tables: each named one as it was, with the lock the run took on it. */
+function tableReports(
+  named: { schema: string | null; name: string }[],
+  beforeRun: Record<string, unknown>[],
+  taken: Record<string, unknown>[],
+): TableReport[] {
+  const lockByOid = new Map(taken.map((t) => [String(t.oid), String(t.mode)]));
+  const number = (value: unknown) => value === null || value === undefined ? null : Number(value);
+  return named.map((n, i) => {
+    const row = beforeRun[i] ?? {};
+    const oid = row.oid === null || row.oid === undefined ? null : String(row.oid);
+    return {
+      table: oid === null ? (n.schema ? `${n.schema}.${n.name}` : n.name) : String(row.table),
+      existed: oid !== null,
+      size: (row.size ?? null) as string | null,
+      size_bytes: number(row.size_bytes),
+      estimated_rows: number(row.estimated_rows),
+      sessions_holding: number(row.sessions_holding) ?? 0,
+      sessions_waiting: number(row.sessions_waiting) ?? 0,
+      oldest_holder_seconds: number(row.oldest_holder_seconds),
+      lock_taken: oid === null ? null : lockByOid.get(oid) ?? null,
     };
   });
 }

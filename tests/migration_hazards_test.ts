@@ -264,7 +264,7 @@ Deno.test("every rule has its line in references/migration_hazards.md", async ()
     new URL("../references/migration_hazards.md", import.meta.url),
   );
   for (const rule of Object.keys(RULES)) {
-    assert.match(text, new RegExp(`^\\| \`${rule}\` \\|`, "m"), rule);
+    assert.match(text, new RegExp(`^\\| \`${rule}\` +\\|`, "m"), rule);
   }
 });
 
@@ -314,5 +314,63 @@ Deno.test("migration_add says the hazards of what it adds; migration_status list
     );
   } finally {
     await project.remove();
+  }
+});
+
+Deno.test("migration_apply's check measures the tables it locks on the database", async () => {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  try {
+    await cluster.sql(FIXTURE);
+    await cluster.sql(
+      "insert into orders select g, 1, 'x', 1, 'new' from generate_series(2, 5000) g",
+    );
+    await cluster.sql("analyze orders");
+    Deno.env.set("DB_URL", cluster.url());
+    const target = await resolveTarget({ session: "plain" });
+    Deno.env.delete("DB_URL");
+    // A reader in a transaction: its ACCESS SHARE does not conflict with CREATE INDEX's SHARE.
+    const { session: reader } = await connect(target);
+    try {
+      await reader.transaction("begin");
+      await reader.query("select count(*) from orders");
+      const folder = `${project.root}/db/migrations`;
+      await Deno.mkdir(folder, { recursive: true });
+      await Deno.writeTextFile(
+        `${folder}/prerelease.sql`,
+        "create index orders_customer on orders (customer_id);\ncreate table fresh (id int);\n",
+      );
+      const env = { ...project.env, DB_URL: cluster.url() };
+      const check = await runSkillScript("migration_apply.ts", ["--json"], { env });
+      assert.equal(check.code, 0, check.stderr);
+      const tables = JSON.parse(check.stdout).tables;
+      assert.equal(tables.length, 1, JSON.stringify(tables));
+      const [orders] = tables;
+      assert.equal(orders.table, "orders");
+      assert.equal(orders.existed, true);
+      assert.equal(orders.lock_taken, "SHARE", "read from pg_locks inside the check");
+      assert.equal(orders.sessions_holding, 1, "the reader");
+      assert.equal(orders.sessions_waiting, 0);
+      assert.ok(orders.oldest_holder_seconds >= 0);
+      assert.equal(orders.estimated_rows, 5000);
+      const [{ bytes }] = await cluster.sql(
+        "select pg_total_relation_size('orders')::int8 as bytes",
+      );
+      assert.equal(orders.size_bytes, Number(bytes));
+      assert.match(
+        check.stderr,
+        /orders \([^)]*, ~5000 rows\): the run takes SHARE, which blocks its writes \(reads go on\); 1 other session holds a lock on it now/,
+      );
+      const [{ n }] = await cluster.sql(
+        "select count(*)::int as n from pg_class where relname in ('orders_customer', 'fresh')",
+      );
+      assert.equal(n, 0, "a check changes nothing");
+    } finally {
+      await reader.transaction("rollback").catch(() => {});
+      await reader.close();
+    }
+  } finally {
+    await project.remove();
+    await cluster.stop();
   }
 });
