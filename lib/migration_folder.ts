@@ -37,7 +37,7 @@ import {
   resolveMigrationsPath,
 } from "./migrations.ts";
 import { parseStatements, type Statement } from "./statements.ts";
-import { type Hazard, migrationHazards } from "./migration_hazards.ts";
+import { type Hazard, type HazardContext, migrationHazards } from "./migration_hazards.ts";
 
 /** The changelog's file name in the migrations folder. */
 export const CHANGELOG = "CHANGELOG.md";
@@ -299,12 +299,15 @@ export async function parsePending(files: PendingFile[]): Promise<ParsedPending[
  * each file judged as the one transaction it runs in, after the files before
  * it (a table one of them makes is new in the next).
  */
-export function pendingHazards(parsed: ParsedPending[]): (Hazard & { file: string })[] {
+export function pendingHazards(
+  parsed: ParsedPending[],
+  context: Omit<HazardContext, "before"> = {},
+): (Hazard & { file: string })[] {
   const hazards: (Hazard & { file: string })[] = [];
   const before: Statement[] = [];
   for (const file of parsed) {
     if (file.error) continue;
-    for (const hazard of migrationHazards(file.statements, { before })) {
+    for (const hazard of migrationHazards(file.statements, { ...context, before })) {
       hazards.push({ file: file.name, ...hazard });
     }
     before.push(...file.statements);

@@ -750,6 +750,31 @@ function inspectAll(
   return hazards;
 }
 
+/**
+ * The columns whose type the statements change, as written (schema or null,
+ * table, column): what {@linkcode HazardContext.columnType} is asked about.
+ */
+export function typeChangedColumns(
+  statements: Statement[],
+): { schema: string | null; table: string; column: string }[] {
+  const found: { schema: string | null; table: string; column: string }[] = [];
+  for (const statement of statements) {
+    const { type, node } = treeOf(statement);
+    if (type !== "AlterTableStmt") continue;
+    const relation = (node.relation ?? {}) as Node;
+    for (const item of (node.cmds as Node[] | undefined) ?? []) {
+      const cmd = (item.AlterTableCmd ?? {}) as Node;
+      if (cmd.subtype !== "AT_AlterColumnType") continue;
+      found.push({
+        schema: relation.schemaname ? String(relation.schemaname) : null,
+        table: String(relation.relname ?? ""),
+        column: String(cmd.name ?? ""),
+      });
+    }
+  }
+  return found;
+}
+
 /** The column of a `column IS NOT NULL` check, if that is what it is. */
 function notNullColumn(expression: unknown): string | undefined {
   const [type, node] = unwrap(expression);
@@ -758,4 +783,11 @@ function notNullColumn(expression: unknown): string | undefined {
   if (argType !== "ColumnRef") return undefined;
   const fields = strings(arg.fields);
   return fields.length === 1 ? fields[0] : undefined;
+}
+
+/** One hazard in one line for people: where, the rule, the table and lock, the effect, the safe form. */
+export function hazardText(hazard: Hazard & { file?: string }): string {
+  return `${hazard.file ? `${hazard.file} ` : ""}line ${hazard.line}: ${hazard.rule}` +
+    (hazard.table ? ` on ${hazard.table}` : "") + (hazard.lock ? ` (${hazard.lock})` : "") +
+    `: ${hazard.effect}; safe: ${hazard.safe}`;
 }

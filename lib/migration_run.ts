@@ -12,7 +12,13 @@ import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import { loadSql } from "./sql.ts";
 import type { Statement } from "./statements.ts";
-import { LOCK_BLOCKS, LOCK_STRENGTH, type LockMode, locksOf } from "./migration_hazards.ts";
+import {
+  LOCK_BLOCKS,
+  LOCK_STRENGTH,
+  type LockMode,
+  locksOf,
+  typeChangedColumns,
+} from "./migration_hazards.ts";
 
 /** One statement of one pending file. */
 export interface MigrationStatement {
@@ -405,6 +411,36 @@ export async function measureTables(
       named[i].schema ? `${named[i].schema}.${named[i].name}` : named[i].name,
     ) ?? null,
   }));
+}
+
+/**
+ * The type each column the statements change the type of has now, keyed
+ * `table.column` as the files write them (`schema.table.column` with a schema):
+ * for the hazards, which tell a widening from a rewrite by it.
+ */
+export async function columnTypesNow(
+  target: ConnectionTarget,
+  statements: MigrationStatement[],
+): Promise<Map<string, string>> {
+  const columns = typeChangedColumns(statements.map((s) => s.statement));
+  if (columns.length === 0) return new Map();
+  const rows = await withSession(
+    target,
+    async (session) =>
+      (await session.query(await loadSql("column_types"), [
+        columns.map((c) => c.schema),
+        columns.map((c) => c.table),
+        columns.map((c) => c.column),
+      ])).rows,
+  );
+  const types = new Map<string, string>();
+  columns.forEach((c, i) => {
+    const type = rows[i]?.type;
+    if (type !== null && type !== undefined) {
+      types.set(`${c.schema ? `${c.schema}.` : ""}${c.table}.${c.column}`, String(type));
+    }
+  });
+  return types;
 }
 
 /** One line for people: the table, how big, the lock, who uses it now. */

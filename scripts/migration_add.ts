@@ -4,6 +4,7 @@ import { note, parseCli, readInputText, runScript } from "../lib/cli.ts";
 import { parseStatements } from "../lib/statements.ts";
 import { addToLatestPending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
+import { hazardText } from "../lib/migration_hazards.ts";
 
 const usage = `Usage: migration_add.ts "<sql>" [--message TEXT] [--profile NAME] [--json]
        migration_add.ts -f FILE [--message TEXT] ...
@@ -71,11 +72,7 @@ await runScript("migration_add", async () => {
     format === "json" ? { ...report } : {
       ...rest,
       // For people, one line each: where, the rule and what it does, the safe form.
-      hazards: hazards.map((h) =>
-        `line ${h.line}: ${h.rule}${h.table ? ` on ${h.table}` : ""}${
-          h.lock ? ` (${h.lock})` : ""
-        }: ${h.effect}; safe: ${h.safe}`
-      ),
+      hazards: hazards.map((h) => hazardText(h)),
     },
     format,
   ));

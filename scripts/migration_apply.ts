@@ -1,8 +1,15 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
 import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
-import { listMigrations, parsePending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
 import {
+  listMigrations,
+  parsePending,
+  pendingHazards,
+  resolveMigrationsFolder,
+} from "../lib/migration_folder.ts";
+import { hazardText } from "../lib/migration_hazards.ts";
+import {
+  columnTypesNow,
   measureTables,
   type MigrationStatement,
   planMigrations,
@@ -48,7 +55,9 @@ the strongest lock the run took on it, read from pg_locks inside the
 transaction: "orders (2.3 GB, ~9000000 rows): the run takes ACCESS EXCLUSIVE,
 which blocks every read and write of it; 14 other sessions hold a lock on it
 now". --apply says the same (with the locks the statements will take) in its
-confirmation. migration_status.ts lists the hazards behind them.
+confirmation, and both list the hazards of the pending statements
+(references/migration_hazards.md), judged with the column types the database
+has now: a varchar made longer is no rewrite.
 Afterwards each object the files create, alter, rename or drop is looked up in
 the catalog with the cheapest query that confirms it (inside the transaction
 for a check), and listed: expected present or absent, and what was found. Exit
@@ -58,7 +67,7 @@ Options:
   --apply          commit (after confirmation) instead of rolling back
   --profile NAME   the profile to apply to (and whose migrations_path counts)
   --json           {mode, database, files, statements, committed, verified,
-                   tables}
+                   tables, hazards}
   --help           this text
 
 Example:
@@ -80,13 +89,19 @@ await runScript("migration_apply", async () => {
     note(`No pending migrations in "${folder.absolute}"; nothing to ${apply ? "apply" : "check"}`);
     return 0;
   }
-  const statements = planMigrations(await parsePending(pending), { commit: apply });
+  const parsed = await parsePending(pending);
+  const statements = planMigrations(parsed, { commit: apply });
   const files = pending.map((f) => f.name);
   const target = await resolveTarget({ profile, session: apply ? "migration" : "explain" });
   const where = `database "${target.database}" at ${describeServer(target)} ` +
     `(${describeSource(target)})`;
   const what = `${statements.length} statement${statements.length === 1 ? "" : "s"} from ` +
     `${files.join(", ")}`;
+  // The hazards, with the column types the database has now (a widening rewrites nothing).
+  const types = await columnTypesNow(target, statements);
+  const hazards = pendingHazards(parsed, {
+    columnType: (table, column) => types.get(`${table}.${column}`),
+  });
   if (apply) {
     const escaping = statementsThat(statements, (s) => s.escapes);
     // Said before YES: what each table will be locked with, how big it is, who uses it now.
@@ -96,6 +111,11 @@ await runScript("migration_apply", async () => {
     await confirmAction(
       `Apply ${what} to ${where}, in one transaction?` +
         (tables.length ? `\nTables locked until COMMIT:\n  ${tables.join("\n  ")}` : "") +
+        (hazards.length
+          ? `\nHazards (references/migration_hazards.md):\n  ${
+            hazards.map(hazardText).join("\n  ")
+          }`
+          : "") +
         (escaping.length
           ? `\nThese act outside the transaction, and a failure later does not undo them:\n  ` +
             escaping.join("\n  ")
@@ -124,6 +144,7 @@ await runScript("migration_apply", async () => {
   );
   // What the run locked, measured: the locks from pg_locks, the users from just before.
   for (const table of run.tables) note(`  ${tableReportText(table, "takes")}`);
+  if (!apply) { for (const hazard of hazards) note(`  hazard: ${hazardText(hazard)}`); }
   if (format === "json") {
     printOutput(JSON.stringify(
       {
@@ -134,6 +155,7 @@ await runScript("migration_apply", async () => {
         committed: run.committed,
         verified: run.verified,
         tables: run.tables,
+        hazards,
         ...(run.movedSequences.length ? { moved_sequences: run.movedSequences } : {}),
         ...listed("not_undone", statementsThat(statements, (s) => s.notUndone)),
         ...listed("unseen", statementsThat(statements, (s) => s.unseen)),

@@ -374,3 +374,41 @@ Deno.test("migration_apply's check measures the tables it locks on the database"
     await cluster.stop();
   }
 });
+
+Deno.test("on a database, a type change is judged by the column's type now", async () => {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  try {
+    await cluster.sql(FIXTURE);
+    const folder = `${project.root}/db/migrations`;
+    await Deno.mkdir(folder, { recursive: true });
+    await Deno.writeTextFile(
+      `${folder}/prerelease.sql`,
+      "set lock_timeout = '2s';\nalter table orders alter column note type varchar(50);\n",
+    );
+    await Deno.writeTextFile(
+      `${folder}/1_prerelease.sql`,
+      "set lock_timeout = '2s';\nalter table orders alter column amount type bigint;\n",
+    );
+    const env = { ...project.env, DB_URL: cluster.url() };
+    const check = await runSkillScript("migration_apply.ts", ["--json"], { env });
+    assert.equal(check.code, 0, check.stderr);
+    assert.deepEqual(
+      JSON.parse(check.stdout).hazards.map((h: Hazard & { file: string }) => [h.file, h.rule]),
+      [["1_prerelease.sql", "column-type-rewrite"]],
+      "varchar(20) to varchar(50) rewrites nothing; numeric to bigint does",
+    );
+    assert.match(check.stderr, /hazard: 1_prerelease\.sql line 2: column-type-rewrite on orders/);
+    // Without a database the widening cannot be told, and says why.
+    const status = await runSkillScript("migration_status.ts", ["--json"], { env: project.env });
+    const rules = JSON.parse(status.stdout).hazards;
+    assert.deepEqual(rules.map((h: Hazard) => h.rule), [
+      "column-type-rewrite",
+      "column-type-rewrite",
+    ]);
+    assert.match(rules[0].effect, /unless it only widens the column .*not known here/);
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});
