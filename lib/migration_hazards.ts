@@ -791,3 +791,19 @@ export function hazardText(hazard: Hazard & { file?: string }): string {
     (hazard.table ? ` on ${hazard.table}` : "") + (hazard.lock ? ` (${hazard.lock})` : "") +
     `: ${hazard.effect}; safe: ${hazard.safe}`;
 }
+
+/**
+ * True for a statement migration_apply.ts runs as a step of its own, outside
+ * any transaction (PostgreSQL refuses it inside one): CREATE or DROP INDEX
+ * CONCURRENTLY, REINDEX ... CONCURRENTLY of an index or table, VACUUM.
+ */
+export function isAloneStep(statement: Statement): boolean {
+  if (!statement.outsideTransaction) return false;
+  const { type, node } = treeOf(statement);
+  if (type === "IndexStmt") return true;
+  if (type === "DropStmt") return node.removeType === "OBJECT_INDEX";
+  if (type === "ReindexStmt") {
+    return node.kind === "REINDEX_OBJECT_INDEX" || node.kind === "REINDEX_OBJECT_TABLE";
+  }
+  return type === "VacuumStmt";
+}

@@ -10,9 +10,11 @@ import { CommitLostError, commitTransaction, explainQueryError, withSession } fr
 import type { ObjectChange } from "./ddl_objects.ts";
 import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
+import type { PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
 import type { Statement } from "./statements.ts";
 import {
+  isAloneStep,
   LOCK_BLOCKS,
   LOCK_STRENGTH,
   type LockMode,
@@ -26,6 +28,48 @@ export interface MigrationStatement {
   file: string;
   /** The statement as the parser read it. */
   statement: Statement;
+  /**
+   * True for a step PostgreSQL runs only outside a transaction block (CREATE
+   * or DROP INDEX CONCURRENTLY, REINDEX ... CONCURRENTLY, VACUUM): it runs as
+   * a step of its own, between the transactions of the statements around it.
+   */
+  alone: boolean;
+}
+
+/** One step of a run: one transaction of consecutive statements, or one statement alone. */
+export interface MigrationStep {
+  /** 1-based. */
+  index: number;
+  alone: boolean;
+  statements: MigrationStatement[];
+}
+
+/**
+ * The run's steps in file order: the statements that must run alone each a
+ * step of its own, the transactional ones between them one transaction each.
+ */
+export function planSteps(statements: MigrationStatement[]): MigrationStep[] {
+  const steps: MigrationStep[] = [];
+  for (const statement of statements) {
+    const last = steps.at(-1);
+    if (!statement.alone && last && !last.alone) last.statements.push(statement);
+    else steps.push({ index: steps.length + 1, alone: statement.alone, statements: [statement] });
+  }
+  return steps;
+}
+
+/** `prerelease.sql line 3 (CREATE INDEX)` ... for a step: where it comes from. */
+export function stepText(step: MigrationStep): string {
+  const first = step.statements[0];
+  const last = step.statements.at(-1)!;
+  const where = (m: MigrationStatement) => `${m.file} line ${m.statement.line}`;
+  return step.alone
+    ? `step ${step.index}, ${where(first)} (${first.statement.command}, outside a transaction)`
+    : `step ${step.index}, ${where(first)}${
+      step.statements.length > 1 ? ` to ${where(last)}` : ""
+    } (${step.statements.length} statement${
+      step.statements.length === 1 ? "" : "s"
+    } in a transaction)`;
 }
 
 /**
@@ -48,11 +92,13 @@ export function planMigrations(
     }
     for (const statement of file.statements) {
       const where = `${file.name} line ${statement.line} (${statement.command})`;
-      if (statement.outsideTransaction) {
+      const alone = isAloneStep(statement);
+      if (statement.outsideTransaction && !alone) {
         throw new SkillError(
-          `${where} cannot run inside a transaction block, and the pending files are applied ` +
-            `in one transaction so that a failure leaves nothing behind; run it on its own ` +
-            `(run_sql.ts --ddl) and take it out of the file; nothing was run`,
+          `${where} cannot run inside a transaction block, and is no migration step (only ` +
+            `CREATE/DROP INDEX CONCURRENTLY, REINDEX ... CONCURRENTLY of an index or table and ` +
+            `VACUUM run as steps of their own); run it on its own (run_sql.ts --ddl) and take ` +
+            `it out of the file; nothing was run`,
         );
       }
       if (statement.refusals.length) {
@@ -69,7 +115,7 @@ export function planMigrations(
             `after a confirmation that names it)`,
         );
       }
-      planned.push({ file: file.name, statement });
+      planned.push({ file: file.name, statement, alone });
     }
   }
   if (planned.length === 0) throw new SkillError("The pending files hold no statement to apply");
@@ -247,6 +293,13 @@ export interface MigrationRun {
   triggersRun: string[];
   /** The tables it locked, measured on the database: size, rows, who used them, the lock taken. */
   tables: TableReport[];
+  /** How many steps it ran in (a transaction each, or a statement alone). */
+  steps: number;
+  /**
+   * For a check: the steps that run only outside a transaction, which a check
+   * does not run (a rollback could not undo them), each as stepText says it.
+   */
+  notChecked: string[];
 }
 
 /**
@@ -261,7 +314,8 @@ export async function runMigrations(
   statements: MigrationStatement[],
   options: { commit: boolean },
 ): Promise<MigrationRun> {
-  const wanted = expectations(statements);
+  // A check does not run the steps alone: it looks for what the rest leaves behind.
+  const wanted = expectations(options.commit ? statements : statements.filter((s) => !s.alone));
   const verifySql = await loadSql("migration_verify");
   const positionsSql = await loadSql("sequence_positions");
   const triggersSql = await loadSql("migration_triggers");
@@ -303,6 +357,24 @@ export async function runMigrations(
         named.map((n) => n.name),
       ])).rows
       : [];
+    const steps = planSteps(statements);
+    if (options.commit && steps.some((s) => s.alone)) {
+      const applied = await applyInSteps(session, target, steps);
+      return {
+        statements: statements.length,
+        committed: true,
+        commitLearntAfterwards: false,
+        verified: await verify(),
+        movedSequences: [],
+        triggersRun: [],
+        tables: tableReports(named, beforeRun, applied.taken),
+        steps: steps.length,
+        notChecked: [],
+      };
+    }
+    // A check runs what a transaction can hold, and rolls it back; the steps alone are left out.
+    const inOne = statements.filter((s) => !s.alone);
+    const notChecked = steps.filter((s) => s.alone).map(stepText);
     let taken: Record<string, unknown>[] = [];
     await session.transaction("begin");
     let step = "";
@@ -310,7 +382,7 @@ export async function runMigrations(
     let commitLearntAfterwards = false;
     let triggersRun: string[] = [];
     try {
-      for (const { file, statement } of statements) {
+      for (const { file, statement } of inOne) {
         step = `${file} line ${statement.line} (${statement.command})`;
         // Alone in its message (extended protocol): the server runs exactly this statement.
         await session.query(statement.text);
@@ -349,7 +421,12 @@ export async function runMigrations(
       if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
       throw new SkillError(
         `${step} failed: ${explained.message}; the transaction was rolled back: the database ` +
-          `is as it was${before ? " (but for sequences the statements advanced)" : ""}`,
+          `is as it was${before ? " (but for sequences the statements advanced)" : ""}` +
+          (notChecked.length
+            ? ` (the check leaves out what runs outside a transaction: ${
+              notChecked.join("; ")
+            }; a statement that needs what one of them makes fails here)`
+            : ""),
       );
     }
     const movedSequences: MovedSequence[] = [];
@@ -374,8 +451,100 @@ export async function runMigrations(
       movedSequences,
       triggersRun,
       tables: tableReports(named, beforeRun, taken),
+      steps: options.commit ? 1 : steps.length,
+      notChecked,
     };
   });
+}
+
+/**
+ * Applies the steps in order, each once: a transaction step begun and
+ * committed (its locks read before the commit), a step alone sent outside
+ * any transaction. At the first failure nothing more runs, and the error says
+ * which steps were applied and committed, what the failed one left (a failed
+ * concurrent index build leaves an INVALID index, with the DROP INDEX
+ * CONCURRENTLY that removes it) and how to resume.
+ */
+async function applyInSteps(
+  session: PgSession,
+  target: ConnectionTarget,
+  steps: MigrationStep[],
+): Promise<{ taken: Record<string, unknown>[] }> {
+  const taken: Record<string, unknown>[] = [];
+  const applied: string[] = [];
+  const locksSql = await loadSql("migration_locks_taken");
+  const resume = () =>
+    applied.length
+      ? ` Applied and committed before it: ${applied.join("; ")}; take those statements out ` +
+        `of the pending files (the database has them now) and run again to resume.`
+      : " Nothing was applied; run again once it is fixed.";
+  for (const step of steps) {
+    let where = stepText(step);
+    try {
+      if (step.alone) {
+        // Outside any transaction, behind a pooler too: PostgreSQL refuses it inside one.
+        await session.query(step.statements[0].statement.text, [], { standalone: true });
+      } else {
+        await session.transaction("begin");
+        for (const { file, statement } of step.statements) {
+          where = `${stepText(step)}: ${file} line ${statement.line} (${statement.command})`;
+          await session.query(statement.text);
+        }
+        taken.push(...(await session.query(locksSql)).rows);
+        where = `${stepText(step)}: COMMIT`;
+        if ((await commitTransaction(session, target)).learntAfterwards) {
+          applied.push(stepText(step));
+          if (step !== steps.at(-1)) {
+            throw new SkillError(
+              `The connection was lost during the COMMIT of ${stepText(step)}; the server ` +
+                `records it as committed, and the steps after it did not run.${resume()}`,
+            );
+          }
+          continue;
+        }
+      }
+      applied.push(stepText(step));
+    } catch (error) {
+      if (error instanceof SkillError && !(error instanceof CommitLostError)) throw error;
+      if (error instanceof CommitLostError) {
+        throw new SkillError(`${error.message}.${resume()}`);
+      }
+      if (!step.alone) await session.transaction("rollback").catch(() => {});
+      const explained = explainQueryError(error, target);
+      if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
+      const left = step.alone ? await invalidIndexesLeft(session, step).catch(() => []) : [];
+      throw new SkillError(
+        `${where} failed: ${explained.message}; ` +
+          (step.alone
+            ? left.length
+              ? `it left ${left.length === 1 ? "an INVALID index" : "INVALID indexes"} behind ` +
+                `(kept up on every write, never used): remove with ${
+                  left.map((i) => `DROP INDEX CONCURRENTLY ${i};`).join(" ")
+                }`
+              : "nothing of it stays"
+            : "its transaction was rolled back") +
+          `.${resume()}`,
+      );
+    }
+  }
+  return { taken };
+}
+
+/**
+ * The INVALID indexes a failed step alone left on its table: a failed CREATE
+ * INDEX CONCURRENTLY leaves its index, a failed REINDEX CONCURRENTLY its
+ * `_ccnew` copies.
+ */
+async function invalidIndexesLeft(session: PgSession, step: MigrationStep): Promise<string[]> {
+  const { type, node } = step.statements[0].statement.tree ?? { type: "", node: {} };
+  const relation = (node.relation ?? {}) as Record<string, unknown>;
+  if (type !== "IndexStmt" && type !== "ReindexStmt") return [];
+  const { rows } = await session.query(await loadSql("migration_invalid_indexes"), [
+    relation.schemaname ?? null,
+    String(relation.relname ?? ""),
+    type === "ReindexStmt" && node.kind === "REINDEX_OBJECT_INDEX",
+  ]);
+  return rows.map((r) => String(r.index));
 }
 
 /**

@@ -4,7 +4,7 @@ import { note, parseCli, readInputText, runScript } from "../lib/cli.ts";
 import { parseStatements } from "../lib/statements.ts";
 import { addToLatestPending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
 import { printOutput, renderRecord } from "../lib/render.ts";
-import { hazardText } from "../lib/migration_hazards.ts";
+import { hazardText, isAloneStep } from "../lib/migration_hazards.ts";
 
 const usage = `Usage: migration_add.ts "<sql>" [--message TEXT] [--profile NAME] [--json]
        migration_add.ts -f FILE [--message TEXT] ...
@@ -19,9 +19,9 @@ objects the SQL changes. Each file is written whole or not at all; if the
 changelog cannot be written the migration is put back as it was.
 It never writes, renames or deletes anything whose name ends in "released"
 (any case), nor anything outside the migrations folder (symlinks included).
-Statements that cannot run inside a transaction (CREATE INDEX CONCURRENTLY ...)
-are added with a warning: migration_apply.ts runs the files in one transaction
-and refuses them. The report lists the hazards of what was added, judged
+Statements that run only outside a transaction are added with a note:
+migration_apply.ts runs CREATE/DROP INDEX CONCURRENTLY, REINDEX ... CONCURRENTLY
+and VACUUM as steps of their own, and refuses the rest (CREATE DATABASE ...). The report lists the hazards of what was added, judged
 within the file it joins (one transaction) after the earlier pending files:
 the lock each statement takes, a rewrite or scan under it, code it may break,
 and the safe form (references/migration_hazards.md; migration_status.ts lists
@@ -55,11 +55,16 @@ await runScript("migration_add", async () => {
     file: values.file as string | undefined,
     what: "SQL",
   });
-  for (const statement of await parseStatements(sql)) {
-    if (statement.outsideTransaction || statement.refusals.length) {
+  for (const statement of await parseStatements(sql, { tree: true })) {
+    if (isAloneStep(statement)) {
       note(
-        `warning: statement ${statement.index} (${statement.command}) cannot run inside the ` +
-          `transaction migration_apply.ts uses; it will refuse the file until that changes`,
+        `note: statement ${statement.index} (${statement.command}) runs outside a ` +
+          `transaction: migration_apply.ts runs it as a step of its own`,
+      );
+    } else if (statement.outsideTransaction || statement.refusals.length) {
+      note(
+        `warning: statement ${statement.index} (${statement.command}) cannot run in a ` +
+          `migration; migration_apply.ts will refuse the file until that changes`,
       );
     }
   }

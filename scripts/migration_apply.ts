@@ -13,8 +13,10 @@ import {
   measureTables,
   type MigrationStatement,
   planMigrations,
+  planSteps,
   runMigrations,
   statementsThat,
+  stepText,
   tableReportText,
 } from "../lib/migration_run.ts";
 import { printOutput, renderRows } from "../lib/render.ts";
@@ -37,9 +39,18 @@ change queued behind a long transaction stalls every query behind it; the whole
 run is rolled back, try again when the lock is free, or raise
 DB_LOCK_TIMEOUT_MS), but has no statement timeout unless DB_STATEMENT_TIMEOUT_MS
 sets one.
-Statements PostgreSQL refuses inside a transaction (CREATE INDEX CONCURRENTLY,
-VACUUM ...) and transaction control of the files' own (BEGIN, COMMIT) are
-refused before anything runs. A check also refuses what a rollback cannot
+Statements PostgreSQL runs only outside a transaction are steps of their own:
+CREATE INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY, REINDEX ... CONCURRENTLY
+(of an index or a table) and VACUUM run alone, in file order, each once, and the
+statements between them run in one transaction each. A check shows that plan
+and checks the transactional parts (in one transaction, rolled back); it does
+not run the steps alone, which a rollback could not undo. --apply runs the
+steps in order with the lock timeout, and stops at the first failure, saying
+which steps were applied and committed and how to resume; a failed concurrent
+build leaves an INVALID index, named with the DROP INDEX CONCURRENTLY that
+removes it. Other statements that cannot run in a transaction (CREATE
+DATABASE, ALTER SYSTEM ...) and transaction control of the files' own (BEGIN,
+COMMIT) are refused before anything runs. A check also refuses what a rollback cannot
 undo (COPY to or from a program, server files, pg_terminate_backend, dblink,
 SQL given as text ...); --apply names those in its confirmation. Sequences a
 check advances (nextval, inserts into serial columns) stay advanced, and the
@@ -67,7 +78,7 @@ Options:
   --apply          commit (after confirmation) instead of rolling back
   --profile NAME   the profile to apply to (and whose migrations_path counts)
   --json           {mode, database, files, statements, committed, verified,
-                   tables, hazards}
+                   steps, not_checked, tables, hazards}
   --help           this text
 
 Example:
@@ -92,6 +103,8 @@ await runScript("migration_apply", async () => {
   const parsed = await parsePending(pending);
   const statements = planMigrations(parsed, { commit: apply });
   const files = pending.map((f) => f.name);
+  const steps = planSteps(statements);
+  const plan = steps.map(stepText);
   const target = await resolveTarget({ profile, session: apply ? "migration" : "explain" });
   const where = `database "${target.database}" at ${describeServer(target)} ` +
     `(${describeSource(target)})`;
@@ -109,7 +122,9 @@ await runScript("migration_apply", async () => {
       tableReportText(t, "will take")
     );
     await confirmAction(
-      `Apply ${what} to ${where}, in one transaction?` +
+      `Apply ${what} to ${where}, ${
+        steps.length === 1 ? "in one transaction" : `in ${steps.length} steps`
+      }?` + (steps.length > 1 ? `\n  ${plan.join("\n  ")}` : "") +
         (tables.length ? `\nTables locked until COMMIT:\n  ${tables.join("\n  ")}` : "") +
         (hazards.length
           ? `\nHazards (references/migration_hazards.md):\n  ${
@@ -142,6 +157,15 @@ await runScript("migration_apply", async () => {
           : "nothing was changed"
       }.` + checkCaveats(statements, run.triggersRun),
   );
+  if (steps.length > 1) {
+    note(`  ${steps.length} steps:\n    ${plan.join("\n    ")}`);
+    if (run.notChecked.length) {
+      note(
+        `  not run by the check (outside a transaction, which a rollback cannot undo; ` +
+          `--apply runs them): ${run.notChecked.join("; ")}`,
+      );
+    }
+  }
   // What the run locked, measured: the locks from pg_locks, the users from just before.
   for (const table of run.tables) note(`  ${tableReportText(table, "takes")}`);
   if (!apply) { for (const hazard of hazards) note(`  hazard: ${hazardText(hazard)}`); }
@@ -154,6 +178,8 @@ await runScript("migration_apply", async () => {
         statements: run.statements,
         committed: run.committed,
         verified: run.verified,
+        steps: plan,
+        ...listed("not_checked", run.notChecked),
         tables: run.tables,
         hazards,
         ...(run.movedSequences.length ? { moved_sequences: run.movedSequences } : {}),

@@ -1,0 +1,143 @@
+/**
+ * Steps that cannot run in a transaction, in pending migrations, on a real
+ * server: the check shows the plan and leaves them out; --apply runs them in
+ * file order, each once, a concurrent index build without blocking another
+ * session's writes; a failed build is reported with its clean-up and what
+ * was applied before it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCluster } from "./support/cluster.ts";
+import { makeProject, runSkillScript, spawnSkillScript } from "./support/run.ts";
+import { connect } from "../lib/database.ts";
+import { resolveTarget } from "../lib/resolve.ts";
+
+const FIXTURE = `
+create table orders (id int primary key, customer_id int not null, flag int);
+insert into orders select g, g % 10 from generate_series(1, 2000) g;
+`;
+
+Deno.test("migration steps outside a transaction: planned, checked around, applied once", async (t) => {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  const folder = join(project.root, "db", "migrations");
+  await Deno.mkdir(folder, { recursive: true });
+  const env = { ...project.env, DB_URL: cluster.url() };
+  const catalog = async () =>
+    (await cluster.sql(
+      `select c.relname as name, coalesce(x.indisvalid, true) as valid from pg_class c
+         left join pg_index x on x.indexrelid = c.oid
+        where c.relnamespace = 'public'::regnamespace order by 1`,
+    )).map((r) => `${r.name}${r.valid ? "" : " INVALID"}`);
+  try {
+    await cluster.sql(FIXTURE);
+    const file = [
+      "create table audit (id int);",
+      "create index concurrently orders_flag on orders (flag);",
+      "alter table orders add constraint orders_flag_positive check (flag > 0) not valid;",
+      "",
+    ].join("\n");
+    await Deno.writeTextFile(join(folder, "prerelease.sql"), file);
+    const initial = await catalog();
+
+    await t.step("the check shows three steps and runs the two transactional ones", async () => {
+      const check = await runSkillScript("migration_apply.ts", ["--json"], { env });
+      assert.equal(check.code, 0, check.stderr);
+      const report = JSON.parse(check.stdout);
+      assert.deepEqual(report.steps, [
+        "step 1, prerelease.sql line 1 (1 statement in a transaction)",
+        "step 2, prerelease.sql line 2 (CREATE INDEX CONCURRENTLY, outside a transaction)",
+        "step 3, prerelease.sql line 3 (1 statement in a transaction)",
+      ]);
+      assert.deepEqual(report.not_checked, [report.steps[1]]);
+      assert.match(check.stderr, /not run by the check .*step 2/);
+      assert.deepEqual(await catalog(), initial, "a check changes nothing");
+    });
+
+    await t.step("--apply builds the index while another session writes", async () => {
+      Deno.env.set("DB_URL", cluster.url());
+      const target = await resolveTarget({ session: "plain" });
+      Deno.env.delete("DB_URL");
+      const { session: holder } = await connect(target);
+      const { session: writer } = await connect(target);
+      try {
+        // An open transaction that wrote: the concurrent build waits for it, holding only
+        // SHARE UPDATE EXCLUSIVE, so the build is caught in the middle.
+        await holder.transaction("begin");
+        await holder.query("insert into orders values (100001, 1)");
+        const running = await spawnSkillScript("migration_apply.ts", ["--apply", "--json"], {
+          env: { ...env, DB_CONFIRM: "YES", DB_LOCK_TIMEOUT_MS: "20000" },
+        });
+        let waiting = false;
+        for (let i = 0; i < 400 && !waiting; i++) {
+          const [row] = await cluster.sql(
+            `select count(*)::int as n from pg_stat_activity
+              where query ilike 'create index concurrently%' and wait_event_type = 'Lock'`,
+          );
+          waiting = row.n === 1;
+          if (!waiting) await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.ok(waiting, "the concurrent build is waiting for the open transaction");
+        const [mode] = await cluster.sql(
+          `select l.mode from pg_locks l join pg_stat_activity a on a.pid = l.pid
+            where a.query ilike 'create index concurrently%' and l.relation = 'orders'::regclass
+              and l.granted`,
+        );
+        assert.equal(mode.mode, "ShareUpdateExclusiveLock");
+        // Meanwhile a write goes through at once (a lock timeout would say otherwise).
+        await writer.query("set lock_timeout = '1s'");
+        const written = await writer.query("insert into orders values (100002, 2) returning id");
+        assert.deepEqual(written.rows, [{ id: 100002 }]);
+        await holder.transaction("commit");
+        const { code, stdout, stderr } = await running.result;
+        assert.equal(code, 0, stderr);
+        assert.equal(JSON.parse(stdout).committed, true);
+        assert.deepEqual(await catalog(), ["audit", "orders", "orders_flag", "orders_pkey"]);
+        const [check] = await cluster.sql(
+          "select count(*)::int as n from pg_constraint where conname = 'orders_flag_positive'",
+        );
+        assert.equal(check.n, 1, "the step after the build ran too, once");
+      } finally {
+        await holder.transaction("rollback").catch(() => {});
+        await holder.close();
+        await writer.close();
+      }
+    });
+
+    await t.step(
+      "a failed concurrent build: what ran, the INVALID index, the clean-up",
+      async () => {
+        await Deno.writeTextFile(
+          join(folder, "prerelease.sql"),
+          "alter table orders add column note text;\n" +
+            "create unique index concurrently orders_customer_unique on orders (customer_id);\n" +
+            "alter table orders add column never int;\n",
+        );
+        const result = await runSkillScript("migration_apply.ts", ["--apply"], {
+          env: { ...env, DB_CONFIRM: "YES" },
+        });
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stderr, /step 2, prerelease\.sql line 2 .* failed: .*23505/);
+        assert.match(
+          result.stderr,
+          /left an INVALID index behind .*DROP INDEX CONCURRENTLY orders_customer_unique;/,
+        );
+        assert.match(
+          result.stderr,
+          /Applied and committed before it: step 1, prerelease\.sql line 1 .*take those statements out/,
+        );
+        const names = await catalog();
+        assert.ok(names.includes("orders_customer_unique INVALID"), names.join(", "));
+        const [columns] = await cluster.sql(
+          `select count(*) filter (where attname = 'note')::int as note,
+                count(*) filter (where attname = 'never')::int as never
+           from pg_attribute where attrelid = 'orders'::regclass`,
+        );
+        assert.deepEqual(columns, { note: 1, never: 0 }, "step 1 stays, step 3 never ran");
+      },
+    );
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});
