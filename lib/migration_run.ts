@@ -656,3 +656,83 @@ function tableReports(
     };
   });
 }
+
+/** Whether a pending file's objects are in a database, read from its catalog. */
+export interface AppliedState {
+  file: string;
+  /**
+   * `applied`: every object the file creates, renames or drops is as it
+   * leaves it; `not applied`: none is; `partly`: some are; `unknown`: the file
+   * makes no object a lookup can confirm (only data, grants, alterations).
+   */
+  state: "applied" | "not applied" | "partly" | "unknown";
+  /** The objects as the file leaves them (`table orders present` ...). */
+  as_left: string[];
+  /** The objects not as the file leaves them. */
+  not_as_left: string[];
+}
+
+/**
+ * For each pending file, whether the database already holds what it makes,
+ * from the catalog (there is no tracking table): the objects it creates, the
+ * names it renames to or from, the objects it drops, each looked up as
+ * migration_apply's verification does. What a file only alters (a table it
+ * adds a column to) does not count for the table, only for the column.
+ */
+export async function appliedStates(
+  target: ConnectionTarget,
+  files: ParsedPending[],
+): Promise<AppliedState[]> {
+  const perFile = files.map((file) => ({
+    file: file.name,
+    wanted: file.error ? [] : expectations(
+      file.statements.map((statement) => ({
+        file: file.name,
+        alone: false,
+        statement: {
+          ...statement,
+          changes: statement.changes.filter((c) => ["create", "rename", "drop"].includes(c.action)),
+        },
+      })),
+    ),
+  }));
+  const all = perFile.flatMap((f) => f.wanted);
+  const found = all.length === 0
+    ? []
+    : await withSession(target, async (session) =>
+      (await session.query(await loadSql("migration_verify"), [
+        all.map((w) =>
+          w.lookup
+        ),
+        all.map((w) => w.schema),
+        all.map((w) => w.object),
+        all.map((w) => w.item),
+      ])).rows);
+  let at = 0;
+  return perFile.map(({ file, wanted }) => {
+    const checked = wanted.map((w) => {
+      const row = found[at++];
+      const present = row?.found !== null && row?.found !== undefined;
+      return { w, ok: present === (w.expected === "present") };
+    });
+    // An object missing is what a file not yet run leaves too: what it makes tells, and what
+    // it removes only when it makes nothing.
+    const makes = checked.filter((c) => c.w.expected === "present");
+    const telling = makes.length ? makes : checked;
+    const text = (c: typeof checked[number]) => `${c.w.kind} ${c.w.name} ${c.w.expected}`;
+    const good = telling.filter((c) => c.ok).length;
+    const state = telling.length === 0
+      ? "unknown" as const
+      : good === telling.length
+      ? (checked.every((c) => c.ok) ? "applied" as const : "partly" as const)
+      : good === 0
+      ? "not applied" as const
+      : "partly" as const;
+    return {
+      file,
+      state,
+      as_left: checked.filter((c) => c.ok).map(text),
+      not_as_left: checked.filter((c) => !c.ok).map(text),
+    };
+  });
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
-import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
+import { confirmAction, note, parseCli, runScript, SkillError } from "../lib/cli.ts";
 import {
   listMigrations,
   parsePending,
@@ -9,6 +9,7 @@ import {
 } from "../lib/migration_folder.ts";
 import { hazardText } from "../lib/migration_hazards.ts";
 import {
+  appliedStates,
   columnTypesNow,
   measureTables,
   type MigrationStatement,
@@ -69,6 +70,9 @@ now". --apply says the same (with the locks the statements will take) in its
 confirmation, and both list the hazards of the pending statements
 (references/migration_hazards.md), judged with the column types the database
 has now: a varchar made longer is no rewrite.
+Before anything runs, the database's catalog is read for what each pending
+file makes (as migration_status.ts --applied does): a file found applied, or
+partly, is refused with what is there, instead of failing on its first CREATE.
 Afterwards each object the files create, alter, rename or drop is looked up in
 the catalog with the cheapest query that confirms it (inside the transaction
 for a check), and listed: expected present or absent, and what was found. Exit
@@ -110,6 +114,24 @@ await runScript("migration_apply", async () => {
     `(${describeSource(target)})`;
   const what = `${statements.length} statement${statements.length === 1 ? "" : "s"} from ` +
     `${files.join(", ")}`;
+  // A file whose objects the database already holds is said to be applied, not run into 42P07.
+  const done = (await appliedStates(target, parsed)).filter((s) =>
+    s.state === "applied" || s.state === "partly"
+  );
+  if (done.length) {
+    throw new SkillError(
+      `${where} already holds ${
+        done.map((d) =>
+          `"${d.file}" ${d.state === "applied" ? "(applied: " : "in part ("}${
+            d.as_left.slice(0, 3).join(", ")
+          }${d.as_left.length > 3 ? ", ..." : ""}${
+            d.state === "partly" ? `; not: ${d.not_as_left.slice(0, 3).join(", ")}` : ""
+          })`
+        ).join(", ")
+      }; nothing was run: release what is applied (migration_release.ts), or take out what ` +
+        `is there already (migration_status.ts --applied lists it all)`,
+    );
+  }
   // The hazards, with the column types the database has now (a widening rewrites nothing).
   const types = await columnTypesNow(target, statements);
   const hazards = pendingHazards(parsed, {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /**
  * Shows the pending and released migrations, what is wrong with CHANGELOG.md,
  * and objects changed in several pending files on one day.
@@ -11,14 +11,15 @@ import {
   compactionCandidates,
   describeChanges,
   listMigrations,
+  type ParsedPending,
   parsePending,
   pendingHazards,
   readChangelog,
   resolveMigrationsFolder,
 } from "../lib/migration_folder.ts";
-import { printOutput, renderSections } from "../lib/render.ts";
+import { printOutput, renderSections, type Sections } from "../lib/render.ts";
 
-const usage = `Usage: migration_status.ts [--profile NAME] [--json]
+const usage = `Usage: migration_status.ts [--applied] [--profile NAME] [--json]
 
 Reads the migrations folder (see migration_path.ts) and shows, in sections:
   pending      prerelease.sql, 1_prerelease.sql, 2_prerelease.sql ... in the
@@ -38,11 +39,18 @@ Reads the migrations folder (see migration_path.ts) and shows, in sections:
                migration_hazards.md explains each), the table, the lock it
                takes there, the effect (a rewrite, a scan under the lock,
                writes blocked, running code broken) and the safe form
+  applied      with --applied, on the profile's database (--profile, DB_URL or
+               DB_PROFILE): for each pending file whether the database holds
+               what it makes, read from the catalog (no tracking table):
+               applied, not applied, partly (naming what is not as the file
+               leaves it), or unknown (it makes nothing a lookup can confirm)
 Nothing is written. A pending name that links out of the folder or to a
 released item (a symlink, or a hard link to a released file) is refused.
 
 Options:
-  --profile NAME   the profile whose migrations_path counts
+  --applied        also read the profile's database: which files it holds
+  --profile NAME   the profile whose migrations_path counts (and, with
+                   --applied, whose database is read)
   --json           one JSON object: section -> rows
   --help           this text
 
@@ -53,9 +61,8 @@ await runScript("migration_status", async () => {
   const { values, format } = parseCli({
     name: "migration_status",
     usage,
-    connects: false,
     formats: ["json"],
-    options: { profile: { type: "string" } },
+    options: { profile: { type: "string" }, applied: { type: "boolean" } },
   }, Deno.args);
   const folder = await resolveMigrationsFolder(values.profile as string | undefined);
   const { pending, released } = await listMigrations(folder.absolute);
@@ -71,6 +78,9 @@ await runScript("migration_status", async () => {
       detail: `${CHANGELOG} is missing; create it with an entry per change (migration_add.ts does)`,
     });
   }
+  const applied = values.applied === true
+    ? await appliedSection(parsed, values.profile as string | undefined)
+    : {};
   printOutput(renderSections({
     pending: {
       columns: ["file", "modified", "statements", "objects", "error"],
@@ -103,5 +113,24 @@ await runScript("migration_status", async () => {
         safe: h.safe,
       })),
     },
+    ...applied,
   }, format));
 });
+
+/** The applied section: each pending file's state on the profile's database. */
+async function appliedSection(
+  parsed: ParsedPending[],
+  profile: string | undefined,
+): Promise<Sections> {
+  // Loaded only here: without --applied nothing connects.
+  const { appliedStates } = await import("../lib/migration_run.ts");
+  const { resolveTarget } = await import("../lib/resolve.ts");
+  const target = await resolveTarget({ profile, session: "diagnostic", userSearchPath: true });
+  const states = await appliedStates(target, parsed);
+  return {
+    applied: {
+      columns: ["file", "state", "not_as_left", "as_left"],
+      rows: states.map((s) => ({ ...s })),
+    },
+  };
+}

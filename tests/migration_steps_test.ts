@@ -141,3 +141,66 @@ Deno.test("migration steps outside a transaction: planned, checked around, appli
     await cluster.stop();
   }
 });
+
+Deno.test("applied, partly, not applied: per database, from its catalog", async () => {
+  const cluster = await startCluster();
+  const project = await makeProject();
+  const folder = join(project.root, "db", "migrations");
+  await Deno.mkdir(folder, { recursive: true });
+  try {
+    for (const db of ["done", "fresh", "half"]) await cluster.sql(`create database ${db}`);
+    await Deno.writeTextFile(
+      join(folder, "prerelease.sql"),
+      "create table customers (id int primary key, email text);\n" +
+        "create index customers_email on customers (email);\n",
+    );
+    await Deno.writeTextFile(
+      join(folder, "1_prerelease.sql"),
+      "alter table customers add column phone text;\n" +
+        "alter table customers rename column email to mail;\n",
+    );
+    const env = (database: string) => ({ ...project.env, DB_URL: cluster.url({ database }) });
+    const apply = await runSkillScript("migration_apply.ts", ["--apply"], {
+      env: { ...env("done"), DB_CONFIRM: "YES" },
+    });
+    assert.equal(apply.code, 0, apply.stderr);
+    // Half: the first file by hand, the second's column only.
+    await cluster.sql(
+      "create table customers (id int primary key, email text);\n" +
+        "create index customers_email on customers (email);\n" +
+        "alter table customers add column phone text;",
+      "half",
+    );
+    const states = async (database: string) => {
+      const status = await runSkillScript("migration_status.ts", ["--applied", "--json"], {
+        env: env(database),
+      });
+      assert.equal(status.code, 0, status.stderr);
+      return JSON.parse(status.stdout).applied as {
+        file: string;
+        state: string;
+        not_as_left: string[];
+      }[];
+    };
+    assert.deepEqual((await states("done")).map((s) => s.state), ["applied", "applied"]);
+    assert.deepEqual((await states("fresh")).map((s) => s.state), ["not applied", "not applied"]);
+    const half = await states("half");
+    assert.deepEqual(half.map((s) => s.state), ["applied", "partly"]);
+    assert.deepEqual(half[1].not_as_left, [
+      "column customers.email absent",
+      "column customers.mail present",
+    ]);
+    // Where a file is there in part, apply says so before running anything.
+    const refused = await runSkillScript("migration_apply.ts", [], { env: env("half") });
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /already holds "prerelease\.sql" \(applied: .*"1_prerelease\.sql" in part/,
+    );
+    const fresh = await runSkillScript("migration_apply.ts", [], { env: env("fresh") });
+    assert.equal(fresh.code, 0, fresh.stderr);
+  } finally {
+    await project.remove();
+    await cluster.stop();
+  }
+});

@@ -622,12 +622,22 @@ Deno.test("migration_apply: a check leaves no trace, failures leave nothing, ver
         ),
         [{ comment: "one per checkout" }],
       );
-      // Applying again fails on the first statement, and still changes nothing.
+      // Applying again: the catalog shows the files applied, said before anything runs.
       const again = await run("migration_apply.ts", []);
       assert.equal(again.code, 1);
       assert.match(
         again.stderr,
-        /prerelease\.sql line 1 \(CREATE TABLE\) failed: .*"orders" already exists/,
+        /already holds "prerelease\.sql" \(applied: table orders present.*nothing was run: release what is applied/,
+      );
+      assert.ok(isOneLineError(again.stderr), again.stderr);
+      const status = await run("migration_status.ts", ["--applied", "--json"]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.deepEqual(
+        JSON.parse(status.stdout).applied.map((a: { file: string; state: string }) => [
+          a.file,
+          a.state,
+        ]),
+        [["prerelease.sql", "applied"], ["1_prerelease.sql", "applied"]],
       );
     });
 
