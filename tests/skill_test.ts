@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runSkillScript, shebangFlags, SKILL_ROOT } from "./support/run.ts";
 
-const DEV_TASKS = new Set(["demo", "bench", "test", "check"]);
+const DEV_TASKS = new Set(["demo", "bench", "test", "check", "squawk"]);
 
 async function scripts(): Promise<string[]> {
   const names: string[] = [];
