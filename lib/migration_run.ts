@@ -736,3 +736,48 @@ export async function appliedStates(
     };
   });
 }
+
+/** The applied state of the pending files on one profile's database, or why it could not be read. */
+export interface ProfileApplied {
+  profile: string;
+  /** Each file's state; absent when the database could not be read. */
+  files?: AppliedState[];
+  /** Why the database could not be read (unreachable, refused ...). */
+  error?: string;
+}
+
+/**
+ * The applied state of the pending files on the database of every profile in
+ * the profiles file (and DB_URL's, when set), each read as
+ * migration_status.ts --applied reads one; a profile that cannot be read
+ * says why, and the others are read all the same.
+ */
+export async function appliedOnProfiles(files: ParsedPending[]): Promise<ProfileApplied[]> {
+  const { findProjectRoot, tomlPathFor } = await import("./project.ts");
+  const { loadConfig, profileNames } = await import("./config.ts");
+  const { resolveTarget } = await import("./resolve.ts");
+  const names: string[] = [];
+  try {
+    names.push(...profileNames(await loadConfig(tomlPathFor(findProjectRoot().path))));
+  } catch {
+    // No profiles file: only DB_URL, if set, can be read.
+  }
+  const results: ProfileApplied[] = [];
+  const read = async (profile: string, resolve: () => Promise<ConnectionTarget>) => {
+    try {
+      results.push({ profile, files: await appliedStates(await resolve(), files) });
+    } catch (error) {
+      results.push({ profile, error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  if (Deno.env.get("DB_URL")) {
+    await read("DB_URL", () => resolveTarget({ session: "diagnostic", userSearchPath: true }));
+  }
+  for (const name of names) {
+    await read(
+      name,
+      () => resolveTarget({ profile: name, session: "diagnostic", userSearchPath: true }),
+    );
+  }
+  return results;
+}

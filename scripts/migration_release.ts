@@ -1,7 +1,9 @@
-#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write
+#!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /** Turns the pending migrations into one dated released file and clears their changelog entries. */
 import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
+import { appliedOnProfiles } from "../lib/migration_run.ts";
 import {
+  parsePending,
   planRelease,
   releasePending,
   resolveMigrationsFolder,
@@ -21,12 +23,20 @@ Asks first: YES on a terminal, or DB_CONFIRM=YES without one.
 Refused, with nothing changed, when a pending file does not parse, when the
 released name is taken, or when the files change while it asks. Nothing already
 released is touched; the released file is never written over.
-Release once the files are applied where they should be (migration_apply.ts).
+Release once the files are applied where they should be (migration_apply.ts):
+before it asks, it reads the database of every profile in the profiles file
+(and DB_URL's) for the pending files, as migration_status.ts --applied does,
+and says where they are applied, where not or in part, and which could not be
+read; it warns when the profile it works with (--profile, else DB_PROFILE,
+else "local") does not hold them all. --no-check skips that.
 
 Options:
   --name TEXT      words for the file name ("add orders index")
-  --profile NAME   the profile whose migrations_path counts
-  --json           {file, released, statements, changelog_entries_removed}
+  --profile NAME   the profile whose migrations_path counts, and whose
+                   database must hold the files
+  --no-check       do not read the profiles' databases
+  --json           {file, released, statements, changelog_entries_removed,
+                   applied_on}
   --help           this text
 
 Example:
@@ -38,19 +48,52 @@ await runScript("migration_release", async () => {
     usage,
     connects: false,
     formats: ["json"],
-    options: { name: { type: "string" }, profile: { type: "string" } },
+    options: {
+      name: { type: "string" },
+      profile: { type: "string" },
+      "no-check": { type: "boolean" },
+    },
   }, Deno.args);
   const folder = await resolveMigrationsFolder(values.profile as string | undefined);
   const plan = await planRelease(folder.absolute, { name: values.name as string | undefined });
   const files = plan.files.map((f) => f.name).join(", ");
   const entries = plan.entries.length;
+  const appliedOn = values["no-check"] === true ? [] : await appliedOnProfiles(
+    await parsePending(plan.files),
+  );
+  const lines = appliedOn.map((p) =>
+    p.files
+      ? `${p.profile}: ${
+        p.files.every((f) => f.state === "applied")
+          ? "applied"
+          : p.files.map((f) => `${f.file} ${f.state}`).join(", ")
+      }`
+      : `${p.profile}: not read (${p.error})`
+  );
+  const own = values.profile as string | undefined ?? Deno.env.get("DB_PROFILE") ?? "local";
+  const ownState = appliedOn.find((p) => p.profile === own);
+  if (ownState?.files?.some((f) => f.state !== "applied" && f.state !== "unknown")) {
+    note(
+      `warning: profile "${own}" does not hold every pending file (${
+        ownState.files.filter((f) => f.state !== "applied").map((f) => `${f.file} ${f.state}`)
+          .join(", ")
+      }); apply them there first (migration_apply.ts --apply) unless that is meant`,
+    );
+  }
   await confirmAction(
     `Release ${files} (${plan.statements} statement${plan.statements === 1 ? "" : "s"}) as ` +
       `${shown(folder.projectRoot, `${folder.absolute}/${plan.name}`)}, deleting ` +
       `${plan.files.length === 1 ? "it" : "them"} and ${entries} changelog ` +
-      `entr${entries === 1 ? "y" : "ies"}?`,
+      `entr${entries === 1 ? "y" : "ies"}?` +
+      (lines.length ? `\nWhere the pending files are found:\n  ${lines.join("\n  ")}` : ""),
   );
   const report = await releasePending(plan);
   note(`Released ${report.released.join(", ")} as ${report.file}.`);
-  printOutput(renderRecord({ ...report }, format));
+  printOutput(renderRecord(
+    {
+      ...report,
+      ...(appliedOn.length ? { applied_on: format === "json" ? appliedOn : lines } : {}),
+    },
+    format,
+  ));
 });

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "./support/cluster.ts";
-import { makeProject, runSkillScript, spawnSkillScript } from "./support/run.ts";
+import { makeProject, runSkillScript, spawnSkillScript, tomlWithProfiles } from "./support/run.ts";
 import { connect } from "../lib/database.ts";
 import { resolveTarget } from "../lib/resolve.ts";
 
@@ -199,6 +199,36 @@ Deno.test("applied, partly, not applied: per database, from its catalog", async 
     );
     const fresh = await runSkillScript("migration_apply.ts", [], { env: env("fresh") });
     assert.equal(fresh.code, 0, fresh.stderr);
+    // The release reads every profile's database, and warns about its own.
+    const profile = (database: string) => ({
+      host: cluster.host,
+      port: cluster.port,
+      user: cluster.superuser,
+      password: cluster.password,
+      database,
+    });
+    await project.writeToml(tomlWithProfiles({
+      done: profile("done"),
+      fresh: profile("fresh"),
+      half: profile("half"),
+      gone: { ...profile("done"), port: 1 },
+    }));
+    const release = await runSkillScript("migration_release.ts", ["--profile", "fresh", "--json"], {
+      env: { ...project.env, DB_CONFIRM: "YES" },
+    });
+    assert.equal(release.code, 0, release.stderr);
+    const where = Object.fromEntries(
+      JSON.parse(release.stdout).applied_on.map((
+        p: { profile: string; files?: { state: string }[]; error?: string },
+      ) => [p.profile, p.files?.map((f) => f.state) ?? "not read"]),
+    );
+    assert.deepEqual(where, {
+      done: ["applied", "applied"],
+      fresh: ["not applied", "not applied"],
+      half: ["applied", "partly"],
+      gone: "not read",
+    });
+    assert.match(release.stderr, /warning: profile "fresh" does not hold every pending file/);
   } finally {
     await project.remove();
     await cluster.stop();
