@@ -713,13 +713,18 @@ export async function appliedStates(
     const checked = wanted.map((w) => {
       const row = found[at++];
       const present = row?.found !== null && row?.found !== undefined;
-      return { w, ok: present === (w.expected === "present") };
+      // An INVALID index is what a failed concurrent build leaves, not what the file makes.
+      const invalid = String(row?.found ?? "").includes("(INVALID)");
+      return { w, ok: present === (w.expected === "present") && !invalid, invalid };
     });
     // An object missing is what a file not yet run leaves too: what it makes tells, and what
     // it removes only when it makes nothing.
     const makes = checked.filter((c) => c.w.expected === "present");
     const telling = makes.length ? makes : checked;
-    const text = (c: typeof checked[number]) => `${c.w.kind} ${c.w.name} ${c.w.expected}`;
+    const text = (c: typeof checked[number]) =>
+      `${c.w.kind} ${c.w.name} ${c.w.expected}${
+        c.invalid ? ` (found INVALID: DROP INDEX CONCURRENTLY ${c.w.name}; then apply again)` : ""
+      }`;
     const good = telling.filter((c) => c.ok).length;
     const state = telling.length === 0
       ? "unknown" as const

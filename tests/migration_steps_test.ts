@@ -134,6 +134,18 @@ Deno.test("migration steps outside a transaction: planned, checked around, appli
            from pg_attribute where attrelid = 'orders'::regclass`,
         );
         assert.deepEqual(columns, { note: 1, never: 0 }, "step 1 stays, step 3 never ran");
+        // The INVALID index is not the file's index: the file is there in part, and says how on.
+        const status = await runSkillScript("migration_status.ts", ["--applied", "--json"], {
+          env,
+        });
+        const [state] = JSON.parse(status.stdout).applied;
+        assert.equal(state.state, "partly", status.stdout);
+        assert.ok(
+          state.not_as_left.some((t: string) =>
+            /orders_customer_unique present \(found INVALID: DROP INDEX CONCURRENTLY/.test(t)
+          ),
+          JSON.stringify(state),
+        );
       },
     );
   } finally {
