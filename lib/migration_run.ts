@@ -249,6 +249,8 @@ export interface TableReport {
   size: string | null;
   size_bytes: number | null;
   estimated_rows: number | null;
+  /** For a partitioned table: its leaf partitions, each locked as it is. */
+  partitions: number | null;
   /** Other sessions holding a lock on it just before the run, and waiting for one. */
   sessions_holding: number;
   sessions_waiting: number;
@@ -619,7 +621,9 @@ export function tableReportText(report: TableReport, verb: "takes" | "will take"
     ? "rows not counted"
     : `~${report.estimated_rows} rows`;
   const lock = report.lock_taken
-    ? `the run ${verb} ${report.lock_taken}, which ${LOCK_BLOCKS[report.lock_taken as LockMode]}`
+    ? `the run ${verb} ${report.lock_taken}${
+      report.partitions ? ` on it and on each of its ${report.partitions} partitions` : ""
+    }, which ${LOCK_BLOCKS[report.lock_taken as LockMode]}`
     : "the run takes no lock on it";
   const users = report.sessions_holding === 0 && report.sessions_waiting === 0
     ? "no other session holds or waits for a lock on it now"
@@ -649,6 +653,7 @@ function tableReports(
       size: (row.size ?? null) as string | null,
       size_bytes: number(row.size_bytes),
       estimated_rows: number(row.estimated_rows),
+      partitions: number(row.partitions),
       sessions_holding: number(row.sessions_holding) ?? 0,
       sessions_waiting: number(row.sessions_waiting) ?? 0,
       oldest_holder_seconds: number(row.oldest_holder_seconds),

@@ -3,12 +3,14 @@
 -- them; a null schema resolves through the session's search_path, as the migration's own
 -- statements will): its oid (null when there is no such table yet), its name as the catalog
 -- gives it, total size (readable and in bytes: the table, its indexes and TOAST), estimated rows
--- (null when never counted), and the other sessions that hold a lock on it now (granted) or wait
+-- (null when never counted; a partitioned table's are its partitions', as its size is), for a
+-- partitioned table how many partitions hold its rows (a lock on it is taken on each of them too),
+-- and the other sessions that hold a lock on it now (granted) or wait
 -- for one, with how long the oldest of the holders has been in its transaction, in seconds.
 -- Read before the migration's statements take their locks, so that the sessions counted are
 -- those already there, not those the check itself makes wait.
 -- Parameters: $1 text[] schemas (null elements: none written), $2 text[] table names.
--- Server versions: 9.6 and later (to_regclass on text); tested on 13-18.
+-- Server versions: 12 and later (pg_partition_tree); tested on 13-18.
 with named as (
   select t.ord, t.schema, t.name,
          pg_catalog.to_regclass(
@@ -20,10 +22,10 @@ with named as (
 select n.ord,
        n.oid::pg_catalog.oid::pg_catalog.text as oid,
        n.oid::pg_catalog.text as "table",
-       pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(n.oid)) as size,
-       pg_catalog.pg_total_relation_size(n.oid) as size_bytes,
-       case when c.reltuples operator(pg_catalog.>=) 0 then c.reltuples::pg_catalog.int8 end
-         as estimated_rows,
+       pg_catalog.pg_size_pretty(leaves.bytes) as size,
+       leaves.bytes as size_bytes,
+       leaves.rows as estimated_rows,
+       case when c.relkind operator(pg_catalog.=) 'p' then leaves.count end as partitions,
        (select pg_catalog.count(distinct l.pid) from pg_catalog.pg_locks l
          where l.relation operator(pg_catalog.=) n.oid and l.granted
            and l.pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid()) as sessions_holding,
@@ -38,4 +40,16 @@ select n.ord,
            and l.pid operator(pg_catalog.<>) pg_catalog.pg_backend_pid()) as oldest_holder_seconds
 from named n
 left join pg_catalog.pg_class c on c.oid operator(pg_catalog.=) n.oid
+-- A partitioned table's rows and storage are its leaves'; a plain table is its own only leaf.
+left join lateral (
+  select pg_catalog.sum(pg_catalog.pg_total_relation_size(t.relid))::pg_catalog.int8 as bytes,
+         case when pg_catalog.bool_and(l.reltuples operator(pg_catalog.>=) 0)
+              then pg_catalog.sum(l.reltuples)::pg_catalog.int8 end as rows,
+         pg_catalog.count(*) as count
+  from (select t.relid from pg_catalog.pg_partition_tree(n.oid) t
+         where t.isleaf and c.relkind operator(pg_catalog.=) 'p'
+        union all
+        select n.oid where c.relkind operator(pg_catalog.<>) 'p') t
+  join pg_catalog.pg_class l on l.oid operator(pg_catalog.=) t.relid
+) leaves on true
 order by n.ord
