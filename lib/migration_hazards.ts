@@ -111,11 +111,15 @@ function relationName(range: unknown): string {
   return r.schemaname ? `${r.schemaname}.${r.relname}` : String(r.relname ?? "");
 }
 
-/** Tables are compared by name, and by schema only where both name one. */
+/**
+ * Tables are compared by schema and name, an unqualified name taken as
+ * public's (where it lands on the default search_path): archive.orders is
+ * not orders.
+ */
 function sameTable(a: string, b: string): boolean {
-  const [sa, na] = a.includes(".") ? a.split(".") : ["", a];
-  const [sb, nb] = b.includes(".") ? b.split(".") : ["", b];
-  return na === nb && (sa === "" || sb === "" || sa === sb);
+  const [sa, na] = a.includes(".") ? a.split(".") : ["public", a];
+  const [sb, nb] = b.includes(".") ? b.split(".") : ["public", b];
+  return na === nb && sa === sb;
 }
 
 function option(options: unknown, name: string): boolean {
@@ -482,8 +486,8 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
   "enum-add-value": () => ({
     effect: `the new value cannot be used in the transaction that adds it, and before ` +
       `PostgreSQL 12 ADD VALUE cannot run inside a transaction at all`,
-    safe: `add the value in a migration of its own (before 12: a step outside a transaction), ` +
-      `and use it from the next one`,
+    safe: `add the value in one migration_apply.ts run and use it from the next (the pending ` +
+      `files share one transaction)`,
   }),
   "enum-rename-value": () => ({
     effect: `running code and stored queries that name the old value stop matching it`,
@@ -492,8 +496,9 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
   "validate-under-lock": ({ table }) => ({
     effect: `validates by scanning all of ${table} while the same transaction still holds the ` +
       `ACCESS EXCLUSIVE it took on ${table} earlier: no reads or writes until it is done`,
-    safe: `VALIDATE CONSTRAINT in a migration file of its own (each file is one transaction), ` +
-      `after the file that added the constraint NOT VALID`,
+    safe: `VALIDATE CONSTRAINT in another transaction than the ADD: migration_apply.ts runs ` +
+      `the pending files in one transaction up to a step that must run alone, so apply (and ` +
+      `release) the file that adds the constraint NOT VALID first, then add the VALIDATE`,
   }),
   "lock-timeout-missing": ({ table }) => ({
     effect: `the file sets no lock_timeout: queued behind a long transaction on ${table}, its ` +
@@ -502,10 +507,12 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
     safe: `SET lock_timeout = '2s'; at the top of the file, and retry when it times out`,
   }),
   "locks-held-together": ({ table, held = [] }) => ({
-    effect: `takes a write-blocking lock on ${table} while the same transaction still holds ` +
+    effect: `takes a write-blocking lock on ${table} while the same transaction (the pending ` +
+      `files share one) still holds ` +
       `the ones it took earlier on ${held.join(", ")}: all stay held until COMMIT`,
-    safe: `one table's change per migration file (each file is one transaction), or order ` +
-      `the statements so that the long one comes first and the strong locks last`,
+    safe: `one table's change per migration_apply.ts run (the pending files share one ` +
+      `transaction up to a step that runs alone), or the long step first and the strong locks ` +
+      `last`,
   }),
 };
 
@@ -543,9 +550,11 @@ function inspectAll(
   const strongHeld: string[] = []; // tables holding a write-blocking lock in this transaction
   for (const statement of statements) {
     order++;
-    // A new file (its statement numbering starts again) is a new transaction.
+    // migration_apply runs the files one after another in one transaction until a statement
+    // that must run alone: only there do the locks taken so far end.
+    if (isAloneStep(statement)) strongHeld.length = 0;
     if (statement.index === 1 && file !== undefined) {
-      strongHeld.length = 0;
+      // Judged per file, as another tool would run it on its own.
       lockTimeout = false;
       lockTimeoutReported = false;
     }
@@ -740,7 +749,8 @@ function inspectAll(
     for (const l of blocking) {
       if (!strongHeld.some((t) => sameTable(t, l.table))) strongHeld.push(l.table);
     }
-    if (type === "CreateStmt" || type === "CreateTableAsStmt") {
+    // IF NOT EXISTS may find the table there already, in use: it is not new then.
+    if ((type === "CreateStmt" || type === "CreateTableAsStmt") && node.if_not_exists !== true) {
       const relation = type === "CreateStmt"
         ? node.relation
         : ((node.into as Node | undefined)?.rel);

@@ -346,7 +346,9 @@ export async function runMigrations(
           name: w.name,
           expected: w.expected,
           found,
-          ok: (found !== null) === (w.expected === "present"),
+          // A failed concurrent build's INVALID index is not the index the files make.
+          ok: (found !== null) === (w.expected === "present") &&
+            !(w.expected === "present" && found?.includes("(INVALID)")),
         };
       });
     };
@@ -365,8 +367,11 @@ export async function runMigrations(
       return {
         statements: statements.length,
         committed: true,
-        commitLearntAfterwards: false,
-        verified: await verify(),
+        commitLearntAfterwards: applied.learntAfterwards,
+        // After a COMMIT whose answer was lost, that session is gone: look in a new one.
+        verified: applied.learntAfterwards
+          ? await withSession(target, (fresh) => verify(fresh))
+          : await verify(),
         movedSequences: [],
         triggersRun: [],
         tables: tableReports(named, beforeRun, applied.taken),
@@ -471,7 +476,7 @@ async function applyInSteps(
   session: PgSession,
   target: ConnectionTarget,
   steps: MigrationStep[],
-): Promise<{ taken: Record<string, unknown>[] }> {
+): Promise<{ taken: Record<string, unknown>[]; learntAfterwards: boolean }> {
   const taken: Record<string, unknown>[] = [];
   const applied: string[] = [];
   const locksSql = await loadSql("migration_locks_taken");
@@ -502,7 +507,7 @@ async function applyInSteps(
                 `records it as committed, and the steps after it did not run.${resume()}`,
             );
           }
-          continue;
+          return { taken, learntAfterwards: true };
         }
       }
       applied.push(stepText(step));
@@ -529,7 +534,7 @@ async function applyInSteps(
       );
     }
   }
-  return { taken };
+  return { taken, learntAfterwards: false };
 }
 
 /**
@@ -675,6 +680,8 @@ export interface AppliedState {
   as_left: string[];
   /** The objects not as the file leaves them. */
   not_as_left: string[];
+  /** Why the state is unknown, when it is. */
+  reason?: string;
 }
 
 /**
@@ -688,18 +695,9 @@ export async function appliedStates(
   target: ConnectionTarget,
   files: ParsedPending[],
 ): Promise<AppliedState[]> {
-  const perFile = files.map((file) => ({
+  const perFile = files.map((file, i) => ({
     file: file.name,
-    wanted: file.error ? [] : expectations(
-      file.statements.map((statement) => ({
-        file: file.name,
-        alone: false,
-        statement: {
-          ...statement,
-          changes: statement.changes.filter((c) => ["create", "rename", "drop"].includes(c.action)),
-        },
-      })),
-    ),
+    ...(file.error ? { wanted: [] } : tellingExpectations(file, files.slice(i + 1))),
   }));
   const all = perFile.flatMap((f) => f.wanted);
   const found = all.length === 0
@@ -714,7 +712,7 @@ export async function appliedStates(
         all.map((w) => w.item),
       ])).rows);
   let at = 0;
-  return perFile.map(({ file, wanted }) => {
+  return perFile.map(({ file, wanted, reason }) => {
     const checked = wanted.map((w) => {
       const row = found[at++];
       const present = row?.found !== null && row?.found !== undefined;
@@ -731,7 +729,7 @@ export async function appliedStates(
         c.invalid ? ` (found INVALID: DROP INDEX CONCURRENTLY ${c.w.name}; then apply again)` : ""
       }`;
     const good = telling.filter((c) => c.ok).length;
-    const state = telling.length === 0
+    const state = telling.length === 0 || reason
       ? "unknown" as const
       : good === telling.length
       ? (checked.every((c) => c.ok) ? "applied" as const : "partly" as const)
@@ -743,8 +741,78 @@ export async function appliedStates(
       state,
       as_left: checked.filter((c) => c.ok).map(text),
       not_as_left: checked.filter((c) => !c.ok).map(text),
+      ...(reason || telling.length === 0
+        ? { reason: reason ?? "it makes nothing a catalog lookup can tell from what was there" }
+        : {}),
     };
   });
+}
+
+/**
+ * The objects whose presence tells whether `file` ran: what it creates,
+ * renames to, or removes, less what cannot tell. Not telling: temporary
+ * objects (gone with the session), what it makes IF NOT EXISTS or OR REPLACE
+ * (it may have been there before), what it both removes and makes (a swap,
+ * DROP ... IF EXISTS then CREATE), what it makes and removes again (a scratch
+ * table), and what a later pending file renames away or drops. A file that
+ * sets search_path is not judged at all: its names resolve elsewhere.
+ */
+function tellingExpectations(
+  file: ParsedPending,
+  later: ParsedPending[],
+): { wanted: Expectation[]; reason?: string } {
+  const key = (
+    c: { lookup?: string; schema: string | null; object: string; item: string | null },
+  ) => [c.lookup, c.schema, c.object, c.item].join("\u0000");
+  const setsPath = file.statements.some((s) =>
+    s.tree?.type === "VariableSetStmt" &&
+    String(s.tree.node.name ?? "").toLowerCase() === "search_path"
+  );
+  if (setsPath) {
+    return {
+      wanted: [],
+      reason: "it sets search_path, so its names cannot be looked up as written",
+    };
+  }
+  const untelling = new Set<string>();
+  const created = new Set<string>();
+  const removed = new Set<string>();
+  const kept: Statement[] = [];
+  for (const statement of file.statements) {
+    const node = statement.tree?.node ?? {};
+    const relation = (node.relation ?? (node.into as Record<string, unknown> | undefined)?.rel ??
+      node.view) as Record<string, unknown> | undefined;
+    if (relation?.relpersistence === "t") continue; // a temporary object
+    const maybeThere = node.if_not_exists === true || node.replace === true;
+    for (const change of statement.changes) {
+      const k = key(change);
+      if (change.action === "create") {
+        if (maybeThere || removed.has(k)) untelling.add(k);
+        created.add(k);
+      }
+      if (change.action === "drop" || change.action === "rename") {
+        if (created.has(k)) untelling.add(k);
+        removed.add(k);
+      }
+    }
+    kept.push(statement);
+  }
+  for (const next of later) {
+    for (const statement of next.statements) {
+      for (const change of statement.changes) {
+        if (change.action === "drop" || change.action === "rename") untelling.add(key(change));
+      }
+    }
+  }
+  const wanted = expectations(kept.map((statement) => ({
+    file: file.name,
+    alone: false,
+    statement: {
+      ...statement,
+      changes: statement.changes.filter((c) => ["create", "rename", "drop"].includes(c.action)),
+    },
+  }))).filter((w) => !untelling.has(key(w)));
+  return { wanted };
 }
 
 /** The applied state of the pending files on one profile's database, or why it could not be read. */

@@ -74,13 +74,34 @@ Deno.test("rules about a file's transaction: lock_timeout, locks held together, 
       "alter table orders alter column status set not null",
   );
   assert.deepEqual(oneFile.map((h) => h.rule), ["validate-under-lock"]);
-  // In two files (two transactions), the way references/ gives it: nothing to say.
-  const second = await hazardsOf(
-    TIMEOUT + "alter table orders validate constraint s;\n" +
-      "alter table orders alter column status set not null;\nalter table orders drop constraint s",
-    TIMEOUT + "alter table orders add constraint s check (status is not null) not valid",
+  // Two pending files share migration_apply's one transaction: still under the lock.
+  const validate = TIMEOUT + "alter table orders validate constraint s;\n" +
+    "alter table orders alter column status set not null;\nalter table orders drop constraint s";
+  const adding = TIMEOUT +
+    "alter table orders add constraint s check (status is not null) not valid";
+  assert.deepEqual((await hazardsOf(validate, adding)).map((h) => h.rule), ["validate-under-lock"]);
+  // A step that runs alone ends that transaction; a file applied and released before is gone.
+  assert.deepEqual(
+    await hazardsOf(validate, adding + ";\ncreate index concurrently on customers (id)"),
+    [],
   );
-  assert.deepEqual(second, []);
+  // A check added in an earlier run is not in the statements: SET NOT NULL cannot be cleared.
+  assert.deepEqual((await hazardsOf(validate)).map((h) => h.rule), ["set-not-null-scans"]);
+  // IF NOT EXISTS may find the table there, in use; a table of another schema is another table.
+  assert.deepEqual(
+    (await hazardsOf(
+      TIMEOUT + "create table if not exists orders (id int);\n" +
+        "alter table orders add column token uuid default gen_random_uuid()",
+    )).map((h) => h.rule),
+    ["add-column-volatile-default"],
+  );
+  assert.deepEqual(
+    (await hazardsOf(
+      TIMEOUT + "create table archive.orders (id int);\n" +
+        "alter table orders alter column amount type bigint",
+    )).map((h) => h.rule),
+    ["column-type-rewrite"],
+  );
   // Without the validated check, SET NOT NULL scans; a table from an earlier file is new.
   assert.deepEqual(
     (await hazardsOf(TIMEOUT + "alter table orders alter column status set not null")).map((h) =>

@@ -241,6 +241,36 @@ Deno.test("applied, partly, not applied: per database, from its catalog", async 
       gone: "not read",
     });
     assert.match(release.stderr, /warning: profile "fresh" does not hold every pending file/);
+
+    // What cannot tell: temporary objects, IF NOT EXISTS, a recreated view, a scratch table, a
+    // file's own search_path, and what a later file renames away.
+    await cluster.sql("create table plans (id int); create view totals as select 1 as n", "done");
+    const files: [string, string][] = [
+      [
+        "prerelease.sql",
+        "create temp table stage as select 1 as n;\ninsert into plans select n from stage;\n",
+      ],
+      [
+        "1_prerelease.sql",
+        "create table if not exists plans (id int);\ninsert into plans values (1);\n",
+      ],
+      ["2_prerelease.sql", "drop view if exists totals;\ncreate view totals as select 2 as n;\n"],
+      ["3_prerelease.sql", "create table scratch (id int);\ndrop table scratch;\n"],
+      ["4_prerelease.sql", "set search_path = app, public;\ncreate table settings (id int);\n"],
+      ["5_prerelease.sql", "create table tiers_old (id int);\n"],
+      ["6_prerelease.sql", "alter table tiers_old rename to tiers;\n"],
+    ];
+    for (const [name, text] of files) await Deno.writeTextFile(join(folder, name), text);
+    const tricky = await states("done");
+    assert.deepEqual(tricky.map((s) => [s.file, s.state]), [
+      ["prerelease.sql", "unknown"],
+      ["1_prerelease.sql", "unknown"],
+      ["2_prerelease.sql", "unknown"],
+      ["3_prerelease.sql", "unknown"],
+      ["4_prerelease.sql", "unknown"],
+      ["5_prerelease.sql", "unknown"],
+      ["6_prerelease.sql", "not applied"],
+    ]);
   } finally {
     await project.remove();
     await cluster.stop();
