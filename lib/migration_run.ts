@@ -10,7 +10,7 @@ import { CommitLostError, commitTransaction, explainQueryError, withSession } fr
 import type { ObjectChange } from "./ddl_objects.ts";
 import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
-import type { PgSession } from "./session.ts";
+import { ConnectionLostError, type PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
 import type { Statement } from "./statements.ts";
 import {
@@ -516,6 +516,15 @@ async function applyInSteps(
       if (error instanceof CommitLostError) {
         throw new SkillError(`${error.message}.${resume()}`);
       }
+      if (step.alone && error instanceof ConnectionLostError) {
+        // What became of it is not known from here: ask the server in a new session.
+        const outcome = await aloneStepOutcome(target, step);
+        if (outcome.finished) applied.push(stepText(step));
+        throw new SkillError(
+          `The connection was lost while ${stepText(step)} ran (${error.message}); ` +
+            `${outcome.text}.${resume()}`,
+        );
+      }
       if (!step.alone) await session.transaction("rollback").catch(() => {});
       const explained = explainQueryError(error, target);
       if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
@@ -535,6 +544,54 @@ async function applyInSteps(
     }
   }
   return { taken, learntAfterwards: false };
+}
+
+/**
+ * What a step alone whose connection was lost did, as far as the catalog
+ * says: a concurrent index build's index, valid, INVALID or absent; for the
+ * rest, that it is unknown and how to look.
+ */
+async function aloneStepOutcome(
+  target: ConnectionTarget,
+  step: MigrationStep,
+): Promise<{ text: string; finished?: boolean }> {
+  const { statement } = step.statements[0];
+  const { type, node } = statement.tree ?? { type: "", node: {} };
+  const relation = (node.relation ?? {}) as Record<string, unknown>;
+  if (type !== "IndexStmt" || !node.idxname) {
+    return {
+      text: `whether it finished is unknown: look in the catalog (migration_status.ts ` +
+        `--applied, or find_objects.ts) before running it again`,
+    };
+  }
+  try {
+    const [row] = await withSession(
+      target,
+      async (fresh) =>
+        (await fresh.query(await loadSql("migration_verify"), [
+          ["relation"],
+          [relation.schemaname ?? null],
+          [String(node.idxname)],
+          [null],
+        ])).rows,
+    );
+    const found = row?.found === null || row?.found === undefined ? null : String(row.found);
+    const name = String(node.idxname);
+    if (found === null) {
+      return { text: `asked afterwards, the server has no index ${name}: it did not finish` };
+    }
+    return found.includes("(INVALID)")
+      ? {
+        text: `asked afterwards, the server holds ${name} INVALID: it did not finish; remove ` +
+          `it with DROP INDEX CONCURRENTLY ${name};`,
+      }
+      : { text: `asked afterwards, the server holds ${name}, valid: it finished`, finished: true };
+  } catch {
+    return {
+      text: `whether it finished is unknown, and the server could not be asked: look for the ` +
+        `index in the catalog before running it again`,
+    };
+  }
 }
 
 /**

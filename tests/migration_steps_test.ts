@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "./support/cluster.ts";
+import { startProxy } from "./support/proxy.ts";
 import { makeProject, runSkillScript, spawnSkillScript, tomlWithProfiles } from "./support/run.ts";
 import { connect } from "../lib/database.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -146,6 +147,36 @@ Deno.test("migration steps outside a transaction: planned, checked around, appli
           ),
           JSON.stringify(state),
         );
+      },
+    );
+
+    await t.step(
+      "a concurrent build whose answer is lost: asked afterwards, not guessed",
+      async () => {
+        const proxy = startProxy(cluster);
+        try {
+          await Deno.writeTextFile(
+            join(folder, "prerelease.sql"),
+            "alter table orders add column lost_flag int;\n" +
+              "create index concurrently orders_lost on orders (lost_flag);\n" +
+              "alter table orders add column never2 int;\n",
+          );
+          proxy.fault("lose-index-build-answer");
+          const result = await runSkillScript("migration_apply.ts", ["--apply"], {
+            env: { ...project.env, DB_URL: proxy.url(), DB_CONFIRM: "YES" },
+          });
+          proxy.fault("none");
+          assert.equal(proxy.struck(), 1);
+          assert.equal(result.code, 1, result.stderr);
+          assert.match(
+            result.stderr,
+            /connection was lost while step 2, .* asked afterwards, the server holds orders_lost, valid: it finished/,
+          );
+          assert.match(result.stderr, /Applied and committed before it: step 1, .*; step 2, /);
+          assert.ok((await catalog()).includes("orders_lost"));
+        } finally {
+          await proxy.stop();
+        }
       },
     );
   } finally {

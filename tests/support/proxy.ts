@@ -17,7 +17,12 @@ export type ProxyFault =
   /** After the server's first ReadyForQuery, pass nothing more either way; keep both open. */
   | "silent-after-auth"
   /** The same after the second: the client's first statement is answered, then silence. */
-  | "silent-after-first-statement";
+  | "silent-after-first-statement"
+  /**
+   * Pass a CREATE INDEX CONCURRENTLY on (extended protocol), then close both
+   * sides as its CommandComplete arrives: the build finished, the answer lost.
+   */
+  | "lose-index-build-answer";
 
 /** A running proxy. */
 export interface Proxy {
@@ -78,6 +83,7 @@ export function startProxy(cluster: Cluster): Proxy {
     const clientSide = (async () => {
       for await (const message of toServer) {
         if (silent) continue;
+        if (mode === "lose-index-build-answer" && isConcurrentBuild(message)) commitSent = true;
         if (isCommit(message)) {
           if (mode === "lose-commit") {
             strike();
@@ -91,7 +97,7 @@ export function startProxy(cluster: Cluster): Proxy {
     const serverSide = (async () => {
       for await (const message of toClient) {
         if (silent) continue;
-        if (commitSent) {
+        if (commitSent && (mode !== "lose-index-build-answer" || message.type === 0x43)) {
           strike();
           return closeAll(client, server);
         }
@@ -184,6 +190,12 @@ function isCommit(message: Message): boolean {
   return /^\s*commit\s*;?\s*(\/\*[^*]*\*\/\s*)?$/i.test(
     decoder.decode(message.bytes.subarray(5, -1)),
   );
+}
+
+/** A Parse message ('P') carrying CREATE INDEX CONCURRENTLY. */
+function isConcurrentBuild(message: Message): boolean {
+  if (message.type !== 0x50) return false;
+  return /create\s+(unique\s+)?index\s+concurrently/i.test(decoder.decode(message.bytes));
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
