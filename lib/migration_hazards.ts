@@ -133,6 +133,16 @@ function stronger(a: LockMode | undefined, b: LockMode): LockMode {
   return a !== undefined && LOCK_STRENGTH[a] >= LOCK_STRENGTH[b] ? a : b;
 }
 
+/** LOCK TABLE's modes by the parse tree's number (1 and 2, ACCESS/ROW SHARE, block no writes). */
+const LOCK_STMT_MODES: Record<number, LockMode> = {
+  3: "ROW EXCLUSIVE",
+  4: "SHARE UPDATE EXCLUSIVE",
+  5: "SHARE",
+  6: "SHARE ROW EXCLUSIVE",
+  7: "EXCLUSIVE",
+  8: "ACCESS EXCLUSIVE",
+};
+
 /**
  * The lock each ALTER TABLE subcommand takes (the statement takes the
  * strongest); `def` is the subcommand's definition, unwrapped.
@@ -265,6 +275,14 @@ export function locksOf(statement: Statement): TableLock[] {
     case "AlterPolicyStmt":
       take(relationName(node.table), "ACCESS EXCLUSIVE");
       break;
+    case "LockStmt": {
+      const mode = LOCK_STMT_MODES[Number(node.mode ?? 8)];
+      if (!mode) break;
+      for (const r of (node.relations as Node[] | undefined) ?? []) {
+        take(relationName(r.RangeVar), mode);
+      }
+      break;
+    }
     case "RefreshMatViewStmt":
       take(
         relationName(node.relation),
@@ -493,6 +511,48 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
     effect: `running code and stored queries that name the old value stop matching it`,
     safe: `add the new value, move the rows and the code to it, and leave the old one unused`,
   }),
+  "set-logged-rewrite": ({ table }) => ({
+    effect: `rewrites all of ${table} (into or out of the write-ahead log) holding ACCESS ` +
+      `EXCLUSIVE: no reads or writes until it is done`,
+    safe: `make the table with the persistence it needs from the start; on a live table, copy ` +
+      `into a new table in batches and switch`,
+  }),
+  "refresh-not-concurrent": ({ table }) => ({
+    effect: `recomputes ${table} holding ACCESS EXCLUSIVE on it: its readers wait for the whole ` +
+      `refresh`,
+    safe: `REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view; ` +
+      `readers go on, EXCLUSIVE blocks only other writers)`,
+  }),
+  "truncate": ({ table }) => ({
+    effect: `empties ${table} holding ACCESS EXCLUSIVE: its rows are gone for every session, ` +
+      `and running queries of it block the TRUNCATE, which then blocks all after it`,
+    safe: `delete what must go in batches, or stop the code using the table first`,
+  }),
+  "lock-table": ({ table }) => ({
+    effect: `locks ${table} explicitly until the transaction ends (the pending files share it ` +
+      `up to a step that runs alone)`,
+    safe: `leave the locking to the statements that need it, each as short as it can be; if a ` +
+      `lock is needed, take it last, just before the change it protects`,
+  }),
+  "domain-check-scans": () => ({
+    effect: `checks every stored value of every column of the domain, holding SHARE on each ` +
+      `table that uses it: their writes wait until it is done`,
+    safe: `ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID, then ALTER DOMAIN ... VALIDATE ` +
+      `CONSTRAINT in a later run`,
+  }),
+  "attach-partition-scans": ({ table }) => ({
+    effect: `scans the table being attached to ${table} to prove its rows fit the bound, ` +
+      `holding ACCESS EXCLUSIVE on it (and scans a default partition too), unless a validated ` +
+      `CHECK already proves it`,
+    safe: `add a CHECK matching the bound NOT VALID, VALIDATE it in a later run, then ATTACH ` +
+      `(it uses the check and scans nothing); drop the check afterwards`,
+  }),
+  "detach-partition-not-concurrent": ({ table }) => ({
+    effect: `takes ACCESS EXCLUSIVE on ${table} itself: every query of the partitioned table ` +
+      `waits`,
+    safe: `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+; a step of its ` +
+      `own, outside a transaction)`,
+  }),
   "validate-under-lock": ({ table }) => ({
     effect: `validates by scanning all of ${table} while the same transaction still holds the ` +
       `ACCESS EXCLUSIVE it took on ${table} earlier: no reads or writes until it is done`,
@@ -632,9 +692,21 @@ function inspectAll(
                 pendingNotNullChecks.set(String(def.conname), { table, column: notNull });
               }
             }
-            if ((contype === "CONSTR_PRIMARY" || contype === "CONSTR_UNIQUE") && !def.indexname) {
+            if (
+              (contype === "CONSTR_PRIMARY" || contype === "CONSTR_UNIQUE" ||
+                contype === "CONSTR_EXCLUSION") && !def.indexname
+            ) {
               add("constraint-builds-index", { table }, lockOn(table));
             }
+          }
+          if (subtype === "AT_SetLogged" || subtype === "AT_SetUnLogged") {
+            add("set-logged-rewrite", { table }, lockOn(table));
+          }
+          if (subtype === "AT_AttachPartition") {
+            add("attach-partition-scans", { table }, lockOn(relationName(def.name)));
+          }
+          if (subtype === "AT_DetachPartition" && def.concurrent !== true) {
+            add("detach-partition-not-concurrent", { table }, lockOn(table));
           }
           if (subtype === "AT_ValidateConstraint" && strongHeld.some((t) => sameTable(t, table))) {
             add("validate-under-lock", { table }, lockOn(table));
@@ -658,8 +730,9 @@ function inspectAll(
           if (subtype === "AT_AlterColumnType" && defType === "ColumnDef") {
             const to = typeText(def.typeName);
             const now = context.columnType?.(table, column);
+            // A new collation rebuilds the column's indexes, whatever the type does.
             const keeps = now !== undefined && def.raw_default === undefined &&
-              typeChangeKeepsRows(parseFormatType(now), to);
+              def.collClause === undefined && typeChangeKeepsRows(parseFormatType(now), to);
             if (!keeps) {
               const caveat = now === undefined
                 ? "unless it only widens the column (varchar(20) to varchar(50), to text, " +
@@ -684,6 +757,9 @@ function inspectAll(
               }
               if (contype === "CONSTR_FOREIGN" && constraint.skip_validation !== true) {
                 add("foreign-key-without-not-valid", { table }, lockOn(table));
+              }
+              if (contype === "CONSTR_CHECK") {
+                add("check-without-not-valid", { table }, lockOn(table));
               }
             }
             const serial = /^(small|big)?serial[248]?$/.test(typeText(def.typeName).name);
@@ -726,6 +802,29 @@ function inspectAll(
         if (option(node.params, "concurrently")) break;
         const table = node.kind === "REINDEX_OBJECT_TABLE" ? relationName(node.relation) : "";
         if (!table || !isNew(table)) add("reindex-not-concurrent", { table }, lockOn(table));
+        break;
+      }
+      case "TruncateStmt":
+        for (const r of (node.relations as Node[] | undefined) ?? []) {
+          const table = relationName(r.RangeVar);
+          if (!isNew(table)) add("truncate", { table }, "ACCESS EXCLUSIVE");
+        }
+        break;
+      case "LockStmt":
+        for (const l of locks) add("lock-table", { table: l.table }, l.lock);
+        break;
+      case "RefreshMatViewStmt": {
+        const table = relationName(node.relation);
+        if (node.concurrent !== true && !isNew(table)) {
+          add("refresh-not-concurrent", { table }, "ACCESS EXCLUSIVE");
+        }
+        break;
+      }
+      case "AlterDomainStmt": {
+        const [, constraint] = unwrap(node.def);
+        if (node.subtype === "C" && constraint.skip_validation !== true) {
+          add("domain-check-scans", { table: "" }, null);
+        }
         break;
       }
       case "AlterEnumStmt":
@@ -805,7 +904,8 @@ export function hazardText(hazard: Hazard & { file?: string }): string {
 /**
  * True for a statement migration_apply.ts runs as a step of its own, outside
  * any transaction (PostgreSQL refuses it inside one): CREATE or DROP INDEX
- * CONCURRENTLY, REINDEX ... CONCURRENTLY of an index or table, VACUUM.
+ * CONCURRENTLY, REINDEX ... CONCURRENTLY of an index or table, DETACH
+ * PARTITION ... CONCURRENTLY, VACUUM.
  */
 export function isAloneStep(statement: Statement): boolean {
   if (!statement.outsideTransaction) return false;
@@ -815,5 +915,6 @@ export function isAloneStep(statement: Statement): boolean {
   if (type === "ReindexStmt") {
     return node.kind === "REINDEX_OBJECT_INDEX" || node.kind === "REINDEX_OBJECT_TABLE";
   }
+  if (type === "AlterTableStmt") return true; // DETACH PARTITION ... CONCURRENTLY
   return type === "VacuumStmt";
 }

@@ -154,6 +154,13 @@ function runsOutsideTransaction(type: string, node: Node): boolean {
         node.kind === "REINDEX_OBJECT_DATABASE" || node.kind === "REINDEX_OBJECT_SYSTEM";
     case "VacuumStmt":
       return node.is_vacuumcmd === true;
+    case "AlterTableStmt":
+      // DETACH PARTITION ... CONCURRENTLY (14+) commits in two transactions of its own.
+      return ((node.cmds as Node[] | undefined) ?? []).some((item) => {
+        const cmd = (item.AlterTableCmd ?? {}) as Node;
+        const partition = ((cmd.def as Node | undefined)?.PartitionCmd ?? {}) as Node;
+        return cmd.subtype === "AT_DetachPartition" && partition.concurrent === true;
+      });
     case "ClusterStmt":
       return node.relation === undefined;
     case "CreatedbStmt":

@@ -292,21 +292,21 @@ Deno.test("migration_apply's check measures the tables it locks on the database"
       assert.equal(n, 0, "a check changes nothing");
       // A partitioned table: its partitions' rows and sizes, and the lock on each of them.
       await cluster.sql(`
-        create table ledger (id int, at date not null) partition by range (at);
-        create table ledger_2025 partition of ledger for values from ('2025-01-01') to ('2026-01-01');
-        create table ledger_2026 partition of ledger for values from ('2026-01-01') to ('2027-01-01');
-        insert into ledger select g, date '2025-01-01' + g % 700 from generate_series(1, 3000) g;
-        analyze ledger;`);
-      await Deno.writeTextFile(`${folder}/prerelease.sql`, "create index on ledger (at);\n");
+        create table journal (id int, at date not null) partition by range (at);
+        create table journal_2025 partition of journal for values from ('2025-01-01') to ('2026-01-01');
+        create table journal_2026 partition of journal for values from ('2026-01-01') to ('2027-01-01');
+        insert into journal select g, date '2025-01-01' + g % 700 from generate_series(1, 3000) g;
+        analyze journal;`);
+      await Deno.writeTextFile(`${folder}/prerelease.sql`, "create index on journal (at);\n");
       const parted = JSON.parse(
         (await runSkillScript("migration_apply.ts", ["--json"], { env })).stdout,
       ).tables;
-      const ledger = parted.find((t: { table: string }) => t.table === "ledger");
+      const ledger = parted.find((t: { table: string }) => t.table === "journal");
       assert.equal(ledger.partitions, 2);
       assert.equal(ledger.estimated_rows, 3000);
       assert.equal(ledger.lock_taken, "SHARE");
       const [{ sum }] = await cluster.sql(
-        `select sum(pg_total_relation_size(relid))::int8 as sum from pg_partition_tree('ledger')
+        `select sum(pg_total_relation_size(relid))::int8 as sum from pg_partition_tree('journal')
           where isleaf`,
       );
       assert.equal(ledger.size_bytes, Number(sum));

@@ -59,6 +59,32 @@ export const TRIGGERS: [string, string, string][] = [
   ["reindex-not-concurrent", "reindex table orders", "orders"],
   ["enum-add-value", "alter type mood add value 'meh'", ""],
   ["enum-rename-value", "alter type mood rename value 'ok' to 'fine'", ""],
+  ["set-logged-rewrite", "alter table scratchpad set logged", "scratchpad"],
+  ["refresh-not-concurrent", "refresh materialized view order_counts", "order_counts"],
+  ["truncate", "truncate orders", "orders"],
+  ["lock-table", "lock table orders in share mode", "orders"],
+  [
+    "domain-check-scans",
+    "alter domain positive add constraint positive_check check (value > 0)",
+    "",
+  ],
+  [
+    "attach-partition-scans",
+    "alter table ledger attach partition ledger_new for values from ('2027-01-01') to ('2028-01-01')",
+    "ledger",
+  ],
+  ["detach-partition-not-concurrent", "alter table ledger detach partition ledger_2025", "ledger"],
+  [
+    "constraint-builds-index",
+    "alter table orders add constraint no_twins exclude (id with =)",
+    "orders",
+  ],
+  ["check-without-not-valid", "alter table orders add column qty int check (qty > 0)", "orders"],
+  [
+    "column-type-rewrite",
+    'alter table orders alter column note type varchar(50) collate "C"',
+    "orders",
+  ],
 ];
 
 /** Safe forms: none of them raises anything (a lock_timeout is set before each). */
@@ -82,6 +108,10 @@ export const SAFE: string[] = [
   "vacuum (analyze) orders",
   "analyze orders",
   "reindex table concurrently orders",
+  "refresh materialized view concurrently order_counts",
+  "alter domain positive add constraint positive_check check (value > 0) not valid",
+  "alter table ledger detach partition ledger_2025 concurrently",
+  "lock table orders in access share mode",
   // A table made in the same file is new: nothing uses it yet.
   "create table fresh (id int, ref int);\ncreate index on fresh (ref);\n" +
   "alter table fresh add primary key (id);\nalter table fresh alter column ref set not null;\n" +
@@ -99,6 +129,13 @@ create table events (id int, code text);
 create unique index events_id_key on events (id);
 alter table orders add constraint orders_old_fk foreign key (customer_id)
   references customers (id) not valid;
+create materialized view order_counts as select count(*) as n from orders;
+create unique index on order_counts (n);
+create unlogged table scratchpad (id int);
+create domain positive as int;
+create table ledger (id int, at date not null) partition by range (at);
+create table ledger_2025 partition of ledger for values from ('2025-01-01') to ('2026-01-01');
+create table ledger_new (id int, at date not null);
 insert into customers values (1);
 insert into orders values (1, 1, 'a', 1, 'new');
 `;
