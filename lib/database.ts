@@ -350,11 +350,15 @@ const COMMIT_SETTLE_MS = 5000;
  * COMMIT's answer arrives, the transaction's id (taken just before) is looked
  * up in a new session: committed returns as a commit (learnt afterwards),
  * anything else is a {@linkcode CommitLostError} that says what the server
- * records (aborted: nothing was changed) or how to find out. Never guesses.
+ * records (aborted: nothing was changed) or how to find out. Never guesses:
+ * a transaction that changed nothing here but whose statements acted outside
+ * it (`options.actedOutside`: dblink, a sequence moved ...) is unknown, not
+ * harmless.
  */
 export async function commitTransaction(
   session: PgSession,
   target: ConnectionTarget,
+  options: { actedOutside?: string[] } = {},
 ): Promise<CommitOutcome> {
   const { rows } = await session.query(await loadSql("transaction_id"));
   const xid = rows[0]?.xid === null || rows[0]?.xid === undefined ? null : String(rows[0].xid);
@@ -363,6 +367,17 @@ export async function commitTransaction(
     return { learntAfterwards: false };
   } catch (error) {
     if (!(error instanceof ConnectionLostError)) throw error;
+    const outside = options.actedOutside ?? [];
+    if (xid === null && outside.length) {
+      // Nothing here to look up, yet what acted elsewhere stands or not on its own.
+      throw new CommitLostError(
+        "unknown",
+        `The connection to ${describeServer(target)} was lost during COMMIT (${error.message}); ` +
+          `this database recorded no change, but the statements also acted outside the ` +
+          `transaction (${outside.join("; ")}), and whether that stands is unknown: check it ` +
+          `before running them again`,
+      );
+    }
     if (xid === null) {
       throw new CommitLostError(
         "empty",

@@ -415,7 +415,9 @@ export async function runMigrations(
       if (!options.commit) verified = await verify();
       if (options.commit) {
         step = "COMMIT (deferred constraints are checked there)";
-        commitLearntAfterwards = (await commitTransaction(session, target)).learntAfterwards;
+        commitLearntAfterwards = (await commitTransaction(session, target, {
+          actedOutside: inOne.flatMap(({ statement: s }) => [...s.escapes, ...s.sequenceCalls]),
+        })).learntAfterwards;
       } else {
         step = "ROLLBACK";
         await session.transaction("rollback");
@@ -499,7 +501,11 @@ async function applyInSteps(
         }
         taken.push(...(await session.query(locksSql)).rows);
         where = `${stepText(step)}: COMMIT`;
-        if ((await commitTransaction(session, target)).learntAfterwards) {
+        const actedOutside = step.statements.flatMap(({ statement: s }) => [
+          ...s.escapes,
+          ...s.sequenceCalls,
+        ]);
+        if ((await commitTransaction(session, target, { actedOutside })).learntAfterwards) {
           applied.push(stepText(step));
           if (step !== steps.at(-1)) {
             throw new SkillError(

@@ -222,7 +222,9 @@ await runScript("run_sql", async () => {
           await session.transaction("rollback");
         } else {
           step = "COMMIT (deferred constraints are checked there)";
-          const outcome = await commitTransaction(session, target);
+          const outcome = await commitTransaction(session, target, {
+            actedOutside: statements.flatMap((s) => [...s.escapes, ...s.sequenceCalls]),
+          });
           transaction = "committed";
           if (outcome.learntAfterwards) {
             note(

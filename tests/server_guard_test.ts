@@ -486,6 +486,29 @@ Deno.test("a COMMIT whose answer is lost is reported as the server records it", 
       },
     );
 
+    await t.step("nothing changed here, but a sequence moved: unknown, not harmless", async () => {
+      // Called once before: the next calls use the values already logged, and assign no
+      // transaction id, so the server has nothing to look up.
+      await cluster.sql("create sequence moved; select nextval('moved')");
+      proxy.fault("lose-commit-answer");
+      const struck = proxy.struck();
+      // Two statements: one transaction, and its COMMIT is what the proxy loses.
+      const result = await runSkillScript(
+        "run_sql.ts",
+        ["--write", "select nextval('moved'); select 1"],
+        { env: { DB_URL: proxy.url(), DB_CONFIRM: "YES" } },
+      );
+      proxy.fault("none");
+      assert.equal(proxy.struck(), struck + 1, "the COMMIT's answer was lost");
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(
+        result.stderr,
+        /this database recorded no change, but the statements also acted outside/,
+      );
+      assert.match(result.stderr, /nextval/);
+      assert.doesNotMatch(result.stderr, /so nothing was changed/);
+    });
+
     await t.step("migration_apply --apply: the same truth", async () => {
       const folder = join(project.root, "db", "migrations");
       await Deno.mkdir(folder, { recursive: true });
