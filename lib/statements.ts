@@ -513,6 +513,19 @@ function inspect(
     atLeast("write");
   };
   if (type === "DoStmt") readOnlyRefusals.push("a DO block");
+  // A function that acts beyond the transaction, renamed or moved, would escape every check
+  // that knows it by name: the statement that hides it counts as a call of it.
+  if (
+    (type === "RenameStmt" || type === "AlterObjectSchemaStmt") &&
+    ["OBJECT_FUNCTION", "OBJECT_ROUTINE", "OBJECT_PROCEDURE"].includes(
+      String(type === "RenameStmt" ? node.renameType : node.objectType),
+    )
+  ) {
+    const names = ((node.object as Node | undefined)?.ObjectWithArgs as Node | undefined)
+      ?.objname as Node[] | undefined;
+    const last = String((names?.at(-1)?.String as Node | undefined)?.sval ?? "").toLowerCase();
+    if (last) checkCall(last, "renamed or moved, so that later calls hide it");
+  }
   const sessionState: Record<string, string> = {
     PrepareStmt: "PREPARE",
     DeallocateStmt: "DEALLOCATE",

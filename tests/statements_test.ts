@@ -300,3 +300,19 @@ Deno.test("functions bound by other statements, FDW programs, session state, cod
   const [dropped] = await parseStatements("create temp table t (a int) on commit drop");
   assert.deepEqual(dropped.outlivesTransaction, []);
 });
+
+Deno.test("a function that acts beyond the transaction, renamed or moved, still counts as it", async () => {
+  for (
+    const sql of [
+      "alter function dblink_exec(text, text) rename to harmless",
+      "alter routine public.dblink_exec(text) set schema hidden",
+      "alter function pg_terminate_backend(int) rename to tidy",
+    ]
+  ) {
+    const [statement] = await parseStatements(sql);
+    assert.ok(statement.escapes.some((e) => /renamed or moved/.test(e)), sql);
+    assert.ok(statement.readOnlyRefusals.length > 0, sql);
+  }
+  const [plain] = await parseStatements("alter function my_report(int) rename to my_summary");
+  assert.deepEqual(plain.escapes, [], "an ordinary function is an ordinary rename");
+});
