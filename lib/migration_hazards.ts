@@ -313,6 +313,18 @@ const VOLATILE_FUNCTIONS = new Set([
 /** Functions that return one value per statement: as a default, stored once, no rewrite. */
 const STABLE_FUNCTIONS = new Set([
   "now",
+  "timezone",
+  "lower",
+  "upper",
+  "date_trunc",
+  "to_char",
+  "to_timestamp",
+  "to_date",
+  "make_interval",
+  "jsonb_build_object",
+  "json_build_object",
+  "jsonb_build_array",
+  "array_fill",
   "transaction_timestamp",
   "statement_timestamp",
   "current_setting",
@@ -346,6 +358,16 @@ function volatileDefault(expression: unknown): string | undefined {
     }
     case "A_Expr":
       return volatileDefault(node.lexpr) ?? volatileDefault(node.rexpr);
+    case "A_ArrayExpr":
+    case "CoalesceExpr":
+    case "MinMaxExpr": {
+      const items = (node.elements ?? node.args) as Node[] | undefined;
+      for (const item of items ?? []) {
+        const why = volatileDefault(item);
+        if (why) return why;
+      }
+      return undefined;
+    }
     case "":
       return undefined;
     default:
@@ -913,7 +935,8 @@ export function isAloneStep(statement: Statement): boolean {
   if (type === "IndexStmt") return true;
   if (type === "DropStmt") return node.removeType === "OBJECT_INDEX";
   if (type === "ReindexStmt") {
-    return node.kind === "REINDEX_OBJECT_INDEX" || node.kind === "REINDEX_OBJECT_TABLE";
+    return node.kind === "REINDEX_OBJECT_INDEX" || node.kind === "REINDEX_OBJECT_TABLE" ||
+      node.kind === "REINDEX_OBJECT_SCHEMA";
   }
   if (type === "AlterTableStmt") return true; // DETACH PARTITION ... CONCURRENTLY
   return type === "VacuumStmt";

@@ -428,9 +428,14 @@ export async function runMigrations(
       await session.transaction("rollback").catch(() => {});
       const explained = explainQueryError(error, target);
       if (!(explained instanceof SkillError) || explained.exitCode !== 1) throw explained;
+      // Said only when one moved: a rollback does not move a sequence back.
+      const now = before ? await positions().catch(() => undefined) : undefined;
+      const moved = now === undefined
+        ? before !== undefined
+        : [...now].some(([name, value]) => before!.has(name) && before!.get(name) !== value);
       throw new SkillError(
         `${step} failed: ${explained.message}; the transaction was rolled back: the database ` +
-          `is as it was${before ? " (but for sequences the statements advanced)" : ""}` +
+          `is as it was${moved ? " (but for sequences the statements advanced)" : ""}` +
           (notChecked.length
             ? ` (the check leaves out what runs outside a transaction: ${
               notChecked.join("; ")

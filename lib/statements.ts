@@ -150,7 +150,7 @@ function runsOutsideTransaction(type: string, node: Node): boolean {
     case "DropStmt":
       return node.concurrent === true;
     case "ReindexStmt":
-      return hasOption(node.params, "concurrently") ||
+      return hasOption(node.params, "concurrently") || node.kind === "REINDEX_OBJECT_SCHEMA" ||
         node.kind === "REINDEX_OBJECT_DATABASE" || node.kind === "REINDEX_OBJECT_SYSTEM";
     case "VacuumStmt":
       return node.is_vacuumcmd === true;

@@ -298,6 +298,8 @@ Deno.test("migration_apply's check measures the tables it locks on the database"
         insert into journal select g, date '2025-01-01' + g % 700 from generate_series(1, 3000) g;
         analyze journal;`);
       await Deno.writeTextFile(`${folder}/prerelease.sql`, "create index on journal (at);\n");
+      // The reader's transaction reads one partition: a user of the partitioned table.
+      await reader.query("select count(*) from journal_2025");
       const parted = JSON.parse(
         (await runSkillScript("migration_apply.ts", ["--json"], { env })).stdout,
       ).tables;
@@ -305,6 +307,7 @@ Deno.test("migration_apply's check measures the tables it locks on the database"
       assert.equal(ledger.partitions, 2);
       assert.equal(ledger.estimated_rows, 3000);
       assert.equal(ledger.lock_taken, "SHARE");
+      assert.equal(ledger.sessions_holding, 1, "the reader of a partition");
       const [{ sum }] = await cluster.sql(
         `select sum(pg_total_relation_size(relid))::int8 as sum from pg_partition_tree('journal')
           where isleaf`,
