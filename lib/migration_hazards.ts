@@ -473,8 +473,9 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
     effect: `rewrites all of ${table} (and rebuilds its indexes) to change ${column}'s type, ` +
       `holding ACCESS EXCLUSIVE: no reads or writes until it is done`,
     safe: `add a new column of the new type, fill it in batches (and keep it filled with a ` +
-      `trigger), switch the code to it, then drop the old one; a varchar made longer or ` +
-      `varchar to text changes nothing stored and is not flagged`,
+      `trigger), switch the code to it, then drop the old one (a varchar made longer, or ` +
+      `varchar to text, changes nothing stored: not flagged where the column's type is known, ` +
+      `as on migration_apply.ts's database)`,
   }),
   "add-column-volatile-default": ({ table, column }) => ({
     effect: `rewrites all of ${table} to fill ${column} row by row, holding ACCESS EXCLUSIVE`,
@@ -482,8 +483,8 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
       `11), then SET DEFAULT for new rows and fill the old ones in batches`,
   }),
   "constraint-builds-index": ({ table }) => ({
-    effect: `builds a unique index on ${table} while holding ACCESS EXCLUSIVE (PRIMARY KEY) or ` +
-      `SHARE (UNIQUE): writes wait for the whole build`,
+    effect: `builds the constraint's index on ${table} while holding ACCESS EXCLUSIVE: reads ` +
+      `and writes wait for the whole build`,
     safe: `CREATE UNIQUE INDEX CONCURRENTLY ... (a step of its own), then ALTER TABLE ${table} ` +
       `ADD CONSTRAINT ... PRIMARY KEY USING INDEX ... (or UNIQUE USING INDEX): instant`,
   }),
@@ -658,6 +659,7 @@ function inspectAll(
     const locks = locksOf(statement).filter((l) => !isNew(l.table));
     const lockOn = (table: string) => locks.find((l) => sameTable(l.table, table))?.lock ?? null;
 
+    if (setsLockTimeoutByFunction(type, node)) lockTimeout = true;
     if (type === "VariableSetStmt" && String(node.name ?? "").toLowerCase() === "lock_timeout") {
       const value = ((node.args as Node[] | undefined)?.[0]?.A_Const as Node | undefined) ?? {};
       // The tree leaves a zero out: {"ival": {}} is 0.
@@ -673,7 +675,9 @@ function inspectAll(
     switch (type) {
       case "IndexStmt": {
         const table = relationName(node.relation);
-        if (!isNew(table) && node.concurrent !== true) {
+        // ON ONLY a partitioned table builds nothing (the first step of the safe form).
+        const only = ((node.relation ?? {}) as Node).inh !== true; // the tree leaves false out
+        if (!isNew(table) && node.concurrent !== true && !only) {
           add("index-not-concurrent", { table }, lockOn(table));
         }
         break;
@@ -867,7 +871,8 @@ function inspectAll(
         blocking[0].lock,
       );
     }
-    for (const l of blocking) {
+    // A step alone commits on its own: its locks are not held by what follows.
+    for (const l of isAloneStep(statement) ? [] : blocking) {
       if (!strongHeld.some((t) => sameTable(t, l.table))) strongHeld.push(l.table);
     }
     // IF NOT EXISTS may find the table there already, in use: it is not new then.
@@ -940,4 +945,25 @@ export function isAloneStep(statement: Statement): boolean {
   }
   if (type === "AlterTableStmt") return true; // DETACH PARTITION ... CONCURRENTLY
   return type === "VacuumStmt";
+}
+
+/** `SELECT set_config('lock_timeout', '2s', ...)`: a lock timeout set by the function's name. */
+function setsLockTimeoutByFunction(type: string, node: Node): boolean {
+  if (type !== "SelectStmt") return false;
+  for (const target of (node.targetList as Node[] | undefined) ?? []) {
+    const [valueType, value] = unwrap((target.ResTarget as Node | undefined)?.val);
+    if (valueType !== "FuncCall") continue;
+    if (strings(value.funcname).at(-1)?.toLowerCase() !== "set_config") continue;
+    const args = (value.args as Node[] | undefined) ?? [];
+    const text = (arg: unknown) => {
+      const constant = (unwrap(arg)[1].sval ?? {}) as Node;
+      return typeof constant.sval === "string" ? constant.sval : undefined;
+    };
+    const setting = text(args[0]);
+    const amount = text(args[1]);
+    if (setting?.toLowerCase() === "lock_timeout" && amount && !/^0+(ms|s|min)?$/.test(amount)) {
+      return true;
+    }
+  }
+  return false;
 }

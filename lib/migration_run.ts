@@ -362,6 +362,7 @@ export async function runMigrations(
       ])).rows
       : [];
     const steps = planSteps(statements);
+    refuseConcurrentOnPartitioned(statements, named, beforeRun);
     if (options.commit && steps.some((s) => s.alone)) {
       const applied = await applyInSteps(session, target, steps);
       return {
@@ -489,8 +490,10 @@ async function applyInSteps(
   const locksSql = await loadSql("migration_locks_taken");
   const resume = () =>
     applied.length
-      ? ` Applied and committed before it: ${applied.join("; ")}; take those statements out ` +
-        `of the pending files (the database has them now) and run again to resume.`
+      ? ` Applied and committed before it: ${applied.join("; ")}. They stay in the pending ` +
+        `files (the other databases need them too); to resume here, make them safe to run ` +
+        `again (IF NOT EXISTS, IF EXISTS) and run again, or run the remaining statements by ` +
+        `hand (run_sql.ts --ddl).`
       : " Nothing was applied; run again once it is fixed.";
   for (const step of steps) {
     let where = stepText(step);
@@ -688,7 +691,10 @@ export async function columnTypesNow(
 }
 
 /** One line for people: the table, how big, the lock, who uses it now. */
-export function tableReportText(report: TableReport, verb: "takes" | "will take"): string {
+export function tableReportText(
+  report: TableReport,
+  verb: "takes" | "took" | "will take",
+): string {
   if (!report.existed) return `${report.table}: made by the run`;
   const rows = report.estimated_rows === null
     ? "rows not counted"
@@ -765,7 +771,9 @@ export async function appliedStates(
 ): Promise<AppliedState[]> {
   const perFile = files.map((file, i) => ({
     file: file.name,
-    ...(file.error ? { wanted: [] } : tellingExpectations(file, files.slice(i + 1))),
+    ...(file.error
+      ? { wanted: [] }
+      : tellingExpectations(file, files.slice(0, i), files.slice(i + 1))),
   }));
   const all = perFile.flatMap((f) => f.wanted);
   const found = all.length === 0
@@ -827,6 +835,7 @@ export async function appliedStates(
  */
 function tellingExpectations(
   file: ParsedPending,
+  earlier: ParsedPending[],
   later: ParsedPending[],
 ): { wanted: Expectation[]; reason?: string } {
   const key = (
@@ -865,6 +874,20 @@ function tellingExpectations(
     }
     kept.push(statement);
   }
+  // What an earlier pending file makes is missing until that file runs: its absence here says
+  // nothing of this file.
+  const madeEarlier = new Set<string>();
+  const relation = (c: { schema: string | null; object: string }) => `${c.schema}\u0000${c.object}`;
+  for (const previous of earlier) {
+    for (const statement of previous.statements) {
+      for (const change of statement.changes) {
+        if (change.action !== "create") continue;
+        madeEarlier.add(key(change));
+        // A table made earlier takes what it holds with it (an inline constraint, a column).
+        if (change.lookup === "relation") madeEarlier.add(relation(change));
+      }
+    }
+  }
   for (const next of later) {
     for (const statement of next.statements) {
       for (const change of statement.changes) {
@@ -879,7 +902,10 @@ function tellingExpectations(
       ...statement,
       changes: statement.changes.filter((c) => ["create", "rename", "drop"].includes(c.action)),
     },
-  }))).filter((w) => !untelling.has(key(w)));
+  }))).filter((w) =>
+    !untelling.has(key(w)) &&
+    !(w.expected === "absent" && (madeEarlier.has(key(w)) || madeEarlier.has(relation(w))))
+  );
   return { wanted };
 }
 
@@ -926,4 +952,34 @@ export async function appliedOnProfiles(files: ParsedPending[]): Promise<Profile
     );
   }
   return results;
+}
+
+/**
+ * Refuses, before anything runs, a CREATE INDEX CONCURRENTLY on a table the
+ * database has as partitioned: the server refuses it there (the check, which
+ * leaves such steps out, would pass what --apply then fails), and names the
+ * form that works.
+ */
+function refuseConcurrentOnPartitioned(
+  statements: MigrationStatement[],
+  named: { schema: string | null; name: string }[],
+  beforeRun: Record<string, unknown>[],
+): void {
+  for (const { file, statement } of statements) {
+    const { type, node } = statement.tree ?? { type: "", node: {} };
+    if (type !== "IndexStmt" || node.concurrent !== true) continue;
+    const relation = (node.relation ?? {}) as Record<string, unknown>;
+    const i = named.findIndex((n) =>
+      n.name === relation.relname && (n.schema ?? null) === (relation.schemaname ?? null)
+    );
+    if (i === -1 || beforeRun[i]?.partitions === null || beforeRun[i]?.partitions === undefined) {
+      continue;
+    }
+    throw new SkillError(
+      `${file} line ${statement.line}: CREATE INDEX CONCURRENTLY on "${relation.relname}", ` +
+        `which is partitioned: PostgreSQL refuses that; write CREATE INDEX ... ON ONLY ` +
+        `${relation.relname} (instant, INVALID until attached), CREATE INDEX CONCURRENTLY on ` +
+        `each partition, then ALTER INDEX ... ATTACH PARTITION each; nothing was run`,
+    );
+  }
 }

@@ -134,9 +134,10 @@ await runScript("migration_apply", async () => {
   }
   // The hazards, with the column types the database has now (a widening rewrites nothing).
   const types = await columnTypesNow(target, statements);
+  // lock-timeout-missing is about other tools: this one sets the lock timeout itself.
   const hazards = pendingHazards(parsed, {
     columnType: (table, column) => types.get(`${table}.${column}`),
-  });
+  }).filter((h) => h.rule !== "lock-timeout-missing");
   if (apply) {
     const escaping = statementsThat(statements, (s) => s.escapes);
     // Said before YES: what each table will be locked with, how big it is, who uses it now.
@@ -189,8 +190,12 @@ await runScript("migration_apply", async () => {
     }
   }
   // What the run locked, measured: the locks from pg_locks, the users from just before.
-  for (const table of run.tables) note(`  ${tableReportText(table, "takes")}`);
-  if (!apply) { for (const hazard of hazards) note(`  hazard: ${hazardText(hazard)}`); }
+  for (const table of run.tables) note(`  ${tableReportText(table, apply ? "took" : "takes")}`);
+  // After an apply confirmed without a prompt (DB_CONFIRM=YES), the prompt's hazards are said
+  // here, once it succeeded: a failure stays one line.
+  if (!apply || Deno.env.get("DB_CONFIRM") === "YES") {
+    for (const hazard of hazards) note(`  hazard: ${hazardText(hazard)}`);
+  }
   if (format === "json") {
     printOutput(JSON.stringify(
       {

@@ -87,6 +87,18 @@ Deno.test("rules about a file's transaction: lock_timeout, locks held together, 
   );
   // A check added in an earlier run is not in the statements: SET NOT NULL cannot be cleared.
   assert.deepEqual((await hazardsOf(validate)).map((h) => h.rule), ["set-not-null-scans"]);
+  // lock_timeout set through set_config counts; a step alone holds no lock for what follows.
+  assert.deepEqual(
+    await hazardsOf(
+      "select set_config('lock_timeout', '2s', false);\nalter table orders add column a int",
+    ),
+    [],
+  );
+  assert.deepEqual(
+    (await hazardsOf(TIMEOUT + "vacuum full orders;\nalter table customers add column z int"))
+      .map((h) => h.rule),
+    ["vacuum-full"],
+  );
   // IF NOT EXISTS may find the table there, in use; a table of another schema is another table.
   assert.deepEqual(
     (await hazardsOf(
@@ -313,6 +325,17 @@ Deno.test("migration_apply's check measures the tables it locks on the database"
           where isleaf`,
       );
       assert.equal(ledger.size_bytes, Number(sum));
+      // A concurrent build on it is refused before anything runs, with the form that works.
+      await Deno.writeTextFile(
+        `${folder}/prerelease.sql`,
+        "create index concurrently on journal (at);\n",
+      );
+      const refused = await runSkillScript("migration_apply.ts", [], { env });
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        /CREATE INDEX CONCURRENTLY on "journal", which is partitioned: .*ON ONLY/,
+      );
     } finally {
       await reader.transaction("rollback").catch(() => {});
       await reader.close();

@@ -125,7 +125,7 @@ Deno.test("migration steps outside a transaction: planned, checked around, appli
         );
         assert.match(
           result.stderr,
-          /Applied and committed before it: step 1, prerelease\.sql line 1 .*take those statements out/,
+          /Applied and committed before it: step 1, prerelease\.sql line 1 .*They stay in the pending files .*make them safe to run again/,
         );
         const names = await catalog();
         assert.ok(names.includes("orders_customer_unique INVALID"), names.join(", "));
@@ -229,10 +229,9 @@ Deno.test("applied, partly, not applied: per database, from its catalog", async 
     assert.deepEqual((await states("fresh")).map((s) => s.state), ["not applied", "not applied"]);
     const half = await states("half");
     assert.deepEqual(half.map((s) => s.state), ["applied", "partly"]);
-    assert.deepEqual(half[1].not_as_left, [
-      "column customers.email absent",
-      "column customers.mail present",
-    ]);
+    // What it adds is not there; that email is still there says nothing on its own, as an
+    // earlier pending file makes the table.
+    assert.deepEqual(half[1].not_as_left, ["column customers.mail present"]);
     // Where a file is there in part, apply says so before running anything.
     const refused = await runSkillScript("migration_apply.ts", [], { env: env("half") });
     assert.equal(refused.code, 1);
@@ -290,6 +289,11 @@ Deno.test("applied, partly, not applied: per database, from its catalog", async 
       ["4_prerelease.sql", "set search_path = app, public;\ncreate table settings (id int);\n"],
       ["5_prerelease.sql", "create table tiers_old (id int);\n"],
       ["6_prerelease.sql", "alter table tiers_old rename to tiers;\n"],
+      [
+        "7_prerelease.sql",
+        "create table gadgets (id int constraint gadgets_pos check (id > 0));\n",
+      ],
+      ["8_prerelease.sql", "alter table gadgets drop constraint gadgets_pos;\n"],
     ];
     for (const [name, text] of files) await Deno.writeTextFile(join(folder, name), text);
     const tricky = await states("done");
@@ -301,6 +305,9 @@ Deno.test("applied, partly, not applied: per database, from its catalog", async 
       ["4_prerelease.sql", "unknown"],
       ["5_prerelease.sql", "unknown"],
       ["6_prerelease.sql", "not applied"],
+      ["7_prerelease.sql", "not applied"],
+      // Its constraint is missing because 7_ has not run: that says nothing of 8_.
+      ["8_prerelease.sql", "unknown"],
     ]);
   } finally {
     await project.remove();

@@ -115,6 +115,8 @@ export const SAFE: string[] = [
   "alter domain positive add constraint positive_check check (value > 0) not valid",
   "alter table ledger detach partition ledger_2025 concurrently",
   "lock table orders in access share mode",
+  // ON ONLY a partitioned table builds nothing: the safe form's own first step.
+  "create index orders_only on only orders (customer_id)",
   // A table made in the same file is new: nothing uses it yet.
   "create table fresh (id int, ref int);\ncreate index on fresh (ref);\n" +
   "alter table fresh add primary key (id);\nalter table fresh alter column ref set not null;\n" +
