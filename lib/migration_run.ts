@@ -12,7 +12,7 @@ import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import { ConnectionLostError, type PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
-import type { Statement } from "./statements.ts";
+import { calledFunctionNames, type Statement } from "./statements.ts";
 import {
   isAloneStep,
   LOCK_BLOCKS,
@@ -298,6 +298,12 @@ export interface MigrationRun {
   /** How many steps it ran in (a transaction each, or a statement alone). */
   steps: number;
   /**
+   * For a check: the database's own code the statements may run, which it
+   * cannot read (`function public.f(integer)`, `event trigger audit`): what
+   * it does beyond the transaction, if anything, is not known.
+   */
+  databaseCode: string[];
+  /**
    * For a check: the steps that run only outside a transaction, which a check
    * does not run (a rollback could not undo them), each as stepText says it.
    */
@@ -378,11 +384,20 @@ export async function runMigrations(
         tables: tableReports(named, beforeRun, applied.taken),
         steps: steps.length,
         notChecked: [],
+        databaseCode: [],
       };
     }
     // A check runs what a transaction can hold, and rolls it back; the steps alone are left out.
     const inOne = statements.filter((s) => !s.alone);
     const notChecked = steps.filter((s) => s.alone).map(stepText);
+    // The database's own code the statements call or fire, which no parser here can read.
+    const databaseCode = options.commit ? [] : (await session.query(
+      await loadSql("migration_database_code"),
+      [
+        [...new Set(inOne.flatMap(({ statement }) => calledFunctionNames(statement)))],
+        inOne.some(({ statement }) => statement.kind === "ddl"),
+      ],
+    )).rows.map((r) => `${r.kind} ${r.name}`);
     let taken: Record<string, unknown>[] = [];
     await session.transaction("begin");
     let step = "";
@@ -468,6 +483,7 @@ export async function runMigrations(
       tables: tableReports(named, beforeRun, taken),
       steps: options.commit ? 1 : steps.length,
       notChecked,
+      databaseCode,
     };
   });
 }

@@ -850,6 +850,23 @@ async function parseNested(text: string, depth: number): Promise<Statement[]> {
   return statements;
 }
 
+/**
+ * The functions a statement calls by name (the last part of each name, lower
+ * case, as the catalog's proname has it), from its kept parse tree: what a
+ * check runs of the database's own code.
+ */
+export function calledFunctionNames(statement: Statement): string[] {
+  if (!statement.tree) return [];
+  const names = new Set<string>();
+  for (const [type, node] of walk(statement.tree.node)) {
+    if (type !== "FuncCall") continue;
+    const parts = (node.funcname as Node[] | undefined) ?? [];
+    const last = (parts.at(-1)?.String as Node | undefined)?.sval;
+    if (typeof last === "string") names.add(last);
+  }
+  return [...names];
+}
+
 /** A DefElem's value among `options` (`language`, `as` ...): its string, or its list of strings. */
 function option(options: unknown, name: string): string | string[] | undefined {
   for (const item of (options as Node[] | undefined) ?? []) {

@@ -59,7 +59,8 @@ check says which moved. Each statement is sent alone (the extended protocol),
 so the server runs exactly the statement that was checked. A check checks
 deferred constraints as COMMIT would (SET CONSTRAINTS ALL IMMEDIATE), and names
 what it ran without seeing into: EXECUTE of SQL built at run time, bodies in
-other languages, and the database's own triggers on the tables it wrote.
+other languages, and the database's own code: triggers on the tables it wrote,
+functions the statements call, event triggers that fire on its DDL.
 For each table the files lock, it reports (on stderr; "tables" in --json) its
 size and estimated rows, how many other sessions hold or wait for a lock on it
 just before the run (and how long the oldest has been in its transaction), and
@@ -178,7 +179,10 @@ await runScript("migration_apply", async () => {
             moved.join(", ")
           } (other sessions may have moved them too)`
           : "nothing was changed"
-      }.` + checkCaveats(statements, run.triggersRun),
+      }.` + checkCaveats(statements, [
+        ...run.triggersRun.map((t) => `trigger ${t}`),
+        ...run.databaseCode,
+      ]),
   );
   if (steps.length > 1) {
     note(`  ${steps.length} steps:\n    ${plan.join("\n    ")}`);
@@ -213,6 +217,7 @@ await runScript("migration_apply", async () => {
         ...listed("not_undone", statementsThat(statements, (s) => s.notUndone)),
         ...listed("unseen", statementsThat(statements, (s) => s.unseen)),
         ...listed("triggers_run", run.triggersRun),
+        ...listed("database_code", run.databaseCode),
       },
       null,
       2,
@@ -238,11 +243,11 @@ await runScript("migration_apply", async () => {
  * What a check's "nothing was changed" does not cover: what a rollback
  * leaves (ANALYZE's statistics), and code the check ran without seeing into.
  */
-function checkCaveats(statements: MigrationStatement[], triggersRun: string[]): string {
+function checkCaveats(statements: MigrationStatement[], databaseCode: string[]): string {
   const left = statementsThat(statements, (s) => s.notUndone);
   const unseen = [
     ...statementsThat(statements, (s) => s.unseen),
-    ...(triggersRun.length ? [`the database's triggers ${triggersRun.join(", ")}`] : []),
+    ...(databaseCode.length ? [`the database's own ${databaseCode.join(", ")}`] : []),
   ];
   return (left.length ? ` A rollback does not undo: ${left.join("; ")}.` : "") +
     (unseen.length

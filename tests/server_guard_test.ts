@@ -391,10 +391,31 @@ Deno.test("a migration check refuses what a rollback cannot undo, and says what 
         const fired = await check();
         assert.equal(fired.code, 0, fired.stderr);
         assert.deepEqual(JSON.parse(fired.stdout).triggers_run, ["canary_audit on canary"]);
-        assert.match(fired.stderr, /Not seen into.*the database's triggers canary_audit on canary/);
+        assert.match(
+          fired.stderr,
+          /Not seen into.*the database's own trigger canary_audit on canary/,
+        );
         assert.deepEqual(await canary(cluster), CANARY);
         await cluster.sql(
           "drop trigger canary_audit on canary; drop function audit_it(); drop table audit",
+        );
+        // The database's own function the file calls, and its event trigger on DDL: a check
+        // cannot read them, and names them (one could create a replication slot).
+        await cluster.sql(`
+          create function touch_slot() returns int language sql as 'select 1';
+          create function on_ddl() returns event_trigger language plpgsql as
+            $$ begin null; end $$;
+          create event trigger watch_ddl on ddl_command_end execute function on_ddl();`);
+        await pending(`select touch_slot();\ncreate table evt (id int);\n`);
+        const code = await check();
+        assert.equal(code.code, 0, code.stderr);
+        assert.deepEqual(JSON.parse(code.stdout).database_code, [
+          "event trigger watch_ddl",
+          "function touch_slot()",
+        ]);
+        assert.match(code.stderr, /Not seen into.*function touch_slot\(\)/);
+        await cluster.sql(
+          "drop event trigger watch_ddl; drop function on_ddl(); drop function touch_slot()",
         );
       },
     );
