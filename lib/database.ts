@@ -290,7 +290,8 @@ export function explainQueryError(error: unknown, target: ConnectionTarget): unk
       return new SkillError(
         `Gave up waiting for a lock after the lock timeout (${
           limits.lock_timeout ?? "server setting"
-        } ms): another session holds it; retry later or raise DB_LOCK_TIMEOUT_MS`,
+        } ms): another session holds it (locks_overview.ts shows which, and since when); ` +
+          `retry later or raise DB_LOCK_TIMEOUT_MS`,
       );
     case "25006":
       return new SkillError(
