@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the largest tables with their total, table, index and TOAST sizes. */
-import { parseCli, runScript } from "../lib/cli.ts";
+import { note, parseCli, runScript } from "../lib/cli.ts";
 import { querySqlFile } from "../lib/database.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
 import { resolveTarget } from "../lib/resolve.ts";
@@ -13,8 +13,12 @@ bytes, and the estimated row count. A partitioned table is one row carrying
 all of its partitions' sizes and rows added up, down to the last level of
 sub-partitioning; its partitions are not listed (--partitions lists them).
 Estimated rows are empty (null in --json) when the table was never analyzed or
-vacuumed (a partitioned table's when any partition's are). limit: how many
-(default 20, at most 10000); a last line says when there are more.
+vacuumed (a partitioned table's when any partition's are). A table another
+session holds (or waits for) ACCESS EXCLUSIVE on, an ALTER TABLE or VACUUM FULL
+under way, is not waited for: its sizes are pg_class's page counts from its
+last VACUUM or ANALYZE, said on stderr, and "sizes_estimated": true in --json.
+limit: how many (default 20, at most 10000); a last line says when there are
+more.
 
 Options:
   --limit N     the same as [limit]
@@ -43,7 +47,28 @@ await runScript("table_sizes", async () => {
   const partitions = values.partitions === true;
   const target = await resolveTarget({ session: "diagnostic" });
   const result = await querySqlFile(target, "table_sizes", [limit, partitions]);
-  const list = countedList(resultRows(result), limit);
+  const counted = countedList(resultRows(result), limit);
+  // Estimated sizes are said once on stderr; in JSON the rows that have them carry the flag.
+  const estimated = counted.rows.filter((r) => r.sizes_estimated === true);
+  if (estimated.length) {
+    note(
+      `note: another session holds or waits for ACCESS EXCLUSIVE on ${
+        estimated.map((r) => `${r.schema}.${r.table}`).join(", ")
+      }: ${estimated.length === 1 ? "its sizes are" : "their sizes are"} pg_class's page ` +
+        `counts from the last VACUUM or ANALYZE, not measured (locks_overview.ts shows the lock)`,
+    );
+  }
+  const at0 = counted.columns.indexOf("sizes_estimated");
+  const list = {
+    ...counted,
+    columns: format === "json" ? counted.columns : counted.columns.filter((_, i) => i !== at0),
+    ...(counted.labels && format !== "json"
+      ? { labels: counted.labels.filter((_, i) => i !== at0) }
+      : {}),
+    rows: counted.rows.map(({ sizes_estimated, ...row }) =>
+      format === "json" && sizes_estimated === true ? { ...row, sizes_estimated } : row
+    ),
+  };
   if (partitions) {
     printOutput(renderList(list, format));
   } else {

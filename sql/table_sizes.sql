@@ -10,10 +10,12 @@
 -- unknown, not 0 (reltuples -1 from PostgreSQL 14; 0 rows in 0 pages and no ANALYZE or VACUUM
 -- in the statistics on 13), unless it is empty: then 0. A partitioned table's are null when any
 -- partition's is.
+-- sizes_estimated: true when another session held or awaited ACCESS EXCLUSIVE on the table (or
+-- one of its partitions), whose sizes are then pg_class's page counts, not measured.
 -- total: how many rows match in all, before the limit (the same on every row).
 -- Parameters: $1 int row limit, $2 boolean list partitions too (false: only their parents).
--- Server versions: PostgreSQL 12 and later (pg_partition_tree); tested on 13-18.
-with relations as (
+-- Server versions: PostgreSQL 10 and later (declarative partitioning); tested on 13-18.
+with recursive relations as (
   select c.oid, n.nspname, c.relname, c.relkind, c.relispartition
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
@@ -27,19 +29,49 @@ with relations as (
 members as (
   select r.oid as listed, r.oid as member from relations r where r.relkind <> 'p'
   union all
-  select r.oid, t.relid from relations r, pg_partition_tree(r.oid) t
-  where r.relkind = 'p' and t.isleaf
+  select t.root, t.relid from tree t join pg_class c on c.oid = t.relid where c.relkind <> 'p'
+),
+-- A partitioned table's whole tree, from pg_inherits: pg_partition_tree would lock each
+-- partition, and wait behind a session holding one.
+tree (root, relid) as (
+  select r.oid, r.oid from relations r where r.relkind = 'p'
+  union all
+  select t.root, i.inhrelid from tree t join pg_inherits i on i.inhparent = t.relid
 ),
 counted as (
   select m.listed,
-         sum(pg_total_relation_size(m.member)) as total_bytes,
-         sum(pg_indexes_size(m.member)) as index_bytes,
-         sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) as toast_bytes,
-         sum(pg_table_size(m.member)) as table_and_toast_bytes,
+         sum(case when lk.locked then est.table_bytes + est.toast_bytes + est.index_bytes
+                  else pg_total_relation_size(m.member) end) as total_bytes,
+         sum(case when lk.locked then est.index_bytes else pg_indexes_size(m.member) end)
+           as index_bytes,
+         sum(case when lk.locked then est.toast_bytes
+                  else coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) end)
+           as toast_bytes,
+         sum(case when lk.locked then est.table_bytes + est.toast_bytes
+                  else pg_table_size(m.member) end) as table_and_toast_bytes,
          sum(known.rows) as rows_known,
-         bool_and(known.rows is not null) as all_known
+         bool_and(known.rows is not null) as all_known,
+         bool_or(lk.locked) as locked
   from members m
   join pg_class c on c.oid = m.member
+  -- Another session holds or waits for ACCESS EXCLUSIVE on it (an ALTER TABLE, a VACUUM FULL):
+  -- measuring it would wait behind that lock, so its sizes come from pg_class's page counts (as
+  -- of its last VACUUM or ANALYZE) instead of failing the whole list on the lock timeout.
+  cross join lateral (
+    select exists (select 1 from pg_locks l
+                    where l.locktype = 'relation' and l.relation = m.member
+                      and l.mode = 'AccessExclusiveLock'
+                      and l.pid <> pg_backend_pid()) as locked
+  ) lk
+  cross join lateral (
+    select c.relpages::bigint * current_setting('block_size')::bigint as table_bytes,
+           coalesce((select t.relpages::bigint from pg_class t where t.oid = c.reltoastrelid), 0)
+             * current_setting('block_size')::bigint as toast_bytes,
+           coalesce((select sum(i.relpages)::bigint from pg_index x
+                       join pg_class i on i.oid = x.indexrelid
+                      where x.indrelid = m.member), 0)
+             * current_setting('block_size')::bigint as index_bytes
+  ) est
   cross join lateral (
     select case
              when c.reltuples > 0 or c.relpages > 0 then c.reltuples
@@ -53,7 +85,8 @@ counted as (
                                    pg_stat_get_last_autovacuum_time(c.oid)) is not null)
                then 0
              -- Never counted: empty is 0, else unknown.
-             when pg_relation_size(c.oid) = 0 then 0
+             when (case when lk.locked then c.relpages = 0
+                        else pg_relation_size(c.oid) = 0 end) then 0
            end as rows
   ) known
   group by m.listed
@@ -78,6 +111,7 @@ select r.nspname as schema,
        k.index_bytes::bigint as index_bytes,
        k.toast_bytes::bigint as toast_bytes,
        case when k.all_known then k.rows_known::bigint end as estimated_rows,
+       k.locked as sizes_estimated,
        count(*) over () as total
 from relations r
 join counted k on k.listed = r.oid

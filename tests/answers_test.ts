@@ -12,6 +12,8 @@ import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import { baseEnv, runSkillScript, SKILL_ROOT } from "./support/run.ts";
 import { APP_SCHEMA } from "./support/fixtures.ts";
 import { listRows } from "./support/lists.ts";
+import { connect } from "../lib/database.ts";
+import { resolveTarget } from "../lib/resolve.ts";
 
 const MAJORS = testMajors();
 
@@ -108,6 +110,47 @@ for (const major of MAJORS) {
         const listed = await runSkillScript("table_sizes.ts", ["5", "--partitions"], { env });
         assert.match(listed.stdout.split("\n")[0], /partition_of/);
       });
+
+      await t.step(
+        "table_sizes: a table another session locks is estimated, not waited for",
+        async () => {
+          Deno.env.set("DB_URL", cluster.url({ database: "shapes" }));
+          const target = await resolveTarget({ session: "plain" });
+          Deno.env.delete("DB_URL");
+          const { session: holder } = await connect(target);
+          try {
+            await holder.transaction("begin");
+            await holder.query(
+              "lock table app.accounts, app.ledger_eu_2025 in access exclusive mode",
+            );
+            const result = await runSkillScript("table_sizes.ts", ["1000", "--json"], {
+              env: { ...env, DB_LOCK_TIMEOUT_MS: "500" },
+            });
+            assert.equal(result.code, 0, result.stderr);
+            const rows = listRows(JSON.parse(result.stdout));
+            assert.deepEqual(
+              rows.filter((r: Row) => r.sizes_estimated).map((r: Row) => r.table).sort(),
+              ["accounts", "ledger"],
+              "the locked table, and the partitioned table whose partition is locked",
+            );
+            const ledger = rows.find((r: Row) => r.table === "ledger");
+            assert.ok(ledger.total_bytes > 200 * 3000, "pg_class's pages still count the rows");
+            assert.match(
+              result.stderr,
+              /note: another session holds or waits for ACCESS EXCLUSIVE on app\.(accounts|ledger)/,
+            );
+            const table = await runSkillScript("table_sizes.ts", ["5"], { env });
+            assert.doesNotMatch(
+              table.stdout,
+              /sizes_estimated/,
+              "the table format says it on stderr",
+            );
+          } finally {
+            await holder.transaction("rollback").catch(() => {});
+            await holder.close();
+          }
+        },
+      );
 
       await t.step("find_objects: constraints and policies by name", async () => {
         const find = async (args: string[]) => listOf(await run("find_objects.ts", args), "find");
