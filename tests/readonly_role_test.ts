@@ -344,12 +344,13 @@ for (const major of ["system", "13"]) {
           assert.equal(report.user, "owner");
           assert.equal(report.reader_user, reader);
 
-          // A diagnostic script waits behind a lock while its session is looked up.
+          // A diagnostic script waits behind a lock while its session is looked up (describe_table
+          // measures the table, so it waits; table_sizes estimates a locked one and goes on).
           const locker = await cluster.session();
           try {
             await locker.simpleQuery("begin; lock table shop.canary in access exclusive mode");
             const app = `reader-test-${crypto.randomUUID()}`;
-            const sizes = await spawnSkillScript("table_sizes.ts", ["--json"], {
+            const sizes = await spawnSkillScript("describe_table.ts", ["shop.canary", "--json"], {
               env: { ...env, DB_APPLICATION_NAME: app, DB_LOCK_TIMEOUT_MS: "60000" },
             });
             let usename = "";
@@ -359,7 +360,7 @@ for (const major of ["system", "13"]) {
               );
               usename = rows.length ? String(rows[0].usename) : "";
               return usename !== "";
-            }, "table_sizes.ts's session");
+            }, "describe_table.ts's session");
             await locker.simpleQuery("rollback");
             const done = await sizes.result;
             assert.equal(done.code, 0, done.stderr);
