@@ -540,11 +540,8 @@ export async function addToLatestPending(
       );
     }
     // Judged as part of the file it joins (one transaction), after the earlier pending files.
-    const earlier = [];
-    for (const file of pending.filter((p) => p.name !== name)) {
-      const read = await readResolved({ path: file.path, real: file.path }).catch(() => undefined);
-      if (read) earlier.push(...await parseStatements(read, { tree: true }).catch(() => []));
-    }
+    const earlier = (await parsePending(pending.filter((p) => p.name !== name)))
+      .flatMap((file) => file.statements);
     const hazards = migrationHazards(whole, { before: earlier })
       .filter((h) => h.statement > existing.length);
     const objects = describeChanges(added);

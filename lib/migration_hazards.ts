@@ -44,6 +44,9 @@ export const LOCK_BLOCKS: Record<LockMode, string> = {
 export interface TableLock {
   /** The table as written (schema-qualified when it was). */
   table: string;
+  /** Its schema as written (null: none written) and its name, unsplit. */
+  schema: string | null;
+  name: string;
   lock: LockMode;
 }
 
@@ -107,8 +110,14 @@ function strings(list: unknown): string[] {
 
 /** A RangeVar as written: `schema.name` or `name`. */
 function relationName(range: unknown): string {
+  const { schema, name } = relationParts(range);
+  return schema ? `${schema}.${name}` : name;
+}
+
+/** A RangeVar's schema (null: none written) and name, as written. */
+function relationParts(range: unknown): { schema: string | null; name: string } {
   const r = (range ?? {}) as Node;
-  return r.schemaname ? `${r.schemaname}.${r.relname}` : String(r.relname ?? "");
+  return { schema: r.schemaname ? String(r.schemaname) : null, name: String(r.relname ?? "") };
 }
 
 /**
@@ -183,19 +192,21 @@ function alterTableLock(subtype: string, def: Node): LockMode {
  */
 export function locksOf(statement: Statement): TableLock[] {
   const { type, node } = treeOf(statement);
-  const locks = new Map<string, LockMode>();
-  const take = (table: string, lock: LockMode) => {
-    if (table) locks.set(table, stronger(locks.get(table), lock));
+  const locks = new Map<string, TableLock>();
+  const take = (written: { schema: string | null; name: string }, lock: LockMode) => {
+    if (!written.name) return;
+    const table = written.schema ? `${written.schema}.${written.name}` : written.name;
+    locks.set(table, { table, ...written, lock: stronger(locks.get(table)?.lock, lock) });
   };
   const referenced = (constraint: Node) => {
     if (constraint.contype === "CONSTR_FOREIGN") {
-      take(relationName(constraint.pktable), "SHARE ROW EXCLUSIVE");
+      take(relationParts(constraint.pktable), "SHARE ROW EXCLUSIVE");
     }
   };
   switch (type) {
     case "AlterTableStmt": {
       if (node.objtype !== "OBJECT_TABLE" && node.objtype !== "OBJECT_MATVIEW") break;
-      const table = relationName(node.relation);
+      const table = relationParts(node.relation);
       for (const item of (node.cmds as Node[] | undefined) ?? []) {
         const cmd = (item.AlterTableCmd ?? {}) as Node;
         const subtype = String(cmd.subtype ?? "");
@@ -206,14 +217,14 @@ export function locksOf(statement: Statement): TableLock[] {
           for (const c of (def.constraints as Node[] | undefined) ?? []) referenced(unwrap(c)[1]);
         }
         if (subtype === "AT_AttachPartition" || subtype === "AT_DetachPartition") {
-          take(relationName(def.name), "ACCESS EXCLUSIVE"); // the partition itself
+          take(relationParts(def.name), "ACCESS EXCLUSIVE"); // the partition itself
         }
       }
       break;
     }
     case "IndexStmt":
       take(
-        relationName(node.relation),
+        relationParts(node.relation),
         node.concurrent === true ? "SHARE UPDATE EXCLUSIVE" : "SHARE",
       );
       break;
@@ -221,7 +232,7 @@ export function locksOf(statement: Statement): TableLock[] {
       for (const parent of (node.inhRelations as Node[] | undefined) ?? []) {
         // A partition takes its parent's ACCESS EXCLUSIVE; a child of INHERITS, SHARE UPDATE.
         take(
-          relationName(parent.RangeVar),
+          relationParts(parent.RangeVar),
           node.partbound ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE",
         );
       }
@@ -234,18 +245,19 @@ export function locksOf(statement: Statement): TableLock[] {
       }
       break;
     case "RenameStmt":
-      if (node.relation) take(relationName(node.relation), "ACCESS EXCLUSIVE");
+      if (node.relation) take(relationParts(node.relation), "ACCESS EXCLUSIVE");
       break;
     case "DropStmt":
       if (node.removeType === "OBJECT_TABLE" || node.removeType === "OBJECT_MATVIEW") {
         for (const object of (node.objects as Node[] | undefined) ?? []) {
-          take(strings((object.List as Node | undefined)?.items).join("."), "ACCESS EXCLUSIVE");
+          const parts = strings((object.List as Node | undefined)?.items);
+          take({ schema: parts.at(-2) ?? null, name: parts.at(-1) ?? "" }, "ACCESS EXCLUSIVE");
         }
       }
       break;
     case "TruncateStmt":
       for (const r of (node.relations as Node[] | undefined) ?? []) {
-        take(relationName(r.RangeVar), "ACCESS EXCLUSIVE");
+        take(relationParts(r.RangeVar), "ACCESS EXCLUSIVE");
       }
       break;
     case "VacuumStmt": {
@@ -253,44 +265,44 @@ export function locksOf(statement: Statement): TableLock[] {
       if (node.is_vacuumcmd !== true && !full) break; // ANALYZE: SHARE UPDATE EXCLUSIVE, brief
       for (const r of (node.rels as Node[] | undefined) ?? []) {
         const relation = (r.VacuumRelation as Node | undefined)?.relation;
-        take(relationName(relation), full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
+        take(relationParts(relation), full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
       }
       break;
     }
     case "ClusterStmt":
-      if (node.relation) take(relationName(node.relation), "ACCESS EXCLUSIVE");
+      if (node.relation) take(relationParts(node.relation), "ACCESS EXCLUSIVE");
       break;
     case "ReindexStmt":
       if (node.kind === "REINDEX_OBJECT_TABLE" && node.relation) {
         take(
-          relationName(node.relation),
+          relationParts(node.relation),
           option(node.params, "concurrently") ? "SHARE UPDATE EXCLUSIVE" : "SHARE",
         );
       }
       break;
     case "CreateTrigStmt":
-      take(relationName(node.relation), "SHARE ROW EXCLUSIVE");
+      take(relationParts(node.relation), "SHARE ROW EXCLUSIVE");
       break;
     case "CreatePolicyStmt":
     case "AlterPolicyStmt":
-      take(relationName(node.table), "ACCESS EXCLUSIVE");
+      take(relationParts(node.table), "ACCESS EXCLUSIVE");
       break;
     case "LockStmt": {
       const mode = LOCK_STMT_MODES[Number(node.mode ?? 8)];
       if (!mode) break;
       for (const r of (node.relations as Node[] | undefined) ?? []) {
-        take(relationName(r.RangeVar), mode);
+        take(relationParts(r.RangeVar), mode);
       }
       break;
     }
     case "RefreshMatViewStmt":
       take(
-        relationName(node.relation),
+        relationParts(node.relation),
         node.concurrent === true ? "EXCLUSIVE" : "ACCESS EXCLUSIVE",
       );
       break;
   }
-  return [...locks].map(([table, lock]) => ({ table, lock }));
+  return [...locks.values()];
 }
 
 /** Functions whose value changes from row to row: a default calling one fills every row. */
@@ -623,7 +635,6 @@ function inspectAll(
 ): (Hazard & { order: number })[] {
   const hazards: (Hazard & { order: number })[] = [];
   let order = -1;
-  let file: Statement[] | undefined;
   const created: string[] = [];
   const isNew = (table: string) => created.some((c) => sameTable(c, table));
   const validatedNotNullChecks = new Map<string, Set<string>>(); // table -> columns
@@ -636,12 +647,11 @@ function inspectAll(
     // migration_apply runs the files one after another in one transaction until a statement
     // that must run alone: only there do the locks taken so far end.
     if (isAloneStep(statement)) strongHeld.length = 0;
-    if (statement.index === 1 && file !== undefined) {
+    if (statement.index === 1 && order > 0) {
       // Judged per file, as another tool would run it on its own.
       lockTimeout = false;
       lockTimeoutReported = false;
     }
-    file = statements;
     const { type, node } = treeOf(statement);
     const add = (rule: string, what: RuleSubject, lock: LockMode | null) => {
       const text = RULES[rule](what);

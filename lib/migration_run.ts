@@ -201,6 +201,26 @@ export function expectations(statements: MigrationStatement[]): Expectation[] {
   return [...byKey.values()];
 }
 
+/** What a catalog lookup is asked: sql/migration_verify.sql's arguments for one object. */
+type Lookup = Pick<Expectation, "lookup" | "schema" | "object" | "item">;
+
+/**
+ * Looks each object up with sql/migration_verify.sql in `session`: what the
+ * catalog holds for it (a relation's kind, a column's type ...), or null.
+ */
+async function lookUp(session: PgSession, wanted: Lookup[]): Promise<(string | null)[]> {
+  if (wanted.length === 0) return [];
+  const { rows } = await session.query(await loadSql("migration_verify"), [
+    wanted.map((w) => w.lookup),
+    wanted.map((w) => w.schema),
+    wanted.map((w) => w.object),
+    wanted.map((w) => w.item),
+  ]);
+  return wanted.map((_, i) =>
+    rows[i]?.found === null || rows[i]?.found === undefined ? null : String(rows[i].found)
+  );
+}
+
 /** An object as the catalog shows it after the migration. */
 export interface Verified {
   /** What the object is (table, column, function ...). */
@@ -260,17 +280,25 @@ export interface TableReport {
   lock_taken: string | null;
 }
 
+/** sql/migration_tables.sql for the named tables: as they are now, and who uses them. */
+async function readTables(
+  session: PgSession,
+  named: { schema: string | null; name: string }[],
+): Promise<Record<string, unknown>[]> {
+  if (named.length === 0) return [];
+  return (await session.query(await loadSql("migration_tables"), [
+    named.map((n) => n.schema),
+    named.map((n) => n.name),
+  ])).rows;
+}
+
 /** The tables the statements lock, as they are named (schema or null, name). */
 function lockedTables(statements: MigrationStatement[]): { schema: string | null; name: string }[] {
   const seen = new Map<string, { schema: string | null; name: string }>();
   for (const { statement } of statements) {
     if (!statement.tree) continue;
-    for (const { table } of locksOf(statement)) {
-      const dot = table.indexOf(".");
-      const entry = dot === -1
-        ? { schema: null, name: table }
-        : { schema: table.slice(0, dot), name: table.slice(dot + 1) };
-      seen.set(`${entry.schema}.${entry.name}`, entry);
+    for (const { schema, name } of locksOf(statement)) {
+      seen.set(JSON.stringify([schema, name]), { schema, name });
     }
   }
   return [...seen.values()];
@@ -324,7 +352,6 @@ export async function runMigrations(
 ): Promise<MigrationRun> {
   // A check does not run the steps alone: it looks for what the rest leaves behind.
   const wanted = expectations(options.commit ? statements : statements.filter((s) => !s.alone));
-  const verifySql = await loadSql("migration_verify");
   const positionsSql = await loadSql("sequence_positions");
   const triggersSql = await loadSql("migration_triggers");
   return await withSession(target, async (session) => {
@@ -336,17 +363,9 @@ export async function runMigrations(
         ]),
       );
     const verify = async (on = session): Promise<Verified[]> => {
-      if (wanted.length === 0) return [];
-      const { rows } = await on.query(verifySql, [
-        wanted.map((w) => w.lookup),
-        wanted.map((w) => w.schema),
-        wanted.map((w) => w.object),
-        wanted.map((w) => w.item),
-      ]);
+      const all = await lookUp(on, wanted);
       return wanted.map((w, i) => {
-        const found = rows[i]?.found === null || rows[i]?.found === undefined
-          ? null
-          : String(rows[i].found);
+        const found = all[i];
         return {
           kind: w.kind,
           name: w.name,
@@ -361,12 +380,7 @@ export async function runMigrations(
     const before = options.commit ? undefined : await positions();
     // Who uses the tables now, before the run's own locks make anyone wait.
     const named = lockedTables(statements);
-    const beforeRun = named.length
-      ? (await session.query(await loadSql("migration_tables"), [
-        named.map((n) => n.schema),
-        named.map((n) => n.name),
-      ])).rows
-      : [];
+    const beforeRun = await readTables(session, named);
     const steps = planSteps(statements);
     refuseConcurrentOnPartitioned(statements, named, beforeRun);
     if (options.commit && steps.some((s) => s.alone)) {
@@ -595,17 +609,13 @@ async function aloneStepOutcome(
     };
   }
   try {
-    const [row] = await withSession(
-      target,
-      async (fresh) =>
-        (await fresh.query(await loadSql("migration_verify"), [
-          ["relation"],
-          [relation.schemaname ?? null],
-          [String(node.idxname)],
-          [null],
-        ])).rows,
-    );
-    const found = row?.found === null || row?.found === undefined ? null : String(row.found);
+    const [found] = await withSession(target, (fresh) =>
+      lookUp(fresh, [{
+        lookup: "relation",
+        schema: relation.schemaname ? String(relation.schemaname) : null,
+        object: String(node.idxname),
+        item: null,
+      }]));
     const name = String(node.idxname);
     if (found === null) {
       return { text: `asked afterwards, the server has no index ${name}: it did not finish` };
@@ -660,14 +670,7 @@ export async function measureTables(
       if (!held || LOCK_STRENGTH[lock] > LOCK_STRENGTH[held]) expected.set(table, lock);
     }
   }
-  const rows = await withSession(
-    target,
-    async (session) =>
-      (await session.query(await loadSql("migration_tables"), [
-        named.map((n) => n.schema),
-        named.map((n) => n.name),
-      ])).rows,
-  );
+  const rows = await withSession(target, (session) => readTables(session, named));
   return tableReports(named, rows, []).map((report, i) => ({
     ...report,
     lock_taken: expected.get(
@@ -794,22 +797,14 @@ export async function appliedStates(
   const all = perFile.flatMap((f) => f.wanted);
   const found = all.length === 0
     ? []
-    : await withSession(target, async (session) =>
-      (await session.query(await loadSql("migration_verify"), [
-        all.map((w) =>
-          w.lookup
-        ),
-        all.map((w) => w.schema),
-        all.map((w) => w.object),
-        all.map((w) => w.item),
-      ])).rows);
+    : await withSession(target, (session) => lookUp(session, all));
   let at = 0;
   return perFile.map(({ file, wanted, reason }) => {
     const checked = wanted.map((w) => {
-      const row = found[at++];
-      const present = row?.found !== null && row?.found !== undefined;
+      const value = found[at++];
+      const present = value !== null && value !== undefined;
       // An INVALID index is what a failed concurrent build leaves, not what the file makes.
-      const invalid = String(row?.found ?? "").includes("(INVALID)");
+      const invalid = String(value ?? "").includes("(INVALID)");
       return { w, ok: present === (w.expected === "present") && !invalid, invalid };
     });
     // An object missing is what a file not yet run leaves too: what it makes tells, and what
