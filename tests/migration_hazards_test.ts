@@ -383,3 +383,14 @@ Deno.test("on a database, a type change is judged by the column's type now", asy
     await cluster.stop();
   }
 });
+
+Deno.test("a table's schema and name are kept as written, a dot in a quoted name too", async () => {
+  const [statement] = await parseStatements(
+    'alter table "odd.name" add column a int references app.customers (id)',
+    { tree: true },
+  );
+  assert.deepEqual(
+    locksOf(statement).map(({ schema, name, lock }) => [schema, name, lock]),
+    [[null, "odd.name", "ACCESS EXCLUSIVE"], ["app", "customers", "SHARE ROW EXCLUSIVE"]],
+  );
+});
