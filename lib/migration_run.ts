@@ -10,7 +10,7 @@ import { CommitLostError, commitTransaction, explainQueryError, withSession } fr
 import type { ObjectChange } from "./ddl_objects.ts";
 import type { ParsedPending } from "./migration_folder.ts";
 import type { ConnectionTarget } from "./resolve.ts";
-import { ConnectionLostError, type PgSession } from "./session.ts";
+import { ConnectionLostError, PgServerError, type PgSession } from "./session.ts";
 import { loadSql } from "./sql.ts";
 import { calledFunctionNames, type Statement } from "./statements.ts";
 import {
@@ -280,6 +280,31 @@ export interface TableReport {
   lock_taken: string | null;
 }
 
+/**
+ * For a lock timeout (SQLSTATE 55P03): who held locks on the run's tables
+ * just before it, read then, so that the failure names the wait's likely
+ * cause in the same line.
+ */
+function lockHolders(
+  error: unknown,
+  named: { schema: string | null; name: string }[],
+  beforeRun: Record<string, unknown>[],
+): string {
+  if (!(error instanceof PgServerError) || error.code !== "55P03") return "";
+  const held = tableReports(named, beforeRun, []).filter((t) => t.sessions_holding > 0);
+  if (held.length === 0) return "";
+  return ` (just before the run, ${
+    held.map((t) =>
+      `${t.sessions_holding} other session${t.sessions_holding === 1 ? "" : "s"} held a lock ` +
+      `on ${t.table}${
+        t.oldest_holder_seconds !== null
+          ? `, the oldest in its transaction for ${t.oldest_holder_seconds} s`
+          : ""
+      }`
+    ).join("; ")
+  })`;
+}
+
 /** sql/migration_tables.sql for the named tables: as they are now, and who uses them. */
 async function readTables(
   session: PgSession,
@@ -464,8 +489,10 @@ export async function runMigrations(
         ? before !== undefined
         : [...now].some(([name, value]) => before!.has(name) && before!.get(name) !== value);
       throw new SkillError(
-        `${step} failed: ${explained.message}; the transaction was rolled back: the database ` +
-          `is as it was${moved ? " (but for sequences the statements advanced)" : ""}` +
+        `${step} failed: ${explained.message}${lockHolders(error, named, beforeRun)}; the ` +
+          `transaction was rolled back: the database is as it was${
+            moved ? " (but for sequences the statements advanced)" : ""
+          }` +
           (notChecked.length
             ? ` (the check leaves out what runs outside a transaction: ${
               notChecked.join("; ")
