@@ -33,7 +33,7 @@
  *   2 MiB from run to run). Then
  *   the peak of both ways to start it at 2,000,000 rows: the task's (with
  *   --v8-flags=--liftoff-only) and a plain `deno run -A scripts/run_sql.ts
- *   --csv`, which restarts itself with the flag (lib/v8_flags.ts; it peaked
+ *   --csv`, which restarts itself with the flag (lib/cli/v8_flags.ts; it peaked
  *   at 142 MiB before). Budget: at most 128 MiB each.
  *
  * - diff: `schema_diff.ts` of a generated 200-table catalog (as introspect's)
@@ -49,12 +49,12 @@
  * Usage: deno task bench [--runs N] [--only connect|introspect|csv|diff|restore]
  */
 import { basename, dirname, join } from "node:path";
-import { candidateBinDirs } from "../lib/tools.ts";
+import { candidateBinDirs } from "../lib/tools/client_tools.ts";
 import { type Cluster, startCluster } from "../tests/support/cluster.ts";
-import { withSession } from "../lib/database.ts";
-import { parseThresholds, runChecks } from "../lib/doctor.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
+import { withSession } from "../lib/connection/database.ts";
+import { parseThresholds, runChecks } from "../lib/reports/doctor.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 import {
   baseEnv,
   makeProject,
@@ -518,7 +518,7 @@ async function benchIntrospectOutput(
 
 /**
  * doctor.ts on the introspection catalog against psql running the very
- * queries it ran (recorded from lib/doctor.ts's checks, parameters written
+ * queries it ran (recorded from lib/reports/doctor.ts's checks, parameters written
  * in), one process each, alternating.
  */
 async function benchDoctor(cluster: Cluster, env: Record<string, string>): Promise<void> {

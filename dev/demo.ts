@@ -5,7 +5,7 @@
  *
  * Usage: deno task demo
  */
-import { findToolDir, installHint } from "../lib/tools.ts";
+import { findToolDir, installHint } from "../lib/tools/client_tools.ts";
 import { type Cluster, startCluster } from "../tests/support/cluster.ts";
 import {
   makeProject,

@@ -8,7 +8,7 @@
  *
  * Usage: deno run -A dev/ensure_postgres.ts [--client-optional]
  */
-import { findToolDir, installHint } from "../lib/tools.ts";
+import { findToolDir, installHint } from "../lib/tools/client_tools.ts";
 import { serverBinDir, testMajors } from "../tests/support/cluster.ts";
 import { pgbouncerPath } from "../tests/support/pgbouncer.ts";
 

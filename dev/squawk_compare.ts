@@ -8,8 +8,8 @@
  * Usage: deno task squawk
  */
 import { join } from "node:path";
-import { migrationHazards } from "../lib/migration_hazards.ts";
-import { parseStatements } from "../lib/statements.ts";
+import { migrationHazards } from "../lib/migrations/hazards.ts";
+import { parseStatements } from "../lib/sql/statements.ts";
 import { SAFE, TIMEOUT, TRIGGERS, TYPES } from "../tests/support/hazard_corpus.ts";
 
 const SQUAWK_VERSION = "2.66.0";

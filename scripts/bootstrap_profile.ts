@@ -6,18 +6,11 @@
  * the notes that go with it. Nothing is written before the user says save.
  */
 import { join } from "node:path";
-import {
-  askSecret,
-  askText,
-  askYesNo,
-  canAsk,
-  note,
-  parseCli,
-  runScript,
-  shellQuote,
-  SkillError,
-  UsageError,
-} from "../lib/cli.ts";
+import { askSecret, askText, askYesNo, canAsk } from "../lib/cli/prompt.ts";
+import { note, shellQuote } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   defined,
   draftTarget,
@@ -30,15 +23,20 @@ import {
   recap,
   save,
   suggestName,
-} from "../lib/bootstrap.ts";
-import { parseSslSwitch, PROFILE_NAME, type ProfileSettings, readToml } from "../lib/config.ts";
-import { gitIgnoreWarning } from "../lib/gitignore.ts";
-import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations.ts";
-import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/project.ts";
-import { asTable, type TomlTable } from "../lib/toml_edit.ts";
-import { openSession } from "../lib/connect.ts";
-import { parsePort, targetUrl } from "../lib/resolve.ts";
-import { type Candidate, scanProject } from "../lib/scan.ts";
+} from "../lib/setup/bootstrap.ts";
+import {
+  parseSslSwitch,
+  PROFILE_NAME,
+  type ProfileSettings,
+  readToml,
+} from "../lib/config/profiles_file.ts";
+import { gitIgnoreWarning } from "../lib/config/gitignore.ts";
+import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations/folder_path.ts";
+import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/config/project_root.ts";
+import { asTable, type TomlTable } from "../lib/config/toml_edit.ts";
+import { openSession } from "../lib/connection/connect.ts";
+import { parsePort, targetUrl } from "../lib/connection/resolve.ts";
+import { type Candidate, scanProject } from "../lib/setup/scan.ts";
 
 const usage = `Usage: bootstrap_profile.ts [options]
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run
 /** Checks that the tools the skill needs are installed and says how to install what is missing. */
-import { note, parseCli, runScript, SkillError } from "../lib/cli.ts";
-import { printOutput, renderRows } from "../lib/render.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError } from "../lib/core/errors.ts";
+import { printOutput, renderRows } from "../lib/output/render.ts";
 import {
   type ClientTools,
   findToolDir,
@@ -9,7 +12,7 @@ import {
   isExecutable,
   resolveClientTools,
   toolVersion,
-} from "../lib/tools.ts";
+} from "../lib/tools/client_tools.ts";
 import { join } from "node:path";
 
 const usage = `Usage: check_deps.ts [--json | --csv]

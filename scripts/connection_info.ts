@@ -1,9 +1,10 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Prints the connection's details and the server settings that matter. */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { querySqlFile } from "../lib/database.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
-import { describeSource, resolveTarget } from "../lib/resolve.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { querySqlFile } from "../lib/connection/database.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { describeSource, resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: connection_info.ts [--json | --csv]
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
 /** Dumps the data only (no schema), leaving out owners and privileges. */
-import { parseCli, resolveUserPath, runScript } from "../lib/cli.ts";
-import { defaultDumpName, dumpToFile } from "../lib/dump.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { resolveUserPath } from "../lib/cli/input.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { defaultDumpName, dumpToFile } from "../lib/tools/dump.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: data_dump.ts [file] [--json]
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Describes one table, view or foreign table: what psql's \d+ shows, and who references it. */
-import { parseCli, runScript, UsageError } from "../lib/cli.ts";
-import { describeTable, renderDescription } from "../lib/describe_table.ts";
-import { printOutput } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { describeTable, renderDescription } from "../lib/reports/describe_table.ts";
+import { printOutput } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 /** The most characters of a view's definition shown. */
 const DEFINITION_CHARS = 800;
@@ -48,7 +50,7 @@ await runScript("describe_table", async () => {
   }, Deno.args);
   const name = positionals[0];
   if (name.trim() === "") throw new UsageError("TABLE is empty; give a table name");
-  // The name is read with the role's search_path; lib/describe_table.ts guards its own SQL.
+  // The name is read with the role's search_path; lib/reports/describe_table.ts guards its own SQL.
   const target = await resolveTarget({ session: "diagnostic", userSearchPath: true });
   const described = await describeTable(target, name, {
     childLimit: limit,

@@ -1,7 +1,10 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** One row per health check: status, measured value, threshold, and what to do. */
-import { note, parseCli, runScript, UsageError } from "../lib/cli.ts";
-import { withSession } from "../lib/database.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { withSession } from "../lib/connection/database.ts";
 import {
   CHECKS,
   findingText,
@@ -15,10 +18,10 @@ import {
   THRESHOLDS,
   thresholdText,
   valueText,
-} from "../lib/doctor.ts";
-import { printOutput, renderRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
+} from "../lib/reports/doctor.ts";
+import { printOutput, renderRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 
 const pad = (text: string, width: number) => text.padEnd(width);
 const usage = `Usage: doctor.ts [limit] [--check NAMES] [--fail-on warning|critical]

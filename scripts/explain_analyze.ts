@@ -3,18 +3,21 @@
  * Shows the plan of one statement: EXPLAIN (ANALYZE, BUFFERS) inside a
  * transaction that is rolled back, or the plan alone with --no-analyze.
  */
-import { escapeControl, note, parseCli, runScript, UsageError } from "../lib/cli.ts";
-import { checkSessionRole, readOnlyRoleWarning } from "../lib/reader_role.ts";
-import { withRollback, withSession } from "../lib/database.ts";
-import { printOutput } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { escapeControl, note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
+import { withRollback, withSession } from "../lib/connection/database.ts";
+import { printOutput } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 import {
   checkParamCount,
   describeStatement,
   parseStatements,
   type Statement,
-} from "../lib/statements.ts";
-import { stringifyJson } from "../lib/values.ts";
+} from "../lib/sql/statements.ts";
+import { stringifyJson } from "../lib/connection/values.ts";
 
 /** Statements EXPLAIN takes. */
 const EXPLAINABLE = /^(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE TABLE AS|DECLARE CURSOR)$/;

@@ -1,9 +1,12 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Finds tables, columns, functions, indexes, types, constraints, policies ... by name. */
-import { note, parseCli, runScript, UsageError } from "../lib/cli.ts";
-import { querySqlFile } from "../lib/database.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { querySqlFile } from "../lib/connection/database.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 /** What --kind accepts, with the words people also use for them. */
 const FAMILIES: Record<string, string> = {

@@ -3,9 +3,11 @@
  * Index health in one report: tables that want an index, indexes never used,
  * invalid indexes, and indexes made redundant by another.
  */
-import { note, parseCli, parsePositiveInt, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/database.ts";
-import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/doctor.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli, parsePositiveInt } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { withSession } from "../lib/connection/database.ts";
+import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/reports/doctor.ts";
 import {
   countedList,
   isTruncated,
@@ -14,9 +16,9 @@ import {
   renderLists,
   renderRows,
   truncationText,
-} from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
+} from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage = `Usage: index_health.ts [limit | --limit N] [--min-rows N] [--json | --csv]
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists active queries running longer than a threshold. */
-import { parseCli, parseDecimal, runScript } from "../lib/cli.ts";
-import { querySqlFile } from "../lib/database.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { parseCli, parseDecimal } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { querySqlFile } from "../lib/connection/database.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: long_running_queries.ts [minutes] [limit | --limit N] [--json | --csv]
 

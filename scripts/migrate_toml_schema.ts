@@ -1,12 +1,13 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run=git
 /** Brings postgres.toml to the current schema version, keeping everything else as it is. */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { editTomlFile, SCHEMA_VERSION } from "../lib/config.ts";
-import { findProjectRoot, tomlPathFor } from "../lib/project.ts";
-import { planMigration } from "../lib/schema_migration.ts";
-import { editTomlText } from "../lib/toml_edit.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
-import { findToolDir } from "../lib/tools.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { editTomlFile, SCHEMA_VERSION } from "../lib/config/profiles_file.ts";
+import { findProjectRoot, tomlPathFor } from "../lib/config/project_root.ts";
+import { planMigration } from "../lib/config/profiles_upgrade.ts";
+import { editTomlText } from "../lib/config/toml_edit.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { findToolDir } from "../lib/tools/client_tools.ts";
 
 const usage = `Usage: migrate_toml_schema.ts [--dry-run] [--json]
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write
 /** Appends SQL to the latest pending migration and records a dated CHANGELOG.md entry. */
-import { note, parseCli, readInputText, runScript } from "../lib/cli.ts";
-import { parseStatements } from "../lib/statements.ts";
-import { addToLatestPending, resolveMigrationsFolder } from "../lib/migration_folder.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
-import { hazardText, isAloneStep } from "../lib/migration_hazards.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { readInputText } from "../lib/cli/input.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { parseStatements } from "../lib/sql/statements.ts";
+import { addToLatestPending, resolveMigrationsFolder } from "../lib/migrations/folder.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { hazardText, isAloneStep } from "../lib/migrations/hazards.ts";
 
 const usage = `Usage: migration_add.ts "<sql>" [--message TEXT] [--profile NAME] [--json]
        migration_add.ts -f FILE [--message TEXT] ...

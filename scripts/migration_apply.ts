@@ -1,13 +1,17 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
-import { confirmAction, note, parseCli, runScript, SkillError } from "../lib/cli.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError } from "../lib/core/errors.ts";
 import {
   listMigrations,
   parsePending,
   pendingHazards,
   resolveMigrationsFolder,
-} from "../lib/migration_folder.ts";
-import { hazardText } from "../lib/migration_hazards.ts";
+} from "../lib/migrations/folder.ts";
+import { hazardText } from "../lib/migrations/hazards.ts";
 import {
   appliedStates,
   columnTypesNow,
@@ -19,9 +23,9 @@ import {
   statementsThat,
   stepText,
   tableReportText,
-} from "../lib/migration_run.ts";
-import { printOutput, renderRows } from "../lib/render.ts";
-import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
+} from "../lib/migrations/run.ts";
+import { printOutput, renderRows } from "../lib/output/render.ts";
+import { describeServer, describeSource, resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: migration_apply.ts [--apply] [--profile NAME] [--json]
 

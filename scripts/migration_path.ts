@@ -1,8 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read
 /** Prints the migrations folder, the rule that chose it, and whether it exists. */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { resolveMigrationsFolder } from "../lib/migration_folder.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { resolveMigrationsFolder } from "../lib/migrations/folder.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
 
 const usage = `Usage: migration_path.ts [--profile NAME] [--json]
 

@@ -1,15 +1,18 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /** Turns the pending migrations into one dated released file and clears their changelog entries. */
-import { confirmAction, note, parseCli, runScript } from "../lib/cli.ts";
-import { appliedOnProfiles } from "../lib/migration_run.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { appliedOnProfiles } from "../lib/migrations/run.ts";
 import {
   parsePending,
   planRelease,
   releasePending,
   resolveMigrationsFolder,
   shown,
-} from "../lib/migration_folder.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
+} from "../lib/migrations/folder.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
 
 const usage = `Usage: migration_release.ts [--name TEXT] [--profile NAME] [--json]
 

@@ -3,8 +3,9 @@
  * Shows the pending and released migrations, what is wrong with CHANGELOG.md,
  * and objects changed in several pending files on one day.
  */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { parseChangelog } from "../lib/changelog.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { parseChangelog } from "../lib/migrations/changelog.ts";
 import {
   CHANGELOG,
   changelogFindings,
@@ -16,8 +17,8 @@ import {
   pendingHazards,
   readChangelog,
   resolveMigrationsFolder,
-} from "../lib/migration_folder.ts";
-import { printOutput, renderSections, type Sections } from "../lib/render.ts";
+} from "../lib/migrations/folder.ts";
+import { printOutput, renderSections, type Sections } from "../lib/output/render.ts";
 
 const usage = `Usage: migration_status.ts [--applied] [--profile NAME] [--json]
 
@@ -123,8 +124,8 @@ async function appliedSection(
   profile: string | undefined,
 ): Promise<Sections> {
   // Loaded only here: without --applied nothing connects.
-  const { appliedStates } = await import("../lib/migration_run.ts");
-  const { resolveTarget } = await import("../lib/resolve.ts");
+  const { appliedStates } = await import("../lib/migrations/run.ts");
+  const { resolveTarget } = await import("../lib/connection/resolve.ts");
   const target = await resolveTarget({ profile, session: "diagnostic", userSearchPath: true });
   const states = await appliedStates(target, parsed);
   return {

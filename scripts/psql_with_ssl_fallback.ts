@@ -5,14 +5,18 @@
  * added so that no ~/.psqlrc changes the output, the password in the
  * environment, and the SSL fallback decided before psql starts.
  */
-import { confirmAction, note, parseCli, runScript, SkillError, UsageError } from "../lib/cli.ts";
-import { probeForTools } from "../lib/database.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
+import { probeForTools } from "../lib/connection/database.ts";
 import {
   describeServer,
   describeSource,
   DIAGNOSTIC_TIMEOUTS_MS,
   resolveTarget,
-} from "../lib/resolve.ts";
+} from "../lib/connection/resolve.ts";
 import {
   psqlConnectionArgument,
   resolveClientTools,
@@ -20,7 +24,7 @@ import {
   toolEnvironment,
   toolPath,
   withPrivatePassfile,
-} from "../lib/tools.ts";
+} from "../lib/tools/client_tools.ts";
 
 const usage =
   `Usage: psql_with_ssl_fallback.ts [--write] [--profile NAME] [--database NAME] [psql arguments...]

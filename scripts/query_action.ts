@@ -3,16 +3,11 @@
  * Finds the sessions running a matching query, lets the user pick PIDs,
  * confirms, cancels or terminates them, and reports each result.
  */
-import {
-  askLine,
-  canAsk,
-  confirmAction,
-  note,
-  parseCli,
-  runScript,
-  SkillError,
-  UsageError,
-} from "../lib/cli.ts";
+import { askLine, canAsk, confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   type BackendInfo,
   checkTargets,
@@ -20,11 +15,11 @@ import {
   reportOutcomes,
   type SignalAction,
   signalBackends,
-} from "../lib/backends.ts";
-import { withSession } from "../lib/database.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
+} from "../lib/reports/backends.ts";
+import { withSession } from "../lib/connection/database.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage =
   `Usage: query_action.ts <cancel|terminate> [limit | --limit N] --query "<text>" [--user NAME] [--pid PID]... [--json | --csv]

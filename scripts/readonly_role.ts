@@ -3,19 +3,14 @@
  * Makes the profile's reader role, the role read-only sessions connect as, and
  * saves it in the profile; or checks an existing one; or gives it a new password.
  */
-import {
-  askYesNo,
-  canAsk,
-  confirmAction,
-  note,
-  parseCli,
-  runScript,
-  SkillError,
-  UsageError,
-} from "../lib/cli.ts";
-import { loadConfig, profileSettings, setReaderKeys } from "../lib/config.ts";
-import { withSession } from "../lib/database.ts";
-import { replaceableTarget } from "../lib/files.ts";
+import { askYesNo, canAsk, confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
+import { loadConfig, profileSettings, setReaderKeys } from "../lib/config/profiles_file.ts";
+import { withSession } from "../lib/connection/database.ts";
+import { replaceableTarget } from "../lib/config/files.ts";
 import {
   beyondReading,
   changeReader,
@@ -25,16 +20,16 @@ import {
   parseRoleName,
   publicCreatePlaces,
   READER_SUFFIX,
-} from "../lib/reader_role.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
-import { loadSql } from "../lib/sql.ts";
+} from "../lib/connection/reader_role.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 import {
   type ConnectionTarget,
   describeServer,
   describeSource,
   readerRoleName,
   resolveTarget,
-} from "../lib/resolve.ts";
+} from "../lib/connection/resolve.ts";
 
 const usage = `Usage: readonly_role.ts [--role NAME] [--reset-password] [--save] [--json]
 

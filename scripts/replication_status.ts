@@ -1,9 +1,11 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Replication at a glance: primary or standby, standbys and their lag, slots, subscriptions. */
-import { note, parseCli, runScript } from "../lib/cli.ts";
-import { querySqlFiles } from "../lib/database.ts";
-import { cutList, printOutput, renderLists, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { querySqlFiles } from "../lib/connection/database.ts";
+import { cutList, printOutput, renderLists, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: replication_status.ts [limit | --limit N] [--json]
 

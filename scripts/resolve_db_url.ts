@@ -3,8 +3,10 @@
  * Prints the resolved connection as shell assignments for
  * `eval "$(./scripts/resolve_db_url.ts)"`, or as JSON.
  */
-import { parseCli, runScript, shellQuote } from "../lib/cli.ts";
-import { resolveTarget, targetUrl } from "../lib/resolve.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { shellQuote } from "../lib/core/text.ts";
+import { resolveTarget, targetUrl } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: resolve_db_url.ts [--with-password] [--json]
 

@@ -1,14 +1,11 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net --allow-run
 /** Restores a dump file (plain SQL or pg_dump's custom format) into the profile's database. */
-import {
-  confirmAction,
-  note,
-  parseCli,
-  resolveUserPath,
-  runScript,
-  SkillError,
-  UsageError,
-} from "../lib/cli.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { resolveUserPath } from "../lib/cli/input.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   checkPlainFile,
   type FileCommand,
@@ -16,9 +13,9 @@ import {
   planRestore,
   restoreFile,
   type RestoreSqlCheck,
-} from "../lib/dump.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
-import { describeServer, describeSource, resolveTarget } from "../lib/resolve.ts";
+} from "../lib/tools/dump.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { describeServer, describeSource, resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: restore_dump.ts <file> [--no-single-transaction] [--json]
 

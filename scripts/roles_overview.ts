@@ -1,9 +1,10 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists roles, their privileges and their memberships. */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { querySqlFile } from "../lib/database.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { querySqlFile } from "../lib/connection/database.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: roles_overview.ts [limit | --limit N] [--all] [--json | --csv]
 

@@ -4,27 +4,23 @@
  * is sent, read-only unless --write or --ddl (and a confirmation) allow
  * more, every statement exactly once, results streamed.
  */
-import {
-  confirmAction,
-  note,
-  parseCli,
-  parsePositiveInt,
-  readInputText,
-  runScript,
-  SkillError,
-  UsageError,
-} from "../lib/cli.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli, parsePositiveInt } from "../lib/cli/args.ts";
+import { readInputText } from "../lib/cli/input.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   CommitLostError,
   commitTransaction,
   explainQueryError,
   withSession,
-} from "../lib/database.ts";
-import { checkSessionRole, readOnlyRoleWarning } from "../lib/reader_role.ts";
-import { ResultStream, type StreamFormat } from "../lib/render.ts";
-import { describeServer, resolveTarget } from "../lib/resolve.ts";
-import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/statements.ts";
-import { LIFTOFF_ONLY, relaunchWithV8Flag } from "../lib/v8_flags.ts";
+} from "../lib/connection/database.ts";
+import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
+import { ResultStream, type StreamFormat } from "../lib/output/render.ts";
+import { describeServer, resolveTarget } from "../lib/connection/resolve.ts";
+import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/sql/statements.ts";
+import { LIFTOFF_ONLY, relaunchWithV8Flag } from "../lib/cli/v8_flags.ts";
 
 const usage = `Usage: run_sql.ts [options] "<sql>"
        run_sql.ts [options] -f FILE
@@ -95,7 +91,7 @@ Example:
   ./scripts/run_sql.ts --csv -f report.sql > report.csv`;
 
 // Started without the flag (`deno run -A scripts/run_sql.ts`), the parser's optimizing compile
-// would take more memory than the streamed result: start again with it (lib/v8_flags.ts).
+// would take more memory than the streamed result: start again with it (lib/cli/v8_flags.ts).
 relaunchWithV8Flag(LIFTOFF_ONLY);
 
 await runScript("run_sql", async () => {

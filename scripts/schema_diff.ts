@@ -1,10 +1,12 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
 /** Compares the schemas of two connections as a unified diff, or as a summary by object kind. */
-import { EXIT_USAGE, parseCli, runScript, SkillError, UsageError } from "../lib/cli.ts";
-import { schemaDumpText } from "../lib/dump.ts";
-import { compareDumps, KINDS, normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
-import { describeSource, resolveTarget } from "../lib/resolve.ts";
-import { printOutput } from "../lib/render.ts";
+import { EXIT_USAGE, SkillError, UsageError } from "../lib/core/errors.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { schemaDumpText } from "../lib/tools/dump.ts";
+import { compareDumps, KINDS, normalizeDump, unifiedDiff } from "../lib/tools/schema_diff.ts";
+import { describeSource, resolveTarget } from "../lib/connection/resolve.ts";
+import { printOutput } from "../lib/output/render.ts";
 
 /** The kinds, each with the pg_dump types it stands for, one per line. */
 function kindsHelp(): string {

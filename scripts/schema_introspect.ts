@@ -5,11 +5,13 @@
  * materialized views with their columns, then sequences, types, functions,
  * extensions and the remaining comments. Streamed: written as it is read.
  */
-import { parseCli, parsePositiveInt, runScript, UsageError } from "../lib/cli.ts";
-import { type Section, SECTIONS, writeIntrospection } from "../lib/introspect.ts";
-import { OutputBuffer } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { relaunchWithV8Flag, SMALL_YOUNG_GENERATION } from "../lib/v8_flags.ts";
+import { parseCli, parsePositiveInt } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { type Section, SECTIONS, writeIntrospection } from "../lib/reports/introspect.ts";
+import { OutputBuffer } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { relaunchWithV8Flag, SMALL_YOUNG_GENERATION } from "../lib/cli/v8_flags.ts";
 
 const usage =
   `Usage: schema_introspect.ts [--schema S]... [--table T]... [--section NAME]... [--json]
@@ -87,7 +89,7 @@ function truncation(name: string): number | null {
 }
 
 // Started without it (`deno run -A scripts/schema_introspect.ts`), the young generation grows
-// to hold more garbage than the streamed schema itself: start again with it (lib/v8_flags.ts).
+// to hold more garbage than the streamed schema itself: start again with it (lib/cli/v8_flags.ts).
 relaunchWithV8Flag(SMALL_YOUNG_GENERATION);
 
 await runScript("schema_introspect", async () => {

@@ -1,11 +1,13 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Settings changed from their defaults, where each comes from, and those waiting for a restart. */
-import { note, parseCli, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/database.ts";
-import { cutList, printOutput, renderLists } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { isPermissionDenied } from "../lib/session.ts";
-import { loadSql } from "../lib/sql.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { withSession } from "../lib/connection/database.ts";
+import { cutList, printOutput, renderLists } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { isPermissionDenied } from "../lib/connection/session.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage = `Usage: settings_overview.ts [limit | --limit N] [--json]
 

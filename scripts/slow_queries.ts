@@ -1,14 +1,15 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the slowest statements on average (mean execution time) from pg_stat_statements. */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/database.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { withSession } from "../lib/connection/database.ts";
 import {
   statementColumns,
   STATEMENTS_SCOPE_HELP,
   topStatements,
-} from "../lib/pg_stat_statements.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+} from "../lib/reports/pg_stat_statements.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: slow_queries.ts [limit | --limit N] [--all-databases] [--all] [--json | --csv]
 

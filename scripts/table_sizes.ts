@@ -1,9 +1,11 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the largest tables with their total, table, index and TOAST sizes. */
-import { note, parseCli, runScript } from "../lib/cli.ts";
-import { querySqlFile } from "../lib/database.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/render.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { note } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { querySqlFile } from "../lib/connection/database.ts";
+import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: table_sizes.ts [limit | --limit N] [--partitions] [--json | --csv]
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Terminates one session (its transaction is rolled back and it disconnects). */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { parsePid, reportOutcomes, signalOne } from "../lib/backends.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { parsePid, reportOutcomes, signalOne } from "../lib/reports/backends.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: terminate_backend.ts <pid> [--json | --csv]
 

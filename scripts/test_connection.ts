@@ -3,16 +3,17 @@
  * Checks that the connection works: connects (with the SSL fallback), runs
  * one round trip and reports where it landed and how long it took.
  */
-import { parseCli, runScript } from "../lib/cli.ts";
-import { withSession } from "../lib/database.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { withSession } from "../lib/connection/database.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
 import {
   type ConnectionTarget,
   describeServer,
   describeSource,
   resolveTarget,
-} from "../lib/resolve.ts";
-import { loadSql } from "../lib/sql.ts";
+} from "../lib/connection/resolve.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage = `Usage: test_connection.ts [--json]
 

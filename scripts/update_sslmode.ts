@@ -1,9 +1,16 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-run=git
 /** Sets `sslmode` of one profile in postgres.toml, keeping the rest of the file as it is. */
-import { parseCli, runScript, UsageError } from "../lib/cli.ts";
-import { loadConfig, parseSslSwitch, profileSettings, updateTomlFile } from "../lib/config.ts";
-import { findProjectRoot, tomlPathFor } from "../lib/project.ts";
-import { printOutput, renderRecord } from "../lib/render.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { runScript } from "../lib/cli/run.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import {
+  loadConfig,
+  parseSslSwitch,
+  profileSettings,
+  updateTomlFile,
+} from "../lib/config/profiles_file.ts";
+import { findProjectRoot, tomlPathFor } from "../lib/config/project_root.ts";
+import { printOutput, renderRecord } from "../lib/output/render.ts";
 
 const usage = `Usage: update_sslmode.ts <profile> <true|false> [--json]
 

@@ -5,9 +5,9 @@
  * leave their target untouched.
  */
 import assert from "node:assert/strict";
-import { checkTargets } from "../lib/backends.ts";
-import { SkillError } from "../lib/cli.ts";
-import type { PgSession } from "../lib/session.ts";
+import { checkTargets } from "../lib/reports/backends.ts";
+import { SkillError } from "../lib/core/errors.ts";
+import type { PgSession } from "../lib/connection/session.ts";
 import { startCluster } from "./support/cluster.ts";
 import {
   baseEnv,

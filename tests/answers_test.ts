@@ -12,8 +12,8 @@ import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import { baseEnv, runSkillScript, SKILL_ROOT } from "./support/run.ts";
 import { APP_SCHEMA } from "./support/fixtures.ts";
 import { listRows } from "./support/lists.ts";
-import { connect } from "../lib/database.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { connect } from "../lib/connection/database.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const MAJORS = testMajors();
 

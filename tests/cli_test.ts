@@ -1,10 +1,12 @@
 /**
- * What every script prints about secrets and server text (lib/cli.ts):
+ * What every script prints about secrets and server text (lib/core/text.ts):
  * passwords masked where they stand as values and nowhere else, control
  * characters never reaching a terminal raw, and the names suggested for a typo.
  */
 import assert from "node:assert/strict";
-import { closeMatches, escapeControl, maskPasswords, parseCli, UsageError } from "../lib/cli.ts";
+import { closeMatches, parseCli } from "../lib/cli/args.ts";
+import { escapeControl, maskPasswords } from "../lib/core/text.ts";
+import { UsageError } from "../lib/core/errors.ts";
 
 Deno.test("passwords are masked as values, never as substrings of other words", () => {
   // The example profile's password is "postgres"; a password "1" is as plausible.

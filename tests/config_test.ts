@@ -12,9 +12,9 @@ import {
   readToml,
   setReaderKeys,
   updateTomlFile,
-} from "../lib/config.ts";
-import { setTomlValue } from "../lib/toml_edit.ts";
-import { SkillError } from "../lib/cli.ts";
+} from "../lib/config/profiles_file.ts";
+import { setTomlValue } from "../lib/config/toml_edit.ts";
+import { SkillError } from "../lib/core/errors.ts";
 
 const ORIGINAL = `# Team database profiles
 # (this comment must survive)

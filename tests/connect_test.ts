@@ -7,12 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSession } from "../lib/connect.ts";
-import { connect, explainQueryError } from "../lib/database.ts";
-import type { ConnectionTarget, SslMode } from "../lib/resolve.ts";
-import { SkillError } from "../lib/cli.ts";
-import { PgServerError } from "../lib/session.ts";
-import { findToolDir } from "../lib/tools.ts";
+import { openSession } from "../lib/connection/connect.ts";
+import { connect, explainQueryError } from "../lib/connection/database.ts";
+import type { ConnectionTarget, SslMode } from "../lib/connection/resolve.ts";
+import { SkillError } from "../lib/core/errors.ts";
+import { PgServerError } from "../lib/connection/session.ts";
+import { findToolDir } from "../lib/tools/client_tools.ts";
 import { type Cluster, freePort, makeCa, serverBinDir, startCluster } from "./support/cluster.ts";
 import { isOneLineError, runSkillScript } from "./support/run.ts";
 import { activeSession } from "./support/wait.ts";
@@ -534,7 +534,7 @@ Deno.test("values are exact: bigint, numeric, arrays, NaN, timestamps, repeated 
       assert.equal(row.n, 42);
       assert.equal(row.t, "it's; drop table x");
       assert.equal(row.ts, row.ts_text, "timestamps are the server's text");
-      const { renderRows, resultRows } = await import("../lib/render.ts");
+      const { renderRows, resultRows } = await import("../lib/output/render.ts");
       const json = renderRows(resultRows({ columns, rows, command: "" }), "json");
       for (
         const expected of [

@@ -1,10 +1,10 @@
 /**
- * What scripts do with a database (lib/database.ts) on real servers: a report
+ * What scripts do with a database (lib/connection/database.ts) on real servers: a report
  * read by two sessions sharing one snapshot, and its fallback to one session.
  */
 import assert from "node:assert/strict";
-import { querySqlFiles } from "../lib/database.ts";
-import type { ConnectionTarget } from "../lib/resolve.ts";
+import { querySqlFiles } from "../lib/connection/database.ts";
+import type { ConnectionTarget } from "../lib/connection/resolve.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 
 function targetFor(cluster: Cluster, user: string, password: string, app: string) {

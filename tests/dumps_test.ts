@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { applyPatch } from "diff";
-import { normalizeDump, unifiedDiff } from "../lib/schema_diff.ts";
+import { normalizeDump, unifiedDiff } from "../lib/tools/schema_diff.ts";
 import { join } from "node:path";
-import { SkillError } from "../lib/cli.ts";
-import { planRestore, restoreFile } from "../lib/dump.ts";
-import { resolveTarget } from "../lib/resolve.ts";
-import { findToolDir, psqlHasRestrict, toolMajor } from "../lib/tools.ts";
+import { SkillError } from "../lib/core/errors.ts";
+import { planRestore, restoreFile } from "../lib/tools/dump.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { findToolDir, psqlHasRestrict, toolMajor } from "../lib/tools/client_tools.ts";
 import { type Cluster, freePort, startCluster } from "./support/cluster.ts";
 import {
   baseEnv,

@@ -1,5 +1,5 @@
 /**
- * Files the skill writes (lib/files.ts and its callers): writers take turns,
+ * Files the skill writes (lib/config/files.ts and its callers): writers take turns,
  * symlinks are written through, read-only files are left alone, only regular
  * files are read or written (a FIFO or a device node is refused, a dump
  * target too), a symlink swapped in after the check is never followed, and
@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { addToGitignore } from "../lib/gitignore.ts";
-import { findToolDir } from "../lib/tools.ts";
+import { addToGitignore } from "../lib/config/gitignore.ts";
+import { findToolDir } from "../lib/tools/client_tools.ts";
 import { freePort, startCluster } from "./support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
 
@@ -218,7 +218,7 @@ Deno.test({
 });
 
 Deno.test("rename(2), the last step of every write, replaces a symlink at the name instead of following it", async () => {
-  // The premise of lib/files.ts: rename(2) does not follow a symlink at its target name. Were
+  // The premise of lib/config/files.ts: rename(2) does not follow a symlink at its target name. Were
   // it to, a link swapped in after the last check would carry the write out of the folder.
   const dir = await Deno.makeTempDir({ prefix: "pgskill-rename-" });
   try {

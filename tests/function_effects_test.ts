@@ -1,13 +1,13 @@
 /**
- * The catalogue of function effects (lib/function_effects.ts) against the real
+ * The catalogue of function effects (lib/sql/function_effects.ts) against the real
  * catalogs: for each major of testMajors() a cluster with every contrib
  * extension it can create, whose volatile functions must each be classified
  * or reviewed as allowed, whose SQL-text runners (of any volatility) must be
  * refused as such, and where every listed name must exist somewhere.
  */
 import assert from "node:assert/strict";
-import { ALLOWED_VOLATILE, type EffectClass, functionEffect } from "../lib/function_effects.ts";
-import { PgServerError, type PgSession } from "../lib/session.ts";
+import { ALLOWED_VOLATILE, type EffectClass, functionEffect } from "../lib/sql/function_effects.ts";
+import { PgServerError, type PgSession } from "../lib/connection/session.ts";
 import { EMBEDDED_VERSIONS, startCluster, testMajors } from "./support/cluster.ts";
 
 const MAJORS = testMajors();
@@ -168,7 +168,9 @@ function excluded(fn: CatalogFunction): boolean {
 
 /** Every name the effects table lists, read from its source: one `name: GROUP,` per line. */
 async function classifiedNames(): Promise<string[]> {
-  const source = await Deno.readTextFile(new URL("../lib/function_effects.ts", import.meta.url));
+  const source = await Deno.readTextFile(
+    new URL("../lib/sql/function_effects.ts", import.meta.url),
+  );
   const start = source.indexOf("new Map(Object.entries({");
   const end = source.indexOf("}));", start);
   assert.ok(start > 0 && end > start, "the effects table is not where the test looks for it");
@@ -227,7 +229,7 @@ Deno.test("function effects: the issue's examples", () => {
     assert.ok(ALLOWED_VOLATILE.has(name), name);
     assert.equal(functionEffect(name), undefined, name);
   }
-  assert.ok(ALLOWED_VOLATILE.has("set_config"), "set_config is judged by lib/statements.ts");
+  assert.ok(ALLOWED_VOLATILE.has("set_config"), "set_config is judged by lib/sql/statements.ts");
   // Exact names, not patterns, and nothing inherited from Object.prototype.
   for (const name of ["lower", "my_function", "pg_terminate", "constructor", "__proto__"]) {
     assert.equal(functionEffect(name), undefined, name);

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { type Cluster, startCluster, startStandby, testMajors } from "./support/cluster.ts";
-import type { PgSession } from "../lib/session.ts";
+import type { PgSession } from "../lib/connection/session.ts";
 import { isOneLineError, makeProject, type Project, runSkillScript } from "./support/run.ts";
 import { activeSession, waitFor } from "./support/wait.ts";
 import { listRows, sectionRows } from "./support/lists.ts";

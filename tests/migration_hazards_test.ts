@@ -5,15 +5,15 @@
  * does take (read from pg_locks inside a transaction that is rolled back).
  */
 import assert from "node:assert/strict";
-import { type Hazard, locksOf, migrationHazards, RULES } from "../lib/migration_hazards.ts";
-import { parseStatements } from "../lib/statements.ts";
+import { type Hazard, locksOf, migrationHazards, RULES } from "../lib/migrations/hazards.ts";
+import { parseStatements } from "../lib/sql/statements.ts";
 import { FIXTURE, SAFE, TIMEOUT, TRIGGERS, TYPES } from "./support/hazard_corpus.ts";
 
 const columnType = (table: string, column: string) => TYPES[`${table}.${column}`];
 
 import { startCluster } from "./support/cluster.ts";
-import { connect } from "../lib/database.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { connect } from "../lib/connection/database.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 import { makeProject, runSkillScript } from "./support/run.ts";
 
 async function hazardsOf(sql: string, before = ""): Promise<Hazard[]> {

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { startCluster } from "./support/cluster.ts";
 import { startProxy } from "./support/proxy.ts";
 import { makeProject, runSkillScript, spawnSkillScript, tomlWithProfiles } from "./support/run.ts";
-import { connect } from "../lib/database.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { connect } from "../lib/connection/database.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const FIXTURE = `
 create table orders (id int primary key, customer_id int not null, flag int);

@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { type Cluster, startCluster } from "./support/cluster.ts";
-import { appendEntry, parseChangelog, removeEntries } from "../lib/changelog.ts";
-import { expectations } from "../lib/migration_run.ts";
-import { fileInFolder } from "../lib/migration_folder.ts";
-import { checkMigrationsPath } from "../lib/migrations.ts";
-import { readResolved, replaceFile, writeFileAtomic } from "../lib/files.ts";
-import { parseStatements } from "../lib/statements.ts";
+import { appendEntry, parseChangelog, removeEntries } from "../lib/migrations/changelog.ts";
+import { expectations } from "../lib/migrations/run.ts";
+import { fileInFolder } from "../lib/migrations/folder.ts";
+import { checkMigrationsPath } from "../lib/migrations/folder_path.ts";
+import { readResolved, replaceFile, writeFileAtomic } from "../lib/config/files.ts";
+import { parseStatements } from "../lib/sql/statements.ts";
 import {
   baseEnv,
   isOneLineError,
@@ -23,7 +23,7 @@ import {
   runSkillScript,
   skillCommandLine,
 } from "./support/run.ts";
-import { shellQuote } from "../lib/cli.ts";
+import { shellQuote } from "../lib/core/text.ts";
 
 /** Today as the scripts date entries: the local calendar day. */
 function today(): string {

@@ -18,7 +18,7 @@ import {
   withoutPsql,
 } from "./support/run.ts";
 import { watchFamily } from "./support/processes.ts";
-import { psqlConnectionArgument } from "../lib/tools.ts";
+import { psqlConnectionArgument } from "../lib/tools/client_tools.ts";
 
 Deno.test("psqlConnectionArgument finds what would choose psql's connection", () => {
   const refused: [string[], string][] = [

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSession } from "../lib/connect.ts";
+import { openSession } from "../lib/connection/connect.ts";
 import {
   beyondReading,
   changeReader,
@@ -19,10 +19,10 @@ import {
   parseRoleName,
   readOnlyRoleWarning,
   scramVerifier,
-} from "../lib/reader_role.ts";
-import { type ConnectionTarget, profileTarget } from "../lib/resolve.ts";
-import { PgServerError, type PgSession } from "../lib/session.ts";
-import { UsageError } from "../lib/cli.ts";
+} from "../lib/connection/reader_role.ts";
+import { type ConnectionTarget, profileTarget } from "../lib/connection/resolve.ts";
+import { PgServerError, type PgSession } from "../lib/connection/session.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import {
   baseEnv,

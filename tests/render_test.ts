@@ -8,7 +8,7 @@ import {
   renderRecord,
   renderRows,
   renderSections,
-} from "../lib/render.ts";
+} from "../lib/output/render.ts";
 
 const rows = {
   columns: ["name", "size", "note"],
@@ -61,7 +61,7 @@ Deno.test("records: field/value table, JSON object", () => {
 
 Deno.test("JSON output of exact values", async (t) => {
   const { compactJson, ExactNumber, jsonRowWriter, JsonText, stringifyJson } = await import(
-    "../lib/values.ts"
+    "../lib/connection/values.ts"
   );
   const deep = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
 

@@ -10,8 +10,8 @@ import {
   profileTarget,
   resolveTarget,
   targetUrl,
-} from "../lib/resolve.ts";
-import { UsageError } from "../lib/cli.ts";
+} from "../lib/connection/resolve.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import { freePort, startCluster } from "./support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "./support/run.ts";
 

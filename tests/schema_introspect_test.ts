@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import { makeProject, type Project, runSkillScript } from "./support/run.ts";
 import { APP_SCHEMA } from "./support/fixtures.ts";
-import { candidateBinDirs } from "../lib/tools.ts";
+import { candidateBinDirs } from "../lib/tools/client_tools.ts";
 
 const BOOKSHOP = await Deno.readTextFile(
   new URL("../dev/fixtures/bookshop.sql", import.meta.url),

@@ -9,9 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSession } from "../lib/connect.ts";
-import { PgServerError } from "../lib/session.ts";
-import { resolveTarget } from "../lib/resolve.ts";
+import { openSession } from "../lib/connection/connect.ts";
+import { PgServerError } from "../lib/connection/session.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 import { startProxy } from "./support/proxy.ts";
 import { waitFor } from "./support/wait.ts";

@@ -47,7 +47,7 @@ Deno.test("every script has a deno task with exactly its shebang's permissions",
     const flags = await shebangFlags(script);
     // Permissions, and for the scripts that load the WASM SQL parser the V8 flag that
     // keeps its compilation to the baseline tier (a one-shot parse; 60 MB less memory);
-    // for schema_introspect the small young generation (lib/v8_flags.ts).
+    // for schema_introspect the small young generation (lib/cli/v8_flags.ts).
     assert.ok(
       flags.every((f) =>
         f.startsWith("--allow-") || f === "--v8-flags=--liftoff-only" ||
@@ -111,8 +111,10 @@ Deno.test("CI runs exactly the README's test command", async () => {
 });
 
 Deno.test("postgres.toml.example is a complete, valid schema-1 file with nothing machine-specific", async () => {
-  const { loadConfig, profileNames, profileSettings } = await import("../lib/config.ts");
-  const { parseConnectionUrl } = await import("../lib/resolve.ts");
+  const { loadConfig, profileNames, profileSettings } = await import(
+    "../lib/config/profiles_file.ts"
+  );
+  const { parseConnectionUrl } = await import("../lib/connection/resolve.ts");
   const config = await loadConfig(join(SKILL_ROOT, "postgres.toml.example"));
   assert.equal((config.data.configuration as Record<string, unknown>).schema_version, 1);
   assert.ok(

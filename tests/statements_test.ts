@@ -1,11 +1,11 @@
 /**
- * SQL classified by PostgreSQL's own parser (lib/statements.ts): what each
+ * SQL classified by PostgreSQL's own parser (lib/sql/statements.ts): what each
  * run needs, and every way a read-only run could be bypassed, refused before
  * anything is sent.
  */
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/cli.ts";
-import { parseStatements, planRun, type RunPlan } from "../lib/statements.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { parseStatements, planRun, type RunPlan } from "../lib/sql/statements.ts";
 
 type Flags = { params?: number; write?: boolean; ddl?: boolean };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { commandLineWithV8Flag } from "../lib/v8_flags.ts";
+import { commandLineWithV8Flag } from "../lib/cli/v8_flags.ts";
 
 const CWD = "/home/u/skill";
 const SCRIPT = "/home/u/skill/scripts/run_sql.ts";

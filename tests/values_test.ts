@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { decodeUtf8, EXIT_FAILURE, EXIT_USAGE, SkillError } from "../lib/cli.ts";
+import { decodeUtf8 } from "../lib/core/text.ts";
+import { EXIT_FAILURE, EXIT_USAGE, SkillError } from "../lib/core/errors.ts";
 import { startCluster } from "./support/cluster.ts";
 import { isOneLineError, runSkillScript } from "./support/run.ts";
 

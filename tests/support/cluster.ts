@@ -10,10 +10,10 @@
  * cache folder with `npm pack`.
  */
 import { join } from "node:path";
-import type { PgSession } from "../../lib/session.ts";
-import { openSession } from "../../lib/connect.ts";
-import type { ConnectionTarget } from "../../lib/resolve.ts";
-import { findToolDir } from "../../lib/tools.ts";
+import type { PgSession } from "../../lib/connection/session.ts";
+import { openSession } from "../../lib/connection/connect.ts";
+import type { ConnectionTarget } from "../../lib/connection/resolve.ts";
+import { findToolDir } from "../../lib/tools/client_tools.ts";
 
 /**
  * The majors the version-range tests run on: PG_TEST_MAJORS (comma-separated;

@@ -5,7 +5,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { shellQuote } from "../../lib/cli.ts";
+import { shellQuote } from "../../lib/core/text.ts";
 
 /** The skill's folder. */
 export const SKILL_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));

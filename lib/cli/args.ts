@@ -1,0 +1,351 @@
+/**
+ * The command line of a script: its options, `--help`, connection flags,
+ * numbers validated, names close to a mistyped one.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { EXIT_OK, UsageError } from "../core/errors.ts";
+import { escapeControl } from "../core/text.ts";
+
+/** How a script renders its result. */
+export type OutputFormat = "table" | "json" | "csv";
+
+/** One option a script accepts, in the shape `node:util` parseArgs takes. */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  multiple?: boolean;
+}
+
+/** What a script declares about itself so that {@linkcode parseCli} can parse it. */
+export interface ScriptSpec {
+  /** The script's file name without extension, used as the prefix of error lines. */
+  name: string;
+  /** The full `--help` text. */
+  usage: string;
+  /** Options beyond `--help` (and `--json`/`--csv` when `formats` is set). */
+  options?: Record<string, OptionSpec>;
+  /** Output formats besides the table; adds `--json` and/or `--csv`. */
+  formats?: ("json" | "csv")[];
+  /** Smallest and largest number of positional arguments accepted. */
+  positionals?: { min: number; max: number };
+  /**
+   * The script lists rows up to a limit: it takes `[limit]`, the positional
+   * after its own, or `--limit N` (not both), 1 to 10000; `fallback` when
+   * neither is given. The result is {@linkcode ParsedCli.limit}.
+   */
+  limit?: { fallback: number };
+  /**
+   * Pass the arguments through (psql wrapper): only the script's own options
+   * (and the connection flags) are read, and only as long as they lead; from
+   * the first other argument (or after a `--`) everything is a positional,
+   * untouched. `--help` counts only as a leading argument, `-h` only alone.
+   */
+  passthrough?: boolean;
+  /**
+   * The script resolves a connection (default true): it takes `--profile NAME`
+   * and `--database NAME` ({@linkcode CONNECTION_OPTIONS}), which
+   * `resolveTarget` then uses, and its `--help` lists them. A script that never
+   * connects says false and refuses them as unknown options.
+   */
+  connects?: boolean;
+}
+
+/**
+ * The connection flags every connecting script takes. An explicit flag wins
+ * over the environment: `--profile` over `DB_PROFILE` and over `DB_URL`;
+ * `--database` keeps the credentials (of the profile, or of `DB_URL`) and
+ * changes only the database.
+ */
+export const CONNECTION_OPTIONS: Record<"profile" | "database", OptionSpec> = {
+  profile: { type: "string" },
+  database: { type: "string" },
+};
+
+/** Profile names: lowercase letters, digits and underscores. */
+export const PROFILE_NAME = /^[a-z0-9_]+$/;
+
+/** The usage lines of {@linkcode CONNECTION_OPTIONS}, added to each connecting script's help. */
+const CONNECTION_USAGE: Record<keyof typeof CONNECTION_OPTIONS, string> = {
+  profile: "  --profile NAME    the profile in postgres.toml to use (wins over DB_PROFILE and\n" +
+    "                    over DB_URL)",
+  database: "  --database NAME   another database on the same server, with the same\n" +
+    "                    credentials (the profile's, or DB_URL's)",
+};
+
+/** What the command line said about the connection, for `resolveTarget`. */
+export interface ConnectionFlags {
+  profile?: string;
+  database?: string;
+}
+
+let connectionChoice: ConnectionFlags = {};
+
+/**
+ * The `--profile` and `--database` that {@linkcode parseCli} read (checked
+ * already), or none. Kept here, once per process, so that every script's
+ * `resolveTarget` call honours them without passing them along.
+ */
+export function connectionFlags(): ConnectionFlags {
+  return { ...connectionChoice };
+}
+
+/** The longest database name PostgreSQL keeps (NAMEDATALEN - 1 bytes); it cuts longer ones. */
+const MAX_NAME_BYTES = 63;
+
+function recordConnectionFlags(values: ParsedCli["values"]): void {
+  const profile = values.profile as string | undefined;
+  const database = values.database as string | undefined;
+  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
+    throw new UsageError(
+      `Invalid profile name "${profile}" given to --profile; use lowercase letters, digits ` +
+        `and underscores only`,
+    );
+  }
+  if (database !== undefined) {
+    // Sent as the startup packet's database, never in SQL; the server would cut a longer name
+    // and connect to whatever database the cut name is.
+    const bytes = new TextEncoder().encode(database).length;
+    if (database === "" || database.includes("\0") || bytes > MAX_NAME_BYTES) {
+      throw new UsageError(
+        `Invalid database name "${database}" given to --database; give a name of 1 to ` +
+          `${MAX_NAME_BYTES} bytes without NUL`,
+      );
+    }
+  }
+  connectionChoice = { profile, database };
+}
+
+/** The `--help` text: the script's own, with the connection flags it does not list itself. */
+function helpText(spec: ScriptSpec): string {
+  const usage = spec.usage.trimEnd();
+  if (spec.connects === false) return usage;
+  const lines = (Object.keys(CONNECTION_USAGE) as (keyof typeof CONNECTION_USAGE)[])
+    // A script that explains a flag in its own options list keeps its own words.
+    .filter((name) => !new RegExp(`^ +--${name} NAME`, "m").test(usage))
+    .map((name) => CONNECTION_USAGE[name]);
+  if (!lines.length) return usage;
+  const fragment = `Connection:\n${lines.join("\n")}`;
+  // Before the example, which stays the last thing the help shows.
+  const example = usage.search(/\n\nExamples?:\n(?![\s\S]*\n\nExamples?:\n)/);
+  return example === -1
+    ? `${usage}\n\n${fragment}`
+    : `${usage.slice(0, example)}\n\n${fragment}${usage.slice(example)}`;
+}
+
+/** The parsed command line. */
+export interface ParsedCli {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+  format: OutputFormat;
+  /** The limit of a script whose spec has `limit` (0 for one without). */
+  limit: number;
+}
+
+/**
+ * Parses `args` strictly: unknown flags, missing values and the wrong number of
+ * positionals are usage errors. `--help` prints the usage and exits 0.
+ */
+export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
+  if (spec.passthrough) return parsePassthrough(spec, args);
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(helpText(spec));
+    Deno.exit(EXIT_OK);
+  }
+  const options: Record<string, OptionSpec> = {
+    ...(spec.connects === false ? {} : CONNECTION_OPTIONS),
+    ...spec.options,
+  };
+  if (spec.limit) options.limit = { type: "string" };
+  for (const format of spec.formats ?? []) options[format] = { type: "boolean" };
+  const end = args.indexOf("--");
+  const takesValue = (arg: string) =>
+    Object.entries(options).some(([name, option]) =>
+      option.type === "string" && (arg === `--${name}` || arg === `-${option.short}`)
+    );
+  const text = (end === -1 ? args : args.slice(0, end)).find((arg, i) =>
+    /^-/.test(arg) && /\s/.test(arg.split("=")[0]) && !(i > 0 && takesValue(args[i - 1]))
+  );
+  if (text !== undefined) {
+    // SQL that opens with a comment ("-- why ...") reads as an option otherwise.
+    const shown = escapeControl(text.length > 40 ? `${text.slice(0, 40)}...` : text, {
+      newlines: false,
+    });
+    throw new UsageError(
+      `The argument "${shown}" starts with "-" but is not an option; put -- before it ` +
+        `(${spec.name}.ts [options] -- "<text>"), or pass it with -f FILE or on stdin`,
+    );
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeParseError(error)}; run with --help for usage`);
+  }
+  const positionals = parsed.positionals;
+  const own = spec.positionals ?? { min: 0, max: 0 };
+  const { min } = own;
+  // The limit, when given as a positional, is the one after the script's own.
+  const max = own.max + (spec.limit ? 1 : 0);
+  if (positionals.length < min) {
+    throw new UsageError(
+      `Missing argument (expected ${
+        min === max ? min : `at least ${min}`
+      }); run with --help for usage`,
+    );
+  }
+  if (positionals.length > max) {
+    throw new UsageError(
+      `Unexpected argument "${positionals[max]}"; run with --help for usage`,
+    );
+  }
+  const values = parsed.values as ParsedCli["values"];
+  if (values.json && values.csv) {
+    throw new UsageError("Choose one of --json and --csv, not both");
+  }
+  const format: OutputFormat = values.json ? "json" : values.csv ? "csv" : "table";
+  if (spec.connects !== false) recordConnectionFlags(values);
+  let limit = 0;
+  if (spec.limit) {
+    const given = positionals.length > own.max ? positionals.pop() : undefined;
+    if (given !== undefined && values.limit !== undefined) {
+      throw new UsageError(
+        `Give the limit once, as [limit] or --limit N, not both (got "${given}" and ` +
+          `"${values.limit}")`,
+      );
+    }
+    limit = parseLimit(given ?? values.limit as string | undefined, spec.limit.fallback);
+  }
+  return { values, positionals, format, limit };
+}
+
+/**
+ * A passthrough script's command line: its own options and the connection
+ * flags while they lead (`--name value` or `--name=value`), then everything
+ * else untouched as positionals.
+ */
+function parsePassthrough(spec: ScriptSpec, args: string[]): ParsedCli {
+  if ((args.length === 1 && args[0] === "-h")) {
+    console.log(helpText(spec));
+    Deno.exit(EXIT_OK);
+  }
+  const options: Record<string, OptionSpec> = {
+    ...(spec.connects === false ? {} : CONNECTION_OPTIONS),
+    ...spec.options,
+  };
+  const values: ParsedCli["values"] = {};
+  let i = 0;
+  for (; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    if (arg === "--help") {
+      console.log(helpText(spec));
+      Deno.exit(EXIT_OK);
+    }
+    const match = arg.match(/^--([a-z][a-z0-9-]*)(?:=([\s\S]*))?$/);
+    const option = match ? options[match[1]] : undefined;
+    if (!match || !option) break;
+    const [, name, inline] = match;
+    if (option.type === "boolean") {
+      if (inline !== undefined) throw new UsageError(`Option "--${name}" takes no value`);
+      values[name] = true;
+      continue;
+    }
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new UsageError(`Option "--${name}" needs a value`);
+    values[name] = value;
+  }
+  if (spec.connects !== false) recordConnectionFlags(values);
+  return { values, positionals: args.slice(i), format: "table", limit: 0 };
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = message.match(/Unknown option '([^']+)'/);
+  if (unknown) return `Unknown option "${unknown[1]}"`;
+  const ambiguous = message.match(/Option '([^']+)' argument is ambiguous/);
+  if (ambiguous) {
+    const name = ambiguous[1].split(",").at(-1)!.trim().split(" ")[0];
+    return `The value given to ${name} starts with "-"; write it as ${name}=<value>`;
+  }
+  const missing = message.match(/Option '([^']+)'.*argument missing/);
+  if (missing) return `Option "${missing[1].split(",")[0].trim()}" needs a value`;
+  return message.split("\n")[0].replace(/\.$/, "");
+}
+
+/**
+ * Parses a positive integer argument such as a row limit (`bounds.min` 0
+ * admits 0 too, where it means "all"). Anything else (a sign, a fraction,
+ * SQL text) is a usage error, so no user text reaches SQL.
+ */
+export function parsePositiveInt(
+  text: string,
+  what: string,
+  bounds: { max: number; min?: 0 | 1 } = { max: 1_000_000 },
+): number {
+  const min = bounds.min ?? 1;
+  const kind = min === 0 ? "a whole number of at least 0" : "a positive integer";
+  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${what} must be ${kind}, got "${text}"`);
+  const value = Number(text);
+  if (value < min || value > bounds.max) {
+    throw new UsageError(`${what} must be between ${min} and ${bounds.max}, got "${text}"`);
+  }
+  return value;
+}
+
+/**
+ * Parses a number of at least 0 with up to three decimals (minutes, seconds,
+ * a percentage) and at most `max`. Anything else is a usage error naming
+ * `what`, so no user text reaches SQL.
+ */
+export function parseDecimal(text: string, what: string, bounds: { max: number }): number {
+  if (!/^\d{1,10}(\.\d{1,3})?$/.test(text)) {
+    throw new UsageError(`${what} must be a number of at least 0, got "${text}"`);
+  }
+  const value = Number(text);
+  if (value > bounds.max) {
+    throw new UsageError(`${what} must be at most ${bounds.max}, got "${text}"`);
+  }
+  return value;
+}
+
+/**
+ * The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`.
+ * Scripts declare `limit` in their {@linkcode ScriptSpec} instead, which takes `[limit]` and
+ * `--limit N` alike.
+ */
+export function parseLimit(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : parsePositiveInt(text, "limit", { max: 10_000 });
+}
+
+/**
+ * The `candidates` closest to a name the user typed, closest first, at most
+ * `limit`: the same name in another case, then names a few edits away (about
+ * one edit in three characters), then names that contain it or that it contains.
+ */
+export async function closeMatches(
+  name: string,
+  candidates: string[],
+  limit = 3,
+): Promise<string[]> {
+  // Loaded when needed: every script imports this module, few ever suggest a name.
+  const { distance } = await import("fastest-levenshtein");
+  const typed = name.toLowerCase();
+  const allowed = Math.max(1, Math.floor(typed.length / 3));
+  return candidates
+    .map((candidate) => {
+      const lower = candidate.toLowerCase();
+      const edits = distance(typed, lower);
+      const contained = (typed.length >= 3 && lower.includes(typed)) ||
+        (lower.length >= 3 && typed.includes(lower));
+      return { candidate, rank: edits <= allowed ? edits : contained ? allowed + 1 : Infinity };
+    })
+    .filter((match) => match.rank !== Infinity && match.candidate !== name)
+    .sort((a, b) => a.rank - b.rank || a.candidate.localeCompare(b.candidate))
+    .slice(0, limit)
+    .map((match) => match.candidate);
+}

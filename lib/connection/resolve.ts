@@ -1,0 +1,783 @@
+/**
+ * Connection resolution: turns `--profile`/`DB_URL`/`DB_PROFILE` (in that
+ * order) and `--database`, the profile's settings in `postgres.toml`, plus
+ * the session variables (`DB_APPLICATION_NAME`,
+ * `DB_STATEMENT_TIMEOUT_MS`, `DB_LOCK_TIMEOUT_MS`, `PGCONNECT_TIMEOUT`) into one
+ * {@linkcode ConnectionTarget}.
+ *
+ * @module
+ */
+import { connectionFlags } from "../cli/args.ts";
+import { SkillError, UsageError } from "../core/errors.ts";
+import {
+  DEFAULT_PROFILE,
+  loadConfig,
+  PROFILE_NAME,
+  type ProfileSettings,
+  profileSettings,
+} from "../config/profiles_file.ts";
+import { findProjectRoot, tomlPathFor } from "../config/project_root.ts";
+
+/** libpq's sslmode values. */
+export const SSL_MODES = [
+  "disable",
+  "allow",
+  "prefer",
+  "require",
+  "verify-ca",
+  "verify-full",
+] as const;
+
+/** One of libpq's sslmode values. */
+export type SslMode = typeof SSL_MODES[number];
+
+/** libpq's channel_binding values. */
+export const CHANNEL_BINDINGS = ["disable", "prefer", "require"] as const;
+/** One of libpq's channel_binding values. */
+export type ChannelBinding = typeof CHANNEL_BINDINGS[number];
+
+/** libpq's target_session_attrs values. */
+export const TARGET_SESSION_ATTRS = [
+  "any",
+  "read-write",
+  "read-only",
+  "primary",
+  "standby",
+  "prefer-standby",
+] as const;
+/** One of libpq's target_session_attrs values. */
+export type TargetSessionAttrs = typeof TARGET_SESSION_ATTRS[number];
+
+/** The application_name sessions carry unless `DB_APPLICATION_NAME` says otherwise. */
+export const DEFAULT_APPLICATION_NAME = "codex-postgres-skill";
+
+/** Seconds a connection attempt may take when nothing else is set. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+/** Everything needed to open a session and to explain a failure. */
+export interface ConnectionTarget {
+  /** Host name, IP address, or a Unix-socket folder (starts with `/`). */
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  sslmode: SslMode;
+  /**
+   * True for a TOML profile with `sslmode = false`: if the server demands SSL,
+   * the connection is retried once with SSL before anything is sent.
+   */
+  sslFallback: boolean;
+  /** Root certificate file for verify-ca / verify-full, or `system`. */
+  sslrootcert?: string;
+  /** The IP address to connect to; `host` still names the server (certificate, messages). */
+  hostaddr?: string;
+  /** Client certificate file (PEM) and its private key file. */
+  sslcert?: string;
+  sslkey?: string;
+  /** libpq's channel_binding (default `prefer`). */
+  channelBinding?: ChannelBinding;
+  /** libpq's target_session_attrs (default `any`). */
+  targetSessionAttrs?: TargetSessionAttrs;
+  /** libpq's sslnegotiation (default `postgres`; `direct` needs PostgreSQL 17). */
+  sslNegotiation?: "postgres" | "direct";
+  /** Seconds a connection attempt may take; 0 waits as long as it takes. */
+  connectTimeoutSeconds: number;
+  /** Run-time parameters for the startup packet (application_name, timeouts ...). */
+  parameters: Record<string, string>;
+  /** Where the settings came from. */
+  source: "DB_URL" | "toml";
+  /** The environment variable a URL came from (DB_URL, DB_URL_A ...). */
+  urlVariable?: string;
+  profile?: string;
+  tomlPath?: string;
+  projectRoot?: string;
+  /**
+   * Set when the session connects as the profile's reader role instead of its
+   * user (a diagnostic session of a profile that names one).
+   */
+  reader?: ReaderUse;
+  /** Set when `database` is another than the settings name (`--database`). */
+  databaseOverridden?: boolean;
+}
+
+/** How a session came to connect as a profile's reader role, for messages. */
+export interface ReaderUse {
+  /** The key that named the role. */
+  key: "readonly_user" | "readonly_url";
+  /** The profile's own user, which --write, --ddl and every action connect as. */
+  profileUser: string;
+}
+
+/** The parts of a `postgresql://` URL. */
+export interface ParsedUrl {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  params: Record<string, string>;
+}
+
+/**
+ * URL query parameters this skill implements (libpq names). Any other libpq
+ * parameter is refused by name rather than silently ignored.
+ */
+export const URL_PARAMS = [
+  "host",
+  "hostaddr",
+  "port",
+  "user",
+  "password",
+  "passfile",
+  "dbname",
+  "sslmode",
+  "sslrootcert",
+  "sslcert",
+  "sslkey",
+  "sslnegotiation",
+  "channel_binding",
+  "gssencmode",
+  "target_session_attrs",
+  "connect_timeout",
+  "application_name",
+  "options",
+] as const;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** True for a numeric IPv4 or IPv6 address (what hostaddr must be). */
+export function isIpAddress(text: string): boolean {
+  return IPV4.test(text) || (/^[0-9a-fA-F:.]+$/.test(text) && text.includes(":"));
+}
+
+function oneOf<T extends string>(
+  value: string,
+  allowed: readonly T[],
+  name: string,
+  where: string,
+): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${where} has ${name} "${value}"; use one of ${allowed.join(", ")}`);
+}
+
+/**
+ * Checks the parameters that take a fixed set of values, and refuses the
+ * combinations libpq refuses, naming the parameter.
+ */
+function checkParams(params: Record<string, string>, where: string): void {
+  if (params.sslmode !== undefined) parseSslMode(params.sslmode, where);
+  if (params.channel_binding !== undefined) {
+    oneOf(params.channel_binding, CHANNEL_BINDINGS, "channel_binding", where);
+  }
+  if (params.target_session_attrs !== undefined) {
+    oneOf(params.target_session_attrs, TARGET_SESSION_ATTRS, "target_session_attrs", where);
+  }
+  if (params.gssencmode !== undefined) {
+    const mode = oneOf(params.gssencmode, ["disable", "prefer", "require"], "gssencmode", where);
+    if (mode === "require") {
+      throw new UsageError(
+        `${where} has gssencmode "require", but GSSAPI encryption is not supported here; ` +
+          `use sslmode=verify-full for an encrypted, verified connection`,
+      );
+    }
+  }
+  const strong = ["require", "verify-ca", "verify-full"];
+  if (params.sslnegotiation !== undefined) {
+    oneOf(params.sslnegotiation, ["postgres", "direct"], "sslnegotiation", where);
+    if (params.sslnegotiation === "direct" && !strong.includes(params.sslmode ?? "prefer")) {
+      throw new UsageError(
+        `${where} has sslnegotiation "direct" with sslmode "${params.sslmode ?? "prefer"}"; ` +
+          `direct SSL needs sslmode=require, verify-ca or verify-full`,
+      );
+    }
+  }
+  if (params.sslrootcert === "system" && (params.sslmode ?? "verify-full") !== "verify-full") {
+    throw new UsageError(
+      `${where} has sslrootcert "system" with sslmode "${params.sslmode}"; ` +
+        `the system's roots are used only with sslmode=verify-full`,
+    );
+  }
+  if (params.hostaddr !== undefined && !isIpAddress(params.hostaddr)) {
+    throw new UsageError(
+      `${where} has hostaddr "${params.hostaddr}"; hostaddr must be a numeric IP address ` +
+        `(put names in host)`,
+    );
+  }
+  if (params.connect_timeout !== undefined) {
+    parseConnectTimeout(params.connect_timeout, `${where} connect_timeout`);
+  }
+}
+
+/** Seconds for a connect timeout: 0 (no limit) to 2147483, else a usage error. */
+export function parseConnectTimeout(text: string, what: string): number {
+  if (!/^\d{1,7}$/.test(text) || Number(text) > 2_147_483) {
+    throw new UsageError(
+      `${what} must be a whole number of seconds from 0 to 2147483, got "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+/**
+ * Parses a `postgresql://` (or `postgres://`) URL as libpq does: userinfo,
+ * one host (a Unix-socket folder may be given percent-encoded or as `?host=`),
+ * port, database, and query parameters, all percent-decoded.
+ */
+export function parseConnectionUrl(text: string, variable = "DB_URL"): ParsedUrl {
+  const m = text.match(
+    // The userinfo runs to the authority's last "@": a password with an unencoded "@" stays whole.
+    /^postgres(?:ql)?:\/\/(?:([^/?#]*)@)?([^@/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/,
+  );
+  if (!m) {
+    throw new UsageError(
+      `${variable} must be a URL like postgresql://user:password@host:5432/database`,
+    );
+  }
+  const [, userinfo, hostport, path, query] = m;
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new UsageError(`${variable} has a badly percent-encoded ${what}`);
+    }
+  };
+  const parsed: ParsedUrl = { params: {} };
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(":");
+    const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+    if (user) parsed.user = decode(user, "user");
+    if (colon !== -1) parsed.password = decode(userinfo.slice(colon + 1), "password");
+  }
+  if (hostport.includes(",")) {
+    throw new UsageError(`${variable} lists several hosts; give exactly one host`);
+  }
+  const hp = hostport.match(/^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/);
+  if (!hp) throw new UsageError(`${variable} has an invalid host or port`);
+  if (hp[1]) parsed.host = decode(hp[1].replace(/^\[(.*)\]$/, "$1"), "host");
+  if (hp[2]) parsed.port = parsePort(hp[2], variable);
+  if (path) parsed.database = decode(path, "database");
+  for (const pair of (query ?? "").split("&")) {
+    if (!pair) continue;
+    const eq = pair.indexOf("=");
+    const key = decode(eq === -1 ? pair : pair.slice(0, eq), "parameter");
+    const value = decode(eq === -1 ? "" : pair.slice(eq + 1).replaceAll("+", " "), "parameter");
+    if (!(URL_PARAMS as readonly string[]).includes(key)) {
+      throw new UsageError(
+        `${variable} has unsupported parameter "${key}"; remove it (supported: ` +
+          `${URL_PARAMS.join(", ")})`,
+      );
+    }
+    parsed.params[key] = value;
+  }
+  const p = parsed.params;
+  if (p.host) parsed.host = p.host;
+  if (p.port) parsed.port = parsePort(p.port, variable);
+  if (p.user) parsed.user = p.user;
+  if (p.password !== undefined) parsed.password = p.password;
+  if (p.dbname) parsed.database = p.dbname;
+  checkParams(p, variable);
+  return parsed;
+}
+
+/**
+ * A TCP port as typed (a URL's, an option's, an answer's): digits only, 1 to
+ * 65535, else a usage error naming where it came from.
+ */
+export function parsePort(text: string, where: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new UsageError(`${where} has an invalid port "${text}"; give a number from 1 to 65535`);
+  }
+  return port;
+}
+
+/** Checks an sslmode value against libpq's list. */
+export function parseSslMode(text: string, where = "DB_URL"): SslMode {
+  if ((SSL_MODES as readonly string[]).includes(text)) return text as SslMode;
+  throw new UsageError(`${where} has sslmode "${text}"; use one of ${SSL_MODES.join(", ")}`);
+}
+
+/** Builds a URL from a target; the password is left out unless asked for. */
+export function targetUrl(
+  target: ConnectionTarget,
+  options: { withPassword?: boolean } = {},
+): string {
+  const enc = encodeURIComponent;
+  let auth = enc(target.user);
+  if (options.withPassword && target.password) auth += `:${enc(target.password)}`;
+  const params = new URLSearchParams();
+  let host = target.host;
+  if (host.startsWith("/")) {
+    params.set("host", host);
+    host = "";
+  } else if (host.includes(":")) {
+    host = `[${host}]`;
+  }
+  if (target.hostaddr) params.set("hostaddr", target.hostaddr);
+  params.set("sslmode", target.sslmode);
+  if (target.sslrootcert) params.set("sslrootcert", target.sslrootcert);
+  if (target.sslcert) params.set("sslcert", target.sslcert);
+  if (target.sslkey) params.set("sslkey", target.sslkey);
+  if (target.sslNegotiation === "direct") params.set("sslnegotiation", "direct");
+  if (target.channelBinding && target.channelBinding !== "prefer") {
+    params.set("channel_binding", target.channelBinding);
+  }
+  if (target.targetSessionAttrs && target.targetSessionAttrs !== "any") {
+    params.set("target_session_attrs", target.targetSessionAttrs);
+  }
+  if (target.parameters.options) params.set("options", target.parameters.options);
+  return `postgresql://${auth}@${host}:${target.port}/${enc(target.database)}?${params}`;
+}
+
+/** The largest value a PostgreSQL integer setting (a timeout in ms) takes. */
+const INT_SETTING_MAX = 2_147_483_647;
+
+function envInteger(name: string, options: { min: number }): number | undefined {
+  const text = Deno.env.get(name);
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d{1,10}$/.test(text) || Number(text) < options.min || Number(text) > INT_SETTING_MAX) {
+    throw new UsageError(
+      `${name} must be a whole number from ${options.min} to ${INT_SETTING_MAX}, got "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+/** Options for {@linkcode resolveTarget}. */
+export interface ResolveOptions {
+  /** The environment variable holding a one-off URL (default `DB_URL`). */
+  urlVariable?: string;
+  /**
+   * Profile to use instead of `DB_PROFILE`; like `--profile` it wins over the
+   * URL variable too. Default: the `--profile` that parseCli read.
+   */
+  profile?: string;
+  /**
+   * Database to connect to instead of the profile's (or the URL's), with the
+   * same credentials. Default: the `--database` that parseCli read.
+   */
+  database?: string;
+  /**
+   * The kind of session: `diagnostic` sessions are read-only and carry polite
+   * default timeouts; `explain` sessions carry the timeouts but may write
+   * (inside a transaction that is rolled back); `migration` sessions wait
+   * for a lock only as long as diagnostics do (a structure change queued
+   * behind a long transaction would stall every query behind it) but may run
+   * as long as they need; `plain` sessions carry only what the environment
+   * sets.
+   */
+  session?: "plain" | "diagnostic" | "explain" | "migration";
+  /**
+   * Connect as the profile's own user even where a diagnostic session would
+   * use its reader role (test_connection.ts checks both).
+   */
+  ownRole?: boolean;
+  /**
+   * Keep the role's own search_path in a diagnostic session. Without it a
+   * diagnostic session resolves every unqualified name in pg_catalog only
+   * (`search_path = pg_catalog,pg_temp`): the skill's own SQL then cannot
+   * call a function or operator someone planted in a schema on the path
+   * (CVE-2018-1058: `public.=(oid, integer)` wins over pg_catalog's by an
+   * exact type match). Only what runs the user's SQL, or resolves a name the
+   * user typed, keeps it (and then guards its own SQL itself).
+   */
+  userSearchPath?: boolean;
+}
+
+/** The search_path of a diagnostic session that runs only the skill's own SQL. */
+export const CATALOG_SEARCH_PATH = "pg_catalog,pg_temp";
+
+/**
+ * Timeouts of diagnostic sessions when the environment sets none, so that a
+ * look at a busy production server can neither run away nor wait on locks.
+ */
+export const DIAGNOSTIC_TIMEOUTS_MS = { statement_timeout: 30_000, lock_timeout: 2_000 };
+
+/**
+ * Checks the user's own startup options (PGOPTIONS, a URL's `options`) that
+ * the skill's settings follow, and says whether there are any. One that ends
+ * with a backslash is refused (a usage error): the server reads a backslash
+ * as escaping the next character, so the space after it, and with it the
+ * first setting the skill adds (`default_transaction_read_only`, a timeout),
+ * would be glued onto the user's last value.
+ */
+export function checkUserOptions(text: string): boolean {
+  if (/(^|[^\\])(\\\\)*\\$/.test(text)) {
+    throw new UsageError(
+      `PGOPTIONS (or the url's options) ends with a backslash, which would swallow the ` +
+        `settings the skill adds after it; remove that backslash`,
+    );
+  }
+  return text !== "";
+}
+
+/** Session parameters every connection carries, from the environment. */
+export function sessionParameters(
+  session: ResolveOptions["session"] = "plain",
+  options: { userSearchPath?: boolean } = {},
+): Record<string, string> {
+  const parameters: Record<string, string> = {
+    application_name: Deno.env.get("DB_APPLICATION_NAME") || DEFAULT_APPLICATION_NAME,
+  };
+  const polite = session === "diagnostic" || session === "explain";
+  const statementTimeout = envInteger("DB_STATEMENT_TIMEOUT_MS", { min: 0 }) ??
+    (polite ? DIAGNOSTIC_TIMEOUTS_MS.statement_timeout : undefined);
+  const lockTimeout = envInteger("DB_LOCK_TIMEOUT_MS", { min: 0 }) ??
+    (polite || session === "migration" ? DIAGNOSTIC_TIMEOUTS_MS.lock_timeout : undefined);
+  if (statementTimeout !== undefined) parameters.statement_timeout = String(statementTimeout);
+  if (lockTimeout !== undefined) parameters.lock_timeout = String(lockTimeout);
+  if (session === "diagnostic") parameters.default_transaction_read_only = "on";
+  if (session === "diagnostic" && !options.userSearchPath) {
+    parameters.search_path = CATALOG_SEARCH_PATH;
+  }
+  return parameters;
+}
+
+/**
+ * Resolves the connection: a profile named explicitly (`--profile`, or
+ * `options.profile`) wins, since a flag says more than the environment; then
+ * a one-off URL from `DB_URL`, which needs no TOML; otherwise the profile
+ * `DB_PROFILE` (default `local`) from
+ * `<project-root>/.skills/postgres/postgres.toml`. `--database` (or
+ * `options.database`) then names another database on that server, reached
+ * with the same credentials.
+ */
+export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
+  const flags = connectionFlags();
+  const named = options.profile ?? flags.profile;
+  const database = options.database ?? flags.database;
+  const urlVariable = options.urlVariable ?? "DB_URL";
+  const url = named === undefined ? Deno.env.get(urlVariable) : undefined;
+  if (url) {
+    const parsed = parseConnectionUrl(url, urlVariable);
+    if (database !== undefined) parsed.database = database;
+    return finish({
+      parsed,
+      sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
+      sslFallback: false,
+      connectTimeoutSeconds: connectTimeoutFromEnvironment(),
+      parameters: sessionParameters(options.session, options),
+      source: "DB_URL",
+      urlVariable,
+      databaseOverridden: database !== undefined,
+    });
+  }
+  const profile = named ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
+  if (!PROFILE_NAME.test(profile)) {
+    throw new UsageError(
+      `Invalid profile name "${profile}"; use lowercase letters, digits and underscores only`,
+    );
+  }
+  const root = findProjectRoot();
+  const tomlPath = tomlPathFor(root.path);
+  const config = await loadConfig(tomlPath);
+  return profileTarget(profileSettings(config, profile), {
+    session: options.session,
+    ownRole: options.ownRole,
+    userSearchPath: options.userSearchPath,
+    database,
+    profile: { name: profile, tomlPath, projectRoot: root.path },
+  });
+}
+
+/** Seconds a connection attempt may take: `PGCONNECT_TIMEOUT`, else the default. */
+function connectTimeoutFromEnvironment(): number {
+  const fromEnv = Deno.env.get("PGCONNECT_TIMEOUT");
+  return fromEnv
+    ? parseConnectTimeout(fromEnv, "PGCONNECT_TIMEOUT")
+    : DEFAULT_CONNECT_TIMEOUT_SECONDS;
+}
+
+/** Where a profile's settings come from, for {@linkcode profileTarget}. */
+export interface ProfileContext {
+  /** The kind of session (see {@linkcode ResolveOptions}). */
+  session?: ResolveOptions["session"];
+  /** Connect as the profile's own user, never its reader (see {@linkcode ResolveOptions}). */
+  ownRole?: boolean;
+  /** Keep the role's search_path in a diagnostic session (see {@linkcode ResolveOptions}). */
+  userSearchPath?: boolean;
+  /** Another database than the profile's, with its credentials (see {@linkcode ResolveOptions}). */
+  database?: string;
+  /** The saved profile; without it the settings are a one-off, named `describe` in messages. */
+  profile?: { name: string; tomlPath: string; projectRoot: string };
+  /** How messages name unsaved settings (default "the settings given"). */
+  describe?: string;
+}
+
+/**
+ * The connection a profile's settings stand for: the `url`'s parts override
+ * the keys, its parameters apply as in libpq, its `sslmode` wins over the
+ * boolean, and a profile with `sslmode = false` gets the SSL fallback.
+ */
+export function profileTarget(
+  settings: ProfileSettings,
+  context: ProfileContext,
+): ConnectionTarget {
+  const saved = context.profile;
+  const where = saved ? `profile "${saved.name}"` : (context.describe ?? "the settings given");
+  const fromUrl = settings.url
+    ? parseConnectionUrl(settings.url, `The url of ${where}`)
+    : { params: {} } as ParsedUrl;
+  const own: ParsedUrl = {
+    host: fromUrl.host ?? settings.host,
+    port: fromUrl.port ?? settings.port,
+    user: fromUrl.user ?? settings.user,
+    password: fromUrl.password ?? settings.password,
+    database: fromUrl.database ?? settings.database,
+    params: fromUrl.params,
+  };
+  const reader = context.session === "diagnostic" && !context.ownRole
+    ? readerOf(settings, own, where)
+    : undefined;
+  const merged: ParsedUrl = reader
+    ? {
+      ...own,
+      user: reader.user,
+      password: reader.password,
+      params: { ...own.params, ...reader.params },
+    }
+    : { ...own };
+  // After the reader's check, which compares a readonly_url with the profile's own database.
+  if (context.database !== undefined) merged.database = context.database;
+  const required = { ...own, database: merged.database };
+  const missing = (["host", "port", "user", "database"] as const).filter((k) =>
+    required[k] === undefined || required[k] === ""
+  );
+  if (missing.length) {
+    throw new SkillError(
+      saved
+        ? `Profile "${saved.name}" in "${saved.tomlPath}" is missing ${missing.join(", ")}; ` +
+          `add ${missing.length > 1 ? "them" : "it"} to [database.${saved.name}] or [database]`
+        : `${where} lack ${missing.join(", ")}`,
+    );
+  }
+  const urlMode = fromUrl.params.sslmode;
+  const sslmode: SslMode = urlMode
+    ? parseSslMode(urlMode, `The url of ${where}`)
+    : settings.sslmode
+    ? "require"
+    : "disable";
+  return finish({
+    parsed: merged,
+    sslmode,
+    sslFallback: !urlMode && !settings.sslmode,
+    connectTimeoutSeconds: connectTimeoutFromEnvironment(),
+    parameters: sessionParameters(context.session, context),
+    source: saved ? "toml" : "DB_URL",
+    urlVariable: saved ? undefined : where,
+    profile: saved?.name,
+    tomlPath: saved?.tomlPath,
+    projectRoot: saved?.projectRoot,
+    reader: reader && { key: reader.key, profileUser: own.user! },
+    databaseOverridden: context.database !== undefined,
+  });
+}
+
+/**
+ * The name of the reader role a profile names (its readonly_user, or the user
+ * of its readonly_url), or undefined when it names none.
+ */
+export function readerRoleName(settings: ProfileSettings, where: string): string | undefined {
+  if (settings.readonly_user !== undefined) return settings.readonly_user;
+  if (settings.readonly_url === undefined) return undefined;
+  return parseConnectionUrl(settings.readonly_url, `The readonly_url of ${where}`).user;
+}
+
+/**
+ * Parameters a readonly_url may carry: the reader's own credentials. Where it
+ * connects and how (host, port, database, SSL) is the profile's.
+ */
+const READER_URL_PARAMS = ["user", "password", "passfile", "sslcert", "sslkey"];
+
+/**
+ * The reader role a profile names (readonly_user and readonly_password, or
+ * readonly_url), or undefined. A readonly_url that names another server or
+ * database than the profile's, or SSL settings of its own, is refused: the
+ * reader works on what the profile's user would change.
+ */
+function readerOf(
+  settings: ProfileSettings,
+  own: ParsedUrl,
+  where: string,
+):
+  | { key: ReaderUse["key"]; user: string; password?: string; params: Record<string, string> }
+  | undefined {
+  if (settings.readonly_user !== undefined) {
+    if (settings.readonly_user === "") {
+      throw new SkillError(`The readonly_user of ${where} is empty`);
+    }
+    return {
+      key: "readonly_user",
+      user: settings.readonly_user,
+      password: settings.readonly_password,
+      params: {},
+    };
+  }
+  if (settings.readonly_url === undefined) return undefined;
+  const what = `The readonly_url of ${where}`;
+  const parsed = parseConnectionUrl(settings.readonly_url, what);
+  if (!parsed.user) {
+    throw new UsageError(
+      `${what} names no user; give the reader role as postgresql://<user>:<password>@`,
+    );
+  }
+  for (const part of ["host", "port", "database"] as const) {
+    if (parsed[part] !== undefined && parsed[part] !== own[part]) {
+      throw new UsageError(
+        `${what} names another ${part} than the profile ("${parsed[part]}"); the reader ` +
+          `connects where the profile does: give only its user and password ` +
+          `(postgresql://<user>:<password>@)`,
+      );
+    }
+  }
+  const other = Object.keys(parsed.params).find((key) => !READER_URL_PARAMS.includes(key));
+  if (other !== undefined) {
+    throw new UsageError(
+      `${what} has parameter "${other}"; the reader connects with the profile's settings, ` +
+        `so only ${
+          READER_URL_PARAMS.filter((p) => !["user", "password"].includes(p)).join(", ")
+        } ` +
+        `may be given there`,
+    );
+  }
+  const { user: _user, password: _password, ...params } = parsed.params;
+  return { key: "readonly_url", user: parsed.user, password: parsed.password, params };
+}
+
+interface FinishInput {
+  parsed: ParsedUrl;
+  sslmode: SslMode;
+  sslFallback: boolean;
+  connectTimeoutSeconds: number;
+  parameters: Record<string, string>;
+  source: "DB_URL" | "toml";
+  urlVariable?: string;
+  profile?: string;
+  tomlPath?: string;
+  projectRoot?: string;
+  reader?: ReaderUse;
+  databaseOverridden?: boolean;
+}
+
+function finish(input: FinishInput): ConnectionTarget {
+  const { parsed } = input;
+  const params = parsed.params;
+  const parameters = { ...input.parameters };
+  if (params.application_name && !Deno.env.get("DB_APPLICATION_NAME")) {
+    parameters.application_name = params.application_name;
+  }
+  if (params.options) parameters.options = params.options;
+  const host = parsed.host || "localhost";
+  const socket = host.startsWith("/");
+  // As libpq: sslrootcert=system without an sslmode means verify-full.
+  const systemRoots = params.sslrootcert === "system" && params.sslmode === undefined;
+  return {
+    host,
+    port: parsed.port ?? 5432,
+    user: parsed.user || Deno.env.get("USER") || "postgres",
+    password: parsed.password ?? passwordFromEnvironment({
+      host,
+      port: parsed.port ?? 5432,
+      database: parsed.database || parsed.user || "postgres",
+      user: parsed.user || Deno.env.get("USER") || "postgres",
+    }, params.passfile),
+    database: parsed.database || parsed.user || "postgres",
+    // libpq never uses SSL over a Unix socket.
+    sslmode: socket ? "disable" : systemRoots ? "verify-full" : input.sslmode,
+    sslFallback: socket || systemRoots ? false : input.sslFallback,
+    sslrootcert: params.sslrootcert,
+    hostaddr: socket ? undefined : params.hostaddr,
+    sslcert: params.sslcert,
+    sslkey: params.sslkey,
+    channelBinding: params.channel_binding as ChannelBinding | undefined,
+    targetSessionAttrs: params.target_session_attrs as TargetSessionAttrs | undefined,
+    sslNegotiation: params.sslnegotiation as "postgres" | "direct" | undefined,
+    connectTimeoutSeconds: params.connect_timeout !== undefined
+      ? parseConnectTimeout(params.connect_timeout, "connect_timeout")
+      : input.connectTimeoutSeconds,
+    parameters,
+    source: input.source,
+    urlVariable: input.urlVariable,
+    profile: input.profile,
+    tomlPath: input.tomlPath,
+    projectRoot: input.projectRoot,
+    ...(input.reader ? { reader: input.reader } : {}),
+    ...(input.databaseOverridden ? { databaseOverridden: true } : {}),
+  };
+}
+
+/**
+ * Says where a target's settings came from, for error messages; a session
+ * as the profile's reader role says so, naming the key.
+ */
+export function describeSource(target: ConnectionTarget): string {
+  if (target.source !== "toml") return target.urlVariable ?? "DB_URL";
+  const profile = `profile "${target.profile}" in "${target.tomlPath}"`;
+  return target.reader ? `${profile} (reader role from ${target.reader.key})` : profile;
+}
+
+/**
+ * For a session as the profile's reader role, what an error should add: the
+ * role was the reader, which may only read, and where the profile's own user
+ * is used instead. Undefined for any other session.
+ */
+export function describeReaderSession(target: ConnectionTarget): string | undefined {
+  if (!target.reader) return undefined;
+  return `this read-only session ran as the reader role "${target.user}" (${target.reader.key} ` +
+    `of profile "${target.profile}"), which may only read; --write and --ddl run as the ` +
+    `profile's user "${target.reader.profileUser}"`;
+}
+
+/** `host:port`, or the socket folder, for messages. */
+export function describeServer(target: ConnectionTarget): string {
+  return target.host.startsWith("/")
+    ? `socket "${target.host}/.s.PGSQL.${target.port}"`
+    : `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+}
+
+/**
+ * A password not given in the URL or profile comes, as with libpq, from
+ * `PGPASSWORD`, then from the password file (`passfile`, `PGPASSFILE`, default
+ * `~/.pgpass`, ignored unless private), whose lines are
+ * `host:port:database:user:password` with `*` wildcards.
+ */
+function passwordFromEnvironment(
+  key: { host: string; port: number; database: string; user: string },
+  passfile?: string,
+): string | undefined {
+  const fromEnv = Deno.env.get("PGPASSWORD");
+  if (fromEnv) {
+    return fromEnv;
+  }
+  const home = Deno.env.get("HOME");
+  const file = passfile || Deno.env.get("PGPASSFILE") || (home ? `${home}/.pgpass` : undefined);
+  if (!file) return undefined;
+  let text: string;
+  try {
+    if ((Deno.statSync(file).mode ?? 0) & 0o077) return undefined;
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const host = key.host.startsWith("/") ? "localhost" : key.host;
+  const wanted = [host, String(key.port), key.database, key.user];
+  for (const line of text.split(/\r?\n/)) {
+    if (line === "" || line.startsWith("#")) continue;
+    const fields: string[] = [];
+    let current = "";
+    for (let i = 0; i < line.length; i++) {
+      if (line[i] === "\\" && i + 1 < line.length) current += line[++i];
+      else if (line[i] === ":" && fields.length < 4) {
+        fields.push(current);
+        current = "";
+      } else current += line[i];
+    }
+    fields.push(current);
+    if (fields.length !== 5) continue;
+    if (wanted.every((value, i) => fields[i] === "*" || fields[i] === value)) {
+      return fields[4];
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,979 @@
+/**
+ * What a migration will do to a database in use, read from PostgreSQL's own
+ * parse tree of each statement: the lock it takes on each table, whether it
+ * rewrites or scans the table while holding it, whether running code may
+ * still use what it renames or drops, and the safe form with its steps. Each
+ * hazard has a stable rule name, explained in
+ * references/migration_hazards.md. Tables made earlier in the same file are
+ * new: nothing uses them yet, so what is done to them is no hazard.
+ *
+ * @module
+ */
+import type { Statement } from "../sql/statements.ts";
+
+/** A table lock mode, as pg_locks and the documentation name it. */
+export type LockMode =
+  | "ACCESS EXCLUSIVE"
+  | "EXCLUSIVE"
+  | "SHARE ROW EXCLUSIVE"
+  | "SHARE"
+  | "SHARE UPDATE EXCLUSIVE"
+  | "ROW EXCLUSIVE";
+
+/** How strong each mode is: a stronger one conflicts with more. */
+export const LOCK_STRENGTH: Record<LockMode, number> = {
+  "ROW EXCLUSIVE": 1,
+  "SHARE UPDATE EXCLUSIVE": 2,
+  "SHARE": 3,
+  "SHARE ROW EXCLUSIVE": 4,
+  "EXCLUSIVE": 5,
+  "ACCESS EXCLUSIVE": 6,
+};
+
+/** What a lock mode stops others from doing while it is held. */
+export const LOCK_BLOCKS: Record<LockMode, string> = {
+  "ACCESS EXCLUSIVE": "blocks every read and write of it",
+  "EXCLUSIVE": "blocks its writes (reads go on)",
+  "SHARE ROW EXCLUSIVE": "blocks its writes (reads go on)",
+  "SHARE": "blocks its writes (reads go on)",
+  "SHARE UPDATE EXCLUSIVE": "blocks other schema changes and VACUUM of it, not reads or writes",
+  "ROW EXCLUSIVE": "blocks only locks that block writes",
+};
+
+/** The lock a statement takes on one table. */
+export interface TableLock {
+  /** The table as written (schema-qualified when it was). */
+  table: string;
+  /** Its schema as written (null: none written) and its name, unsplit. */
+  schema: string | null;
+  name: string;
+  lock: LockMode;
+}
+
+/** One hazard of one statement. */
+export interface Hazard {
+  /** The stable rule name (references/migration_hazards.md explains each). */
+  rule: string;
+  /** The statement's 1-based position in its file, and the line it starts on. */
+  statement: number;
+  line: number;
+  /** The table concerned, as written, if any. */
+  table: string | null;
+  /** The lock the statement takes on that table, if any. */
+  lock: LockMode | null;
+  /** What it does to the database in use. */
+  effect: string;
+  /** The safe form, with its steps. */
+  safe: string;
+}
+
+/** What the hazard check may know beyond the statements themselves. */
+export interface HazardContext {
+  /**
+   * The server's major version, when known: SET NOT NULL can use a validated
+   * check from 12, REINDEX CONCURRENTLY exists from 12.
+   */
+  serverMajor?: number;
+  /**
+   * The type a column has now (`format_type` text, e.g. `character varying(20)`),
+   * when a database can be asked; without it a type change is judged by the
+   * statements alone.
+   */
+  columnType?: (table: string, column: string) => string | undefined;
+  /**
+   * The statements that run before these (the earlier pending files), read
+   * for what they make: tables that are then new, NOT NULL checks added and
+   * validated. They raise no hazard here.
+   */
+  before?: Statement[];
+}
+
+type Node = Record<string, unknown>;
+
+/** A statement's parse tree; parseStatements must have kept it (`{ tree: true }`). */
+function treeOf(statement: Statement): { type: string; node: Node } {
+  if (!statement.tree) throw new Error("parseStatements(text, { tree: true }) keeps the tree");
+  return statement.tree;
+}
+
+/** The one entry of a `{ NodeType: fields }` node. */
+function unwrap(node: unknown): [string, Node] {
+  const entry = Object.entries((node ?? {}) as Node)[0];
+  return entry ? [entry[0], (entry[1] ?? {}) as Node] : ["", {}];
+}
+
+function strings(list: unknown): string[] {
+  return ((list as Node[] | undefined) ?? []).map((item) =>
+    String(((item.String as Node | undefined)?.sval) ?? "")
+  );
+}
+
+/** A RangeVar as written: `schema.name` or `name`. */
+function relationName(range: unknown): string {
+  const { schema, name } = relationParts(range);
+  return schema ? `${schema}.${name}` : name;
+}
+
+/** A RangeVar's schema (null: none written) and name, as written. */
+function relationParts(range: unknown): { schema: string | null; name: string } {
+  const r = (range ?? {}) as Node;
+  return { schema: r.schemaname ? String(r.schemaname) : null, name: String(r.relname ?? "") };
+}
+
+/**
+ * Tables are compared by schema and name, an unqualified name taken as
+ * public's (where it lands on the default search_path): archive.orders is
+ * not orders.
+ */
+function sameTable(a: string, b: string): boolean {
+  const [sa, na] = a.includes(".") ? a.split(".") : ["public", a];
+  const [sb, nb] = b.includes(".") ? b.split(".") : ["public", b];
+  return na === nb && sa === sb;
+}
+
+function option(options: unknown, name: string): boolean {
+  return ((options as Node[] | undefined) ?? []).some((o) =>
+    (o.DefElem as Node | undefined)?.defname === name
+  );
+}
+
+/** The stronger of two modes. */
+function stronger(a: LockMode | undefined, b: LockMode): LockMode {
+  return a !== undefined && LOCK_STRENGTH[a] >= LOCK_STRENGTH[b] ? a : b;
+}
+
+/** LOCK TABLE's modes by the parse tree's number (1 and 2, ACCESS/ROW SHARE, block no writes). */
+const LOCK_STMT_MODES: Record<number, LockMode> = {
+  3: "ROW EXCLUSIVE",
+  4: "SHARE UPDATE EXCLUSIVE",
+  5: "SHARE",
+  6: "SHARE ROW EXCLUSIVE",
+  7: "EXCLUSIVE",
+  8: "ACCESS EXCLUSIVE",
+};
+
+/**
+ * The lock each ALTER TABLE subcommand takes (the statement takes the
+ * strongest); `def` is the subcommand's definition, unwrapped.
+ */
+function alterTableLock(subtype: string, def: Node): LockMode {
+  switch (subtype) {
+    case "AT_SetStatistics":
+    case "AT_SetOptions":
+    case "AT_ResetOptions":
+    case "AT_SetRelOptions":
+    case "AT_ResetRelOptions":
+    case "AT_ClusterOn":
+    case "AT_DropCluster":
+    case "AT_ValidateConstraint":
+    case "AT_AttachPartition":
+      return "SHARE UPDATE EXCLUSIVE";
+    case "AT_DetachPartition":
+      return def.concurrent === true ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE";
+    case "AT_EnableTrig":
+    case "AT_EnableAlwaysTrig":
+    case "AT_EnableReplicaTrig":
+    case "AT_DisableTrig":
+    case "AT_EnableTrigAll":
+    case "AT_DisableTrigAll":
+    case "AT_EnableTrigUser":
+    case "AT_DisableTrigUser":
+      return "SHARE ROW EXCLUSIVE";
+    case "AT_AddConstraint":
+      return def.contype === "CONSTR_FOREIGN" ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE";
+    default:
+      return "ACCESS EXCLUSIVE";
+  }
+}
+
+/**
+ * The tables a statement locks, and how: the strongest mode per table. The
+ * tables a foreign key references are locked too (SHARE ROW EXCLUSIVE).
+ */
+export function locksOf(statement: Statement): TableLock[] {
+  const { type, node } = treeOf(statement);
+  const locks = new Map<string, TableLock>();
+  const take = (written: { schema: string | null; name: string }, lock: LockMode) => {
+    if (!written.name) return;
+    const table = written.schema ? `${written.schema}.${written.name}` : written.name;
+    locks.set(table, { table, ...written, lock: stronger(locks.get(table)?.lock, lock) });
+  };
+  const referenced = (constraint: Node) => {
+    if (constraint.contype === "CONSTR_FOREIGN") {
+      take(relationParts(constraint.pktable), "SHARE ROW EXCLUSIVE");
+    }
+  };
+  switch (type) {
+    case "AlterTableStmt": {
+      if (node.objtype !== "OBJECT_TABLE" && node.objtype !== "OBJECT_MATVIEW") break;
+      const table = relationParts(node.relation);
+      for (const item of (node.cmds as Node[] | undefined) ?? []) {
+        const cmd = (item.AlterTableCmd ?? {}) as Node;
+        const subtype = String(cmd.subtype ?? "");
+        const [defType, def] = unwrap(cmd.def);
+        take(table, alterTableLock(subtype, def));
+        if (defType === "Constraint") referenced(def);
+        if (defType === "ColumnDef") {
+          for (const c of (def.constraints as Node[] | undefined) ?? []) referenced(unwrap(c)[1]);
+        }
+        if (subtype === "AT_AttachPartition" || subtype === "AT_DetachPartition") {
+          take(relationParts(def.name), "ACCESS EXCLUSIVE"); // the partition itself
+        }
+      }
+      break;
+    }
+    case "IndexStmt":
+      take(
+        relationParts(node.relation),
+        node.concurrent === true ? "SHARE UPDATE EXCLUSIVE" : "SHARE",
+      );
+      break;
+    case "CreateStmt":
+      for (const parent of (node.inhRelations as Node[] | undefined) ?? []) {
+        // A partition takes its parent's ACCESS EXCLUSIVE; a child of INHERITS, SHARE UPDATE.
+        take(
+          relationParts(parent.RangeVar),
+          node.partbound ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE",
+        );
+      }
+      for (const element of (node.tableElts as Node[] | undefined) ?? []) {
+        const [elementType, def] = unwrap(element);
+        if (elementType === "Constraint") referenced(def);
+        if (elementType === "ColumnDef") {
+          for (const c of (def.constraints as Node[] | undefined) ?? []) referenced(unwrap(c)[1]);
+        }
+      }
+      break;
+    case "RenameStmt":
+      if (node.relation) take(relationParts(node.relation), "ACCESS EXCLUSIVE");
+      break;
+    case "DropStmt":
+      if (node.removeType === "OBJECT_TABLE" || node.removeType === "OBJECT_MATVIEW") {
+        for (const object of (node.objects as Node[] | undefined) ?? []) {
+          const parts = strings((object.List as Node | undefined)?.items);
+          take({ schema: parts.at(-2) ?? null, name: parts.at(-1) ?? "" }, "ACCESS EXCLUSIVE");
+        }
+      }
+      break;
+    case "TruncateStmt":
+      for (const r of (node.relations as Node[] | undefined) ?? []) {
+        take(relationParts(r.RangeVar), "ACCESS EXCLUSIVE");
+      }
+      break;
+    case "VacuumStmt": {
+      const full = option(node.options, "full");
+      if (node.is_vacuumcmd !== true && !full) break; // ANALYZE: SHARE UPDATE EXCLUSIVE, brief
+      for (const r of (node.rels as Node[] | undefined) ?? []) {
+        const relation = (r.VacuumRelation as Node | undefined)?.relation;
+        take(relationParts(relation), full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
+      }
+      break;
+    }
+    case "ClusterStmt":
+      if (node.relation) take(relationParts(node.relation), "ACCESS EXCLUSIVE");
+      break;
+    case "ReindexStmt":
+      if (node.kind === "REINDEX_OBJECT_TABLE" && node.relation) {
+        take(
+          relationParts(node.relation),
+          option(node.params, "concurrently") ? "SHARE UPDATE EXCLUSIVE" : "SHARE",
+        );
+      }
+      break;
+    case "CreateTrigStmt":
+      take(relationParts(node.relation), "SHARE ROW EXCLUSIVE");
+      break;
+    case "CreatePolicyStmt":
+    case "AlterPolicyStmt":
+      take(relationParts(node.table), "ACCESS EXCLUSIVE");
+      break;
+    case "LockStmt": {
+      const mode = LOCK_STMT_MODES[Number(node.mode ?? 8)];
+      if (!mode) break;
+      for (const r of (node.relations as Node[] | undefined) ?? []) {
+        take(relationParts(r.RangeVar), mode);
+      }
+      break;
+    }
+    case "RefreshMatViewStmt":
+      take(
+        relationParts(node.relation),
+        node.concurrent === true ? "EXCLUSIVE" : "ACCESS EXCLUSIVE",
+      );
+      break;
+  }
+  return [...locks.values()];
+}
+
+/** Functions whose value changes from row to row: a default calling one fills every row. */
+const VOLATILE_FUNCTIONS = new Set([
+  "random",
+  "clock_timestamp",
+  "timeofday",
+  "gen_random_uuid",
+  "uuid_generate_v1",
+  "uuid_generate_v1mc",
+  "uuid_generate_v4",
+  "uuidv4",
+  "uuidv7",
+  "nextval",
+  "txid_current",
+  "pg_current_xact_id",
+  "random_normal",
+]);
+
+/** Functions that return one value per statement: as a default, stored once, no rewrite. */
+const STABLE_FUNCTIONS = new Set([
+  "now",
+  "timezone",
+  "lower",
+  "upper",
+  "date_trunc",
+  "to_char",
+  "to_timestamp",
+  "to_date",
+  "make_interval",
+  "jsonb_build_object",
+  "json_build_object",
+  "jsonb_build_array",
+  "array_fill",
+  "transaction_timestamp",
+  "statement_timestamp",
+  "current_setting",
+  "current_database",
+  "current_schema",
+  "current_user",
+  "session_user",
+]);
+
+/**
+ * Why a default makes ADD COLUMN rewrite the table, or undefined when it is
+ * computed once (a constant, CURRENT_TIMESTAMP, now(), a cast of those).
+ */
+function volatileDefault(expression: unknown): string | undefined {
+  const [type, node] = unwrap(expression);
+  switch (type) {
+    case "A_Const":
+    case "SQLValueFunction":
+      return undefined;
+    case "TypeCast":
+      return volatileDefault(node.arg);
+    case "FuncCall": {
+      const name = strings(node.funcname).at(-1)!.toLowerCase();
+      if (VOLATILE_FUNCTIONS.has(name)) return `${name}() is volatile`;
+      if (!STABLE_FUNCTIONS.has(name)) return `${name}() may be volatile`;
+      for (const arg of (node.args as Node[] | undefined) ?? []) {
+        const why = volatileDefault(arg);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    case "A_Expr":
+      return volatileDefault(node.lexpr) ?? volatileDefault(node.rexpr);
+    case "A_ArrayExpr":
+    case "CoalesceExpr":
+    case "MinMaxExpr": {
+      const items = (node.elements ?? node.args) as Node[] | undefined;
+      for (const item of items ?? []) {
+        const why = volatileDefault(item);
+        if (why) return why;
+      }
+      return undefined;
+    }
+    case "":
+      return undefined;
+    default:
+      return `an expression (${type}) the check cannot judge`;
+  }
+}
+
+/** A type name as written, with its modifiers: `varchar(20)`, `numeric(10,2)`, `text`. */
+function typeText(typeName: unknown): { name: string; mods: number[] } {
+  const t = (typeName ?? {}) as Node;
+  const name = strings(t.names).filter((n) => n !== "pg_catalog").join(".").toLowerCase();
+  const mods = ((t.typmods as Node[] | undefined) ?? []).map((m) =>
+    Number((((m.A_Const as Node | undefined)?.ival as Node | undefined)?.ival) ?? NaN)
+  );
+  return { name, mods };
+}
+
+const VARCHAR = new Set(["varchar", "character varying"]);
+const NUMERIC = new Set(["numeric", "decimal"]);
+
+/** A `format_type` text such as `character varying(20)` or `numeric(10,2)`, read as typeText is. */
+function parseFormatType(text: string): { name: string; mods: number[] } {
+  const m = text.trim().toLowerCase().match(/^(.*?)\s*(?:\(([\d,\s]+)\))?$/)!;
+  const name = m[1] === "character varying" ? "varchar" : m[1];
+  return { name, mods: m[2] ? m[2].split(",").map(Number) : [] };
+}
+
+/**
+ * True when changing a column from `from` to `to` keeps every stored value as
+ * it is (no rewrite, no scan): a varchar made longer or unbounded, varchar to
+ * text, a numeric given more digits before the point with the same scale or
+ * made unbounded.
+ */
+function typeChangeKeepsRows(
+  from: { name: string; mods: number[] },
+  to: { name: string; mods: number[] },
+): boolean {
+  const name = (t: { name: string }) => VARCHAR.has(t.name) ? "varchar" : t.name;
+  if (name(from) === "varchar" && (to.name === "text" || name(to) === "varchar")) {
+    if (to.name === "text" || to.mods.length === 0) return true;
+    return from.mods.length === 1 && to.mods[0] >= from.mods[0];
+  }
+  if (from.name === "text" && name(to) === "varchar" && to.mods.length === 0) return true;
+  if (NUMERIC.has(from.name) && NUMERIC.has(to.name)) {
+    if (to.mods.length === 0) return true;
+    const [fromPrecision, fromScale = 0] = from.mods;
+    const [toPrecision, toScale = 0] = to.mods;
+    return from.mods.length > 0 && toScale === fromScale && toPrecision >= fromPrecision;
+  }
+  return false;
+}
+
+/** What a rule speaks of: the table, the column, the tables held before, a caveat. */
+interface RuleSubject {
+  table: string;
+  column?: string;
+  /** The tables whose locks the transaction already holds (locks-held-together). */
+  held?: string[];
+  /** Said after the effect, e.g. why the check could not tell. */
+  caveat?: string;
+}
+
+/** What a rule says: its effect and safe form for one table (and column). */
+interface RuleText {
+  effect: string;
+  safe: string;
+}
+
+/** The rules, by name, with what each says. */
+export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
+  "index-not-concurrent": ({ table }) => ({
+    effect: `builds the index holding SHARE on ${table}: no writes to it until the build ends`,
+    safe: `CREATE INDEX CONCURRENTLY (a step of its own, outside a transaction); on a ` +
+      `partitioned table: CREATE INDEX ON ONLY the parent, CREATE INDEX CONCURRENTLY on each ` +
+      `partition, then ALTER INDEX ... ATTACH PARTITION each`,
+  }),
+  "drop-index-not-concurrent": ({ table }) => ({
+    effect: `takes ACCESS EXCLUSIVE on the index's table${table ? ` (${table})` : ""}, ` +
+      `queued behind every running query of it and blocking all that come after`,
+    safe: "DROP INDEX CONCURRENTLY (a step of its own, outside a transaction)",
+  }),
+  "foreign-key-without-not-valid": ({ table }) => ({
+    effect: `checks every row of ${table} against the referenced table while holding SHARE ROW ` +
+      `EXCLUSIVE on both: no writes to either until it is done`,
+    safe: `ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID (instant), then in another ` +
+      `transaction ALTER TABLE ${table} VALIDATE CONSTRAINT ... (SHARE UPDATE EXCLUSIVE: ` +
+      `reads and writes go on)`,
+  }),
+  "check-without-not-valid": ({ table }) => ({
+    effect: `scans all of ${table} to check its rows while holding ACCESS EXCLUSIVE: no reads ` +
+      `or writes until it is done`,
+    safe: `ADD CONSTRAINT ... CHECK (...) NOT VALID (instant), then in another transaction ` +
+      `ALTER TABLE ${table} VALIDATE CONSTRAINT ... (SHARE UPDATE EXCLUSIVE)`,
+  }),
+  "set-not-null-scans": ({ table, column }) => ({
+    effect: `scans all of ${table} for nulls in ${column} while holding ACCESS EXCLUSIVE`,
+    safe: `ADD CONSTRAINT ${column}_not_null CHECK (${column} IS NOT NULL) NOT VALID; ` +
+      `VALIDATE CONSTRAINT ${column}_not_null (another transaction); then SET NOT NULL uses ` +
+      `the validated check and scans nothing (PostgreSQL 12+); DROP CONSTRAINT ` +
+      `${column}_not_null`,
+  }),
+  "column-type-rewrite": ({ table, column }) => ({
+    effect: `rewrites all of ${table} (and rebuilds its indexes) to change ${column}'s type, ` +
+      `holding ACCESS EXCLUSIVE: no reads or writes until it is done`,
+    safe: `add a new column of the new type, fill it in batches (and keep it filled with a ` +
+      `trigger), switch the code to it, then drop the old one (a varchar made longer, or ` +
+      `varchar to text, changes nothing stored: not flagged where the column's type is known, ` +
+      `as on migration_apply.ts's database)`,
+  }),
+  "add-column-volatile-default": ({ table, column }) => ({
+    effect: `rewrites all of ${table} to fill ${column} row by row, holding ACCESS EXCLUSIVE`,
+    safe: `ADD COLUMN without the default (or with a constant one: instant from PostgreSQL ` +
+      `11), then SET DEFAULT for new rows and fill the old ones in batches`,
+  }),
+  "constraint-builds-index": ({ table }) => ({
+    effect: `builds the constraint's index on ${table} while holding ACCESS EXCLUSIVE: reads ` +
+      `and writes wait for the whole build`,
+    safe: `CREATE UNIQUE INDEX CONCURRENTLY ... (a step of its own), then ALTER TABLE ${table} ` +
+      `ADD CONSTRAINT ... PRIMARY KEY USING INDEX ... (or UNIQUE USING INDEX): instant`,
+  }),
+  "rename-column": ({ table, column }) => ({
+    effect: `running code that names ${table}.${column} fails from the moment it commits`,
+    safe: `add the new column, write both, switch the code, drop the old one in a later ` +
+      `release (or keep the old name as a view's column while code moves)`,
+  }),
+  "rename-table": ({ table }) => ({
+    effect: `running code that names ${table} fails from the moment it commits`,
+    safe: `rename, then create a view with the old name for the code still using it, and drop ` +
+      `the view in a later release`,
+  }),
+  "drop-column": ({ table, column }) => ({
+    effect: `running code that reads ${table}.${column} fails, and its data is gone`,
+    safe: `stop using the column in the code and release that first; drop it in a later ` +
+      `release`,
+  }),
+  "drop-table": ({ table }) => ({
+    effect: `running code that uses ${table} fails, and its data is gone`,
+    safe: `stop using the table in the code and release that first (rename it aside to be ` +
+      `sure); drop it in a later release`,
+  }),
+  "vacuum-full": ({ table }) => ({
+    effect: `rewrites ${table || "every table"} holding ACCESS EXCLUSIVE: no reads or writes ` +
+      `until it is done`,
+    safe: `plain VACUUM (reads and writes go on), or pg_repack / pg_squeeze to give the space ` +
+      `back without the long lock`,
+  }),
+  "cluster": ({ table }) => ({
+    effect: `rewrites ${table || "every clustered table"} in index order holding ACCESS ` +
+      `EXCLUSIVE: no reads or writes until it is done`,
+    safe: `pg_repack --order-by, which rewrites without the long lock`,
+  }),
+  "reindex-not-concurrent": ({ table }) => ({
+    effect: `rebuilds ${table ? `the indexes of ${table}` : "the index"} blocking writes to the ` +
+      `table (and reads that use the index) until it is done`,
+    safe: "REINDEX ... CONCURRENTLY (PostgreSQL 12+; a step of its own, outside a transaction)",
+  }),
+  "enum-add-value": () => ({
+    effect: `the new value cannot be used in the transaction that adds it, and before ` +
+      `PostgreSQL 12 ADD VALUE cannot run inside a transaction at all`,
+    safe: `add the value in one migration_apply.ts run and use it from the next (the pending ` +
+      `files share one transaction)`,
+  }),
+  "enum-rename-value": () => ({
+    effect: `running code and stored queries that name the old value stop matching it`,
+    safe: `add the new value, move the rows and the code to it, and leave the old one unused`,
+  }),
+  "set-logged-rewrite": ({ table }) => ({
+    effect: `rewrites all of ${table} (into or out of the write-ahead log) holding ACCESS ` +
+      `EXCLUSIVE: no reads or writes until it is done`,
+    safe: `make the table with the persistence it needs from the start; on a live table, copy ` +
+      `into a new table in batches and switch`,
+  }),
+  "refresh-not-concurrent": ({ table }) => ({
+    effect: `recomputes ${table} holding ACCESS EXCLUSIVE on it: its readers wait for the whole ` +
+      `refresh`,
+    safe: `REFRESH MATERIALIZED VIEW CONCURRENTLY (it needs a unique index on the view; ` +
+      `readers go on, EXCLUSIVE blocks only other writers)`,
+  }),
+  "truncate": ({ table }) => ({
+    effect: `empties ${table} holding ACCESS EXCLUSIVE: its rows are gone for every session, ` +
+      `and running queries of it block the TRUNCATE, which then blocks all after it`,
+    safe: `delete what must go in batches, or stop the code using the table first`,
+  }),
+  "lock-table": ({ table }) => ({
+    effect: `locks ${table} explicitly until the transaction ends (the pending files share it ` +
+      `up to a step that runs alone)`,
+    safe: `leave the locking to the statements that need it, each as short as it can be; if a ` +
+      `lock is needed, take it last, just before the change it protects`,
+  }),
+  "domain-check-scans": () => ({
+    effect: `checks every stored value of every column of the domain, holding SHARE on each ` +
+      `table that uses it: their writes wait until it is done`,
+    safe: `ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID, then ALTER DOMAIN ... VALIDATE ` +
+      `CONSTRAINT in a later run`,
+  }),
+  "attach-partition-scans": ({ table }) => ({
+    effect: `scans the table being attached to ${table} to prove its rows fit the bound, ` +
+      `holding ACCESS EXCLUSIVE on it (and scans a default partition too), unless a validated ` +
+      `CHECK already proves it`,
+    safe: `add a CHECK matching the bound NOT VALID, VALIDATE it in a later run, then ATTACH ` +
+      `(it uses the check and scans nothing); drop the check afterwards`,
+  }),
+  "detach-partition-not-concurrent": ({ table }) => ({
+    effect: `takes ACCESS EXCLUSIVE on ${table} itself: every query of the partitioned table ` +
+      `waits`,
+    safe: `ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+; a step of its ` +
+      `own, outside a transaction)`,
+  }),
+  "validate-under-lock": ({ table }) => ({
+    effect: `validates by scanning all of ${table} while the same transaction still holds the ` +
+      `ACCESS EXCLUSIVE it took on ${table} earlier: no reads or writes until it is done`,
+    safe: `VALIDATE CONSTRAINT in another transaction than the ADD: migration_apply.ts runs ` +
+      `the pending files in one transaction up to a step that must run alone, so apply (and ` +
+      `release) the file that adds the constraint NOT VALID first, then add the VALIDATE`,
+  }),
+  "lock-timeout-missing": ({ table }) => ({
+    effect: `the file sets no lock_timeout: queued behind a long transaction on ${table}, its ` +
+      `lock request stalls every query that comes after it (migration_apply.ts sets ` +
+      `lock_timeout itself; psql and other tools do not)`,
+    safe: `SET lock_timeout = '2s'; at the top of the file, and retry when it times out`,
+  }),
+  "locks-held-together": ({ table, held = [] }) => ({
+    effect: `takes a write-blocking lock on ${table} while the same transaction (the pending ` +
+      `files share one) still holds ` +
+      `the ones it took earlier on ${held.join(", ")}: all stay held until COMMIT`,
+    safe: `one table's change per migration_apply.ts run (the pending files share one ` +
+      `transaction up to a step that runs alone), or the long step first and the strong locks ` +
+      `last`,
+  }),
+};
+
+/**
+ * The hazards of `statements` (one file, in order). A table made earlier in
+ * the same statements is new: what is done to it is no hazard. A file that
+ * sets lock_timeout is taken to have it in force for what follows.
+ */
+export function migrationHazards(
+  statements: Statement[],
+  context: HazardContext = {},
+): Hazard[] {
+  const before = context.before ?? [];
+  if (before.length) {
+    // What the earlier files make counts here; their own hazards are theirs.
+    const all = inspectAll([...before, ...statements], context);
+    return all.filter((h) => h.order >= before.length).map(({ order: _, ...h }) => h);
+  }
+  return inspectAll(statements, context).map(({ order: _, ...h }) => h);
+}
+
+function inspectAll(
+  statements: Statement[],
+  context: HazardContext,
+): (Hazard & { order: number })[] {
+  const hazards: (Hazard & { order: number })[] = [];
+  let order = -1;
+  const created: string[] = [];
+  const isNew = (table: string) => created.some((c) => sameTable(c, table));
+  const validatedNotNullChecks = new Map<string, Set<string>>(); // table -> columns
+  const pendingNotNullChecks = new Map<string, { table: string; column: string }>(); // name ->
+  let lockTimeout = false;
+  let lockTimeoutReported = false;
+  const strongHeld: string[] = []; // tables holding a write-blocking lock in this transaction
+  for (const statement of statements) {
+    order++;
+    // migration_apply runs the files one after another in one transaction until a statement
+    // that must run alone: only there do the locks taken so far end.
+    if (isAloneStep(statement)) strongHeld.length = 0;
+    if (statement.index === 1 && order > 0) {
+      // Judged per file, as another tool would run it on its own.
+      lockTimeout = false;
+      lockTimeoutReported = false;
+    }
+    const { type, node } = treeOf(statement);
+    const add = (rule: string, what: RuleSubject, lock: LockMode | null) => {
+      const text = RULES[rule](what);
+      if (what.caveat) text.effect += ` (${what.caveat})`;
+      hazards.push({
+        order,
+        rule,
+        statement: statement.index,
+        line: statement.line,
+        table: what.table || null,
+        lock,
+        ...text,
+      });
+    };
+    const locks = locksOf(statement).filter((l) => !isNew(l.table));
+    const lockOn = (table: string) => locks.find((l) => sameTable(l.table, table))?.lock ?? null;
+
+    if (setsLockTimeoutByFunction(type, node)) lockTimeout = true;
+    if (type === "VariableSetStmt" && String(node.name ?? "").toLowerCase() === "lock_timeout") {
+      const value = ((node.args as Node[] | undefined)?.[0]?.A_Const as Node | undefined) ?? {};
+      // The tree leaves a zero out: {"ival": {}} is 0.
+      const text = value.sval !== undefined
+        ? String((value.sval as Node).sval ?? "")
+        : String((value.ival as Node | undefined)?.ival ?? 0);
+      lockTimeout = node.kind === "VAR_SET_VALUE" && !/^0+(ms|s|min)?$/.test(text.trim());
+    }
+    if (type === "TransactionStmt" && /COMMIT|ROLLBACK/.test(String(node.kind ?? ""))) {
+      strongHeld.length = 0;
+    }
+
+    switch (type) {
+      case "IndexStmt": {
+        const table = relationName(node.relation);
+        // ON ONLY a partitioned table builds nothing (the first step of the safe form).
+        const only = ((node.relation ?? {}) as Node).inh !== true; // the tree leaves false out
+        if (!isNew(table) && node.concurrent !== true && !only) {
+          add("index-not-concurrent", { table }, lockOn(table));
+        }
+        break;
+      }
+      case "DropStmt": {
+        const kind = String(node.removeType ?? "");
+        if (kind === "OBJECT_INDEX" && node.concurrent !== true) {
+          add("drop-index-not-concurrent", { table: "" }, null);
+        }
+        if (kind === "OBJECT_TABLE") {
+          for (const object of (node.objects as Node[] | undefined) ?? []) {
+            const table = strings((object.List as Node | undefined)?.items).join(".");
+            if (!isNew(table)) add("drop-table", { table }, "ACCESS EXCLUSIVE");
+          }
+        }
+        break;
+      }
+      case "AlterTableStmt": {
+        if (node.objtype !== "OBJECT_TABLE") break;
+        const table = relationName(node.relation);
+        if (isNew(table)) break;
+        for (const item of (node.cmds as Node[] | undefined) ?? []) {
+          const cmd = (item.AlterTableCmd ?? {}) as Node;
+          const subtype = String(cmd.subtype ?? "");
+          const column = String(cmd.name ?? "");
+          const [defType, def] = unwrap(cmd.def);
+          if (subtype === "AT_AddConstraint" && defType === "Constraint") {
+            const contype = String(def.contype ?? "");
+            if (contype === "CONSTR_FOREIGN" && def.skip_validation !== true) {
+              add("foreign-key-without-not-valid", { table }, lockOn(table));
+            }
+            if (contype === "CONSTR_CHECK" && def.skip_validation !== true) {
+              add("check-without-not-valid", { table }, lockOn(table));
+            }
+            if (contype === "CONSTR_CHECK" && def.skip_validation === true) {
+              const notNull = notNullColumn(def.raw_expr);
+              if (notNull && def.conname) {
+                pendingNotNullChecks.set(String(def.conname), { table, column: notNull });
+              }
+            }
+            if (
+              (contype === "CONSTR_PRIMARY" || contype === "CONSTR_UNIQUE" ||
+                contype === "CONSTR_EXCLUSION") && !def.indexname
+            ) {
+              add("constraint-builds-index", { table }, lockOn(table));
+            }
+          }
+          if (subtype === "AT_SetLogged" || subtype === "AT_SetUnLogged") {
+            add("set-logged-rewrite", { table }, lockOn(table));
+          }
+          if (subtype === "AT_AttachPartition") {
+            add("attach-partition-scans", { table }, lockOn(relationName(def.name)));
+          }
+          if (subtype === "AT_DetachPartition" && def.concurrent !== true) {
+            add("detach-partition-not-concurrent", { table }, lockOn(table));
+          }
+          if (subtype === "AT_ValidateConstraint" && strongHeld.some((t) => sameTable(t, table))) {
+            add("validate-under-lock", { table }, lockOn(table));
+          }
+          if (subtype === "AT_ValidateConstraint") {
+            const check = pendingNotNullChecks.get(column);
+            if (check) {
+              const set = validatedNotNullChecks.get(check.table) ?? new Set();
+              set.add(check.column);
+              validatedNotNullChecks.set(check.table, set);
+            }
+          }
+          if (subtype === "AT_SetNotNull") {
+            const validated = [...validatedNotNullChecks].some(([t, columns]) =>
+              sameTable(t, table) && columns.has(column)
+            );
+            if (!validated || (context.serverMajor ?? 12) < 12) {
+              add("set-not-null-scans", { table, column }, lockOn(table));
+            }
+          }
+          if (subtype === "AT_AlterColumnType" && defType === "ColumnDef") {
+            const to = typeText(def.typeName);
+            const now = context.columnType?.(table, column);
+            // A new collation rebuilds the column's indexes, whatever the type does.
+            const keeps = now !== undefined && def.raw_default === undefined &&
+              def.collClause === undefined && typeChangeKeepsRows(parseFormatType(now), to);
+            if (!keeps) {
+              const caveat = now === undefined
+                ? "unless it only widens the column (varchar(20) to varchar(50), to text, " +
+                  "numeric(10,2) to numeric(12,2)): its type now is not known here"
+                : undefined;
+              add("column-type-rewrite", { table, column, caveat }, lockOn(table));
+            }
+          }
+          if (subtype === "AT_AddColumn" && defType === "ColumnDef") {
+            const name = String(def.colname ?? "");
+            for (const c of (def.constraints as Node[] | undefined) ?? []) {
+              const [, constraint] = unwrap(c);
+              const contype = String(constraint.contype ?? "");
+              if (contype === "CONSTR_DEFAULT" && volatileDefault(constraint.raw_expr)) {
+                add("add-column-volatile-default", { table, column: name }, lockOn(table));
+              }
+              if (contype === "CONSTR_IDENTITY" || contype === "CONSTR_GENERATED") {
+                add("add-column-volatile-default", { table, column: name }, lockOn(table));
+              }
+              if (contype === "CONSTR_PRIMARY" || contype === "CONSTR_UNIQUE") {
+                add("constraint-builds-index", { table }, lockOn(table));
+              }
+              if (contype === "CONSTR_FOREIGN" && constraint.skip_validation !== true) {
+                add("foreign-key-without-not-valid", { table }, lockOn(table));
+              }
+              if (contype === "CONSTR_CHECK") {
+                add("check-without-not-valid", { table }, lockOn(table));
+              }
+            }
+            const serial = /^(small|big)?serial[248]?$/.test(typeText(def.typeName).name);
+            if (serial) add("add-column-volatile-default", { table, column: name }, lockOn(table));
+          }
+          if (subtype === "AT_DropColumn") {
+            add("drop-column", { table, column }, lockOn(table));
+          }
+        }
+        break;
+      }
+      case "RenameStmt": {
+        const table = relationName(node.relation);
+        if (!table || isNew(table)) break;
+        if (node.renameType === "OBJECT_COLUMN") {
+          add("rename-column", { table, column: String(node.subname ?? "") }, lockOn(table));
+        }
+        if (node.renameType === "OBJECT_TABLE") {
+          add("rename-table", { table }, lockOn(table));
+        }
+        break;
+      }
+      case "VacuumStmt": {
+        if (!option(node.options, "full")) break;
+        const rels = ((node.rels as Node[] | undefined) ?? []).map((r) =>
+          relationName((r.VacuumRelation as Node | undefined)?.relation)
+        ).filter((t) => !isNew(t));
+        if (rels.length === 0 && (node.rels as Node[] | undefined)?.length) break;
+        for (const table of rels.length ? rels : [""]) {
+          add("vacuum-full", { table }, table ? "ACCESS EXCLUSIVE" : null);
+        }
+        break;
+      }
+      case "ClusterStmt": {
+        const table = node.relation ? relationName(node.relation) : "";
+        if (!isNew(table) || !table) add("cluster", { table }, table ? "ACCESS EXCLUSIVE" : null);
+        break;
+      }
+      case "ReindexStmt": {
+        if (option(node.params, "concurrently")) break;
+        const table = node.kind === "REINDEX_OBJECT_TABLE" ? relationName(node.relation) : "";
+        if (!table || !isNew(table)) add("reindex-not-concurrent", { table }, lockOn(table));
+        break;
+      }
+      case "TruncateStmt":
+        for (const r of (node.relations as Node[] | undefined) ?? []) {
+          const table = relationName(r.RangeVar);
+          if (!isNew(table)) add("truncate", { table }, "ACCESS EXCLUSIVE");
+        }
+        break;
+      case "LockStmt":
+        for (const l of locks) add("lock-table", { table: l.table }, l.lock);
+        break;
+      case "RefreshMatViewStmt": {
+        const table = relationName(node.relation);
+        if (node.concurrent !== true && !isNew(table)) {
+          add("refresh-not-concurrent", { table }, "ACCESS EXCLUSIVE");
+        }
+        break;
+      }
+      case "AlterDomainStmt": {
+        const [, constraint] = unwrap(node.def);
+        if (node.subtype === "C" && constraint.skip_validation !== true) {
+          add("domain-check-scans", { table: "" }, null);
+        }
+        break;
+      }
+      case "AlterEnumStmt":
+        add(node.oldVal ? "enum-rename-value" : "enum-add-value", { table: "" }, null);
+        break;
+    }
+
+    if (!lockTimeout && !lockTimeoutReported && locks.length > 0) {
+      lockTimeoutReported = true;
+      add("lock-timeout-missing", { table: locks[0].table }, locks[0].lock);
+    }
+    const blocking = locks.filter((l) => LOCK_STRENGTH[l.lock] >= LOCK_STRENGTH["SHARE"]);
+    const heldBefore = strongHeld.filter((t) => !blocking.some((l) => sameTable(l.table, t)));
+    if (blocking.length > 0 && heldBefore.length > 0 && !statement.outsideTransaction) {
+      add(
+        "locks-held-together",
+        { table: blocking[0].table, held: heldBefore },
+        blocking[0].lock,
+      );
+    }
+    // A step alone commits on its own: its locks are not held by what follows.
+    for (const l of isAloneStep(statement) ? [] : blocking) {
+      if (!strongHeld.some((t) => sameTable(t, l.table))) strongHeld.push(l.table);
+    }
+    // IF NOT EXISTS may find the table there already, in use: it is not new then.
+    if ((type === "CreateStmt" || type === "CreateTableAsStmt") && node.if_not_exists !== true) {
+      const relation = type === "CreateStmt"
+        ? node.relation
+        : ((node.into as Node | undefined)?.rel);
+      created.push(relationName(relation));
+    }
+  }
+  return hazards;
+}
+
+/**
+ * The columns whose type the statements change, as written (schema or null,
+ * table, column): what {@linkcode HazardContext.columnType} is asked about.
+ */
+export function typeChangedColumns(
+  statements: Statement[],
+): { schema: string | null; table: string; column: string }[] {
+  const found: { schema: string | null; table: string; column: string }[] = [];
+  for (const statement of statements) {
+    const { type, node } = treeOf(statement);
+    if (type !== "AlterTableStmt") continue;
+    const relation = (node.relation ?? {}) as Node;
+    for (const item of (node.cmds as Node[] | undefined) ?? []) {
+      const cmd = (item.AlterTableCmd ?? {}) as Node;
+      if (cmd.subtype !== "AT_AlterColumnType") continue;
+      found.push({
+        schema: relation.schemaname ? String(relation.schemaname) : null,
+        table: String(relation.relname ?? ""),
+        column: String(cmd.name ?? ""),
+      });
+    }
+  }
+  return found;
+}
+
+/** The column of a `column IS NOT NULL` check, if that is what it is. */
+function notNullColumn(expression: unknown): string | undefined {
+  const [type, node] = unwrap(expression);
+  if (type !== "NullTest" || node.nulltesttype !== "IS_NOT_NULL") return undefined;
+  const [argType, arg] = unwrap(node.arg);
+  if (argType !== "ColumnRef") return undefined;
+  const fields = strings(arg.fields);
+  return fields.length === 1 ? fields[0] : undefined;
+}
+
+/** One hazard in one line for people: where, the rule, the table and lock, the effect, the safe form. */
+export function hazardText(hazard: Hazard & { file?: string }): string {
+  return `${hazard.file ? `${hazard.file} ` : ""}line ${hazard.line}: ${hazard.rule}` +
+    (hazard.table ? ` on ${hazard.table}` : "") + (hazard.lock ? ` (${hazard.lock})` : "") +
+    `: ${hazard.effect}; safe: ${hazard.safe}`;
+}
+
+/**
+ * True for a statement migration_apply.ts runs as a step of its own, outside
+ * any transaction (PostgreSQL refuses it inside one): CREATE or DROP INDEX
+ * CONCURRENTLY, REINDEX ... CONCURRENTLY of an index or table, DETACH
+ * PARTITION ... CONCURRENTLY, VACUUM.
+ */
+export function isAloneStep(statement: Statement): boolean {
+  if (!statement.outsideTransaction) return false;
+  const { type, node } = treeOf(statement);
+  if (type === "IndexStmt") return true;
+  if (type === "DropStmt") return node.removeType === "OBJECT_INDEX";
+  if (type === "ReindexStmt") {
+    return node.kind === "REINDEX_OBJECT_INDEX" || node.kind === "REINDEX_OBJECT_TABLE" ||
+      node.kind === "REINDEX_OBJECT_SCHEMA";
+  }
+  if (type === "AlterTableStmt") return true; // DETACH PARTITION ... CONCURRENTLY
+  return type === "VacuumStmt";
+}
+
+/** `SELECT set_config('lock_timeout', '2s', ...)`: a lock timeout set by the function's name. */
+function setsLockTimeoutByFunction(type: string, node: Node): boolean {
+  if (type !== "SelectStmt") return false;
+  for (const target of (node.targetList as Node[] | undefined) ?? []) {
+    const [valueType, value] = unwrap((target.ResTarget as Node | undefined)?.val);
+    if (valueType !== "FuncCall") continue;
+    if (strings(value.funcname).at(-1)?.toLowerCase() !== "set_config") continue;
+    const args = (value.args as Node[] | undefined) ?? [];
+    const text = (arg: unknown) => {
+      const constant = (unwrap(arg)[1].sval ?? {}) as Node;
+      return typeof constant.sval === "string" ? constant.sval : undefined;
+    };
+    const setting = text(args[0]);
+    const amount = text(args[1]);
+    if (setting?.toLowerCase() === "lock_timeout" && amount && !/^0+(ms|s|min)?$/.test(amount)) {
+      return true;
+    }
+  }
+  return false;
+}

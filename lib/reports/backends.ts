@@ -1,0 +1,184 @@
+/**
+ * Controlling server sessions (cancel a query, terminate a session), shared by
+ * cancel_backend.ts, terminate_backend.ts and query_action.ts: which PIDs may
+ * be signalled, sending the signal, and reporting truthfully what happened.
+ *
+ * @module
+ */
+import { confirmAction } from "../cli/prompt.ts";
+import { escapeControl } from "../core/text.ts";
+import { type OutputFormat } from "../cli/args.ts";
+import { SkillError, UsageError } from "../core/errors.ts";
+import { withSession } from "../connection/database.ts";
+import { printOutput, renderRows } from "../output/render.ts";
+import type { ConnectionTarget } from "../connection/resolve.ts";
+import { isPermissionDenied, type PgSession } from "../connection/session.ts";
+import { loadSql } from "../sql/sql_files.ts";
+
+/** What to do to a session. */
+export type SignalAction = "cancel" | "terminate";
+
+/** A session as pg_stat_activity shows it. */
+export interface BackendInfo {
+  pid: number;
+  user: string | null;
+  database: string | null;
+  /** `client backend`, `checkpointer` ...; null when the caller may not see it. */
+  backend_type: string | null;
+  state: string | null;
+  query: string;
+  is_self: boolean;
+}
+
+/** What happened to one PID. */
+export interface SignalOutcome {
+  pid: number;
+  action: SignalAction;
+  /**
+   * signalled; terminated (seen gone afterwards); already gone; not permitted;
+   * refused (the server sent no signal, though the process is there: see `reason`).
+   */
+  result: "signalled" | "terminated" | "already gone" | "not permitted" | "refused";
+  /** The server's own words when it refused or did not permit it, else null. */
+  reason: string | null;
+  user: string | null;
+  database: string | null;
+  query: string;
+}
+
+/** Parses a PID argument: a positive integer, else a usage error. */
+export function parsePid(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text) || Number(text) > 2 ** 31 - 1) {
+    throw new UsageError(`PID must be a positive integer, got "${text}"`);
+  }
+  return Number(text);
+}
+
+/** The session with this PID, or undefined when the server has none. */
+export async function findBackend(
+  session: PgSession,
+  pid: number,
+): Promise<BackendInfo | undefined> {
+  const { rows } = await session.query(await loadSql("backend_session"), [pid]);
+  return rows[0] as unknown as BackendInfo | undefined;
+}
+
+/**
+ * The sessions to signal, checked before anything is sent: each PID must be a
+ * session of this server and not the caller's own. One bad PID refuses all.
+ */
+export async function checkTargets(session: PgSession, pids: number[]): Promise<BackendInfo[]> {
+  const targets: BackendInfo[] = [];
+  for (const pid of pids) {
+    const info = await findBackend(session, pid);
+    if (!info) {
+      throw new SkillError(
+        `No session with PID ${pid} on this server; nothing was signalled ` +
+          `(list sessions with activity_overview.ts)`,
+      );
+    }
+    if (info.is_self) {
+      throw new SkillError(`PID ${pid} is this script's own session; nothing was signalled`);
+    }
+    // Without the privilege to see it (pg_read_all_stats) the type is null: the server decides.
+    if (info.backend_type !== null && info.backend_type !== "client backend") {
+      throw new SkillError(
+        `PID ${pid} is the server's ${escapeControl(info.backend_type)}, not a client session; ` +
+          `only client sessions can be cancelled or terminated, nothing was signalled`,
+      );
+    }
+    targets.push(info);
+  }
+  return targets;
+}
+
+/**
+ * Sends `action` to each session and reports truthfully: a refused signal is
+ * "not permitted", a session gone before the signal is "already gone", a
+ * terminated session seen gone within a few seconds is "terminated".
+ */
+export async function signalBackends(
+  session: PgSession,
+  targets: BackendInfo[],
+  action: SignalAction,
+): Promise<SignalOutcome[]> {
+  const sql = await loadSql("signal_backend");
+  const outcomes: SignalOutcome[] = [];
+  for (const target of targets) {
+    const base = {
+      pid: target.pid,
+      action,
+      user: target.user,
+      database: target.database,
+      query: target.query,
+    };
+    let result: SignalOutcome["result"];
+    let reason: string | undefined;
+    const noticesBefore = session.notices.length;
+    try {
+      const { rows } = await session.query(sql, [target.pid, action]);
+      if (rows[0].signalled) {
+        result = "signalled";
+      } else if (!(await findBackend(session, target.pid))) {
+        result = "already gone";
+      } else {
+        // The process is there and got no signal: say what the server said.
+        result = "refused";
+        reason = session.notices.slice(noticesBefore).map((n) => n.message).join("; ") ||
+          "the server sent no signal";
+      }
+    } catch (error) {
+      if (isPermissionDenied(error)) {
+        result = "not permitted";
+        reason = (error as Error).message;
+      } else throw error;
+    }
+    if (result === "signalled" && action === "terminate" && await gone(session, target.pid)) {
+      result = "terminated";
+    }
+    outcomes.push({ ...base, result, reason: reason ?? null });
+  }
+  return outcomes;
+}
+
+async function gone(session: PgSession, pid: number): Promise<boolean> {
+  for (let i = 0; i < 30; i++) {
+    if (!(await findBackend(session, pid))) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** One line saying what is about to be done to a session, for the confirmation. */
+export function describeTarget(action: SignalAction, target: BackendInfo): string {
+  const what = action === "cancel" ? "Cancel the query of" : "Terminate";
+  const query = target.query.length > 80 ? `${target.query.slice(0, 77)}...` : target.query;
+  return `${what} session ${target.pid} (${target.user ?? "?"} on ${target.database ?? "?"}, ` +
+    `${target.state ?? target.backend_type ?? "?"}: ${query})?`;
+}
+
+/**
+ * Cancels or terminates one session: checks the PID, confirms (naming the
+ * session), signals, and returns the outcome.
+ */
+export async function signalOne(
+  target: ConnectionTarget,
+  pid: number,
+  action: SignalAction,
+): Promise<SignalOutcome[]> {
+  return await withSession(target, async (session) => {
+    const targets = await checkTargets(session, [pid]);
+    await confirmAction(describeTarget(action, targets[0]));
+    return await signalBackends(session, targets, action);
+  });
+}
+
+/** Prints the outcomes and returns the exit status: 0 when every session was signalled. */
+export function reportOutcomes(outcomes: SignalOutcome[], format: OutputFormat): number {
+  const columns = ["pid", "action", "result", "reason", "user", "database", "query"];
+  const rows = outcomes.map((o) =>
+    Object.fromEntries(columns.map((c) => [c, o[c as keyof SignalOutcome]]))
+  );
+  printOutput(renderRows({ columns, rows }, format));
+  return outcomes.every((o) => o.result === "signalled" || o.result === "terminated") ? 0 : 1;
+}

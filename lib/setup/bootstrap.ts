@@ -1,0 +1,236 @@
+/**
+ * Setting up a profile (what bootstrap_profile.ts asks and decides): settings
+ * from a URL or a scan's candidate, their recap with passwords hidden, the
+ * connection they stand for, and carrying out the plan: the profile saved,
+ * the migrations folder, AGENTS.md and .gitignore.
+ *
+ * @module
+ */
+import { join, relative } from "node:path";
+import {
+  editTomlFile,
+  newConfigText,
+  parseConfigText,
+  parseSslSwitch,
+  profileEdits,
+  type ProfileSettings,
+  writeTomlFile,
+} from "../config/profiles_file.ts";
+import { withFileLock } from "../config/files.ts";
+import { addToGitignore } from "../config/gitignore.ts";
+import { recordAgentsMigrationsPath, resolveMigrationsPath } from "../migrations/folder_path.ts";
+import {
+  type ConnectionTarget,
+  parseConnectionUrl,
+  profileTarget,
+  SSL_MODES,
+} from "../connection/resolve.ts";
+import { type Candidate, SKIPPED_DIRS } from "./scan.ts";
+import { editTomlText, type TomlTable } from "../config/toml_edit.ts";
+import { findToolDir } from "../tools/client_tools.ts";
+
+/** A profile's settings in TOML form, the password hidden. */
+export function recap(
+  name: string,
+  fields: Record<string, string | number | boolean | undefined>,
+  source?: string,
+): string {
+  const lines = source ? [`# from ${source}`] : [];
+  lines.push(`[database.${name}]`);
+  for (
+    const key of [
+      "host",
+      "port",
+      "database",
+      "user",
+      "password",
+      "sslmode",
+      "url",
+      "project",
+      "description",
+      "migrations_path",
+    ]
+  ) {
+    const value = (fields as Record<string, unknown>)[key];
+    if (value === undefined || value === "") continue;
+    const shown = key === "password"
+      ? "********"
+      : key === "url"
+      ? hidePassword(String(value))
+      : value;
+    lines.push(`${key} = ${typeof shown === "string" ? JSON.stringify(shown) : shown}`);
+  }
+  return lines.join("\n");
+}
+
+/** The URL with its password shown as ********, however many `@` it holds. */
+export function hidePassword(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^/?#\s]*@/, "$1:********@");
+}
+
+/** A name for a new profile: `local` first, then one from the project. */
+export function suggestName(project: string | undefined, taken: string[]): string {
+  if (!taken.includes("local")) return "local";
+  const base = (project ?? "db").toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  return base && !taken.includes(base) ? base : `${base || "db"}_${taken.length + 1}`;
+}
+
+/**
+ * A found or given sslmode as profile settings: the on/off spellings become the
+ * boolean, another libpq mode stays in a query-only url, anything else is dropped.
+ */
+export function sslSettings(mode: string): ProfileSettings {
+  const flag = parseSslSwitch(mode);
+  if (flag !== undefined) return { sslmode: flag };
+  return (SSL_MODES as readonly string[]).includes(mode)
+    ? { url: `postgresql://?sslmode=${mode}` }
+    : {};
+}
+
+/** Settings from a URL, as profile fields (libpq sslmodes other than on/off stay in the url). */
+export function fieldsFromUrl(url: string): ProfileSettings {
+  const parsed = parseConnectionUrl(url, "The URL");
+  const fields: ProfileSettings = {
+    host: parsed.host,
+    port: parsed.port,
+    database: parsed.database,
+    user: parsed.user,
+    password: parsed.password,
+  };
+  return parsed.params.sslmode ? { ...fields, ...sslSettings(parsed.params.sslmode) } : fields;
+}
+
+/** The settings that have a value (so that merging never blanks one out). */
+export function defined(settings: ProfileSettings): ProfileSettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+}
+
+/** A scan's candidate as profile settings. */
+export function fromCandidate(candidate: Candidate | undefined): ProfileSettings {
+  if (!candidate) return {};
+  const f = candidate.fields;
+  const settings: ProfileSettings = {
+    host: f.host,
+    port: f.port,
+    database: f.database,
+    user: f.user,
+    password: f.password,
+    project: candidate.project,
+  };
+  return f.sslmode ? { ...settings, ...sslSettings(f.sslmode) } : settings;
+}
+
+/** True for a server on this machine (loopback or a Unix socket). */
+export function isLocalHost(host: string | undefined): boolean {
+  return !host || host === "localhost" || host.startsWith("127.") || host === "::1" ||
+    host.startsWith("/");
+}
+
+/** What a profile set-up will do, decided before anything is written. */
+export interface Plan {
+  name: string;
+  settings: ProfileSettings;
+  migrationsPath?: string;
+  createMigrationsDir: boolean;
+  recordAgents: boolean;
+  createAgents: boolean;
+  gitignore: boolean;
+  replace: boolean;
+}
+
+/** The settings being set up, with the defaults a profile would give them. */
+export function draftTarget(settings: ProfileSettings): ConnectionTarget {
+  return profileTarget(
+    { host: "localhost", port: 5432, ...settings },
+    { session: "diagnostic", describe: "the settings given" },
+  );
+}
+
+/** Writes the profile into the file (made new when missing); returns the data it was added to. */
+export async function saveProfile(
+  tomlPath: string,
+  name: string,
+  settings: ProfileSettings,
+): Promise<TomlTable> {
+  const edit = (text: string, data: TomlTable) => ({
+    text: editTomlText(tomlPath, text, data, profileEdits(data, name, settings)),
+    result: data,
+  });
+  if (await exists(tomlPath)) return await editTomlFile(tomlPath, edit);
+  return await withFileLock(tomlPath, async () => {
+    const fresh = parseConfigText(newConfigText(findToolDir("psql")));
+    await writeTomlFile(tomlPath, edit(fresh.text, fresh.data).text);
+    return fresh.data;
+  });
+}
+
+/**
+ * Carries out a plan: the profile saved (the file re-read under its lock),
+ * the migrations folder made, AGENTS.md and .gitignore updated as planned;
+ * returns a line per thing done.
+ */
+export async function save(ctx: { root: string; tomlPath: string }, plan: Plan): Promise<string[]> {
+  const done: string[] = [];
+  const settings: ProfileSettings = { ...plan.settings };
+  if (plan.migrationsPath) settings.migrations_path = plan.migrationsPath;
+  await Deno.mkdir(join(ctx.root, ".skills", "postgres"), { recursive: true });
+  // Read again under the file's lock: another writer may have changed it meanwhile.
+  const baseData = await saveProfile(ctx.tomlPath, plan.name, settings);
+  done.push(`Saved profile "${plan.name}" to ${ctx.tomlPath}`);
+  const migrationsPath = plan.migrationsPath ??
+    (await resolveMigrationsPath(ctx.root, baseData, plan.name)).path;
+  if (plan.createMigrationsDir) {
+    await Deno.mkdir(join(ctx.root, migrationsPath), { recursive: true });
+    done.push(`Created the migrations folder ${migrationsPath}`);
+  }
+  if (plan.recordAgents) {
+    const result = await recordAgentsMigrationsPath(ctx.root, migrationsPath, {
+      create: plan.createAgents,
+    });
+    if (result !== "missing") {
+      done.push(`AGENTS.md: DB_MIGRATIONS_PATH=${migrationsPath} (${result})`);
+    }
+  }
+  if (plan.gitignore) {
+    const added = await addToGitignore(ctx.root);
+    done.push(
+      added
+        ? "Added .skills/postgres/postgres.toml to .gitignore"
+        : ".gitignore already lists postgres.toml",
+    );
+  }
+  return done;
+}
+
+/** True when something exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Folders under the project root named `name`, as paths relative to the root. */
+export async function findFolders(root: string, name: string): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(dir: string, depth: number) {
+    if (depth > 6 || found.length >= 20) return;
+    const entries: Deno.DirEntry[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) entries.push(e);
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (!e.isDirectory || SKIPPED_DIRS.has(e.name)) continue;
+      const path = join(dir, e.name);
+      if (e.name === name) found.push(relative(root, path));
+      await walk(path, depth + 1);
+    }
+  }
+  await walk(root, 0);
+  return found;
+}
