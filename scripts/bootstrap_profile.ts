@@ -8,8 +8,9 @@
 import { join } from "node:path";
 import { askSecret, askText, askYesNo, canAsk } from "../lib/cli/prompt.ts";
 import { note, shellQuote } from "../lib/core/text.ts";
-import { parseCli } from "../lib/cli/args.ts";
+import { type OptionValues, parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { checkProfileName, PROFILE_NAME } from "../lib/config/profile_name.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   defined,
@@ -24,12 +25,7 @@ import {
   save,
   suggestName,
 } from "../lib/setup/bootstrap.ts";
-import {
-  parseSslSwitch,
-  PROFILE_NAME,
-  type ProfileSettings,
-  readToml,
-} from "../lib/config/profiles_file.ts";
+import { parseSslSwitch, type ProfileSettings, readToml } from "../lib/config/profiles_file.ts";
 import { gitIgnoreWarning } from "../lib/config/gitignore.ts";
 import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations/folder_path.ts";
 import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/config/project_root.ts";
@@ -96,7 +92,7 @@ const OPTIONS = {
   "scan-root": { type: "string" },
 } as const;
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+type Values = OptionValues<typeof OPTIONS>;
 
 await runScript("bootstrap_profile", async () => {
   const { values, format } = parseCli({
@@ -106,7 +102,7 @@ await runScript("bootstrap_profile", async () => {
     formats: ["json"],
     options: OPTIONS,
   }, Deno.args);
-  const answersGiven = Object.keys(OPTIONS).some((k) =>
+  const answersGiven = (Object.keys(OPTIONS) as (keyof typeof OPTIONS)[]).some((k) =>
     k !== "scan-root" && values[k] !== undefined
   );
   const interactive = !answersGiven && canAsk();
@@ -285,7 +281,7 @@ async function runWithOptions(
   ctx: Context & { values: Values; format: "table" | "json" | "csv" },
 ): Promise<number> {
   const { values } = ctx;
-  const scanRoot = (values["scan-root"] as string | undefined) ?? ctx.root;
+  const scanRoot = values["scan-root"] ?? ctx.root;
   if (values.scan && values.candidate === undefined) {
     const candidates = await scanProject(scanRoot);
     if (ctx.format === "json") {
@@ -316,16 +312,16 @@ async function runWithOptions(
     settings = fromCandidate(candidates[n - 1]);
   }
   if (values.url) {
-    settings = { ...settings, ...defined(fieldsFromUrl(values.url as string)) };
+    settings = { ...settings, ...defined(fieldsFromUrl(values.url)) };
   }
   for (const key of ["host", "database", "user", "project", "description"] as const) {
-    if (values[key] !== undefined) settings[key] = values[key] as string;
+    if (values[key] !== undefined) settings[key] = values[key];
   }
   if (values.port !== undefined) {
-    settings.port = parsePort(values.port as string, "--port");
+    settings.port = parsePort(values.port, "--port");
   }
   if (values.sslmode !== undefined) {
-    const ssl = parseSslSwitch(values.sslmode as string);
+    const ssl = parseSslSwitch(values.sslmode);
     if (ssl === undefined) {
       throw new UsageError(
         `--sslmode must be true or false, got "${values.sslmode}"; put other modes in --url`,
@@ -345,12 +341,8 @@ async function runWithOptions(
       `Missing ${missing.join(" and ")}; give --url or --${missing.join(" and --")}`,
     );
   }
-  const name = (values.profile as string | undefined) ?? suggestName(settings.project, ctx.taken);
-  if (!PROFILE_NAME.test(name)) {
-    throw new UsageError(
-      `Invalid profile name "${name}"; use lowercase letters, digits and underscores only`,
-    );
-  }
+  const name = values.profile ?? suggestName(settings.project, ctx.taken);
+  checkProfileName(name, values.profile === undefined ? undefined : "--profile");
   if (values.test) await testConnection(settings);
   if (!values.save) {
     if (ctx.format === "json") {
@@ -380,7 +372,7 @@ async function runWithOptions(
   const defaults = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
   const migrationsPath = checkMigrationsPath(
     ctx.root,
-    (values["migrations-path"] as string | undefined) ?? defaults.path,
+    values["migrations-path"] ?? defaults.path,
   );
   const dirExists = await exists(join(ctx.root, migrationsPath));
   const plan: Plan = {

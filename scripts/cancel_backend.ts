@@ -2,6 +2,7 @@
 /** Cancels the running query of one session (the session itself lives on). */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
 import { parsePid, reportOutcomes, signalOne } from "../lib/reports/backends.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 
@@ -30,6 +31,10 @@ await runScript("cancel_backend", async () => {
     formats: ["json", "csv"],
     positionals: { min: 1, max: 1 },
   }, Deno.args);
-  const outcomes = await signalOne(await resolveTarget(), parsePid(positionals[0]), "cancel");
+  const outcomes = await signalOne(await resolveTarget(), {
+    pid: parsePid(positionals[0]),
+    action: "cancel",
+    confirm: confirmAction,
+  });
   return reportOutcomes(outcomes, format);
 });

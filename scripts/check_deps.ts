@@ -3,6 +3,7 @@
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { findClientTools } from "../lib/cli/client_tools.ts";
 import { SkillError } from "../lib/core/errors.ts";
 import { printOutput, renderRows } from "../lib/output/render.ts";
 import {
@@ -10,7 +11,6 @@ import {
   findToolDir,
   installHint,
   isExecutable,
-  resolveClientTools,
   toolVersion,
 } from "../lib/tools/client_tools.ts";
 import { join } from "node:path";
@@ -60,7 +60,7 @@ await runScript("check_deps", async () => {
   );
   let tools: ClientTools;
   try {
-    tools = await resolveClientTools();
+    tools = await findClientTools();
   } catch (error) {
     if (!(error instanceof SkillError)) throw error;
     note(`warning: ${error.message}`);

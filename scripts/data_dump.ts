@@ -3,6 +3,7 @@
 import { parseCli } from "../lib/cli/args.ts";
 import { resolveUserPath } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { findClientTools } from "../lib/cli/client_tools.ts";
 import { defaultDumpName, dumpToFile } from "../lib/tools/dump.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
@@ -39,5 +40,9 @@ await runScript("data_dump", async () => {
   }, Deno.args);
   const target = await resolveTarget();
   const file = resolveUserPath(positionals[0] ?? defaultDumpName("data", target.profile ?? "url"));
-  printOutput(renderRecord({ ...await dumpToFile(target, "data", file) }, format));
+  printOutput(
+    renderRecord({
+      ...await dumpToFile(target, { kind: "data", file, tools: await findClientTools(target) }),
+    }, format),
+  );
 });

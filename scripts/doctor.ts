@@ -82,7 +82,7 @@ await runScript("doctor", async () => {
       ),
     },
   }, Deno.args);
-  const failOn = values["fail-on"] as string | undefined;
+  const failOn = values["fail-on"];
   if (failOn !== undefined && failOn !== "warning" && failOn !== "critical") {
     throw new UsageError(`--fail-on must be warning or critical, got "${failOn}"`);
   }

@@ -95,7 +95,7 @@ await runScript("explain_analyze", async () => {
       param: { type: "string", multiple: true },
     },
   }, Deno.args);
-  const params = (values.param as string[] | undefined) ?? [];
+  const params = values.param ?? [];
   const statement = await explainable(positionals[0], values["no-analyze"] !== true);
   checkParamCount([statement], params.length);
   const analyze = values["no-analyze"] !== true;

@@ -4,7 +4,8 @@
  * invalid indexes, and indexes made redundant by another.
  */
 import { note } from "../lib/core/text.ts";
-import { parseCli, parsePositiveInt } from "../lib/cli/args.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { withSession } from "../lib/connection/database.ts";
 import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/reports/doctor.ts";
@@ -89,7 +90,7 @@ await runScript("index_health", async () => {
     options: { "min-rows": { type: "string" } },
   }, Deno.args);
   const minRows = values["min-rows"] !== undefined
-    ? parsePositiveInt(values["min-rows"] as string, "--min-rows", { max: 1_000_000_000 })
+    ? parsePositiveInt(values["min-rows"], "--min-rows", { max: 1_000_000_000 })
     : 10_000;
   const target = await resolveTarget({ session: "diagnostic" });
   const lists = await withSession(target, async (session) => {

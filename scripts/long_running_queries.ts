@@ -1,6 +1,7 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists active queries running longer than a threshold. */
-import { parseCli, parseDecimal } from "../lib/cli/args.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { parseDecimal } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { querySqlFile } from "../lib/connection/database.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";

@@ -55,7 +55,7 @@ await runScript("migration_add", async () => {
   }, Deno.args);
   const sql = await readInputText({
     argument: positionals[0],
-    file: values.file as string | undefined,
+    file: values.file,
     what: "SQL",
   });
   for (const statement of await parseStatements(sql, { tree: true })) {
@@ -71,9 +71,9 @@ await runScript("migration_add", async () => {
       );
     }
   }
-  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
+  const folder = await resolveMigrationsFolder(values.profile);
   const report = await addToLatestPending(folder.absolute, sql, {
-    message: values.message as string | undefined,
+    message: values.message,
   });
   const { hazards, ...rest } = report;
   printOutput(renderRecord(

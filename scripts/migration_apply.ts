@@ -102,7 +102,7 @@ await runScript("migration_apply", async () => {
     options: { apply: { type: "boolean" }, profile: { type: "string" } },
   }, Deno.args);
   const apply = values.apply === true;
-  const profile = values.profile as string | undefined;
+  const profile = values.profile;
   const folder = await resolveMigrationsFolder(profile);
   const { pending } = await listMigrations(folder.absolute);
   if (pending.length === 0) {

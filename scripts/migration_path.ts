@@ -35,7 +35,7 @@ await runScript("migration_path", async () => {
     formats: ["json"],
     options: { profile: { type: "string" } },
   }, Deno.args);
-  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
+  const folder = await resolveMigrationsFolder(values.profile);
   printOutput(renderRecord({
     path: folder.absolute,
     configured: folder.path,

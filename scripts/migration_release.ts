@@ -57,8 +57,8 @@ await runScript("migration_release", async () => {
       "no-check": { type: "boolean" },
     },
   }, Deno.args);
-  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
-  const plan = await planRelease(folder.absolute, { name: values.name as string | undefined });
+  const folder = await resolveMigrationsFolder(values.profile);
+  const plan = await planRelease(folder.absolute, { name: values.name });
   const files = plan.files.map((f) => f.name).join(", ");
   const entries = plan.entries.length;
   const appliedOn = values["no-check"] === true ? [] : await appliedOnProfiles(
@@ -73,7 +73,7 @@ await runScript("migration_release", async () => {
       }`
       : `${p.profile}: not read (${p.error})`
   );
-  const own = values.profile as string | undefined ?? Deno.env.get("DB_PROFILE") ?? "local";
+  const own = values.profile ?? Deno.env.get("DB_PROFILE") ?? "local";
   const ownState = appliedOn.find((p) => p.profile === own);
   if (ownState?.files?.some((f) => f.state !== "applied" && f.state !== "unknown")) {
     note(

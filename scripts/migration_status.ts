@@ -65,7 +65,7 @@ await runScript("migration_status", async () => {
     formats: ["json"],
     options: { profile: { type: "string" }, applied: { type: "boolean" } },
   }, Deno.args);
-  const folder = await resolveMigrationsFolder(values.profile as string | undefined);
+  const folder = await resolveMigrationsFolder(values.profile);
   const { pending, released } = await listMigrations(folder.absolute);
   const parsed = await parsePending(pending);
   const changelogText = await readChangelog(folder.absolute);
@@ -79,9 +79,7 @@ await runScript("migration_status", async () => {
       detail: `${CHANGELOG} is missing; create it with an entry per change (migration_add.ts does)`,
     });
   }
-  const applied = values.applied === true
-    ? await appliedSection(parsed, values.profile as string | undefined)
-    : {};
+  const applied = values.applied === true ? await appliedSection(parsed, values.profile) : {};
   printOutput(renderSections({
     pending: {
       columns: ["file", "modified", "statements", "objects", "error"],

@@ -9,6 +9,7 @@ import { confirmAction } from "../lib/cli/prompt.ts";
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { findClientTools } from "../lib/cli/client_tools.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import { probeForTools } from "../lib/connection/database.ts";
 import {
@@ -19,7 +20,6 @@ import {
 } from "../lib/connection/resolve.ts";
 import {
   psqlConnectionArgument,
-  resolveClientTools,
   runToolInteractive,
   toolEnvironment,
   toolPath,
@@ -110,7 +110,7 @@ await runScript("psql_with_ssl_fallback", async () => {
           `${describeServer(target)} (${describeSource(target)}) as "${target.user}"?`,
       );
     }
-    tools = await resolveClientTools(target);
+    tools = await findClientTools(target);
     psql = toolPath(tools, "psql");
     // A probe connection decides the SSL fallback and shows whether the startup settings hold.
     const probe = await probeForTools(target);

@@ -71,10 +71,10 @@ await runScript("query_action", async () => {
   if (action !== "cancel" && action !== "terminate") {
     throw new UsageError(`The action must be cancel or terminate, got "${action}"`);
   }
-  const text = values.query as string | undefined;
+  const text = values.query;
   if (!text) throw new UsageError('Give the query to look for with --query "<text>"');
-  const pids = ((values.pid as string[] | undefined) ?? []).map(parsePid);
-  const user = (values.user as string | undefined) ?? null;
+  const pids = (values.pid ?? []).map(parsePid);
+  const user = values.user ?? null;
 
   const outcomes = await withSession(await resolveTarget(), async (session) => {
     const matches = await session.query(await loadSql("query_action_matches"), [

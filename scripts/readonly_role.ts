@@ -103,7 +103,7 @@ await runScript("readonly_role", async () => {
       save: { type: "boolean" },
     },
   }, Deno.args);
-  const typed = values.role === undefined ? undefined : parseRoleName(values.role as string);
+  const typed = values.role === undefined ? undefined : parseRoleName(values.role);
   const reset = values["reset-password"] === true;
   const target = await resolveTarget();
   const profile = target.source === "toml" && target.profile && target.tomlPath

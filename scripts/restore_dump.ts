@@ -5,6 +5,7 @@ import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { resolveUserPath } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { findClientTools } from "../lib/cli/client_tools.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   checkPlainFile,
@@ -158,7 +159,11 @@ await runScript("restore_dump", async () => {
     refuse(`"${file}"`, check, { singleTransaction, archive: false });
   }
   const target = await resolveTarget();
-  const plan = await planRestore(target, file, { singleTransaction, check });
+  const plan = await planRestore(target, file, {
+    singleTransaction,
+    check,
+    tools: await findClientTools(target),
+  });
   if (!check) refuse(plan.source.name, plan.check, { singleTransaction, archive: true });
   const how = [
     isPlainSql(file) ? "plain SQL, with psql" : "with pg_restore",

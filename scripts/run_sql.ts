@@ -6,7 +6,8 @@
  */
 import { confirmAction } from "../lib/cli/prompt.ts";
 import { note } from "../lib/core/text.ts";
-import { parseCli, parsePositiveInt } from "../lib/cli/args.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { readInputText } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
@@ -115,13 +116,13 @@ await runScript("run_sql", async () => {
   const format: StreamFormat = values.ndjson ? "ndjson" : baseFormat;
   const maxRows = values["max-rows"] === undefined
     ? 200
-    : parsePositiveInt(values["max-rows"] as string, "--max-rows", { min: 0, max: 1_000_000_000 });
+    : parsePositiveInt(values["max-rows"], "--max-rows", { min: 0, max: 1_000_000_000 });
   const sql = await readInputText({
     argument: positionals[0],
-    file: values.file as string | undefined,
+    file: values.file,
     what: "SQL",
   });
-  const params = (values.param as string[] | undefined) ?? [];
+  const params = values.param ?? [];
   const statements = await parseStatements(sql);
   const plan = planRun(statements, {
     params: params.length,

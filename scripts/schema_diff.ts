@@ -3,6 +3,7 @@
 import { EXIT_USAGE, SkillError, UsageError } from "../lib/core/errors.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { findClientTools } from "../lib/cli/client_tools.ts";
 import { schemaDumpText } from "../lib/tools/dump.ts";
 import { compareDumps, KINDS, normalizeDump, unifiedDiff } from "../lib/tools/schema_diff.ts";
 import { describeSource, resolveTarget } from "../lib/connection/resolve.ts";
@@ -86,9 +87,11 @@ await runScript("schema_diff", async () => {
     };
     const a = await side("A", 0);
     const b = await side("B", 1);
+    // Found once for both dumps (one question at most); a profile's TOML may be updated.
+    const tools = await findClientTools(a.target.source === "DB_URL" ? b.target : a.target);
     const [textA, textB] = await Promise.all([
-      schemaDumpText(a.target, { comments }),
-      schemaDumpText(b.target, { comments }),
+      schemaDumpText(a.target, { comments, tools }),
+      schemaDumpText(b.target, { comments, tools }),
     ]);
     const linesA = normalizeDump(textA);
     const linesB = normalizeDump(textB);

@@ -3,6 +3,7 @@
 import { parseCli } from "../lib/cli/args.ts";
 import { resolveUserPath } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { findClientTools } from "../lib/cli/client_tools.ts";
 import { defaultDumpName, dumpToFile } from "../lib/tools/dump.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
@@ -42,5 +43,11 @@ await runScript("schema_dump", async () => {
   const file = resolveUserPath(
     positionals[0] ?? defaultDumpName("schema", target.profile ?? "url"),
   );
-  printOutput(renderRecord({ ...await dumpToFile(target, "schema", file) }, format));
+  printOutput(renderRecord({
+    ...await dumpToFile(target, {
+      kind: "schema",
+      file,
+      tools: await findClientTools(target),
+    }),
+  }, format));
 });

@@ -5,7 +5,8 @@
  * materialized views with their columns, then sequences, types, functions,
  * extensions and the remaining comments. Streamed: written as it is read.
  */
-import { parseCli, parsePositiveInt } from "../lib/cli/args.ts";
+import { parseCli } from "../lib/cli/args.ts";
+import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { type Section, SECTIONS, writeIntrospection } from "../lib/reports/introspect.ts";
@@ -103,7 +104,7 @@ await runScript("schema_introspect", async () => {
       section: { type: "string", multiple: true },
     },
   }, Deno.args);
-  const requested = (values.section as string[] | undefined) ?? [];
+  const requested = values.section ?? [];
   for (const name of requested) {
     if (!(SECTIONS as string[]).includes(name)) {
       throw new UsageError(`Unknown section "${name}"; sections: ${SECTIONS.join(", ")}`);
@@ -113,8 +114,8 @@ await runScript("schema_introspect", async () => {
   const funcTrunc = truncation("DB_FUNC_DEF_TRUNC");
   const target = await resolveTarget({ session: "diagnostic" });
   await writeIntrospection(target, {
-    schemas: (values.schema as string[] | undefined) ?? null,
-    tables: (values.table as string[] | undefined) ?? null,
+    schemas: values.schema ?? null,
+    tables: values.table ?? null,
     sections: [...new Set(requested)] as Section[],
     viewTrunc,
     funcTrunc,

@@ -2,6 +2,7 @@
 /** Terminates one session (its transaction is rolled back and it disconnects). */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
 import { parsePid, reportOutcomes, signalOne } from "../lib/reports/backends.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 
@@ -30,6 +31,10 @@ await runScript("terminate_backend", async () => {
     formats: ["json", "csv"],
     positionals: { min: 1, max: 1 },
   }, Deno.args);
-  const outcomes = await signalOne(await resolveTarget(), parsePid(positionals[0]), "terminate");
+  const outcomes = await signalOne(await resolveTarget(), {
+    pid: parsePid(positionals[0]),
+    action: "terminate",
+    confirm: confirmAction,
+  });
   return reportOutcomes(outcomes, format);
 });

@@ -4,7 +4,8 @@
  * characters never reaching a terminal raw, and the names suggested for a typo.
  */
 import assert from "node:assert/strict";
-import { closeMatches, parseCli } from "../lib/cli/args.ts";
+import { closeMatches } from "../lib/core/text.ts";
+import { parseCli } from "../lib/cli/args.ts";
 import { escapeControl, maskPasswords } from "../lib/core/text.ts";
 import { UsageError } from "../lib/core/errors.ts";
 

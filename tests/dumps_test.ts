@@ -10,7 +10,12 @@ import { join } from "node:path";
 import { SkillError } from "../lib/core/errors.ts";
 import { planRestore, restoreFile } from "../lib/tools/dump.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
-import { findToolDir, psqlHasRestrict, toolMajor } from "../lib/tools/client_tools.ts";
+import {
+  findToolDir,
+  psqlHasRestrict,
+  resolveClientTools,
+  toolMajor,
+} from "../lib/tools/client_tools.ts";
 import { type Cluster, freePort, startCluster } from "./support/cluster.ts";
 import {
   baseEnv,
@@ -1289,8 +1294,10 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
       "pg_restore writes the same SQL for every read, so the check's is the restore's",
       async () => {
         const error = await withDbUrl(url("postgres"), async () => {
-          const plan = await planRestore(await resolveTarget(), archive, {
+          const target = await resolveTarget();
+          const plan = await planRestore(target, archive, {
             singleTransaction: true,
+            tools: await resolveClientTools(target),
           });
           const read = async () =>
             new Uint8Array(
@@ -1442,7 +1449,10 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
         for (const singleTransaction of [true, false]) {
           const error = await withDbUrl(url("target"), async () => {
             const target = await resolveTarget();
-            const plan = await planRestore(target, file, { singleTransaction });
+            const plan = await planRestore(target, file, {
+              singleTransaction,
+              tools: await resolveClientTools(target),
+            });
             await Deno.writeTextFile(file, text("last2"));
             try {
               await restoreFile(target, plan);
@@ -1474,7 +1484,10 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
         await Deno.copyFile(crafted, replaced);
         const error = await withDbUrl(url("target"), async () => {
           const target = await resolveTarget();
-          const plan = await planRestore(target, replaced, { singleTransaction: true });
+          const plan = await planRestore(target, replaced, {
+            singleTransaction: true,
+            tools: await resolveClientTools(target),
+          });
           await Deno.copyFile(archive, replaced);
           await restoreFile(target, plan);
         });
@@ -1606,7 +1619,10 @@ async function restoreDirectly(
   Deno.env.set("DB_URL", cluster.url({ database: "target" }));
   try {
     const target = await resolveTarget();
-    const plan = await planRestore(target, file, { singleTransaction });
+    const plan = await planRestore(target, file, {
+      singleTransaction,
+      tools: await resolveClientTools(target),
+    });
     await restoreFile(target, plan);
     return undefined;
   } catch (error) {

@@ -219,7 +219,7 @@ Deno.test("bad input: one clear line, right exit status, no stack, no password",
         good,
         { DB_PROFILE: "Prod-DB" },
         2,
-        /Invalid profile name "Prod-DB"; use lowercase letters, digits and underscores/,
+        /Invalid profile name "Prod-DB" given to DB_PROFILE; use lowercase letters, digits and underscores/,
       );
     });
     await t.step("invalid profile name in the file", async () => {

@@ -1,15 +1,15 @@
 /**
- * The command line of a script: its options, `--help`, connection flags,
- * numbers validated, names close to a mistyped one.
+ * The command line of a script: its options, `--help`, the connection flags,
+ * the output format, the limit of a report.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { EXIT_OK, UsageError } from "../core/errors.ts";
 import { escapeControl } from "../core/text.ts";
-
-/** How a script renders its result. */
-export type OutputFormat = "table" | "json" | "csv";
+import { parseLimit } from "../core/numbers.ts";
+import { checkProfileName } from "../config/profile_name.ts";
+import type { OutputFormat } from "../output/render.ts";
 
 /** One option a script accepts, in the shape `node:util` parseArgs takes. */
 export interface OptionSpec {
@@ -18,14 +18,24 @@ export interface OptionSpec {
   multiple?: boolean;
 }
 
+/** The value of one option as parsed: a string or a flag, a list of them when it repeats. */
+export type OptionValue<S extends OptionSpec> = S["type"] extends "boolean"
+  ? (S["multiple"] extends true ? boolean[] : boolean)
+  : (S["multiple"] extends true ? string[] : string);
+
+/** The values of a script's declared options, each absent when not given. */
+export type OptionValues<O extends Record<string, OptionSpec>> =
+  & { [K in keyof O]?: OptionValue<O[K]> }
+  & { profile?: string; database?: string };
+
 /** What a script declares about itself so that {@linkcode parseCli} can parse it. */
-export interface ScriptSpec {
+export interface ScriptSpec<O extends Record<string, OptionSpec> = Record<never, OptionSpec>> {
   /** The script's file name without extension, used as the prefix of error lines. */
   name: string;
   /** The full `--help` text. */
   usage: string;
   /** Options beyond `--help` (and `--json`/`--csv` when `formats` is set). */
-  options?: Record<string, OptionSpec>;
+  options?: O;
   /** Output formats besides the table; adds `--json` and/or `--csv`. */
   formats?: ("json" | "csv")[];
   /** Smallest and largest number of positional arguments accepted. */
@@ -63,9 +73,6 @@ export const CONNECTION_OPTIONS: Record<"profile" | "database", OptionSpec> = {
   database: { type: "string" },
 };
 
-/** Profile names: lowercase letters, digits and underscores. */
-export const PROFILE_NAME = /^[a-z0-9_]+$/;
-
 /** The usage lines of {@linkcode CONNECTION_OPTIONS}, added to each connecting script's help. */
 const CONNECTION_USAGE: Record<keyof typeof CONNECTION_OPTIONS, string> = {
   profile: "  --profile NAME    the profile in postgres.toml to use (wins over DB_PROFILE and\n" +
@@ -94,15 +101,10 @@ export function connectionFlags(): ConnectionFlags {
 /** The longest database name PostgreSQL keeps (NAMEDATALEN - 1 bytes); it cuts longer ones. */
 const MAX_NAME_BYTES = 63;
 
-function recordConnectionFlags(values: ParsedCli["values"]): void {
+function recordConnectionFlags(values: RawValues): void {
   const profile = values.profile as string | undefined;
   const database = values.database as string | undefined;
-  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
-    throw new UsageError(
-      `Invalid profile name "${profile}" given to --profile; use lowercase letters, digits ` +
-        `and underscores only`,
-    );
-  }
+  if (profile !== undefined) checkProfileName(profile, "--profile");
   if (database !== undefined) {
     // Sent as the startup packet's database, never in SQL; the server would cut a longer name
     // and connect to whatever database the cut name is.
@@ -118,7 +120,7 @@ function recordConnectionFlags(values: ParsedCli["values"]): void {
 }
 
 /** The `--help` text: the script's own, with the connection flags it does not list itself. */
-function helpText(spec: ScriptSpec): string {
+function helpText(spec: ScriptSpec<Record<string, OptionSpec>>): string {
   const usage = spec.usage.trimEnd();
   if (spec.connects === false) return usage;
   const lines = (Object.keys(CONNECTION_USAGE) as (keyof typeof CONNECTION_USAGE)[])
@@ -134,9 +136,9 @@ function helpText(spec: ScriptSpec): string {
     : `${usage.slice(0, example)}\n\n${fragment}${usage.slice(example)}`;
 }
 
-/** The parsed command line. */
-export interface ParsedCli {
-  values: Record<string, string | boolean | string[] | undefined>;
+/** The parsed command line, typed by the options the script declared. */
+export interface ParsedCli<O extends Record<string, OptionSpec> = Record<never, OptionSpec>> {
+  values: OptionValues<O>;
   positionals: string[];
   format: OutputFormat;
   /** The limit of a script whose spec has `limit` (0 for one without). */
@@ -147,8 +149,11 @@ export interface ParsedCli {
  * Parses `args` strictly: unknown flags, missing values and the wrong number of
  * positionals are usage errors. `--help` prints the usage and exits 0.
  */
-export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
-  if (spec.passthrough) return parsePassthrough(spec, args);
+export function parseCli<const O extends Record<string, OptionSpec> = Record<never, OptionSpec>>(
+  spec: ScriptSpec<O>,
+  args: string[],
+): ParsedCli<O> {
+  if (spec.passthrough) return parsePassthrough(spec, args) as ParsedCli<O>;
   if (args.includes("--help") || args.includes("-h")) {
     console.log(helpText(spec));
     Deno.exit(EXIT_OK);
@@ -177,11 +182,9 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
         `(${spec.name}.ts [options] -- "<text>"), or pass it with -f FILE or on stdin`,
     );
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(`${describeParseError(error)}; run with --help for usage`);
+  const parsed = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  for (const token of parsed.tokens) {
+    if (token.kind === "option") checkOptionToken(token, options);
   }
   const positionals = parsed.positionals;
   const own = spec.positionals ?? { min: 0, max: 0 };
@@ -200,7 +203,7 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
       `Unexpected argument "${positionals[max]}"; run with --help for usage`,
     );
   }
-  const values = parsed.values as ParsedCli["values"];
+  const values = parsed.values as RawValues;
   if (values.json && values.csv) {
     throw new UsageError("Choose one of --json and --csv, not both");
   }
@@ -217,7 +220,42 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
     }
     limit = parseLimit(given ?? values.limit as string | undefined, spec.limit.fallback);
   }
-  return { values, positionals, format, limit };
+  return { values: values as OptionValues<O>, positionals, format, limit };
+}
+
+/** What parseArgs returns before the options are known to match their declarations. */
+type RawValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+type OptionToken = Extract<
+  NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number],
+  { kind: "option" }
+>;
+
+/**
+ * Refuses an option that the script does not declare, a flag given a value, an
+ * option that needs a value and has none, and a value that starts with "-" given
+ * as the next argument (`--database -x` is more likely a forgotten value than a
+ * database named "-x"; `--database=-x` says it is one).
+ */
+function checkOptionToken(token: OptionToken, options: Record<string, OptionSpec>): void {
+  const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
+  const name = token.rawName.startsWith("--") ? token.rawName : `--${token.name}`;
+  if (!option) {
+    throw new UsageError(`Unknown option "${token.rawName}"; run with --help for usage`);
+  }
+  if (option.type === "boolean" && token.value !== undefined) {
+    throw new UsageError(`Option "${name}" takes no value; run with --help for usage`);
+  }
+  if (option.type !== "string") return;
+  if (token.value === undefined) {
+    throw new UsageError(`Option "${token.rawName}" needs a value; run with --help for usage`);
+  }
+  if (!token.inlineValue && token.value.length > 1 && token.value.startsWith("-")) {
+    throw new UsageError(
+      `The value given to ${token.rawName} starts with "-"; write it as ${name}=<value>; ` +
+        `run with --help for usage`,
+    );
+  }
 }
 
 /**
@@ -225,7 +263,7 @@ export function parseCli(spec: ScriptSpec, args: string[]): ParsedCli {
  * flags while they lead (`--name value` or `--name=value`), then everything
  * else untouched as positionals.
  */
-function parsePassthrough(spec: ScriptSpec, args: string[]): ParsedCli {
+function parsePassthrough(spec: ScriptSpec<Record<string, OptionSpec>>, args: string[]): ParsedCli {
   if ((args.length === 1 && args[0] === "-h")) {
     console.log(helpText(spec));
     Deno.exit(EXIT_OK);
@@ -234,7 +272,7 @@ function parsePassthrough(spec: ScriptSpec, args: string[]): ParsedCli {
     ...(spec.connects === false ? {} : CONNECTION_OPTIONS),
     ...spec.options,
   };
-  const values: ParsedCli["values"] = {};
+  const values: RawValues = {};
   let i = 0;
   for (; i < args.length; i++) {
     const arg = args[i];
@@ -261,91 +299,4 @@ function parsePassthrough(spec: ScriptSpec, args: string[]): ParsedCli {
   }
   if (spec.connects !== false) recordConnectionFlags(values);
   return { values, positionals: args.slice(i), format: "table", limit: 0 };
-}
-
-function describeParseError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const unknown = message.match(/Unknown option '([^']+)'/);
-  if (unknown) return `Unknown option "${unknown[1]}"`;
-  const ambiguous = message.match(/Option '([^']+)' argument is ambiguous/);
-  if (ambiguous) {
-    const name = ambiguous[1].split(",").at(-1)!.trim().split(" ")[0];
-    return `The value given to ${name} starts with "-"; write it as ${name}=<value>`;
-  }
-  const missing = message.match(/Option '([^']+)'.*argument missing/);
-  if (missing) return `Option "${missing[1].split(",")[0].trim()}" needs a value`;
-  return message.split("\n")[0].replace(/\.$/, "");
-}
-
-/**
- * Parses a positive integer argument such as a row limit (`bounds.min` 0
- * admits 0 too, where it means "all"). Anything else (a sign, a fraction,
- * SQL text) is a usage error, so no user text reaches SQL.
- */
-export function parsePositiveInt(
-  text: string,
-  what: string,
-  bounds: { max: number; min?: 0 | 1 } = { max: 1_000_000 },
-): number {
-  const min = bounds.min ?? 1;
-  const kind = min === 0 ? "a whole number of at least 0" : "a positive integer";
-  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${what} must be ${kind}, got "${text}"`);
-  const value = Number(text);
-  if (value < min || value > bounds.max) {
-    throw new UsageError(`${what} must be between ${min} and ${bounds.max}, got "${text}"`);
-  }
-  return value;
-}
-
-/**
- * Parses a number of at least 0 with up to three decimals (minutes, seconds,
- * a percentage) and at most `max`. Anything else is a usage error naming
- * `what`, so no user text reaches SQL.
- */
-export function parseDecimal(text: string, what: string, bounds: { max: number }): number {
-  if (!/^\d{1,10}(\.\d{1,3})?$/.test(text)) {
-    throw new UsageError(`${what} must be a number of at least 0, got "${text}"`);
-  }
-  const value = Number(text);
-  if (value > bounds.max) {
-    throw new UsageError(`${what} must be at most ${bounds.max}, got "${text}"`);
-  }
-  return value;
-}
-
-/**
- * The optional `[limit]` argument of a report: a positive integer up to 10000, else `fallback`.
- * Scripts declare `limit` in their {@linkcode ScriptSpec} instead, which takes `[limit]` and
- * `--limit N` alike.
- */
-export function parseLimit(text: string | undefined, fallback: number): number {
-  return text === undefined ? fallback : parsePositiveInt(text, "limit", { max: 10_000 });
-}
-
-/**
- * The `candidates` closest to a name the user typed, closest first, at most
- * `limit`: the same name in another case, then names a few edits away (about
- * one edit in three characters), then names that contain it or that it contains.
- */
-export async function closeMatches(
-  name: string,
-  candidates: string[],
-  limit = 3,
-): Promise<string[]> {
-  // Loaded when needed: every script imports this module, few ever suggest a name.
-  const { distance } = await import("fastest-levenshtein");
-  const typed = name.toLowerCase();
-  const allowed = Math.max(1, Math.floor(typed.length / 3));
-  return candidates
-    .map((candidate) => {
-      const lower = candidate.toLowerCase();
-      const edits = distance(typed, lower);
-      const contained = (typed.length >= 3 && lower.includes(typed)) ||
-        (lower.length >= 3 && typed.includes(lower));
-      return { candidate, rank: edits <= allowed ? edits : contained ? allowed + 1 : Infinity };
-    })
-    .filter((match) => match.rank !== Infinity && match.candidate !== name)
-    .sort((a, b) => a.rank - b.rank || a.candidate.localeCompare(b.candidate))
-    .slice(0, limit)
-    .map((match) => match.candidate);
 }

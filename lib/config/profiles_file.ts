@@ -8,17 +8,14 @@
 
 import { parse, TomlError } from "smol-toml";
 import { note, shellQuote } from "../core/text.ts";
-import { PROFILE_NAME } from "../cli/args.ts";
-import { SkillError, UsageError } from "../core/errors.ts";
+import { SkillError } from "../core/errors.ts";
+import { checkProfileName, PROFILE_NAME } from "./profile_name.ts";
 import { readResolved, resolveFile, withFileLock, writeFileAtomic } from "./files.ts";
 import { gitIgnoreWarning } from "./gitignore.ts";
 import { asTable, editTomlText, type TomlEdit, tomlLiteral, type TomlTable } from "./toml_edit.ts";
 
 /** The TOML schema version this skill reads and writes. */
 export const SCHEMA_VERSION = 1;
-
-/** Profile names: lowercase letters, digits and underscores (`--profile` checks them too). */
-export { PROFILE_NAME };
 
 /** The profile used when `DB_PROFILE` is not set. */
 export const DEFAULT_PROFILE = "local";
@@ -182,11 +179,7 @@ export function profileNames(config: LoadedConfig): string[] {
  * profile's own keys override them. Checks the types of the known keys.
  */
 export function profileSettings(config: LoadedConfig, name: string): ProfileSettings {
-  if (!PROFILE_NAME.test(name)) {
-    throw new UsageError(
-      `Invalid profile name "${name}"; use lowercase letters, digits and underscores only`,
-    );
-  }
+  checkProfileName(name);
   const database = asTable(config.data.database) ?? {};
   const profile = asTable(database[name]);
   if (!profile) {

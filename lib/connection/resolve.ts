@@ -8,11 +8,11 @@
  * @module
  */
 import { connectionFlags } from "../cli/args.ts";
+import { checkProfileName } from "../config/profile_name.ts";
 import { SkillError, UsageError } from "../core/errors.ts";
 import {
   DEFAULT_PROFILE,
   loadConfig,
-  PROFILE_NAME,
   type ProfileSettings,
   profileSettings,
 } from "../config/profiles_file.ts";
@@ -464,11 +464,7 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
     });
   }
   const profile = named ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
-  if (!PROFILE_NAME.test(profile)) {
-    throw new UsageError(
-      `Invalid profile name "${profile}"; use lowercase letters, digits and underscores only`,
-    );
-  }
+  checkProfileName(profile, named === undefined ? "DB_PROFILE" : undefined);
   const root = findProjectRoot();
   const tomlPath = tomlPathFor(root.path);
   const config = await loadConfig(tomlPath);

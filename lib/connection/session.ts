@@ -545,8 +545,16 @@ export class PgSession {
   async #guard<T>(run: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new SkillError("The session is already closed");
     let interrupted = false;
+    let abandoned = false;
     const onInterrupt = () => {
-      if (interrupted) Deno.exit(EXIT_INTERRUPTED);
+      if (interrupted) {
+        // A second Ctrl-C stops waiting for the server: the connection is closed, so the
+        // statement's promise ends now and the script exits through its own error path.
+        abandoned = true;
+        this.#lost = true;
+        (this.#client as unknown as { connection: PgConnection }).connection.stream.destroy();
+        return;
+      }
       interrupted = true;
       this.cancel().catch(() => {});
     };
@@ -562,6 +570,13 @@ export class PgSession {
       }
       return result;
     } catch (error) {
+      if (abandoned) {
+        throw new SkillError(
+          "Interrupted twice: the connection was closed without waiting for the server, " +
+            "so whether the statement took effect is unknown; check before running it again",
+          EXIT_INTERRUPTED,
+        );
+      }
       if (interrupted && !(error instanceof SkillError)) {
         throw new SkillError(
           "Interrupted; the statement was cancelled on the server",

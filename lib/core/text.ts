@@ -116,3 +116,31 @@ export function shellQuote(word: string): string {
 export function note(line: string): void {
   console.error(escapeControl(maskPasswords(line)));
 }
+
+/**
+ * The `candidates` closest to a name the user typed, closest first, at most
+ * `limit`: the same name in another case, then names a few edits away (about
+ * one edit in three characters), then names that contain it or that it contains.
+ */
+export async function closeMatches(
+  name: string,
+  candidates: string[],
+  limit = 3,
+): Promise<string[]> {
+  // Loaded when needed: every script imports this module, few ever suggest a name.
+  const { distance } = await import("fastest-levenshtein");
+  const typed = name.toLowerCase();
+  const allowed = Math.max(1, Math.floor(typed.length / 3));
+  return candidates
+    .map((candidate) => {
+      const lower = candidate.toLowerCase();
+      const edits = distance(typed, lower);
+      const contained = (typed.length >= 3 && lower.includes(typed)) ||
+        (lower.length >= 3 && typed.includes(lower));
+      return { candidate, rank: edits <= allowed ? edits : contained ? allowed + 1 : Infinity };
+    })
+    .filter((match) => match.rank !== Infinity && match.candidate !== name)
+    .sort((a, b) => a.rank - b.rank || a.candidate.localeCompare(b.candidate))
+    .slice(0, limit)
+    .map((match) => match.candidate);
+}

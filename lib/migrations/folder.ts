@@ -29,7 +29,8 @@ import {
   writeFileAtomic,
 } from "../config/files.ts";
 import { findProjectRoot, isInside, tomlPathFor } from "../config/project_root.ts";
-import { loadConfig, PROFILE_NAME, profileSettings } from "../config/profiles_file.ts";
+import { checkProfileName } from "../config/profile_name.ts";
+import { loadConfig, profileSettings } from "../config/profiles_file.ts";
 import type { ObjectChange } from "../sql/ddl_objects.ts";
 import {
   migrationsFolderInside,
@@ -86,11 +87,7 @@ export interface MigrationsFolder {
 export async function resolveMigrationsFolder(profile?: string): Promise<MigrationsFolder> {
   const root = findProjectRoot().path;
   const name = profile ?? (Deno.env.get("DB_PROFILE") || "local");
-  if (!PROFILE_NAME.test(name)) {
-    throw new UsageError(
-      `Invalid profile name "${name}"; use lowercase letters, digits and underscores only`,
-    );
-  }
+  checkProfileName(name);
   const tomlPath = tomlPathFor(root);
   const exists = async (path: string) => await Deno.stat(path).then(() => true, () => false);
   const config = await exists(tomlPath) ? await loadConfig(tomlPath) : undefined;

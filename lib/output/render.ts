@@ -6,7 +6,6 @@
  * @module
  */
 import { escapeControl, note } from "../core/text.ts";
-import { type OutputFormat } from "../cli/args.ts";
 import { SkillError } from "../core/errors.ts";
 import type { Column, QueryOutcome, QueryResult, RowBatch } from "../connection/session.ts";
 import {
@@ -16,6 +15,9 @@ import {
   JsonText,
   stringifyJson,
 } from "../connection/values.ts";
+
+/** How a script renders its result. */
+export type OutputFormat = "table" | "json" | "csv";
 
 /** A result made of rows that share the same columns. */
 export interface Rows {

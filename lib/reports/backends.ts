@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { confirmAction } from "../cli/prompt.ts";
 import { escapeControl } from "../core/text.ts";
-import { type OutputFormat } from "../cli/args.ts";
+import { type OutputFormat } from "../output/render.ts";
 import { SkillError, UsageError } from "../core/errors.ts";
 import { withSession } from "../connection/database.ts";
 import { printOutput, renderRows } from "../output/render.ts";
@@ -158,17 +157,21 @@ export function describeTarget(action: SignalAction, target: BackendInfo): strin
 }
 
 /**
- * Cancels or terminates one session: checks the PID, confirms (naming the
- * session), signals, and returns the outcome.
+ * Cancels or terminates one session: checks the PID, has `confirm` asked (with
+ * the line naming the session; it throws to refuse), signals, and returns the
+ * outcome.
  */
 export async function signalOne(
   target: ConnectionTarget,
-  pid: number,
-  action: SignalAction,
+  { pid, action, confirm }: {
+    pid: number;
+    action: SignalAction;
+    confirm: (question: string) => Promise<void>;
+  },
 ): Promise<SignalOutcome[]> {
   return await withSession(target, async (session) => {
     const targets = await checkTargets(session, [pid]);
-    await confirmAction(describeTarget(action, targets[0]));
+    await confirm(describeTarget(action, targets[0]));
     return await signalBackends(session, targets, action);
   });
 }

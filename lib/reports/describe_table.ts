@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { closeMatches, type OutputFormat } from "../cli/args.ts";
+import { closeMatches } from "../core/text.ts";
+import { type OutputFormat } from "../output/render.ts";
 import { SkillError } from "../core/errors.ts";
 import { withSession } from "../connection/database.ts";
 import { renderReport, type ReportSection } from "../output/render.ts";

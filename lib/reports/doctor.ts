@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseDecimal } from "../cli/args.ts";
+import { parseDecimal } from "../core/numbers.ts";
 import { UsageError } from "../core/errors.ts";
 import { isPermissionDenied, PgServerError } from "../connection/session.ts";
 

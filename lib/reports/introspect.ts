@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { closeMatches } from "../cli/args.ts";
+import { closeMatches } from "../core/text.ts";
 import { escapeControl } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
 import { type SnapshotSessions, withSnapshotSessions } from "../connection/database.ts";

@@ -8,7 +8,6 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { askLine, canAsk } from "../cli/prompt.ts";
 import { note } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
 import { loadConfig, type LoadedConfig, updateTomlFile } from "../config/profiles_file.ts";
@@ -123,6 +122,19 @@ export interface ClientTools {
   source: "pg_bin_path" | "detected" | "none";
   /** The TOML consulted, if any. */
   tomlPath?: string;
+  /**
+   * The TOML's `pg_bin_path` has no psql and another folder has one: the script may ask
+   * whether to save that one ({@linkcode savePgBinPath}); it is used meanwhile.
+   */
+  replaceablePgBinPath?: { configured: string; detected: string };
+}
+
+/** Saves the folder found for the client tools as the TOML's `pg_bin_path` (the user agreed). */
+export async function savePgBinPath(tools: ClientTools): Promise<void> {
+  const replacement = tools.replaceablePgBinPath;
+  if (!replacement || !tools.tomlPath) return;
+  await updateTomlFile(tools.tomlPath, ["configuration"], "pg_bin_path", replacement.detected);
+  note(`saved pg_bin_path = "${replacement.detected}"`);
 }
 
 /** The full path of a client tool, or a clear error when it is not installed. */
@@ -173,8 +185,9 @@ async function projectConfig(writable: boolean): Promise<LoadedConfig | undefine
 /**
  * Finds the client tools. With a TOML profile: a valid `pg_bin_path` is used;
  * a missing one is detected and written (the one write done without asking);
- * an invalid one is reported and replaced only if the user agrees on a
- * terminal. With a one-off `DB_URL`, a TOML is read if present but never written.
+ * an invalid one is reported, and when tools were found elsewhere the result
+ * says so (`replaceablePgBinPath`) for the script to ask before replacing it.
+ * With a one-off `DB_URL`, a TOML is read if present but never written.
  */
 export async function resolveClientTools(
   target?: Pick<ConnectionTarget, "source">,
@@ -192,14 +205,12 @@ export async function resolveClientTools(
       `warning: pg_bin_path "${configured}" in "${config.path}" has no psql` +
         (detected ? `; found one in "${detected}"` : ""),
     );
-    if (detected && writable && canAsk()) {
-      const answer = await askLine(`Replace pg_bin_path with "${detected}"? [y/N] `);
-      if (/^y(es)?$/i.test(answer?.trim() ?? "")) {
-        await updateTomlFile(config.path, ["configuration"], "pg_bin_path", detected);
-        note(`saved pg_bin_path = "${detected}"`);
-      }
-    }
-    return { binDir: detected, source: detected ? "detected" : "none", tomlPath: config.path };
+    return {
+      binDir: detected,
+      source: detected ? "detected" : "none",
+      tomlPath: config.path,
+      ...(detected && writable ? { replaceablePgBinPath: { configured, detected } } : {}),
+    };
   }
   if (detected && writable) {
     // A convenience: when it cannot be saved, say so and go on with the tools found.

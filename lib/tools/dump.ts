@@ -18,7 +18,6 @@ import type { ConnectionTarget } from "../connection/resolve.ts";
 import {
   type ClientTools,
   requireRestrictingPsql,
-  resolveClientTools,
   runTool,
   toolEnvironment,
   toolErrorLine,
@@ -74,9 +73,12 @@ async function size(path: string): Promise<number> {
 }
 
 /** The client tools, checked against the server, and the tool environment. */
-async function prepare(target: ConnectionTarget, tool: "pg_dump" | "pg_restore" | "psql") {
+async function prepare(
+  target: ConnectionTarget,
+  tool: "pg_dump" | "pg_restore" | "psql",
+  tools: ClientTools,
+) {
   const probe = await probeForTools(target);
-  const tools: ClientTools = await resolveClientTools(target);
   const path = await toolForServer(tools, tool, probe.serverMajor);
   return { probe, path, env: toolEnvironment(target, tools, probe.sslmode) };
 }
@@ -93,11 +95,10 @@ async function prepare(target: ConnectionTarget, tool: "pg_dump" | "pg_restore" 
  */
 export async function dumpToFile(
   target: ConnectionTarget,
-  kind: DumpKind,
-  file: string,
+  { kind, file, tools }: { kind: DumpKind; file: string; tools: ClientTools },
 ): Promise<DumpReport> {
   const destination = await replaceableTarget(file);
-  const { probe, path, env } = await prepare(target, "pg_dump");
+  const { probe, path, env } = await prepare(target, "pg_dump", tools);
   const plain = isPlainSql(file);
   const started = performance.now();
   await replaceFile(destination, async ({ file: temp }) => {
@@ -134,9 +135,9 @@ export async function dumpToFile(
 /** The schema-only dump of a database as text (for comparisons), with comments unless told. */
 export async function schemaDumpText(
   target: ConnectionTarget,
-  options: { comments: boolean } = { comments: true },
+  options: { comments: boolean; tools: ClientTools },
 ): Promise<string> {
-  const { path, env } = await prepare(target, "pg_dump");
+  const { path, env } = await prepare(target, "pg_dump", options.tools);
   const args = [...DUMP_OPTIONS.schema, ...(options.comments ? [] : ["--no-comments"])];
   const result = await runTool(path, [...args, "--format=plain"], env, { captureStdout: true });
   if (result.code !== 0) throw new SkillError(`pg_dump failed: ${toolErrorLine(result.stderr)}`);
@@ -844,6 +845,8 @@ export interface RestorePlan {
   source: SqlSource;
   /** What its check found (what to refuse, which lines psql skips, what no rollback undoes). */
   check: RestoreSqlCheck;
+  /** The client tools the restore runs. */
+  tools: ClientTools;
 }
 
 /**
@@ -857,9 +860,9 @@ export interface RestorePlan {
 export async function planRestore(
   target: ConnectionTarget,
   file: string,
-  options: { singleTransaction: boolean; check?: RestoreSqlCheck },
+  options: { singleTransaction: boolean; check?: RestoreSqlCheck; tools: ClientTools },
 ): Promise<RestorePlan> {
-  const tools = await resolveClientTools(target);
+  const tools = options.tools;
   await requireRestrictingPsql(toolPath(tools, "psql"));
   const single = options.singleTransaction;
   let types: string[];
@@ -885,6 +888,7 @@ export async function planRestore(
     skipTriggers: dataOnly && await maySkipTriggers(target),
     source,
     check,
+    tools,
   };
 }
 
@@ -934,7 +938,7 @@ export async function restoreFile(
   plan: RestorePlan,
 ): Promise<RestoreReport> {
   const { file, tool, dataOnly, skipTriggers, singleTransaction } = plan;
-  const { path, env } = await prepare(target, "psql");
+  const { path, env } = await prepare(target, "psql", plan.tools);
   if (skipTriggers) {
     env.PGOPTIONS = [env.PGOPTIONS, "-c session_replication_role=replica"].filter(Boolean)
       .join(" ");
