@@ -51,7 +51,7 @@
 import { basename, dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools/client_tools.ts";
 import { type Cluster, startCluster } from "../tests/support/cluster.ts";
-import { withSession } from "../lib/connection/database.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import { parseThresholds, runChecks } from "../lib/reports/doctor.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";

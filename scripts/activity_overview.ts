@@ -2,7 +2,7 @@
 /** Lists the sessions that are doing something or holding a transaction open. */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/database.ts";
+import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 

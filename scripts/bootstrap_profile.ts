@@ -25,7 +25,12 @@ import {
   save,
   suggestName,
 } from "../lib/setup/bootstrap.ts";
-import { parseSslSwitch, type ProfileSettings, readToml } from "../lib/config/profiles_file.ts";
+import {
+  parseSslSwitch,
+  type ProfileSettings,
+  ProfilesFileMissing,
+  readToml,
+} from "../lib/config/profiles_file.ts";
 import { gitIgnoreWarning } from "../lib/config/gitignore.ts";
 import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations/folder_path.ts";
 import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/config/project_root.ts";
@@ -118,7 +123,7 @@ await runScript("bootstrap_profile", async () => {
   try {
     existing = await readToml(tomlPath);
   } catch (error) {
-    if (!(error instanceof SkillError && /^No postgres\.toml/.test(error.message))) throw error;
+    if (!(error instanceof ProfilesFileMissing)) throw error;
   }
   const taken = Object.keys(asTable(existing?.data.database) ?? {}).filter((k) =>
     asTable(asTable(existing?.data.database)?.[k]) !== undefined

@@ -2,7 +2,7 @@
 /** Prints the connection's details and the server settings that matter. */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/database.ts";
+import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import { describeSource, resolveTarget } from "../lib/connection/resolve.ts";
 

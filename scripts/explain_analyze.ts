@@ -8,7 +8,8 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
-import { withRollback, withSession } from "../lib/connection/database.ts";
+import { withRollback } from "../lib/connection/transactions.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import { printOutput } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import {

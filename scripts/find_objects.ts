@@ -4,7 +4,7 @@ import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { UsageError } from "../lib/core/errors.ts";
-import { querySqlFile } from "../lib/connection/database.ts";
+import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 

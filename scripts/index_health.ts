@@ -7,7 +7,7 @@ import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { withSession } from "../lib/connection/database.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/reports/doctor.ts";
 import {
   countedList,

@@ -3,7 +3,7 @@
 import { parseCli } from "../lib/cli/args.ts";
 import { parseDecimal } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/database.ts";
+import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 

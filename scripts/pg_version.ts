@@ -2,7 +2,7 @@
 /** Prints the server's PostgreSQL version. */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/database.ts";
+import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 

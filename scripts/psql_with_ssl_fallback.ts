@@ -11,7 +11,7 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { findClientTools } from "../lib/cli/client_tools.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
-import { probeForTools } from "../lib/connection/database.ts";
+import { probeForTools } from "../lib/connection/script_sessions.ts";
 import {
   describeServer,
   describeSource,

@@ -16,7 +16,7 @@ import {
   type SignalAction,
   signalBackends,
 } from "../lib/reports/backends.ts";
-import { withSession } from "../lib/connection/database.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";

@@ -9,7 +9,7 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import { loadConfig, profileSettings, setReaderKeys } from "../lib/config/profiles_file.ts";
-import { withSession } from "../lib/connection/database.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import { replaceableTarget } from "../lib/config/files.ts";
 import {
   beyondReading,

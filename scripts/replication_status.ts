@@ -3,7 +3,7 @@
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { querySqlFiles } from "../lib/connection/database.ts";
+import { querySqlFiles } from "../lib/connection/script_sessions.ts";
 import { cutList, printOutput, renderLists, resultRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 

@@ -11,12 +11,8 @@ import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { readInputText } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
-import {
-  CommitLostError,
-  commitTransaction,
-  explainQueryError,
-  withSession,
-} from "../lib/connection/database.ts";
+import { CommitLostError, commitTransaction } from "../lib/connection/transactions.ts";
+import { explainQueryError, withSession } from "../lib/connection/script_sessions.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
 import { ResultStream, type StreamFormat } from "../lib/output/render.ts";
 import { describeServer, resolveTarget } from "../lib/connection/resolve.ts";

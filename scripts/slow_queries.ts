@@ -2,7 +2,7 @@
 /** Lists the slowest statements on average (mean execution time) from pg_stat_statements. */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { withSession } from "../lib/connection/database.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import {
   statementColumns,
   STATEMENTS_SCOPE_HELP,

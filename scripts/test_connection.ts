@@ -5,7 +5,7 @@
  */
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { withSession } from "../lib/connection/database.ts";
+import { withSession } from "../lib/connection/script_sessions.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import {
   type ConnectionTarget,

@@ -12,7 +12,7 @@ import { type Cluster, startCluster, testMajors } from "./support/cluster.ts";
 import { baseEnv, runSkillScript, SKILL_ROOT } from "./support/run.ts";
 import { APP_SCHEMA } from "./support/fixtures.ts";
 import { listRows } from "./support/lists.ts";
-import { connect } from "../lib/connection/database.ts";
+import { connect } from "../lib/connection/script_sessions.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const MAJORS = testMajors();

@@ -1,9 +1,9 @@
 /**
- * What scripts do with a database (lib/connection/database.ts) on real servers: a report
+ * What scripts do with a database (lib/connection/script_sessions.ts, transactions.ts) on real servers: a report
  * read by two sessions sharing one snapshot, and its fallback to one session.
  */
 import assert from "node:assert/strict";
-import { querySqlFiles } from "../lib/connection/database.ts";
+import { querySqlFiles } from "../lib/connection/script_sessions.ts";
 import type { ConnectionTarget } from "../lib/connection/resolve.ts";
 import { type Cluster, startCluster } from "./support/cluster.ts";
 

@@ -12,7 +12,7 @@ import { FIXTURE, SAFE, TIMEOUT, TRIGGERS, TYPES } from "./support/hazard_corpus
 const columnType = (table: string, column: string) => TYPES[`${table}.${column}`];
 
 import { startCluster } from "./support/cluster.ts";
-import { connect } from "../lib/connection/database.ts";
+import { connect } from "../lib/connection/script_sessions.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { makeProject, runSkillScript } from "./support/run.ts";
 

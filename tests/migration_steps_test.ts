@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startCluster } from "./support/cluster.ts";
 import { startProxy } from "./support/proxy.ts";
 import { makeProject, runSkillScript, spawnSkillScript, tomlWithProfiles } from "./support/run.ts";
-import { connect } from "../lib/connection/database.ts";
+import { connect } from "../lib/connection/script_sessions.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const FIXTURE = `

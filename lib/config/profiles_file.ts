@@ -17,6 +17,20 @@ import { asTable, editTomlText, type TomlEdit, tomlLiteral, type TomlTable } fro
 /** The TOML schema version this skill reads and writes. */
 export const SCHEMA_VERSION = 1;
 
+/** There is no profiles file where the project root says it is. */
+export class ProfilesFileMissing extends SkillError {
+  /** Where the file was looked for. */
+  readonly path: string;
+  constructor(path: string) {
+    super(
+      `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
+        `(or run bootstrap_profile.ts), or set DB_URL for a one-off connection`,
+    );
+    this.name = "ProfilesFileMissing";
+    this.path = path;
+  }
+}
+
 /** The profile used when `DB_PROFILE` is not set. */
 export const DEFAULT_PROFILE = "local";
 
@@ -43,10 +57,7 @@ export async function readToml(
   const resolved = await resolveFile(path);
   const read = await readResolved(resolved);
   if (read === undefined) {
-    throw new SkillError(
-      `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
-        `(or run bootstrap_profile.ts), or set DB_URL for a one-off connection`,
-    );
+    throw new ProfilesFileMissing(path);
   }
   await warnIfShared(resolved);
   let text = read;

@@ -13,7 +13,7 @@
  * @module
  */
 import { SkillError, UsageError } from "../core/errors.ts";
-import { CommitLostError, commitTransaction } from "./database.ts";
+import { CommitLostError, commitTransaction } from "./transactions.ts";
 import type { ConnectionTarget } from "./resolve.ts";
 import { PgServerError, type PgSession } from "./session.ts";
 import { loadSql } from "../sql/sql_files.ts";

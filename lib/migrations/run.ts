@@ -6,12 +6,8 @@
  * @module
  */
 import { SkillError } from "../core/errors.ts";
-import {
-  CommitLostError,
-  commitTransaction,
-  explainQueryError,
-  withSession,
-} from "../connection/database.ts";
+import { CommitLostError, commitTransaction } from "../connection/transactions.ts";
+import { explainQueryError, withSession } from "../connection/script_sessions.ts";
 import type { ObjectChange } from "../sql/ddl_objects.ts";
 import type { ParsedPending } from "./folder.ts";
 import type { ConnectionTarget } from "../connection/resolve.ts";
@@ -108,9 +104,7 @@ export function planMigrations(
       }
       if (statement.refusals.length) {
         throw new SkillError(
-          `${where} cannot be applied: ${
-            statement.refusals[0].replace(/run_sql\.ts/, "migration_apply.ts")
-          }; nothing was run`,
+          `${where} cannot be applied: ${statement.refusals[0]}; nothing was run`,
         );
       }
       if (!options.commit && statement.escapes.length) {

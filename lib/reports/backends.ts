@@ -8,7 +8,7 @@
 import { escapeControl } from "../core/text.ts";
 import { type OutputFormat } from "../output/render.ts";
 import { SkillError, UsageError } from "../core/errors.ts";
-import { withSession } from "../connection/database.ts";
+import { withSession } from "../connection/script_sessions.ts";
 import { printOutput, renderRows } from "../output/render.ts";
 import type { ConnectionTarget } from "../connection/resolve.ts";
 import { isPermissionDenied, type PgSession } from "../connection/session.ts";

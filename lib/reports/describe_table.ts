@@ -11,7 +11,7 @@
 import { closeMatches } from "../core/text.ts";
 import { type OutputFormat } from "../output/render.ts";
 import { SkillError } from "../core/errors.ts";
-import { withSession } from "../connection/database.ts";
+import { withSession } from "../connection/script_sessions.ts";
 import { renderReport, type ReportSection } from "../output/render.ts";
 import type { ConnectionTarget } from "../connection/resolve.ts";
 import { PgServerError, type PgSession } from "../connection/session.ts";

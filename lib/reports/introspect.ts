@@ -14,7 +14,7 @@
 import { closeMatches } from "../core/text.ts";
 import { escapeControl } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
-import { type SnapshotSessions, withSnapshotSessions } from "../connection/database.ts";
+import { type SnapshotSessions, withSnapshotSessions } from "../connection/script_sessions.ts";
 import type { OutputBuffer } from "../output/render.ts";
 import type { ConnectionTarget } from "../connection/resolve.ts";
 import { JsonText, stringifyJson } from "../connection/values.ts";

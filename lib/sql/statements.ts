@@ -462,7 +462,7 @@ function inspect(
       readOnlyRefusals.push("transaction control");
     } else {
       refusals.push(
-        "transaction control: run_sql.ts runs the statements in one transaction itself; " +
+        "transaction control: the skill runs the statements in a transaction itself; " +
           "remove BEGIN/COMMIT/ROLLBACK",
       );
     }

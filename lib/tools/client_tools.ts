@@ -10,7 +10,12 @@
 import { basename, join } from "node:path";
 import { note } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
-import { loadConfig, type LoadedConfig, updateTomlFile } from "../config/profiles_file.ts";
+import {
+  loadConfig,
+  type LoadedConfig,
+  ProfilesFileMissing,
+  updateTomlFile,
+} from "../config/profiles_file.ts";
 import { findProjectRoot, tomlPathFor } from "../config/project_root.ts";
 import { asTable } from "../config/toml_edit.ts";
 import { checkUserOptions, type ConnectionTarget, type SslMode } from "../connection/resolve.ts";
@@ -177,7 +182,7 @@ async function projectConfig(writable: boolean): Promise<LoadedConfig | undefine
     // A one-off DB_URL needs no TOML; with a profile, resolveTarget has
     // already reported any problem with the file.
     if (!writable) return undefined;
-    if (error instanceof SkillError && /^No postgres\.toml/.test(error.message)) return undefined;
+    if (error instanceof ProfilesFileMissing) return undefined;
     throw error;
   }
 }
