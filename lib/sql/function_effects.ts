@@ -4,7 +4,7 @@
  * transaction, or reach past what it can see: what a read-only run refuses and
  * a rolled-back check must not run. Names are exact function names, reviewed
  * one by one against the catalogs of PostgreSQL 13 to 18
- * (tests/function_effects_test.ts reads `pg_proc` of each major and fails on a
+ * (tests/integration/function_effects_test.ts reads `pg_proc` of each major and fails on a
  * volatile function in neither list, on a function that runs SQL text and is
  * not classed as such, and on a listed name that no major has).
  *

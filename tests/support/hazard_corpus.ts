@@ -1,7 +1,7 @@
 /**
  * The migration hazards' corpus: statements that trigger each rule, safe
  * forms that trigger none, and the tables they run against. Shared by
- * tests/migration_hazards_test.ts and dev/squawk_compare.ts.
+ * tests/integration/migration_hazards_test.ts and dev/squawk_compare.ts.
  */
 
 /** Set first in every case but the one about it, so that only the rule under test shows. */
