@@ -9,6 +9,7 @@ import { EXIT_OK, UsageError } from "../core/errors.ts";
 import { escapeControl } from "../core/text.ts";
 import { parseLimit } from "../core/numbers.ts";
 import { checkProfileName } from "../config/profile_name.ts";
+import { useConnectionFlags } from "../connection/resolve.ts";
 import type { OutputFormat } from "../output/render.ts";
 
 /** One option a script accepts, in the shape `node:util` parseArgs takes. */
@@ -81,23 +82,6 @@ const CONNECTION_USAGE: Record<keyof typeof CONNECTION_OPTIONS, string> = {
     "                    credentials (the profile's, or DB_URL's)",
 };
 
-/** What the command line said about the connection, for `resolveTarget`. */
-export interface ConnectionFlags {
-  profile?: string;
-  database?: string;
-}
-
-let connectionChoice: ConnectionFlags = {};
-
-/**
- * The `--profile` and `--database` that {@linkcode parseCli} read (checked
- * already), or none. Kept here, once per process, so that every script's
- * `resolveTarget` call honours them without passing them along.
- */
-export function connectionFlags(): ConnectionFlags {
-  return { ...connectionChoice };
-}
-
 /** The longest database name PostgreSQL keeps (NAMEDATALEN - 1 bytes); it cuts longer ones. */
 const MAX_NAME_BYTES = 63;
 
@@ -116,7 +100,7 @@ function recordConnectionFlags(values: RawValues): void {
       );
     }
   }
-  connectionChoice = { profile, database };
+  useConnectionFlags({ profile, database });
 }
 
 /** The `--help` text: the script's own, with the connection flags it does not list itself. */

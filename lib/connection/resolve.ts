@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { connectionFlags } from "../cli/args.ts";
 import { checkProfileName } from "../config/profile_name.ts";
 import { SkillError, UsageError } from "../core/errors.ts";
 import {
@@ -344,6 +343,23 @@ function envInteger(name: string, options: { min: number }): number | undefined 
   return Number(text);
 }
 
+/** What the command line said about the connection: `--profile` and `--database`. */
+export interface ConnectionFlags {
+  profile?: string;
+  database?: string;
+}
+
+let connectionFlags: ConnectionFlags = {};
+
+/**
+ * The `--profile` and `--database` that the command line gave (checked
+ * already), for every {@linkcode resolveTarget} of this process: kept here,
+ * once per process, so that no script's call can leave them out.
+ */
+export function useConnectionFlags(flags: ConnectionFlags): void {
+  connectionFlags = { ...flags };
+}
+
 /** Options for {@linkcode resolveTarget}. */
 export interface ResolveOptions {
   /** The environment variable holding a one-off URL (default `DB_URL`). */
@@ -444,7 +460,7 @@ export function sessionParameters(
  * with the same credentials.
  */
 export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
-  const flags = connectionFlags();
+  const flags = { ...connectionFlags };
   const named = options.profile ?? flags.profile;
   const database = options.database ?? flags.database;
   const urlVariable = options.urlVariable ?? "DB_URL";

@@ -1,0 +1,73 @@
+/**
+ * The layers of lib/ as ARCHITECTURE.md draws them, checked on the source: each
+ * folder imports only the folders below it, and the terminal (prompts, exit)
+ * stays in lib/cli.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const LIB = new URL("../../lib/", import.meta.url).pathname;
+
+/** What each folder of lib/ may import, besides itself (ARCHITECTURE.md). */
+const MAY_IMPORT: Record<string, string[]> = {
+  core: [],
+  config: ["core"],
+  sql: ["core"],
+  connection: ["core", "config", "sql"],
+  output: ["core", "connection"],
+  migrations: ["core", "config", "sql", "connection"],
+  reports: ["core", "sql", "connection", "output"],
+  tools: ["core", "config", "sql", "connection"],
+  setup: ["core", "config", "connection", "migrations", "tools"],
+  cli: ["core", "config", "connection", "output", "tools"],
+};
+
+function modules(): { folder: string; file: string; text: string }[] {
+  const found = [];
+  for (const folder of Deno.readDirSync(LIB)) {
+    assert.ok(folder.isDirectory, `lib/${folder.name} is a file; lib/ holds only layer folders`);
+    for (const file of Deno.readDirSync(join(LIB, folder.name))) {
+      if (!file.name.endsWith(".ts")) continue;
+      const path = join(LIB, folder.name, file.name);
+      found.push({ folder: folder.name, file: file.name, text: Deno.readTextFileSync(path) });
+    }
+  }
+  return found;
+}
+
+Deno.test("every folder of lib/ is a layer of ARCHITECTURE.md, and it names them all", () => {
+  const folders = [...Deno.readDirSync(LIB)].map((entry) => entry.name).sort();
+  assert.deepEqual(folders, Object.keys(MAY_IMPORT).sort());
+  const architecture = Deno.readTextFileSync(new URL("../../ARCHITECTURE.md", import.meta.url));
+  for (const folder of folders) {
+    assert.match(architecture, new RegExp("`lib/" + folder + "/`"), `lib/${folder}/ undocumented`);
+  }
+});
+
+Deno.test("each lib/ module imports only the layers below its own", () => {
+  const wrong: string[] = [];
+  for (const { folder, file, text } of modules()) {
+    const imports = text.matchAll(/(?:from|import\()\s*"\.\.\/([a-z_]+)\/[a-z_]+\.ts"/g);
+    for (const [, used] of imports) {
+      if (!MAY_IMPORT[folder].includes(used)) wrong.push(`lib/${folder}/${file} -> lib/${used}/`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("only lib/cli/ asks on the terminal or ends the process", () => {
+  const wrong: string[] = [];
+  for (const { folder, file, text } of modules()) {
+    if (folder === "cli") continue;
+    if (/\bDeno\.exit\(/.test(text)) wrong.push(`lib/${folder}/${file}: Deno.exit`);
+    if (/\bDeno\.stdin\b/.test(text)) wrong.push(`lib/${folder}/${file}: reads stdin`);
+    if (/from "\.\.\/cli\//.test(text)) wrong.push(`lib/${folder}/${file}: imports lib/cli/`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("every lib/ module says what it is for (@module)", () => {
+  const missing = modules().filter(({ text }) => !/@module/.test(text))
+    .map(({ folder, file }) => `lib/${folder}/${file}`);
+  assert.deepEqual(missing, []);
+});
