@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "../support/cluster.ts";
 import { pgbouncerPath, startPgBouncer } from "../support/pgbouncer.ts";
-import { activeSession } from "../support/wait.ts";
+import { activeSession, waitFor } from "../support/wait.ts";
+import { startProxy } from "../support/proxy.ts";
 import {
   baseEnv,
   isOneLineError,
@@ -374,6 +375,34 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
         /run_sql_interrupted ERROR: {2}canceling statement due to user request/,
       );
     });
+
+    await t.step(
+      "a second Ctrl-C, while the cancel cannot reach the server, closes the connection",
+      async () => {
+        // Cancel requests come on a connection of their own: the proxy refuses those.
+        const proxy = startProxy(cluster);
+        try {
+          const running = await spawnSkillScript("run_sql.ts", ["select pg_sleep(60)"], {
+            env: { DB_URL: proxy.url(), DB_APPLICATION_NAME: "run_sql_abandoned" },
+          });
+          await activeSession(cluster, "run_sql_abandoned", "pg_sleep");
+          proxy.refuseNew(true);
+          running.child.kill("SIGINT");
+          // The first Ctrl-C's cancel request was turned away: the statement still runs.
+          await waitFor(async () => proxy.refused() > 0, "the cancel request refused");
+          running.child.kill("SIGINT");
+          const result = await running.result;
+          assert.equal(result.code, 130, result.stderr);
+          assert.match(
+            result.stderr,
+            /^run_sql: Interrupted twice: the connection was closed without waiting for the server, so whether the statement took effect is unknown/,
+          );
+          assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+        } finally {
+          await proxy.stop();
+        }
+      },
+    );
   } finally {
     await cluster.stop();
   }

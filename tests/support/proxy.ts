@@ -41,6 +41,8 @@ export interface Proxy {
   refuseAfterStrike(refuse: boolean): void;
   /** How many times the fault struck. */
   struck(): number;
+  /** How many connections were refused. */
+  refused(): number;
   /** Stops listening and closes every connection. */
   stop(): Promise<void>;
 }
@@ -52,6 +54,7 @@ export function startProxy(cluster: Cluster): Proxy {
   let fault: ProxyFault = "none";
   let refuse = false;
   let struck = 0;
+  let refused = 0;
   let refuseAfter = false;
   const strike = () => {
     struck++;
@@ -70,7 +73,10 @@ export function startProxy(cluster: Cluster): Proxy {
   };
 
   const serve = async (client: Deno.Conn) => {
-    if (refuse) return closeAll(client);
+    if (refuse) {
+      refused++;
+      return closeAll(client);
+    }
     const server = await Deno.connect({ hostname: cluster.host, port: cluster.port });
     open.add(client);
     open.add(server);
@@ -136,6 +142,7 @@ export function startProxy(cluster: Cluster): Proxy {
     refuseNew: (next) => refuse = next,
     refuseAfterStrike: (next) => refuseAfter = next,
     struck: () => struck,
+    refused: () => refused,
     stop: () => {
       listener.close();
       closeAll(...open);
