@@ -42,7 +42,7 @@ await runScript("data_dump", async () => {
   const file = resolveUserPath(positionals[0] ?? defaultDumpName("data", target.profile ?? "url"));
   printOutput(
     renderRecord({
-      ...await dumpToFile(target, { kind: "data", file, tools: await findClientTools(target) }),
+      ...await dumpToFile(target, { kind: "data", file, tools: () => findClientTools(target) }),
     }, format),
   );
 });

@@ -3,6 +3,7 @@
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { likePattern } from "../lib/sql/like_pattern.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
@@ -75,16 +76,6 @@ Example:
   ./scripts/find_objects.ts "sales.*" --kind table
   ./scripts/find_objects.ts orders_customer_id_fkey --kind constraint`;
 
-/**
- * Text as an ILIKE pattern: literal, with * and ? as wildcards; found anywhere
- * unless it has a wildcard or `whole` says it must match the whole name.
- */
-function likePattern(text: string, whole = false): string {
-  const literal = text.replace(/[\\%_]/g, (c) => `\\${c}`);
-  if (!/[*?]/.test(text)) return whole ? literal : `%${literal}%`;
-  return literal.replaceAll("*", "%").replaceAll("?", "_");
-}
-
 await runScript("find_objects", async () => {
   const { positionals, values, format, limit } = parseCli({
     name: "find_objects",
@@ -121,7 +112,7 @@ await runScript("find_objects", async () => {
       kinds,
       name.replace(/[*?]/g, ""),
       limit,
-      schema === null ? null : likePattern(schema, true),
+      schema === null ? null : likePattern(schema, { match: "whole" }),
       partitions,
     ]);
   const result = await find(values.partitions === true);

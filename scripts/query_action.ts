@@ -7,6 +7,7 @@ import { askLine, canAsk, confirmAction } from "../lib/cli/prompt.ts";
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { likePattern } from "../lib/sql/like_pattern.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   type BackendInfo,
@@ -25,8 +26,8 @@ const usage =
   `Usage: query_action.ts <cancel|terminate> [limit | --limit N] --query "<text>" [--user NAME] [--pid PID]... [--json | --csv]
 
 Lists the non-idle sessions (not this one) whose query matches <text>, case-
-insensitively: text without % or _ matches anywhere in the query; with them it
-is an ILIKE pattern. --user keeps only that user's sessions.
+insensitively, anywhere in it: * matches any characters and ? any one, as in
+find_objects.ts; % and _ are literal. --user keeps only that user's sessions.
 
 On a terminal: shows the matches, asks which PIDs to act on ("all" for every
 one), asks you to type YES, acts, and reports each PID's result.
@@ -36,7 +37,7 @@ nothing is signalled. Each result is reported truthfully: signalled,
 terminated, already gone, not permitted (exit 1 unless all were signalled).
 
 Options:
-  --query TEXT   the query text or ILIKE pattern to look for (required)
+  --query TEXT   the query text to look for, or a pattern with * and ? (required)
   --user NAME    only sessions of this user
   --limit N      at most N matches, the same as [limit] (default 50, at most
                  10000); a last line says when more matched
@@ -48,11 +49,6 @@ Options:
 
 Example:
   ./scripts/query_action.ts cancel --query "select * from events"`;
-
-/** A pattern without wildcards is a contains match; backslashes stay literal. */
-function likePattern(text: string): string {
-  return /[%_]/.test(text) ? text : `%${text.replaceAll("\\", "\\\\")}%`;
-}
 
 await runScript("query_action", async () => {
   const { positionals, values, format, limit } = parseCli({
@@ -78,7 +74,7 @@ await runScript("query_action", async () => {
 
   const outcomes = await withSession(await resolveTarget(), async (session) => {
     const matches = await session.query(await loadSql("query_action_matches"), [
-      likePattern(text),
+      likePattern(text, { match: "anywhere" }),
       user,
       limit,
     ]);

@@ -47,7 +47,7 @@ await runScript("schema_dump", async () => {
     ...await dumpToFile(target, {
       kind: "schema",
       file,
-      tools: await findClientTools(target),
+      tools: () => findClientTools(target),
     }),
   }, format));
 });

@@ -256,7 +256,7 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
     });
 
     await t.step("query_action without a terminal or --pid only lists", async () => {
-      // Text without % or _ matches anywhere; with them it is an ILIKE pattern.
+      // Found anywhere in the query; * and ? are wildcards, % and _ literal.
       const result = await runSkillScript("query_action.ts", [
         "cancel",
         "--query",
@@ -267,23 +267,43 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       const pattern = await runSkillScript("query_action.ts", [
         "cancel",
         "--query",
-        "select pg_sleep(60)%",
+        "select pg_sleep(60)*",
         "--json",
       ], { env });
       assert.deepEqual(listRows(JSON.parse(pattern.stdout)).map((r: { pid: number }) => r.pid), [
         sleeper.backendPid,
       ]);
-      const anchored = await runSkillScript("query_action.ts", [
+      const wildcard = await runSkillScript("query_action.ts", [
         "cancel",
         "--query",
-        "pg_sleep(60)",
+        "pg?sleep(6*)",
         "--json",
       ], { env });
       assert.deepEqual(
-        listRows(JSON.parse(anchored.stdout)),
-        [],
-        "a pattern with _ matches the whole query",
+        listRows(JSON.parse(wildcard.stdout)).map((r: { pid: number }) => r.pid),
+        [sleeper.backendPid],
+        "? and * are wildcards",
       );
+      for (const literal of ["pg_sleep(60)", "PG_SLEEP"]) {
+        const found = await runSkillScript("query_action.ts", [
+          "cancel",
+          "--query",
+          literal,
+          "--json",
+        ], { env });
+        assert.deepEqual(
+          listRows(JSON.parse(found.stdout)).map((r: { pid: number }) => r.pid),
+          [sleeper.backendPid],
+          `${literal}: _ is literal, the text found anywhere`,
+        );
+      }
+      const underscore = await runSkillScript("query_action.ts", [
+        "cancel",
+        "--query",
+        "pgxsleep",
+        "--json",
+      ], { env });
+      assert.deepEqual(listRows(JSON.parse(underscore.stdout)), [], "no _ wildcard");
       const rows = listRows(JSON.parse(result.stdout));
       assert.deepEqual(rows.map((r: { pid: number }) => r.pid), [sleeper.backendPid]);
       assert.match(result.stderr, /nothing was signalled; to cancel, pass the PIDs with --pid/);
