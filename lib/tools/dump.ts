@@ -96,10 +96,15 @@ async function prepare(
  */
 export async function dumpToFile(
   target: ConnectionTarget,
-  { kind, file, tools }: { kind: DumpKind; file: string; tools: ClientTools },
+  { kind, file, tools }: {
+    kind: DumpKind;
+    file: string;
+    /** Finds the client tools; called once the file is known to be one the dump may replace. */
+    tools: () => Promise<ClientTools>;
+  },
 ): Promise<DumpReport> {
   const destination = await replaceableTarget(file);
-  const { probe, path, env } = await prepare(target, "pg_dump", tools);
+  const { probe, path, env } = await prepare(target, "pg_dump", await tools());
   const plain = isPlainSql(file);
   const started = performance.now();
   await replaceFile(destination, async ({ file: temp }) => {
