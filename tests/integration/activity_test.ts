@@ -86,7 +86,13 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       );
       return Number(row.n) >= 2;
     }, "two sessions waiting on locks");
-    await new Promise((r) => setTimeout(r, 1200)); // let the sleeper age past 1 s
+    await waitFor(async () => {
+      const [row] = await cluster.sql(
+        "select count(*)::int as n from pg_stat_activity where query like '%/* sleeper */' " +
+          "and now() - query_start > interval '1.1 s'",
+      );
+      return Number(row.n) === 1;
+    }, "the sleeper running for over a second");
 
     await t.step(
       "activity_overview: active, waiting and idle-in-transaction sessions",

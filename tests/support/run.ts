@@ -203,12 +203,15 @@ export function isOneLineError(stderr: string): boolean {
 
 /**
  * Runs a shell command on a real pseudo-terminal (util-linux `script`), typing
- * `input` into it; returns the exit status and everything the terminal showed.
+ * `input` into it once the terminal shows a question (its last text ends in `?`, `:` or `]`,
+ * or `prompt`), as a person would; returns the exit status and everything the
+ * terminal showed.
  */
 export async function runInTerminal(
   command: string,
   input: string,
   env: Record<string, string>,
+  { prompt = /[?:\]] ?$/ }: { prompt?: RegExp } = {},
 ): Promise<{ code: number; output: string }> {
   const child = new Deno.Command("script", {
     args: ["-qefc", command, "/dev/null"],
@@ -218,14 +221,26 @@ export async function runInTerminal(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const writer = child.stdin.getWriter();
-  // Give the program time to ask before the answer arrives, as a person would.
-  await new Promise((r) => setTimeout(r, 1500));
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const out = await child.output();
   const decoder = new TextDecoder();
-  return { code: out.code, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  let shown = "";
+  let asked = false;
+  const answer = async () => {
+    asked = true;
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    shown += decoder.decode(value, { stream: true });
+    if (!asked && prompt.test(shown)) await answer();
+  }
+  if (!asked) await child.stdin.close().catch(() => {});
+  const { code } = await child.status;
+  return { code, output: shown + await stderr };
 }
 
 /**
