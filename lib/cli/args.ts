@@ -14,8 +14,11 @@ import type { OutputFormat } from "../output/render.ts";
 
 /** One option a script accepts, in the shape `node:util` parseArgs takes. */
 export interface OptionSpec {
+  /** Whether the option takes a value ("string") or is a flag ("boolean"). */
   type: "string" | "boolean";
+  /** The one-letter alias, without its "-"; absent when the option has none. */
   short?: string;
+  /** The option may repeat, and its value is then the list of every occurrence. */
   multiple?: boolean;
 }
 
@@ -122,8 +125,11 @@ function helpText(spec: ScriptSpec<Record<string, OptionSpec>>): string {
 
 /** The parsed command line, typed by the options the script declared. */
 export interface ParsedCli<O extends Record<string, OptionSpec> = Record<never, OptionSpec>> {
+  /** The options given, by name; one not given is absent. */
   values: OptionValues<O>;
+  /** The arguments that are not options, in order, without the limit when it was one of them. */
   positionals: string[];
+  /** The output format asked for: "table" unless `--json` or `--csv` was given. */
   format: OutputFormat;
   /** The limit of a script whose spec has `limit` (0 for one without). */
   limit: number;

@@ -21,6 +21,7 @@ export const SCHEMA_VERSION = 1;
 export class ProfilesFileMissing extends SkillError {
   /** Where the file was looked for. */
   readonly path: string;
+  /** The error for a profiles file missing at `path`, saying how to create one. */
   constructor(path: string) {
     super(
       `No postgres.toml at "${path}"; copy postgres.toml.example there ` +
@@ -36,8 +37,11 @@ export const DEFAULT_PROFILE = "local";
 
 /** A loaded, validated `postgres.toml`. */
 export interface LoadedConfig {
+  /** The file's path, as it was given to {@linkcode loadConfig}. */
   path: string;
+  /** The file's text, without a leading byte order mark. */
   text: string;
+  /** The parsed TOML document. */
   data: TomlTable;
 }
 
@@ -153,15 +157,28 @@ function typeName(value: unknown): string {
 
 /** The settings of one profile after `[database]` defaults are applied. */
 export interface ProfileSettings {
+  /** The server's host name or address, or a Unix-socket folder. */
   host?: string;
+  /** The server's TCP port, 1 to 65535. */
   port?: number;
+  /** The role to connect as. */
   user?: string;
+  /** The user's password; without it `PGPASSWORD` or `~/.pgpass` is used. */
   password?: string;
+  /** The database to connect to. */
   database?: string;
+  /**
+   * True requires SSL; false connects without it, retrying once with SSL when
+   * the server demands it. Other libpq modes go in `url`.
+   */
   sslmode?: boolean;
+  /** A `postgresql://` URL whose parts override the keys above. */
   url?: string;
+  /** The name of the project the database belongs to, for people reading the file. */
   project?: string;
+  /** A line saying what the database is, for people reading the file. */
   description?: string;
+  /** The profile's migrations folder; a relative path resolves from the project root. */
   migrations_path?: string;
   /** The role for read-only work (see {@linkcode READER_KEYS}). */
   readonly_user?: string;

@@ -13,7 +13,9 @@ import { asTable, type TomlEdit, type TomlTable } from "./toml_edit.ts";
 export interface MigrationPlan {
   /** The version the file is at (0 when it has no schema_version). */
   fromVersion: number;
+  /** The edits that make the file schema 1, in the order they apply; empty when it is already. */
   edits: TomlEdit[];
+  /** One line for people per change, such as `[database.local]: sslmode "on" -> true`. */
   changes: string[];
 }
 

@@ -20,7 +20,12 @@ export function skillRoot(): string {
 
 /** The project root and how it was found. */
 export interface ProjectRoot {
+  /** The root's absolute path. */
   path: string;
+  /**
+   * What named it: an environment variable, the git top level, the working
+   * directory, or the project holding the installed skill.
+   */
   source: "DB_PROJECT_ROOT" | "PROJECT_ROOT" | "git" | "cwd" | "skill folder";
 }
 

@@ -44,6 +44,7 @@ import { loadDecoders } from "./values.ts";
 
 /** An open session and what was decided to open it. */
 export interface OpenedSession {
+  /** The session, connected and ready for queries. */
   session: PgSession;
   /** True when the session runs over SSL. */
   ssl: boolean;

@@ -57,10 +57,18 @@ export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 export interface ConnectionTarget {
   /** Host name, IP address, or a Unix-socket folder (starts with `/`). */
   host: string;
+  /** The server's TCP port (5432 unless the settings name another). */
   port: number;
+  /** The role the session connects as. */
   user: string;
+  /**
+   * The role's password: the settings', else `PGPASSWORD`, else a matching
+   * line of the passfile; absent when none of them has one.
+   */
   password?: string;
+  /** The database the session connects to. */
   database: string;
+  /** The SSL mode the connection uses; always `disable` over a Unix socket. */
   sslmode: SslMode;
   /**
    * True for a TOML profile with `sslmode = false`: if the server demands SSL,
@@ -73,6 +81,7 @@ export interface ConnectionTarget {
   hostaddr?: string;
   /** Client certificate file (PEM) and its private key file. */
   sslcert?: string;
+  /** The private key file of `sslcert`. */
   sslkey?: string;
   /** libpq's channel_binding (default `prefer`). */
   channelBinding?: ChannelBinding;
@@ -88,8 +97,11 @@ export interface ConnectionTarget {
   source: "DB_URL" | "toml";
   /** The environment variable a URL came from (DB_URL, DB_URL_A ...). */
   urlVariable?: string;
+  /** The name of the profile the settings came from; absent for a URL. */
   profile?: string;
+  /** The path of the `postgres.toml` that holds the profile; absent for a URL. */
   tomlPath?: string;
+  /** The project root the profile was found under; absent for a URL. */
   projectRoot?: string;
   /**
    * Set when the session connects as the profile's reader role instead of its
@@ -110,11 +122,17 @@ export interface ReaderUse {
 
 /** The parts of a `postgresql://` URL. */
 export interface ParsedUrl {
+  /** The host, from the authority or `?host=`; absent when the URL names none. */
   host?: string;
+  /** The port, from the authority or `?port=`; absent when the URL names none. */
   port?: number;
+  /** The user, from the userinfo or `?user=`; absent when the URL names none. */
   user?: string;
+  /** The password, from the userinfo or `?password=`; absent when the URL gives none. */
   password?: string;
+  /** The database, from the path or `?dbname=`; absent when the URL names none. */
   database?: string;
+  /** The query parameters by libpq name, percent-decoded. */
   params: Record<string, string>;
 }
 
@@ -345,7 +363,9 @@ function envInteger(name: string, options: { min: number }): number | undefined 
 
 /** What the command line said about the connection: `--profile` and `--database`. */
 export interface ConnectionFlags {
+  /** The value of `--profile`; absent when not given. */
   profile?: string;
+  /** The value of `--database`; absent when not given. */
   database?: string;
 }
 

@@ -114,7 +114,9 @@ export async function querySqlFile(
 
 /** One query of a report: the `sql/` file and its bound parameters. */
 export interface SqlFileQuery {
+  /** The file's name in `sql/`, without `.sql`, as {@linkcode loadSql} takes it. */
   name: string;
+  /** The values bound to `$1`, `$2` ..., in order. */
   params: unknown[];
 }
 

@@ -34,10 +34,13 @@ export class PgServerError extends Error {
   readonly code: string;
   /** ERROR, FATAL or PANIC (never translated). */
   readonly severity: string;
+  /** The server's DETAIL line, when it gave one. */
   readonly detail?: string;
+  /** The server's HINT line, when it gave one. */
   readonly hint?: string;
   /** 1-based character position in the statement, when the server gave one. */
   readonly position?: number;
+  /** The error for what npm:pg received from the server; a missing code reads as XX000. */
   constructor(error: pg.DatabaseError) {
     super(error.message);
     this.name = "PgServerError";
@@ -56,6 +59,7 @@ export function isPermissionDenied(error: unknown): boolean {
 
 /** The connection broke while a statement ran, without a word from the server. */
 export class ConnectionLostError extends Error {
+  /** The error for a connection that broke with `cause`, whose message it quotes. */
   constructor(cause: unknown) {
     super(`the connection was lost (${cause instanceof Error ? cause.message : String(cause)})`);
     this.name = "ConnectionLostError";
@@ -70,6 +74,7 @@ export class ConnectionLostError extends Error {
 export class NoAnswerError extends ConnectionLostError {
   /** The limit that passed, in milliseconds. */
   readonly limitMs: number;
+  /** The error for a server silent for `limitMs` milliseconds. */
   constructor(limitMs: number) {
     super(`no answer from the server for ${limitMs / 1000} s`);
     this.name = "NoAnswerError";
@@ -91,6 +96,7 @@ export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
 
 /** A pinned setting is no longer what the skill's parser assumed: nothing more is sent. */
 export class UnpinnedSettingError extends SkillError {
+  /** The error for pinned setting `name` now at `value` (undefined: no longer reported). */
   constructor(name: string, value: string | undefined) {
     super(
       `The session's ${name} is ${value === undefined ? "not reported" : `"${value}"`}, not "${
@@ -125,7 +131,9 @@ export interface Column {
 
 /** The whole result of one statement. */
 export interface QueryResult {
+  /** The result's columns, in the server's order; empty for a statement that returns none. */
   columns: Column[];
+  /** The rows, in the order the server sent them, each keyed by {@linkcode Column.key}. */
   rows: Record<string, unknown>[];
   /** The command tag, e.g. `SELECT 3` or `INSERT 0 1`. */
   command: string;
@@ -133,13 +141,17 @@ export interface QueryResult {
 
 /** What a finished streamed statement reports besides its rows. */
 export interface QueryOutcome {
+  /** The result's columns, in the server's order. */
   columns: Column[];
+  /** The command tag, e.g. `SELECT 3`. */
   command: string;
 }
 
 /** A notice the server sent while a statement ran (NOTICE, WARNING ...). */
 export interface Notice {
+  /** The level the server gave it, such as NOTICE or WARNING. */
   severity: string;
+  /** The notice's text. */
   message: string;
 }
 
@@ -156,7 +168,9 @@ export interface PooledSettings {
 
 /** One batch of a statement's rows, with the columns. */
 export interface RowBatch {
+  /** The statement's columns, the same in every batch; empty when it returns none. */
   columns: Column[];
+  /** The rows of this batch, each keyed by {@linkcode Column.key}. */
   rows: Record<string, unknown>[];
 }
 
@@ -164,6 +178,7 @@ export interface RowBatch {
 export interface CancelAddress {
   /** Host name, IP address or Unix-socket folder. */
   host: string;
+  /** The TCP port, or the number in the socket file's name for a Unix socket. */
   port: number;
 }
 
@@ -720,12 +735,16 @@ interface ExtendedConnection {
 
 /** The parts of pg's (untyped) Connection this module uses. */
 export interface PgConnection {
+  /** The socket the protocol runs on. */
   stream: {
     destroy(): void;
     on(event: string, listener: (data: Uint8Array) => void): void;
     once(event: string, listener: (data: Uint8Array) => void): void;
   };
+  /** Calls `listener` for each protocol message named `event` (`parameterStatus` ...). */
   on(event: string, listener: (...args: never[]) => void): void;
+  /** Opens the socket: a TCP port and host, or the path of a Unix socket file. */
   connect(port: number | string, host?: string): void;
+  /** Sends a cancel request for the backend with this process id and secret key. */
   cancel(processID: number, secretKey: number): void;
 }

@@ -24,7 +24,9 @@ export interface CommitOutcome {
  * transaction had changed nothing). The message says which, and how to check.
  */
 export class CommitLostError extends SkillError {
+  /** What the server records of the transaction since (see above). */
   readonly outcome: "aborted" | "unknown" | "empty";
+  /** The error for a lost COMMIT whose transaction ended as `outcome`, told in `message`. */
   constructor(outcome: CommitLostError["outcome"], message: string) {
     super(message);
     this.name = "CommitLostError";

@@ -32,6 +32,7 @@ import type { parse as parseArray } from "postgres-array";
 export class ExactNumber {
   /** The server's text, e.g. `9007199254740993` or `1.50`. */
   readonly text: string;
+  /** The number the server wrote as `text`, which is kept as it is. */
   constructor(text: string) {
     this.text = text;
   }
@@ -62,6 +63,7 @@ export function isNumeric(value: unknown): boolean {
 export class JsonText {
   /** The server's text, e.g. `{"a":1,"a":2}` (json) or `{"a": 2}` (jsonb). */
   readonly text: string;
+  /** The json or jsonb value the server wrote as `text`, which is kept unparsed. */
   constructor(text: string) {
     this.text = text;
   }

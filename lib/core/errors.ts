@@ -16,6 +16,7 @@ export const EXIT_USAGE = 2;
 export class SkillError extends Error {
   /** The exit status this error ends the script with. */
   readonly exitCode: number;
+  /** An error shown as `message`, ending the script with `exitCode` (1 unless given). */
   constructor(message: string, exitCode: number = EXIT_FAILURE) {
     super(message);
     this.name = "SkillError";
@@ -25,6 +26,7 @@ export class SkillError extends Error {
 
 /** A wrong invocation (bad flag, argument or environment value): exit status 2. */
 export class UsageError extends SkillError {
+  /** A usage error shown as `message`, ending the script with exit status 2. */
   constructor(message: string) {
     super(message, EXIT_USAGE);
     this.name = "UsageError";

@@ -46,7 +46,9 @@ export interface TableLock {
   table: string;
   /** Its schema as written (null: none written) and its name, unsplit. */
   schema: string | null;
+  /** The table's name as written, without its schema. */
   name: string;
+  /** The mode of the lock the statement takes on it. */
   lock: LockMode;
 }
 
@@ -56,6 +58,7 @@ export interface Hazard {
   rule: string;
   /** The statement's 1-based position in its file, and the line it starts on. */
   statement: number;
+  /** The 1-based line of its file that the statement starts on. */
   line: number;
   /** The table concerned, as written, if any. */
   table: string | null;
@@ -433,8 +436,10 @@ function typeChangeKeepsRows(
 }
 
 /** What a rule speaks of: the table, the column, the tables held before, a caveat. */
-interface RuleSubject {
+export interface RuleSubject {
+  /** The table, as written; empty when the statement does not name it (DROP INDEX). */
   table: string;
+  /** The column, as written, for a rule about one column. */
   column?: string;
   /** The tables whose locks the transaction already holds (locks-held-together). */
   held?: string[];
@@ -443,8 +448,10 @@ interface RuleSubject {
 }
 
 /** What a rule says: its effect and safe form for one table (and column). */
-interface RuleText {
+export interface RuleText {
+  /** What the statement does to the database in use. */
   effect: string;
+  /** The safe form, with its steps. */
   safe: string;
 }
 

@@ -41,7 +41,9 @@ export interface MigrationStatement {
 export interface MigrationStep {
   /** 1-based. */
   index: number;
+  /** True for a step of one statement that runs outside a transaction block. */
   alone: boolean;
+  /** The step's statements, in file order; exactly one when `alone`. */
   statements: MigrationStatement[];
 }
 
@@ -265,13 +267,20 @@ export interface TableReport {
   table: string;
   /** False for a table the run itself makes. */
   existed: boolean;
+  /**
+   * Its total size (the table, its indexes and TOAST) as pg_size_pretty writes
+   * it; null for a table that did not exist.
+   */
   size: string | null;
+  /** The same size in bytes; null for a table that did not exist. */
   size_bytes: number | null;
+  /** The planner's estimate of its rows; null when never counted or it did not exist. */
   estimated_rows: number | null;
   /** For a partitioned table: its leaf partitions, each locked as it is. */
   partitions: number | null;
   /** Other sessions holding a lock on it just before the run, and waiting for one. */
   sessions_holding: number;
+  /** Other sessions waiting for a lock on it just before the run. */
   sessions_waiting: number;
   /** Seconds the oldest of those holders had been in its transaction. */
   oldest_holder_seconds: number | null;
@@ -788,6 +797,7 @@ function tableReports(
 
 /** Whether a pending file's objects are in a database, read from its catalog. */
 export interface AppliedState {
+  /** The pending file's name. */
   file: string;
   /**
    * `applied`: every object the file creates, renames or drops is as it
@@ -948,6 +958,7 @@ function tellingExpectations(
 
 /** The applied state of the pending files on one profile's database, or why it could not be read. */
 export interface ProfileApplied {
+  /** The profile's name, or `DB_URL` for the database that variable names. */
   profile: string;
   /** Each file's state; absent when the database could not be read. */
   files?: AppliedState[];

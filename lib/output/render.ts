@@ -23,6 +23,7 @@ export type OutputFormat = "table" | "json" | "csv";
 export interface Rows {
   /** The key of each column in the rows, in order. */
   columns: string[];
+  /** The rows, each a record keyed by the column keys. */
   rows: Record<string, unknown>[];
   /** Column headings for the table and CSV when they differ from the keys (repeated names). */
   labels?: string[];
@@ -212,7 +213,9 @@ function listFooter(list: List): string {
 
 /** A titled table of a {@linkcode renderReport}, with an optional line after it. */
 export interface ReportSection {
+  /** The heading shown before the table, followed by the count. */
   title: string;
+  /** The table's rows; a section without rows is left out. */
   rows: Rows;
   /** How many there are in all, when `rows` holds only the first of them (the title says it). */
   total?: number;
@@ -390,6 +393,7 @@ export type StreamFormat = OutputFormat | "ndjson";
 
 /** What one streamed statement produced. */
 export interface StatementOutcome {
+  /** The statement's command tag, e.g. `SELECT 3` or `UPDATE 2`. */
   command: string;
   /** Rows returned (all of them, also those the table left out). */
   rows: number;
@@ -413,6 +417,11 @@ export class ResultStream {
   /** Writes one row of the current statement as JSON (--json, --ndjson). */
   #rowJson: (row: Record<string, unknown>) => string = stringifyJson;
 
+  /**
+   * A stream writing in `format`, keeping at most `options.maxRows` rows of a
+   * statement (0: all); `options.prologue` holds keys that the JSON document
+   * carries before its `results`.
+   */
   constructor(
     format: StreamFormat,
     options: { maxRows: number; prologue?: Record<string, unknown> },

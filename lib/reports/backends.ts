@@ -19,19 +19,27 @@ export type SignalAction = "cancel" | "terminate";
 
 /** A session as pg_stat_activity shows it. */
 export interface BackendInfo {
+  /** The server process id of the session. */
   pid: number;
+  /** The role it is logged in as; null for a process that has none. */
   user: string | null;
+  /** The database it is connected to; null for a process connected to none. */
   database: string | null;
   /** `client backend`, `checkpointer` ...; null when the caller may not see it. */
   backend_type: string | null;
+  /** `active`, `idle`, `idle in transaction` ...; null when the server shows none. */
   state: string | null;
+  /** Its current or last query, whitespace collapsed, cut to 200 characters; "" for none. */
   query: string;
+  /** True for the caller's own session. */
   is_self: boolean;
 }
 
 /** What happened to one PID. */
 export interface SignalOutcome {
+  /** The PID of the session. */
   pid: number;
+  /** What was sent, or tried. */
   action: SignalAction;
   /**
    * signalled; terminated (seen gone afterwards); already gone; not permitted;
@@ -40,8 +48,11 @@ export interface SignalOutcome {
   result: "signalled" | "terminated" | "already gone" | "not permitted" | "refused";
   /** The server's own words when it refused or did not permit it, else null. */
   reason: string | null;
+  /** The session's role, as {@linkcode BackendInfo.user} showed it before the signal. */
   user: string | null;
+  /** The session's database, as {@linkcode BackendInfo.database} showed it before the signal. */
   database: string | null;
+  /** The session's query, as {@linkcode BackendInfo.query} showed it before the signal. */
   query: string;
 }
 

@@ -62,6 +62,7 @@ export type TableDescription = Record<string, unknown>;
 export interface Described {
   /** Schema and name, each quoted where it needs quotes. */
   qualified: string;
+  /** What the catalog says of the relation, grouped by topic. */
   description: TableDescription;
 }
 

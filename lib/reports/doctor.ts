@@ -1146,7 +1146,8 @@ function durationWords(hours: number): string {
 }
 
 /** The stats-age threshold's default: counters younger than this are too young to judge by. */
-export const STATS_AGE_WARNING_HOURS = THRESHOLDS.find((t) => t.name === "stats-age")!.warning;
+export const STATS_AGE_WARNING_HOURS: number =
+  THRESHOLDS.find((t) => t.name === "stats-age")!.warning;
 
 /**
  * The age of the activity counters from sql/doctor_stats_age.sql, young when

@@ -109,6 +109,7 @@ export interface IntrospectRequest {
   viewTrunc: number | null;
   /** Cut function definitions to this many characters (null: whole). */
   funcTrunc: number | null;
+  /** One JSON document (`json`), or text blocks for people (`table`). */
   format: "table" | "json";
 }
 

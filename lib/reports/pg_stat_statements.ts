@@ -18,7 +18,9 @@ export type StatementOrder = "total" | "mean";
 
 /** Which statements to read, and how many. */
 export interface TopStatementsOptions {
+  /** By total execution time, or by mean time per call. */
   order: StatementOrder;
+  /** How many statements to return at most. */
   limit: number;
   /** Every database's statements, not only the connected one's. */
   allDatabases?: boolean;

@@ -128,13 +128,24 @@ export function isLocalHost(host: string | undefined): boolean {
 
 /** What a profile set-up will do, decided before anything is written. */
 export interface Plan {
+  /** The profile's name, the `<name>` of `[database.<name>]`. */
   name: string;
+  /** The connection settings to save in the profile. */
   settings: ProfileSettings;
+  /**
+   * The migrations folder to save as the profile's `migrations_path`, relative
+   * to the project root; absent when the folder found without it will do.
+   */
   migrationsPath?: string;
+  /** Make the migrations folder, which does not exist yet. */
   createMigrationsDir: boolean;
+  /** Record `DB_MIGRATIONS_PATH=<folder>` in AGENTS.md. */
   recordAgents: boolean;
+  /** Create AGENTS.md when it is missing, to record the folder in. */
   createAgents: boolean;
+  /** Add the profiles file to the project's `.gitignore`. */
   gitignore: boolean;
+  /** True when a profile of this name exists and its connection settings are replaced. */
   replace: boolean;
 }
 

@@ -76,11 +76,17 @@ const TEXT_EXTENSIONS = new Set([
 
 /** The connection fields a candidate may carry. */
 export interface CandidateFields {
+  /** The server's host, from a URL or a variable such as `PGHOST`. */
   host?: string;
+  /** The server's port, from a URL or a variable such as `PGPORT`. */
   port?: number;
+  /** The database, from a URL or a variable such as `PGDATABASE`. */
   database?: string;
+  /** The user, from a URL or a variable such as `PGUSER`. */
   user?: string;
+  /** The password, from a URL or a variable such as `PGPASSWORD`. */
   password?: string;
+  /** The SSL mode as the file writes it (a URL's `sslmode`, or `PGSSLMODE`). */
   sslmode?: string;
 }
 
@@ -90,6 +96,7 @@ export interface Candidate {
   source: string;
   /** The project it belongs to: the monorepo folder's name, else the scan root's. */
   project: string;
+  /** The connection settings found there; each absent when the file does not give it. */
   fields: CandidateFields;
 }
 

@@ -39,6 +39,7 @@ export type EffectClass =
 
 /** What a function does beyond computing a value, for a refusal message. */
 export interface FunctionEffect {
+  /** Which kind of effect it is, and so whether rollback undoes it. */
   class: EffectClass;
   /** What it does, for a refusal message: "signals another session", "runs SQL given as text" ... */
   what: string;

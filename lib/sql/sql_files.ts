@@ -34,7 +34,7 @@ export const SESSION_MARK = "/* postgres-skill */";
  * {@linkcode sqlMark}'s or {@linkcode SESSION_MARK}'s comment at the end of a
  * statement's text.
  */
-export const SQL_MARK_PATTERN = String
+export const SQL_MARK_PATTERN: string = String
   .raw`/\* postgres-skill( sql/[a-z0-9_]+\.sql)? \*/[[:space:]]*$`;
 
 /** Reads `sql/<name>.sql`, with {@linkcode sqlMark}'s comment after its last line. */

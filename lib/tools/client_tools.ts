@@ -606,8 +606,11 @@ export async function toolForServer(
 
 /** What a finished client tool left behind. */
 export interface ToolResult {
+  /** The tool's exit status (0 for success). */
   code: number;
+  /** What it wrote on stdout, when `captureStdout` asked to keep it; else empty. */
   stdout: Uint8Array;
+  /** Everything it wrote on stderr. */
   stderr: string;
 }
 
@@ -827,6 +830,7 @@ export function toolErrorLine(stderr: string): string {
 export class ToolInterruptedError extends SkillError {
   /** The tool's stderr up to then. */
   readonly stderr: string;
+  /** The error for the tool at `path` stopped by `signal`; it exits with 128 + its number. */
   constructor(path: string, signal: Deno.Signal, stderr: string) {
     super(`Interrupted (${signal}); ${basename(path)} was stopped`, 128 + signalNumber(signal));
     this.name = "ToolInterruptedError";
@@ -838,6 +842,7 @@ export class ToolInterruptedError extends SkillError {
 export class ToolInputError extends SkillError {
   /** The tool's stderr up to then. */
   readonly stderr: string;
+  /** The error shown as `message`, keeping the `stderr` the tool wrote. */
   constructor(message: string, stderr: string) {
     super(message);
     this.name = "ToolInputError";

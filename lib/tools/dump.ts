@@ -57,11 +57,17 @@ export function isPlainSql(file: string): boolean {
 
 /** What a dump did. */
 export interface DumpReport {
+  /** The dump file's path, as given. */
   file: string;
+  /** Plain SQL (a `.sql` name) or pg_dump's custom format. */
   format: "custom" | "plain";
+  /** The size of the file written, in bytes. */
   bytes: number;
+  /** How long pg_dump took, in milliseconds. */
   elapsed_ms: number;
+  /** The database dumped. */
   database: string;
+  /** The server's version, as its `server_version` setting reports it. */
   server_version: string;
 }
 
@@ -152,14 +158,23 @@ export async function schemaDumpText(
 
 /** What a restore did. */
 export interface RestoreReport {
+  /** The dump file's path, as given. */
   file: string;
+  /** The database restored into. */
   database: string;
+  /** What read the dump: psql a `.sql` file, pg_restore an archive. */
   tool: "psql" | "pg_restore";
+  /** True when the restore ran in one transaction. */
   single_transaction: boolean;
+  /** True for a dump that holds rows only. */
   data_only: boolean;
+  /** Whether triggers and foreign-key checks fired while the rows went in. */
   triggers: "on" | "off";
+  /** The size of the dump file, in bytes. */
   bytes: number;
+  /** How long the restore took, in milliseconds. */
   elapsed_ms: number;
+  /** `restored`: a restore that fails throws instead of reporting. */
   result: string;
 }
 
@@ -190,7 +205,9 @@ export function sqlFileSource(file: string): SqlSource {
 
 /** A statement or psql meta-command of a restore's SQL, where it starts. */
 export interface FileCommand {
+  /** The statement's command (`BEGIN`, `SET` ...), the meta-command, or the variable's name. */
   command: string;
+  /** The 1-based line of the restore's SQL that it is on. */
   line: number;
 }
 
@@ -833,6 +850,7 @@ function triggersAdvice(target: ConnectionTarget, stderr: string): string {
 
 /** How a dump will be restored, settled before asking for confirmation. */
 export interface RestorePlan {
+  /** The dump file's path, as given. */
   file: string;
   /** What reads the dump: psql a .sql file, pg_restore an archive (writing SQL that psql runs). */
   tool: "psql" | "pg_restore";

@@ -184,16 +184,23 @@ const TABLE_ITEMS = new Set(["constraint", "trigger", "column", "policy", "rule"
 
 /** One object of a dump. */
 export interface DumpObject {
+  /** What it is, in lower case: `table`, `column`, `function`, `comment` ... */
   kind: string;
+  /**
+   * Its name, schema-qualified where it has a schema (`schema.table.column` for
+   * a table's part); a comment's is its object's, as in `table public.t`.
+   */
   name: string;
 }
 
-/**
- * An object with its statement text; `partOf` is the key of the object it
- * belongs to (a column's or inline check's table, a comment's object).
- */
-interface DumpedObject extends DumpObject {
+/** An object of a dump with its statement text. */
+export interface DumpedObject extends DumpObject {
+  /** The dump's lines for it (a table's without its columns, which are objects of their own). */
   text: string;
+  /**
+   * The key of the object it belongs to (a column's or inline check's table, a
+   * comment's object); absent for an object that stands alone.
+   */
   partOf?: string;
 }
 
@@ -274,8 +281,11 @@ export function dumpObjects(lines: string[]): Map<string, DumpedObject> {
 
 /** The structured comparison of two dumps. */
 export interface SchemaComparison {
+  /** The objects only dump A has, sorted by kind and name. */
   only_in_a: DumpObject[];
+  /** The objects only dump B has, sorted by kind and name. */
   only_in_b: DumpObject[];
+  /** The objects in both whose statements differ, sorted by kind and name. */
   different: DumpObject[];
 }
 

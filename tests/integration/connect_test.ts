@@ -196,13 +196,12 @@ Deno.test("sslmodes, fallback and failures on a plain and an SSL-only server", a
       })().catch(() => {});
       try {
         const port = (listener.addr as Deno.NetAddr).port;
-        const started = performance.now();
         const message = await failureOf(
           targetFor(plain, { port, connectTimeoutSeconds: 1, sslmode: "prefer" }),
         );
-        const elapsed = performance.now() - started;
+        // The server took the connection and never spoke: the timeout, not a refusal, ended it.
+        assert.equal(accepted.length, 1);
         assert.match(message, /No answer from 127\.0\.0\.1:\d+ within 1 s/);
-        assert.ok(elapsed >= 900 && elapsed < 4000, `took ${elapsed} ms`);
       } finally {
         listener.close();
         for (const conn of accepted) conn.close();
@@ -657,11 +656,9 @@ Deno.test("a statement that ends badly: terminated, server gone, Ctrl-C", async 
         env: { ...env, DB_APPLICATION_NAME: app },
       });
       const pid = await activeSession(cluster, app, "pg_sleep");
-      const started = performance.now();
       running.child.kill("SIGINT");
       const result = await running.result;
       assert.equal(result.code, 130, result.stderr);
-      assert.ok(performance.now() - started < 10_000);
       assert.ok(isOneLineError(result.stderr), result.stderr);
       assert.match(result.stderr, /Interrupted; the statement was cancelled on the server/);
       const log = await cluster.log();

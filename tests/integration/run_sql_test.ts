@@ -389,7 +389,7 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
           proxy.refuseNew(true);
           running.child.kill("SIGINT");
           // The first Ctrl-C's cancel request was turned away: the statement still runs.
-          await waitFor(async () => proxy.refused() > 0, "the cancel request refused");
+          await waitFor(() => Promise.resolve(proxy.refused() > 0), "the cancel request refused");
           running.child.kill("SIGINT");
           const result = await running.result;
           assert.equal(result.code, 130, result.stderr);
