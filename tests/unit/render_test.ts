@@ -177,3 +177,27 @@ Deno.test("lists: one JSON shape, cut or whole; the table and CSV say when cut",
   assert.deepEqual(JSON.parse(renderLists({ a: cut, b: whole }, "json")).a.truncated, true);
   assert.match(renderLists({ a: cut, b: none }, "table"), /^== a \(2 of 3\)\n[^]*\n\n== b: none$/);
 });
+
+Deno.test("table: columns are measured in terminal cells (CJK and emoji take two, marks none)", () => {
+  const wide = {
+    columns: ["name", "n"],
+    rows: [
+      { name: "顧客", n: 1 },
+      { name: "👍🏽 ok", n: 2 },
+      { name: "cafe\u0301", n: 3 },
+      { name: "plain", n: 4 },
+    ],
+  };
+  assert.equal(
+    renderRows(wide, "table"),
+    [
+      "name  | n",
+      "------+--",
+      "顧客  | 1",
+      "👍🏽 ok | 2",
+      "cafe\u0301  | 3",
+      "plain | 4",
+      "(4 rows)",
+    ].join("\n"),
+  );
+});
