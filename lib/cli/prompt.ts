@@ -65,8 +65,11 @@ export async function askSecret(question: string): Promise<string> {
       const n = await Deno.stdin.read(one);
       if (n === null || one[0] === 13 || one[0] === 10 || one[0] === 4) break;
       if (one[0] === 3) throw new SkillError("Interrupted; nothing was written");
-      if (one[0] === 127 || one[0] === 8) bytes.pop();
-      else bytes.push(one[0]);
+      if (one[0] === 127 || one[0] === 8) {
+        // One character, not one byte: its UTF-8 continuation bytes go with it.
+        while (bytes.length > 1 && (bytes.at(-1)! & 0xc0) === 0x80) bytes.pop();
+        bytes.pop();
+      } else bytes.push(one[0]);
     }
   } finally {
     Deno.stdin.setRaw(false);
