@@ -10,12 +10,12 @@ import { askSecret, askText, askYesNo, canAsk } from "../lib/cli/prompt.ts";
 import { note, shellQuote } from "../lib/core/text.ts";
 import { type OptionValues, parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { pathExists } from "../lib/config/files.ts";
 import { checkProfileName, PROFILE_NAME } from "../lib/config/profile_name.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
   defined,
   draftTarget,
-  exists,
   fieldsFromUrl,
   findFolders,
   fromCandidate,
@@ -229,7 +229,7 @@ async function runInteractive(ctx: Context): Promise<number> {
     }
   }
   let createMigrationsDir = false;
-  if (!(await exists(join(ctx.root, migrationsPath)))) {
+  if (!(await pathExists(join(ctx.root, migrationsPath)))) {
     if (
       migrationsPath !== defaults.path &&
       await askYesNo(`"${migrationsPath}" does not exist; search the project for it?`, true)
@@ -241,11 +241,11 @@ async function runInteractive(ctx: Context): Promise<number> {
         if (/^\d+$/.test(pick) && found[Number(pick) - 1]) migrationsPath = found[Number(pick) - 1];
       }
     }
-    if (!(await exists(join(ctx.root, migrationsPath)))) {
+    if (!(await pathExists(join(ctx.root, migrationsPath)))) {
       createMigrationsDir = await askYesNo(`Create the folder "${migrationsPath}"?`, true);
     }
   }
-  const agentsExists = await exists(join(ctx.root, "AGENTS.md"));
+  const agentsExists = await pathExists(join(ctx.root, "AGENTS.md"));
   let recordAgents = false;
   let createAgents = false;
   if (agentsExists) {
@@ -262,7 +262,7 @@ async function runInteractive(ctx: Context): Promise<number> {
   }
   let gitignore = false;
   const ignoredWarning = await gitIgnoreWarning(ctx.tomlPath);
-  if (ignoredWarning || !(await exists(join(ctx.root, ".gitignore")))) {
+  if (ignoredWarning || !(await pathExists(join(ctx.root, ".gitignore")))) {
     gitignore = await askYesNo(`Add .skills/postgres/postgres.toml to .gitignore?`, true);
   }
   const plan: Plan = {
@@ -379,7 +379,7 @@ async function runWithOptions(
     ctx.root,
     values["migrations-path"] ?? defaults.path,
   );
-  const dirExists = await exists(join(ctx.root, migrationsPath));
+  const dirExists = await pathExists(join(ctx.root, migrationsPath));
   const plan: Plan = {
     name,
     settings,

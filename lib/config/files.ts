@@ -349,3 +349,8 @@ export async function editFileLocked(
     if (updated !== undefined && updated !== text) await writeFileAtomic(file, updated, options);
   });
 }
+
+/** True when something (a file, a folder, a link to one) exists at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}

@@ -21,6 +21,7 @@ import {
   removeEntries,
 } from "./changelog.ts";
 import {
+  pathExists,
   readResolved,
   replaceableTarget,
   type ResolvedFile,
@@ -89,8 +90,7 @@ export async function resolveMigrationsFolder(profile?: string): Promise<Migrati
   const name = profile ?? (Deno.env.get("DB_PROFILE") || "local");
   checkProfileName(name);
   const tomlPath = tomlPathFor(root);
-  const exists = async (path: string) => await Deno.stat(path).then(() => true, () => false);
-  const config = await exists(tomlPath) ? await loadConfig(tomlPath) : undefined;
+  const config = await pathExists(tomlPath) ? await loadConfig(tomlPath) : undefined;
   // A profile named on purpose must exist: a typo would otherwise pick another folder quietly.
   const named = profile !== undefined || Boolean(Deno.env.get("DB_PROFILE"));
   if (config && named) profileSettings(config, name);

@@ -16,7 +16,7 @@ import {
   type ProfileSettings,
   writeTomlFile,
 } from "../config/profiles_file.ts";
-import { withFileLock } from "../config/files.ts";
+import { pathExists, withFileLock } from "../config/files.ts";
 import { addToGitignore } from "../config/gitignore.ts";
 import { recordAgentsMigrationsPath, resolveMigrationsPath } from "../migrations/folder_path.ts";
 import {
@@ -167,7 +167,7 @@ export async function saveProfile(
     text: editTomlText(tomlPath, text, data, profileEdits(data, name, settings)),
     result: data,
   });
-  if (await exists(tomlPath)) return await editTomlFile(tomlPath, edit);
+  if (await pathExists(tomlPath)) return await editTomlFile(tomlPath, edit);
   return await withFileLock(tomlPath, async () => {
     const fresh = parseConfigText(newConfigText(findToolDir("psql")));
     await writeTomlFile(tomlPath, edit(fresh.text, fresh.data).text);
@@ -211,16 +211,6 @@ export async function save(ctx: { root: string; tomlPath: string }, plan: Plan):
     );
   }
   return done;
-}
-
-/** True when something exists at `path`. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Folders under the project root named `name`, as paths relative to the root. */

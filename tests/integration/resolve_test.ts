@@ -591,6 +591,35 @@ Deno.test("--profile and --database on a real server: flags win, credentials sta
     await cluster.sql(`create database other_db owner app`);
     await cluster.sql(`create database "${odd.replaceAll('"', '""')}" owner app`);
 
+    await t.step("a password file supplies what DB_URL leaves out, as libpq reads it", async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        const file = `${dir}/pgpass`;
+        // Comments and other servers' lines are skipped; the first line that matches wins;
+        // an escaped colon belongs to the field.
+        await Deno.writeTextFile(
+          file,
+          `# the skill's tests\n${cluster.host}:1:*:app2:wrong-port\n` +
+            `*:${cluster.port}:postgres:app2:${password}\n*:*:*:app2:too-late\n` +
+            `${cluster.host}:${cluster.port}:*:app\\:x:never\n`,
+        );
+        await Deno.chmod(file, 0o600);
+        const url = `postgresql://app2@${cluster.host}:${cluster.port}/postgres?sslmode=disable`;
+        const env = { DB_URL: url, PGPASSFILE: file, DB_PROJECT_ROOT: dir };
+        assert.deepEqual(await whoAmI([], env), { who: "app2", db: "postgres" });
+        // Readable by others: ignored, as libpq ignores it; the server then asks in vain.
+        await Deno.chmod(file, 0o644);
+        const result = await runSkillScript("run_sql.ts", ["select 1"], {
+          env: { ...project.env, ...env },
+        });
+        assert.equal(result.code, 1, result.stderr);
+        assert.ok(isOneLineError(result.stderr), result.stderr);
+        assert.ok(!result.stderr.includes(password), "no password in the error");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+
     await t.step("--database reaches another database with the profile's password", async () => {
       // No PGPASSWORD, no ~/.pgpass: only the profile knows the password.
       assert.deepEqual(await whoAmI(["--database", "other_db"]), { who: "app", db: "other_db" });

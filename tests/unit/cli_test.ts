@@ -8,6 +8,7 @@ import { closeMatches } from "../../lib/core/text.ts";
 import { parseCli } from "../../lib/cli/args.ts";
 import { escapeControl, maskPasswords } from "../../lib/core/text.ts";
 import { UsageError } from "../../lib/core/errors.ts";
+import { isOneLineError, runSkillScript } from "../support/run.ts";
 
 Deno.test("passwords are masked as values, never as substrings of other words", () => {
   // The example profile's password is "postgres"; a password "1" is as plausible.
@@ -111,4 +112,20 @@ Deno.test("one limit option: [limit] after the script's own positionals, or --li
   }
   assert.equal(parseCli({ ...spec, limit: undefined }, ["5"]).limit, 0);
   assert.throws(() => parseCli({ ...spec, limit: undefined }, ["--limit", "3"]), UsageError);
+});
+
+Deno.test("DB_DEBUG=1 adds the stack trace after the one error line; without it there is none", async () => {
+  // A URL nothing listens on: the failure comes from deep in the connection layer.
+  const env = { DB_URL: "postgresql://u@127.0.0.1:1/db?connect_timeout=2" };
+  const plain = await runSkillScript("pg_version.ts", [], { env });
+  const debug = await runSkillScript("pg_version.ts", [], { env: { ...env, DB_DEBUG: "1" } });
+  assert.equal(plain.code, 1, plain.stderr);
+  assert.equal(debug.code, 1, debug.stderr);
+  assert.ok(isOneLineError(plain.stderr), plain.stderr);
+  const [first, ...rest] = debug.stderr.trim().split("\n");
+  assert.equal(first, plain.stderr.trim());
+  assert.ok(
+    rest.some((line) => /^\s+at .*lib\/connection\/.*\.ts:\d+:\d+/.test(line)),
+    debug.stderr,
+  );
 });
