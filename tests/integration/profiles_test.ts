@@ -253,6 +253,38 @@ Deno.test("bootstrap_profile --scan: candidates from a monorepo, skipped places 
   }
 });
 
+Deno.test("bootstrap_profile --candidate N: a scan's candidate saved without a terminal", async () => {
+  const project = await makeProject();
+  try {
+    await monorepo(project.root);
+    const out = await runSkillScript("bootstrap_profile.ts", ["--candidate", "3"], {
+      env: project.env,
+    });
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /--candidate must be from 1 to 2, got "3"/);
+    const saved = await runSkillScript("bootstrap_profile.ts", [
+      "--candidate",
+      "2",
+      "--profile",
+      "jobs",
+      "--port",
+      "6543",
+      "--save",
+      "--json",
+    ], { env: project.env });
+    assert.equal(saved.code, 0, saved.stderr);
+    assert.ok(!saved.stdout.includes("worker-secret"), "the candidate's password is not printed");
+    const toml = await project.readToml();
+    // The candidate's fields, an option over one of them, and its password kept.
+    assert.match(
+      toml,
+      /\[database\.jobs\]\nhost = "db"\nport = 6543\ndatabase = "jobs"\nuser = "worker"\npassword = "worker-secret"\n/,
+    );
+  } finally {
+    await project.remove();
+  }
+});
+
 Deno.test("bootstrap_profile without a terminal or options: exit 2, nothing written", async () => {
   const project = await makeProject();
   try {
