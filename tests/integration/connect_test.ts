@@ -335,6 +335,28 @@ Deno.test("certificates: only sslrootcert is trusted, names checked by verify-fu
       });
       assert.equal(untrusted.code, 1);
       assert.match(untrusted.stderr, /not signed by a trusted root/);
+      // SSL_CERT_DIR (SSL_CERT_FILE unset; this machine sets it): every certificate file of its
+      // folders counts.
+      const roots = await Deno.makeTempDir({ prefix: "pgskill-roots-" });
+      const elsewhere = await Deno.makeTempDir({ prefix: "pgskill-roots-" });
+      try {
+        await Deno.copyFile(other.file, join(roots, "other.pem"));
+        await Deno.writeTextFile(join(roots, "README"), "not a certificate\n");
+        await Deno.copyFile(caSigned.certFile!, join(elsewhere, "ca.pem"));
+        const inDir = await runSkillScript("test_connection.ts", ["--json"], {
+          env: { ...env, SSL_CERT_FILE: "", SSL_CERT_DIR: `${roots}:${elsewhere}` },
+        });
+        assert.equal(inDir.code, 0, inDir.stderr);
+        assert.equal(JSON.parse(inDir.stdout).ssl, true);
+        const notInDir = await runSkillScript("test_connection.ts", [], {
+          env: { ...env, SSL_CERT_FILE: "", SSL_CERT_DIR: roots },
+        });
+        assert.equal(notInDir.code, 1);
+        assert.match(notInDir.stderr, /not signed by a trusted root/);
+      } finally {
+        await Deno.remove(roots, { recursive: true });
+        await Deno.remove(elsewhere, { recursive: true });
+      }
     });
 
     await t.step("roots Deno itself trusts are not added to sslrootcert", async () => {
