@@ -275,7 +275,6 @@ async function runInteractive(ctx: Context): Promise<number> {
     recordAgents,
     createAgents,
     gitignore,
-    replace,
   };
   const done = await save(ctx, plan);
   done.forEach((line) => console.log(line));
@@ -388,7 +387,6 @@ async function runWithOptions(
     recordAgents: values["agents-md"] === true,
     createAgents: values["agents-md"] === true,
     gitignore: values.gitignore === true,
-    replace,
   };
   const done = await save(ctx, plan);
   if (!dirExists && !plan.createMigrationsDir) {

@@ -145,8 +145,6 @@ export interface Plan {
   createAgents: boolean;
   /** Add the profiles file to the project's `.gitignore`. */
   gitignore: boolean;
-  /** True when a profile of this name exists and its connection settings are replaced. */
-  replace: boolean;
 }
 
 /** The settings being set up, with the defaults a profile would give them. */
