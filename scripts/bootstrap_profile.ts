@@ -36,7 +36,7 @@ import { checkMigrationsPath, resolveMigrationsPath } from "../lib/migrations/fo
 import { findProjectRoot, skillRoot, tomlPathFor } from "../lib/config/project_root.ts";
 import { asTable, type TomlTable } from "../lib/config/toml_edit.ts";
 import { openSession } from "../lib/connection/connect.ts";
-import { parsePort, targetUrl } from "../lib/connection/resolve.ts";
+import { parsePort, targetUrl } from "../lib/connection/url.ts";
 import { type Candidate, scanProject } from "../lib/setup/scan.ts";
 
 const usage = `Usage: bootstrap_profile.ts [options]

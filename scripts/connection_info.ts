@@ -4,7 +4,8 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { querySqlFile } from "../lib/connection/script_sessions.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
-import { describeSource, resolveTarget } from "../lib/connection/resolve.ts";
+import { describeSource } from "../lib/connection/target.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: connection_info.ts [--json | --csv]
 

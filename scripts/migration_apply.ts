@@ -25,7 +25,8 @@ import {
   tableReportText,
 } from "../lib/migrations/run.ts";
 import { printOutput, renderRows } from "../lib/output/render.ts";
-import { describeServer, describeSource, resolveTarget } from "../lib/connection/resolve.ts";
+import { describeServer, describeSource } from "../lib/connection/target.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: migration_apply.ts [--apply] [--profile NAME] [--json]
 

@@ -12,12 +12,8 @@ import { runScript } from "../lib/cli/run.ts";
 import { findClientTools } from "../lib/cli/client_tools.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import { probeForTools } from "../lib/connection/script_sessions.ts";
-import {
-  describeServer,
-  describeSource,
-  DIAGNOSTIC_TIMEOUTS_MS,
-  resolveTarget,
-} from "../lib/connection/resolve.ts";
+import { describeServer, describeSource } from "../lib/connection/target.ts";
+import { DIAGNOSTIC_TIMEOUTS_MS, resolveTarget } from "../lib/connection/resolve.ts";
 import {
   psqlConnectionArgument,
   runToolInteractive,

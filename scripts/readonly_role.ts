@@ -23,13 +23,8 @@ import {
 } from "../lib/connection/reader_role.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
-import {
-  type ConnectionTarget,
-  describeServer,
-  describeSource,
-  readerRoleName,
-  resolveTarget,
-} from "../lib/connection/resolve.ts";
+import { type ConnectionTarget, describeServer, describeSource } from "../lib/connection/target.ts";
+import { readerRoleName, resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: readonly_role.ts [--role NAME] [--reset-password] [--save] [--json]
 

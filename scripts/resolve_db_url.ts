@@ -6,7 +6,8 @@
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { shellQuote } from "../lib/core/text.ts";
-import { resolveTarget, targetUrl } from "../lib/connection/resolve.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
+import { targetUrl } from "../lib/connection/url.ts";
 
 const usage = `Usage: resolve_db_url.ts [--with-password] [--json]
 

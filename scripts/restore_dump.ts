@@ -16,7 +16,8 @@ import {
   type RestoreSqlCheck,
 } from "../lib/tools/dump.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
-import { describeServer, describeSource, resolveTarget } from "../lib/connection/resolve.ts";
+import { describeServer, describeSource } from "../lib/connection/target.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: restore_dump.ts <file> [--no-single-transaction] [--json]
 

@@ -15,7 +15,8 @@ import { CommitLostError, commitTransaction } from "../lib/connection/transactio
 import { explainQueryError, withSession } from "../lib/connection/script_sessions.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
 import { ResultStream, type StreamFormat } from "../lib/output/render.ts";
-import { describeServer, resolveTarget } from "../lib/connection/resolve.ts";
+import { describeServer } from "../lib/connection/target.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 import { copyCsv, describeStatement, parseStatements, planRun } from "../lib/sql/statements.ts";
 import { LIFTOFF_ONLY, relaunchWithV8Flag } from "../lib/cli/v8_flags.ts";
 

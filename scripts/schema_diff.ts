@@ -6,7 +6,8 @@ import { runScript } from "../lib/cli/run.ts";
 import { findClientTools } from "../lib/cli/client_tools.ts";
 import { schemaDumpText } from "../lib/tools/dump.ts";
 import { compareDumps, KINDS, normalizeDump, unifiedDiff } from "../lib/tools/schema_diff.ts";
-import { describeSource, resolveTarget } from "../lib/connection/resolve.ts";
+import { describeSource } from "../lib/connection/target.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 import { printOutput } from "../lib/output/render.ts";
 
 /** The kinds, each with the pg_dump types it stands for, one per line. */

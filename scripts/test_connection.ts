@@ -7,12 +7,8 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
-import {
-  type ConnectionTarget,
-  describeServer,
-  describeSource,
-  resolveTarget,
-} from "../lib/connection/resolve.ts";
+import { type ConnectionTarget, describeServer, describeSource } from "../lib/connection/target.ts";
+import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage = `Usage: test_connection.ts [--json]

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ConnectionTarget } from "../connection/resolve.ts";
+import type { ConnectionTarget } from "../connection/target.ts";
 import { type ClientTools, resolveClientTools, savePgBinPath } from "../tools/client_tools.ts";
 import { askLine, canAsk } from "./prompt.ts";
 

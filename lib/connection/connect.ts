@@ -32,13 +32,8 @@ import {
   PINNED_SETTINGS,
   type PooledSettings,
 } from "./session.ts";
-import {
-  checkUserOptions,
-  type ConnectionTarget,
-  describeServer,
-  describeSource,
-  type SslMode,
-} from "./resolve.ts";
+import { checkUserOptions } from "./resolve.ts";
+import { type ConnectionTarget, describeServer, describeSource, type SslMode } from "./target.ts";
 import { loadSql } from "../sql/sql_files.ts";
 import { loadDecoders } from "./values.ts";
 

@@ -14,7 +14,7 @@
  */
 import { SkillError, UsageError } from "../core/errors.ts";
 import { CommitLostError, commitTransaction } from "./transactions.ts";
-import type { ConnectionTarget } from "./resolve.ts";
+import type { ConnectionTarget } from "./target.ts";
 import { PgServerError, type PgSession } from "./session.ts";
 import { loadSql } from "../sql/sql_files.ts";
 

@@ -26,7 +26,7 @@ import {
   describeReaderSession,
   describeServer,
   type SslMode,
-} from "./resolve.ts";
+} from "./target.ts";
 import { loadSql } from "../sql/sql_files.ts";
 
 /**

@@ -8,7 +8,7 @@
 import { SkillError } from "../core/errors.ts";
 import { type OpenedSession, openSession } from "./connect.ts";
 import { ConnectionLostError, type PgSession } from "./session.ts";
-import { type ConnectionTarget, describeServer } from "./resolve.ts";
+import { type ConnectionTarget, describeServer } from "./target.ts";
 import { loadSql } from "../sql/sql_files.ts";
 
 /** How a COMMIT ended, when its answer arrived or could be learnt afterwards. */

@@ -10,7 +10,7 @@ import { CommitLostError, commitTransaction } from "../connection/transactions.t
 import { explainQueryError, withSession } from "../connection/script_sessions.ts";
 import type { ObjectChange } from "../sql/ddl_objects.ts";
 import type { ParsedPending } from "./folder.ts";
-import type { ConnectionTarget } from "../connection/resolve.ts";
+import type { ConnectionTarget } from "../connection/target.ts";
 import { ConnectionLostError, PgServerError, type PgSession } from "../connection/session.ts";
 import { loadSql } from "../sql/sql_files.ts";
 import { calledFunctionNames, type Statement } from "../sql/statements.ts";

@@ -10,7 +10,7 @@ import { type OutputFormat } from "../output/render.ts";
 import { SkillError, UsageError } from "../core/errors.ts";
 import { withSession } from "../connection/script_sessions.ts";
 import { printOutput, renderRows } from "../output/render.ts";
-import type { ConnectionTarget } from "../connection/resolve.ts";
+import type { ConnectionTarget } from "../connection/target.ts";
 import { isPermissionDenied, type PgSession } from "../connection/session.ts";
 import { loadSql } from "../sql/sql_files.ts";
 

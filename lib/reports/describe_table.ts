@@ -13,7 +13,7 @@ import { type OutputFormat } from "../output/render.ts";
 import { SkillError } from "../core/errors.ts";
 import { withSession } from "../connection/script_sessions.ts";
 import { renderReport, type ReportSection } from "../output/render.ts";
-import type { ConnectionTarget } from "../connection/resolve.ts";
+import type { ConnectionTarget } from "../connection/target.ts";
 import { PgServerError, type PgSession } from "../connection/session.ts";
 import { loadSql } from "../sql/sql_files.ts";
 import { stringifyJson } from "../connection/values.ts";

@@ -16,7 +16,7 @@ import { escapeControl } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
 import { type SnapshotSessions, withSnapshotSessions } from "../connection/script_sessions.ts";
 import type { OutputBuffer } from "../output/render.ts";
-import type { ConnectionTarget } from "../connection/resolve.ts";
+import type { ConnectionTarget } from "../connection/target.ts";
 import { JsonText, stringifyJson } from "../connection/values.ts";
 
 /** The groups of the document, in order: the relations first, then the other kinds. */

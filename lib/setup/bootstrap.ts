@@ -19,12 +19,9 @@ import {
 import { pathExists, withFileLock } from "../config/files.ts";
 import { addToGitignore } from "../config/gitignore.ts";
 import { recordAgentsMigrationsPath, resolveMigrationsPath } from "../migrations/folder_path.ts";
-import {
-  type ConnectionTarget,
-  parseConnectionUrl,
-  profileTarget,
-  SSL_MODES,
-} from "../connection/resolve.ts";
+import { type ConnectionTarget, SSL_MODES } from "../connection/target.ts";
+import { parseConnectionUrl } from "../connection/url.ts";
+import { profileTarget } from "../connection/resolve.ts";
 import { type Candidate, SKIPPED_DIRS } from "./scan.ts";
 import { editTomlText, type TomlTable } from "../config/toml_edit.ts";
 import { findToolDir } from "../tools/client_tools.ts";

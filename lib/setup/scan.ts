@@ -9,7 +9,7 @@
  * @module
  */
 import { basename, join, relative, sep } from "node:path";
-import { parseConnectionUrl } from "../connection/resolve.ts";
+import { parseConnectionUrl } from "../connection/url.ts";
 
 /** Folders never entered: dependencies, builds, caches, version control. */
 export const SKIPPED_DIRS = new Set([

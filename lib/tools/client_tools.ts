@@ -18,7 +18,8 @@ import {
 } from "../config/profiles_file.ts";
 import { findProjectRoot, tomlPathFor } from "../config/project_root.ts";
 import { asTable } from "../config/toml_edit.ts";
-import { checkUserOptions, type ConnectionTarget, type SslMode } from "../connection/resolve.ts";
+import { checkUserOptions } from "../connection/resolve.ts";
+import { type ConnectionTarget, type SslMode } from "../connection/target.ts";
 import { PINNED_SETTINGS } from "../connection/session.ts";
 
 /** The client tools the skill drives. */

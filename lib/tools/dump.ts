@@ -15,7 +15,7 @@ import { probeForTools, withSession } from "../connection/script_sessions.ts";
 import { transactionStatus } from "../connection/transactions.ts";
 import { isPermissionDenied } from "../connection/session.ts";
 import { loadSql } from "../sql/sql_files.ts";
-import type { ConnectionTarget } from "../connection/resolve.ts";
+import type { ConnectionTarget } from "../connection/target.ts";
 import {
   type ClientTools,
   requireRestrictingPsql,

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSession } from "../../lib/connection/connect.ts";
 import { connect, explainQueryError } from "../../lib/connection/script_sessions.ts";
-import type { ConnectionTarget, SslMode } from "../../lib/connection/resolve.ts";
+import type { ConnectionTarget, SslMode } from "../../lib/connection/target.ts";
 import { SkillError } from "../../lib/core/errors.ts";
 import { PgServerError } from "../../lib/connection/session.ts";
 import { findToolDir } from "../../lib/tools/client_tools.ts";

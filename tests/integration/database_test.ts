@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { querySqlFiles } from "../../lib/connection/script_sessions.ts";
-import type { ConnectionTarget } from "../../lib/connection/resolve.ts";
+import type { ConnectionTarget } from "../../lib/connection/target.ts";
 import { type Cluster, startCluster } from "../support/cluster.ts";
 
 function targetFor(cluster: Cluster, user: string, password: string, app: string) {

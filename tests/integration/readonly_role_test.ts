@@ -20,7 +20,8 @@ import {
   readOnlyRoleWarning,
   scramVerifier,
 } from "../../lib/connection/reader_role.ts";
-import { type ConnectionTarget, profileTarget } from "../../lib/connection/resolve.ts";
+import { type ConnectionTarget } from "../../lib/connection/target.ts";
+import { profileTarget } from "../../lib/connection/resolve.ts";
 import { PgServerError, type PgSession } from "../../lib/connection/session.ts";
 import { UsageError } from "../../lib/core/errors.ts";
 import { type Cluster, startCluster, testMajors } from "../support/cluster.ts";

@@ -3,14 +3,9 @@
  * stderr, a non-zero exit, no stack trace and no password.
  */
 import assert from "node:assert/strict";
-import {
-  describeReaderSession,
-  describeSource,
-  parseConnectionUrl,
-  profileTarget,
-  resolveTarget,
-  targetUrl,
-} from "../../lib/connection/resolve.ts";
+import { describeReaderSession, describeSource } from "../../lib/connection/target.ts";
+import { parseConnectionUrl, targetUrl } from "../../lib/connection/url.ts";
+import { profileTarget, resolveTarget } from "../../lib/connection/resolve.ts";
 import { UsageError } from "../../lib/core/errors.ts";
 import { freePort, startCluster } from "../support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "../support/run.ts";

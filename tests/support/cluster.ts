@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import type { PgSession } from "../../lib/connection/session.ts";
 import { openSession } from "../../lib/connection/connect.ts";
-import type { ConnectionTarget } from "../../lib/connection/resolve.ts";
+import type { ConnectionTarget } from "../../lib/connection/target.ts";
 import { findToolDir } from "../../lib/tools/client_tools.ts";
 
 /**

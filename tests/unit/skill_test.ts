@@ -114,7 +114,7 @@ Deno.test("postgres.toml.example is a complete, valid schema-1 file with nothing
   const { loadConfig, profileNames, profileSettings } = await import(
     "../../lib/config/profiles_file.ts"
   );
-  const { parseConnectionUrl } = await import("../../lib/connection/resolve.ts");
+  const { parseConnectionUrl } = await import("../../lib/connection/url.ts");
   const config = await loadConfig(join(SKILL_ROOT, "postgres.toml.example"));
   assert.equal((config.data.configuration as Record<string, unknown>).schema_version, 1);
   assert.ok(
