@@ -5,7 +5,8 @@ import { parseCli } from "../lib/cli/args.ts";
 import { readInputText } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { parseStatements } from "../lib/sql/statements.ts";
-import { addToLatestPending, resolveMigrationsFolder } from "../lib/migrations/folder.ts";
+import { addToLatestPending } from "../lib/migrations/add.ts";
+import { resolveMigrationsFolder } from "../lib/migrations/folder.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 import { hazardText, isAloneStep } from "../lib/migrations/hazards.ts";
 

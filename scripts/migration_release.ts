@@ -5,13 +5,8 @@ import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { appliedOnProfiles } from "../lib/migrations/run.ts";
-import {
-  parsePending,
-  planRelease,
-  releasePending,
-  resolveMigrationsFolder,
-  shown,
-} from "../lib/migrations/folder.ts";
+import { parsePending, resolveMigrationsFolder, shown } from "../lib/migrations/folder.ts";
+import { planRelease, releasePending } from "../lib/migrations/release.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
 
 const usage = `Usage: migration_release.ts [--name TEXT] [--profile NAME] [--json]

@@ -8,8 +8,6 @@ import { runScript } from "../lib/cli/run.ts";
 import { parseChangelog } from "../lib/migrations/changelog.ts";
 import {
   CHANGELOG,
-  changelogFindings,
-  compactionCandidates,
   describeChanges,
   listMigrations,
   type ParsedPending,
@@ -18,6 +16,7 @@ import {
   readChangelog,
   resolveMigrationsFolder,
 } from "../lib/migrations/folder.ts";
+import { changelogFindings, compactionCandidates } from "../lib/migrations/findings.ts";
 import { printOutput, renderSections, type Sections } from "../lib/output/render.ts";
 
 const usage = `Usage: migration_status.ts [--applied] [--profile NAME] [--json]
