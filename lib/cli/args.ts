@@ -9,7 +9,7 @@ import { EXIT_OK, UsageError } from "../core/errors.ts";
 import { escapeControl } from "../core/text.ts";
 import { parseLimit } from "../core/numbers.ts";
 import { checkProfileName } from "../config/profile_name.ts";
-import { useConnectionFlags } from "../connection/resolve.ts";
+import { useConnectionFlags } from "../connection/flags.ts";
 import type { OutputFormat } from "../output/render.ts";
 
 /** One option a script accepts, in the shape `node:util` parseArgs takes. */

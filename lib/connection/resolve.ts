@@ -16,6 +16,7 @@ import {
   profileSettings,
 } from "../config/profiles_file.ts";
 import { findProjectRoot, tomlPathFor } from "../config/project_root.ts";
+import { connectionFlags } from "./flags.ts";
 import {
   type ChannelBinding,
   type ConnectionTarget,
@@ -39,25 +40,6 @@ function envInteger(name: string, options: { min: number }): number | undefined 
     );
   }
   return Number(text);
-}
-
-/** What the command line said about the connection: `--profile` and `--database`. */
-export interface ConnectionFlags {
-  /** The value of `--profile`; absent when not given. */
-  profile?: string;
-  /** The value of `--database`; absent when not given. */
-  database?: string;
-}
-
-let connectionFlags: ConnectionFlags = {};
-
-/**
- * The `--profile` and `--database` that the command line gave (checked
- * already), for every {@linkcode resolveTarget} of this process: kept here,
- * once per process, so that no script's call can leave them out.
- */
-export function useConnectionFlags(flags: ConnectionFlags): void {
-  connectionFlags = { ...flags };
 }
 
 /** Options for {@linkcode resolveTarget}. */
@@ -160,7 +142,7 @@ export function sessionParameters(
  * with the same credentials.
  */
 export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
-  const flags = { ...connectionFlags };
+  const flags = connectionFlags();
   const named = options.profile ?? flags.profile;
   const database = options.database ?? flags.database;
   const urlVariable = options.urlVariable ?? "DB_URL";
