@@ -153,6 +153,22 @@ export async function replaceableTarget(path: string | ResolvedFile): Promise<Re
  * followed. A leading byte order mark is kept: the caller decides.
  */
 export async function readResolved(file: ResolvedFile): Promise<string | undefined> {
+  // A writer's rename between the look and the open replaces the file whole: read the new one.
+  // Each attempt checks again, so a symlink swapped in is still refused, never followed.
+  for (let attempt = 1;; attempt++) {
+    const text = await readOnce(file, attempt === READ_ATTEMPTS);
+    if (text !== REPLACED) return text;
+  }
+}
+
+/** How often a read starts again when the file is replaced while it is opened. */
+const READ_ATTEMPTS = 5;
+const REPLACED = Symbol("replaced while opened");
+
+async function readOnce(
+  file: ResolvedFile,
+  last: boolean,
+): Promise<string | undefined | typeof REPLACED> {
   const before = await lstatOrNothing(file.real);
   if (before === undefined) return undefined;
   if (!before.isFile) throw notRegular(file, before);
@@ -165,6 +181,7 @@ export async function readResolved(file: ResolvedFile): Promise<string | undefin
   }
   try {
     if (!sameFile(await handle.stat(), before)) {
+      if (!last) return REPLACED;
       throw new SkillError(
         `"${file.path}" changed while it was being read; nothing was changed; run it again`,
       );
