@@ -44,8 +44,7 @@ async function explainable(text: string, analyze: boolean): Promise<Statement> {
   }
   // Sequences advance under EXPLAIN ANALYZE anyway (see --help); the rest is refused,
   // server files read too (an error message can show what was read).
-  const escapes = [...statement.readOnlyRefusals, ...statement.refusals]
-    .filter((reason) => !statement.sequenceCalls.includes(reason));
+  const escapes = [...statement.readOnlyRefusals, ...statement.refusals];
   if (analyze && escapes.length) {
     throw new UsageError(
       `The statement uses ${escapes[0]}, which EXPLAIN ANALYZE would run for real ` +

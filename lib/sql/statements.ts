@@ -33,7 +33,10 @@ export interface Statement {
   kind: StatementKind;
   /** Objects it names (tables, indexes, functions ...), as written. */
   targets: string[];
-  /** Why it can never run in a read-only run (empty when it can, given its kind is read). */
+  /**
+   * Why it can never run in a read-only run, besides the sequence calls in
+   * `sequenceCalls` (empty, with those, when it can, given its kind is read).
+   */
   readOnlyRefusals: string[];
   /** Why it can never run through run_sql at all (e.g. BEGIN/COMMIT of its own). */
   refusals: string[];
@@ -52,9 +55,9 @@ export interface Statement {
    */
   escapes: string[];
   /**
-   * The calls it makes that move a sequence (nextval, setval), each also in
-   * `readOnlyRefusals`: a rollback does not undo them, yet a rolled-back run
-   * may make them, saying so.
+   * The calls it makes that move a sequence (nextval, setval): a read-only
+   * run refuses them, a rollback does not undo them, yet a rolled-back run may
+   * make them, saying so.
    */
   sequenceCalls: string[];
   /** The data changes it holds besides its own command (`DELETE FROM t` in a CTE). */
@@ -507,7 +510,7 @@ function inspect(
     const effect = functionEffect(name);
     if (!effect) return;
     const call = `${name}()${notation ? ` ${notation}` : ""} (it ${effect.what})`;
-    readOnlyRefusals.push(call);
+    if (effect.class !== "sequence") readOnlyRefusals.push(call);
     if (effect.class === "outside" || effect.class === "sql-text") escapes.push(call);
     if (effect.class === "sequence") sequenceCalls.push(call);
     atLeast("write");
@@ -1046,14 +1049,12 @@ export function planRun(
   checkParamCount(statements, options.params);
   let needed: StatementKind = "read";
   for (const statement of statements) {
-    const kind = statement.readOnlyRefusals.length && statement.kind === "read"
-      ? "write"
-      : statement.kind;
+    const readOnlyRefusals = [...statement.readOnlyRefusals, ...statement.sequenceCalls];
+    const kind = readOnlyRefusals.length && statement.kind === "read" ? "write" : statement.kind;
     if (kind === "ddl" && !options.ddl) {
       throw new UsageError(
         `Statement ${statement.index}, ${describeStatement(statement)}, ${
-          statement.readOnlyRefusals.length
-            ? `uses ${statement.readOnlyRefusals[0]}`
+          readOnlyRefusals.length ? `uses ${readOnlyRefusals[0]}`
             : "changes structure"
         }: run again with --ddl to allow it (a confirmation follows)`,
       );
@@ -1067,8 +1068,8 @@ export function planRun(
             `confirmation names it)`,
         );
       }
-      const what = statement.readOnlyRefusals.length
-        ? `uses ${statement.readOnlyRefusals[0]}, which a read-only run refuses`
+      const what = readOnlyRefusals.length
+        ? `uses ${readOnlyRefusals[0]}, which a read-only run refuses`
         : "changes data";
       throw new UsageError(
         `Statement ${statement.index}, ${describeStatement(statement)}, ${what}: run again with ` +
