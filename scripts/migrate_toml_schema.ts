@@ -42,7 +42,7 @@ await runScript("migrate_toml_schema", async () => {
   const path = tomlPathFor(findProjectRoot().path);
   const plan = await editTomlFile(path, (text, data) => {
     const plan = planMigration(path, data, findToolDir("psql"));
-    const updated = plan.edits.length ? editTomlText(path, text, data, plan.edits) : undefined;
+    const updated = plan.edits.length ? editTomlText(path, text, plan.edits) : undefined;
     return { text: values["dry-run"] ? undefined : updated, result: plan };
   });
   const changed = plan.edits.length > 0;

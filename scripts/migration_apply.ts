@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /** Checks (or, confirmed, applies) the pending migrations in one transaction, then verifies. */
-import { confirmAction } from "../lib/cli/prompt.ts";
+import { confirmAction, confirmedInAdvance } from "../lib/cli/prompt.ts";
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
@@ -202,7 +202,7 @@ await runScript("migration_apply", async () => {
   for (const table of run.tables) note(`  ${tableReportText(table, apply ? "took" : "takes")}`);
   // After an apply confirmed without a prompt (DB_CONFIRM=YES), the prompt's hazards are said
   // here, once it succeeded: a failure stays one line.
-  if (!apply || Deno.env.get("DB_CONFIRM") === "YES") {
+  if (!apply || confirmedInAdvance()) {
     for (const hazard of hazards) note(`  hazard: ${hazardText(hazard)}`);
   }
   if (format === "json") {

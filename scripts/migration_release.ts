@@ -68,7 +68,7 @@ await runScript("migration_release", async () => {
       }`
       : `${p.profile}: not read (${p.error})`
   );
-  const own = values.profile ?? Deno.env.get("DB_PROFILE") ?? "local";
+  const own = folder.profile;
   const ownState = appliedOn.find((p) => p.profile === own);
   if (ownState?.files?.some((f) => f.state !== "applied" && f.state !== "unknown")) {
     note(

@@ -129,7 +129,7 @@ await runScript("psql_with_ssl_fallback", async () => {
     if (error instanceof SkillError && error.exitCode === 1) throw new SkillError(error.message, 2);
     throw error;
   }
-  const env = toolEnvironment(target, tools, sslmode);
+  const env = toolEnvironment(target, tools, { sslmode });
   if (!write && !target.reader) {
     // The weaker guard, said where an agent reads it: nothing on the server holds psql to it.
     note(

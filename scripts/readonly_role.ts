@@ -3,7 +3,7 @@
  * Makes the profile's reader role, the role read-only sessions connect as, and
  * saves it in the profile; or checks an existing one; or gives it a new password.
  */
-import { askYesNo, canAsk, confirmAction } from "../lib/cli/prompt.ts";
+import { askYesNo, canAsk, confirmAction, confirmedInAdvance } from "../lib/cli/prompt.ts";
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
@@ -152,7 +152,7 @@ await runScript("readonly_role", async () => {
     // Asked before anything is made, so that a refusal leaves nothing behind.
     await replaceableTarget(profile.path);
     if (values.save !== true && !canAsk()) {
-      const confirmed = Deno.env.get("DB_CONFIRM") === "YES";
+      const confirmed = confirmedInAdvance();
       throw new SkillError(
         `Saving readonly_user and readonly_password in profile "${profile.name}" needs ` +
           `approval, and the generated password is kept nowhere else; nothing was done: add ` +

@@ -79,13 +79,18 @@ export async function askSecret(question: string): Promise<string> {
   return secret;
 }
 
+/** True when `DB_CONFIRM=YES` confirms every action without a prompt. */
+export function confirmedInAdvance(): boolean {
+  return Deno.env.get("DB_CONFIRM") === "YES";
+}
+
 /**
  * Confirms an action that changes a database. `DB_CONFIRM=YES` confirms it
  * outright; otherwise, on a terminal, the user must type YES; without a
  * terminal the action is refused with the way to confirm it.
  */
 export async function confirmAction(question: string): Promise<void> {
-  if (Deno.env.get("DB_CONFIRM") === "YES") return;
+  if (confirmedInAdvance()) return;
   if (!canAsk()) {
     throw new SkillError(
       `Not confirmed: ${

@@ -323,7 +323,7 @@ export async function updateTomlFile(
     let previous: unknown = data;
     for (const name of [...section, key]) previous = asTable(previous)?.[name];
     return {
-      text: editTomlText(path, text, data, [{ section, key, value }]),
+      text: editTomlText(path, text, [{ section, key, value }]),
       result: { previous },
     };
   });
@@ -434,7 +434,7 @@ export async function setReaderKeys(
       if (wanted === undefined && now !== undefined) edits.push({ section, key, remove: true });
     }
     return {
-      text: edits.length ? editTomlText(path, text, data, edits) : undefined,
+      text: edits.length ? editTomlText(path, text, edits) : undefined,
       result: previous,
     };
   });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Environment, processEnvironment } from "../core/environment.ts";
 import { fileURLToPath } from "node:url";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { SkillError } from "../core/errors.ts";
@@ -39,12 +40,12 @@ export interface ProjectRoot {
  * Under `deno task` the working directory is the skill folder; the directory
  * the task was started from is in `INIT_CWD`, and that is what counts.
  */
-export function findProjectRoot(): ProjectRoot {
+export function findProjectRoot(env: Environment = processEnvironment()): ProjectRoot {
   for (const name of ["DB_PROJECT_ROOT", "PROJECT_ROOT"] as const) {
-    const value = Deno.env.get(name);
+    const value = env[name];
     if (value) return { path: resolve(value), source: name };
   }
-  const cwd = resolve(Deno.env.get("INIT_CWD") || Deno.cwd());
+  const cwd = resolve(env.INIT_CWD || Deno.cwd());
   const git = gitTopLevel(cwd);
   const root: ProjectRoot = git ? { path: git, source: "git" } : { path: cwd, source: "cwd" };
   const skill = skillRoot();

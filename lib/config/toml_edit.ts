@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isDeepStrictEqual } from "node:util";
 import { parse } from "smol-toml";
 import { SkillError } from "../core/errors.ts";
 
@@ -128,18 +129,6 @@ export function setTomlValue(
   return lines.join(eol);
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
-    return Object.is(a, b);
-  }
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return ka.length === kb.length &&
-    ka.every((k) => deepEqual((a as TomlTable)[k], (b as TomlTable)[k]));
-}
-
 /** Removes the line `key = ...` from table `section` of the TOML text; unchanged if absent. */
 export function removeTomlKey(text: string, section: string[], key: string): string {
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
@@ -177,9 +166,11 @@ export function applyTomlEdits(text: string, edits: TomlEdit[]): string {
   return out;
 }
 
-/** The parsed document `data` as it should be after `edits`. */
-function expectedAfter(data: TomlTable, edits: TomlEdit[]): TomlTable {
-  const expected = structuredClone(data);
+/** The document `text` holds as it should be after `edits`. */
+function expectedAfter(text: string, edits: TomlEdit[]): TomlTable {
+  // A fresh parse, not a clone of the caller's: structuredClone turns TOML dates into plain
+  // Dates, which a strict comparison with the reparsed TomlDates would count as a change.
+  const expected = parse(text) as TomlTable;
   for (const edit of edits) {
     let table: TomlTable = expected;
     for (const part of edit.section) {
@@ -197,12 +188,7 @@ function expectedAfter(data: TomlTable, edits: TomlEdit[]): TomlTable {
  * document with exactly these edits applied, or an error says what to set by
  * hand. Returns the new text.
  */
-export function editTomlText(
-  path: string,
-  text: string,
-  data: TomlTable,
-  edits: TomlEdit[],
-): string {
+export function editTomlText(path: string, text: string, edits: TomlEdit[]): string {
   const updated = applyTomlEdits(text, edits);
   let reparsed: unknown;
   try {
@@ -210,7 +196,7 @@ export function editTomlText(
   } catch {
     reparsed = undefined;
   }
-  if (!deepEqual(reparsed, expectedAfter(data, edits))) {
+  if (!isDeepStrictEqual(reparsed, expectedAfter(text, edits))) {
     const wanted = edits.map((e) =>
       "remove" in e
         ? `remove ${e.key} from [${e.section.join(".")}]`

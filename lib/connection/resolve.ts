@@ -8,6 +8,7 @@
  * @module
  */
 import { checkProfileName } from "../config/profile_name.ts";
+import { type Environment, processEnvironment } from "../core/environment.ts";
 import { SkillError, UsageError } from "../core/errors.ts";
 import {
   DEFAULT_PROFILE,
@@ -31,8 +32,8 @@ import { parseConnectionUrl, parseConnectTimeout, type ParsedUrl, parseSslMode }
 /** The largest value a PostgreSQL integer setting (a timeout in ms) takes. */
 const INT_SETTING_MAX = 2_147_483_647;
 
-function envInteger(name: string, options: { min: number }): number | undefined {
-  const text = Deno.env.get(name);
+function envInteger(env: Environment, name: string, options: { min: number }): number | undefined {
+  const text = env[name];
   if (text === undefined || text === "") return undefined;
   if (!/^\d{1,10}$/.test(text) || Number(text) < options.min || Number(text) > INT_SETTING_MAX) {
     throw new UsageError(
@@ -81,6 +82,8 @@ export interface ResolveOptions {
    * user typed, keeps it (and then guards its own SQL itself).
    */
   userSearchPath?: boolean;
+  /** The environment to read (default: the process's, read once for the call). */
+  env?: Environment;
 }
 
 /** The search_path of a diagnostic session that runs only the skill's own SQL. */
@@ -113,15 +116,16 @@ export function checkUserOptions(text: string): boolean {
 /** Session parameters every connection carries, from the environment. */
 export function sessionParameters(
   session: ResolveOptions["session"] = "plain",
-  options: { userSearchPath?: boolean } = {},
+  options: { userSearchPath?: boolean; env?: Environment } = {},
 ): Record<string, string> {
+  const env = options.env ?? processEnvironment();
   const parameters: Record<string, string> = {
-    application_name: Deno.env.get("DB_APPLICATION_NAME") || DEFAULT_APPLICATION_NAME,
+    application_name: env.DB_APPLICATION_NAME || DEFAULT_APPLICATION_NAME,
   };
   const polite = session === "diagnostic" || session === "explain";
-  const statementTimeout = envInteger("DB_STATEMENT_TIMEOUT_MS", { min: 0 }) ??
+  const statementTimeout = envInteger(env, "DB_STATEMENT_TIMEOUT_MS", { min: 0 }) ??
     (polite ? DIAGNOSTIC_TIMEOUTS_MS.statement_timeout : undefined);
-  const lockTimeout = envInteger("DB_LOCK_TIMEOUT_MS", { min: 0 }) ??
+  const lockTimeout = envInteger(env, "DB_LOCK_TIMEOUT_MS", { min: 0 }) ??
     (polite || session === "migration" ? DIAGNOSTIC_TIMEOUTS_MS.lock_timeout : undefined);
   if (statementTimeout !== undefined) parameters.statement_timeout = String(statementTimeout);
   if (lockTimeout !== undefined) parameters.lock_timeout = String(lockTimeout);
@@ -142,11 +146,12 @@ export function sessionParameters(
  * with the same credentials.
  */
 export async function resolveTarget(options: ResolveOptions = {}): Promise<ConnectionTarget> {
+  const env = options.env ?? processEnvironment();
   const flags = connectionFlags();
   const named = options.profile ?? flags.profile;
   const database = options.database ?? flags.database;
   const urlVariable = options.urlVariable ?? "DB_URL";
-  const url = named === undefined ? Deno.env.get(urlVariable) : undefined;
+  const url = named === undefined ? env[urlVariable] : undefined;
   if (url) {
     const parsed = parseConnectionUrl(url, urlVariable);
     if (database !== undefined) parsed.database = database;
@@ -154,16 +159,17 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
       parsed,
       sslmode: parsed.params.sslmode ? parseSslMode(parsed.params.sslmode) : "prefer",
       sslFallback: false,
-      connectTimeoutSeconds: connectTimeoutFromEnvironment(),
-      parameters: sessionParameters(options.session, options),
+      connectTimeoutSeconds: connectTimeoutFromEnvironment(env),
+      parameters: sessionParameters(options.session, { ...options, env }),
       source: "DB_URL",
       urlVariable,
       databaseOverridden: database !== undefined,
+      env,
     });
   }
-  const profile = named ?? (Deno.env.get("DB_PROFILE") || DEFAULT_PROFILE);
+  const profile = named ?? (env.DB_PROFILE || DEFAULT_PROFILE);
   checkProfileName(profile, named === undefined ? "DB_PROFILE" : undefined);
-  const root = findProjectRoot();
+  const root = findProjectRoot(env);
   const tomlPath = tomlPathFor(root.path);
   const config = await loadConfig(tomlPath);
   return profileTarget(profileSettings(config, profile), {
@@ -172,12 +178,13 @@ export async function resolveTarget(options: ResolveOptions = {}): Promise<Conne
     userSearchPath: options.userSearchPath,
     database,
     profile: { name: profile, tomlPath, projectRoot: root.path },
+    env,
   });
 }
 
 /** Seconds a connection attempt may take: `PGCONNECT_TIMEOUT`, else the default. */
-function connectTimeoutFromEnvironment(): number {
-  const fromEnv = Deno.env.get("PGCONNECT_TIMEOUT");
+function connectTimeoutFromEnvironment(env: Environment): number {
+  const fromEnv = env.PGCONNECT_TIMEOUT;
   return fromEnv
     ? parseConnectTimeout(fromEnv, "PGCONNECT_TIMEOUT")
     : DEFAULT_CONNECT_TIMEOUT_SECONDS;
@@ -197,6 +204,8 @@ export interface ProfileContext {
   profile?: { name: string; tomlPath: string; projectRoot: string };
   /** How messages name unsaved settings (default "the settings given"). */
   describe?: string;
+  /** The environment to read (default: the process's, read once for the call). */
+  env?: Environment;
 }
 
 /**
@@ -208,6 +217,7 @@ export function profileTarget(
   settings: ProfileSettings,
   context: ProfileContext,
 ): ConnectionTarget {
+  const env = context.env ?? processEnvironment();
   const saved = context.profile;
   const where = saved ? `profile "${saved.name}"` : (context.describe ?? "the settings given");
   const fromUrl = settings.url
@@ -256,8 +266,8 @@ export function profileTarget(
     parsed: merged,
     sslmode,
     sslFallback: !urlMode && !settings.sslmode,
-    connectTimeoutSeconds: connectTimeoutFromEnvironment(),
-    parameters: sessionParameters(context.session, context),
+    connectTimeoutSeconds: connectTimeoutFromEnvironment(env),
+    parameters: sessionParameters(context.session, { ...context, env }),
     source: saved ? "toml" : "DB_URL",
     urlVariable: saved ? undefined : where,
     profile: saved?.name,
@@ -265,6 +275,7 @@ export function profileTarget(
     projectRoot: saved?.projectRoot,
     reader: reader && { key: reader.key, profileUser: own.user! },
     databaseOverridden: context.database !== undefined,
+    env,
   });
 }
 
@@ -339,26 +350,26 @@ function readerOf(
   return { key: "readonly_url", user: parsed.user, password: parsed.password, params };
 }
 
-interface FinishInput {
-  parsed: ParsedUrl;
-  sslmode: SslMode;
-  sslFallback: boolean;
-  connectTimeoutSeconds: number;
-  parameters: Record<string, string>;
-  source: "DB_URL" | "toml";
-  urlVariable?: string;
-  profile?: string;
-  tomlPath?: string;
-  projectRoot?: string;
-  reader?: ReaderUse;
-  databaseOverridden?: boolean;
-}
+/** The URL parsed, and the target's fields that come from the profile or the call, not the URL. */
+type FinishInput =
+  & { parsed: ParsedUrl; env: Environment }
+  & Pick<ConnectionTarget, "sslmode" | "sslFallback" | "connectTimeoutSeconds" | "parameters">
+  & Pick<
+    ConnectionTarget,
+    | "source"
+    | "urlVariable"
+    | "profile"
+    | "tomlPath"
+    | "projectRoot"
+    | "reader"
+    | "databaseOverridden"
+  >;
 
 function finish(input: FinishInput): ConnectionTarget {
-  const { parsed } = input;
+  const { parsed, env } = input;
   const params = parsed.params;
   const parameters = { ...input.parameters };
-  if (params.application_name && !Deno.env.get("DB_APPLICATION_NAME")) {
+  if (params.application_name && !env.DB_APPLICATION_NAME) {
     parameters.application_name = params.application_name;
   }
   if (params.options) parameters.options = params.options;
@@ -366,17 +377,16 @@ function finish(input: FinishInput): ConnectionTarget {
   const socket = host.startsWith("/");
   // As libpq: sslrootcert=system without an sslmode means verify-full.
   const systemRoots = params.sslrootcert === "system" && params.sslmode === undefined;
+  const port = parsed.port ?? 5432;
+  const user = parsed.user || env.USER || "postgres";
+  const database = parsed.database || parsed.user || "postgres";
   return {
     host,
-    port: parsed.port ?? 5432,
-    user: parsed.user || Deno.env.get("USER") || "postgres",
-    password: parsed.password ?? passwordFromEnvironment({
-      host,
-      port: parsed.port ?? 5432,
-      database: parsed.database || parsed.user || "postgres",
-      user: parsed.user || Deno.env.get("USER") || "postgres",
-    }, params.passfile),
-    database: parsed.database || parsed.user || "postgres",
+    port,
+    user,
+    password: parsed.password ??
+      passwordFromEnvironment(env, { host, port, database, user }, params.passfile),
+    database,
     // libpq never uses SSL over a Unix socket.
     sslmode: socket ? "disable" : systemRoots ? "verify-full" : input.sslmode,
     sslFallback: socket || systemRoots ? false : input.sslFallback,
@@ -408,15 +418,12 @@ function finish(input: FinishInput): ConnectionTarget {
  * `host:port:database:user:password` with `*` wildcards.
  */
 function passwordFromEnvironment(
+  env: Environment,
   key: { host: string; port: number; database: string; user: string },
   passfile?: string,
 ): string | undefined {
-  const fromEnv = Deno.env.get("PGPASSWORD");
-  if (fromEnv) {
-    return fromEnv;
-  }
-  const home = Deno.env.get("HOME");
-  const file = passfile || Deno.env.get("PGPASSFILE") || (home ? `${home}/.pgpass` : undefined);
+  if (env.PGPASSWORD) return env.PGPASSWORD;
+  const file = passfile || env.PGPASSFILE || (env.HOME ? `${env.HOME}/.pgpass` : undefined);
   if (!file) return undefined;
   let text: string;
   try {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { type Environment, processEnvironment } from "../core/environment.ts";
 import { note, shellQuote } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
 import { updateTomlFile } from "../config/profiles_file.ts";
@@ -34,9 +35,12 @@ import { loadSql } from "../sql/sql_files.ts";
  * `DB_AUTO_UPDATE_SSLMODE=1`, write `sslmode = true` into the profile;
  * otherwise print the exact command that would (on stderr).
  */
-export async function rememberSslFallback(target: ConnectionTarget): Promise<void> {
+export async function rememberSslFallback(
+  target: ConnectionTarget,
+  env: Environment = processEnvironment(),
+): Promise<void> {
   if (target.source !== "toml" || !target.tomlPath || !target.profile) return;
-  if (Deno.env.get("DB_AUTO_UPDATE_SSLMODE") === "1") {
+  if (env.DB_AUTO_UPDATE_SSLMODE === "1") {
     await updateTomlFile(target.tomlPath, ["database", target.profile], "sslmode", true);
     note(
       `note: the server demands SSL; saved sslmode = true for profile "${target.profile}" ` +

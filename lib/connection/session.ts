@@ -332,25 +332,9 @@ export class PgSession {
   /**
    * Runs one statement with bound parameters and yields its rows as they
    * arrive, `batchRows` (default 1000) at a time from a cursor, so a large
-   * result is never held whole; `serverText` keeps every value as the
-   * server's text.
-   */
-  async *stream(
-    sql: string,
-    params: unknown[] = [],
-    options: { batchRows?: number; serverText?: boolean; standalone?: boolean } = {},
-  ): AsyncGenerator<Record<string, unknown>, QueryOutcome> {
-    const batches = this.batches(sql, params, options);
-    while (true) {
-      const step = await batches.next();
-      if (step.done) return step.value;
-      yield* step.value.rows;
-    }
-  }
-
-  /**
-   * As {@linkcode stream}, a batch at a time, each with the columns (known
-   * before the first row, so a header can be written for an empty result).
+   * result is never held whole, each batch with the columns (known before the
+   * first row, so a header can be written for an empty result); `serverText`
+   * keeps every value as the server's text.
    * A statement that returns no rows yields one empty batch without columns.
    */
   async *batches(

@@ -10,13 +10,14 @@
  *
  * @module
  */
+import { type Environment, processEnvironment } from "../core/environment.ts";
 import { join, relative, resolve } from "node:path";
 import { SkillError } from "../core/errors.ts";
 import { localDate } from "./changelog.ts";
 import { pathExists, readResolved, type ResolvedFile, resolveFile } from "../config/files.ts";
 import { findProjectRoot, isInside, tomlPathFor } from "../config/project_root.ts";
 import { checkProfileName } from "../config/profile_name.ts";
-import { loadConfig, profileSettings } from "../config/profiles_file.ts";
+import { DEFAULT_PROFILE, loadConfig, profileSettings } from "../config/profiles_file.ts";
 import type { ObjectChange } from "../sql/ddl_objects.ts";
 import {
   migrationsFolderInside,
@@ -70,14 +71,17 @@ export interface MigrationsFolder {
  * that chose it; the path returned is that resolved one, so that what is
  * checked here is what the other functions of this module read and write.
  */
-export async function resolveMigrationsFolder(profile?: string): Promise<MigrationsFolder> {
-  const root = findProjectRoot().path;
-  const name = profile ?? (Deno.env.get("DB_PROFILE") || "local");
+export async function resolveMigrationsFolder(
+  profile?: string,
+  env: Environment = processEnvironment(),
+): Promise<MigrationsFolder> {
+  const root = findProjectRoot(env).path;
+  const name = profile ?? (env.DB_PROFILE || DEFAULT_PROFILE);
   checkProfileName(name);
   const tomlPath = tomlPathFor(root);
   const config = await pathExists(tomlPath) ? await loadConfig(tomlPath) : undefined;
   // A profile named on purpose must exist: a typo would otherwise pick another folder quietly.
-  const named = profile !== undefined || Boolean(Deno.env.get("DB_PROFILE"));
+  const named = profile !== undefined || Boolean(env.DB_PROFILE);
   if (config && named) profileSettings(config, name);
   const data = config?.data;
   const resolved = await resolveMigrationsPath(root, data, name);

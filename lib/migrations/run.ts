@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Environment, processEnvironment } from "../core/environment.ts";
 import { SkillError } from "../core/errors.ts";
 import { CommitLostError, commitTransaction } from "../connection/transactions.ts";
 import { explainQueryError, withSession } from "../connection/script_sessions.ts";
@@ -972,13 +973,16 @@ export interface ProfileApplied {
  * migration_status.ts --applied reads one; a profile that cannot be read
  * says why, and the others are read all the same.
  */
-export async function appliedOnProfiles(files: ParsedPending[]): Promise<ProfileApplied[]> {
+export async function appliedOnProfiles(
+  files: ParsedPending[],
+  env: Environment = processEnvironment(),
+): Promise<ProfileApplied[]> {
   const { findProjectRoot, tomlPathFor } = await import("../config/project_root.ts");
   const { loadConfig, profileNames } = await import("../config/profiles_file.ts");
   const { resolveTarget } = await import("../connection/resolve.ts");
   const names: string[] = [];
   try {
-    names.push(...profileNames(await loadConfig(tomlPathFor(findProjectRoot().path))));
+    names.push(...profileNames(await loadConfig(tomlPathFor(findProjectRoot(env).path))));
   } catch {
     // No profiles file: only DB_URL, if set, can be read.
   }
@@ -990,13 +994,16 @@ export async function appliedOnProfiles(files: ParsedPending[]): Promise<Profile
       results.push({ profile, error: error instanceof Error ? error.message : String(error) });
     }
   };
-  if (Deno.env.get("DB_URL")) {
-    await read("DB_URL", () => resolveTarget({ session: "diagnostic", userSearchPath: true }));
+  if (env.DB_URL) {
+    await read(
+      "DB_URL",
+      () => resolveTarget({ session: "diagnostic", userSearchPath: true, env }),
+    );
   }
   for (const name of names) {
     await read(
       name,
-      () => resolveTarget({ profile: name, session: "diagnostic", userSearchPath: true }),
+      () => resolveTarget({ profile: name, session: "diagnostic", userSearchPath: true, env }),
     );
   }
   return results;

@@ -7,6 +7,7 @@
  * @module
  */
 import { join, relative } from "node:path";
+import { maskPasswords } from "../core/text.ts";
 import {
   editTomlFile,
   newConfigText,
@@ -53,16 +54,11 @@ export function recap(
     const shown = key === "password"
       ? "********"
       : key === "url"
-      ? hidePassword(String(value))
+      ? maskPasswords(String(value))
       : value;
     lines.push(`${key} = ${typeof shown === "string" ? JSON.stringify(shown) : shown}`);
   }
   return lines.join("\n");
-}
-
-/** The URL with its password shown as ********, however many `@` it holds. */
-export function hidePassword(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^/?#\s]*@/, "$1:********@");
 }
 
 /** A name for a new profile: `local` first, then one from the project. */
@@ -159,7 +155,7 @@ export async function saveProfile(
   settings: ProfileSettings,
 ): Promise<TomlTable> {
   const edit = (text: string, data: TomlTable) => ({
-    text: editTomlText(tomlPath, text, data, profileEdits(data, name, settings)),
+    text: editTomlText(tomlPath, text, profileEdits(data, name, settings)),
     result: data,
   });
   if (await pathExists(tomlPath)) return await editTomlFile(tomlPath, edit);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { type Environment, processEnvironment } from "../core/environment.ts";
 import { basename, join } from "node:path";
 import { note } from "../core/text.ts";
 import { SkillError } from "../core/errors.ts";
@@ -68,8 +69,8 @@ function compareVersions(a: number[], b: number[]): number {
  * the newest Debian/Ubuntu `/usr/lib/postgresql/<major>/bin`, Homebrew,
  * Postgres.app, the Windows installer's folders.
  */
-export function candidateBinDirs(): string[] {
-  const path = (Deno.env.get("PATH") ?? "").split(isWindows ? ";" : ":").filter(Boolean);
+export function candidateBinDirs(env: Environment = processEnvironment()): string[] {
+  const path = (env.PATH ?? "").split(isWindows ? ";" : ":").filter(Boolean);
   return [
     ...path,
     ...versionDirs("/usr/lib/postgresql", /^(\d+)$/, "bin"),
@@ -112,8 +113,11 @@ export function isDebianWrapper(path: string): boolean {
  * run (`/usr/lib/postgresql/<newest>/bin`, later among the candidates): that
  * is the folder to save as pg_bin_path, and the wrapper costs each start time.
  */
-export function findToolDir(tool: string = "psql"): string | undefined {
-  return candidateBinDirs().find((dir) => isRealTool(join(dir, exe(tool))));
+export function findToolDir(
+  tool: string = "psql",
+  env: Environment = processEnvironment(),
+): string | undefined {
+  return candidateBinDirs(env).find((dir) => isRealTool(join(dir, exe(tool))));
 }
 
 function isRealTool(path: string): boolean {
@@ -176,9 +180,12 @@ export function installHint(): string {
   return "install the PostgreSQL client package of your system";
 }
 
-async function projectConfig(writable: boolean): Promise<LoadedConfig | undefined> {
+async function projectConfig(
+  writable: boolean,
+  env: Environment,
+): Promise<LoadedConfig | undefined> {
   try {
-    return await loadConfig(tomlPathFor(findProjectRoot().path));
+    return await loadConfig(tomlPathFor(findProjectRoot(env).path));
   } catch (error) {
     // A one-off DB_URL needs no TOML; with a profile, resolveTarget has
     // already reported any problem with the file.
@@ -197,10 +204,11 @@ async function projectConfig(writable: boolean): Promise<LoadedConfig | undefine
  */
 export async function resolveClientTools(
   target?: Pick<ConnectionTarget, "source">,
+  env: Environment = processEnvironment(),
 ): Promise<ClientTools> {
   const writable = target?.source !== "DB_URL";
-  const config = await projectConfig(writable);
-  const detected = findToolDir("psql");
+  const config = await projectConfig(writable, env);
+  const detected = findToolDir("psql", env);
   if (!config) return { binDir: detected, source: detected ? "detected" : "none" };
   const configured = asTable(config.data.configuration)?.pg_bin_path;
   if (typeof configured === "string" && configured !== "") {
@@ -252,10 +260,12 @@ const KEPT_PG_VARIABLES = new Set(["PGTZ", "PGDATESTYLE"]);
  * PGSSLCERT or PGPASSFILE would add credentials the profile never named, and
  * PGREQUIRESSL or PGGSSENCMODE would change how it connects.
  */
-function inheritedEnvironment(): Record<string, string> {
-  const env = Deno.env.toObject();
-  for (const name of Object.keys(env)) {
-    if (/^PG/i.test(name) && !KEPT_PG_VARIABLES.has(name)) delete env[name];
+function inheritedEnvironment(given: Environment): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value !== undefined && (!/^PG/i.test(name) || KEPT_PG_VARIABLES.has(name))) {
+      env[name] = value;
+    }
   }
   return env;
 }
@@ -272,10 +282,12 @@ function inheritedEnvironment(): Record<string, string> {
 export function toolEnvironment(
   target: ConnectionTarget,
   tools: ClientTools,
-  sslmode: SslMode = target.sslmode,
+  how: { sslmode?: SslMode; env?: Environment } = {},
 ): Record<string, string> {
+  const given = how.env ?? processEnvironment();
+  const sslmode = how.sslmode ?? target.sslmode;
   const env: Record<string, string> = {
-    ...inheritedEnvironment(),
+    ...inheritedEnvironment(given),
     PGHOST: target.host,
     PGPORT: String(target.port),
     PGUSER: target.user,
@@ -293,7 +305,7 @@ export function toolEnvironment(
   if (target.sslNegotiation) env.PGSSLNEGOTIATION = target.sslNegotiation;
   const { application_name, options, ...gucs } = target.parameters;
   if (application_name) env.PGAPPNAME = application_name;
-  const pgOptions = [options ?? "", Deno.env.get("PGOPTIONS") ?? ""].filter(checkUserOptions);
+  const pgOptions = [options ?? "", given.PGOPTIONS ?? ""].filter(checkUserOptions);
   for (const [name, value] of Object.entries(gucs)) {
     // The server splits PGOPTIONS at spaces; a backslash keeps one in a value.
     pgOptions.push(`-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`);
@@ -304,7 +316,7 @@ export function toolEnvironment(
   pgOptions.push(PINNED_LEXING_OPTION);
   env.PGOPTIONS = pgOptions.join(" ");
   if (tools.binDir) {
-    env.PATH = [tools.binDir, Deno.env.get("PATH") ?? ""].filter(Boolean).join(
+    env.PATH = [tools.binDir, given.PATH ?? ""].filter(Boolean).join(
       isWindows ? ";" : ":",
     );
   }

@@ -87,7 +87,7 @@ async function prepare(
 ) {
   const probe = await probeForTools(target);
   const path = await toolForServer(tools, tool, probe.serverMajor);
-  return { probe, path, env: toolEnvironment(target, tools, probe.sslmode) };
+  return { probe, path, env: toolEnvironment(target, tools, { sslmode: probe.sslmode }) };
 }
 
 /**

@@ -5,6 +5,7 @@
  * SASLprep, target_session_attrs, direct SSL, and every way a connection or
  * a running statement can end.
  */
+import { pathExists } from "../../lib/config/files.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSession } from "../../lib/connection/connect.ts";
@@ -621,11 +622,16 @@ Deno.test("bound parameters, multi-statement refusal, errors, streaming", async 
       assert.deepEqual(results.map((r) => r.command), ["CREATE TABLE", "INSERT 0 2", "SELECT 2"]);
       assert.deepEqual(results[2].rows, [{ x: 1 }, { x: 2 }]);
       let streamed = 0;
-      const stream = session.stream("select g from generate_series(1, 5000) g", [], {
+      const sizes: number[] = [];
+      const batches = session.batches("select g from generate_series(1, 5000) g", [], {
         batchRows: 700,
       });
-      for await (const row of stream) streamed += row.g as number;
+      for await (const batch of batches) {
+        sizes.push(batch.rows.length);
+        for (const row of batch.rows) streamed += row.g as number;
+      }
       assert.equal(streamed, 5000 * 5001 / 2);
+      assert.deepEqual(sizes, [700, 700, 700, 700, 700, 700, 700, 100], "700 rows at a time");
       assert.equal((await session.query("select 1 as one")).rows[0].one, 1);
     } finally {
       await session.close();
@@ -772,10 +778,9 @@ Deno.test("a server that demands SSL but cannot do SSL gets one clear message", 
 async function canSpeakGerman(): Promise<boolean> {
   const bin = await serverBinDir();
   const major = bin.match(/^\/usr\/lib\/postgresql\/(\d+)\/bin$/)?.[1];
-  const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
   return major !== undefined &&
-    await exists(`/usr/share/locale/de/LC_MESSAGES/postgres-${major}.mo`) &&
-    await exists("/usr/share/i18n/locales/de_DE") &&
+    await pathExists(`/usr/share/locale/de/LC_MESSAGES/postgres-${major}.mo`) &&
+    await pathExists("/usr/share/i18n/locales/de_DE") &&
     findToolDir("localedef") !== undefined;
 }
 const germanCatalog = await canSpeakGerman();

@@ -3,6 +3,7 @@
  * formats, files that appear whole or not at all, restores that fail without
  * a trace and never run twice, confirmation, secrets, progress, versions.
  */
+import { pathExists } from "../../lib/config/files.ts";
 import assert from "node:assert/strict";
 import { applyPatch } from "diff";
 import { normalizeDump, unifiedDiff } from "../../lib/tools/schema_diff.ts";
@@ -832,7 +833,7 @@ Deno.test("plain restores run no psql meta-command and stay all or nothing", asy
   const untouched = async () => {
     assert.equal(await rows(), "", "the canary of the target is empty");
     assert.equal(await rows("other"), "kept", "the other database is untouched");
-    assert.equal(await exists(marker), false, "no shell command ran");
+    assert.equal(await pathExists(marker), false, "no shell command ran");
   };
   try {
     for (const db of ["target", "other", "src"]) {
@@ -1286,7 +1287,7 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
         }
         assert.equal(await contents("direct"), await contents("src"));
         assert.match(await contents("single"), /first line\n\\! touch /);
-        assert.equal(await exists(marker), false, "no shell command ran");
+        assert.equal(await pathExists(marker), false, "no shell command ran");
       },
     );
 
@@ -1374,7 +1375,7 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
           assert.ok(!/About to restore/.test(result.stderr), "refused before asking");
           const rows = await cluster.sql("select count(*)::int as n from canary", "target");
           assert.equal(rows[0].n, 0, "nothing reached the target");
-          assert.equal(await exists(marker), false, "no shell command ran");
+          assert.equal(await pathExists(marker), false, "no shell command ran");
         }
       },
     );
@@ -1432,7 +1433,7 @@ Deno.test("custom-format archives: the SQL pg_restore writes, checked and run as
           shell.stderr,
           /the restore's transaction was rolled back, but whether the archive had ended it itself before the error cannot be told: line \d+ of the SQL pg_restore writes for it holds a string/,
         );
-        assert.equal(await exists(marker), false, "\\restrict held: no shell command ran");
+        assert.equal(await pathExists(marker), false, "\\restrict held: no shell command ran");
         assert.equal(await tables("shell_dst"), 0, "and nothing stayed");
       },
     );
@@ -1630,15 +1631,6 @@ async function restoreDirectly(
   } finally {
     if (previous === undefined) Deno.env.delete("DB_URL");
     else Deno.env.set("DB_URL", previous);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -2,6 +2,7 @@
  * Everything that creates or changes postgres.toml: the schema migration,
  * sslmode updates, the bootstrap. Tests compare whole files before and after.
  */
+import { pathExists } from "../../lib/config/files.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "../support/cluster.ts";
@@ -337,8 +338,8 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
         /DB_URL='postgresql:\/\/someone@db\.example\.com:6432\/shop\?sslmode=require'/,
       );
       assert.deepEqual([...Deno.readDirSync(`${project.root}/.skills/postgres`)], [], "no TOML");
-      assert.ok(!(await exists(`${project.root}/AGENTS.md`)));
-      assert.ok(!(await exists(`${project.root}/.gitignore`)));
+      assert.ok(!(await pathExists(`${project.root}/AGENTS.md`)));
+      assert.ok(!(await pathExists(`${project.root}/.gitignore`)));
     });
 
     await t.step(
@@ -544,7 +545,7 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
         );
       }
       assert.equal(await project.readToml(), before, "nothing saved");
-      assert.ok(!(await exists(outside)), "no folder made outside the project");
+      assert.ok(!(await pathExists(outside)), "no folder made outside the project");
       const agents = await Deno.readTextFile(join(project.root, "AGENTS.md")).catch(() => "");
       assert.ok(!agents.includes("/etc"), "nothing written into AGENTS.md");
     });
@@ -553,15 +554,6 @@ Deno.test("bootstrap_profile on a terminal: scan, pick, save; then fields, hidde
     await cluster.stop();
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("a profiles file others can read is warned about, with the chmod that fixes it", async () => {
   const project = await makeProject([

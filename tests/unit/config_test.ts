@@ -157,6 +157,23 @@ Deno.test("an edit that cannot be verified, or a file that does not parse, write
   }
 });
 
+Deno.test("a file holding TOML dates and arrays of tables is edited like any other", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/postgres.toml`;
+  try {
+    const text = "[configuration]\nschema_version = 1\nreviewed = 2026-11-30T08:00:00Z # by ops\n" +
+      '[[audit]]\nat = 2026-01-02\n[database.local]\nhost = "x"\n';
+    await Deno.writeTextFile(path, text);
+    await updateTomlFile(path, ["database", "local"], "sslmode", true);
+    assert.equal(
+      await Deno.readTextFile(path),
+      text.replace('host = "x"\n', 'host = "x"\nsslmode = true\n'),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sslmode switch spellings", () => {
   for (const word of ["true", "TRUE", "require", "yes", "on", "1", "enable"]) {
     assert.equal(parseSslSwitch(word), true, word);
