@@ -14,19 +14,22 @@ import { pathExists } from "../lib/config/files.ts";
 import { checkProfileName, PROFILE_NAME } from "../lib/config/profile_name.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import {
+  candidateNumbered,
+  candidatesForDisplay,
   defined,
   draftTarget,
   fieldsFromUrl,
   findFolders,
   fromCandidate,
   isLocalHost,
+  migrationsPathToSave,
   type Plan,
   recap,
   save,
+  settingsFromOptions,
   suggestName,
 } from "../lib/setup/bootstrap.ts";
 import {
-  parseSslSwitch,
   type ProfileSettings,
   ProfilesFileMissing,
   readToml,
@@ -154,25 +157,44 @@ async function scanAndShow(scanRoot: string): Promise<Candidate[]> {
 }
 
 async function runInteractive(ctx: Context): Promise<number> {
-  let candidate: Candidate | undefined;
-  if (await askYesNo("Scan the project for existing connection settings?", !ctx.existing)) {
-    const scanRoot = await askText("Folder to scan", ctx.root);
-    const candidates = await scanAndShow(scanRoot);
-    if (candidates.length) {
-      while (true) {
-        const pick = await askText(
-          `Start from candidate (1-${candidates.length}, empty for none)`,
-          "",
-        );
-        if (pick === "") break;
-        if (/^\d+$/.test(pick) && Number(pick) >= 1 && Number(pick) <= candidates.length) {
-          candidate = candidates[Number(pick) - 1];
-          break;
-        }
-      }
+  const candidate = await askCandidate(ctx);
+  const settings = fromCandidate(candidate);
+  const name = await askName(ctx, settings);
+  await askConnection(settings);
+  console.log(`\n${recap(name, { ...settings })}\n`);
+  if (await askYesNo("Test the connection now?", true)) await testConnection(settings);
+  if (!(await askYesNo(`Save profile "${name}" to ${ctx.tomlPath}?`, true))) {
+    printOneOff(settings);
+    return 0;
+  }
+  const migrations = await askMigrationsFolder(ctx, name);
+  const plan: Plan = { name, settings, ...migrations, ...await askNotes(ctx, migrations.folder) };
+  const done = await save(ctx, plan);
+  done.forEach((line) => console.log(line));
+  return 0;
+}
+
+/** The scan candidate to start from, if the user scans and picks one. */
+async function askCandidate(ctx: Context): Promise<Candidate | undefined> {
+  if (!(await askYesNo("Scan the project for existing connection settings?", !ctx.existing))) {
+    return undefined;
+  }
+  const candidates = await scanAndShow(await askText("Folder to scan", ctx.root));
+  while (candidates.length) {
+    const pick = await askText(`Start from candidate (1-${candidates.length}, empty for none)`, "");
+    if (pick === "") return undefined;
+    try {
+      return candidateNumbered(candidates, pick, "The answer");
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      note(error.message);
     }
   }
-  let settings = fromCandidate(candidate);
+  return undefined;
+}
+
+/** The profile's name; an existing one only when the user agrees to replace it. */
+async function askName(ctx: Context, settings: ProfileSettings): Promise<string> {
   let name = "";
   while (!PROFILE_NAME.test(name)) {
     name = await askText(
@@ -180,15 +202,19 @@ async function runInteractive(ctx: Context): Promise<number> {
       suggestName(settings.project, ctx.taken),
     );
   }
-  let replace = false;
-  if (ctx.taken.includes(name)) {
-    replace = await askYesNo(`Profile "${name}" exists; replace its connection settings?`, false);
-    if (!replace) throw new SkillError(`Profile "${name}" left as it was; nothing was written`);
+  if (
+    ctx.taken.includes(name) &&
+    !await askYesNo(`Profile "${name}" exists; replace its connection settings?`, false)
+  ) {
+    throw new SkillError(`Profile "${name}" left as it was; nothing was written`);
   }
+  return name;
+}
+
+/** Fills `settings` with the connection: a URL, or each field, the password typed unseen. */
+async function askConnection(settings: ProfileSettings): Promise<void> {
   const url = await askText("Connection URL (empty to enter the fields)", "");
-  if (url) {
-    settings = { ...settings, ...defined(fieldsFromUrl(url)) };
-  }
+  if (url) Object.assign(settings, defined(fieldsFromUrl(url)));
   settings.host = await askText("Host", settings.host ?? "localhost");
   const defaultPort = String(settings.port ?? 5432);
   settings.port = undefined;
@@ -211,51 +237,57 @@ async function runInteractive(ctx: Context): Promise<number> {
   }
   const missing = (["database", "user"] as const).filter((k) => !settings[k]);
   if (missing.length) throw new SkillError(`Missing ${missing.join(" and ")}; nothing was written`);
-  console.log(`\n${recap(name, { ...settings })}\n`);
-  if (await askYesNo("Test the connection now?", true)) await testConnection(settings);
-  if (!(await askYesNo(`Save profile "${name}" to ${ctx.tomlPath}?`, true))) {
-    printOneOff(settings);
-    return 0;
-  }
-  const defaults = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
-  let migrationsPath: string;
+}
+
+/** The migrations folder: typed, searched for, or created, and what the profile saves of it. */
+async function askMigrationsFolder(
+  ctx: Context,
+  name: string,
+): Promise<Pick<Plan, "migrationsPath" | "createMigrationsDir"> & { folder: string }> {
+  const found = await resolveMigrationsPath(ctx.root, ctx.existing?.data, name);
+  let folder: string;
   while (true) {
-    const answer = await askText("Migrations folder (relative to the project root)", defaults.path);
+    const answer = await askText("Migrations folder (relative to the project root)", found.path);
     try {
-      migrationsPath = checkMigrationsPath(ctx.root, answer);
+      folder = checkMigrationsPath(ctx.root, answer);
       break;
     } catch (error) {
-      note((error as Error).message);
+      if (!(error instanceof UsageError || error instanceof SkillError)) throw error;
+      note(error.message);
     }
   }
   let createMigrationsDir = false;
-  if (!(await pathExists(join(ctx.root, migrationsPath)))) {
+  if (!(await pathExists(join(ctx.root, folder)))) {
     if (
-      migrationsPath !== defaults.path &&
-      await askYesNo(`"${migrationsPath}" does not exist; search the project for it?`, true)
+      folder !== found.path &&
+      await askYesNo(`"${folder}" does not exist; search the project for it?`, true)
     ) {
-      const found = await findFolders(ctx.root, migrationsPath.split("/").pop()!);
-      found.forEach((f, i) => console.log(`  ${i + 1}) ${f}`));
-      if (found.length) {
-        const pick = await askText(`Use one of them (1-${found.length}, empty for none)`, "");
-        if (/^\d+$/.test(pick) && found[Number(pick) - 1]) migrationsPath = found[Number(pick) - 1];
+      const matches = await findFolders(ctx.root, folder.split("/").pop()!);
+      matches.forEach((f, i) => console.log(`  ${i + 1}) ${f}`));
+      if (matches.length) {
+        const pick = await askText(`Use one of them (1-${matches.length}, empty for none)`, "");
+        if (/^\d+$/.test(pick) && matches[Number(pick) - 1]) folder = matches[Number(pick) - 1];
       }
     }
-    if (!(await pathExists(join(ctx.root, migrationsPath)))) {
-      createMigrationsDir = await askYesNo(`Create the folder "${migrationsPath}"?`, true);
+    if (!(await pathExists(join(ctx.root, folder)))) {
+      createMigrationsDir = await askYesNo(`Create the folder "${folder}"?`, true);
     }
   }
-  const agentsExists = await pathExists(join(ctx.root, "AGENTS.md"));
-  let recordAgents = false;
+  return { folder, migrationsPath: migrationsPathToSave(folder, found), createMigrationsDir };
+}
+
+/** Whether to record the folder in AGENTS.md (creating it) and to ignore the profiles file. */
+async function askNotes(
+  ctx: Context,
+  folder: string,
+): Promise<Pick<Plan, "recordAgents" | "createAgents" | "gitignore">> {
+  let recordAgents: boolean;
   let createAgents = false;
-  if (agentsExists) {
-    recordAgents = await askYesNo(
-      `Record DB_MIGRATIONS_PATH=${migrationsPath} in AGENTS.md?`,
-      true,
-    );
+  if (await pathExists(join(ctx.root, "AGENTS.md"))) {
+    recordAgents = await askYesNo(`Record DB_MIGRATIONS_PATH=${folder} in AGENTS.md?`, true);
   } else {
     createAgents = await askYesNo(
-      `AGENTS.md does not exist; create it to record DB_MIGRATIONS_PATH=${migrationsPath}?`,
+      `AGENTS.md does not exist; create it to record DB_MIGRATIONS_PATH=${folder}?`,
       false,
     );
     recordAgents = createAgents;
@@ -265,20 +297,7 @@ async function runInteractive(ctx: Context): Promise<number> {
   if (ignoredWarning || !(await pathExists(join(ctx.root, ".gitignore")))) {
     gitignore = await askYesNo(`Add .skills/postgres/postgres.toml to .gitignore?`, true);
   }
-  const plan: Plan = {
-    name,
-    settings,
-    migrationsPath: migrationsPath !== defaults.path || defaults.source === "profile"
-      ? migrationsPath
-      : undefined,
-    createMigrationsDir,
-    recordAgents,
-    createAgents,
-    gitignore,
-  };
-  const done = await save(ctx, plan);
-  done.forEach((line) => console.log(line));
-  return 0;
+  return { recordAgents, createAgents, gitignore };
 }
 
 async function runWithOptions(
@@ -289,62 +308,16 @@ async function runWithOptions(
   if (values.scan && values.candidate === undefined) {
     const candidates = await scanProject(scanRoot);
     if (ctx.format === "json") {
-      console.log(
-        JSON.stringify(
-          candidates.map((c) => ({
-            ...c,
-            fields: { ...c.fields, password: c.fields.password ? "********" : undefined },
-          })),
-          null,
-          2,
-        ),
-      );
+      console.log(JSON.stringify(candidatesForDisplay(candidates), null, 2));
     } else {
       await scanAndShow(scanRoot);
     }
     return 0;
   }
-  let settings: ProfileSettings = {};
-  if (values.candidate !== undefined) {
-    const candidates = await scanProject(scanRoot);
-    const n = Number(values.candidate);
-    if (!/^\d+$/.test(String(values.candidate)) || n < 1 || n > candidates.length) {
-      throw new UsageError(
-        `--candidate must be from 1 to ${candidates.length}, got "${values.candidate}"`,
-      );
-    }
-    settings = fromCandidate(candidates[n - 1]);
-  }
-  if (values.url) {
-    settings = { ...settings, ...defined(fieldsFromUrl(values.url)) };
-  }
-  for (const key of ["host", "database", "user", "project", "description"] as const) {
-    if (values[key] !== undefined) settings[key] = values[key];
-  }
-  if (values.port !== undefined) {
-    settings.port = parsePort(values.port, "--port");
-  }
-  if (values.sslmode !== undefined) {
-    const ssl = parseSslSwitch(values.sslmode);
-    if (ssl === undefined) {
-      throw new UsageError(
-        `--sslmode must be true or false, got "${values.sslmode}"; put other modes in --url`,
-      );
-    }
-    settings.sslmode = ssl;
-  }
-  const envPassword = Deno.env.get("PGPASSWORD");
-  if (settings.password === undefined && envPassword) {
-    settings.password = envPassword;
-  }
-  settings.host ??= "localhost";
-  settings.port ??= 5432;
-  const missing = (["database", "user"] as const).filter((k) => !settings[k]);
-  if (missing.length) {
-    throw new UsageError(
-      `Missing ${missing.join(" and ")}; give --url or --${missing.join(" and --")}`,
-    );
-  }
+  const start = values.candidate === undefined
+    ? {}
+    : fromCandidate(candidateNumbered(await scanProject(scanRoot), values.candidate));
+  const settings = settingsFromOptions(start, values);
   const name = values.profile ?? suggestName(settings.project, ctx.taken);
   checkProfileName(name, values.profile === undefined ? undefined : "--profile");
   if (values.test) await testConnection(settings);
@@ -382,7 +355,7 @@ async function runWithOptions(
   const plan: Plan = {
     name,
     settings,
-    migrationsPath: migrationsPath !== defaults.path ? migrationsPath : undefined,
+    migrationsPath: migrationsPathToSave(migrationsPath, defaults),
     createMigrationsDir: !dirExists && values.yes === true,
     recordAgents: values["agents-md"] === true,
     createAgents: values["agents-md"] === true,

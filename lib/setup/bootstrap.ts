@@ -7,6 +7,8 @@
  * @module
  */
 import { join, relative } from "node:path";
+import { type Environment, processEnvironment } from "../core/environment.ts";
+import { UsageError } from "../core/errors.ts";
 import { maskPasswords } from "../core/text.ts";
 import {
   editTomlFile,
@@ -21,7 +23,7 @@ import { pathExists, withFileLock } from "../config/files.ts";
 import { addToGitignore } from "../config/gitignore.ts";
 import { recordAgentsMigrationsPath, resolveMigrationsPath } from "../migrations/folder_path.ts";
 import { type ConnectionTarget, SSL_MODES } from "../connection/target.ts";
-import { parseConnectionUrl } from "../connection/url.ts";
+import { parseConnectionUrl, parsePort } from "../connection/url.ts";
 import { profileTarget } from "../connection/resolve.ts";
 import { type Candidate, SKIPPED_DIRS } from "./scan.ts";
 import { editTomlText, type TomlTable } from "../config/toml_edit.ts";
@@ -138,6 +140,96 @@ export interface Plan {
   createAgents: boolean;
   /** Add the profiles file to the project's `.gitignore`. */
   gitignore: boolean;
+}
+
+/** The connection answers given as options (`--url`, `--host` ...), as typed. */
+export interface SettingsGiven {
+  /** A connection URL; its parts fill host, port, database, user, password and sslmode. */
+  url?: string;
+  /** The server's host name or address. */
+  host?: string;
+  /** The port, as typed. */
+  port?: string;
+  /** The database. */
+  database?: string;
+  /** The role. */
+  user?: string;
+  /** `true` or `false` (other modes go in the URL), as typed. */
+  sslmode?: string;
+  /** The project the profile belongs to. */
+  project?: string;
+  /** What the profile is for. */
+  description?: string;
+}
+
+/**
+ * The settings of a profile set up without a terminal: `start` (a scan
+ * candidate's, or none), then the URL, then each option given; a password
+ * only from the URL or `PGPASSWORD`. Usage errors name the option to fix.
+ */
+export function settingsFromOptions(
+  start: ProfileSettings,
+  given: SettingsGiven,
+  env: Environment = processEnvironment(),
+): ProfileSettings {
+  let settings = { ...start };
+  if (given.url) settings = { ...settings, ...defined(fieldsFromUrl(given.url)) };
+  for (const key of ["host", "database", "user", "project", "description"] as const) {
+    if (given[key] !== undefined) settings[key] = given[key];
+  }
+  if (given.port !== undefined) settings.port = parsePort(given.port, "--port");
+  if (given.sslmode !== undefined) {
+    const ssl = parseSslSwitch(given.sslmode);
+    if (ssl === undefined) {
+      throw new UsageError(
+        `--sslmode must be true or false, got "${given.sslmode}"; put other modes in --url`,
+      );
+    }
+    settings.sslmode = ssl;
+  }
+  if (settings.password === undefined && env.PGPASSWORD) settings.password = env.PGPASSWORD;
+  settings.host ??= "localhost";
+  settings.port ??= 5432;
+  const missing = (["database", "user"] as const).filter((k) => !settings[k]);
+  if (missing.length) {
+    throw new UsageError(
+      `Missing ${missing.join(" and ")}; give --url or --${missing.join(" and --")}`,
+    );
+  }
+  return settings;
+}
+
+/** The scan candidate numbered `given` (from 1), or a usage error naming `option`. */
+export function candidateNumbered(
+  candidates: Candidate[],
+  given: string,
+  option = "--candidate",
+): Candidate {
+  const n = Number(given);
+  if (!/^\d+$/.test(given) || n < 1 || n > candidates.length) {
+    throw new UsageError(`${option} must be from 1 to ${candidates.length}, got "${given}"`);
+  }
+  return candidates[n - 1];
+}
+
+/**
+ * The `migrations_path` a plan saves for the folder chosen: none when the
+ * folder found without one is the same, unless the profile already names it
+ * (saving the profile again keeps it).
+ */
+export function migrationsPathToSave(
+  chosen: string,
+  found: { path: string; source: string },
+): string | undefined {
+  return chosen !== found.path || found.source === "profile" ? chosen : undefined;
+}
+
+/** Scan candidates as JSON for people and agents: a password shown as `********`. */
+export function candidatesForDisplay(candidates: Candidate[]): unknown[] {
+  return candidates.map((c) => ({
+    ...c,
+    fields: { ...c.fields, password: c.fields.password ? "********" : undefined },
+  }));
 }
 
 /** The settings being set up, with the defaults a profile would give them. */
