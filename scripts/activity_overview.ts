@@ -1,10 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists the sessions that are doing something or holding a transaction open. */
-import { parseCli } from "../lib/cli/args.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/script_sessions.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runSqlReport } from "../lib/cli/sql_report.ts";
 
 const usage = `Usage: activity_overview.ts [limit | --limit N] [--json | --csv]
 
@@ -26,14 +22,4 @@ Options:
 Example:
   ./scripts/activity_overview.ts 20`;
 
-await runScript("activity_overview", async () => {
-  const { format, limit } = parseCli({
-    name: "activity_overview",
-    usage,
-    formats: ["json", "csv"],
-    limit: { fallback: 20 },
-  }, Deno.args);
-  const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "activity_overview", [limit]);
-  printOutput(renderList(countedList(resultRows(result), limit), format));
-});
+await runSqlReport({ name: "activity_overview", usage, sql: "activity_overview", limit: 20 });

@@ -1,12 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
 /** Dumps the data only (no schema), leaving out owners and privileges. */
-import { parseCli } from "../lib/cli/args.ts";
-import { resolveUserPath } from "../lib/cli/input.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { findClientTools } from "../lib/cli/client_tools.ts";
-import { defaultDumpName, dumpToFile } from "../lib/tools/dump.ts";
-import { printOutput, renderRecord } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runDumpScript } from "../lib/cli/dump_script.ts";
 
 const usage = `Usage: data_dump.ts [file] [--json]
 
@@ -31,18 +25,4 @@ Options:
 Example:
   ./scripts/data_dump.ts data.sql`;
 
-await runScript("data_dump", async () => {
-  const { positionals, format } = parseCli({
-    name: "data_dump",
-    usage,
-    formats: ["json"],
-    positionals: { min: 0, max: 1 },
-  }, Deno.args);
-  const target = await resolveTarget();
-  const file = resolveUserPath(positionals[0] ?? defaultDumpName("data", target.profile ?? "url"));
-  printOutput(
-    renderRecord({
-      ...await dumpToFile(target, { kind: "data", file, tools: () => findClientTools(target) }),
-    }, format),
-  );
-});
+await runDumpScript("data", usage);

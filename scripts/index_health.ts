@@ -8,18 +8,15 @@ import { parseCli } from "../lib/cli/args.ts";
 import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
-import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/reports/doctor.ts";
+import { indexHealth, indexHealthTable } from "../lib/reports/index_health.ts";
 import {
-  countedList,
   isTruncated,
-  type List,
   printOutput,
   renderLists,
   renderRows,
   truncationText,
 } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
-import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage = `Usage: index_health.ts [limit | --limit N] [--min-rows N] [--json | --csv]
 
@@ -49,38 +46,6 @@ Options:
 Example:
   ./scripts/index_health.ts 20`;
 
-/** Each check: its SQL, the columns it reports and the detail line of a finding. */
-const CHECKS: Record<string, {
-  sql: string;
-  columns: string[];
-  detail: (r: Record<string, unknown>, statsAge: StatsAge) => string;
-}> = {
-  missing_index: {
-    sql: "index_missing_candidates",
-    columns: ["schema", "table", "size_bytes", "seq_scan", "seq_tup_read", "idx_scan", "live_rows"],
-    detail: (r) =>
-      `${r.seq_scan} sequential scans read ${r.seq_tup_read} rows; ${r.idx_scan} index scans`,
-  },
-  unused_index: {
-    sql: "index_unused",
-    columns: ["schema", "table", "index", "size_bytes", "idx_scan"],
-    detail: (_, age) =>
-      age.young
-        ? `not scanned in the ${age.span} the counters cover: too soon to call it unused`
-        : "never scanned; enforces nothing",
-  },
-  invalid_index: {
-    sql: "index_invalid",
-    columns: ["schema", "table", "index", "size_bytes"],
-    detail: (r) => `invalid: ${r.definition}`,
-  },
-  duplicate_index: {
-    sql: "index_duplicates",
-    columns: ["schema", "table", "index", "covered_by", "size_bytes"],
-    detail: (r) => `${r.reason} as ${r.covered_by}`,
-  },
-};
-
 await runScript("index_health", async () => {
   const { values, format, limit } = parseCli({
     name: "index_health",
@@ -93,48 +58,11 @@ await runScript("index_health", async () => {
     ? parsePositiveInt(values["min-rows"], "--min-rows", { max: 1_000_000_000 })
     : 10_000;
   const target = await resolveTarget({ session: "diagnostic" });
-  const lists = await withSession(target, async (session) => {
-    const lists: Record<string, List> = {};
-    // "Never scanned" since a reset an hour ago is not "unused": doctor's stats_age, its default.
-    const statsAge = await measureStatsAge({
-      query: async (name) => (await session.query(await loadSql(name))).rows,
-      thresholds: { "stats-age": { warning: STATS_AGE_WARNING_HOURS } },
-    });
-    for (const [check, { sql, columns, detail }] of Object.entries(CHECKS)) {
-      const params = check === "missing_index" ? [limit, minRows] : [limit];
-      const { rows } = await session.query(await loadSql(sql), params);
-      const findings = rows.map((r) => ({
-        ...Object.fromEntries(columns.map((c) => [c, r[c] ?? null])),
-        detail: detail(r, statsAge),
-        total: r.total,
-      }));
-      lists[check] = countedList(
-        { columns: [...columns, "detail", "total"], rows: findings },
-        limit,
-      );
-    }
-    return lists;
-  });
+  const lists = await withSession(target, (session) => indexHealth(session, { limit, minRows }));
   if (format !== "csv") return printOutput(renderLists(lists, format));
-  // CSV is one table: every finding with its check, the columns of all checks.
-  const columns = [
-    "check",
-    "schema",
-    "table",
-    "index",
-    "covered_by",
-    "size_bytes",
-    "seq_scan",
-    "seq_tup_read",
-    "idx_scan",
-    "live_rows",
-    "detail",
-  ];
-  const rows = Object.entries(lists).flatMap(([check, list]) =>
-    list.rows.map((row) => ({ check, ...row }))
-  );
+  // CSV is one table: every finding with its check (stderr says which checks the limit cut).
   for (const [check, list] of Object.entries(lists)) {
     if (isTruncated(list)) note(`${check}: ${truncationText(list)}`);
   }
-  printOutput(renderRows({ columns, rows }, "csv"));
+  printOutput(renderRows(indexHealthTable(lists), "csv"));
 });

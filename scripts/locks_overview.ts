@@ -1,10 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Shows blocked sessions and the sessions blocking them. */
-import { parseCli } from "../lib/cli/args.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/script_sessions.ts";
-import { cutList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runSqlReport } from "../lib/cli/sql_report.ts";
 
 const usage = `Usage: locks_overview.ts [limit | --limit N] [--json | --csv]
 
@@ -26,13 +22,12 @@ Options:
 Example:
   ./scripts/locks_overview.ts`;
 
-await runScript("locks_overview", async () => {
-  const { format, limit } = parseCli(
-    { name: "locks_overview", usage, formats: ["json", "csv"], limit: { fallback: 50 } },
-    Deno.args,
-  );
-  const target = await resolveTarget({ session: "diagnostic" });
-  // Every row is read (doctor.ts counts them all too): no more than the server has sessions.
-  const result = await querySqlFile(target, "locks_overview");
-  printOutput(renderList(cutList(resultRows(result), limit), format));
+// Every row is read (doctor.ts counts them all too): no more than the server has sessions.
+await runSqlReport({
+  name: "locks_overview",
+  usage,
+  sql: "locks_overview",
+  limit: 50,
+  total: "rows",
+  params: () => [],
 });

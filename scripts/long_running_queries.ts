@@ -1,11 +1,7 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists active queries running longer than a threshold. */
-import { parseCli } from "../lib/cli/args.ts";
+import { runSqlReport } from "../lib/cli/sql_report.ts";
 import { parseDecimal } from "../lib/core/numbers.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/script_sessions.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
 
 const usage = `Usage: long_running_queries.ts [minutes] [limit | --limit N] [--json | --csv]
 
@@ -25,17 +21,14 @@ Options:
 Example:
   ./scripts/long_running_queries.ts 5 20`;
 
-await runScript("long_running_queries", async () => {
-  const { positionals, format, limit } = parseCli({
-    name: "long_running_queries",
-    usage,
-    formats: ["json", "csv"],
-    limit: { fallback: 20 },
-    positionals: { min: 0, max: 1 },
-  }, Deno.args);
-  const minutesText = positionals[0] ?? "5";
-  const seconds = parseDecimal(minutesText, "minutes", { max: 1_000_000 }) * 60;
-  const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "long_running_queries", [seconds, limit]);
-  printOutput(renderList(countedList(resultRows(result), limit), format));
+await runSqlReport({
+  name: "long_running_queries",
+  usage,
+  sql: "long_running_queries",
+  limit: 20,
+  positionals: { min: 0, max: 1 },
+  params: ({ positionals, limit }) => [
+    parseDecimal(positionals[0] ?? "5", "minutes", { max: 1_000_000 }) * 60,
+    limit,
+  ],
 });

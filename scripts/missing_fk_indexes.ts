@@ -1,10 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists foreign keys that no index supports, with the index that would. */
-import { parseCli } from "../lib/cli/args.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/script_sessions.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runSqlReport } from "../lib/cli/sql_report.ts";
 
 const usage = `Usage: missing_fk_indexes.ts [limit | --limit N] [--json | --csv]
 
@@ -33,14 +29,4 @@ Options:
 Example:
   ./scripts/missing_fk_indexes.ts`;
 
-await runScript("missing_fk_indexes", async () => {
-  const { format, limit } = parseCli({
-    name: "missing_fk_indexes",
-    usage,
-    formats: ["json", "csv"],
-    limit: { fallback: 50 },
-  }, Deno.args);
-  const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "missing_fk_indexes", [limit]);
-  printOutput(renderList(countedList(resultRows(result), limit), format));
-});
+await runSqlReport({ name: "missing_fk_indexes", usage, sql: "missing_fk_indexes", limit: 50 });

@@ -7,20 +7,18 @@ import { askLine, canAsk, confirmAction } from "../lib/cli/prompt.ts";
 import { note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { likePattern } from "../lib/sql/like_pattern.ts";
-import { SkillError, UsageError } from "../lib/core/errors.ts";
+import { UsageError } from "../lib/core/errors.ts";
 import {
-  type BackendInfo,
-  checkTargets,
+  checkChosen,
   parsePid,
   reportOutcomes,
+  sessionsRunning,
   type SignalAction,
   signalBackends,
 } from "../lib/reports/backends.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
 import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
-import { loadSql } from "../lib/sql/sql_files.ts";
 
 const usage =
   `Usage: query_action.ts <cancel|terminate> [limit | --limit N] --query "<text>" [--user NAME] [--pid PID]... [--json | --csv]
@@ -70,32 +68,18 @@ await runScript("query_action", async () => {
   const text = values.query;
   if (!text) throw new UsageError('Give the query to look for with --query "<text>"');
   const pids = (values.pid ?? []).map(parsePid);
-  const user = values.user ?? null;
 
   const outcomes = await withSession(await resolveTarget(), async (session) => {
-    const matches = await session.query(await loadSql("query_action_matches"), [
-      likePattern(text, { match: "anywhere" }),
-      user,
-      limit,
-    ]);
+    const matches = await sessionsRunning(session, { text, user: values.user, limit });
     const matching = new Set(matches.rows.map((r) => r.pid as number));
-    let chosen: number[];
-    if (pids.length) {
-      const stranger = pids.find((pid) => !matching.has(pid));
-      if (stranger !== undefined) {
-        await checkTargets(session, [stranger]); // says "no such session" or "own session" first
-        throw new SkillError(
-          `PID ${stranger} is not among the sessions whose query matches "${text}"; nothing was signalled`,
-        );
-      }
-      chosen = [...new Set(pids)];
-    } else if (!canAsk()) {
+    let chosen = pids;
+    if (!pids.length && !canAsk()) {
       printOutput(renderList(countedList(resultRows(matches), limit), format));
       note(
         `note: nothing was signalled; to ${action}, pass the PIDs with --pid and set DB_CONFIRM=YES`,
       );
       return undefined;
-    } else {
+    } else if (!pids.length) {
       if (matches.rows.length === 0) {
         note(`No running query matches "${text}"; nothing to do`);
         return [];
@@ -107,10 +91,10 @@ await runScript("query_action", async () => {
         return [];
       }
     }
-    const targets: BackendInfo[] = await checkTargets(session, chosen);
+    const targets = await checkChosen(session, { pids: chosen, matching, text });
     await confirmAction(
       `${action === "cancel" ? "Cancel the queries of" : "Terminate"} ${targets.length} ` +
-        `session${targets.length === 1 ? "" : "s"} (PID ${chosen.join(", ")})?`,
+        `session${targets.length === 1 ? "" : "s"} (PID ${targets.map((t) => t.pid).join(", ")})?`,
     );
     return await signalBackends(session, targets, action as SignalAction);
   });

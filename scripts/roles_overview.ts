@@ -1,10 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Lists roles, their privileges and their memberships. */
-import { parseCli } from "../lib/cli/args.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/script_sessions.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runSqlReport } from "../lib/cli/sql_report.ts";
 
 const usage = `Usage: roles_overview.ts [limit | --limit N] [--all] [--json | --csv]
 
@@ -24,15 +20,11 @@ Options:
 Example:
   ./scripts/roles_overview.ts`;
 
-await runScript("roles_overview", async () => {
-  const { values, format, limit } = parseCli({
-    name: "roles_overview",
-    usage,
-    formats: ["json", "csv"],
-    limit: { fallback: 200 },
-    options: { all: { type: "boolean" } },
-  }, Deno.args);
-  const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "roles_overview", [values.all === true, limit]);
-  printOutput(renderList(countedList(resultRows(result), limit), format));
+await runSqlReport({
+  name: "roles_overview",
+  usage,
+  sql: "roles_overview",
+  limit: 200,
+  options: { all: { type: "boolean" } },
+  params: ({ values, limit }) => [values.all === true, limit],
 });

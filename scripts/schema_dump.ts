@@ -1,12 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net --allow-run
 /** Dumps the schema only (no data) with its comments, leaving out owners and privileges. */
-import { parseCli } from "../lib/cli/args.ts";
-import { resolveUserPath } from "../lib/cli/input.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { findClientTools } from "../lib/cli/client_tools.ts";
-import { defaultDumpName, dumpToFile } from "../lib/tools/dump.ts";
-import { printOutput, renderRecord } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runDumpScript } from "../lib/cli/dump_script.ts";
 
 const usage = `Usage: schema_dump.ts [file] [--json]
 
@@ -32,22 +26,4 @@ Options:
 Example:
   ./scripts/schema_dump.ts schema.sql`;
 
-await runScript("schema_dump", async () => {
-  const { positionals, format } = parseCli({
-    name: "schema_dump",
-    usage,
-    formats: ["json"],
-    positionals: { min: 0, max: 1 },
-  }, Deno.args);
-  const target = await resolveTarget();
-  const file = resolveUserPath(
-    positionals[0] ?? defaultDumpName("schema", target.profile ?? "url"),
-  );
-  printOutput(renderRecord({
-    ...await dumpToFile(target, {
-      kind: "schema",
-      file,
-      tools: () => findClientTools(target),
-    }),
-  }, format));
-});
+await runDumpScript("schema", usage);

@@ -1,10 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Terminates one session (its transaction is rolled back and it disconnects). */
-import { parseCli } from "../lib/cli/args.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { confirmAction } from "../lib/cli/prompt.ts";
-import { parsePid, reportOutcomes, signalOne } from "../lib/reports/backends.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runSignalScript } from "../lib/cli/signal_script.ts";
 
 const usage = `Usage: terminate_backend.ts <pid> [--json | --csv]
 
@@ -24,17 +20,4 @@ Options:
 Example:
   DB_CONFIRM=YES ./scripts/terminate_backend.ts 12345`;
 
-await runScript("terminate_backend", async () => {
-  const { positionals, format } = parseCli({
-    name: "terminate_backend",
-    usage,
-    formats: ["json", "csv"],
-    positionals: { min: 1, max: 1 },
-  }, Deno.args);
-  const outcomes = await signalOne(await resolveTarget(), {
-    pid: parsePid(positionals[0]),
-    action: "terminate",
-    confirm: confirmAction,
-  });
-  return reportOutcomes(outcomes, format);
-});
+await runSignalScript("terminate", usage);

@@ -1,10 +1,6 @@
 #!/usr/bin/env -S deno run --allow-env --allow-read --allow-write --allow-net
 /** Summarises VACUUM and ANALYZE recency and dead rows per table. */
-import { parseCli } from "../lib/cli/args.ts";
-import { runScript } from "../lib/cli/run.ts";
-import { querySqlFile } from "../lib/connection/script_sessions.ts";
-import { countedList, printOutput, renderList, resultRows } from "../lib/output/render.ts";
-import { resolveTarget } from "../lib/connection/resolve.ts";
+import { runSqlReport } from "../lib/cli/sql_report.ts";
 
 const usage = `Usage: vacuum_analyze_status.ts [limit | --limit N] [--json | --csv]
 
@@ -24,14 +20,9 @@ Options:
 Example:
   ./scripts/vacuum_analyze_status.ts 30`;
 
-await runScript("vacuum_analyze_status", async () => {
-  const { format, limit } = parseCli({
-    name: "vacuum_analyze_status",
-    usage,
-    formats: ["json", "csv"],
-    limit: { fallback: 50 },
-  }, Deno.args);
-  const target = await resolveTarget({ session: "diagnostic" });
-  const result = await querySqlFile(target, "vacuum_analyze_status", [limit]);
-  printOutput(renderList(countedList(resultRows(result), limit), format));
+await runSqlReport({
+  name: "vacuum_analyze_status",
+  usage,
+  sql: "vacuum_analyze_status",
+  limit: 50,
 });

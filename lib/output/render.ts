@@ -348,12 +348,12 @@ function displayWidth(text: string): number {
 }
 
 function renderCsv(result: Rows): string {
-  const quote = (text: string) => /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  const lines = [(result.labels ?? result.columns).map(quote).join(",")];
+  // One dialect for every script: COPY's, as run_sql.ts --csv streams it (NULL empty, "" quoted).
+  const lines = [csvLine(result.labels ?? result.columns)];
   for (const row of result.rows) {
-    lines.push(result.columns.map((c) => quote(cellText(row[c]))).join(","));
+    lines.push(csvLine(result.columns.map((c) => row[c] == null ? null : cellText(row[c]))));
   }
-  return lines.join("\n");
+  return lines.join("").slice(0, -1);
 }
 
 /**

@@ -11,7 +11,8 @@ import { SkillError, UsageError } from "../core/errors.ts";
 import { withSession } from "../connection/script_sessions.ts";
 import { printOutput, renderRows } from "../output/render.ts";
 import type { ConnectionTarget } from "../connection/target.ts";
-import { isPermissionDenied, type PgSession } from "../connection/session.ts";
+import { isPermissionDenied, type PgSession, type QueryResult } from "../connection/session.ts";
+import { likePattern } from "../sql/like_pattern.ts";
 import { loadSql } from "../sql/sql_files.ts";
 
 /** What to do to a session. */
@@ -100,6 +101,42 @@ export async function checkTargets(session: PgSession, pids: number[]): Promise<
     targets.push(info);
   }
   return targets;
+}
+
+/**
+ * The other sessions whose running query holds `text` (`*` and `?` as
+ * wildcards, matched anywhere in the query), of `user` when given, up to
+ * `limit`, each row with the total.
+ */
+export async function sessionsRunning(
+  session: PgSession,
+  options: { text: string; user?: string; limit: number },
+): Promise<QueryResult> {
+  return await session.query(await loadSql("query_action_matches"), [
+    likePattern(options.text, { match: "anywhere" }),
+    options.user ?? null,
+    options.limit,
+  ]);
+}
+
+/**
+ * The sessions `pids` names, checked as {@linkcode checkTargets} does and
+ * each among `matching` (the sessions whose query matched `text`): one that
+ * is not refuses all, before anything is sent.
+ */
+export async function checkChosen(
+  session: PgSession,
+  options: { pids: number[]; matching: Set<number>; text: string },
+): Promise<BackendInfo[]> {
+  const stranger = options.pids.find((pid) => !options.matching.has(pid));
+  if (stranger !== undefined) {
+    await checkTargets(session, [stranger]); // says "no such session" or "own session" first
+    throw new SkillError(
+      `PID ${stranger} is not among the sessions whose query matches "${options.text}"; ` +
+        `nothing was signalled`,
+    );
+  }
+  return await checkTargets(session, [...new Set(options.pids)]);
 }
 
 /**

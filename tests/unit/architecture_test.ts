@@ -19,7 +19,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   reports: ["core", "sql", "connection", "output"],
   tools: ["core", "config", "sql", "connection"],
   setup: ["core", "config", "connection", "migrations", "tools"],
-  cli: ["core", "config", "connection", "output", "tools"],
+  cli: ["core", "config", "sql", "connection", "output", "migrations", "reports", "tools", "setup"],
 };
 
 function modules(): { folder: string; file: string; text: string }[] {

@@ -49,6 +49,13 @@ Deno.test("CSV: header and RFC 4180 quoting", () => {
   assert.equal(renderRows(rows, "csv"), 'name,size,note\nevents,123456,"big,\n""hot"""\nt,8,');
 });
 
+Deno.test("CSV: COPY's dialect everywhere, an empty string told from NULL", () => {
+  const result = { columns: ["a", "b", "c"], rows: [{ a: "", b: null, c: "\\." }] };
+  assert.equal(renderRows(result, "csv"), 'a,b,c\n"",,\\.');
+  const alone = { columns: ["only"], rows: [{ only: "\\." }, { only: null }, { only: "" }] };
+  assert.equal(renderRows(alone, "csv"), 'only\n"\\."\n\n""');
+});
+
 Deno.test("records: field/value table, JSON object", () => {
   const record = { status: "ok", elapsed_ms: 12, ssl: false };
   assert.equal(

@@ -84,7 +84,9 @@ Deno.test("scripts that connect take --profile and --database; the others refuse
   const own = new Set(["bootstrap_profile.ts", "schema_diff.ts"]);
   for (const script of await scripts()) {
     const source = await Deno.readTextFile(join(SKILL_ROOT, "scripts", script));
-    const connects = source.includes("resolveTarget(") && !own.has(script);
+    // The script families (lib/cli/sql_report.ts, signal_script.ts, dump_script.ts) all connect.
+    const connects = /\bresolveTarget\(|\brun(SqlReport|SignalScript|DumpScript)\(/.test(source) &&
+      !own.has(script);
     const help = (await runSkillScript(script, ["--help"])).stdout;
     if (connects) {
       assert.match(help, /^ +--profile NAME /m, `${script} --help lists --profile`);
