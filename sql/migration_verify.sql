@@ -3,7 +3,8 @@
 -- session, so inside a transaction it sees that transaction's changes.
 -- Answers, per object asked (in order): ord, and found: what the catalog holds (a relation's
 -- kind, a column's type, a constraint's type, a function's signatures, an extension's
--- version ...; an index a failed concurrent build left is 'index (INVALID)') or null when absent. Unqualified names resolve through the session's
+-- version ...) or null when absent, and invalid: true for an index a failed concurrent build
+-- left (INVALID). Unqualified names resolve through the session's
 -- search_path, as the migration's statements did.
 -- Parameters: $1 text[] lookups (relation, column, constraint, trigger, policy, function, type,
 -- schema, extension), $2 text[] schemas (null: search_path), $3 text[] names, $4 text[] items
@@ -30,10 +31,6 @@ select a.ord,
                      when c.relkind operator(pg_catalog.=) 'p' then 'partitioned table'
                      when c.relkind operator(pg_catalog.=) 'v' then 'view'
                      when c.relkind operator(pg_catalog.=) 'm' then 'materialized view'
-                     when c.relkind operator(pg_catalog.=) 'i'
-                          and exists (select 1 from pg_catalog.pg_index x
-                                       where x.indexrelid operator(pg_catalog.=) c.oid
-                                         and not x.indisvalid) then 'index (INVALID)'
                      when c.relkind operator(pg_catalog.=) 'i' then 'index'
                      when c.relkind operator(pg_catalog.=) 'I' then 'partitioned index'
                      when c.relkind operator(pg_catalog.=) 'S' then 'sequence'
@@ -89,6 +86,11 @@ select a.ord,
          when a.lookup operator(pg_catalog.=) 'extension' then
            (select e.extversion from pg_catalog.pg_extension e
              where e.extname operator(pg_catalog.=) a.name)
-       end as found
+       end as found,
+       -- What a concurrent index build that failed leaves: an index, not the one the files make.
+       a.lookup operator(pg_catalog.=) 'relation'
+         and exists (select 1 from pg_catalog.pg_index x
+                      where x.indexrelid operator(pg_catalog.=) pg_catalog.to_regclass(a.qualified)
+                        and not x.indisvalid) as invalid
 from asked a
 order by a.ord

@@ -210,7 +210,15 @@ type Lookup = Pick<Expectation, "lookup" | "schema" | "object" | "item">;
  * Looks each object up with sql/migration_verify.sql in `session`: what the
  * catalog holds for it (a relation's kind, a column's type ...), or null.
  */
-async function lookUp(session: PgSession, wanted: Lookup[]): Promise<(string | null)[]> {
+/** What the catalog holds for one object looked up: its description, and whether it is INVALID. */
+interface Found {
+  /** The description (relation kind, column type ...), null when absent. */
+  found: string | null;
+  /** True for an index a failed concurrent build left: present, but not what the files make. */
+  invalid: boolean;
+}
+
+async function lookUp(session: PgSession, wanted: Lookup[]): Promise<Found[]> {
   if (wanted.length === 0) return [];
   const { rows } = await session.query(await loadSql("migration_verify"), [
     wanted.map((w) => w.lookup),
@@ -218,9 +226,10 @@ async function lookUp(session: PgSession, wanted: Lookup[]): Promise<(string | n
     wanted.map((w) => w.object),
     wanted.map((w) => w.item),
   ]);
-  return wanted.map((_, i) =>
-    rows[i]?.found === null || rows[i]?.found === undefined ? null : String(rows[i].found)
-  );
+  return wanted.map((_, i) => ({
+    found: rows[i]?.found === null || rows[i]?.found === undefined ? null : String(rows[i].found),
+    invalid: rows[i]?.invalid === true,
+  }));
 }
 
 /** An object as the catalog shows it after the migration. */
@@ -399,15 +408,15 @@ export async function runMigrations(
     const verify = async (on = session): Promise<Verified[]> => {
       const all = await lookUp(on, wanted);
       return wanted.map((w, i) => {
-        const found = all[i];
+        const { found, invalid } = all[i];
         return {
           kind: w.kind,
           name: w.name,
           expected: w.expected,
-          found,
+          found: invalid ? `${found} (INVALID)` : found,
           // A failed concurrent build's INVALID index is not the index the files make.
           ok: (found !== null) === (w.expected === "present") &&
-            !(w.expected === "present" && found?.includes("(INVALID)")),
+            !(w.expected === "present" && invalid),
         };
       });
     };
@@ -653,10 +662,10 @@ async function aloneStepOutcome(
         item: null,
       }]));
     const name = String(node.idxname);
-    if (found === null) {
+    if (found.found === null) {
       return { text: `asked afterwards, the server has no index ${name}: it did not finish` };
     }
-    return found.includes("(INVALID)")
+    return found.invalid
       ? {
         text: `asked afterwards, the server holds ${name} INVALID: it did not finish; remove ` +
           `it with DROP INDEX CONCURRENTLY ${name};`,
@@ -838,10 +847,9 @@ export async function appliedStates(
   let at = 0;
   return perFile.map(({ file, wanted, reason }) => {
     const checked = wanted.map((w) => {
-      const value = found[at++];
-      const present = value !== null && value !== undefined;
+      const { found: value, invalid } = found[at++];
+      const present = value !== null;
       // An INVALID index is what a failed concurrent build leaves, not what the file makes.
-      const invalid = String(value ?? "").includes("(INVALID)");
       return { w, ok: present === (w.expected === "present") && !invalid, invalid };
     });
     // An object missing is what a file not yet run leaves too: what it makes tells, and what

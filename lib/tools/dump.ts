@@ -840,10 +840,15 @@ async function maySkipTriggers(target: ConnectionTarget): Promise<boolean> {
   });
 }
 
-/** Why a data-only restore that kept triggers on may have failed, and what to do. */
-function triggersAdvice(target: ConnectionTarget, stderr: string): string {
-  if (!/\btrigger\b|PL\/\w+ function|foreign key/i.test(stderr)) return "";
-  return `; this data-only restore ran with triggers and foreign-key checks on because role ` +
+/**
+ * Why a data-only restore that kept triggers on may have failed, and what to
+ * do. Said on every failure of one: whether the error came from a trigger or
+ * a foreign key shows only in the server's (translated) text, which the skill
+ * never reads for a decision.
+ */
+function triggersAdvice(target: ConnectionTarget): string {
+  return `; if the error comes from a trigger or a foreign key: this data-only restore ran ` +
+    `with triggers and foreign-key checks on because role ` +
     `"${target.user}" may not turn them off: restore as a superuser, or have one run ` +
     `GRANT SET ON PARAMETER session_replication_role TO "${target.user}" (PostgreSQL 15+)`;
 }
@@ -973,7 +978,7 @@ export async function restoreFile(
     target,
     path,
     env,
-    advice: (stderr: string) => dataOnly && !skipTriggers ? triggersAdvice(target, stderr) : "",
+    advice: dataOnly && !skipTriggers ? triggersAdvice(target) : "",
   });
   return {
     file,
@@ -1007,7 +1012,8 @@ interface RestoreRun {
   /** psql's path, and its environment. */
   path: string;
   env: Record<string, string>;
-  advice: (stderr: string) => string;
+  /** What to add to a failure's message: what may have caused it and what to do. */
+  advice: string;
 }
 
 /** The lines psql writes on stderr for the skill (with the run's key, which the file never sees). */
@@ -1099,7 +1105,7 @@ async function restoreThroughPsql(run: RestoreRun): Promise<void> {
           : stopped
           ? "what ran before it stays"
           : "it stopped at the first error; what ran before it stays") +
-          run.advice(marks.stderr),
+          run.advice,
         exitCode,
       );
     }
@@ -1140,7 +1146,7 @@ async function restoreThroughPsql(run: RestoreRun): Promise<void> {
     }
     if (status === "aborted") {
       throw new SkillError(
-        `${failure}; ${rolledBack(check, marks.same, dump)}${run.advice(marks.stderr)}`,
+        `${failure}; ${rolledBack(check, marks.same, dump)}${run.advice}`,
         exitCode,
       );
     }
