@@ -1054,8 +1054,7 @@ export function planRun(
     if (kind === "ddl" && !options.ddl) {
       throw new UsageError(
         `Statement ${statement.index}, ${describeStatement(statement)}, ${
-          readOnlyRefusals.length ? `uses ${readOnlyRefusals[0]}`
-            : "changes structure"
+          readOnlyRefusals.length ? `uses ${readOnlyRefusals[0]}` : "changes structure"
         }: run again with --ddl to allow it (a confirmation follows)`,
       );
     }
