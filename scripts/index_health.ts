@@ -8,7 +8,8 @@ import { parseCli } from "../lib/cli/args.ts";
 import { parsePositiveInt } from "../lib/core/numbers.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
-import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "../lib/reports/doctor.ts";
+import type { StatsAge } from "../lib/reports/doctor/check.ts";
+import { measureStatsAge, STATS_AGE_WARNING_HOURS } from "../lib/reports/doctor/statistics.ts";
 import {
   countedList,
   isTruncated,
