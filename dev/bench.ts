@@ -52,7 +52,8 @@ import { basename, dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools/client_tools.ts";
 import { type Cluster, startCluster } from "../tests/support/cluster.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
-import { parseThresholds, runChecks } from "../lib/reports/doctor.ts";
+import { runChecks } from "../lib/reports/doctor.ts";
+import { parseThresholds } from "../lib/reports/doctor/thresholds.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
 import {

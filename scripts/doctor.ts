@@ -8,17 +8,13 @@ import { withSession } from "../lib/connection/script_sessions.ts";
 import {
   CHECKS,
   findingText,
-  OBJECTS_NAMED,
   parseCheckNames,
-  parseThresholds,
   runChecks,
-  SEVERITY,
-  type Status,
-  thresholdOptions,
-  THRESHOLDS,
   thresholdText,
   valueText,
 } from "../lib/reports/doctor.ts";
+import { OBJECTS_NAMED, SEVERITY, type Status } from "../lib/reports/doctor/check.ts";
+import { parseThresholds, thresholdOptions, THRESHOLDS } from "../lib/reports/doctor/thresholds.ts";
 import { printOutput, renderRows } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";

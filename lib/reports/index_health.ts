@@ -8,7 +8,8 @@
 import type { PgSession } from "../connection/session.ts";
 import { countedList, type List, type Rows } from "../output/render.ts";
 import { loadSql } from "../sql/sql_files.ts";
-import { measureStatsAge, STATS_AGE_WARNING_HOURS, type StatsAge } from "./doctor.ts";
+import type { StatsAge } from "./doctor/check.ts";
+import { measureStatsAge, STATS_AGE_WARNING_HOURS } from "./doctor/statistics.ts";
 
 /** One check: its `sql/` file, the columns it reports, and the detail line of a finding. */
 interface IndexCheck {
