@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { type Environment, processEnvironment, withoutVariables } from "../core/environment.ts";
 // @ts-types="@types/pg"
 import type pg from "pg";
 import { SkillError } from "../core/errors.ts";
@@ -96,26 +97,30 @@ function loadPg(): Promise<typeof pg> {
  * - `verify-ca` / `verify-full`: SSL with the chain (and the host name) verified.
  * Every failure becomes a {@linkcode SkillError} with one clear line.
  */
-export async function openSession(target: ConnectionTarget): Promise<OpenedSession> {
+export async function openSession(
+  target: ConnectionTarget,
+  options: { env?: Environment } = {},
+): Promise<OpenedSession> {
   try {
-    return await negotiate(target);
+    return await negotiate(target, options.env ?? processEnvironment());
   } catch (error) {
     throw explainConnectError(error, target);
   }
 }
 
-async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
+async function negotiate(target: ConnectionTarget, env: Environment): Promise<OpenedSession> {
+  const attempt = (mode: Attempt) => attemptOnce(target, { mode, env });
   switch (target.sslmode) {
     case "disable": {
       let refusal: unknown;
       try {
-        return await attempt(target, "plain");
+        return await attempt("plain");
       } catch (error) {
         if (!target.sslFallback || !isHbaRefusal(error)) throw error;
         refusal = error;
       }
       try {
-        return { ...await attempt(target, "ssl-unverified"), sslFallbackUsed: true };
+        return { ...await attempt("ssl-unverified"), sslFallbackUsed: true };
       } catch (error) {
         throw error instanceof SslRefused ? new HbaRefusalWithoutSsl(refusal) : error;
       }
@@ -123,13 +128,13 @@ async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
     case "allow": {
       let first: unknown;
       try {
-        return await attempt(target, "plain");
+        return await attempt("plain");
       } catch (error) {
         if (!(error instanceof PgServerError)) throw error;
         first = error;
       }
       try {
-        return await attempt(target, "ssl-unverified");
+        return await attempt("ssl-unverified");
       } catch (error) {
         throw error instanceof SslRefused ? first : moreTelling(first, error);
       }
@@ -137,7 +142,7 @@ async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
     case "prefer": {
       let first: unknown;
       try {
-        return await attempt(target, "ssl-unverified");
+        return await attempt("ssl-unverified");
       } catch (error) {
         // libpq goes on without SSL when the server has none, when the
         // handshake fails, or when the server refuses the SSL session; a
@@ -146,20 +151,19 @@ async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
         first = error;
       }
       try {
-        return await attempt(target, "plain");
+        return await attempt("plain");
       } catch (error) {
         throw first instanceof SslRefused ? error : moreTelling(first, error);
       }
     }
     case "require":
       return await attempt(
-        target,
-        await hasRootCertificate(target) ? "ssl-verify-ca" : "ssl-unverified",
+        await hasRootCertificate(target, env) ? "ssl-verify-ca" : "ssl-unverified",
       );
     case "verify-ca":
-      return await attempt(target, "ssl-verify-ca");
+      return await attempt("ssl-verify-ca");
     case "verify-full":
-      return await attempt(target, "ssl-verify-full");
+      return await attempt("ssl-verify-full");
   }
 }
 
@@ -170,12 +174,15 @@ async function negotiate(target: ConnectionTarget): Promise<OpenedSession> {
  * made once more without them, and the session gives each transaction its
  * settings itself. Nothing but that read was sent before.
  */
-async function attempt(target: ConnectionTarget, mode: Attempt): Promise<OpenedSession> {
+async function attemptOnce(
+  target: ConnectionTarget,
+  how: { mode: Attempt; env: Environment },
+): Promise<OpenedSession> {
   try {
-    return await connectOnce(target, mode, false);
+    return await connectOnce(target, { ...how, pooled: false });
   } catch (error) {
     if (!startupSettingsRefused(error)) throw error;
-    return await connectOnce(target, mode, true);
+    return await connectOnce(target, { ...how, pooled: true });
   }
 }
 
@@ -185,16 +192,16 @@ async function attempt(target: ConnectionTarget, mode: Attempt): Promise<OpenedS
  */
 async function connectOnce(
   target: ConnectionTarget,
-  mode: Attempt,
-  pooled: boolean,
+  how: { mode: Attempt; env: Environment; pooled: boolean },
 ): Promise<OpenedSession> {
+  const { mode, env, pooled } = how;
   const [pg] = await Promise.all([loadPg(), loadDecoders()]);
   const useSsl = mode !== "plain";
   const auth: AuthSeen = { mechanisms: [], tls: false };
   const address = { host: target.hostaddr ?? target.host, port: target.port };
-  const ssl = useSsl ? await tlsOptions(target, mode) : false;
+  const ssl = useSsl ? await tlsOptions(target, { mode, env }) : false;
   // Read before the driver's variables are hidden: PGOPTIONS is the user's own options.
-  const options = pooled ? undefined : startupOptions(target);
+  const options = pooled ? undefined : startupOptions(target, env);
   const client = withoutDriverEnvironment(() =>
     new pg.Client({
       host: address.host,
@@ -236,7 +243,7 @@ async function connectOnce(
     pg,
     address,
     parameters,
-    pooled: pooled ? pooledSettings(target) : undefined,
+    pooled: pooled ? pooledSettings(target, env) : undefined,
     answerLimitMs: answerLimitMs(target),
   });
   const channelBinding = auth.mechanism === "SCRAM-SHA-256-PLUS";
@@ -265,13 +272,7 @@ const DRIVER_VARIABLES = ["PGOPTIONS", "PGBINARY", "PGREPLICATION", "PGCLIENT_EN
 
 /** Runs `make` (which builds a pg.Client, reading the environment) with those variables unset. */
 function withoutDriverEnvironment<T>(make: () => T): T {
-  const saved = DRIVER_VARIABLES.map((name) => [name, Deno.env.get(name)] as const);
-  for (const [name, value] of saved) if (value !== undefined) Deno.env.delete(name);
-  try {
-    return make();
-  } finally {
-    for (const [name, value] of saved) if (value !== undefined) Deno.env.set(name, value);
-  }
+  return withoutVariables(DRIVER_VARIABLES, make);
 }
 
 /** What a client tool needs to know before it starts. */

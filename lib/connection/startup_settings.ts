@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Environment } from "../core/environment.ts";
 import { SkillError } from "../core/errors.ts";
 import { PgServerError, type PgSession, PINNED_SETTINGS, type PooledSettings } from "./session.ts";
 import { checkUserOptions } from "./resolve.ts";
@@ -77,8 +78,8 @@ function sessionSettings(target: ConnectionTarget): Record<string, string> {
 }
 
 /** The user's own startup options: the URL's, else PGOPTIONS (as libpq). */
-function userOptions(target: ConnectionTarget): string {
-  const options = target.parameters.options ?? Deno.env.get("PGOPTIONS") ?? "";
+function userOptions(target: ConnectionTarget, env: Environment): string {
+  const options = target.parameters.options ?? env.PGOPTIONS ?? "";
   checkUserOptions(options);
   return options;
 }
@@ -87,8 +88,8 @@ function userOptions(target: ConnectionTarget): string {
  * The startup `options`: the user's, then each session setting as
  * `-c name=value` with spaces and backslashes escaped.
  */
-export function startupOptions(target: ConnectionTarget): string {
-  const parts = [userOptions(target)];
+export function startupOptions(target: ConnectionTarget, env: Environment): string {
+  const parts = [userOptions(target, env)];
   for (const [name, value] of Object.entries(sessionSettings(target))) {
     parts.push(`-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`);
   }
@@ -99,10 +100,10 @@ export function startupOptions(target: ConnectionTarget): string {
  * Behind a pooler: the settings each transaction gives itself, the user's
  * `-c name=value` options among them (other options cannot be applied).
  */
-export function pooledSettings(target: ConnectionTarget): PooledSettings {
+export function pooledSettings(target: ConnectionTarget, env: Environment): PooledSettings {
   const { default_transaction_read_only: readOnly, ...own } = sessionSettings(target);
   const settings: Record<string, string> = {};
-  const words = (userOptions(target).match(/(?:\\.|\S)+/g) ?? []).map((w) =>
+  const words = (userOptions(target, env).match(/(?:\\.|\S)+/g) ?? []).map((w) =>
     w.replace(/\\(.)/g, "$1")
   );
   for (let i = 0; i < words.length; i++) {

@@ -8,6 +8,8 @@
  *
  * @module
  */
+import type { Environment } from "../core/environment.ts";
+import { isIpAddress } from "./url.ts";
 import type { ConnectionOptions, PeerCertificate } from "node:tls";
 import { SkillError } from "../core/errors.ts";
 import type { ConnectionTarget } from "./target.ts";
@@ -16,13 +18,17 @@ import type { ConnectionTarget } from "./target.ts";
 export type Attempt = "plain" | "ssl-unverified" | "ssl-verify-ca" | "ssl-verify-full";
 
 /** True when the attempt should verify: a root certificate is given or in libpq's default place. */
-export async function hasRootCertificate(target: ConnectionTarget): Promise<boolean> {
+export async function hasRootCertificate(
+  target: ConnectionTarget,
+  env: Environment,
+): Promise<boolean> {
   if (target.sslrootcert) return true;
-  return await fileExists(defaultFile("root.crt"));
+  return await fileExists(defaultFile(env, "root.crt"));
 }
 
-function defaultFile(name: string): string {
-  return `${Deno.env.get("HOME") ?? ""}/.postgresql/${name}`;
+/** libpq's default place for a certificate file: `~/.postgresql/<name>`. */
+function defaultFile(env: Environment, name: string): string {
+  return `${env.HOME ?? ""}/.postgresql/${name}`;
 }
 
 async function fileExists(path: string): Promise<boolean> {
@@ -33,19 +39,19 @@ async function fileExists(path: string): Promise<boolean> {
   }
 }
 
-const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
-
 /** Node TLS options for an SSL attempt: trust, host-name check, SNI, client certificate. */
 export async function tlsOptions(
   target: ConnectionTarget,
-  mode: Attempt,
+  how: { mode: Attempt; env: Environment },
 ): Promise<ConnectionOptions> {
+  const { mode, env } = how;
   const tls = await import("node:tls");
   const options: ConnectionOptions = { rejectUnauthorized: false };
-  if (!IP_ADDRESS.test(target.host)) options.servername = target.host;
-  Object.assign(options, await clientCertificate(target));
+  // SNI names a host; an address is never sent as one (RFC 6066).
+  if (!isIpAddress(target.host)) options.servername = target.host;
+  Object.assign(options, await clientCertificate(target, env));
   if (mode === "ssl-verify-ca" || mode === "ssl-verify-full") {
-    options.ca = await rootCertificates(target);
+    options.ca = await rootCertificates(target, env);
     options.rejectUnauthorized = true;
     const host = target.host;
     options.checkServerIdentity = mode === "ssl-verify-full"
@@ -59,9 +65,9 @@ export async function tlsOptions(
  * The roots to trust, and only those: the `sslrootcert` file, the system's
  * store for `sslrootcert=system`, else libpq's `~/.postgresql/root.crt`.
  */
-async function rootCertificates(target: ConnectionTarget): Promise<string[]> {
-  if (target.sslrootcert === "system") return [await systemRootCertificates()];
-  const file = target.sslrootcert ?? defaultFile("root.crt");
+async function rootCertificates(target: ConnectionTarget, env: Environment): Promise<string[]> {
+  if (target.sslrootcert === "system") return [await systemRootCertificates(env)];
+  const file = target.sslrootcert ?? defaultFile(env, "root.crt");
   try {
     return [await Deno.readTextFile(file)];
   } catch {
@@ -88,9 +94,9 @@ const SYSTEM_BUNDLES = [
  * `SSL_CERT_DIR`, else the platform's bundle. Read as files, so scripts need
  * no permission beyond reading.
  */
-async function systemRootCertificates(): Promise<string> {
-  const file = Deno.env.get("SSL_CERT_FILE");
-  const dir = Deno.env.get("SSL_CERT_DIR");
+async function systemRootCertificates(env: Environment): Promise<string> {
+  const file = env.SSL_CERT_FILE;
+  const dir = env.SSL_CERT_DIR;
   const candidates = file ? [file] : dir ? [] : SYSTEM_BUNDLES;
   for (const path of candidates) {
     try {
@@ -126,8 +132,9 @@ async function systemRootCertificates(): Promise<string> {
  */
 async function clientCertificate(
   target: ConnectionTarget,
+  env: Environment,
 ): Promise<{ cert?: string; key?: string }> {
-  const certFile = target.sslcert ?? defaultFile("postgresql.crt");
+  const certFile = target.sslcert ?? defaultFile(env, "postgresql.crt");
   if (!target.sslcert && !(await fileExists(certFile))) return {};
   const keyFile = target.sslkey ?? certFile.replace(/\.crt$/, "") + ".key";
   let cert: string;

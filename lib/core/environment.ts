@@ -15,3 +15,18 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export function processEnvironment(): Environment {
   return Deno.env.toObject();
 }
+
+/**
+ * Runs `make` with the process environment's `names` unset, then puts back
+ * what they held: for a library that reads variables of its own while `make`
+ * builds something with it (node-postgres's client reads `PGOPTIONS` ...).
+ */
+export function withoutVariables<T>(names: string[], make: () => T): T {
+  const saved = names.map((name) => [name, Deno.env.get(name)] as const);
+  for (const [name, value] of saved) if (value !== undefined) Deno.env.delete(name);
+  try {
+    return make();
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) Deno.env.set(name, value);
+  }
+}
