@@ -11,7 +11,11 @@
  */
 import type { Node as PgNode, RangeVar } from "@pgsql/types";
 
-/** A node of the tree as the parser gives it, wrapped: `{ NodeType: { ...fields } }`. */
+/**
+ * A node of the tree as the parser gives it, wrapped: `{ NodeType: { ...fields } }`.
+ * (An alias, not a re-export: re-exported, deno doc --lint would ask for the
+ * documentation of every type of @pgsql/types.)
+ */
 export type Node = PgNode;
 
 /**
@@ -95,8 +99,9 @@ export function* walk(root: unknown): Generator<NodeEntry> {
         // Field names are lower case, node types upper: an upper-case key is a node's type and
         // its value that node's fields (as in typedNode).
         if (/^[A-Z]/.test(key)) stack.push({ emit: [key, child] as NodeEntry });
-        // A relation in a field of its own (INSERT's, UPDATE's ...) comes unwrapped: only
-        // a RangeVar has a relname.
+        // A relation in a field of its own (INSERT's, UPDATE's ...) comes unwrapped: of the
+        // nodes a parse tree holds, only a RangeVar has a relname (WithCheckOption, the
+        // other, is the planner's).
         else if ("relname" in child && typeof child.relname === "string") {
           stack.push({ emit: ["RangeVar", child as RangeVar] });
         }
