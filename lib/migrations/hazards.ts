@@ -9,7 +9,9 @@
  *
  * @module
  */
+import { type Node, nodeOf, stringOf, type TypedNode, typedNode } from "../sql/parse_tree.ts";
 import type { Statement } from "../sql/statements.ts";
+import type { A_Const, AlterTableCmd, Constraint, RangeVar, TypeName } from "@pgsql/types";
 
 /** A table lock mode, as pg_locks and the documentation name it. */
 export type LockMode =
@@ -91,36 +93,26 @@ export interface HazardContext {
   before?: Statement[];
 }
 
-type Node = Record<string, unknown>;
-
 /** A statement's parse tree; parseStatements must have kept it (`{ tree: true }`). */
-function treeOf(statement: Statement): { type: string; node: Node } {
+function treeOf(statement: Statement): TypedNode {
   if (!statement.tree) throw new Error("parseStatements(text, { tree: true }) keeps the tree");
   return statement.tree;
 }
 
-/** The one entry of a `{ NodeType: fields }` node. */
-function unwrap(node: unknown): [string, Node] {
-  const entry = Object.entries((node ?? {}) as Node)[0];
-  return entry ? [entry[0], (entry[1] ?? {}) as Node] : ["", {}];
-}
-
-function strings(list: unknown): string[] {
-  return ((list as Node[] | undefined) ?? []).map((item) =>
-    String(((item.String as Node | undefined)?.sval) ?? "")
-  );
+function strings(list: Node[] | undefined): string[] {
+  return (list ?? []).map((item) => stringOf(item) ?? "");
 }
 
 /** A RangeVar as written: `schema.name` or `name`. */
-function relationName(range: unknown): string {
+function relationName(range: RangeVar | undefined): string {
   const { schema, name } = relationParts(range);
   return schema ? `${schema}.${name}` : name;
 }
 
 /** A RangeVar's schema (null: none written) and name, as written. */
-function relationParts(range: unknown): { schema: string | null; name: string } {
-  const r = (range ?? {}) as Node;
-  return { schema: r.schemaname ? String(r.schemaname) : null, name: String(r.relname ?? "") };
+function relationParts(range: RangeVar | undefined): { schema: string | null; name: string } {
+  const r = range ?? {};
+  return { schema: r.schemaname ? r.schemaname : null, name: r.relname ?? "" };
 }
 
 /**
@@ -134,10 +126,8 @@ function sameTable(a: string, b: string): boolean {
   return na === nb && sa === sb;
 }
 
-function option(options: unknown, name: string): boolean {
-  return ((options as Node[] | undefined) ?? []).some((o) =>
-    (o.DefElem as Node | undefined)?.defname === name
-  );
+function option(options: Node[] | undefined, name: string): boolean {
+  return (options ?? []).some((o) => nodeOf(o, "DefElem")?.defname === name);
 }
 
 /** The stronger of two modes. */
@@ -157,10 +147,10 @@ const LOCK_STMT_MODES: Record<number, LockMode> = {
 
 /**
  * The lock each ALTER TABLE subcommand takes (the statement takes the
- * strongest); `def` is the subcommand's definition, unwrapped.
+ * strongest).
  */
-function alterTableLock(subtype: string, def: Node): LockMode {
-  switch (subtype) {
+function alterTableLock(cmd: AlterTableCmd): LockMode {
+  switch (cmd.subtype) {
     case "AT_SetStatistics":
     case "AT_SetOptions":
     case "AT_ResetOptions":
@@ -172,7 +162,9 @@ function alterTableLock(subtype: string, def: Node): LockMode {
     case "AT_AttachPartition":
       return "SHARE UPDATE EXCLUSIVE";
     case "AT_DetachPartition":
-      return def.concurrent === true ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE";
+      return nodeOf(cmd.def, "PartitionCmd")?.concurrent === true
+        ? "SHARE UPDATE EXCLUSIVE"
+        : "ACCESS EXCLUSIVE";
     case "AT_EnableTrig":
     case "AT_EnableAlwaysTrig":
     case "AT_EnableReplicaTrig":
@@ -183,7 +175,9 @@ function alterTableLock(subtype: string, def: Node): LockMode {
     case "AT_DisableTrigUser":
       return "SHARE ROW EXCLUSIVE";
     case "AT_AddConstraint":
-      return def.contype === "CONSTR_FOREIGN" ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE";
+      return nodeOf(cmd.def, "Constraint")?.contype === "CONSTR_FOREIGN"
+        ? "SHARE ROW EXCLUSIVE"
+        : "ACCESS EXCLUSIVE";
     default:
       return "ACCESS EXCLUSIVE";
   }
@@ -201,26 +195,29 @@ export function locksOf(statement: Statement): TableLock[] {
     const table = written.schema ? `${written.schema}.${written.name}` : written.name;
     locks.set(table, { table, ...written, lock: stronger(locks.get(table)?.lock, lock) });
   };
-  const referenced = (constraint: Node) => {
-    if (constraint.contype === "CONSTR_FOREIGN") {
+  const referenced = (constraint: Constraint | undefined) => {
+    if (constraint?.contype === "CONSTR_FOREIGN") {
       take(relationParts(constraint.pktable), "SHARE ROW EXCLUSIVE");
+    }
+  };
+  /** The constraints of a column or table definition (`tableElts`, ADD ...). */
+  const referencedBy = (element: Node | undefined) => {
+    referenced(nodeOf(element, "Constraint"));
+    for (const c of nodeOf(element, "ColumnDef")?.constraints ?? []) {
+      referenced(nodeOf(c, "Constraint"));
     }
   };
   switch (type) {
     case "AlterTableStmt": {
       if (node.objtype !== "OBJECT_TABLE" && node.objtype !== "OBJECT_MATVIEW") break;
       const table = relationParts(node.relation);
-      for (const item of (node.cmds as Node[] | undefined) ?? []) {
-        const cmd = (item.AlterTableCmd ?? {}) as Node;
-        const subtype = String(cmd.subtype ?? "");
-        const [defType, def] = unwrap(cmd.def);
-        take(table, alterTableLock(subtype, def));
-        if (defType === "Constraint") referenced(def);
-        if (defType === "ColumnDef") {
-          for (const c of (def.constraints as Node[] | undefined) ?? []) referenced(unwrap(c)[1]);
-        }
-        if (subtype === "AT_AttachPartition" || subtype === "AT_DetachPartition") {
-          take(relationParts(def.name), "ACCESS EXCLUSIVE"); // the partition itself
+      for (const item of node.cmds ?? []) {
+        const cmd: AlterTableCmd = nodeOf(item, "AlterTableCmd") ?? {};
+        take(table, alterTableLock(cmd));
+        referencedBy(cmd.def);
+        if (cmd.subtype === "AT_AttachPartition" || cmd.subtype === "AT_DetachPartition") {
+          // the partition itself
+          take(relationParts(nodeOf(cmd.def, "PartitionCmd")?.name), "ACCESS EXCLUSIVE");
         }
       }
       break;
@@ -232,42 +229,36 @@ export function locksOf(statement: Statement): TableLock[] {
       );
       break;
     case "CreateStmt":
-      for (const parent of (node.inhRelations as Node[] | undefined) ?? []) {
+      for (const parent of node.inhRelations ?? []) {
         // A partition takes its parent's ACCESS EXCLUSIVE; a child of INHERITS, SHARE UPDATE.
         take(
-          relationParts(parent.RangeVar),
+          relationParts(nodeOf(parent, "RangeVar")),
           node.partbound ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE",
         );
       }
-      for (const element of (node.tableElts as Node[] | undefined) ?? []) {
-        const [elementType, def] = unwrap(element);
-        if (elementType === "Constraint") referenced(def);
-        if (elementType === "ColumnDef") {
-          for (const c of (def.constraints as Node[] | undefined) ?? []) referenced(unwrap(c)[1]);
-        }
-      }
+      for (const element of node.tableElts ?? []) referencedBy(element);
       break;
     case "RenameStmt":
       if (node.relation) take(relationParts(node.relation), "ACCESS EXCLUSIVE");
       break;
     case "DropStmt":
       if (node.removeType === "OBJECT_TABLE" || node.removeType === "OBJECT_MATVIEW") {
-        for (const object of (node.objects as Node[] | undefined) ?? []) {
-          const parts = strings((object.List as Node | undefined)?.items);
+        for (const object of node.objects ?? []) {
+          const parts = strings(nodeOf(object, "List")?.items);
           take({ schema: parts.at(-2) ?? null, name: parts.at(-1) ?? "" }, "ACCESS EXCLUSIVE");
         }
       }
       break;
     case "TruncateStmt":
-      for (const r of (node.relations as Node[] | undefined) ?? []) {
-        take(relationParts(r.RangeVar), "ACCESS EXCLUSIVE");
+      for (const r of node.relations ?? []) {
+        take(relationParts(nodeOf(r, "RangeVar")), "ACCESS EXCLUSIVE");
       }
       break;
     case "VacuumStmt": {
       const full = option(node.options, "full");
       if (node.is_vacuumcmd !== true && !full) break; // ANALYZE: SHARE UPDATE EXCLUSIVE, brief
-      for (const r of (node.rels as Node[] | undefined) ?? []) {
-        const relation = (r.VacuumRelation as Node | undefined)?.relation;
+      for (const r of node.rels ?? []) {
+        const relation = nodeOf(r, "VacuumRelation")?.relation;
         take(relationParts(relation), full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
       }
       break;
@@ -293,8 +284,8 @@ export function locksOf(statement: Statement): TableLock[] {
     case "LockStmt": {
       const mode = LOCK_STMT_MODES[Number(node.mode ?? 8)];
       if (!mode) break;
-      for (const r of (node.relations as Node[] | undefined) ?? []) {
-        take(relationParts(r.RangeVar), mode);
+      for (const r of node.relations ?? []) {
+        take(relationParts(nodeOf(r, "RangeVar")), mode);
       }
       break;
     }
@@ -353,8 +344,10 @@ const STABLE_FUNCTIONS = new Set([
  * Why a default makes ADD COLUMN rewrite the table, or undefined when it is
  * computed once (a constant, CURRENT_TIMESTAMP, now(), a cast of those).
  */
-function volatileDefault(expression: unknown): string | undefined {
-  const [type, node] = unwrap(expression);
+function volatileDefault(expression: Node | undefined): string | undefined {
+  const tree = typedNode(expression);
+  if (!tree) return undefined;
+  const { type, node } = tree;
   switch (type) {
     case "A_Const":
     case "SQLValueFunction":
@@ -365,7 +358,7 @@ function volatileDefault(expression: unknown): string | undefined {
       const name = strings(node.funcname).at(-1)!.toLowerCase();
       if (VOLATILE_FUNCTIONS.has(name)) return `${name}() is volatile`;
       if (!STABLE_FUNCTIONS.has(name)) return `${name}() may be volatile`;
-      for (const arg of (node.args as Node[] | undefined) ?? []) {
+      for (const arg of node.args ?? []) {
         const why = volatileDefault(arg);
         if (why) return why;
       }
@@ -376,27 +369,23 @@ function volatileDefault(expression: unknown): string | undefined {
     case "A_ArrayExpr":
     case "CoalesceExpr":
     case "MinMaxExpr": {
-      const items = (node.elements ?? node.args) as Node[] | undefined;
+      const items = type === "A_ArrayExpr" ? node.elements : node.args;
       for (const item of items ?? []) {
         const why = volatileDefault(item);
         if (why) return why;
       }
       return undefined;
     }
-    case "":
-      return undefined;
     default:
       return `an expression (${type}) the check cannot judge`;
   }
 }
 
 /** A type name as written, with its modifiers: `varchar(20)`, `numeric(10,2)`, `text`. */
-function typeText(typeName: unknown): { name: string; mods: number[] } {
-  const t = (typeName ?? {}) as Node;
+function typeText(typeName: TypeName | undefined): { name: string; mods: number[] } {
+  const t = typeName ?? {};
   const name = strings(t.names).filter((n) => n !== "pg_catalog").join(".").toLowerCase();
-  const mods = ((t.typmods as Node[] | undefined) ?? []).map((m) =>
-    Number((((m.A_Const as Node | undefined)?.ival as Node | undefined)?.ival) ?? NaN)
-  );
+  const mods = (t.typmods ?? []).map((m) => Number(nodeOf(m, "A_Const")?.ival?.ival ?? NaN));
   return { name, mods };
 }
 
@@ -659,7 +648,8 @@ function inspectAll(
       lockTimeout = false;
       lockTimeoutReported = false;
     }
-    const { type, node } = treeOf(statement);
+    const tree = treeOf(statement);
+    const { type, node } = tree;
     const add = (rule: string, what: RuleSubject, lock: LockMode | null) => {
       const text = RULES[rule](what);
       if (what.caveat) text.effect += ` (${what.caveat})`;
@@ -676,13 +666,13 @@ function inspectAll(
     const locks = locksOf(statement).filter((l) => !isNew(l.table));
     const lockOn = (table: string) => locks.find((l) => sameTable(l.table, table))?.lock ?? null;
 
-    if (setsLockTimeoutByFunction(type, node)) lockTimeout = true;
+    if (setsLockTimeoutByFunction(tree)) lockTimeout = true;
     if (type === "VariableSetStmt" && String(node.name ?? "").toLowerCase() === "lock_timeout") {
-      const value = ((node.args as Node[] | undefined)?.[0]?.A_Const as Node | undefined) ?? {};
+      const value: A_Const = nodeOf(node.args?.[0], "A_Const") ?? {};
       // The tree leaves a zero out: {"ival": {}} is 0.
       const text = value.sval !== undefined
-        ? String((value.sval as Node).sval ?? "")
-        : String((value.ival as Node | undefined)?.ival ?? 0);
+        ? String(value.sval.sval ?? "")
+        : String(value.ival?.ival ?? 0);
       lockTimeout = node.kind === "VAR_SET_VALUE" && !/^0+(ms|s|min)?$/.test(text.trim());
     }
     if (type === "TransactionStmt" && /COMMIT|ROLLBACK/.test(String(node.kind ?? ""))) {
@@ -693,20 +683,20 @@ function inspectAll(
       case "IndexStmt": {
         const table = relationName(node.relation);
         // ON ONLY a partitioned table builds nothing (the first step of the safe form).
-        const only = ((node.relation ?? {}) as Node).inh !== true; // the tree leaves false out
+        const only = node.relation?.inh !== true; // the tree leaves false out
         if (!isNew(table) && node.concurrent !== true && !only) {
           add("index-not-concurrent", { table }, lockOn(table));
         }
         break;
       }
       case "DropStmt": {
-        const kind = String(node.removeType ?? "");
+        const kind = node.removeType;
         if (kind === "OBJECT_INDEX" && node.concurrent !== true) {
           add("drop-index-not-concurrent", { table: "" }, null);
         }
         if (kind === "OBJECT_TABLE") {
-          for (const object of (node.objects as Node[] | undefined) ?? []) {
-            const table = strings((object.List as Node | undefined)?.items).join(".");
+          for (const object of node.objects ?? []) {
+            const table = strings(nodeOf(object, "List")?.items).join(".");
             if (!isNew(table)) add("drop-table", { table }, "ACCESS EXCLUSIVE");
           }
         }
@@ -716,13 +706,15 @@ function inspectAll(
         if (node.objtype !== "OBJECT_TABLE") break;
         const table = relationName(node.relation);
         if (isNew(table)) break;
-        for (const item of (node.cmds as Node[] | undefined) ?? []) {
-          const cmd = (item.AlterTableCmd ?? {}) as Node;
-          const subtype = String(cmd.subtype ?? "");
-          const column = String(cmd.name ?? "");
-          const [defType, def] = unwrap(cmd.def);
-          if (subtype === "AT_AddConstraint" && defType === "Constraint") {
-            const contype = String(def.contype ?? "");
+        for (const item of node.cmds ?? []) {
+          const cmd: AlterTableCmd = nodeOf(item, "AlterTableCmd") ?? {};
+          const subtype = cmd.subtype;
+          const column = cmd.name ?? "";
+          const def = nodeOf(cmd.def, "Constraint");
+          const columnDef = nodeOf(cmd.def, "ColumnDef");
+          const partition = nodeOf(cmd.def, "PartitionCmd");
+          if (subtype === "AT_AddConstraint" && def) {
+            const contype = def.contype;
             if (contype === "CONSTR_FOREIGN" && def.skip_validation !== true) {
               add("foreign-key-without-not-valid", { table }, lockOn(table));
             }
@@ -732,7 +724,7 @@ function inspectAll(
             if (contype === "CONSTR_CHECK" && def.skip_validation === true) {
               const notNull = notNullColumn(def.raw_expr);
               if (notNull && def.conname) {
-                pendingNotNullChecks.set(String(def.conname), { table, column: notNull });
+                pendingNotNullChecks.set(def.conname, { table, column: notNull });
               }
             }
             if (
@@ -746,9 +738,9 @@ function inspectAll(
             add("set-logged-rewrite", { table }, lockOn(table));
           }
           if (subtype === "AT_AttachPartition") {
-            add("attach-partition-scans", { table }, lockOn(relationName(def.name)));
+            add("attach-partition-scans", { table }, lockOn(relationName(partition?.name)));
           }
-          if (subtype === "AT_DetachPartition" && def.concurrent !== true) {
+          if (subtype === "AT_DetachPartition" && partition?.concurrent !== true) {
             add("detach-partition-not-concurrent", { table }, lockOn(table));
           }
           if (subtype === "AT_ValidateConstraint" && strongHeld.some((t) => sameTable(t, table))) {
@@ -770,12 +762,12 @@ function inspectAll(
               add("set-not-null-scans", { table, column }, lockOn(table));
             }
           }
-          if (subtype === "AT_AlterColumnType" && defType === "ColumnDef") {
-            const to = typeText(def.typeName);
+          if (subtype === "AT_AlterColumnType" && columnDef) {
+            const to = typeText(columnDef.typeName);
             const now = context.columnType?.(table, column);
             // A new collation rebuilds the column's indexes, whatever the type does.
-            const keeps = now !== undefined && def.raw_default === undefined &&
-              def.collClause === undefined && typeChangeKeepsRows(parseFormatType(now), to);
+            const keeps = now !== undefined && columnDef.raw_default === undefined &&
+              columnDef.collClause === undefined && typeChangeKeepsRows(parseFormatType(now), to);
             if (!keeps) {
               const caveat = now === undefined
                 ? "unless it only widens the column (varchar(20) to varchar(50), to text, " +
@@ -784,11 +776,11 @@ function inspectAll(
               add("column-type-rewrite", { table, column, caveat }, lockOn(table));
             }
           }
-          if (subtype === "AT_AddColumn" && defType === "ColumnDef") {
-            const name = String(def.colname ?? "");
-            for (const c of (def.constraints as Node[] | undefined) ?? []) {
-              const [, constraint] = unwrap(c);
-              const contype = String(constraint.contype ?? "");
+          if (subtype === "AT_AddColumn" && columnDef) {
+            const name = columnDef.colname ?? "";
+            for (const c of columnDef.constraints ?? []) {
+              const constraint: Constraint = nodeOf(c, "Constraint") ?? {};
+              const contype = constraint.contype;
               if (contype === "CONSTR_DEFAULT" && volatileDefault(constraint.raw_expr)) {
                 add("add-column-volatile-default", { table, column: name }, lockOn(table));
               }
@@ -805,7 +797,7 @@ function inspectAll(
                 add("check-without-not-valid", { table }, lockOn(table));
               }
             }
-            const serial = /^(small|big)?serial[248]?$/.test(typeText(def.typeName).name);
+            const serial = /^(small|big)?serial[248]?$/.test(typeText(columnDef.typeName).name);
             if (serial) add("add-column-volatile-default", { table, column: name }, lockOn(table));
           }
           if (subtype === "AT_DropColumn") {
@@ -827,10 +819,10 @@ function inspectAll(
       }
       case "VacuumStmt": {
         if (!option(node.options, "full")) break;
-        const rels = ((node.rels as Node[] | undefined) ?? []).map((r) =>
-          relationName((r.VacuumRelation as Node | undefined)?.relation)
+        const rels = (node.rels ?? []).map((r) =>
+          relationName(nodeOf(r, "VacuumRelation")?.relation)
         ).filter((t) => !isNew(t));
-        if (rels.length === 0 && (node.rels as Node[] | undefined)?.length) break;
+        if (rels.length === 0 && node.rels?.length) break;
         for (const table of rels.length ? rels : [""]) {
           add("vacuum-full", { table }, table ? "ACCESS EXCLUSIVE" : null);
         }
@@ -848,8 +840,8 @@ function inspectAll(
         break;
       }
       case "TruncateStmt":
-        for (const r of (node.relations as Node[] | undefined) ?? []) {
-          const table = relationName(r.RangeVar);
+        for (const r of node.relations ?? []) {
+          const table = relationName(nodeOf(r, "RangeVar"));
           if (!isNew(table)) add("truncate", { table }, "ACCESS EXCLUSIVE");
         }
         break;
@@ -864,8 +856,8 @@ function inspectAll(
         break;
       }
       case "AlterDomainStmt": {
-        const [, constraint] = unwrap(node.def);
-        if (node.subtype === "C" && constraint.skip_validation !== true) {
+        const constraint = nodeOf(node.def, "Constraint");
+        if (node.subtype === "C" && constraint?.skip_validation !== true) {
           add("domain-check-scans", { table: "" }, null);
         }
         break;
@@ -894,9 +886,7 @@ function inspectAll(
     }
     // IF NOT EXISTS may find the table there already, in use: it is not new then.
     if ((type === "CreateStmt" || type === "CreateTableAsStmt") && node.if_not_exists !== true) {
-      const relation = type === "CreateStmt"
-        ? node.relation
-        : ((node.into as Node | undefined)?.rel);
+      const relation = type === "CreateStmt" ? node.relation : node.into?.rel;
       created.push(relationName(relation));
     }
   }
@@ -914,14 +904,14 @@ export function typeChangedColumns(
   for (const statement of statements) {
     const { type, node } = treeOf(statement);
     if (type !== "AlterTableStmt") continue;
-    const relation = (node.relation ?? {}) as Node;
-    for (const item of (node.cmds as Node[] | undefined) ?? []) {
-      const cmd = (item.AlterTableCmd ?? {}) as Node;
-      if (cmd.subtype !== "AT_AlterColumnType") continue;
+    const relation = node.relation ?? {};
+    for (const item of node.cmds ?? []) {
+      const cmd = nodeOf(item, "AlterTableCmd");
+      if (cmd?.subtype !== "AT_AlterColumnType") continue;
       found.push({
-        schema: relation.schemaname ? String(relation.schemaname) : null,
-        table: String(relation.relname ?? ""),
-        column: String(cmd.name ?? ""),
+        schema: relation.schemaname ? relation.schemaname : null,
+        table: relation.relname ?? "",
+        column: cmd.name ?? "",
       });
     }
   }
@@ -929,12 +919,12 @@ export function typeChangedColumns(
 }
 
 /** The column of a `column IS NOT NULL` check, if that is what it is. */
-function notNullColumn(expression: unknown): string | undefined {
-  const [type, node] = unwrap(expression);
-  if (type !== "NullTest" || node.nulltesttype !== "IS_NOT_NULL") return undefined;
-  const [argType, arg] = unwrap(node.arg);
-  if (argType !== "ColumnRef") return undefined;
-  const fields = strings(arg.fields);
+function notNullColumn(expression: Node | undefined): string | undefined {
+  const test = nodeOf(expression, "NullTest");
+  if (test?.nulltesttype !== "IS_NOT_NULL") return undefined;
+  const column = nodeOf(test.arg, "ColumnRef");
+  if (!column) return undefined;
+  const fields = strings(column.fields);
   return fields.length === 1 ? fields[0] : undefined;
 }
 
@@ -965,17 +955,16 @@ export function isAloneStep(statement: Statement): boolean {
 }
 
 /** `SELECT set_config('lock_timeout', '2s', ...)`: a lock timeout set by the function's name. */
-function setsLockTimeoutByFunction(type: string, node: Node): boolean {
+function setsLockTimeoutByFunction({ type, node }: TypedNode): boolean {
   if (type !== "SelectStmt") return false;
-  for (const target of (node.targetList as Node[] | undefined) ?? []) {
-    const [valueType, value] = unwrap((target.ResTarget as Node | undefined)?.val);
-    if (valueType !== "FuncCall") continue;
+  for (const target of node.targetList ?? []) {
+    const value = nodeOf(nodeOf(target, "ResTarget")?.val, "FuncCall");
+    if (!value) continue;
     if (strings(value.funcname).at(-1)?.toLowerCase() !== "set_config") continue;
-    const args = (value.args as Node[] | undefined) ?? [];
-    const text = (arg: unknown) => {
-      const constant = (unwrap(arg)[1].sval ?? {}) as Node;
-      return typeof constant.sval === "string" ? constant.sval : undefined;
-    };
+    const args = value.args ?? [];
+    // Only a constant's text counts (an A_Const's sval; of the nodes, only A_Const and String
+    // have an sval, and a String is no argument).
+    const text = (arg: Node | undefined) => nodeOf(arg, "A_Const")?.sval?.sval;
     const setting = text(args[0]);
     const amount = text(args[1]);
     if (setting?.toLowerCase() === "lock_timeout" && amount && !/^0+(ms|s|min)?$/.test(amount)) {

@@ -644,24 +644,23 @@ async function aloneStepOutcome(
   target: ConnectionTarget,
   step: MigrationStep,
 ): Promise<{ text: string; finished?: boolean }> {
-  const { statement } = step.statements[0];
-  const { type, node } = statement.tree ?? { type: "", node: {} };
-  const relation = (node.relation ?? {}) as Record<string, unknown>;
-  if (type !== "IndexStmt" || !node.idxname) {
+  const { tree } = step.statements[0].statement;
+  if (tree?.type !== "IndexStmt" || !tree.node.idxname) {
     return {
       text: `whether it finished is unknown: look in the catalog (migration_status.ts ` +
         `--applied, or find_objects.ts) before running it again`,
     };
   }
+  const name = tree.node.idxname;
+  const relation = tree.node.relation ?? {};
   try {
     const [found] = await withSession(target, (fresh) =>
       lookUp(fresh, [{
         lookup: "relation",
-        schema: relation.schemaname ? String(relation.schemaname) : null,
-        object: String(node.idxname),
+        schema: relation.schemaname ? relation.schemaname : null,
+        object: name,
         item: null,
       }]));
-    const name = String(node.idxname);
     if (found.found === null) {
       return { text: `asked afterwards, the server has no index ${name}: it did not finish` };
     }
@@ -685,13 +684,13 @@ async function aloneStepOutcome(
  * `_ccnew` copies.
  */
 async function invalidIndexesLeft(session: PgSession, step: MigrationStep): Promise<string[]> {
-  const { type, node } = step.statements[0].statement.tree ?? { type: "", node: {} };
-  const relation = (node.relation ?? {}) as Record<string, unknown>;
-  if (type !== "IndexStmt" && type !== "ReindexStmt") return [];
+  const { tree } = step.statements[0].statement;
+  if (tree?.type !== "IndexStmt" && tree?.type !== "ReindexStmt") return [];
+  const relation = tree.node.relation ?? {};
   const { rows } = await session.query(await loadSql("migration_invalid_indexes"), [
     relation.schemaname ?? null,
-    String(relation.relname ?? ""),
-    type === "ReindexStmt" && node.kind === "REINDEX_OBJECT_INDEX",
+    relation.relname ?? "",
+    tree.type === "ReindexStmt" && tree.node.kind === "REINDEX_OBJECT_INDEX",
   ]);
   return rows.map((r) => String(r.index));
 }
@@ -912,11 +911,20 @@ function tellingExpectations(
   const removed = new Set<string>();
   const kept: Statement[] = [];
   for (const statement of file.statements) {
-    const node = statement.tree?.node ?? {};
-    const relation = (node.relation ?? (node.into as Record<string, unknown> | undefined)?.rel ??
-      node.view) as Record<string, unknown> | undefined;
+    const { tree } = statement;
+    // The relations a statement can make temporary: CREATE TEMP TABLE's, TABLE AS's, VIEW's
+    // (the parser marks no other relation temporary).
+    const relation = tree?.type === "CreateStmt"
+      ? tree.node.relation
+      : tree?.type === "CreateTableAsStmt"
+      ? tree.node.into?.rel
+      : tree?.type === "ViewStmt"
+      ? tree.node.view
+      : undefined;
     if (relation?.relpersistence === "t") continue; // a temporary object
-    const maybeThere = node.if_not_exists === true || node.replace === true;
+    const node = tree?.node ?? {};
+    const maybeThere = ("if_not_exists" in node && node.if_not_exists === true) ||
+      ("replace" in node && node.replace === true);
     for (const change of statement.changes) {
       const k = key(change);
       if (change.action === "create") {
@@ -1029,9 +1037,9 @@ function refuseConcurrentOnPartitioned(
   beforeRun: Record<string, unknown>[],
 ): void {
   for (const { file, statement } of statements) {
-    const { type, node } = statement.tree ?? { type: "", node: {} };
-    if (type !== "IndexStmt" || node.concurrent !== true) continue;
-    const relation = (node.relation ?? {}) as Record<string, unknown>;
+    const { tree } = statement;
+    if (tree?.type !== "IndexStmt" || tree.node.concurrent !== true) continue;
+    const relation = tree.node.relation ?? {};
     const i = named.findIndex((n) =>
       n.name === relation.relname && (n.schema ?? null) === (relation.schemaname ?? null)
     );

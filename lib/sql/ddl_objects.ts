@@ -7,6 +7,15 @@
  *
  * @module
  */
+import { type Node, nodeOf, stringOf, type TypedNode } from "./parse_tree.ts";
+import type {
+  AlterTableStmt,
+  FunctionParameter,
+  ObjectWithArgs,
+  RangeVar,
+  RenameStmt,
+  TypeName,
+} from "@pgsql/types";
 
 /** What a statement does to an object. */
 export type ChangeAction =
@@ -57,9 +66,6 @@ export interface ObjectChange {
   item: string | null;
 }
 
-/** A parse tree node: `{ NodeType: { ...fields } }` unwrapped to its fields. */
-export type Node = Record<string, unknown>;
-
 const RELATION_KINDS: Record<string, string> = {
   OBJECT_TABLE: "table",
   OBJECT_VIEW: "view",
@@ -86,10 +92,8 @@ function otherKind(objtype: string): [string, CatalogLookup | undefined] {
     [objtype.replace(/^OBJECT_/, "").replaceAll("_", " ").toLowerCase(), undefined];
 }
 
-function strings(items: unknown): string[] {
-  return ((items as Node[] | undefined) ?? []).map((item) =>
-    String((item.String as Node | undefined)?.sval ?? "")
-  );
+function strings(items: Node[] | undefined): string[] {
+  return (items ?? []).map((item) => stringOf(item) ?? "");
 }
 
 /** A name part as PostgreSQL's parser resolved it, quoted so that to_regprocedure reads it back. */
@@ -102,31 +106,33 @@ function quoted(part: string): string {
  * (`"text", "pg_catalog"."int4"[]`), or null when they cannot be said
  * exactly (`%TYPE` references).
  */
-function signatureOf(types: Node[]): string | null {
+function signatureOf(types: TypeName[]): string | null {
   const parts: string[] = [];
   for (const type of types) {
     if (type.pct_type) return null;
-    const bounds = (type.arrayBounds as unknown[] | undefined)?.length ?? 0;
+    const bounds = type.arrayBounds?.length ?? 0;
     parts.push(strings(type.names).map(quoted).join(".") + "[]".repeat(bounds));
   }
   return parts.join(", ");
 }
 
+/** The signature an object node names, if it is an ObjectWithArgs (see signatureOfArgs). */
+function argumentsOf(object: Node | undefined): string | null {
+  return signatureOfArgs(nodeOf(object, "ObjectWithArgs"));
+}
+
 /** The signature an ObjectWithArgs names; null for a bare name (`DROP FUNCTION f`). */
-function argumentsOf(object: unknown): string | null {
-  const node = ((object ?? {}) as Node).ObjectWithArgs as Node | undefined;
+function signatureOfArgs(node: ObjectWithArgs | undefined): string | null {
   if (!node || node.args_unspecified === true) return null;
-  return signatureOf(
-    ((node.objargs as Node[] | undefined) ?? []).map((arg) => (arg.TypeName ?? {}) as Node),
-  );
+  return signatureOf((node.objargs ?? []).map((arg) => nodeOf(arg, "TypeName") ?? {}));
 }
 
 /** The identity arguments of CREATE FUNCTION's parameters (OUT and TABLE ones do not count). */
-function parameterSignature(parameters: unknown): string | null {
-  const identity = ((parameters as Node[] | undefined) ?? [])
-    .map((p) => (p.FunctionParameter ?? {}) as Node)
+function parameterSignature(parameters: Node[] | undefined): string | null {
+  const identity = (parameters ?? [])
+    .map((p): FunctionParameter => nodeOf(p, "FunctionParameter") ?? {})
     .filter((p) => p.mode !== "FUNC_PARAM_OUT" && p.mode !== "FUNC_PARAM_TABLE")
-    .map((p) => (p.argType ?? {}) as Node);
+    .map((p) => p.argType ?? {});
   return signatureOf(identity);
 }
 
@@ -151,9 +157,9 @@ const ROUTINE_TYPES = new Set([
 ]);
 
 /** [schema, name] of a RangeVar. */
-function rangeVar(node: unknown): [string | null, string] {
-  const r = (node ?? {}) as Node;
-  return [typeof r.schemaname === "string" ? r.schemaname : null, String(r.relname ?? "")];
+function rangeVar(node: RangeVar | undefined): [string | null, string] {
+  const r = node ?? {};
+  return [typeof r.schemaname === "string" ? r.schemaname : null, r.relname ?? ""];
 }
 
 /** [schema, name] of a qualified name list (`app.orders` -> ["app", "orders"]). */
@@ -242,23 +248,28 @@ function otherChange(
 }
 
 /** The [schema, name] an object node of DROP, COMMENT or RENAME names. */
-function objectName(object: unknown): [string | null, string] {
-  const node = (object ?? {}) as Node;
-  if (node.List) return qualified(strings((node.List as Node).items));
-  if (node.String) return [null, String((node.String as Node).sval ?? "")];
-  if (node.ObjectWithArgs) return qualified(strings((node.ObjectWithArgs as Node).objname));
-  if (node.TypeName) return qualified(strings((node.TypeName as Node).names));
+function objectName(object: Node | undefined): [string | null, string] {
+  const list = nodeOf(object, "List");
+  if (list) return qualified(strings(list.items));
+  const string = nodeOf(object, "String");
+  if (string) return [null, string.sval ?? ""];
+  const withArgs = nodeOf(object, "ObjectWithArgs");
+  if (withArgs) return qualified(strings(withArgs.objname));
+  const typeName = nodeOf(object, "TypeName");
+  if (typeName) return qualified(strings(typeName.names));
   return [null, ""];
 }
 
 /** Objects of a DROP or COMMENT of type `objtype`. */
-function objectChanges(objtype: string, object: unknown, action: ChangeAction): ObjectChange[] {
+function objectChanges(
+  objtype: string,
+  object: Node | undefined,
+  action: ChangeAction,
+): ObjectChange[] {
   const name = objectName(object);
   if (RELATION_KINDS[objtype]) return [relationChange(RELATION_KINDS[objtype], name, action)];
   if (objtype === "OBJECT_COLUMN" || objtype === "OBJECT_TRIGGER" || objtype === "OBJECT_POLICY") {
-    const parts = strings(
-      ((object ?? {}) as Node).List ? (((object as Node).List as Node).items) : [],
-    );
+    const parts = strings(nodeOf(object, "List")?.items);
     const kind = objtype === "OBJECT_COLUMN"
       ? "column"
       : objtype === "OBJECT_TRIGGER"
@@ -271,29 +282,28 @@ function objectChanges(objtype: string, object: unknown, action: ChangeAction): 
   return [ROUTINE_TYPES.has(objtype) ? routineChange(change, argumentsOf(object)) : change];
 }
 
-function alterTableChanges(node: Node): ObjectChange[] {
+function alterTableChanges(node: AlterTableStmt): ObjectChange[] {
   const relation = rangeVar(node.relation);
   // ALTER TYPE ... ADD ATTRIBUTE is an ALTER TABLE of the composite type's relation.
   const kind = node.objtype === "OBJECT_TYPE"
     ? "type"
     : RELATION_KINDS[String(node.objtype)] ?? "table";
   const changes = [relationChange(kind, relation, "alter")];
-  for (const entry of (node.cmds as Node[] | undefined) ?? []) {
-    const cmd = (entry.AlterTableCmd ?? {}) as Node;
-    const subtype = String(cmd.subtype ?? "");
-    const def = (cmd.def ?? {}) as Node;
+  for (const entry of node.cmds ?? []) {
+    const cmd = nodeOf(entry, "AlterTableCmd") ?? {};
+    const subtype = cmd.subtype ?? "";
     if (subtype === "AT_AddColumn") {
-      const column = String(((def.ColumnDef ?? {}) as Node).colname ?? "");
+      const column = nodeOf(cmd.def, "ColumnDef")?.colname ?? "";
       changes.push(itemChange("column", relation, column, "create"));
     } else if (subtype === "AT_DropColumn") {
-      changes.push(itemChange("column", relation, String(cmd.name ?? ""), "drop"));
+      changes.push(itemChange("column", relation, cmd.name ?? "", "drop"));
     } else if (subtype === "AT_AddConstraint") {
-      const name = ((def.Constraint ?? {}) as Node).conname;
+      const name = nodeOf(cmd.def, "Constraint")?.conname;
       if (typeof name === "string") {
         changes.push(itemChange("constraint", relation, name, "create"));
       }
     } else if (subtype === "AT_DropConstraint") {
-      changes.push(itemChange("constraint", relation, String(cmd.name ?? ""), "drop"));
+      changes.push(itemChange("constraint", relation, cmd.name ?? "", "drop"));
     } else if (typeof cmd.name === "string" && /Column|NotNull|Default|Identity/.test(subtype)) {
       changes.push(itemChange("column", relation, cmd.name, "alter"));
     }
@@ -301,15 +311,15 @@ function alterTableChanges(node: Node): ObjectChange[] {
   return changes;
 }
 
-function renameChanges(node: Node): ObjectChange[] {
-  const type = String(node.renameType ?? "");
-  const newName = String(node.newname ?? "");
+function renameChanges(node: RenameStmt): ObjectChange[] {
+  const type = node.renameType ?? "";
+  const newName = node.newname ?? "";
   if (RELATION_KINDS[type]) {
     const relation = rangeVar(node.relation);
     return [relationChange(RELATION_KINDS[type], relation, "rename", [relation[0], newName])];
   }
   const relation = rangeVar(node.relation);
-  const subname = String(node.subname ?? "");
+  const subname = node.subname ?? "";
   switch (type) {
     case "OBJECT_COLUMN":
       return [itemChange("column", relation, subname, "rename", newName)];
@@ -329,23 +339,22 @@ function renameChanges(node: Node): ObjectChange[] {
 }
 
 /**
- * The objects one statement (its parse tree's top node `type` with its
- * fields) changes, in the order it names them. A statement that only reads
- * changes nothing; a structure change the list does not know is reported by
- * its command with the first relation it names, without a lookup.
+ * The objects one statement (its parse tree's top node, with its type)
+ * changes, in the order it names them. A statement that only reads changes
+ * nothing; a structure change the list does not know is reported by its
+ * command with the first relation it names, without a lookup.
  */
-export function changedObjects(type: string, node: Node): ObjectChange[] {
+export function changedObjects({ type, node }: TypedNode): ObjectChange[] {
   switch (type) {
     case "CreateStmt":
       return [relationChange("table", rangeVar(node.relation), "create")];
     case "CreateForeignTableStmt":
       return [
-        relationChange("foreign table", rangeVar((node.base as Node)?.relation), "create"),
+        relationChange("foreign table", rangeVar(node.base?.relation), "create"),
       ];
     case "CreateTableAsStmt": {
-      const into = (node.into ?? {}) as Node;
       const kind = node.objtype === "OBJECT_MATVIEW" ? "materialized view" : "table";
-      return [relationChange(kind, rangeVar(into.rel), "create")];
+      return [relationChange(kind, rangeVar(node.into?.rel), "create")];
     }
     case "ViewStmt":
       return [relationChange("view", rangeVar(node.view), node.replace ? "alter" : "create")];
@@ -367,8 +376,8 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
     case "RenameStmt":
       return renameChanges(node);
     case "AlterObjectSchemaStmt": {
-      const type = String(node.objectType ?? "");
-      const newSchema = String(node.newschema ?? "");
+      const type = node.objectType ?? "";
+      const newSchema = node.newschema ?? "";
       if (RELATION_KINDS[type]) {
         const relation = rangeVar(node.relation);
         return [relationChange(RELATION_KINDS[type], relation, "rename", [newSchema, relation[1]])];
@@ -379,11 +388,11 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
       return [ROUTINE_TYPES.has(type) ? routineChange(change, argumentsOf(node.object)) : change];
     }
     case "DropStmt":
-      return ((node.objects as unknown[] | undefined) ?? []).flatMap((object) =>
-        objectChanges(String(node.removeType ?? ""), object, "drop")
+      return (node.objects ?? []).flatMap((object) =>
+        objectChanges(node.removeType ?? "", object, "drop")
       );
     case "CommentStmt":
-      return objectChanges(String(node.objtype ?? ""), node.object, "comment")
+      return objectChanges(node.objtype ?? "", node.object, "comment")
         .map((change) => ({ ...change, lookup: undefined }));
     case "CreateFunctionStmt":
       return [
@@ -403,10 +412,10 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
           otherChange(
             "function",
             "function",
-            qualified(strings(((node.func ?? {}) as Node).objname)),
+            qualified(strings(node.func?.objname)),
             "alter",
           ),
-          argumentsOf({ ObjectWithArgs: node.func }),
+          signatureOfArgs(node.func),
         ),
       ];
     case "CreateEnumStmt":
@@ -418,35 +427,33 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
       return [otherChange("type", "type", name, "create")];
     }
     case "AlterEnumStmt":
-    case "AlterCompositeTypeStmt":
       return [otherChange("type", "type", qualified(strings(node.typeName)), "alter")];
     case "CreateDomainStmt":
       return [otherChange("domain", "type", qualified(strings(node.domainname)), "create")];
     case "AlterDomainStmt":
       return [otherChange("domain", "type", qualified(strings(node.typeName)), "alter")];
     case "CreateSchemaStmt":
-      return [otherChange("schema", "schema", [null, String(node.schemaname ?? "")], "create")];
+      return [otherChange("schema", "schema", [null, node.schemaname ?? ""], "create")];
     case "CreateExtensionStmt":
-      return [otherChange("extension", "extension", [null, String(node.extname ?? "")], "create")];
+      return [otherChange("extension", "extension", [null, node.extname ?? ""], "create")];
     case "AlterExtensionStmt":
-      return [otherChange("extension", "extension", [null, String(node.extname ?? "")], "alter")];
+      return [otherChange("extension", "extension", [null, node.extname ?? ""], "alter")];
     case "CreateTrigStmt":
-      return [
-        itemChange("trigger", rangeVar(node.relation), String(node.trigname ?? ""), "create"),
-      ];
+      return [itemChange("trigger", rangeVar(node.relation), node.trigname ?? "", "create")];
     case "CreatePolicyStmt":
     case "AlterPolicyStmt":
       return [
         itemChange(
           "policy",
           rangeVar(node.table),
-          String(node.policy_name ?? ""),
+          node.policy_name ?? "",
           type === "CreatePolicyStmt" ? "create" : "alter",
         ),
       ];
     case "GrantStmt":
-      return ((node.objects as Node[] | undefined) ?? []).map((object) => {
-        const name = object.RangeVar ? rangeVar(object.RangeVar) : objectName(object);
+      return (node.objects ?? []).map((object) => {
+        const range = nodeOf(object, "RangeVar");
+        const name = range ? rangeVar(range) : objectName(object);
         if (node.targtype === "ACL_TARGET_ALL_IN_SCHEMA") {
           // GRANT ... ON ALL TABLES IN SCHEMA app: the objects are schemas.
           const what = `${otherKind(String(node.objtype))[0]}s`.replace(/ys$/, "ies");
@@ -461,7 +468,7 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
       });
     case "SelectStmt": {
       // SELECT ... INTO creates a table.
-      const into = node.intoClause as Node | undefined;
+      const into = node.intoClause;
       return into ? [relationChange("table", rangeVar(into.rel), "create")] : [];
     }
     case "InsertStmt":
@@ -472,8 +479,8 @@ export function changedObjects(type: string, node: Node): ObjectChange[] {
       return [{ ...otherChange("rows", undefined, table, "data"), relation: display(...table) }];
     }
     case "TruncateStmt":
-      return ((node.relations as Node[] | undefined) ?? []).map((r) => {
-        const table = rangeVar(r.RangeVar);
+      return (node.relations ?? []).map((r) => {
+        const table = rangeVar(nodeOf(r, "RangeVar"));
         return { ...otherChange("rows", undefined, table, "data"), relation: display(...table) };
       });
     case "RefreshMatViewStmt":

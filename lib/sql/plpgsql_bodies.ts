@@ -20,7 +20,14 @@ export interface BodySql {
 
 import { loadPgParser, type PgParser } from "./parser.ts";
 
-type Node = Record<string, unknown>;
+/**
+ * True for an object of the PL/pgSQL parser's JSON (a node, or a node's
+ * fields), not a list. @pgsql/types has no types for that tree: it is read
+ * as JSON, field by field.
+ */
+function isFields(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
 
 /** PL/pgSQL statements whose `query` is SQL given as text (OPEN and RETURN QUERY have `dynquery`). */
 const DYNAMIC_STATEMENTS = new Set(["PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"]);
@@ -52,9 +59,9 @@ export async function plpgsqlBodySql(
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], dynamic });
       continue;
     }
-    if (value === null || typeof value !== "object") continue;
-    const expr = (value as Node).PLpgSQL_expr as Node | undefined;
-    if (expr) {
+    if (!isFields(value)) continue;
+    const expr = value.PLpgSQL_expr;
+    if (isFields(expr)) {
       const query = String(expr.query ?? "");
       const mode = Number(expr.parseMode ?? 0);
       if (dynamic) found.executed.push(query);
@@ -64,7 +71,7 @@ export async function plpgsqlBodySql(
       }
       continue;
     }
-    const entries = Object.entries(value as Node);
+    const entries = Object.entries(value);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i];
       if (/^PLpgSQL_stmt_/.test(key)) {

@@ -13,8 +13,10 @@
 import { UsageError } from "../core/errors.ts";
 import { changedObjects, type ObjectChange } from "./ddl_objects.ts";
 import { functionEffect } from "./function_effects.ts";
+import { type Node, nodeOf, stringOf, type TypedNode, typedNode, walk } from "./parse_tree.ts";
 import { loadPgParser } from "./parser.ts";
 import { plpgsqlBodySql } from "./plpgsql_bodies.ts";
+import type { FuncCall, ObjectType, ObjectWithArgs, ParseResult, RangeVar } from "@pgsql/types";
 
 /** What a statement needs to be allowed: a plain read, a data change, a structure change. */
 export type StatementKind = "read" | "write" | "ddl";
@@ -92,13 +94,11 @@ export interface Statement {
   unseen: string[];
   /**
    * PostgreSQL's parse tree of it, the node's type (`IndexStmt` ...) and its
-   * fields, when parseStatements was asked to keep it.
+   * fields (comparing `type` narrows `node` to that type's), when
+   * parseStatements was asked to keep it.
    */
-  tree?: { type: string; node: Record<string, unknown> };
+  tree?: TypedNode;
 }
-
-/** The parser's tree: nodes are `{ NodeType: { ...fields } }`. */
-type Node = Record<string, unknown>;
 
 /**
  * Settings whose change would lift the read-only guard, change who we are,
@@ -136,18 +136,18 @@ function pinnedRefusal(name: string, value: string | undefined): string | undefi
 }
 
 /** The text of a constant (`'off'`, `off`, `0`), or undefined when it is not one. */
-function constantText(node: unknown): string | undefined {
-  const constant = (node as Node | undefined)?.A_Const as Node | undefined;
+function constantText(node: Node | undefined): string | undefined {
+  const constant = nodeOf(node, "A_Const");
   if (!constant) return undefined;
-  const sval = (constant.sval as Node | undefined)?.sval;
+  const sval = constant.sval?.sval;
   if (typeof sval === "string") return sval;
-  if (constant.ival) return String((constant.ival as Node).ival ?? 0);
-  if (constant.boolval) return String((constant.boolval as Node).boolval ?? false);
+  if (constant.ival) return String(constant.ival.ival ?? 0);
+  if (constant.boolval) return String(constant.boolval.boolval ?? false);
   return undefined;
 }
 
 /** Statements PostgreSQL refuses inside a transaction block, by node type. */
-function runsOutsideTransaction(type: string, node: Node): boolean {
+function runsOutsideTransaction({ type, node }: TypedNode): boolean {
   switch (type) {
     case "IndexStmt":
     case "DropStmt":
@@ -159,10 +159,10 @@ function runsOutsideTransaction(type: string, node: Node): boolean {
       return node.is_vacuumcmd === true;
     case "AlterTableStmt":
       // DETACH PARTITION ... CONCURRENTLY (14+) commits in two transactions of its own.
-      return ((node.cmds as Node[] | undefined) ?? []).some((item) => {
-        const cmd = (item.AlterTableCmd ?? {}) as Node;
-        const partition = ((cmd.def as Node | undefined)?.PartitionCmd ?? {}) as Node;
-        return cmd.subtype === "AT_DetachPartition" && partition.concurrent === true;
+      return (node.cmds ?? []).some((item) => {
+        const cmd = nodeOf(item, "AlterTableCmd");
+        return cmd?.subtype === "AT_DetachPartition" &&
+          nodeOf(cmd.def, "PartitionCmd")?.concurrent === true;
       });
     case "ClusterStmt":
       return node.relation === undefined;
@@ -179,12 +179,11 @@ function runsOutsideTransaction(type: string, node: Node): boolean {
   }
 }
 
-function hasOption(options: unknown, name: string): boolean {
-  return Array.isArray(options) && options.some((o) => {
-    const elem = (o as Node).DefElem as Node | undefined;
+function hasOption(options: Node[] | undefined, name: string): boolean {
+  return (options ?? []).some((o) => {
+    const elem = nodeOf(o, "DefElem");
     if (!elem || elem.defname !== name) return false;
-    const value = ((elem.arg as Node | undefined)?.String as Node | undefined)?.sval ??
-      ((elem.arg as Node | undefined)?.Boolean as Node | undefined)?.boolval;
+    const value = stringOf(elem.arg) ?? nodeOf(elem.arg, "Boolean")?.boolval;
     return value === undefined || value === true || !/^(false|off|0|no)$/i.test(String(value));
   });
 }
@@ -288,15 +287,18 @@ const COMMAND_NAMES: Record<string, string> = {
 };
 
 /** `CreateFunctionStmt` -> `CREATE FUNCTION`; a few need their object type. */
-function commandOf(type: string, node: Node): string {
+function commandOf({ type, node }: TypedNode): string {
   // CONCURRENTLY is named: it is why the statement cannot run in a transaction.
-  const concurrently = node.concurrent === true ? " CONCURRENTLY" : "";
-  if (type === "DropStmt") return `DROP ${objectType(node.removeType)}${concurrently}`;
-  if (type === "IndexStmt") return `CREATE INDEX${concurrently}`;
+  const concurrently = (concurrent: boolean | undefined) =>
+    concurrent === true ? " CONCURRENTLY" : "";
+  if (type === "DropStmt") {
+    return `DROP ${objectType(node.removeType)}${concurrently(node.concurrent)}`;
+  }
+  if (type === "IndexStmt") return `CREATE INDEX${concurrently(node.concurrent)}`;
   if (type === "ReindexStmt" && hasOption(node.params, "concurrently")) {
     return "REINDEX CONCURRENTLY";
   }
-  if (type === "RenameStmt" || type === "AlterObjectSchemaStmt" || type === "AlterOwnerStmt") {
+  if (type === "RenameStmt") {
     // RENAME COLUMN and RENAME CONSTRAINT are ALTER TABLE (or VIEW ...) commands.
     const renamed = node.renameType === "OBJECT_TABCONSTRAINT"
       ? "OBJECT_TABLE"
@@ -305,7 +307,10 @@ function commandOf(type: string, node: Node): string {
         ? node.relationType
         : "OBJECT_TABLE")
       : node.renameType;
-    return `ALTER ${objectType(renamed ?? node.objectType)}`;
+    return `ALTER ${objectType(renamed)}`;
+  }
+  if (type === "AlterObjectSchemaStmt" || type === "AlterOwnerStmt") {
+    return `ALTER ${objectType(node.objectType)}`;
   }
   if (type === "AlterTableStmt") return `ALTER ${objectType(node.objtype)}`;
   if (type === "CommentStmt") return "COMMENT";
@@ -336,68 +341,28 @@ const OBJECT_SPELLINGS: Record<string, string> = {
   TABCONSTRAINT: "CONSTRAINT",
 };
 
-function objectType(value: unknown): string {
+function objectType(value: ObjectType | undefined): string {
   const name = String(value ?? "OBJECT").replace(/^OBJECT_/, "");
   return OBJECT_SPELLINGS[name] ?? name.replaceAll("_", " ");
 }
 
 /** The name of a function call, without schema (pg_catalog.nextval -> nextval). */
-function functionName(call: Node): { name: string; schema?: string } {
-  const parts = ((call.funcname as Node[] | undefined) ?? []).map((p) =>
-    String((p.String as Node | undefined)?.sval ?? "")
-  );
+function functionName(call: FuncCall): { name: string; schema?: string } {
+  const parts = (call.funcname ?? []).map((p) => stringOf(p) ?? "");
   return { name: parts.at(-1)!.toLowerCase(), schema: parts.length > 1 ? parts[0] : undefined };
 }
 
-/**
- * Every node of the tree with its type, depth first, in the order written.
- * Iterative: a statement nested hundreds of subqueries deep must not
- * overflow the stack.
- */
-function* walk(root: unknown): Generator<[string, Node]> {
-  type Task = { visit: unknown } | { emit: [string, Node] };
-  const stack: Task[] = [{ visit: root }];
-  while (stack.length) {
-    const task = stack.pop()!;
-    if ("emit" in task) {
-      yield task.emit;
-      continue;
-    }
-    const value = task.visit;
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ visit: value[i] });
-      continue;
-    }
-    if (value === null || typeof value !== "object") continue;
-    const entries = Object.entries(value as Node);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, child] = entries[i];
-      stack.push({ visit: child });
-      if (child !== null && typeof child === "object" && !Array.isArray(child)) {
-        if (/^[A-Z]/.test(key)) stack.push({ emit: [key, child as Node] });
-        // A relation in a field of its own (INSERT's, UPDATE's ...) comes unwrapped.
-        else if (typeof (child as Node).relname === "string") {
-          stack.push({ emit: ["RangeVar", child as Node] });
-        }
-      }
-    }
-  }
-}
-
-function rangeVarName(node: Node): string {
+function rangeVarName(node: RangeVar): string {
   return [node.catalogname, node.schemaname, node.relname].filter(Boolean).join(".");
 }
 
-function stringList(items: unknown): string {
-  return ((items as Node[] | undefined) ?? []).map((item) =>
-    String((item.String as Node | undefined)?.sval ?? "?")
-  ).join(".");
+function stringList(items: Node[] | undefined): string {
+  return (items ?? []).map((item) => stringOf(item) ?? "?").join(".");
 }
 
 /** What the tree of one statement needs, and what it must never do read-only. */
 function inspect(
-  type: string,
-  node: Node,
+  tree: TypedNode,
   prepared: Map<string, StatementKind>,
 ): Pick<
   Statement,
@@ -413,6 +378,7 @@ function inspect(
   | "notUndone"
   | "outlivesTransaction"
 > {
+  const { type, node } = tree;
   const targets = new Set<string>();
   // Filled in below; returned with the kind, the targets and $n.
   const found = {
@@ -524,9 +490,8 @@ function inspect(
       String(type === "RenameStmt" ? node.renameType : node.objectType),
     )
   ) {
-    const names = ((node.object as Node | undefined)?.ObjectWithArgs as Node | undefined)
-      ?.objname as Node[] | undefined;
-    const last = String((names?.at(-1)?.String as Node | undefined)?.sval ?? "").toLowerCase();
+    const names = nodeOf(node.object, "ObjectWithArgs")?.objname;
+    const last = (stringOf(names?.at(-1)) ?? "").toLowerCase();
     if (last) checkCall(last, "renamed or moved, so that later calls hide it");
   }
   const sessionState: Record<string, string> = {
@@ -541,7 +506,7 @@ function inspect(
   if (type === "DeclareCursorStmt" && (Number(node.options ?? 0) & CURSOR_OPT_HOLD)) {
     leaves("DECLARE ... WITH HOLD", true);
   }
-  const temporary = temporaryObject(type, node);
+  const temporary = temporaryObject(tree);
   if (temporary) leaves(temporary, true);
   if (type === "LoadStmt") escapes.push("LOAD (it runs a shared library's code in the server)");
   if (type === "CheckPointStmt") escapes.push("CHECKPOINT (it acts on the whole server)");
@@ -550,7 +515,15 @@ function inspect(
   }
   if (type === "CallStmt") readOnlyRefusals.push("CALL of a procedure");
 
-  for (const [childType, child] of [[type, node] as [string, Node], ...walk(node)]) {
+  /** Functions bound by the statement (CREATE CAST ... WITH FUNCTION): using it calls them. */
+  const checkBound = (functions: (ObjectWithArgs | undefined)[]) => {
+    for (const bound of functions) {
+      const last = lastName(bound?.objname);
+      if (last) checkCall(last, `bound by ${commandOf(tree)}`);
+    }
+  };
+  // The statement's own node first (the walk yields the node it is given), then all inside it.
+  for (const [childType, child] of walk({ [type]: node })) {
     switch (childType) {
       case "RangeVar":
         targets.add(rangeVarName(child));
@@ -560,9 +533,9 @@ function inspect(
       case "DeleteStmt":
       case "MergeStmt": {
         atLeast("write");
-        if (child !== node) dataChanges.push(dataChangeOf(childType, child));
+        if (child !== node) dataChanges.push(dataChangeOf(childType, child.relation));
         // pg_settings' rules turn a write into set_config(..., false): a session-level SET.
-        const relation = child.relation as Node | undefined;
+        const relation = child.relation;
         if (
           relation?.relname === "pg_settings" &&
           (relation.schemaname ?? "pg_catalog") === "pg_catalog"
@@ -586,11 +559,8 @@ function inspect(
       case "VariableSetStmt": {
         const name = String(child.name ?? "").toLowerCase();
         const touchesReadOnly = Array.isArray(child.args) &&
-          child.args.some((a) =>
-            ((a as Node).DefElem as Node | undefined)?.defname ===
-              "transaction_read_only"
-          );
-        const args = (child.args as unknown[] | undefined) ?? [];
+          child.args.some((a) => nodeOf(a, "DefElem")?.defname === "transaction_read_only");
+        const args = child.args ?? [];
         changePinned(
           name,
           child.kind === "VAR_SET_VALUE" && args.length === 1 ? constantText(args[0]) : undefined,
@@ -609,15 +579,15 @@ function inspect(
       }
       case "A_Indirection":
         // (x).f is f(x) to the server when x has no field f: a function call.
-        for (const step of (child.indirection as Node[] | undefined) ?? []) {
-          const field = (step.String as Node | undefined)?.sval;
+        for (const step of child.indirection ?? []) {
+          const field = stringOf(step);
           if (typeof field === "string") checkCall(field.toLowerCase(), "in attribute notation");
         }
         break;
       case "ColumnRef": {
         // t.f is f(t) to the server when table t has no column f.
-        const fields = (child.fields as Node[] | undefined) ?? [];
-        const last = (fields.at(-1)?.String as Node | undefined)?.sval;
+        const fields = child.fields ?? [];
+        const last = stringOf(fields.at(-1));
         if (fields.length > 1 && typeof last === "string") {
           checkCall(last.toLowerCase(), "in attribute notation");
         }
@@ -626,7 +596,7 @@ function inspect(
       case "FuncCall": {
         const { name } = functionName(child);
         if (name === "set_config") {
-          const [first, second] = (child.args as Node[] | undefined) ?? [];
+          const [first, second] = child.args ?? [];
           const setting = constantText(first);
           if (setting === undefined || GUARDED_SETTINGS.has(setting.toLowerCase())) {
             readOnlyRefusals.push(
@@ -634,7 +604,7 @@ function inspect(
             );
           }
           if (setting !== undefined) changePinned(setting, constantText(second));
-          const local = constantText(((child.args as Node[] | undefined) ?? [])[2]);
+          const local = constantText((child.args ?? [])[2]);
           if (!local || !/^(t|true|on|yes|1)$/i.test(local)) {
             leaves(`set_config of ${setting ?? "a computed setting"} for the session`, true);
           }
@@ -646,27 +616,26 @@ function inspect(
       }
       case "DefineStmt":
         // CREATE OPERATOR, AGGREGATE, TYPE ... bind functions: using the object calls them.
-        for (const item of (child.definition as Node[] | undefined) ?? []) {
-          const names = ((item.DefElem as Node | undefined)?.arg as Node | undefined)?.TypeName as
-            | Node
-            | undefined;
+        for (const item of child.definition ?? []) {
+          const names = nodeOf(nodeOf(item, "DefElem")?.arg, "TypeName");
           const last = lastName(names?.names);
-          if (last) checkCall(last, `bound by ${commandOf(childType, child)}`);
+          if (last) checkCall(last, `bound by ${commandOf({ type: childType, node: child })}`);
         }
         break;
       case "CreateCastStmt":
-      case "CreateTransformStmt":
-      case "CreateConversionStmt":
-      case "CreateOpClassItem":
-        for (const field of ["func", "fromsql", "tosql", "name"]) {
-          const last = lastName((child[field] as Node | undefined)?.objname);
-          if (last) checkCall(last, `bound by ${commandOf(type, node)}`);
-        }
-        if (childType === "CreateConversionStmt") {
-          const last = lastName(child.func_name);
-          if (last) checkCall(last, "bound by CREATE CONVERSION");
-        }
+        checkBound([child.func]);
         break;
+      case "CreateTransformStmt":
+        checkBound([child.fromsql, child.tosql]);
+        break;
+      case "CreateOpClassItem":
+        checkBound([child.name]);
+        break;
+      case "CreateConversionStmt": {
+        const last = lastName(child.func_name);
+        if (last) checkCall(last, "bound by CREATE CONVERSION");
+        break;
+      }
       case "DefElem":
         // file_fdw's program option runs a shell command whenever the table is read.
         if (FDW_OPTION_STATEMENTS.has(type) && String(child.defname).toLowerCase() === "program") {
@@ -675,14 +644,14 @@ function inspect(
         }
         break;
       case "IndexStmt":
-        if (child.idxname) targets.add(String(child.idxname));
+        if (child.idxname) targets.add(child.idxname);
         break;
       case "CreateFunctionStmt":
         targets.add(stringList(child.funcname));
         break;
       case "DropStmt":
-        for (const object of (child.objects as Node[] | undefined) ?? []) {
-          targets.add(stringList((object.List as Node | undefined)?.items ?? [object]));
+        for (const object of child.objects ?? []) {
+          targets.add(stringList(nodeOf(object, "List")?.items ?? [object]));
         }
         break;
     }
@@ -713,9 +682,8 @@ const FDW_OPTION_STATEMENTS = new Set([
 ]);
 
 /** The last name of a qualified name (`pg_catalog.pg_terminate_backend` -> its function). */
-function lastName(names: unknown): string | undefined {
-  const last = ((names as Node[] | undefined) ?? []).at(-1);
-  const text = (last?.String as Node | undefined)?.sval;
+function lastName(names: Node[] | undefined): string | undefined {
+  const text = stringOf(names?.at(-1));
   return typeof text === "string" ? text.toLowerCase() : undefined;
 }
 
@@ -724,26 +692,31 @@ function lastName(names: unknown): string | undefined {
  * (not ON COMMIT DROP): behind a pooler, other clients would find it first
  * on their search_path.
  */
-function temporaryObject(type: string, node: Node): string | undefined {
+function temporaryObject({ type, node }: TypedNode): string | undefined {
   const relation = type === "CreateStmt"
     ? node.relation
     : type === "CreateTableAsStmt"
-    ? (node.into as Node | undefined)?.rel
+    ? node.into?.rel
     : type === "ViewStmt"
     ? node.view
     : type === "CreateSeqStmt"
     ? node.sequence
     : undefined;
-  const onCommitDrop = (type === "CreateStmt" ? node.oncommit : (node.into as Node | undefined)
-    ?.onCommit) === "ONCOMMIT_DROP";
-  if ((relation as Node | undefined)?.relpersistence === "t" && !onCommitDrop) {
+  // Of the statements, only CREATE TABLE AS has an `into`.
+  const onCommitDrop =
+    (type === "CreateStmt"
+      ? node.oncommit
+      : type === "CreateTableAsStmt"
+      ? node.into?.onCommit
+      : undefined) === "ONCOMMIT_DROP";
+  if (relation?.relpersistence === "t" && !onCommitDrop) {
     return "a temporary object (it lasts the session)";
   }
-  const schema = type === "CreateFunctionStmt"
-    ? ((node.funcname as Node[] | undefined)?.[0]?.String as Node | undefined)?.sval
-    : undefined;
-  if (schema === "pg_temp" && ((node.funcname as Node[]).length > 1)) {
-    return "a temporary function (it lasts the session)";
+  if (type === "CreateFunctionStmt") {
+    const names = node.funcname ?? [];
+    if (stringOf(names[0]) === "pg_temp" && names.length > 1) {
+      return "a temporary function (it lasts the session)";
+    }
   }
   return undefined;
 }
@@ -755,8 +728,7 @@ const CURSOR_OPT_HOLD = 0x0020;
 const SESSION_LOCKS = /^pg_(try_)?advisory_(lock|lock_shared|unlock|unlock_shared|unlock_all)$/;
 
 /** `DELETE FROM t`, `INSERT INTO t`, `UPDATE t`, `MERGE INTO t`: a data change inside another. */
-function dataChangeOf(type: string, node: Node): string {
-  const relation = node.relation as Node | undefined;
+function dataChangeOf(type: string, relation: RangeVar | undefined): string {
   const name = relation ? rangeVarName(relation) : "?";
   switch (type) {
     case "InsertStmt":
@@ -802,13 +774,12 @@ async function parseNested(text: string, depth: number): Promise<Statement[]> {
       `The SQL holds a NUL byte at line ${lineOf(sql, nul)}; SQL cannot contain one: remove it`,
     );
   }
-  const { parse } = await loadPgParser();
-  let tree: { stmts?: { stmt: Node; stmt_location?: number; stmt_len?: number }[] };
+  const { parse, hasSqlDetails } = await loadPgParser();
+  let parsed: ParseResult;
   try {
-    tree = await parse(sql) as typeof tree;
+    parsed = await parse(sql);
   } catch (error) {
-    const details = (error as { sqlDetails?: { message: string; cursorPosition: number } })
-      .sqlDetails;
+    const details = hasSqlDetails(error) ? error.sqlDetails : undefined;
     const message = details?.message ?? (error instanceof Error ? error.message : String(error));
     const where = details ? ` at line ${lineOf(sql, details.cursorPosition)}` : "";
     throw new UsageError(`The SQL does not parse${where}: ${message}`);
@@ -818,25 +789,27 @@ async function parseNested(text: string, depth: number): Promise<Statement[]> {
   const statements: Statement[] = [];
   let scanned = 0; // bytes whose newlines are counted in `line`
   let line = 1;
-  for (const raw of tree.stmts ?? []) {
-    const [type, node] = Object.entries(raw.stmt)[0] as [string, Node];
+  for (const raw of parsed.stmts ?? []) {
+    const tree = typedNode(raw.stmt);
+    if (!tree) throw new Error("the parser gave a statement without its parse tree");
+    const { type, node } = tree;
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     const rawText = decoder.decode(bytes.subarray(start, end));
     const text = rawText.trim();
     const leading = encoder.encode(rawText.slice(0, rawText.length - rawText.trimStart().length));
     for (; scanned < start + leading.length; scanned++) if (bytes[scanned] === 0x0a) line++;
-    const facts = inspect(type, node, prepared);
+    const facts = inspect(tree, prepared);
     if (type === "PrepareStmt") prepared.set(String(node.name ?? ""), facts.kind);
     statements.push({
       index: statements.length + 1,
       line,
       text,
-      command: commandOf(type, node),
+      command: commandOf(tree),
       ...facts,
-      outsideTransaction: runsOutsideTransaction(type, node),
+      outsideTransaction: runsOutsideTransaction(tree),
       plainQuery: type === "SelectStmt" && facts.kind === "read",
-      changes: changedObjects(type, node),
+      changes: changedObjects(tree),
       copyToStdout: type === "CopyStmt" && node.is_from !== true && node.filename === undefined &&
         node.is_program !== true,
       copyFromStdin: type === "CopyStmt" && node.is_from === true &&
@@ -844,10 +817,10 @@ async function parseNested(text: string, depth: number): Promise<Statement[]> {
       endsTransaction: type === "TransactionStmt" &&
         !/SAVEPOINT|RELEASE|ROLLBACK_TO/.test(String(node.kind ?? "")),
       unseen: [],
-      tree: { type, node },
+      tree,
     });
-    if (type === "DoStmt" || type === "CreateFunctionStmt") {
-      await inspectBody(statements.at(-1)!, { type, node, depth });
+    if (tree.type === "DoStmt" || tree.type === "CreateFunctionStmt") {
+      await inspectBody(statements.at(-1)!, { tree, depth });
     }
   }
   return statements;
@@ -863,23 +836,21 @@ export function calledFunctionNames(statement: Statement): string[] {
   const names = new Set<string>();
   for (const [type, node] of walk(statement.tree.node)) {
     if (type !== "FuncCall") continue;
-    const parts = (node.funcname as Node[] | undefined) ?? [];
-    const last = (parts.at(-1)?.String as Node | undefined)?.sval;
+    const last = stringOf(node.funcname?.at(-1));
     if (typeof last === "string") names.add(last);
   }
   return [...names];
 }
 
 /** A DefElem's value among `options` (`language`, `as` ...): its string, or its list of strings. */
-function option(options: unknown, name: string): string | string[] | undefined {
-  for (const item of (options as Node[] | undefined) ?? []) {
-    const elem = item.DefElem as Node | undefined;
+function option(options: Node[] | undefined, name: string): string | string[] | undefined {
+  for (const item of options ?? []) {
+    const elem = nodeOf(item, "DefElem");
     if (elem?.defname !== name) continue;
-    const arg = elem.arg as Node | undefined;
-    const single = (arg?.String as Node | undefined)?.sval;
+    const single = stringOf(elem.arg);
     if (typeof single === "string") return single;
-    const list = (arg?.List as Node | undefined)?.items as Node[] | undefined;
-    return list?.map((entry) => String((entry.String as Node | undefined)?.sval ?? ""));
+    const list = nodeOf(elem.arg, "List")?.items;
+    return list?.map((entry) => stringOf(entry) ?? "");
   }
   return undefined;
 }
@@ -893,9 +864,9 @@ function option(options: unknown, name: string): string | string[] | undefined {
  */
 async function inspectBody(
   statement: Statement,
-  code: { type: string; node: Node; depth: number },
+  code: { tree: Extract<TypedNode, { type: "DoStmt" | "CreateFunctionStmt" }>; depth: number },
 ): Promise<void> {
-  const { type, node, depth } = code;
+  const { tree: { type, node }, depth } = code;
   const where = type === "DoStmt" ? "in the DO block" : "in the function's body";
   const options = type === "DoStmt" ? node.args : node.options;
   const language = String(option(options, "language") ?? "plpgsql").toLowerCase();
@@ -971,12 +942,12 @@ function addEscape(statement: Statement, what: string): void {
 async function constantString(expression: string): Promise<string | undefined> {
   const { parse } = await loadPgParser();
   try {
-    const tree = await parse(`SELECT ${expression}`) as {
-      stmts?: { stmt: { SelectStmt?: { targetList?: Node[] } } }[];
-    };
-    const targets = tree.stmts?.length === 1 ? tree.stmts[0].stmt.SelectStmt?.targetList : [];
+    const parsed = await parse(`SELECT ${expression}`);
+    const targets = parsed.stmts?.length === 1
+      ? nodeOf(parsed.stmts[0].stmt, "SelectStmt")?.targetList
+      : [];
     if (targets?.length !== 1) return undefined;
-    return constantText((targets[0].ResTarget as Node | undefined)?.val);
+    return constantText(nodeOf(targets[0], "ResTarget")?.val);
   } catch {
     return undefined;
   }
