@@ -317,7 +317,8 @@ function commandOf({ type, node }: TypedNode): string {
   // CREATE AGGREGATE, OPERATOR, TYPE (base), COLLATION, TEXT SEARCH ... share one node.
   if (type === "DefineStmt") return `CREATE ${objectType(node.kind)}`;
   if (type === "VacuumStmt" && node.is_vacuumcmd !== true) return "ANALYZE";
-  if (type === "GrantStmt" && node.is_grant === false) return "REVOKE";
+  // The tree leaves false booleans out: a REVOKE has no is_grant at all.
+  if (type === "GrantStmt" && node.is_grant !== true) return "REVOKE";
   if (type === "TransactionStmt") {
     return String(node.kind ?? "").replace(/^TRANS_STMT_/, "").replaceAll("_", " ");
   }

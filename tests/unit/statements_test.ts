@@ -125,6 +125,7 @@ Deno.test("structure changes and opaque code need --ddl", async () => {
     ["select * into copy_of_canary from canary", /changes structure/],
     ["create index on canary (v)", /CREATE INDEX \(canary\)/],
     ["grant select on canary to public", /GRANT/],
+    ["revoke select on canary from public", /Statement 1, REVOKE \(canary\)/],
     ["do $$ begin delete from canary; end $$", /DO, uses a DO block/],
     ["call cleanup()", /CALL/],
     ["copy canary to program 'cat'", /COPY \(canary\), uses COPY to or from a program/],
