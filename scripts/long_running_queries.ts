@@ -31,4 +31,8 @@ await runSqlReport({
     parseDecimal(positionals[0] ?? "5", "minutes", { max: 1_000_000 }) * 60,
     limit,
   ],
+  empty: ({ positionals }) =>
+    `note: no other session's query has run longer than ${positionals[0] ?? "5"} minutes; ` +
+    `give fewer minutes (long_running_queries.ts 0.5), or see every session with ` +
+    `activity_overview.ts`,
 });

@@ -7,6 +7,7 @@
  */
 import { type OptionSpec, parseCli, type ParsedCli, type ScriptSpec } from "./args.ts";
 import { runScript } from "./run.ts";
+import { note } from "../core/text.ts";
 import { resolveTarget } from "../connection/resolve.ts";
 import { querySqlFile } from "../connection/script_sessions.ts";
 import { countedList, cutList, printOutput, renderList, resultRows } from "../output/render.ts";
@@ -26,6 +27,8 @@ export interface SqlReportSpec<O extends Record<string, OptionSpec>>
    * row, for a query whose rows are few by nature (one per session).
    */
   total?: "column" | "rows";
+  /** What an empty list means, said on stderr (the threshold it used, where to look instead). */
+  empty?: (cli: ParsedCli<O>) => string;
 }
 
 /** Runs a list report as a whole script: exit 0 with the list, else the error line. */
@@ -43,5 +46,6 @@ export function runSqlReport<const O extends Record<string, OptionSpec>>(
       ? cutList(resultRows(result), cli.limit)
       : countedList(resultRows(result), cli.limit);
     printOutput(renderList(list, cli.format));
+    if (list.total === 0 && spec.empty) note(spec.empty(cli));
   });
 }

@@ -318,7 +318,13 @@ function renderTable(
   for (const row of cells) {
     const height = Math.max(...row.map((cell) => cell.length));
     for (let line = 0; line < height; line++) {
-      lines.push(join(row.map((cell, i) => pad(cell[line] ?? "", widths[i], numeric[i]))));
+      // A line ends at its last non-empty cell: empty cells after it would only carry the
+      // padding of the cells before them (a long finding, an empty action) to the line's end.
+      let last = row.length;
+      while (last > 1 && (row[last - 1][line] ?? "") === "") last--;
+      lines.push(
+        join(row.slice(0, last).map((cell, i) => pad(cell[line] ?? "", widths[i], numeric[i]))),
+      );
     }
   }
   if (header) lines.push(footer ?? `(${rows.length} ${rows.length === 1 ? "row" : "rows"})`);

@@ -134,6 +134,9 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       assert.ok(rows.every((r: { running_seconds: number }) => r.running_seconds >= 0.6));
       const none = listRows(await json("long_running_queries.ts", ["5"]));
       assert.ok(!none.some((r: { pid: number }) => r.pid === sleeper.backendPid));
+      const empty = await runSkillScript("long_running_queries.ts", ["1000"], { env });
+      assert.match(empty.stdout, /\(0 rows\)/);
+      assert.match(empty.stderr, /no other session's query has run longer than 1000 minutes;/);
       const bad = await runSkillScript("long_running_queries.ts", ["five"], { env });
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /minutes must be a number/);

@@ -26,10 +26,24 @@ Deno.test("table: header, numbers right-aligned, multi-line cells, row count", (
       "-------+--------+------",
       "events | 123456 | big,",
       '       |        | "hot"',
-      "t      |      8 |",
+      "t      |      8",
       "(2 rows)",
     ].join("\n"),
   );
+});
+
+Deno.test("table: a line ends at its last non-empty cell, not the padding before it", () => {
+  const findings = {
+    columns: ["check", "finding", "action"],
+    rows: [
+      { check: "a", finding: "x".repeat(40), action: "fix it" },
+      { check: "b", finding: "short", action: "" },
+      { check: "c", finding: "", action: "" },
+    ],
+  };
+  const lines = renderRows(findings, "table").split("\n");
+  assert.deepEqual(lines.slice(3, 5), ["b     | short", "c"]);
+  assert.equal(lines[2], `a     | ${"x".repeat(40)} | fix it`);
 });
 
 Deno.test("table: lists read as comma-separated words, CSV keeps them as JSON", () => {
