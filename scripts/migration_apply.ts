@@ -228,8 +228,11 @@ await runScript("migration_apply", async () => {
       2,
     ));
   } else {
+    const columns = ["kind", "name", "expected", "found", "ok"];
     printOutput(renderRows({
-      columns: ["kind", "name", "expected", "found", "ok"],
+      columns,
+      // A check's lookups ran inside the transaction it then rolled back: nothing stays.
+      ...(apply ? {} : { labels: columns.with(3, "found before the rollback") }),
       rows: run.verified.map((v) => ({ ...v })),
     }, format));
   }

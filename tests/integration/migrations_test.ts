@@ -479,7 +479,7 @@ Deno.test("migration_apply: a check leaves no trace, failures leave nothing, ver
       assert.deepEqual(await catalogState(cluster, database), initial);
       assert.deepEqual(await snapshot(folder), filesBefore);
       const table = await run("migration_apply.ts", []);
-      assert.match(table.stdout, /kind +\| name +\| expected \| found +\| ok/);
+      assert.match(table.stdout, /kind +\| name +\| expected \| found before the rollback \| ok/);
       assert.match(table.stdout, /column +\| orders\.remark +\| present +\| text +\| true/);
     });
 
