@@ -9,8 +9,10 @@ fails with a cancel error and the session stays connected.
 Asks for confirmation: type YES on a terminal, or set DB_CONFIRM=YES when there
 is none. Refuses a PID that is not a positive integer (exit 2), that is no
 session of this server, or that is this script's own session (exit 1), and
-then signals nothing. Reports the result truthfully: signalled, terminated,
-already gone, or not permitted (exit 1 unless signalled).
+then signals nothing. Only the query confirmed is cancelled: a session that
+runs another one by then (or whose PID a new session took) is left alone.
+Reports the result truthfully: signalled, already gone, moved on, or not
+permitted (exit 1 unless signalled).
 
 Options:
   --json   the result as JSON

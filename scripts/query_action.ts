@@ -13,7 +13,6 @@ import {
   parsePid,
   reportOutcomes,
   sessionsRunning,
-  type SignalAction,
   signalBackends,
 } from "../lib/reports/backends.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
@@ -31,8 +30,11 @@ On a terminal: shows the matches, asks which PIDs to act on ("all" for every
 one), asks you to type YES, acts, and reports each PID's result.
 Without a terminal: give the PIDs with --pid (each must be among the matches)
 and set DB_CONFIRM=YES; without --pid the matches are only listed (exit 0) and
-nothing is signalled. Each result is reported truthfully: signalled,
-terminated, already gone, not permitted (exit 1 unless all were signalled).
+nothing is signalled. A session is signalled only while it still runs the
+query that matched (checked in the statement that signals): one that moved on
+to another query by then is left alone. Each result is reported truthfully:
+signalled, terminated, already gone, moved on, not permitted (exit 1 unless all
+were signalled).
 
 Options:
   --query TEXT   the query text to look for, or a pattern with * and ? (required)
@@ -96,7 +98,8 @@ await runScript("query_action", async () => {
       `${action === "cancel" ? "Cancel the queries of" : "Terminate"} ${targets.length} ` +
         `session${targets.length === 1 ? "" : "s"} (PID ${targets.map((t) => t.pid).join(", ")})?`,
     );
-    return await signalBackends(session, targets, action as SignalAction);
+    // Chosen for the query it ran: signalled only while it still runs that query.
+    return await signalBackends(session, targets, { action, sameQuery: true });
   });
   return outcomes === undefined ? 0 : reportOutcomes(outcomes, format);
 });

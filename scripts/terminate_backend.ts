@@ -9,8 +9,10 @@ back and its connection closed; the result says "terminated" once it is gone.
 Asks for confirmation: type YES on a terminal, or set DB_CONFIRM=YES when there
 is none. Refuses a PID that is not a positive integer (exit 2), that is no
 session of this server, or that is this script's own session (exit 1), and
-then signals nothing. Reports the result truthfully: signalled, terminated,
-already gone, or not permitted (exit 1 unless signalled).
+then signals nothing. Only the session confirmed is terminated: a new session
+that took its PID by then is left alone. Reports the result truthfully:
+signalled, terminated, already gone, moved on, or not permitted (exit 1 unless
+signalled).
 
 Options:
   --json   the result as JSON

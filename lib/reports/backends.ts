@@ -34,6 +34,10 @@ export interface BackendInfo {
   query: string;
   /** True for the caller's own session. */
   is_self: boolean;
+  /** When the session started, to the microsecond: a PID reused later has another. */
+  backend_start: string | null;
+  /** When its current or last query started: another query has another. */
+  query_start: string | null;
 }
 
 /** What happened to one PID. */
@@ -44,9 +48,11 @@ export interface SignalOutcome {
   action: SignalAction;
   /**
    * signalled; terminated (seen gone afterwards); already gone; not permitted;
-   * refused (the server sent no signal, though the process is there: see `reason`).
+   * moved on (its PID is another session's now, or it runs another query than
+   * the one confirmed: nothing was sent); refused (the server sent no signal,
+   * though the process is there: see `reason`).
    */
-  result: "signalled" | "terminated" | "already gone" | "not permitted" | "refused";
+  result: "signalled" | "terminated" | "already gone" | "not permitted" | "moved on" | "refused";
   /** The server's own words when it refused or did not permit it, else null. */
   reason: string | null;
   /** The session's role, as {@linkcode BackendInfo.user} showed it before the signal. */
@@ -140,15 +146,19 @@ export async function checkChosen(
 }
 
 /**
- * Sends `action` to each session and reports truthfully: a refused signal is
- * "not permitted", a session gone before the signal is "already gone", a
- * terminated session seen gone within a few seconds is "terminated".
+ * Sends `action` to each session, if it is still the one confirmed (the same
+ * session, not a later one given its PID; with `sameQuery`, still running the
+ * query shown: checked in the statement that signals), and reports
+ * truthfully: a refused signal is "not permitted", a session gone before the
+ * signal is "already gone", one that changed is "moved on", a terminated
+ * session seen gone within a few seconds is "terminated".
  */
 export async function signalBackends(
   session: PgSession,
   targets: BackendInfo[],
-  action: SignalAction,
+  options: { action: SignalAction; sameQuery: boolean },
 ): Promise<SignalOutcome[]> {
+  const { action, sameQuery } = options;
   const sql = await loadSql("signal_backend");
   const outcomes: SignalOutcome[] = [];
   for (const target of targets) {
@@ -163,11 +173,22 @@ export async function signalBackends(
     let reason: string | undefined;
     const noticesBefore = session.notices.length;
     try {
-      const { rows } = await session.query(sql, [target.pid, action]);
-      if (rows[0].signalled) {
+      const { rows } = await session.query(sql, [
+        target.pid,
+        action,
+        target.backend_start,
+        sameQuery ? target.query_start : null,
+      ]);
+      const now = rows.length ? undefined : await findBackend(session, target.pid);
+      if (rows[0]?.signalled) {
         result = "signalled";
-      } else if (!(await findBackend(session, target.pid))) {
+      } else if (!rows.length && !now) {
         result = "already gone";
+      } else if (!rows.length) {
+        result = "moved on";
+        reason = now!.backend_start !== target.backend_start
+          ? "the PID belongs to another session now; nothing was sent"
+          : "it runs another query than the one confirmed; nothing was sent";
       } else {
         // The process is there and got no signal: say what the server said.
         result = "refused";
@@ -220,7 +241,8 @@ export async function signalOne(
   return await withSession(target, async (session) => {
     const targets = await checkTargets(session, [pid]);
     await confirm(describeTarget(action, targets[0]));
-    return await signalBackends(session, targets, action);
+    // Cancelling is about the query the user saw; terminating, about the session.
+    return await signalBackends(session, targets, { action, sameQuery: action === "cancel" });
   });
 }
 

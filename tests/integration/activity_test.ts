@@ -5,7 +5,7 @@
  * leave their target untouched.
  */
 import assert from "node:assert/strict";
-import { checkTargets } from "../../lib/reports/backends.ts";
+import { checkTargets, signalBackends } from "../../lib/reports/backends.ts";
 import { SkillError } from "../../lib/core/errors.ts";
 import type { PgSession } from "../../lib/connection/session.ts";
 import { startCluster } from "../support/cluster.ts";
@@ -395,6 +395,61 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
       assert.equal((await states(other.backendPid)).state, "active", "the other sleeper runs on");
       await other.close().catch(() => {});
     });
+
+    await t.step(
+      "what was confirmed is what is signalled: a session moved on is left alone",
+      async () => {
+        const mover = await open();
+        const seen = mover.query("select pg_sleep(60) /* seen */");
+        seen.catch(() => {});
+        await waitFor(
+          async () => /\/\* seen \*\//.test(String((await states(mover.backendPid))?.query ?? "")),
+          "the seen query",
+        );
+        const checker = await cluster.session("app");
+        try {
+          const [confirmed] = await checkTargets(checker, [mover.backendPid]);
+          // Between the confirmation and the signal, the session runs another query.
+          await cluster.sql(`select pg_cancel_backend(${mover.backendPid})`);
+          await assert.rejects(seen, /canceling statement/);
+          const next = mover.query("select pg_sleep(60) /* next */");
+          next.catch(() => {});
+          await waitFor(
+            async () =>
+              /\/\* next \*\//.test(String((await states(mover.backendPid))?.query ?? "")),
+            "the next query",
+          );
+          const [cancel] = await signalBackends(checker, [confirmed], {
+            action: "cancel",
+            sameQuery: true,
+          });
+          assert.deepEqual([cancel.result, cancel.reason], [
+            "moved on",
+            "it runs another query than the one confirmed; nothing was sent",
+          ]);
+          // The PID now names another session (a session that ended, its PID reused).
+          const reused = { ...confirmed, backend_start: "2000-01-01 00:00:00+00" };
+          const [terminate] = await signalBackends(checker, [reused], {
+            action: "terminate",
+            sameQuery: false,
+          });
+          assert.deepEqual([terminate.result, terminate.reason], [
+            "moved on",
+            "the PID belongs to another session now; nothing was sent",
+          ]);
+          assert.equal((await states(mover.backendPid)).state, "active", "the next query runs on");
+          // Still the session confirmed: terminating it is what was asked, whatever it runs now.
+          const [ended] = await signalBackends(checker, [confirmed], {
+            action: "terminate",
+            sameQuery: false,
+          });
+          assert.equal(ended.result, "terminated");
+          await assert.rejects(next);
+        } finally {
+          await checker.close();
+        }
+      },
+    );
 
     await t.step("query_action on a terminal: pick the PID, type YES", async () => {
       const sleepingAgain = sleeper.query("select pg_sleep(60) /* interactive */");
