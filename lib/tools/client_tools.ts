@@ -550,7 +550,9 @@ export async function runToolInteractive(
   env: Record<string, string>,
 ): Promise<number> {
   const ignore = () => {};
-  const signals: Deno.Signal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGQUIT", "SIGTERM"];
+  const signals: Deno.Signal[] = isWindows
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) Deno.addSignalListener(signal, ignore);
   try {
     const child = new Deno.Command(path, {
@@ -753,10 +755,10 @@ export async function runTool(
   const stopProgress = options.progressLabel
     ? showProgress(options.progressLabel, () => output ? written : fed)
     : () => {};
-  // Ctrl-C or a TERM stops the tool too, so that nothing keeps running (or
+  // Ctrl-C, a TERM or a hang-up (the terminal closed) stops the tool too, so that nothing keeps running (or
   // writing) behind the script's back; the caller cleans up and says so.
   let interrupted: Deno.Signal | undefined;
-  const signals: Deno.Signal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const signals: Deno.Signal[] = isWindows ? ["SIGINT"] : ["SIGINT", "SIGTERM", "SIGHUP"];
   const stop = (signal: Deno.Signal) => () => {
     interrupted ??= signal;
     try {
