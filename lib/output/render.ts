@@ -571,7 +571,7 @@ export class ResultStream {
       if (columns) {
         const footer = kept.length < count
           ? `(${kept.length} of ${count} rows shown; --max-rows 0 shows all, --csv or ` +
-            `--ndjson stream all)`
+            `--ndjson stream all; a LIMIT in the query reads only what is shown)`
           : `(${count} ${count === 1 ? "row" : "rows"})`;
         const labels = columns.map((c) => c.name);
         const keys = columns.map((c) => c.key);

@@ -160,7 +160,7 @@ Deno.test("run_sql: reads, refusals, writes, structure changes", async (t) => {
       assert.equal(result.stdout.trim().split("\n").length, 2 + 200 + 1);
       assert.match(
         result.stdout,
-        /\(200 of 500 rows shown; --max-rows 0 shows all, --csv or --ndjson stream all\)/,
+        /\(200 of 500 rows shown; --max-rows 0 shows all, --csv or --ndjson stream all; a LIMIT in the query reads only what is shown\)/,
       );
       const all = await run(["--max-rows", "0", "select g from generate_series(1, 500) g"]);
       assert.match(all.stdout, /\(500 rows\)/);
