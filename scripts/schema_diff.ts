@@ -5,10 +5,16 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { findClientTools } from "../lib/cli/client_tools.ts";
 import { schemaDumpText } from "../lib/tools/dump.ts";
-import { compareDumps, KINDS, normalizeDump, unifiedDiff } from "../lib/tools/schema_diff.ts";
+import {
+  compareDumps,
+  comparisonRows,
+  KINDS,
+  normalizeDump,
+  unifiedDiff,
+} from "../lib/tools/schema_diff.ts";
 import { describeSource } from "../lib/connection/target.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
-import { printOutput } from "../lib/output/render.ts";
+import { printOutput, renderRows } from "../lib/output/render.ts";
 
 /** The kinds, each with the pg_dump types it stands for, one per line. */
 function kindsHelp(): string {
@@ -19,7 +25,7 @@ function kindsHelp(): string {
   return [...types].map(([kind, list]) => `  ${kind.padEnd(18)}  ${list.join(", ")}`).join("\n");
 }
 
-const usage = `Usage: schema_diff.ts [profile_a profile_b] [--ignore-comments] [--json]
+const usage = `Usage: schema_diff.ts [profile_a profile_b] [--ignore-comments] [--summary] [--json]
 
 Compares the schema-only dumps (pg_dump, without owners and privileges) of two
 connections and prints a unified diff from A to B, or "No structural
@@ -37,6 +43,10 @@ or dump failed, a usage error).
 
 Options:
   --ignore-comments   leave comments on objects out of the comparison
+  --summary           what differs, without the diff: one row per object
+                      (difference, kind, name), then the counts; with --json,
+                      the same document without "diff" (a whole schema's diff
+                      can run to megabytes)
   --json              {same, only_in_a, only_in_b, different, diff}: the objects
                       only in A, only in B, and in both but different, each as
                       {kind, name}, plus the unified diff
@@ -63,7 +73,7 @@ await runScript("schema_diff", async () => {
       formats: ["json"],
       connects: false,
       positionals: { min: 0, max: 2 },
-      options: { "ignore-comments": { type: "boolean" } },
+      options: { "ignore-comments": { type: "boolean" }, summary: { type: "boolean" } },
     }, Deno.args);
     const comments = values["ignore-comments"] !== true;
     if (positionals.length === 1) {
@@ -98,8 +108,12 @@ await runScript("schema_diff", async () => {
     const linesB = normalizeDump(textB);
     const diff = unifiedDiff(linesA, linesB, { a: `a: ${a.label}`, b: `b: ${b.label}` });
     const same = diff === "";
+    const summary = values.summary === true;
     if (format === "json") {
-      printOutput(JSON.stringify({ same, ...compareDumps(linesA, linesB), diff }, null, 2));
+      const objects = compareDumps(linesA, linesB);
+      printOutput(JSON.stringify({ same, ...objects, ...(summary ? {} : { diff }) }, null, 2));
+    } else if (summary && !same) {
+      printOutput(renderRows(comparisonRows(compareDumps(linesA, linesB)), "table"));
     } else {
       printOutput(same ? "No structural differences." : diff);
     }

@@ -289,6 +289,18 @@ export interface SchemaComparison {
   different: DumpObject[];
 }
 
+/** A comparison as one table: each object with how it differs (only in A, only in B, different). */
+export function comparisonRows(
+  comparison: SchemaComparison,
+): { columns: string[]; rows: Record<string, string>[] } {
+  const rows = [
+    ...comparison.only_in_a.map((o) => ({ difference: "only in A", ...o })),
+    ...comparison.only_in_b.map((o) => ({ difference: "only in B", ...o })),
+    ...comparison.different.map((o) => ({ difference: "different", ...o })),
+  ];
+  return { columns: ["difference", "kind", "name"], rows };
+}
+
 /**
  * Objects only in A, only in B, and in both with different statements. What
  * belongs to an object that is itself only on one side (a new table's columns

@@ -554,6 +554,22 @@ Deno.test("schema_diff names a column, an index, a constraint, a view and a func
         { kind: "view", name: "public.only_right" },
       ]);
       assert.deepEqual(summary.different, [{ kind: "function", name: "public.f()" }]);
+      assert.match(summary.diff, /^\+CREATE VIEW public\.only_right AS/m);
+      // --summary: the same lists without the diff, and a table of them.
+      const short = await runSkillScript("schema_diff.ts", ["--summary", "--json"], {
+        env: env("left_db", "right_db"),
+      });
+      assert.equal(short.code, 1, short.stderr);
+      const { diff: _diff, ...lists } = summary;
+      assert.deepEqual(JSON.parse(short.stdout), lists);
+      const table = await runSkillScript("schema_diff.ts", ["--summary"], {
+        env: env("left_db", "right_db"),
+      });
+      assert.equal(table.code, 1, table.stderr);
+      assert.match(table.stdout, /^only in B +\| view +\| public\.only_right$/m);
+      assert.match(table.stdout, /^different +\| function +\| public\.f\(\)$/m);
+      assert.match(table.stdout, /^\(5 rows\)$/m);
+      assert.ok(!table.stdout.includes("CREATE"), "no diff lines");
     });
 
     await t.step("identical databases: exit 0", async () => {
