@@ -105,7 +105,13 @@ for (const major of testMajors()) {
           assert.equal(made.code, 0, made.stderr);
           const report = JSON.parse(made.stdout);
           const leftOut = (report.left_out as string[]).map((line) => line.split(":")[0]);
-          assert.deepEqual(leftOut.sort(), ["shop.child", "shop.ft", "shop.parent", "shop.v", "shop.vv"]);
+          assert.deepEqual(leftOut.sort(), [
+            "shop.child",
+            "shop.ft",
+            "shop.parent",
+            "shop.v",
+            "shop.vv",
+          ]);
           assert.match(
             report.left_out.find((l: string) => l.startsWith("shop.v:")),
             /reads foreign table shop\.ft, whose option program runs a program on the server/,
