@@ -64,6 +64,8 @@ for (const major of testMajors()) {
       await cluster.sql(`
         revoke create on schema public from public;
         create role owner login createrole password 'owner-pw';
+        -- What PostgreSQL 16 and later require of a CREATEROLE role that grants them.
+        grant pg_read_all_stats, pg_stat_scan_tables to owner with admin option;
         create schema shop authorization owner;
         create extension file_fdw;
         create server fs foreign data wrapper file_fdw;
@@ -158,6 +160,18 @@ for (const major of testMajors()) {
           const refused = await run("run_sql.ts", [sql]);
           assert.equal(refused.code, 2, `${sql}: ${refused.stderr}`);
           assert.match(refused.stderr, named, sql);
+        }
+        if (cluster.major >= 14) {
+          // A view calling a function whose BEGIN ATOMIC body reads the table (in pg_depend).
+          await cluster.sql(`
+            create function shop.f() returns setof text language sql
+              begin atomic select x from shop.ft; end;
+            create view shop.fv as select * from shop.f() as x;`);
+          const refused = await run("run_sql.ts", ["select * from shop.fv"], {
+            DB_URL: cluster.url(),
+          });
+          assert.equal(refused.code, 2, refused.stderr);
+          assert.match(refused.stderr, /reads shop\.fv, which reads foreign table shop\.ft/);
         }
         const explained = await run("explain_analyze.ts", ["select * from shop.v"]);
         assert.equal(explained.code, 2, explained.stderr);
