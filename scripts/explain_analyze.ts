@@ -8,6 +8,7 @@ import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { UsageError } from "../lib/core/errors.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
+import { refuseProgramReads } from "../lib/connection/program_reads.ts";
 import { withRollback } from "../lib/connection/transactions.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
 import { printOutput } from "../lib/output/render.ts";
@@ -67,7 +68,10 @@ read-only, as the reader role when there is one. PostgreSQL's parser checks the 
 one statement of a kind EXPLAIN takes (SELECT, INSERT, UPDATE, DELETE, MERGE,
 VALUES, CREATE TABLE AS, DECLARE); with ANALYZE, nothing that acts outside the
 transaction (pg_terminate_backend, dblink, server files, SQL given as text to
-query_to_xml ...), which rolling back cannot undo. A read runs read-only, as
+query_to_xml ...), which rolling back cannot undo, nor a read of a foreign table
+whose options run a program on the server (file_fdw's program), also through
+views, parent tables and policies (the catalog is asked before the statement is
+sent; planning alone runs no program, so --no-analyze shows its plan). A read runs read-only, as
 the profile's reader role when it has one (readonly_role.ts); only a data
 change runs as the profile's own role.
 The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
@@ -119,6 +123,14 @@ await runScript("explain_analyze", async () => {
       // The server refuses what the parser cannot see only for a role that can do no more;
       // said after the plan, so that a failure stays one line.
       roleWarning = readOnlyRoleWarning(await checkSessionRole(session), target);
+    }
+    // Run for real, a read of a foreign table whose options run a program (file_fdw's) runs it:
+    // neither READ ONLY nor the rollback stops that. Planning alone does not.
+    if (analyze) {
+      await refuseProgramReads(session, [statement], {
+        refused: "EXPLAIN ANALYZE, which runs it, refuses it (nothing was run); --no-analyze " +
+          "shows the plan only",
+      });
     }
     return await withRollback(session, () => session.query(explain, params));
   });

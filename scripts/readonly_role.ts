@@ -22,6 +22,7 @@ import {
   READER_SUFFIX,
 } from "../lib/connection/reader_role.ts";
 import { printOutput, renderRecord } from "../lib/output/render.ts";
+import { type ProgramRead, programReads, programReason } from "../lib/connection/program_reads.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
 import { type ConnectionTarget, describeServer, describeSource } from "../lib/connection/target.ts";
 import { readerRoleName, resolveTarget } from "../lib/connection/resolve.ts";
@@ -44,6 +45,15 @@ USAGE on the existing schemas and SELECT on their tables, views and sequences
 (those the profile's user may grant), and default privileges so that what the
 profile's user creates later is readable too (what other roles create later
 needs a GRANT of theirs).
+Never SELECT on a foreign table whose options (its own, its server's or its
+wrapper's) run a program on the server (file_fdw's program: the command runs
+whenever the table is read, in a READ ONLY transaction too), nor on a view,
+parent table or table with a policy that reads one (as the catalog shows):
+the report lists them under left_out. The default privileges cannot leave out
+a foreign table made later, so one made later with a program option becomes
+readable (the report says so under later_foreign_tables): read-only runs
+refuse reading it, and a check of the role refuses it until its SELECT is
+revoked.
 Not pg_read_all_data: it reads the system catalogs whole, pg_authid's password
 hashes among them, with which a reader could log in as someone else. The
 profile's user must be a superuser or have CREATEROLE (on PostgreSQL 16 and
@@ -69,7 +79,9 @@ An existing role is checked, not changed: it must be able to log in, and must
 not be a superuser, have REPLICATION, BYPASSRLS or CREATEROLE, or be a member
 of pg_signal_backend, pg_read_server_files, pg_write_server_files,
 pg_execute_server_program, pg_write_all_data, pg_maintain or pg_read_all_data,
-nor able to create objects in a schema (exit 1 naming which). --reset-password gives it a new password and saves it, as above.
+nor able to create objects in a schema, nor able to read a relation whose
+read runs a program (exit 1 naming which, and the REVOKE). No reader is made
+while PUBLIC may read such a relation (the refusal names the REVOKE). --reset-password gives it a new password and saves it, as above.
 With DB_URL (no profile to save into) only an existing role can be checked.
 
 To remove a reader: drop owned by <role>; drop role <role>; (as the profile's
@@ -86,6 +98,11 @@ Options:
 
 Example:
   DB_CONFIRM=YES ./scripts/readonly_role.ts --save`;
+
+/** What the default privileges cannot leave out, said in the report. */
+const LATER_FOREIGN_TABLES = "readable through the default privileges, one with a program " +
+  "option too (PostgreSQL's default privileges cannot leave them out): read-only runs refuse " +
+  "reading it, and this script's check of the role then names the REVOKE";
 
 await runScript("readonly_role", async () => {
   const { values, format } = parseCli({
@@ -136,6 +153,16 @@ await runScript("readonly_role", async () => {
             `${unchanged}: choose another name with --role NAME`,
         );
       }
+      // A role that may read a relation whose read runs a program (file_fdw's) runs programs on
+      // the server, read-only or not: flagged whenever the grant was made.
+      const programs = await programReads(session, { role });
+      if (programs.length) {
+        throw new SkillError(
+          `Role "${role}" exists and may read ${programList(programs)}, so it is no reader ` +
+            `(a read-only transaction does not stop the program); ${unchanged}: with the ` +
+            `user's approval run run_sql.ts --ddl "${revokes(programs)}", then run this again`,
+        );
+      }
       if (!reset) return { status: "exists" as const };
     } else if (reset) {
       throw new SkillError(
@@ -169,6 +196,14 @@ await runScript("readonly_role", async () => {
           `could put a function there that the profile's user then runs as itself; nothing was ` +
           `done: with the user's approval take that from PUBLIC first (PostgreSQL 15's default), ` +
           `e.g. run_sql.ts --ddl "${open.map((o) => o.revoke).join("; ")}", then run this again`,
+      );
+    }
+    const everyone = await programReads(session, { role: "public" });
+    if (everyone.length) {
+      throw new SkillError(
+        `Every role (PUBLIC) may read ${programList(everyone)} on ${where}, so a reader could ` +
+          `run that program; nothing was done: with the user's approval run run_sql.ts --ddl ` +
+          `"${revokes(everyone)}", then run this again`,
       );
     }
     // Read before the change: the session may not outlive its COMMIT.
@@ -237,13 +272,29 @@ await runScript("readonly_role", async () => {
     server: describeServer(target),
     ...(change?.granted.length ? { granted: change.granted } : {}),
     ...(change?.schemas.length ? { schemas: change.schemas } : {}),
+    ...(change?.leftOut.length ? { left_out: change.leftOut } : {}),
     ...(change?.defaultPrivilegesOf ? { default_privileges_of: change.defaultPrivilegesOf } : {}),
+    ...(change?.defaultPrivilegesOf ? { later_foreign_tables: LATER_FOREIGN_TABLES } : {}),
     ...(profile ? { profile: profile.name, path: profile.path } : {}),
     ...(outcome.status !== "exists" ? { saved: ["readonly_user", "readonly_password"] } : {}),
     ...(profile ? { profile_names_it: inProfile } : {}),
     ...(inProfile ? { login_checked: true } : {}),
   }, format));
 });
+
+/** `public.ft (is a foreign table whose option program runs ...)`, for each relation once. */
+function programList(reads: ProgramRead[]): string {
+  const seen = new Map<string, ProgramRead>();
+  for (const read of reads) if (!seen.has(read.relation)) seen.set(read.relation, read);
+  return [...seen.values()].map((read) => `${read.relation} (which ${programReason(read)})`)
+    .join(", ");
+}
+
+/** The REVOKEs, built by the server, that take the reads away; each once. */
+function revokes(reads: ProgramRead[]): string {
+  const found = [...new Set(reads.map((read) => read.revoke).filter(Boolean))];
+  return found.length ? found.join("; ") : "revoke select on table <each> from <whoever holds it>";
+}
 
 /** The default name, `<profile user>_reader`, when it is a name this script makes. */
 function defaultName(profileUser: string): string {

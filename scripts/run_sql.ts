@@ -14,6 +14,7 @@ import { SkillError, UsageError } from "../lib/core/errors.ts";
 import { CommitLostError, commitTransaction } from "../lib/connection/transactions.ts";
 import { explainQueryError, withSession } from "../lib/connection/script_sessions.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
+import { refuseProgramReads } from "../lib/connection/program_reads.ts";
 import { ResultStream, type StreamFormat } from "../lib/output/render.ts";
 import { describeServer } from "../lib/connection/target.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
@@ -40,7 +41,11 @@ changes them is refused, and a run whose session sees them changed stops):
                            act outside the transaction or run SQL given as
                            text (pg_terminate_backend, dblink, lo_*,
                            query_to_xml, ts_stat ...), also when called in
-                           attribute notation ((42).pg_terminate_backend);
+                           attribute notation ((42).pg_terminate_backend),
+                           and reads of a foreign table whose options run a
+                           program on the server (file_fdw's program), also
+                           through views, parent tables and policies, as the
+                           catalog shows them (looked up before sending);
                            what functions, views and policies do inside is
                            for the role's privileges to refuse, and a run
                            whose role can do more than read says so
@@ -187,6 +192,9 @@ await runScript("run_sql", async () => {
       // The server refuses what the parser cannot see only for a role that can do no more;
       // said after the results, so that a failure stays one line.
       roleWarning = readOnlyRoleWarning(await checkSessionRole(session), target);
+      // A foreign table that runs a program when read (file_fdw's program option) runs it in a
+      // READ ONLY transaction too: the catalog says which the statements read, before any is sent.
+      await refuseProgramReads(session, statements);
     }
     if (!plan.outsideTransaction) {
       await session.transaction(plan.mode === "read-only" ? "begin read only" : "begin");

@@ -10,16 +10,18 @@
 --   4 USAGE on each schema the current user may grant it on (detail: the schema); schemas
 --     whose USAGE is PUBLIC's (public, on most databases) the reader has already;
 --   5 SELECT on each schema's tables, views and sequences that the current user may grant
---     (detail: the schema);
+--     (detail: the schema), but not on the relations $3, whose read runs a program on the
+--     server (sql/program_reads.sql: file_fdw's program option, views reading such a table);
 --   6 default privileges, so that what the current user creates later is readable too
---     (detail: the current user).
+--     (detail: the current user); they cover foreign tables too, one made later with a
+--     program option included (PostgreSQL has no default privilege that leaves them out).
 -- Not pg_read_all_data, on any version: it reads the system catalogs whole, pg_authid's
 -- password hashes (an md5 hash logs in over md5 authentication), user mappings' and
 -- subscriptions' connection passwords among them; a reader must not be able to become
 -- someone else.
 -- Names and the verifier are quoted by format() (%I, %L): nothing is spliced into SQL by the
 -- client, and the plain password never reaches the server.
--- Parameters: $1 text role name, $2 text SCRAM-SHA-256 verifier.
+-- Parameters: $1 text role name, $2 text SCRAM-SHA-256 verifier, $3 oid[] relations left out.
 -- Server versions: PostgreSQL 13 to 18; tested on 13-18.
 with schemas as (
   select n.oid, n.nspname, has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION') as grantable
@@ -48,6 +50,7 @@ with schemas as (
   join pg_class c on c.relnamespace = s.oid
   where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
     and has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION')
+    and c.oid <> all ($3::oid[])
   group by s.nspname
   union all
   select 6, current_user::text, format('alter default privileges for role %I grant %s to %I',

@@ -17,6 +17,7 @@ import { CommitLostError, commitTransaction } from "./transactions.ts";
 import type { ConnectionTarget } from "./target.ts";
 import { PgServerError, type PgSession } from "./session.ts";
 import { loadSql } from "../sql/sql_files.ts";
+import { programReads, programReason } from "./program_reads.ts";
 
 /** What a default reader's name adds to the profile's user: `app` -> `app_reader`. */
 export const READER_SUFFIX = "_reader";
@@ -255,6 +256,12 @@ export interface ReaderChange {
   schemas: string[];
   /** The role whose future tables, sequences and schemas it may read (default privileges). */
   defaultPrivilegesOf?: string;
+  /**
+   * The relations the profile's user could grant but that were left out,
+   * because reading them runs a program on the server, each with why
+   * (`public.ft: is a foreign table whose option program runs ...`).
+   */
+  leftOut: string[];
 }
 
 /**
@@ -271,7 +278,7 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
   const { session, role, action } = options;
   const password = generatePassword();
   const verifier = await scramVerifier(password);
-  const change: ReaderChange = { granted: [], schemas: [] };
+  const change: ReaderChange = { granted: [], schemas: [], leftOut: [] };
   const nothing = action === "create" ? "nothing was made" : "the password was not changed";
   let undo: () => Promise<void>;
   await session.transaction("begin");
@@ -280,9 +287,19 @@ export async function changeReader(options: ReaderChangeOptions): Promise<Reader
     // function someone put in public is not what format() or unnest() call.
     await session.query(await loadSql("pin_search_path"));
     if (action === "create") {
+      // A foreign table whose read runs a program (file_fdw's) is never the reader's to read:
+      // a READ ONLY transaction does not stop the program.
+      const programs = await programReads(session);
+      for (const read of programs) {
+        const line = `${read.relation}: ${programReason(read)}`;
+        if (read.grantable && !change.leftOut.some((l) => l.startsWith(`${read.relation}: `))) {
+          change.leftOut.push(line);
+        }
+      }
       const { rows } = await session.query(await loadSql("reader_create_statements"), [
         role,
         verifier,
+        programs.map((read) => read.oid),
       ]);
       for (const row of rows) {
         await session.query(String(row.statement));

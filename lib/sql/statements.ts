@@ -36,6 +36,19 @@ export interface Statement {
   /** Objects it names (tables, indexes, functions ...), as written. */
   targets: string[];
   /**
+   * The relations it names (every RangeVar, CTE names too), as the server
+   * reads the names (folded, unquoted): the schema when it is written, else
+   * resolved through search_path. What a read-only run looks up in the
+   * catalog before sending it (`sql/program_reads.sql`).
+   */
+  relations: { schema?: string; name: string }[];
+  /**
+   * True when it may change search_path (SET, RESET, set_config of it or of
+   * a computed setting), so that the names of later statements resolve
+   * elsewhere than the session's search_path says before the run.
+   */
+  changesSearchPath: boolean;
+  /**
    * Why it can never run in a read-only run, besides the sequence calls in
    * `sequenceCalls` (empty, with those, when it can, given its kind is read).
    */
@@ -378,6 +391,8 @@ function inspect(
   | "pinnedChanges"
   | "notUndone"
   | "outlivesTransaction"
+  | "relations"
+  | "changesSearchPath"
 > {
   const { type, node } = tree;
   const targets = new Set<string>();
@@ -391,6 +406,8 @@ function inspect(
     pinnedChanges: [] as Statement["pinnedChanges"],
     notUndone: [] as string[],
     outlivesTransaction: [] as Statement["outlivesTransaction"],
+    relations: [] as Statement["relations"],
+    changesSearchPath: false,
   };
   const {
     readOnlyRefusals,
@@ -440,7 +457,10 @@ function inspect(
   if (type === "ExplainStmt" && !hasOption(node.options, "analyze")) {
     // Only planned, never executed: a read whatever it explains. Its targets still count.
     for (const [childType, child] of walk(node.query)) {
-      if (childType === "RangeVar") targets.add(rangeVarName(child));
+      if (childType === "RangeVar") {
+        targets.add(rangeVarName(child));
+        addRelation(found.relations, child);
+      }
     }
     return { kind: "read", targets: [...targets], maxParam, ...found };
   }
@@ -528,6 +548,7 @@ function inspect(
     switch (childType) {
       case "RangeVar":
         targets.add(rangeVarName(child));
+        addRelation(found.relations, child);
         break;
       case "InsertStmt":
       case "UpdateStmt":
@@ -571,6 +592,9 @@ function inspect(
         if (child.is_local !== true && !/^transaction/i.test(name)) {
           leaves(`SET or RESET of ${name || "every setting"}`, true);
         }
+        if (name === "search_path" || child.kind === "VAR_RESET_ALL") {
+          found.changesSearchPath = true;
+        }
         if (child.kind === "VAR_RESET_ALL") {
           readOnlyRefusals.push("RESET ALL");
         } else if (GUARDED_SETTINGS.has(name) || touchesReadOnly) {
@@ -603,6 +627,9 @@ function inspect(
             readOnlyRefusals.push(
               `set_config of ${setting ?? "a computed setting"}`,
             );
+          }
+          if (setting === undefined || setting.toLowerCase() === "search_path") {
+            found.changesSearchPath = true;
           }
           if (setting !== undefined) changePinned(setting, constantText(second));
           const local = constantText((child.args ?? [])[2]);
@@ -667,6 +694,15 @@ function inspect(
     maxParam,
     ...found,
   };
+}
+
+/** Adds the relation a RangeVar names to `relations`, once. */
+function addRelation(relations: Statement["relations"], node: RangeVar): void {
+  const name = node.relname;
+  if (!name) return;
+  const schema = node.schemaname || undefined;
+  if (relations.some((r) => r.name === name && r.schema === schema)) return;
+  relations.push(schema === undefined ? { name } : { schema, name });
 }
 
 /** Statements whose `program` option (file_fdw's) runs a shell command when the table is read. */
