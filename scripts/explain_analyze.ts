@@ -6,9 +6,12 @@
 import { escapeControl, note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
-import { UsageError } from "../lib/core/errors.ts";
+import { SkillError, UsageError } from "../lib/core/errors.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
 import { withRollback } from "../lib/connection/transactions.ts";
+import { databaseCode } from "../lib/connection/database_code.ts";
+import { PgServerError, type PgSession } from "../lib/connection/session.ts";
+import { loadSql } from "../lib/sql/sql_files.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
 import { printOutput } from "../lib/output/render.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
@@ -96,9 +99,9 @@ await runScript("explain_analyze", async () => {
     },
   }, Deno.args);
   const params = values.param ?? [];
-  const statement = await explainable(positionals[0], values["no-analyze"] !== true);
-  checkParamCount([statement], params.length);
   const analyze = values["no-analyze"] !== true;
+  const statement = await explainable(positionals[0], analyze);
+  checkParamCount([statement], params.length);
   const options = [
     ...(analyze ? ["ANALYZE", "BUFFERS"] : []),
     ...(format === "json" ? ["FORMAT JSON"] : []),
@@ -106,21 +109,43 @@ await runScript("explain_analyze", async () => {
   // The text is the one statement the parser found, of a kind EXPLAIN takes,
   // so nothing else can ride along with it.
   const explain = `EXPLAIN ${options.length ? `(${options.join(", ")}) ` : ""}${statement.text}`;
-  // A read runs where reads run (read-only, as the profile's reader role when it has one);
-  // a data change needs the profile's own role, in the transaction that is rolled back.
-  const readOnly = !analyze || statement.kind === "read";
+  // Only a data change (rows written, a table made) runs as the profile's own role, read-write;
+  // everything else runs where reads run (read-only, as the reader role when there is one),
+  // however it is decorated: the server refuses nextval and FOR UPDATE there.
+  const changesData = statement.writes.length > 0 || statement.changes.length > 0;
+  const readOnly = !analyze || !changesData;
   const target = await resolveTarget({
     session: readOnly ? "diagnostic" : "explain",
     userSearchPath: true,
   });
   let roleWarning: string | undefined;
+  let sequenceNote: string | undefined;
   const plan = await withSession(target, async (session) => {
     if (readOnly) {
       // The server refuses what the parser cannot see only for a role that can do no more;
       // said after the plan, so that a failure stays one line.
       roleWarning = readOnlyRoleWarning(await checkSessionRole(session), target);
+      return await withRollback(session, () => readOnlyExplain(session, explain, params, analyze));
     }
-    return await withRollback(session, () => session.query(explain, params));
+    // A data change runs as the profile's own role: the database's own code it would run
+    // (triggers, rules, defaults, constraints, views ...) is read first, and ANALYZE refused
+    // when that code acts outside the transaction or cannot be seen into.
+    const code = await databaseCode(session, statement);
+    if (code.refusals.length) {
+      throw new UsageError(
+        `The statement runs the database's own code: ${code.refusals[0]}; EXPLAIN ANALYZE ` +
+          `would run it for real, and a rollback does not undo what acts outside the ` +
+          `transaction: use --no-analyze to see the plan only`,
+      );
+    }
+    const positions = await loadSql("sequence_positions");
+    const before = await sequencePositions(session, positions);
+    const result = await withRollback(session, () => session.query(explain, params));
+    sequenceNote = movedSequences(before, await sequencePositions(session, positions), [
+      ...statement.sequenceCalls,
+      ...code.sequenceCalls,
+    ]);
+    return result;
   });
   if (format === "json") {
     // EXPLAIN's own JSON text, already indented: parsing it would fail on a deep plan.
@@ -129,5 +154,64 @@ await runScript("explain_analyze", async () => {
     // The plan quotes the statement's literals, which may hold control characters.
     printOutput(escapeControl(plan.rows.map((row) => row["QUERY PLAN"]).join("\n")));
   }
+  if (sequenceNote) note(sequenceNote);
   if (roleWarning) note(roleWarning);
 });
+
+/**
+ * A read's EXPLAIN in the read-only transaction; the server's refusal of a
+ * write there (SQLSTATE 25006: nextval, setval, FOR UPDATE ...) says how to
+ * go on.
+ */
+async function readOnlyExplain(
+  session: PgSession,
+  explain: string,
+  params: string[],
+  analyze: boolean,
+) {
+  try {
+    return await session.query(explain, params);
+  } catch (error) {
+    if (!(error instanceof PgServerError) || error.code !== "25006" || !analyze) throw error;
+    throw new SkillError(
+      `The server refused it in the read-only transaction a read runs in: ${error.message} ` +
+        `(SQLSTATE 25006). A read runs read-only (as the reader role when the profile has one), ` +
+        `also when it moves a sequence (nextval, setval) or locks rows (FOR UPDATE, FOR SHARE): ` +
+        `use --no-analyze to see the plan, or explain the read without the sequence call or ` +
+        `the locking clause to time it`,
+    );
+  }
+}
+
+/** Each sequence's position, by name (null: never used, or not readable by this role). */
+async function sequencePositions(
+  session: PgSession,
+  sql: string,
+): Promise<Map<string, string | null>> {
+  const { rows } = await session.query(sql);
+  return new Map(
+    rows.map((row) => [String(row.name), row.last_value === null ? null : String(row.last_value)]),
+  );
+}
+
+/**
+ * What to say of sequences after a rolled-back run: those that moved (a
+ * rollback does not undo it), else the calls that may have moved one.
+ */
+function movedSequences(
+  before: Map<string, string | null>,
+  after: Map<string, string | null>,
+  calls: string[],
+): string | undefined {
+  const moved = [...after].filter(([name, value]) => before.has(name) && before.get(name) !== value)
+    .map(([name, value]) => `${name} (${before.get(name) ?? "unused"} -> ${value ?? "?"})`);
+  if (moved.length) {
+    return `note: sequences the run moved stay moved (a rollback does not undo it): ` +
+      `${moved.join(", ")}`;
+  }
+  if (calls.length) {
+    return `note: the statement may move sequences, which a rollback does not undo: ` +
+      `${calls.join("; ")}`;
+  }
+  return undefined;
+}
