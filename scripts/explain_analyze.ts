@@ -1,7 +1,9 @@
 #!/usr/bin/env -S deno run --v8-flags=--liftoff-only --allow-env --allow-read --allow-write --allow-net
 /**
  * Shows the plan of one statement: EXPLAIN (ANALYZE, BUFFERS) inside a
- * transaction that is rolled back, or the plan alone with --no-analyze.
+ * transaction that is rolled back (a read read-only, as the reader role; a
+ * data change once the database's code it runs is read and found to stay
+ * inside the transaction), or the plan alone with --no-analyze.
  */
 import { escapeControl, note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
@@ -45,8 +47,9 @@ async function explainable(text: string, analyze: boolean): Promise<Statement> {
         `DECLARE; the text is ${describeStatement(statement)}`,
     );
   }
-  // Sequences advance under EXPLAIN ANALYZE anyway (see --help); the rest is refused,
-  // server files read too (an error message can show what was read).
+  // Sequence calls are left to the server (a read's read-only transaction refuses them; a data
+  // change's moves are named afterwards); the rest is refused, server files read too (an error
+  // message can show what was read).
   const escapes = [...statement.readOnlyRefusals, ...statement.refusals];
   if (analyze && escapes.length) {
     throw new UsageError(
@@ -62,17 +65,31 @@ const usage = `Usage: explain_analyze.ts [--no-analyze] [--param VALUE]... [--js
 Shows how the server runs one statement. By default it runs the statement with
 EXPLAIN (ANALYZE, BUFFERS), inside a transaction that is always rolled back:
 the plan shows real row counts, times and buffer use, and a DELETE, UPDATE or
-INSERT leaves every row as it was. (Sequences advanced by the statement stay
-advanced, as rollback does not undo them.) With --no-analyze the statement is
-only planned, never run; planning may still call the stable and immutable
-functions it names (to fold constants and estimate rows), so it too runs
-read-only, as the reader role when there is one. PostgreSQL's parser checks the text first: exactly
-one statement of a kind EXPLAIN takes (SELECT, INSERT, UPDATE, DELETE, MERGE,
-VALUES, CREATE TABLE AS, DECLARE); with ANALYZE, nothing that acts outside the
-transaction (pg_terminate_backend, dblink, server files, SQL given as text to
-query_to_xml ...), which rolling back cannot undo. A read runs read-only, as
-the profile's reader role when it has one (readonly_role.ts); only a data
-change runs as the profile's own role.
+INSERT leaves every row as it was. PostgreSQL's parser checks the text first:
+exactly one statement of a kind EXPLAIN takes (SELECT, INSERT, UPDATE, DELETE,
+MERGE, VALUES, CREATE TABLE AS, DECLARE); with ANALYZE, nothing that acts
+outside the transaction (pg_terminate_backend, dblink, server files, SQL given
+as text to query_to_xml ...), which rolling back cannot undo.
+
+A read runs read-only, as the profile's reader role when it has one
+(readonly_role.ts), also when it calls nextval or setval or locks rows (FOR
+UPDATE): the server then refuses it (SQLSTATE 25006); --no-analyze shows its
+plan. Only a data change (rows written, a table made) runs as the profile's own
+role. Before ANALYZE runs one, the database's own code it would run is read
+from the catalog: enabled triggers on the tables it writes (their partitions,
+what their rules and views write and the tables foreign keys cascade to too),
+rules, column defaults, generated columns, check and domain constraints, the
+views and policies of every table it names, and the functions all of these
+call, their SQL and PL/pgSQL bodies read as the statement is. Code that acts
+outside the transaction, or that cannot be seen into (a function in C or
+another language that is not built in, SQL built at run time), refuses ANALYZE
+(exit 2, naming the object and what it does); code that only changes rows runs
+and is rolled back. Sequences the run moved stay moved (a rollback does not
+undo them): stderr names them.
+
+With --no-analyze the statement is only planned, never run; planning may still
+call the stable and immutable functions it names (to fold constants and
+estimate rows), so it too runs read-only, as the reader role when there is one.
 The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
 
 Options:
