@@ -106,6 +106,25 @@ export interface Statement {
    */
   unseen: string[];
   /**
+   * The relations it writes rows to, as written: its own command's, those of
+   * the data changes inside it (a CTE's) and, for a DO block or a function,
+   * those its body's statements write (when it is called).
+   */
+  writes: string[];
+  /**
+   * The relations it reads or writes (each RangeVar it names, as written,
+   * without its CTEs' names), a DO block's or function body's included.
+   */
+  reads: string[];
+  /**
+   * The functions it calls by name (as pg_proc.proname has them: the parser folds unquoted names),
+   * a DO block's or function body's calls included: what a check looks up in
+   * the catalog to read the database's own code it runs. `attribute`: a name
+   * in attribute notation (`t.f`, `(x).f`), a call of a one-argument function
+   * when no column of that name exists.
+   */
+  calls: { name: string; attribute: boolean }[];
+  /**
    * PostgreSQL's parse tree of it, the node's type (`IndexStmt` ...) and its
    * fields (comparing `type` narrows `node` to that type's), when
    * parseStatements was asked to keep it.
@@ -393,6 +412,9 @@ function inspect(
   | "outlivesTransaction"
   | "relations"
   | "changesSearchPath"
+  | "writes"
+  | "reads"
+  | "calls"
 > {
   const { type, node } = tree;
   const targets = new Set<string>();
@@ -408,6 +430,9 @@ function inspect(
     outlivesTransaction: [] as Statement["outlivesTransaction"],
     relations: [] as Statement["relations"],
     changesSearchPath: false,
+    writes: [] as string[],
+    reads: [] as string[],
+    calls: [] as Statement["calls"],
   };
   const {
     readOnlyRefusals,
@@ -418,7 +443,15 @@ function inspect(
     pinnedChanges,
     notUndone,
     outlivesTransaction,
+    writes,
+    reads,
+    calls,
   } = found;
+  const calling = (name: string, attribute: boolean) => {
+    if (!calls.some((c) => c.name === name && c.attribute === attribute)) {
+      calls.push({ name, attribute });
+    }
+  };
   const leaves = (what: string, rollbackUndoes = false) =>
     outlivesTransaction.push({ what, rollbackUndoes });
   const changePinned = (name: string, value: string | undefined, reset = false) => {
@@ -549,6 +582,7 @@ function inspect(
       case "RangeVar":
         targets.add(rangeVarName(child));
         addRelation(found.relations, child);
+        if (!reads.includes(rangeVarName(child))) reads.push(rangeVarName(child));
         break;
       case "InsertStmt":
       case "UpdateStmt":
@@ -556,6 +590,9 @@ function inspect(
       case "MergeStmt": {
         atLeast("write");
         if (child !== node) dataChanges.push(dataChangeOf(childType, child.relation));
+        if (child.relation && !writes.includes(rangeVarName(child.relation))) {
+          writes.push(rangeVarName(child.relation));
+        }
         // pg_settings' rules turn a write into set_config(..., false): a session-level SET.
         const relation = child.relation;
         if (
@@ -606,7 +643,10 @@ function inspect(
         // (x).f is f(x) to the server when x has no field f: a function call.
         for (const step of child.indirection ?? []) {
           const field = stringOf(step);
-          if (typeof field === "string") checkCall(field.toLowerCase(), "in attribute notation");
+          if (typeof field === "string") {
+            checkCall(field.toLowerCase(), "in attribute notation");
+            calling(field, true);
+          }
         }
         break;
       case "ColumnRef": {
@@ -615,11 +655,15 @@ function inspect(
         const last = stringOf(fields.at(-1));
         if (fields.length > 1 && typeof last === "string") {
           checkCall(last.toLowerCase(), "in attribute notation");
+          calling(last, true);
         }
         break;
       }
       case "FuncCall": {
         const { name } = functionName(child);
+        // As pg_proc has it: the parser has already folded an unquoted name to lower case.
+        const exact = stringOf(child.funcname?.at(-1));
+        if (typeof exact === "string") calling(exact, false);
         if (name === "set_config") {
           const [first, second] = child.args ?? [];
           const setting = constantText(first);
@@ -693,6 +737,8 @@ function inspect(
     targets: [...targets].filter((name) => name && !cteNames.has(name)),
     maxParam,
     ...found,
+    reads: reads.filter((name) => !cteNames.has(name)),
+    writes: writes.filter((name) => !cteNames.has(name)),
   };
 }
 
@@ -958,6 +1004,17 @@ async function inspectBody(
       statement.sequenceCalls.push(...part.sequenceCalls.map((call) => `${call} ${where}`));
       statement.notUndone.push(...part.notUndone.map((what) => `${what} ${where}`));
       statement.unseen.push(...part.unseen);
+      for (const table of part.writes) {
+        if (!statement.writes.includes(table)) statement.writes.push(table);
+      }
+      for (const table of part.reads) {
+        if (!statement.reads.includes(table)) statement.reads.push(table);
+      }
+      for (const call of part.calls) {
+        if (!statement.calls.some((c) => c.name === call.name && c.attribute === call.attribute)) {
+          statement.calls.push(call);
+        }
+      }
       // What the code does to the session counts as the statement's own: a pinned setting
       // changed and put back inside one DO block is never reported by the server.
       statement.refusals.push(...part.refusals.map((refusal) => `${refusal} (${where})`));

@@ -317,3 +317,30 @@ Deno.test("a function that acts beyond the transaction, renamed or moved, still 
   const [plain] = await parseStatements("alter function my_report(int) rename to my_summary");
   assert.deepEqual(plain.escapes, [], "an ordinary function is an ordinary rename");
 });
+
+Deno.test("what a statement writes, reads and calls, a function body's included", async () => {
+  const [cte] = await parseStatements(
+    `with d as (delete from app.a returning *) select nextval('s'), c.*, (c).f from canary c, d`,
+  );
+  assert.deepEqual(cte.writes, ["app.a"]);
+  assert.deepEqual(cte.reads, ["canary", "app.a"]);
+  assert.deepEqual(cte.calls, [
+    { name: "nextval", attribute: false },
+    { name: "f", attribute: true },
+  ]);
+  const [body] = await parseStatements(
+    `create function trg() returns trigger language plpgsql as $$ begin ` +
+      `insert into audit select * from v; perform "Mixed"(new.id); return new; end $$`,
+  );
+  assert.deepEqual(body.writes, ["audit"]);
+  assert.deepEqual(body.reads, ["audit", "v"]);
+  assert.deepEqual(body.calls, [
+    { name: "Mixed", attribute: false },
+    { name: "id", attribute: true },
+  ]);
+  const [sqlBody] = await parseStatements(
+    `create function k() returns bool language sql as 'update t set v = 1; select g()'`,
+  );
+  assert.deepEqual(sqlBody.writes, ["t"]);
+  assert.deepEqual(sqlBody.calls, [{ name: "g", attribute: false }]);
+});
