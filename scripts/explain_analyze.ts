@@ -8,6 +8,7 @@
 import { escapeControl, note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
+import { confirmAction } from "../lib/cli/prompt.ts";
 import { SkillError, UsageError } from "../lib/core/errors.ts";
 import { checkSessionRole, readOnlyRoleWarning } from "../lib/connection/reader_role.ts";
 import { refuseProgramReads } from "../lib/connection/program_reads.ts";
@@ -61,7 +62,8 @@ async function explainable(text: string, analyze: boolean): Promise<Statement> {
   return statement;
 }
 
-const usage = `Usage: explain_analyze.ts [--no-analyze] [--param VALUE]... [--json] "<sql>"
+const usage =
+  `Usage: explain_analyze.ts [--no-analyze | --write] [--param VALUE]... [--json] "<sql>"
 
 Shows how the server runs one statement. By default it runs the statement with
 EXPLAIN (ANALYZE, BUFFERS), inside a transaction that is always rolled back:
@@ -80,7 +82,10 @@ A read runs read-only, as the profile's reader role when it has one
 (readonly_role.ts), also when it calls nextval or setval or locks rows (FOR
 UPDATE): the server then refuses it (SQLSTATE 25006); --no-analyze shows its
 plan. Only a data change (rows written, a table made) runs as the profile's own
-role. Before ANALYZE runs one, the database's own code it would run is read
+role, and only with --write and a confirmation (type YES, or DB_CONFIRM=YES
+without a terminal): its rows come back, but the database's own code it fires
+runs for real, and what of it acts outside the transaction stays. Before
+ANALYZE runs one, the database's own code it would run is read
 from the catalog: enabled triggers on the tables it writes (their partitions,
 what their rules and views write and the tables foreign keys cascade to too),
 rules, column defaults, generated columns, check and domain constraints, the
@@ -89,8 +94,10 @@ call, their SQL and PL/pgSQL bodies read as the statement is. Code that acts
 outside the transaction, or that cannot be seen into (a function in C or
 another language that is not built in, SQL built at run time), refuses ANALYZE
 (exit 2, naming the object and what it does); code that only changes rows runs
-and is rolled back. Sequences the run moved stay moved (a rollback does not
-undo them): stderr names them.
+and is rolled back. Code no catalog lookup here shows (index expressions,
+operators, casts, a type's functions ...) is not checked: the confirmation says
+so. Sequences the run moved stay moved (a rollback does not undo them): stderr
+names them.
 
 With --no-analyze the statement is only planned, never run; planning may still
 call the stable and immutable functions it names (to fold constants and
@@ -99,6 +106,8 @@ The session carries a statement timeout (DB_STATEMENT_TIMEOUT_MS, default 30 s).
 
 Options:
   --no-analyze   plan only (EXPLAIN without ANALYZE): the statement is not run
+  --write        run a data change under ANALYZE (rolled back; a confirmation
+                 follows); without it, ANALYZE of a data change is refused
   --param VALUE  a value for $1, $2 ... in order (repeatable); bound, never
                  spliced into the text, so the plan is the one the application's
                  parameterized query gets
@@ -117,6 +126,7 @@ await runScript("explain_analyze", async () => {
     positionals: { min: 1, max: 1 },
     options: {
       "no-analyze": { type: "boolean" },
+      write: { type: "boolean" },
       param: { type: "string", multiple: true },
     },
   }, Deno.args);
@@ -136,6 +146,19 @@ await runScript("explain_analyze", async () => {
   // however it is decorated: the server refuses nextval and FOR UPDATE there.
   const changesData = statement.writes.length > 0 || statement.changes.length > 0;
   const readOnly = !analyze || !changesData;
+  // Run for real, a data change fires the database's own code (triggers, defaults, index
+  // expressions, operators, casts ...) as the profile's user; no catalog reading finds all of
+  // it, and what acts outside the transaction the rollback does not undo. So it is the user's
+  // call, as a write is in run_sql.ts: --write, and a confirmation.
+  if (!readOnly && values.write !== true) {
+    throw new UsageError(
+      `${describeStatement(statement)} changes data: EXPLAIN ANALYZE runs it for real in a ` +
+        `transaction that is rolled back, firing the database's own code (triggers, defaults, ` +
+        `index expressions ...), whose effects outside the transaction stay; use --no-analyze ` +
+        `to see the plan only, or, if the user agreed, run again with --write (a confirmation ` +
+        `follows)`,
+    );
+  }
   const target = await resolveTarget({
     session: readOnly ? "diagnostic" : "explain",
     userSearchPath: true,
@@ -168,6 +191,17 @@ await runScript("explain_analyze", async () => {
           `transaction: use --no-analyze to see the plan only`,
       );
     }
+    const read = code.functions.length;
+    await confirmAction(
+      `Run ${describeStatement(statement)} for real under EXPLAIN ANALYZE as "${target.user}", ` +
+        `in a transaction that is then rolled back? Its rows come back; the database code it ` +
+        `fires runs too (${
+          read
+            ? `${read} use${read === 1 ? "" : "s"} of functions read: they stay inside`
+            : "none found"
+        }; code no catalog lookup here shows, such as index expressions, operators and casts, ` +
+        `is not checked)`,
+    );
     const positions = await loadSql("sequence_positions");
     const before = await sequencePositions(session, positions);
     const result = await withRollback(session, () => session.query(explain, params));
@@ -239,9 +273,11 @@ function movedSequences(
     return `note: sequences the run moved stay moved (a rollback does not undo it): ` +
       `${moved.join(", ")}`;
   }
-  if (calls.length) {
+  // Measured, and nothing moved: a default that could move one did not fire (a DELETE's).
+  // Only when no position could be read is what may move said instead.
+  if (calls.length && before.size === 0) {
     return `note: the statement may move sequences, which a rollback does not undo: ` +
-      `${calls.join("; ")}`;
+      `${calls.slice(0, 3).join("; ")}${calls.length > 3 ? ` and ${calls.length - 3} more` : ""}`;
   }
   return undefined;
 }

@@ -435,10 +435,15 @@ for (const major of MAJORS) {
       });
 
       await t.step("explain_analyze: a DELETE's real plan, every row left in place", async () => {
+        const unasked = await runSkillScript("explain_analyze.ts", [
+          "delete from public.big where id <= 500",
+        ], { env: project.env });
+        assert.equal(unasked.code, 2, "a data change under ANALYZE needs --write");
         const result = await runSkillScript("explain_analyze.ts", [
+          "--write",
           "delete from public.big where id <= 500",
         ], {
-          env: project.env,
+          env: { ...project.env, DB_CONFIRM: "YES" },
         });
         assert.equal(result.code, 0, result.stderr);
         assert.match(result.stdout, /Delete on big/);

@@ -41,6 +41,9 @@ for (const major of testMajors()) {
     const asSuperuser = { DB_URL: cluster.url() };
     const explain = (args: string[], env: Record<string, string> = asSuperuser) =>
       runSkillScript("explain_analyze.ts", args, { env: { ...project.env, ...env } });
+    // A data change under ANALYZE runs only with --write, once the user agreed.
+    const change = (sql: string) =>
+      explain(["--write", sql], { ...asSuperuser, DB_CONFIRM: "YES" });
     const intact = async (what: string) => {
       assert.deepEqual(
         await cluster.sql("select id, v from canary order by id"),
@@ -123,7 +126,15 @@ for (const major of testMajors()) {
       await t.step(
         "B1: a trigger that reaches another database: refused, nothing run",
         async () => {
-          const result = await explain(["insert into ttrig values (1)"]);
+          // Without --write, no data change runs under ANALYZE at all.
+          const unasked = await explain(["insert into ttrig values (1)"]);
+          assert.equal(unasked.code, 2, unasked.stdout + unasked.stderr);
+          assert.match(unasked.stderr, /changes data: .*--no-analyze .* --write \(a confirmation/);
+          await intact("a data change without --write");
+          const unconfirmed = await explain(["--write", "insert into tallowed(v) values ('x')"]);
+          assert.equal(unconfirmed.code, 1, unconfirmed.stdout + unconfirmed.stderr);
+          assert.match(unconfirmed.stderr, /Not confirmed: .*DB_CONFIRM=YES/);
+          const result = await change("insert into ttrig values (1)");
           assert.equal(result.code, 2, result.stdout + result.stderr);
           assert.ok(isOneLineError(result.stderr), result.stderr);
           assert.match(
@@ -139,7 +150,7 @@ for (const major of testMajors()) {
       );
 
       await t.step("B1: a column default that signals a session: refused", async () => {
-        const result = await explain(["insert into tdef(id) values (1)"]);
+        const result = await change("insert into tdef(id) values (1)");
         assert.equal(result.code, 2, result.stdout + result.stderr);
         assert.ok(isOneLineError(result.stderr), result.stderr);
         assert.match(result.stderr, /the default of tdef\.k .*pg_terminate_backend\(\)/);
@@ -171,7 +182,7 @@ for (const major of testMajors()) {
             ["insert into tc(id) values (1)", /my_exec\(text,text\), a function in c, which no/],
           ] as [string, RegExp][]
         ) {
-          const result = await explain([sql]);
+          const result = await change(sql);
           assert.equal(result.code, 2, `${sql}: ${result.stdout}${result.stderr}`);
           assert.ok(isOneLineError(result.stderr), result.stderr);
           assert.match(result.stderr, pattern, `${sql}: ${result.stderr}`);
@@ -184,7 +195,7 @@ for (const major of testMajors()) {
       });
 
       await t.step("allowed: a trigger that only writes a row, rolled back", async () => {
-        const result = await explain(["insert into tallowed(v) values ('x')"]);
+        const result = await change("insert into tallowed(v) values ('x')");
         assert.equal(result.code, 0, result.stderr);
         assert.match(result.stdout, /Insert on tallowed/);
         assert.match(result.stdout, /Trigger tallowed_audit/);
@@ -199,7 +210,7 @@ for (const major of testMajors()) {
       });
 
       await t.step("B5: a data change that moves a sequence says which", async () => {
-        const result = await explain(["insert into tseq values (setval('s1', 1000))"]);
+        const result = await change("insert into tseq values (setval('s1', 1000))");
         assert.equal(result.code, 0, result.stderr);
         assert.match(result.stderr, /public\.s1 \(unused -> 1000\)/);
         await cluster.sql("alter sequence s1 restart with 1");
