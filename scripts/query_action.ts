@@ -4,7 +4,7 @@
  * confirms, cancels or terminates them, and reports each result.
  */
 import { askLine, canAsk, confirmAction } from "../lib/cli/prompt.ts";
-import { note } from "../lib/core/text.ts";
+import { escapeControl, note } from "../lib/core/text.ts";
 import { parseCli } from "../lib/cli/args.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { UsageError } from "../lib/core/errors.ts";
@@ -72,8 +72,11 @@ await runScript("query_action", async () => {
   const pids = (values.pid ?? []).map(parsePid);
 
   const outcomes = await withSession(await resolveTarget(), async (session) => {
-    const matches = await sessionsRunning(session, { text, user: values.user, limit });
-    const matching = new Set(matches.rows.map((r) => r.pid as number));
+    const { shown: matches, sessions: matching } = await sessionsRunning(session, {
+      text,
+      user: values.user,
+      limit,
+    });
     let chosen = pids;
     if (!pids.length && !canAsk()) {
       printOutput(renderList(countedList(resultRows(matches), limit), format));
@@ -96,7 +99,9 @@ await runScript("query_action", async () => {
     const targets = await checkChosen(session, { pids: chosen, matching, text });
     await confirmAction(
       `${action === "cancel" ? "Cancel the queries of" : "Terminate"} ${targets.length} ` +
-        `session${targets.length === 1 ? "" : "s"} (PID ${targets.map((t) => t.pid).join(", ")})?`,
+        `session${targets.length === 1 ? "" : "s"} (${
+          targets.map((t) => `PID ${t.pid}: ${escapeControl(t.query.slice(0, 80))}`).join("; ")
+        })?`,
     );
     // Chosen for the query it ran: signalled only while it still runs that query.
     return await signalBackends(session, targets, { action, sameQuery: true });
@@ -105,12 +110,12 @@ await runScript("query_action", async () => {
 });
 
 /** Asks which of the listed PIDs to act on until the answer names only listed ones. */
-async function pickPids(action: string, matching: Set<number>): Promise<number[]> {
+async function pickPids(action: string, matching: Map<number, unknown>): Promise<number[]> {
   while (true) {
     const answer = (await askLine(`PIDs to ${action} (space-separated, "all", empty to quit): `))
       ?.trim() ?? "";
     if (answer === "") return [];
-    if (answer.toLowerCase() === "all") return [...matching];
+    if (answer.toLowerCase() === "all") return [...matching.keys()];
     const words = answer.split(/[\s,]+/);
     const picked = words.filter((w) => /^\d+$/.test(w)).map(Number);
     const wrong = words.filter((w) => !/^\d+$/.test(w) || !matching.has(Number(w)));

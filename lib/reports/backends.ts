@@ -109,30 +109,57 @@ export async function checkTargets(session: PgSession, pids: number[]): Promise<
   return targets;
 }
 
+/** A session whose running query matched, as listed: what the user chooses from. */
+export interface MatchingSession {
+  /** The server process id of the session. */
+  pid: number;
+  /** When the session started, as listed. */
+  backend_start: string | null;
+  /** When the query listed started. */
+  query_start: string | null;
+  /** The query as listed (whitespace collapsed, cut to 300 characters). */
+  query: string;
+}
+
 /**
  * The other sessions whose running query holds `text` (`*` and `?` as
  * wildcards, matched anywhere in the query), of `user` when given, up to
- * `limit`, each row with the total.
+ * `limit`: the rows to show (with the total), and each session as listed.
  */
 export async function sessionsRunning(
   session: PgSession,
   options: { text: string; user?: string; limit: number },
-): Promise<QueryResult> {
-  return await session.query(await loadSql("query_action_matches"), [
+): Promise<{ shown: QueryResult; sessions: Map<number, MatchingSession> }> {
+  const result = await session.query(await loadSql("query_action_matches"), [
     likePattern(options.text, { match: "anywhere" }),
     options.user ?? null,
     options.limit,
   ]);
+  const sessions = new Map(result.rows.map((r) => [r.pid as number, {
+    pid: r.pid as number,
+    backend_start: r.backend_start as string | null,
+    query_start: r.query_start as string | null,
+    query: String(r.query ?? ""),
+  }]));
+  const hidden = new Set(["backend_start", "query_start"]);
+  const shown: QueryResult = {
+    ...result,
+    columns: result.columns.filter((c) => !hidden.has(c.name)),
+    rows: result.rows.map(({ backend_start: _b, query_start: _q, ...row }) => row),
+  };
+  return { shown, sessions };
 }
 
 /**
  * The sessions `pids` names, checked as {@linkcode checkTargets} does and
  * each among `matching` (the sessions whose query matched `text`): one that
- * is not refuses all, before anything is sent.
+ * is not refuses all, before anything is sent. Each keeps the session and
+ * query start times of the list, so that a session that moved on to another
+ * query since it was listed is not signalled ({@linkcode signalBackends}).
  */
 export async function checkChosen(
   session: PgSession,
-  options: { pids: number[]; matching: Set<number>; text: string },
+  options: { pids: number[]; matching: Map<number, MatchingSession>; text: string },
 ): Promise<BackendInfo[]> {
   const stranger = options.pids.find((pid) => !options.matching.has(pid));
   if (stranger !== undefined) {
@@ -142,7 +169,16 @@ export async function checkChosen(
         `nothing was signalled`,
     );
   }
-  return await checkTargets(session, [...new Set(options.pids)]);
+  const targets = await checkTargets(session, [...new Set(options.pids)]);
+  return targets.map((target) => {
+    const listed = options.matching.get(target.pid)!;
+    return {
+      ...target,
+      backend_start: listed.backend_start,
+      query_start: listed.query_start,
+      query: listed.query,
+    };
+  });
 }
 
 /**

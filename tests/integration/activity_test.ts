@@ -5,7 +5,12 @@
  * leave their target untouched.
  */
 import assert from "node:assert/strict";
-import { checkTargets, signalBackends } from "../../lib/reports/backends.ts";
+import {
+  checkChosen,
+  checkTargets,
+  sessionsRunning,
+  signalBackends,
+} from "../../lib/reports/backends.ts";
 import { SkillError } from "../../lib/core/errors.ts";
 import type { PgSession } from "../../lib/connection/session.ts";
 import { startCluster } from "../support/cluster.ts";
@@ -450,6 +455,41 @@ Deno.test("live sessions: activity, long queries, locks, cancel, terminate", asy
         }
       },
     );
+
+    await t.step("query_action signals only the query it listed, not the next one", async () => {
+      const mover = await open();
+      const listedQuery = mover.query("select pg_sleep(60) /* listed */");
+      listedQuery.catch(() => {});
+      const queryOf = async () => String((await states(mover.backendPid))?.query ?? "");
+      await waitFor(async () => /listed/.test(await queryOf()), "the listed query");
+      const checker = await cluster.session("app");
+      try {
+        const { sessions } = await sessionsRunning(checker, { text: "/* listed */", limit: 10 });
+        assert.ok(sessions.has(mover.backendPid));
+        // The user picks after the session moved on to another query.
+        await cluster.sql(`select pg_cancel_backend(${mover.backendPid})`);
+        await assert.rejects(listedQuery, /canceling statement/);
+        const other = mover.query("select pg_sleep(60) /* other */");
+        other.catch(() => {});
+        await waitFor(async () => /other/.test(await queryOf()), "the other query");
+        const targets = await checkChosen(checker, {
+          pids: [mover.backendPid],
+          matching: sessions,
+          text: "/* listed */",
+        });
+        assert.match(targets[0].query, /listed/, "the query shown is the one listed");
+        const [outcome] = await signalBackends(checker, targets, {
+          action: "cancel",
+          sameQuery: true,
+        });
+        assert.equal(outcome.result, "moved on");
+        assert.equal((await states(mover.backendPid)).state, "active", "the other query runs on");
+        await cluster.sql(`select pg_cancel_backend(${mover.backendPid})`);
+        await assert.rejects(other);
+      } finally {
+        await checker.close();
+      }
+    });
 
     await t.step("query_action on a terminal: pick the PID, type YES", async () => {
       const sleepingAgain = sleeper.query("select pg_sleep(60) /* interactive */");
