@@ -34,8 +34,9 @@ role that may read every table and see the server's statistics, and nothing
 more. Read-only work (run_sql.ts without --write/--ddl, explain_analyze.ts of a
 read, the diagnostic scripts) then connects as it, so the server itself refuses
 what a read-only run must not do, even inside a function no parser can see
-into. --write, --ddl, migrations, dumps, restores, cancel and terminate keep
-the profile's own user.
+into; except in a SECURITY DEFINER function, which runs with its owner's
+rights whoever calls it. --write, --ddl, migrations, dumps, restores, cancel and
+terminate keep the profile's own user.
 
 The role: LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION,
 NOBYPASSRLS, a generated password; member of pg_read_all_stats and

@@ -107,7 +107,10 @@ export async function refuseProgramReads(
   if (!relations.length) return;
   const found = await programReads(session, {
     relations,
-    anywhere: statements.some((s) => s.changesSearchPath),
+    // A function called before a later statement may set search_path itself (set_config in
+    // its body): names of the statements after it are then matched in every schema too.
+    anywhere: statements.some((s) => s.changesSearchPath) ||
+      statements.slice(0, -1).some((s) => s.calls.length > 0),
   });
   const first = found.find((read) => read.named !== undefined);
   if (!first) return;

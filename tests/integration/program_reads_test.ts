@@ -155,6 +155,11 @@ for (const major of testMajors()) {
               /Statement 2, SELECT \(ft\), reads shop\.ft/,
             ],
             ["select (select count(*) from shop.ft)", /reads shop\.ft/],
+            [
+              // A function may set search_path in its body: later names match in every schema.
+              "select set_config('application_name', 'x', false); select * from ft",
+              /Statement 2, SELECT \(ft\), reads shop\.ft/,
+            ],
           ] as const
         ) {
           const refused = await run("run_sql.ts", [sql]);
