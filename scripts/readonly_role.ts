@@ -17,6 +17,7 @@ import {
   checkRole,
   checkSessionRole,
   defaultReaderName,
+  definerFunctions,
   parseRoleName,
   publicCreatePlaces,
   READER_SUFFIX,
@@ -35,7 +36,8 @@ more. Read-only work (run_sql.ts without --write/--ddl, explain_analyze.ts of a
 read, the diagnostic scripts) then connects as it, so the server itself refuses
 what a read-only run must not do, even inside a function no parser can see
 into; except in a SECURITY DEFINER function, which runs with its owner's
-rights whoever calls it. --write, --ddl, migrations, dumps, restores, cancel and
+rights whoever calls it: the report lists those the reader may call
+(security_definer, and a note on stderr), to revoke where they are not needed. --write, --ddl, migrations, dumps, restores, cancel and
 terminate keep the profile's own user.
 
 The role: LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION,
@@ -104,6 +106,9 @@ Example:
 const LATER_FOREIGN_TABLES = "readable through the default privileges, one with a program " +
   "option too (PostgreSQL's default privileges cannot leave them out): read-only runs refuse " +
   "reading it, and this script's check of the role then names the REVOKE";
+
+/** How many SECURITY DEFINER functions the report names (the note says how many there are). */
+const DEFINERS_LISTED = 20;
 
 await runScript("readonly_role", async () => {
   const { values, format } = parseCli({
@@ -266,6 +271,20 @@ await runScript("readonly_role", async () => {
     );
   }
   const change = "change" in outcome ? outcome.change : undefined;
+  // What the reader may call that runs with another role's rights: its privileges do not bound it.
+  const definers = await withSession(
+    target,
+    (session) => definerFunctions(session, { role, limit: DEFINERS_LISTED }),
+  );
+  if (definers.total) {
+    note(
+      `note: role "${role}" may call ${definers.total} SECURITY DEFINER function` +
+        `${definers.total === 1 ? "" : "s"}, which run with their owners' rights, not the ` +
+        `reader's (e.g. ${definers.functions[0]}): a read-only run that calls one is bounded by ` +
+        `what that function does; where the application does not need them, with the user's ` +
+        `approval, REVOKE EXECUTE ON FUNCTION ... FROM PUBLIC (security_definer lists them)`,
+    );
+  }
   printOutput(renderRecord({
     role,
     status: outcome.status,
@@ -276,6 +295,13 @@ await runScript("readonly_role", async () => {
     ...(change?.leftOut.length ? { left_out: change.leftOut } : {}),
     ...(change?.defaultPrivilegesOf ? { default_privileges_of: change.defaultPrivilegesOf } : {}),
     ...(change?.defaultPrivilegesOf ? { later_foreign_tables: LATER_FOREIGN_TABLES } : {}),
+    ...(definers.total
+      ? {
+        security_definer: definers.total > definers.functions.length
+          ? [...definers.functions, `... ${definers.total - definers.functions.length} more`]
+          : definers.functions,
+      }
+      : {}),
     ...(profile ? { profile: profile.name, path: profile.path } : {}),
     ...(outcome.status !== "exists" ? { saved: ["readonly_user", "readonly_password"] } : {}),
     ...(profile ? { profile_names_it: inProfile } : {}),

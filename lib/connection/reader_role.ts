@@ -369,3 +369,30 @@ function notMade(
   }
   return error;
 }
+
+/** SECURITY DEFINER functions a role may call: their code runs with their owners' rights. */
+export interface DefinerFunctions {
+  /** The first of them, `schema.name(argument types) (owner)`, by signature. */
+  functions: string[];
+  /** How many there are in all. */
+  total: number;
+}
+
+/**
+ * The SECURITY DEFINER functions outside pg_catalog that `role` may execute
+ * and does not own (at most `limit` named): what they do is bounded by their
+ * owners' privileges, not the role's, so a reader role does not stop it.
+ */
+export async function definerFunctions(
+  session: PgSession,
+  options: { role: string; limit: number },
+): Promise<DefinerFunctions> {
+  const { rows } = await session.query(await loadSql("reader_security_definer"), [
+    options.role,
+    options.limit,
+  ]);
+  return {
+    functions: rows.map((r) => `${r.function} (${r.owner})`),
+    total: Number(rows[0]?.total ?? 0),
+  };
+}

@@ -284,12 +284,21 @@ for (const major of ["system", "13"]) {
       });
 
       await t.step("re-running says it exists and changes nothing", async () => {
+        // A function that runs with its owner's (a superuser's) rights, callable by every role.
+        await cluster.sql(
+          "create function public.sd_probe(int) returns int language sql security definer " +
+            "as 'select 1'",
+        );
         const before = await roleRow(cluster, reader);
         const text = await project.readToml();
         const again = await run(["--json"]);
         assert.equal(again.code, 0, again.stderr);
         outputs.push(again.stdout, again.stderr);
         const report = JSON.parse(again.stdout);
+        assert.deepEqual(report.security_definer, [
+          `public.sd_probe(integer) (${cluster.superuser})`,
+        ]);
+        assert.match(again.stderr, /may call 1 SECURITY DEFINER function, which run with/);
         assert.equal(report.status, "exists");
         assert.equal(report.profile_names_it, true);
         assert.equal(report.login_checked, true);
