@@ -84,8 +84,12 @@ Deno.test("scripts that connect take --profile and --database; the others refuse
   const own = new Set(["bootstrap_profile.ts", "schema_diff.ts"]);
   for (const script of await scripts()) {
     const source = await Deno.readTextFile(join(SKILL_ROOT, "scripts", script));
-    // The script families (lib/cli/sql_report.ts, signal_script.ts, dump_script.ts) all connect.
-    const connects = /\bresolveTarget\(|\brun(SqlReport|SignalScript|DumpScript)\(/.test(source) &&
+    // The script families (lib/cli/sql_report.ts, signal_script.ts, dump_script.ts,
+    // top_statements_script.ts) all connect.
+    const connects =
+      /\bresolveTarget\(|\brun(SqlReport|SignalScript|DumpScript|TopStatementsScript)\(/.test(
+        source,
+      ) &&
       !own.has(script);
     const help = (await runSkillScript(script, ["--help"])).stdout;
     if (connects) {
