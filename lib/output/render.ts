@@ -216,7 +216,7 @@ function listFooter(list: List): string {
 export interface ReportSection {
   /** The heading shown before the table, followed by the count. */
   title: string;
-  /** The table's rows; a section without rows is left out. */
+  /** The table's rows; a section without rows is named on the report's last line instead. */
   rows: Rows;
   /** How many there are in all, when `rows` holds only the first of them (the title says it). */
   total?: number;
@@ -233,15 +233,20 @@ function isBlank(value: unknown): boolean {
 /**
  * Renders a compact report for people: `label: value` lines (blank values left
  * out), then each section that has rows as `title (n):` and an aligned table
- * without a count line, whose columns blank in every row are left out.
+ * without a count line, whose columns blank in every row are left out; the
+ * sections without rows are named on a last line, `none: ...`.
  * Values are shown as table cells are (control characters escaped).
  */
 export function renderReport(lines: [string, unknown][], sections: ReportSection[]): string {
   const out = lines.filter(([, value]) => !isBlank(value))
     .map(([label, value]) => `${label}: ${tableCellText(value)}`);
+  const empty: string[] = [];
   for (const section of sections) {
     const { rows } = section.rows;
-    if (rows.length === 0) continue;
+    if (rows.length === 0) {
+      empty.push(section.title);
+      continue;
+    }
     const keep = section.rows.columns.map((c) => rows.some((r) => !isBlank(r[c])));
     const columns = section.rows.columns.filter((_, i) => keep[i]);
     const labels = (section.rows.labels ?? section.rows.columns).filter((_, i) => keep[i]);
@@ -249,6 +254,8 @@ export function renderReport(lines: [string, unknown][], sections: ReportSection
     out.push(`${section.title} (${section.total ?? rows.length}):\n${table}`);
     if (section.note) out.push(section.note);
   }
+  // Said once, so that "none" is told from "not looked at".
+  if (empty.length) out.push(`none: ${empty.join(", ")}`);
   return out.join("\n");
 }
 

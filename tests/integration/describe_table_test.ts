@@ -371,6 +371,12 @@ for (const major of testMajors()) {
         assert.match(text, /^policies \(1\):$/m);
         assert.match(text, /^total +\| numeric\(12,2\) +\| +\| +\| generated always as/m);
         assert.doesNotMatch(text, /\bNULL\b|undefined/, "no missing values printed");
+        // A section with nothing in it is named once, so "none" reads apart from "not shown".
+        const notes = await run(["shop.order_notes"]);
+        assert.equal(notes.code, 0, notes.stderr);
+        assert.match(notes.stdout, /^none: (.+, )?referenced by(, .+)?$/m);
+        assert.doesNotMatch(notes.stdout, /^referenced by \(/m);
+        assert.doesNotMatch(text, /^none: .*referenced by/m, "orders is referenced");
       });
     } finally {
       await project.remove();
