@@ -11,23 +11,9 @@
  * session and a sequence are checked after every attempt.
  */
 import assert from "node:assert/strict";
-import { type Cluster, startCluster, testMajors } from "../support/cluster.ts";
+import { CANARY, victim } from "../support/victim.ts";
+import { startCluster, testMajors } from "../support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "../support/run.ts";
-
-const CANARY = [{ id: 1, v: "a" }, { id: 2, v: "b" }, { id: 3, v: "c" }];
-
-/** A session of its own whose survival each attempt is checked against. */
-async function victim(cluster: Cluster) {
-  const session = await cluster.session();
-  const pid = session.backendPid;
-  return {
-    pid,
-    alive: async () =>
-      (await cluster.sql(`select count(*)::int as n from pg_stat_activity where pid = ${pid}`))[0]
-        .n === 1,
-    close: () => session.close(),
-  };
-}
 
 for (const major of testMajors()) {
   Deno.test(`explain_analyze.ts reads the database's code first (PostgreSQL ${major})`, async (t) => {

@@ -12,28 +12,14 @@ import { join } from "node:path";
 import { openSession } from "../../lib/connection/connect.ts";
 import { PgServerError } from "../../lib/connection/session.ts";
 import { resolveTarget } from "../../lib/connection/resolve.ts";
+import { CANARY, victim } from "../support/victim.ts";
 import { type Cluster, startCluster } from "../support/cluster.ts";
 import { startProxy } from "../support/proxy.ts";
 import { waitFor } from "../support/wait.ts";
 import { isOneLineError, makeProject, runSkillScript } from "../support/run.ts";
 
-const CANARY = [{ id: 1, v: "a" }, { id: 2, v: "b" }, { id: 3, v: "c" }];
-
 async function canary(cluster: Cluster, database = "postgres"): Promise<unknown[]> {
   return await cluster.sql("select id, v from canary order by id", database);
-}
-
-/** A session of its own whose survival each attempt is checked against. */
-async function victim(cluster: Cluster) {
-  const session = await cluster.session();
-  const pid = session.backendPid;
-  return {
-    pid,
-    alive: async () =>
-      (await cluster.sql(`select count(*)::int as n from pg_stat_activity where pid = ${pid}`))[0]
-        .n === 1,
-    close: () => session.close(),
-  };
 }
 
 Deno.test("the server is the guard: one statement per message, pinned lexing", async (t) => {
