@@ -22,13 +22,11 @@ import { resolveTarget } from "../lib/connection/resolve.ts";
 import {
   checkParamCount,
   describeStatement,
-  parseStatements,
+  EXPLAINABLE_COMMANDS,
+  oneStatement,
   type Statement,
 } from "../lib/sql/statements.ts";
 import { stringifyJson } from "../lib/connection/values.ts";
-
-/** Statements EXPLAIN takes. */
-const EXPLAINABLE = /^(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE TABLE AS|DECLARE CURSOR)$/;
 
 /**
  * The one statement to explain, checked by PostgreSQL's parser: exactly one,
@@ -36,19 +34,12 @@ const EXPLAINABLE = /^(SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE TABLE AS|DECLARE
  * the transaction that is rolled back.
  */
 async function explainable(text: string, analyze: boolean): Promise<Statement> {
-  const statements = await parseStatements(text);
-  if (statements.length !== 1) {
-    throw new UsageError(
-      `Give exactly one statement to explain; the text holds ${statements.length}`,
-    );
-  }
-  const [statement] = statements;
-  if (!EXPLAINABLE.test(statement.command)) {
-    throw new UsageError(
-      `EXPLAIN takes SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, CREATE TABLE AS or ` +
-        `DECLARE; the text is ${describeStatement(statement)}`,
-    );
-  }
+  const statement = await oneStatement(text, {
+    action: "explain",
+    commands: EXPLAINABLE_COMMANDS,
+    accepted: "EXPLAIN takes SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, CREATE TABLE AS or " +
+      "DECLARE",
+  });
   // Sequence calls are left to the server (a read's read-only transaction refuses them; a data
   // change's moves are named afterwards); the rest is refused, server files read too (an error
   // message can show what was read).

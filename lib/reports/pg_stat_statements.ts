@@ -37,16 +37,19 @@ export function isLegacyVersion(version: string): boolean {
   return major < 1 || (major === 1 && minor < 8);
 }
 
+/** pg_stat_statements as installed in this database: its version and its schema (quoted). */
+export interface StatementsExtension {
+  version: string;
+  /** The schema, quoted by the server's quote_ident. */
+  schema: string;
+}
+
 /**
- * The top `limit` statements by total or mean execution time. When the
- * extension is missing here, the error says the one step left: CREATE
- * EXTENSION when the server already loads the library, else the preload and
- * restart first.
+ * pg_stat_statements' version and schema here. When it is missing or not
+ * loaded, the error says the one step left: CREATE EXTENSION when the server
+ * already loads the library, else the preload and restart first.
  */
-export async function topStatements(
-  session: PgSession,
-  options: TopStatementsOptions,
-): Promise<QueryResult & { extensionVersion: string }> {
+export async function statementsExtension(session: PgSession): Promise<StatementsExtension> {
   const installed = await session.query(await loadSql("pg_stat_statements_version"));
   const { database, version, schema, loaded } = installed.rows[0] as {
     database: string;
@@ -64,11 +67,28 @@ export async function topStatements(
           `${PRELOAD_HINT}, then run CREATE EXTENSION pg_stat_statements; in this database`,
     );
   }
-  const notLoaded = new SkillError(
+  if (!loaded) throw notLoadedError(version);
+  return { version, schema };
+}
+
+function notLoadedError(version: string): SkillError {
+  return new SkillError(
     `pg_stat_statements is installed (version ${version}) but not loaded by the server; ` +
       PRELOAD_HINT,
   );
-  if (!loaded) throw notLoaded;
+}
+
+/**
+ * The top `limit` statements by total or mean execution time. When the
+ * extension is missing here, the error says the one step left: CREATE
+ * EXTENSION when the server already loads the library, else the preload and
+ * restart first.
+ */
+export async function topStatements(
+  session: PgSession,
+  options: TopStatementsOptions,
+): Promise<QueryResult & { extensionVersion: string }> {
+  const { version, schema } = await statementsExtension(session);
   // The extension may live in any schema (from the catalog); it is searched after pg_catalog.
   await session.query(await loadSql("extension_search_path"), [schema]);
   const sql = await loadSql(
@@ -87,7 +107,7 @@ export async function topStatements(
     };
   } catch (error) {
     // 55000 object_not_in_prerequisite_state: the library is not in shared_preload_libraries.
-    if (error instanceof PgServerError && error.code === "55000") throw notLoaded;
+    if (error instanceof PgServerError && error.code === "55000") throw notLoadedError(version);
     throw error;
   }
 }

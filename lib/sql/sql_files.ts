@@ -49,3 +49,20 @@ export async function loadSql(name: string): Promise<string> {
     );
   }
 }
+
+/** A schema name as the server's quote_ident writes it: bare, or one double-quoted name. */
+const QUOTED_IDENTIFIER = /^(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")$/;
+
+/**
+ * Reads `sql/<name>.sql` as {@linkcode loadSql} does, with `@extschema@` (as
+ * an extension's own scripts write it) replaced by `quotedSchema`: the
+ * schema an extension was created in, quoted by the server's quote_ident, so
+ * that its functions are called by their full names whatever the search_path
+ * holds. Anything but one quoted name is refused.
+ */
+export async function loadExtensionSql(name: string, quotedSchema: string): Promise<string> {
+  if (!QUOTED_IDENTIFIER.test(quotedSchema)) {
+    throw new SkillError(`The extension schema "${quotedSchema}" is not one quoted name`);
+  }
+  return (await loadSql(name)).replaceAll("@extschema@", quotedSchema);
+}

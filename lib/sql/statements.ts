@@ -845,6 +845,40 @@ export async function parseStatements(
   return statements;
 }
 
+/** The commands EXPLAIN takes (VALUES is a SELECT). */
+export const EXPLAINABLE_COMMANDS: readonly string[] = [
+  "SELECT",
+  "INSERT",
+  "UPDATE",
+  "DELETE",
+  "MERGE",
+  "CREATE TABLE AS",
+  "DECLARE CURSOR",
+];
+
+/**
+ * The one statement of `text`, checked by PostgreSQL's parser: exactly one,
+ * whose command is one of `check.commands`; else a usage error that says
+ * what the text holds (`check.action`: what it is given for, "explain";
+ * `check.accepted`: what is taken, "EXPLAIN takes SELECT ...").
+ */
+export async function oneStatement(
+  text: string,
+  check: { action: string; commands: readonly string[]; accepted: string },
+): Promise<Statement> {
+  const statements = await parseStatements(text, { tree: true });
+  if (statements.length !== 1) {
+    throw new UsageError(
+      `Give exactly one statement to ${check.action}; the text holds ${statements.length}`,
+    );
+  }
+  const [statement] = statements;
+  if (!check.commands.includes(statement.command)) {
+    throw new UsageError(`${check.accepted}; the text is ${describeStatement(statement)}`);
+  }
+  return statement;
+}
+
 /** How deep code inside code (a DO block that EXECUTEs a DO block ...) is followed. */
 const MAX_BODY_DEPTH = 8;
 

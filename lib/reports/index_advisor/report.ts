@@ -1,0 +1,123 @@
+/**
+ * The index advisor's answer for people: the recommended indexes with the
+ * commands that add them as a migration, the queries with their cost before
+ * and after, and the candidates tried (the first of them; `--json` has all).
+ *
+ * @module
+ */
+import { shellQuote } from "../../core/text.ts";
+import { renderReport, type ReportSection } from "../../output/render.ts";
+import type { Advice } from "../index_advisor.ts";
+
+/** Candidates shown in the table, at most; the JSON has every one. */
+export const SHOWN_CANDIDATES = 30;
+/** Characters of a query shown in the table. */
+const QUERY_WIDTH = 90;
+
+/** `n` bytes as kB or MB. */
+function size(bytes: number | undefined): string {
+  if (bytes === undefined) return "";
+  return bytes >= 10 * 1024 * 1024
+    ? `${Math.round(bytes / 1024 / 1024)} MB`
+    : `${Math.max(1, Math.round(bytes / 1024))} kB`;
+}
+
+function percent(share: number | undefined): string {
+  return share === undefined ? "" : `${share > 0 ? "-" : "+"}${Math.abs(Math.round(share * 100))}%`;
+}
+
+function shortQuery(text: string): string {
+  const folded = text.replace(/\s+/g, " ").trim();
+  return folded.length > QUERY_WIDTH ? `${folded.slice(0, QUERY_WIDTH - 3)}...` : folded;
+}
+
+/**
+ * The command that adds a recommended index's statements to the pending
+ * migration (migration_add.ts), quoted for a POSIX shell.
+ */
+export function migrationCommand(statements: string[], message: string): string {
+  return `./scripts/migration_add.ts ${shellQuote(statements.join("\n"))} -m ${
+    shellQuote(message)
+  }`;
+}
+
+/** The advice as a compact report. */
+export function adviceText(advice: Advice): string {
+  const verified = advice.hypopg.schema !== null;
+  const lines: [string, unknown][] = [
+    [
+      "hypopg",
+      verified
+        ? `${advice.hypopg.version}: each candidate planned without and with it as a ` +
+          `hypothetical index (EXPLAIN only; nothing was built or run)`
+        : "not here: the candidates are not verified",
+    ],
+    ["minimum gain", `${Math.round(advice.minGain * 100)}% of a query's cost`],
+  ];
+  if (advice.workload && advice.queries.length > 1) {
+    const { cost, costAfter } = advice.workload;
+    lines.push([
+      "workload cost (calls x cost)",
+      `${cost} -> ${costAfter} (${percent(cost > 0 ? (cost - costAfter) / cost : 0)})`,
+    ]);
+  }
+  const recommended: ReportSection = {
+    title: "recommended",
+    rows: {
+      columns: ["name", "index", "size", "gains"],
+      rows: advice.recommendations.map((r) => ({
+        name: r.name,
+        index: r.index,
+        size: size(r.bytes),
+        gains: r.gains.map((g) => `query ${g.query} ${percent(g.gain)}`).join(", "),
+      })),
+    },
+  };
+  const queries: ReportSection = {
+    title: "queries",
+    rows: {
+      columns: ["n", "calls", "plan", "cost", "after", "query", "error"],
+      rows: advice.queries.map((q, i) => ({
+        n: i + 1,
+        calls: q.calls,
+        plan: q.plan,
+        cost: q.cost,
+        after: q.costAfter !== undefined && q.costAfter !== q.cost ? q.costAfter : "",
+        query: shortQuery(q.query),
+        error: q.error,
+      })),
+    },
+  };
+  const tried = advice.queries.flatMap((q, i) =>
+    q.candidates.map((c) => ({
+      query: i + 1,
+      index: c.index,
+      reason: c.reason,
+      cost: c.cost,
+      gain: percent(c.gain),
+      used: c.used === undefined ? "" : c.used ? "yes" : "no",
+      size: size(c.bytes),
+      verdict: c.verdict,
+    }))
+  );
+  const candidates: ReportSection = {
+    title: "candidates",
+    rows: {
+      columns: ["query", "index", "reason", "cost", "gain", "used", "size", "verdict"],
+      rows: tried.slice(0, SHOWN_CANDIDATES),
+    },
+    total: tried.length,
+    note: tried.length > SHOWN_CANDIDATES
+      ? `(the first ${SHOWN_CANDIDATES} of ${tried.length}; --json lists every candidate)`
+      : undefined,
+  };
+  const out = [renderReport(lines, [recommended, queries, candidates])];
+  if (advice.recommendations.length) {
+    out.push("to add each as a pending migration (nothing was built):");
+    for (const r of advice.recommendations) {
+      if (r.note) out.push(`  # ${r.note}`);
+      out.push(`  ${migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`)}`);
+    }
+  }
+  return out.join("\n");
+}

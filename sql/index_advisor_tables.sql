@@ -1,0 +1,85 @@
+-- index_advisor_tables.sql: what does the index advisor need to know of the tables a plan scans?
+-- Answers, for each relation $1[i].$2[i] that a plan names (a partition is answered for its
+-- root, the partitioned table an index would be made on): the scanned schema and name, the
+-- root's OID, schema, name and its name quoted for DDL, its kind (r table, p partitioned,
+-- m materialized view), its estimated rows (a partitioned table's are its leaves') and heap
+-- size in bytes, its direct partitions that are leaves (schema quoted, name, both quoted) and their count,
+-- its columns (name, quoted name, pg_stats' n_distinct: below 0 a share of the rows, null when
+-- not analyzed) and its indexes (name, key columns in order, null for an expression, INCLUDE
+-- columns, whether partial, valid, and the access method).
+-- Runs under the role's own search_path (the advisor plans the user's query there), so every
+-- operator that meets a bound value is pg_catalog's by name.
+-- Parameters: $1 text[] schemas, $2 text[] relation names, as the plan writes them.
+-- Server versions: PostgreSQL 12 and later (pg_partition_root); tested on 13-18.
+with scanned as (
+  select s.schema, s.name, c.oid as scanned_oid
+  from (select ($1::pg_catalog.text[])[i] as schema, ($2::pg_catalog.text[])[i] as name
+        from pg_catalog.generate_subscripts($1::pg_catalog.text[], 1) as i) as s
+  join pg_catalog.pg_namespace n on n.nspname OPERATOR(pg_catalog.=) s.schema
+  join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relname OPERATOR(pg_catalog.=) s.name
+),
+rooted as (
+  select s.*, coalesce(pg_catalog.pg_partition_root(s.scanned_oid), s.scanned_oid) as root
+  from scanned s
+)
+select r.schema as scanned_schema,
+       r.name as scanned_name,
+       t.oid::pg_catalog.int8 as oid,
+       tn.oid::pg_catalog.int8 as schema_oid,
+       tn.nspname as schema,
+       pg_catalog.quote_ident(tn.nspname) as schema_quoted,
+       t.relname as name,
+       pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname) as qualified,
+       t.relkind::text as kind,
+       case when t.relkind = 'p'
+            then (select coalesce(pg_catalog.sum(greatest(l.reltuples, 0)), 0)
+                  from pg_catalog.pg_partition_tree(t.oid) pt
+                  join pg_catalog.pg_class l on l.oid = pt.relid where pt.isleaf)
+            else greatest(t.reltuples, 0) end::pg_catalog.float8 as rows,
+       case when t.relkind = 'p'
+            then (select coalesce(pg_catalog.sum(pg_catalog.pg_relation_size(pt.relid)), 0)
+                  from pg_catalog.pg_partition_tree(t.oid) pt where pt.isleaf)
+            else pg_catalog.pg_relation_size(t.oid) end::pg_catalog.int8 as heap_bytes,
+       (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'schema', pg_catalog.quote_ident(pn.nspname),
+                 'name', p.relname,
+                 'qualified', pg_catalog.quote_ident(pn.nspname) || '.' ||
+                              pg_catalog.quote_ident(p.relname)) order by p.relname), '[]')
+        from pg_catalog.pg_inherits i
+        join pg_catalog.pg_class p on p.oid = i.inhrelid
+        join pg_catalog.pg_namespace pn on pn.oid = p.relnamespace
+        where i.inhparent = t.oid and p.relkind in ('r', 'm')) as leaf_partitions,
+       (select pg_catalog.count(*) from pg_catalog.pg_inherits i where i.inhparent = t.oid)
+         ::pg_catalog.int4 as partitions,
+       (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'name', a.attname, 'quoted', pg_catalog.quote_ident(a.attname),
+                 'distinct', st.n_distinct) order by a.attnum), '[]')
+        from pg_catalog.pg_attribute a
+        left join pg_catalog.pg_stats st
+          on st.schemaname = tn.nspname and st.tablename = t.relname
+         and st.attname = a.attname and st.inherited = (t.relkind = 'p')
+        where a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped) as columns,
+       (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'name', ic.relname,
+                 'keys', (select pg_catalog.jsonb_agg(ka.attname order by k.ord)
+                          from pg_catalog.unnest(x.indkey::pg_catalog.int2[])
+                                 with ordinality as k(attnum, ord)
+                          left join pg_catalog.pg_attribute ka
+                            on ka.attrelid = t.oid and ka.attnum = k.attnum and k.attnum <> 0
+                          where k.ord <= x.indnkeyatts),
+                 'include', (select coalesce(pg_catalog.jsonb_agg(ka.attname order by k.ord), '[]')
+                             from pg_catalog.unnest(x.indkey::pg_catalog.int2[])
+                                    with ordinality as k(attnum, ord)
+                             join pg_catalog.pg_attribute ka
+                               on ka.attrelid = t.oid and ka.attnum = k.attnum
+                             where k.ord > x.indnkeyatts),
+                 'partial', x.indpred is not null,
+                 'valid', x.indisvalid,
+                 'method', am.amname) order by ic.relname), '[]')
+        from pg_catalog.pg_index x
+        join pg_catalog.pg_class ic on ic.oid = x.indexrelid
+        join pg_catalog.pg_am am on am.oid = ic.relam
+        where x.indrelid = t.oid) as indexes
+from rooted r
+join pg_catalog.pg_class t on t.oid = r.root
+join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
