@@ -158,7 +158,11 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
         await session.close();
       }
       const { advice } = await advise(cluster, ["--top", "20"]);
-      const advised = advice.queries.filter((q) => WORKLOAD.some((w) => w.sql === q.query));
+      // pg_stat_statements writes constants as $n too (LIMIT 5 is LIMIT $2).
+      const shape = (sql: string) => sql.replace(/\$\d+|\b\d+\b/g, "?");
+      const advised = advice.queries.filter((q) =>
+        WORKLOAD.some((w) => shape(w.sql) === shape(q.query))
+      );
       assert.equal(
         advised.length,
         WORKLOAD.length,
