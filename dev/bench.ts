@@ -46,7 +46,14 @@
  *   pg_restore and psql themselves (see benchRestore). Budget: at most 1.8x
  *   and 1.6x.
  *
- * Usage: deno task bench [--runs N] [--only connect|introspect|csv|diff|restore]
+ * - advisor: `index_advisor.ts --top 20 --json` on the rental shop
+ *   (tests/support/rental_shop.ts, pagila's shape) after its workload ran
+ *   three times, with hypopg (skipped with the reason where the server has
+ *   none), against psql running a plain EXPLAIN of each of the workload's
+ *   queries once (the floor: the advisor plans each many times). Budget: at
+ *   most 2 s.
+ *
+ * Usage: deno task bench [--runs N] [--only connect|introspect|csv|diff|restore|advisor]
  */
 import { basename, dirname, join } from "node:path";
 import { candidateBinDirs } from "../lib/tools/client_tools.ts";
@@ -56,6 +63,7 @@ import { runChecks } from "../lib/reports/doctor.ts";
 import { parseThresholds } from "../lib/reports/doctor/thresholds.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
+import { RENTAL_SHOP, RENTAL_SHOP_VACUUM, WORKLOAD } from "../tests/support/rental_shop.ts";
 import {
   baseEnv,
   makeProject,
@@ -895,6 +903,77 @@ async function benchDiff(): Promise<void> {
   }
 }
 
+/** index_advisor.ts --top 20 on the rental shop's workload (see the module's comment). */
+async function benchAdvisor(): Promise<void> {
+  const cluster = await startCluster({ preload: ["pg_stat_statements"] });
+  const file = await Deno.makeTempFile({ suffix: ".sql" });
+  try {
+    await cluster.sql("create database shop");
+    await cluster.sql(RENTAL_SHOP, "shop");
+    await cluster.sql(RENTAL_SHOP_VACUUM, "shop");
+    const [{ available }] = await cluster.sql(
+      "select exists (select from pg_available_extensions where name = 'hypopg') as available",
+    );
+    if (!available) {
+      console.log(`advisor: PostgreSQL ${cluster.major} here has no hypopg; skipped`);
+      return;
+    }
+    await cluster.sql("create extension hypopg; create extension pg_stat_statements", "shop");
+    const session = await cluster.session("shop");
+    try {
+      for (let run = 0; run < 3; run++) {
+        for (const query of WORKLOAD) await session.query(query.sql, query.params);
+      }
+    } finally {
+      await session.close();
+    }
+    // The floor: each query planned once, its parameters' values written in.
+    const literal = (value: unknown) =>
+      typeof value === "number" ? String(value) : `'${String(value).replaceAll("'", "''")}'`;
+    await Deno.writeTextFile(
+      file,
+      WORKLOAD.map((query) =>
+        `explain ${query.sql.replace(/\$(\d+)/g, (_, n) => literal(query.params[n - 1]))};`
+      ).join("\n"),
+    );
+    const [deno, ...advisorArgs] = await skillArgv("index_advisor.ts", ["--top", "20", "--json"]);
+    const samples = { ours: [] as number[], floor: [] as number[], peakKiB: 0 };
+    for (let round = 0; round < 8; round++) {
+      for (const which of round % 2 ? ["floor", "ours"] : ["ours", "floor"]) {
+        const result = which === "ours"
+          ? await measureOnce(deno, advisorArgs, {
+            ...baseEnv(),
+            DB_URL: cluster.url({ database: "shop" }),
+          })
+          : await measureOnce(psql, [
+            "-X",
+            "-q",
+            ...["-h", cluster.host, "-p", String(cluster.port), "-U", cluster.superuser],
+            ...["-d", "shop", "-f", file, "-o", "/dev/null"],
+          ], { ...baseEnv(), PGPASSWORD: cluster.password });
+        if (round < 2) continue;
+        if (which === "ours") {
+          samples.ours.push(result.elapsed);
+          samples.peakKiB = Math.max(samples.peakKiB, result.peakKiB);
+        } else samples.floor.push(result.elapsed);
+      }
+    }
+    const ours = median(samples.ours);
+    const floor = median(samples.floor);
+    console.log(
+      `advisor: index_advisor.ts --top 20 --json on the rental shop (${WORKLOAD.length} queries, ` +
+        `PostgreSQL ${cluster.major}, hypopg): median ${ours.toFixed(0)} ms (min ` +
+        `${Math.min(...samples.ours).toFixed(0)}, max ${Math.max(...samples.ours).toFixed(0)}), ` +
+        `peak ${(samples.peakKiB / 1024).toFixed(1)} MiB; psql planning each query once ` +
+        `${floor.toFixed(0)} ms, ratio ${(ours / floor).toFixed(2)}x (budget: at most 2000 ms) ` +
+        `${ours <= 2000 ? "MET" : "MISSED"}`,
+    );
+  } finally {
+    await Deno.remove(file);
+    await cluster.stop();
+  }
+}
+
 const psql = realTool("psql") ?? "";
 const pgDumpPath = realTool("pg_dump") ?? "";
 if (!psql || !pgDumpPath) {
@@ -909,3 +988,4 @@ if (!ONLY || ONLY === "introspect") await benchIntrospect();
 if (!ONLY || ONLY === "csv") await benchCsv();
 if (!ONLY || ONLY === "diff") await benchDiff();
 if (!ONLY || ONLY === "restore") await benchRestore();
+if (!ONLY || ONLY === "advisor") await benchAdvisor();

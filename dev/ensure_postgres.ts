@@ -25,6 +25,26 @@ async function sh(command: string): Promise<boolean> {
   return status.success;
 }
 
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** The newest major of the Debian server packages installed here (postgres and initdb). */
+async function debianServerMajor(): Promise<number | undefined> {
+  const majors: number[] = [];
+  try {
+    for await (const entry of Deno.readDir("/usr/lib/postgresql")) {
+      if (/^\d+$/.test(entry.name)) majors.push(Number(entry.name));
+    }
+  } catch {
+    return undefined; // no Debian server packages
+  }
+  for (const major of majors.sort((a, b) => b - a)) {
+    if (await exists(`/usr/lib/postgresql/${major}/bin/postgres`)) return major;
+  }
+  return undefined;
+}
+
 function canApt(): boolean {
   return Deno.uid() === 0 && findToolDir("apt-get") !== undefined;
 }
@@ -36,6 +56,14 @@ if (["psql", "pg_dump", "pg_restore"].some((tool) => !findToolDir(tool))) {
 if (!findToolDir("openssl")) packages.push("openssl");
 // Optional: the tests that run behind a connection pooler need it, and say so when it is missing.
 if (!pgbouncerPath()) packages.push("pgbouncer");
+// Optional: the index advisor's tests with hypothetical indexes need hypopg for the Debian
+// server's major (the npm binaries have no extensions to add); without it they are ignored.
+const systemMajor = await debianServerMajor();
+if (
+  systemMajor && !await exists(`/usr/share/postgresql/${systemMajor}/extension/hypopg.control`)
+) {
+  packages.push(`postgresql-${systemMajor}-hypopg`);
+}
 if (packages.length && canApt()) {
   const ok = await sh("apt-get update -qq") &&
     await sh(`apt-get install -y -qq --no-install-recommends ${packages.join(" ")}`);

@@ -44,6 +44,7 @@ export interface AdvisorQuery {
 
 /** The hypopg extension as this database has it. */
 export interface HypopgState {
+  /** The server's major version (for the package name). */
   major: number;
   /** The version created here, or null. */
   version: string | null;
@@ -57,14 +58,17 @@ export interface HypopgState {
 export interface CandidateResult {
   /** `schema.table (columns) ...`. */
   index: string;
+  /** Why it was proposed. */
   reason: string;
   /** The plan's total cost with it (alone), when hypopg is here. */
   cost?: number;
   /** The share of the cost it cuts (0.25 = 25%). */
   gain?: number;
+  /** True when the plan with it uses it. */
   used?: boolean;
   /** Its estimated size in bytes. */
   bytes?: number;
+  /** What became of it: recommended, or why not. */
   verdict:
     | "recommended"
     | "not used"
@@ -75,8 +79,11 @@ export interface CandidateResult {
 
 /** The advice for one query. */
 export interface QueryAdvice {
+  /** The query's text. */
   query: string;
+  /** pg_stat_statements' query ID, when it came from there. */
   queryId?: string;
+  /** How often it ran (1 for a query given). */
   calls: number;
   /** `custom`: planned with the values given; `generic`: parameters unknown. */
   plan: "custom" | "generic";
@@ -84,6 +91,7 @@ export interface QueryAdvice {
   cost?: number;
   /** Its cost with every recommended index. */
   costAfter?: number;
+  /** Each candidate tried for it, in the order proposed. */
   candidates: CandidateResult[];
   /** Why the query could not be planned, when it could not. */
   error?: string;
@@ -91,10 +99,13 @@ export interface QueryAdvice {
 
 /** An index the advisor recommends, and how to add it. */
 export interface Recommendation {
+  /** The index's name, free in its schema. */
   name: string;
+  /** The table, `schema.name` quoted. */
   table: string;
   /** Its key columns, in order. */
   keys: string[];
+  /** The index as a short line: `schema.table (columns) INCLUDE (...) WHERE ...`. */
   index: string;
   /** Estimated size in bytes. */
   bytes: number;
@@ -108,9 +119,13 @@ export interface Recommendation {
 
 /** The whole advice. */
 export interface Advice {
+  /** hypopg as found here. */
   hypopg: HypopgState;
+  /** The least share of a query's cost a recommendation cuts. */
   minGain: number;
+  /** Each query, in the order given (or costliest first). */
   queries: QueryAdvice[];
+  /** The indexes recommended, in the order they were chosen. */
   recommendations: Recommendation[];
   /** The workload's cost (Σ calls × cost) before and after, when hypopg is here. */
   workload?: { cost: number; costAfter: number };
@@ -118,6 +133,7 @@ export interface Advice {
 
 /** How to advise. */
 export interface AdviseOptions {
+  /** The queries: one given, or the workload's. */
   queries: AdvisorQuery[];
   /** The least share of a query's cost an index must cut to be recommended (0.2 = 20%). */
   minGain: number;

@@ -39,6 +39,7 @@ export function isLegacyVersion(version: string): boolean {
 
 /** pg_stat_statements as installed in this database: its version and its schema (quoted). */
 export interface StatementsExtension {
+  /** The installed version, e.g. `1.10`. */
   version: string;
   /** The schema, quoted by the server's quote_ident. */
   schema: string;

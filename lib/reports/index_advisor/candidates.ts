@@ -14,12 +14,17 @@ import type { ConstantPredicate, RelationUses } from "./plan_uses.ts";
 
 /** An index the table has. */
 export interface ExistingIndex {
+  /** The index's name. */
   name: string;
   /** Key columns in order; null for an expression. */
   keys: (string | null)[];
+  /** Its INCLUDE columns. */
   include: string[];
+  /** True for a partial index (WHERE). */
   partial: boolean;
+  /** False for an index a failed CREATE INDEX CONCURRENTLY left, which queries never use. */
   valid: boolean;
+  /** Its access method: btree, hash, gist ... */
   method: string;
 }
 
@@ -33,35 +38,49 @@ export interface ColumnFacts {
 
 /** What the catalog says of a table an index would be made on (index_advisor_tables.sql). */
 export interface TableFacts {
+  /** The table's OID. */
   oid: number;
+  /** Its schema's OID. */
   schemaOid: number;
+  /** Its schema, unquoted. */
   schema: string;
   /** The schema, quoted by the server. */
   schemaQuoted: string;
+  /** Its name, unquoted. */
   name: string;
   /** `schema.name`, quoted by the server. */
   qualified: string;
   /** `r` table, `p` partitioned table, `m` materialized view. */
   kind: string;
+  /** Estimated rows (a partitioned table's: its leaves'). */
   rows: number;
+  /** Bytes of its rows (heap). */
   heapBytes: number;
   /** Direct partitions that hold rows themselves, for a partitioned table. */
   leafPartitions: { schema: string; name: string; qualified: string }[];
+  /** How many direct partitions it has. */
   partitions: number;
+  /** Its columns, by name. */
   columns: Map<string, ColumnFacts>;
+  /** Its indexes. */
   indexes: ExistingIndex[];
 }
 
 /** A key column of a candidate. */
 export interface KeyColumn {
+  /** The column. */
   name: string;
+  /** True to keep it in descending order (only for a mixed ORDER BY). */
   descending: boolean;
 }
 
 /** An index to try. */
 export interface Candidate {
+  /** The table it is on. */
   table: TableFacts;
+  /** Its key columns, in order. */
   keys: KeyColumn[];
+  /** Its INCLUDE columns. */
   include: string[];
   /** The partial index's WHERE, as SQL (quoted names), when it is one. */
   predicate?: string;

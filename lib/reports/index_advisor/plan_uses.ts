@@ -28,6 +28,7 @@ export interface ConstantPredicate {
 
 /** One ORDER BY of the query that a single table's columns make up. */
 export interface SortUse {
+  /** The sort's columns, in order. */
   columns: { name: string; descending: boolean }[];
   /** True when a LIMIT is applied above the sort (an ordered index can stop early). */
   limited: boolean;
@@ -35,6 +36,7 @@ export interface SortUse {
 
 /** How one query uses the columns of one relation it scans. */
 export interface RelationUses {
+  /** The relation's schema. */
   schema: string;
   /** The relation scanned (a partition when the planner scans partitions). */
   name: string;
@@ -48,6 +50,7 @@ export interface RelationUses {
   nullTests: Set<string>;
   /** Tests every wanted row passes: candidates for a partial index. */
   constants: ConstantPredicate[];
+  /** ORDER BYs made of this relation's columns only. */
   sorts: SortUse[];
   /** GROUP BY keys made of this relation's columns only. */
   groups: string[][];
