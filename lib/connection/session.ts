@@ -114,7 +114,10 @@ export type TransactionCommand =
   | "begin read only"
   | "begin isolation level repeatable read read only"
   | "commit"
-  | "rollback";
+  | "rollback"
+  | "savepoint skill_step"
+  | "release savepoint skill_step"
+  | "rollback to savepoint skill_step";
 
 /** Exit status of a script stopped by Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
@@ -422,12 +425,16 @@ export class PgSession {
   }
 
   /**
-   * Sends the skill's own transaction control (BEGIN, COMMIT, ROLLBACK):
-   * fixed text, never a user's. Behind a pooler, a BEGIN also gives the new
-   * transaction the session's settings.
+   * Sends the skill's own transaction control (BEGIN, COMMIT, ROLLBACK,
+   * SAVEPOINT): fixed text, never a user's. Behind a pooler, a BEGIN also
+   * gives the new transaction the session's settings, and in a read-only
+   * session it begins READ ONLY: default_transaction_read_only cannot travel
+   * in the startup packet there, and a setting made after BEGIN does not make
+   * that transaction read-only.
    */
   async transaction(command: TransactionCommand): Promise<void> {
-    await this.simpleQuery(`${command} ${SESSION_MARK}`);
+    const text = command === "begin" && this.#pooled?.readOnly ? "begin read only" : command;
+    await this.simpleQuery(`${text} ${SESSION_MARK}`);
   }
 
   /**

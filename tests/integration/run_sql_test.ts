@@ -438,6 +438,19 @@ Deno.test({
         assert.match(await bouncer.log(), /unsupported startup parameter: options/);
       });
 
+      await t.step("explain_analyze's reads run read-only through the pooler too", async () => {
+        // BEGIN there is READ ONLY itself: default_transaction_read_only cannot travel in the
+        // startup packet, and set after BEGIN it would not make that transaction read-only.
+        await cluster.sql("create sequence pooled_seq");
+        const moved = await runSkillScript("explain_analyze.ts", ["select nextval('pooled_seq')"], {
+          env: pooled,
+        });
+        assert.equal(moved.code, 1, moved.stdout);
+        assert.match(moved.stderr, /SQLSTATE 25006/);
+        const [sequence] = await cluster.sql("select is_called from pooled_seq");
+        assert.equal(sequence.is_called, false);
+      });
+
       await t.step("reads print the same through the pooler", async () => {
         const query = ["select id, v from canary order by id; select 1.50::numeric as n"];
         const a = await run(query, direct);
