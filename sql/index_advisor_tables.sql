@@ -3,7 +3,7 @@
 -- root, the partitioned table an index would be made on): the scanned schema and name, the
 -- root's OID, schema, name and its name quoted for DDL, its kind (r table, p partitioned,
 -- m materialized view), its estimated rows (a partitioned table's are its leaves') and heap
--- size in bytes, its direct partitions that are leaves (schema quoted, name, both quoted) and their count,
+-- size in bytes, its direct partitions that are leaves (schema OID, schema quoted, name, both quoted) and their count,
 -- its columns (name, quoted name, pg_stats' n_distinct: below 0 a share of the rows, null when
 -- not analyzed) and its indexes (name, key columns in order, null for an expression, INCLUDE
 -- columns, whether partial, valid, and the access method).
@@ -41,6 +41,7 @@ select r.schema as scanned_schema,
                   from pg_catalog.pg_partition_tree(t.oid) pt where pt.isleaf)
             else pg_catalog.pg_relation_size(t.oid) end::pg_catalog.int8 as heap_bytes,
        (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'schemaOid', pn.oid::pg_catalog.int8,
                  'schema', pg_catalog.quote_ident(pn.nspname),
                  'name', p.relname,
                  'qualified', pg_catalog.quote_ident(pn.nspname) || '.' ||

@@ -57,7 +57,7 @@ export interface TableFacts {
   /** Bytes of its rows (heap). */
   heapBytes: number;
   /** Direct partitions that hold rows themselves, for a partitioned table. */
-  leafPartitions: { schema: string; name: string; qualified: string }[];
+  leafPartitions: { schemaOid: number; schema: string; name: string; qualified: string }[];
   /** How many direct partitions it has. */
   partitions: number;
   /** Its columns, by name. */
@@ -209,7 +209,7 @@ export function indexDefinition(
   candidate: Candidate,
   options: { name?: string; concurrently?: boolean; only?: boolean; on?: string } = {},
 ): string {
-  const column = (name: string) => candidate.table.columns.get(name)?.quoted ?? name;
+  const column = (name: string) => quotedColumn(candidate.table, name);
   const keys = candidate.keys.map((key) => `${column(key.name)}${key.descending ? " DESC" : ""}`);
   const include = candidate.include.length
     ? ` INCLUDE (${candidate.include.map(column).join(", ")})`
@@ -228,16 +228,17 @@ export function candidateLabel(candidate: Candidate): string {
 
 /**
  * A name for the index, at most 63 bytes of `[a-z0-9_]` ending in `_idx`
- * (never a keyword, never needing quotes), that `taken` does not hold.
+ * (never a keyword, never needing quotes), that `taken` does not hold;
+ * `suffix` goes before `_idx` (a partition's index: `p1`).
  */
-export function indexName(candidate: Candidate, taken: Set<string>): string {
+export function indexName(candidate: Candidate, taken: Set<string>, suffix?: string): string {
   const parts = [candidate.table.name, ...candidate.keys.map((key) => key.name)];
   if (candidate.include.length) parts.push("incl");
   if (candidate.predicate) parts.push("part");
   const stem = parts.join("_").toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+/, "");
   for (let n = 0;; n++) {
-    const suffix = n === 0 ? "_idx" : `_${n}_idx`;
-    const name = `${(stem || "index").slice(0, 63 - suffix.length)}${suffix}`;
+    const end = `${suffix ? `_${suffix}` : ""}${n === 0 ? "" : `_${n}`}_idx`;
+    const name = `${(stem || "index").slice(0, 63 - end.length)}${end}`;
     if (!taken.has(name)) return name;
   }
 }
@@ -289,8 +290,15 @@ function predicateKey(predicate: ConstantPredicate): string {
   return `${predicate.negated}|${predicate.column}|${predicate.test}`;
 }
 
+/** A column's name as the server quoted it; a name the table lacks is never written. */
+function quotedColumn(table: TableFacts, name: string): string {
+  const quoted = table.columns.get(name)?.quoted;
+  if (quoted === undefined) throw new Error(`Column "${name}" is not one of ${table.qualified}'s`);
+  return quoted;
+}
+
 function predicateSql(predicate: ConstantPredicate, table: TableFacts): string {
-  const column = table.columns.get(predicate.column)?.quoted ?? predicate.column;
+  const column = quotedColumn(table, predicate.column);
   if (predicate.negated) return `NOT ${column}`;
   return predicate.test ? `${column} ${predicate.test}` : column;
 }

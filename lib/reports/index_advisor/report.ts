@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { shellQuote } from "../../core/text.ts";
+import { escapeControl, shellQuote } from "../../core/text.ts";
 import { renderReport, type ReportSection } from "../../output/render.ts";
-import type { Advice } from "../index_advisor.ts";
+import { type Advice, MAX_TRIED_PER_QUERY } from "../index_advisor.ts";
 
 /** Candidates shown in the table, at most; the JSON has every one. */
 export const SHOWN_CANDIDATES = 30;
@@ -88,6 +88,7 @@ export function adviceText(advice: Advice): string {
       })),
     },
   };
+  const leftOut = advice.queries.reduce((sum, q) => sum + (q.candidatesLeftOut ?? 0), 0);
   const tried = advice.queries.flatMap((q, i) =>
     q.candidates.map((c) => ({
       query: i + 1,
@@ -97,7 +98,7 @@ export function adviceText(advice: Advice): string {
       gain: percent(c.gain),
       used: c.used === undefined ? "" : c.used ? "yes" : "no",
       size: size(c.bytes),
-      verdict: c.verdict,
+      verdict: c.error ? `${c.verdict}: ${c.error}` : c.verdict,
     }))
   );
   const candidates: ReportSection = {
@@ -107,16 +108,25 @@ export function adviceText(advice: Advice): string {
       rows: tried.slice(0, SHOWN_CANDIDATES),
     },
     total: tried.length,
-    note: tried.length > SHOWN_CANDIDATES
-      ? `(the first ${SHOWN_CANDIDATES} of ${tried.length}; --json lists every candidate)`
-      : undefined,
+    note: [
+      tried.length > SHOWN_CANDIDATES
+        ? `(the first ${SHOWN_CANDIDATES} of ${tried.length}; --json lists every candidate)`
+        : "",
+      leftOut
+        ? `(${leftOut} more candidates were not tried: ${MAX_TRIED_PER_QUERY} per query at most)`
+        : "",
+    ].filter(Boolean).join("\n") || undefined,
   };
   const out = [renderReport(lines, [recommended, queries, candidates])];
   if (advice.recommendations.length) {
     out.push("to add each as a pending migration (nothing was built):");
     for (const r of advice.recommendations) {
-      if (r.note) out.push(`  # ${r.note}`);
-      out.push(`  ${migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`)}`);
+      if (r.note) out.push(`  # ${escapeControl(r.note)}`);
+      // Names are server text: a control character in one is shown escaped, not sent to the
+      // terminal (--json has the statements as they are).
+      out.push(
+        `  ${escapeControl(migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`))}`,
+      );
     }
   }
   return out.join("\n");
