@@ -9,8 +9,8 @@ import { type Cluster, freePort } from "./cluster.ts";
 /** A running PgBouncer. */
 export interface Bouncer {
   port: number;
-  /** A URL through the pooler for the cluster's superuser. */
-  url(): string;
+  /** A URL through the pooler for the cluster's superuser, to `database` (default postgres). */
+  url(database?: string): string;
   /** PgBouncer's own log. */
   log(): Promise<string>;
   stop(): Promise<void>;
@@ -29,7 +29,7 @@ export function pgbouncerPath(): string | undefined {
 }
 
 /**
- * Starts PgBouncer in transaction mode for the cluster's `postgres` database.
+ * Starts PgBouncer in transaction mode for the cluster's databases.
  * `ignoreOptions`: accept the startup packet's `options` and drop them
  * (`ignore_startup_parameters = options`, a common setting) instead of
  * refusing the connection.
@@ -55,6 +55,8 @@ export async function startPgBouncer(
     [
       "[databases]",
       `postgres = host=${cluster.host} port=${cluster.port} dbname=postgres`,
+      // Any other database of the cluster, by its own name.
+      `* = host=${cluster.host} port=${cluster.port}`,
       "[pgbouncer]",
       "listen_addr = 127.0.0.1",
       `listen_port = ${port}`,
@@ -89,8 +91,9 @@ export async function startPgBouncer(
   }
   return {
     port,
-    url: () =>
-      `postgresql://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${port}/postgres`,
+    url: (database = "postgres") =>
+      `postgresql://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${port}/` +
+      encodeURIComponent(database),
     log: () => Deno.readTextFile(join(dir, "pgbouncer.log")).catch(() => ""),
     async stop() {
       try {

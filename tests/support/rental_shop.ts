@@ -110,6 +110,24 @@ select r.customer_id, r.staff_id, r.rental_id, 0.99 + (r.rental_id % 10),
        timestamptz '2022-01-24' + r.rental_id * interval '10 minutes'
 from rental r;
 
+-- What pagila lacks, for the advisor's other cases: a view over two tables, a table whose names
+-- need quotes, and a column type with an = but no b-tree operator class (box).
+create view customer_rentals as
+  select r.rental_id, r.rental_date, r.inventory_id, c.customer_id, c.last_name
+  from rental r join customer c on c.customer_id = r.customer_id;
+
+create table "Rental Notes" (
+  "Note Id" serial primary key,
+  "Rental Id" int not null,
+  "Note" text not null
+);
+insert into "Rental Notes" ("Rental Id", "Note")
+select 1 + (g * 13) % 16044, 'note ' || g from generate_series(1, 16044) g;
+
+create table shapes (shape_id serial primary key, frame box not null);
+insert into shapes (frame)
+select box(point(g % 50, g % 70), point(g % 50 + 1 + g % 3, g % 70 + 1)) from generate_series(1, 4000) g;
+
 analyze;
 `;
 
@@ -122,8 +140,13 @@ export interface WorkloadQuery {
   sql: string;
   /** Values for the `$n`, when it is run to fill pg_stat_statements. */
   params: unknown[];
-  /** The table and the leading key column of the index it needs; absent: no index helps. */
+  /**
+   * The table (as SQL names it, quoted where needed) and the leading key column of the index it
+   * needs; absent: no index helps, or one serves it already.
+   */
   needs?: { table: string; column: string };
+  /** True when its one candidate cannot be made (a type without a b-tree operator class). */
+  unbuildable?: boolean;
 }
 
 /** Queries on the shop whose missing indexes are known (and some that need none). */
@@ -161,6 +184,26 @@ export const WORKLOAD: WorkloadQuery[] = [
       "where rental_date >= $1 and rental_date < $2",
     params: ["2022-02-01", "2022-02-02"],
     needs: { table: "rental", column: "rental_date" },
+  },
+  {
+    sql: "select rental_id, last_name from customer_rentals where inventory_id = $1",
+    params: [200],
+    needs: { table: "rental", column: "inventory_id" },
+  },
+  {
+    sql: "select film_id, title from film where title in ($1, $2)",
+    params: ["FILM 0001", "FILM 0002"],
+    needs: { table: "film", column: "title" },
+  },
+  {
+    sql: `select "Note" from "Rental Notes" where "Rental Id" = $1`,
+    params: [77],
+    needs: { table: `"Rental Notes"`, column: "Rental Id" },
+  },
+  {
+    sql: "select shape_id from shapes where frame = $1",
+    params: ["((0,0),(1,1))"],
+    unbuildable: true,
   },
   // Served already: by film's primary key, inventory's and customer's indexes.
   { sql: "select * from film where film_id = $1", params: [7] },
