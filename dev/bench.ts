@@ -63,7 +63,7 @@ import { runChecks } from "../lib/reports/doctor.ts";
 import { parseThresholds } from "../lib/reports/doctor/thresholds.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
-import { RENTAL_SHOP, RENTAL_SHOP_VACUUM, WORKLOAD } from "../tests/support/rental_shop.ts";
+import { RENTAL_SHOP, settleShop, WORKLOAD } from "../tests/support/rental_shop.ts";
 import {
   baseEnv,
   makeProject,
@@ -905,12 +905,16 @@ async function benchDiff(): Promise<void> {
 
 /** index_advisor.ts --top 20 on the rental shop's workload (see the module's comment). */
 async function benchAdvisor(): Promise<void> {
-  const cluster = await startCluster({ preload: ["pg_stat_statements"] });
+  // No autovacuum, as in index_advisor_test.ts: the plans must not depend on its timing.
+  const cluster = await startCluster({
+    preload: ["pg_stat_statements"],
+    settings: { autovacuum: "off" },
+  });
   const file = await Deno.makeTempFile({ suffix: ".sql" });
   try {
     await cluster.sql("create database shop");
     await cluster.sql(RENTAL_SHOP, "shop");
-    await cluster.sql(RENTAL_SHOP_VACUUM, "shop");
+    await settleShop(cluster.sql);
     const [{ available }] = await cluster.sql(
       "select exists (select from pg_available_extensions where name = 'hypopg') as available",
     );

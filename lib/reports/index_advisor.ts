@@ -271,8 +271,11 @@ export async function adviseIndexes(session: PgSession, options: AdviseOptions):
       });
     }
     const recommended = new Set(recommendations.map((r) => r.index));
+    // One index tried for several queries: recommended for each whose plan uses it.
     for (const trial of trials) {
-      if (recommended.has(trial.result.index)) trial.result.verdict = "recommended";
+      if (recommended.has(trial.result.index) && trial.result.used) {
+        trial.result.verdict = "recommended";
+      }
     }
     for (const item of planned) {
       if (item.advice.cost !== undefined) item.advice.costAfter = round(item.current, 2);

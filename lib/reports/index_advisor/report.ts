@@ -7,10 +7,10 @@
  */
 import { escapeControl, shellQuote } from "../../core/text.ts";
 import { renderReport, type ReportSection } from "../../output/render.ts";
-import { type Advice, MAX_TRIED_PER_QUERY } from "../index_advisor.ts";
+import { type Advice, type CandidateResult, MAX_TRIED_PER_QUERY } from "../index_advisor.ts";
 
-/** Candidates shown in the table, at most; the JSON has every one. */
-export const SHOWN_CANDIDATES = 30;
+/** Candidates of each query shown in the table, at most; the JSON has every one. */
+export const SHOWN_PER_QUERY = 3;
 /** Characters of a query shown in the table. */
 const QUERY_WIDTH = 90;
 
@@ -89,8 +89,10 @@ export function adviceText(advice: Advice): string {
     },
   };
   const leftOut = advice.queries.reduce((sum, q) => sum + (q.candidatesLeftOut ?? 0), 0);
+  // The best few of each query: recommended first, then by gain; --json has every one.
+  const rank = (c: CandidateResult) => (c.verdict === "recommended" ? 2 : 0) + (c.gain ?? -1);
   const tried = advice.queries.flatMap((q, i) =>
-    q.candidates.map((c) => ({
+    [...q.candidates].sort((a, b) => rank(b) - rank(a)).map((c) => ({
       query: i + 1,
       index: c.index,
       reason: c.reason,
@@ -101,16 +103,20 @@ export function adviceText(advice: Advice): string {
       verdict: c.error ? `${c.verdict}: ${c.error}` : c.verdict,
     }))
   );
+  const shown = tried.filter((row, i) =>
+    tried.slice(0, i).filter((other) => other.query === row.query).length < SHOWN_PER_QUERY
+  );
   const candidates: ReportSection = {
     title: "candidates",
     rows: {
       columns: ["query", "index", "reason", "cost", "gain", "used", "size", "verdict"],
-      rows: tried.slice(0, SHOWN_CANDIDATES),
+      rows: shown,
     },
     total: tried.length,
     note: [
-      tried.length > SHOWN_CANDIDATES
-        ? `(the first ${SHOWN_CANDIDATES} of ${tried.length}; --json lists every candidate)`
+      shown.length < tried.length
+        ? `(the best ${SHOWN_PER_QUERY} of each query, ${shown.length} of ${tried.length}; ` +
+          `--json lists every candidate)`
         : "",
       leftOut
         ? `(${leftOut} more candidates were not tried: ${MAX_TRIED_PER_QUERY} per query at most)`
