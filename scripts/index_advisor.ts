@@ -10,7 +10,7 @@ import { readInputText } from "../lib/cli/input.ts";
 import { runScript } from "../lib/cli/run.ts";
 import { parseDecimal, parsePositiveInt } from "../lib/core/numbers.ts";
 import { UsageError } from "../lib/core/errors.ts";
-import { note } from "../lib/core/text.ts";
+import { note, shellQuote } from "../lib/core/text.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { withSession } from "../lib/connection/script_sessions.ts";
 import { stringifyJson } from "../lib/connection/values.ts";
@@ -23,11 +23,12 @@ import {
   hypopgHint,
   workloadQueries,
 } from "../lib/reports/index_advisor.ts";
-import { adviceText } from "../lib/reports/index_advisor/report.ts";
+import { adviceSql, adviceText } from "../lib/reports/index_advisor/report.ts";
 
 const usage = `Usage: index_advisor.ts "<sql>" [--param VALUE]... [--min-gain PCT] [--json]
        index_advisor.ts -f FILE ... | index_advisor.ts - ...   (the SQL from stdin)
        index_advisor.ts --top N [--min-gain PCT] [--json]
+       ... --sql | migration_add.ts - -m TEXT   (add what is recommended)
 
 Says which indexes would make a query cheaper, proved by the planner: the query
 is planned with EXPLAIN (never run), the indexes its conditions, joins, ORDER BY
@@ -61,6 +62,8 @@ Options:
   --param VALUE     a value for $1, $2 ... in order (repeatable); bound
   --top N           the N costliest statements of pg_stat_statements (1-100)
   --min-gain PCT    the least cut of a query's cost to recommend (default 20)
+  --sql             print only the recommended statements, as SQL for
+                    migration_add.ts - (nothing else on stdout)
   --json            {"hypopg": {...}, "queries": [{"query", "cost", "costAfter",
                     "candidates": [{"index", "cost", "gain", "used", "bytes",
                     "verdict"}]}], "recommendations": [{"name", "index",
@@ -82,8 +85,10 @@ await runScript("index_advisor", async () => {
       param: { type: "string", multiple: true },
       top: { type: "string" },
       "min-gain": { type: "string" },
+      sql: { type: "boolean" },
     },
   }, Deno.args);
+  if (values.sql && format === "json") throw new UsageError("Give --sql or --json, not both");
   const minGain = values["min-gain"] === undefined
     ? 0.2
     : parseDecimal(values["min-gain"], "--min-gain", { max: 100 }) / 100;
@@ -118,7 +123,18 @@ await runScript("index_advisor", async () => {
       skipped: workload.skipped,
     };
   });
-  printOutput(format === "json" ? stringifyJson(advice) : adviceText(advice));
+  if (values.sql) {
+    printOutput(adviceSql(advice));
+    if (!advice.recommendations.length) note("No index is recommended: there is no SQL to add");
+  } else if (format === "json") {
+    printOutput(stringifyJson(advice));
+  } else {
+    // The command again, with --sql, adds every recommendation; stdin cannot be read twice.
+    const rerun = positionals[0] === "-"
+      ? undefined
+      : ["./scripts/index_advisor.ts", ...Deno.args].map(shellQuote).join(" ");
+    printOutput(adviceText(advice, rerun));
+  }
   if (skipped) {
     note(`${skipped} of the costliest statements were left out: not one plannable query each`);
   }

@@ -274,6 +274,15 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
       "the advice applied (migration_add, migration_apply) leaves nothing to add",
       async () => {
         const statements = workload!.recommendations.flatMap((r) => r.statements);
+        // --sql prints the same statements, each index's after a comment, for migration_add.ts -.
+        const sql = await runSkillScript("index_advisor.ts", ["--top", "20", "--sql"], {
+          env: { DB_URL: cluster.url({ database: "shop" }) },
+        });
+        assert.equal(sql.code, 0, sql.stderr);
+        assert.deepEqual(
+          sql.stdout.split("\n").filter((l) => l && !l.startsWith("-- ")),
+          statements,
+        );
         const payment = workload!.recommendations.find((r) => r.table === "public.payment")!;
         // CONCURRENTLY is refused on a partitioned table: ON ONLY the parent, then each partition.
         assert.match(payment.statements[0], /^CREATE INDEX \S+ ON ONLY public\.payment /);
@@ -284,7 +293,7 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
         try {
           const added = await runSkillScript("migration_add.ts", ["-", "-m", "advised indexes"], {
             env: project.env,
-            stdin: statements.join("\n"),
+            stdin: sql.stdout,
             cwd: project.root,
           });
           assert.equal(added.code, 0, added.stderr);

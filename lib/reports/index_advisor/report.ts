@@ -41,8 +41,31 @@ export function migrationCommand(statements: string[], message: string): string 
   }`;
 }
 
-/** The advice as a compact report. */
-export function adviceText(advice: Advice): string {
+/** Statements of one index shown in the report, at most; `--sql` prints them all. */
+const SHOWN_STATEMENTS = 5;
+
+/**
+ * The recommended statements as one SQL text for `migration_add.ts -`: each
+ * index's statements after a comment naming it and what it gains (names with
+ * control characters escaped there, so that none ends the comment).
+ */
+export function adviceSql(advice: Advice): string {
+  return advice.recommendations.map((r) => {
+    const gains = r.gains.map((g) => `query ${g.query} ${percent(g.gain)}`).join(", ");
+    const comment = escapeControl(
+      `-- ${r.name}: ${r.index}, ${size(r.bytes)}${gains ? `; ${gains}` : ""} (index_advisor.ts)`,
+      { newlines: false },
+    );
+    return [comment, ...r.statements].join("\n");
+  }).join("\n\n");
+}
+
+/**
+ * The advice as a compact report; `rerun`, the command that asked for it
+ * (shell-quoted), is shown with `--sql | migration_add.ts -` as the way to
+ * add every recommendation at once.
+ */
+export function adviceText(advice: Advice, rerun?: string): string {
   const verified = advice.hypopg.schema !== null;
   const lines: [string, unknown][] = [
     [
@@ -125,15 +148,27 @@ export function adviceText(advice: Advice): string {
   };
   const out = [renderReport(lines, [recommended, queries, candidates])];
   if (advice.recommendations.length) {
-    out.push("to add each as a pending migration (nothing was built):");
-    for (const r of advice.recommendations) {
-      if (r.note) out.push(`  # ${escapeControl(r.note)}`);
-      // Names are server text: a control character in one is shown escaped, not sent to the
-      // terminal (--json has the statements as they are).
+    out.push("nothing was built; to add them as a pending migration:");
+    if (rerun) {
       out.push(
-        `  ${escapeControl(migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`))}`,
+        `  all: ${rerun} --sql | ./scripts/migration_add.ts - -m ` +
+          shellQuote("indexes from index_advisor.ts"),
       );
     }
+    for (const r of advice.recommendations) {
+      if (r.note) out.push(`  # ${r.note}`);
+      if (r.statements.length > SHOWN_STATEMENTS) {
+        out.push(
+          `  ${r.name}: ${r.statements.length} statements, the first ${SHOWN_STATEMENTS}:`,
+          ...r.statements.slice(0, SHOWN_STATEMENTS).map((statement) => `    ${statement}`),
+          `    ... (--sql or --json prints all ${r.statements.length})`,
+        );
+        continue;
+      }
+      out.push(`  ${migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`)}`);
+    }
   }
-  return out.join("\n");
+  // Names are server text: a control character in one is shown escaped, not sent to the
+  // terminal (--json and --sql have the statements as they are, comments aside).
+  return escapeControl(out.join("\n"));
 }
