@@ -362,7 +362,7 @@ async function tryAlone(planner: Planner, planned: Planned[], minGain: number): 
       const gain = item.current > 0 ? (item.current - value.cost) / item.current : 0;
       Object.assign(result, { cost: value.cost, gain: round(gain), used: value.used, bytes });
       if (value.used) {
-        result.verdict = gain >= minGain ? "adds too little" : "below the minimum gain";
+        result.verdict = gain > 0 && gain >= minGain ? "adds too little" : "below the minimum gain";
       }
       trials.push({ candidate, owner: item, result });
     }
@@ -404,7 +404,7 @@ async function combine(
     const names = made.map((index) => index.name);
     const found = await costs(trial.candidate, names);
     const helps = found.some(({ item, cost, used }) =>
-      used && item.current > 0 && (item.current - cost) / item.current >= minGain
+      used && cost < item.current && (item.current - cost) / item.current >= minGain
     );
     if (!helps) {
       await planner.forget(made);

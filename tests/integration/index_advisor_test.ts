@@ -107,6 +107,13 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
         env: { DB_URL: cluster.url({ database: "shop" }) },
       });
       assert.match(table.stdout, /not verified/);
+      // --top reads pg_stat_statements, which the server loads but this database lacks.
+      const top = await runSkillScript("index_advisor.ts", ["--top", "5"], {
+        env: { DB_URL: cluster.url({ database: "shop" }) },
+      });
+      assert.equal(top.code, 1, top.stderr);
+      assert.ok(isOneLineError(top.stderr), top.stderr);
+      assert.match(top.stderr, /run CREATE EXTENSION pg_stat_statements; in that database/);
     });
 
     await t.step("usage errors say what to give", async () => {
