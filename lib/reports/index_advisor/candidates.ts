@@ -174,11 +174,17 @@ export function candidatesFor(uses: RelationUses, table: TableFacts): Candidate[
   }
   for (const group of groups) add(ascending(group), `GROUP BY ${group.join(", ")}`);
   const bases = found.slice(0, 2);
+  // A partial index keys on the rest: `status = 'open' and customer_id = $1` makes
+  // (customer_id) WHERE status = 'open'.
   for (const predicate of partialPredicates(uses.constants, table)) {
-    for (const base of bases) {
-      if (base.keys.some((key) => key.name === predicate.column)) continue;
-      add(base.keys, `${base.reason}, partial`, { predicate: predicateSql(predicate, table) });
-    }
+    const others = (names: string[]) => names.filter((name) => name !== predicate.column);
+    const keys = others(equal).length
+      ? others(equal)
+      : others([...range, ...joins, ...nullTests]).slice(0, 1);
+    if (!keys.length) continue;
+    add(ascending(keys), `${keys.join(", ")}, partial`, {
+      predicate: predicateSql(predicate, table),
+    });
   }
   const needed = new Set([
     ...uses.outputs,
@@ -283,7 +289,7 @@ function partialPredicates(
       chosen.push(predicate);
     }
   }
-  return chosen.slice(0, 2);
+  return chosen.slice(0, 3);
 }
 
 function predicateKey(predicate: ConstantPredicate): string {
