@@ -176,9 +176,17 @@ await runScript("migration_apply", async () => {
           ? " (the connection was lost during COMMIT; the server records it as committed)"
           : ""
       }.`
-      : `Checked ${what} on ${where}: ${
-        statements.length === 1 ? "it applies" : "they apply"
-      }; rolled back, ${
+      : run.checkedStatements === 0
+      ? `Checked nothing on ${where}: ${
+        statements.length === 1 ? "the statement runs" : "every statement runs or needs what runs"
+      } outside a transaction, which a check cannot roll back (--apply runs ${
+        statements.length === 1 ? "it" : "them"
+      }); nothing was changed.`
+      : `Checked ${
+        run.checkedStatements === statements.length
+          ? what
+          : `${run.checkedStatements} of the ${statements.length} statements`
+      } on ${where}: ${run.checkedStatements === 1 ? "it applies" : "they apply"}; rolled back, ${
         moved.length
           ? `nothing was changed but sequences, which a rollback does not move back: ${
             moved.join(", ")
@@ -189,14 +197,12 @@ await runScript("migration_apply", async () => {
         ...run.databaseCode,
       ]),
   );
-  if (steps.length > 1) {
-    note(`  ${steps.length} steps:\n    ${plan.join("\n    ")}`);
-    if (run.notChecked.length) {
-      note(
-        `  not run by the check (outside a transaction, which a rollback cannot undo; ` +
-          `--apply runs them): ${run.notChecked.join("; ")}`,
-      );
-    }
+  if (steps.length > 1) note(`  ${steps.length} steps:\n    ${plan.join("\n    ")}`);
+  if (run.notChecked.length) {
+    note(
+      `  not run by the check (outside a transaction, which a rollback cannot undo, or naming ` +
+        `what such a step makes; --apply runs them): ${run.notChecked.join("; ")}`,
+    );
   }
   // What the run locked, measured: the locks from pg_locks, the users from just before.
   for (const table of run.tables) note(`  ${tableReportText(table, apply ? "took" : "takes")}`);

@@ -379,6 +379,8 @@ export interface MigrationRun {
    * does not run (a rollback could not undo them), each as stepText says it.
    */
   notChecked: string[];
+  /** How many statements a check ran (all but those `notChecked` names); 0 for --apply. */
+  checkedStatements: number;
 }
 
 /**
@@ -393,8 +395,9 @@ export async function runMigrations(
   statements: MigrationStatement[],
   options: { commit: boolean },
 ): Promise<MigrationRun> {
-  // A check does not run the steps alone: it looks for what the rest leaves behind.
-  const wanted = expectations(options.commit ? statements : statements.filter((s) => !s.alone));
+  // A check does not run the steps alone, nor what needs them: it looks for what the rest leaves.
+  const left = options.commit ? new Map<MigrationStatement, string>() : leftOutOfCheck(statements);
+  const wanted = expectations(statements.filter((s) => !left.has(s)));
   const positionsSql = await loadSql("sequence_positions");
   const triggersSql = await loadSql("migration_triggers");
   return await withSession(target, async (session) => {
@@ -405,18 +408,28 @@ export async function runMigrations(
           row.last_value === null ? null : String(row.last_value),
         ]),
       );
+    // An index made ON ONLY a partitioned table stays INVALID until every partition's index is
+    // attached: in a check that left the attaching out, that is what the files leave so far.
+    const attachedLater = new Set(
+      [...left.keys()].flatMap(({ statement }) => statement.relations.map((r) => r.name)),
+    );
     const verify = async (on = session): Promise<Verified[]> => {
       const all = await lookUp(on, wanted);
       return wanted.map((w, i) => {
         const { found, invalid } = all[i];
+        const pending = invalid && w.kind === "index" && attachedLater.has(w.object);
         return {
           kind: w.kind,
           name: w.name,
           expected: w.expected,
-          found: invalid ? `${found} (INVALID)` : found,
+          found: pending
+            ? `${found} (INVALID until the statements the check left out attach its partitions')`
+            : invalid
+            ? `${found} (INVALID)`
+            : found,
           // A failed concurrent build's INVALID index is not the index the files make.
           ok: (found !== null) === (w.expected === "present") &&
-            !(w.expected === "present" && invalid),
+            !(w.expected === "present" && invalid && !pending),
         };
       });
     };
@@ -441,12 +454,17 @@ export async function runMigrations(
         tables: tableReports(named, beforeRun, applied.taken),
         steps: steps.length,
         notChecked: [],
+        checkedStatements: 0,
         databaseCode: [],
       };
     }
-    // A check runs what a transaction can hold, and rolls it back; the steps alone are left out.
-    const inOne = statements.filter((s) => !s.alone);
-    const notChecked = steps.filter((s) => s.alone).map(stepText);
+    // A check runs what a transaction can hold, and rolls it back; the steps alone are left out,
+    // and so is what names an object one of them makes.
+    const inOne = statements.filter((s) => !left.has(s));
+    const notChecked = [
+      ...steps.filter((s) => s.alone).map(stepText),
+      ...[...left.values()].filter(Boolean),
+    ];
     // The database's own code the statements call or fire, which no parser here can read.
     const databaseCode = options.commit ? [] : (await session.query(
       await loadSql("migration_database_code"),
@@ -542,9 +560,48 @@ export async function runMigrations(
       tables: tableReports(named, beforeRun, taken),
       steps: options.commit ? 1 : steps.length,
       notChecked,
+      checkedStatements: inOne.length,
       databaseCode,
     };
   });
+}
+
+/**
+ * What a check leaves out: each statement that must run alone (a rollback
+ * could not undo it), and each that names an object one of those makes, or
+ * that such a statement makes in turn (an ALTER INDEX ... ATTACH PARTITION of
+ * the index a CREATE INDEX CONCURRENTLY builds): run without it, it would
+ * fail for a reason --apply never meets. Names are compared without their
+ * schemas, so a same-named object elsewhere leaves a statement unchecked
+ * rather than failed. The value says why, for the dependants ("" for a step
+ * alone, which stepText describes).
+ */
+function leftOutOfCheck(statements: MigrationStatement[]): Map<MigrationStatement, string> {
+  const left = new Map<MigrationStatement, string>();
+  const made = new Map<string, MigrationStatement>();
+  for (const entry of statements) {
+    const { statement } = entry;
+    const named = [
+      ...statement.relations.map((relation) => relation.name),
+      ...statement.changes.map((change) => change.object),
+    ];
+    const needs = named.find((name) => made.has(name));
+    if (!entry.alone && needs === undefined) continue;
+    if (needs !== undefined && !entry.alone) {
+      const maker = made.get(needs)!;
+      left.set(
+        entry,
+        `${entry.file} line ${statement.line} (${statement.command}): it names ${needs}, which ` +
+          `${maker.file} line ${maker.statement.line} (${maker.statement.command}) makes`,
+      );
+    } else {
+      left.set(entry, "");
+    }
+    for (const change of statement.changes) {
+      if (change.action === "create") made.set(change.object, entry);
+    }
+  }
+  return left;
 }
 
 /**

@@ -304,6 +304,18 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
             cwd: project.root,
           });
           assert.equal(added.code, 0, added.stderr);
+          // The check first, as the flow goes: the ATTACHes need the concurrent builds, which a
+          // check does not run, so it leaves them out and says so.
+          const checked = await runSkillScript("migration_apply.ts", ["--json"], {
+            env: project.env,
+            cwd: project.root,
+          });
+          assert.equal(checked.code, 0, `${checked.code} ${checked.stdout}`);
+          assert.ok(
+            JSON.parse(checked.stdout).not_checked.some((n: string) =>
+              /\(ALTER INDEX\): it names payment_\w+_p1_idx, which/.test(n)
+            ),
+          );
           const applied = await runSkillScript("migration_apply.ts", ["--apply"], {
             env: { ...project.env, DB_CONFIRM: "YES" },
             cwd: project.root,

@@ -55,6 +55,44 @@ Deno.test("migration steps outside a transaction: planned, checked around, appli
       assert.deepEqual(await catalog(), initial, "a check changes nothing");
     });
 
+    await t.step(
+      "what names an index a concurrent build makes is left out too, and said",
+      async () => {
+        const dependent = [
+          "create index concurrently orders_customer on orders (customer_id);",
+          "comment on index orders_customer is 'by customer';",
+        ].join("\n");
+        const only = "create index concurrently orders_customer on orders (customer_id);";
+        for (const text of [dependent, only]) {
+          await Deno.writeTextFile(join(folder, "1_prerelease.sql"), text);
+          try {
+            const check = await runSkillScript("migration_apply.ts", ["--json"], { env });
+            assert.equal(check.code, 0, check.stderr);
+            const report = JSON.parse(check.stdout);
+            assert.ok(
+              report.not_checked.some((n: string) => n.includes("1_prerelease.sql line 1")),
+            );
+            if (text === dependent) {
+              assert.ok(
+                report.not_checked.some((n: string) =>
+                  /1_prerelease\.sql line 2 \(COMMENT\): it names orders_customer, which 1_prerelease\.sql line 1/
+                    .test(n)
+                ),
+                report.not_checked.join("; "),
+              );
+            }
+            assert.match(
+              check.stderr,
+              /^Checked 2 of the [45] statements on /m,
+            );
+            assert.deepEqual(await catalog(), initial, "a check changes nothing");
+          } finally {
+            await Deno.remove(join(folder, "1_prerelease.sql"));
+          }
+        }
+      },
+    );
+
     await t.step("--apply builds the index while another session writes", async () => {
       Deno.env.set("DB_URL", cluster.url());
       const target = await resolveTarget({ session: "plain" });
