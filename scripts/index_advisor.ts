@@ -38,7 +38,8 @@ partial indexes for tests every wanted row passes; INCLUDE columns where an
 index-only scan would follow), never one an existing index already serves, and
 each is tried as a hypothetical index (the hypopg extension: the planner sees
 it in this session only; nothing is built). An index is recommended when the
-plan uses it and it cuts the query's cost by at least --min-gain (default 20%),
+plan uses it and it cuts the query's cost by at least --min-gain (default 20%)
+and by 10 or more of the planner's units (about ten pages read),
 largest gain first, each with its CREATE INDEX CONCURRENTLY and the
 migration_add.ts command that adds it (on a partitioned table: the statements
 that build it partition by partition, and what a plain build would lock).
@@ -64,10 +65,15 @@ Options:
   --min-gain PCT    the least cut of a query's cost to recommend (default 20)
   --sql             print only the recommended statements, as SQL for
                     migration_add.ts - (nothing else on stdout)
-  --json            {"hypopg": {...}, "queries": [{"query", "cost", "costAfter",
-                    "candidates": [{"index", "cost", "gain", "used", "bytes",
-                    "verdict"}]}], "recommendations": [{"name", "index",
-                    "statements", "gains"}], "workload": {...}}
+  --json            {"hypopg": {"version", "schema", "available", "major"},
+                    "minGain", "queries": [{"query", "queryId", "calls", "plan",
+                    "cost", "costAfter", "error", "note", "candidates":
+                    [{"index", "reason", "cost" (with it), "gain" (share cut),
+                    "used", "bytes", "verdict", "instead", "error",
+                    "statement" (not verified)}]}], "recommendations":
+                    [{"name", "table", "keys", "index", "bytes", "gains":
+                    [{"query", "gain"}], "statements", "note"}], "workload":
+                    {"cost", "costAfter"} (with hypopg), "skipped" (--top)}
   --help            this text
 
 Example:
@@ -127,7 +133,7 @@ await runScript("index_advisor", async () => {
     printOutput(adviceSql(advice));
     if (!advice.recommendations.length) note("No index is recommended: there is no SQL to add");
   } else if (format === "json") {
-    printOutput(stringifyJson(advice));
+    printOutput(stringifyJson(top === undefined ? advice : { ...advice, skipped }));
   } else {
     // The command again, with --sql, adds every recommendation; stdin cannot be read twice.
     const rerun = positionals[0] === "-"
@@ -136,7 +142,11 @@ await runScript("index_advisor", async () => {
     printOutput(adviceText(advice, rerun));
   }
   if (skipped) {
-    note(`${skipped} of the costliest statements were left out: not one plannable query each`);
+    note(
+      `${skipped} costlier statements of pg_stat_statements were passed over: utility ` +
+        `statements (SET, COPY, DDL ...) or texts of several statements; the advisor plans ` +
+        `SELECT, INSERT, UPDATE, DELETE and MERGE`,
+    );
   }
   if (!advice.hypopg.schema) note(hypopgHint(advice.hypopg));
 });

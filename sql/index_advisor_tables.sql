@@ -5,7 +5,7 @@
 -- m materialized view), its estimated rows (a partitioned table's are its leaves') and heap
 -- size in bytes, its direct partitions that are leaves (schema OID, schema quoted, name, both quoted) and their count,
 -- its columns (name, quoted name, pg_stats' n_distinct: below 0 a share of the rows, null when
--- not analyzed) and its indexes (name, key columns in order, null for an expression, INCLUDE
+-- not analyzed) and its indexes (name, also quoted, key columns in order, null for an expression, INCLUDE
 -- columns, whether partial, valid, and the access method).
 -- Runs under the role's own search_path (the advisor plans the user's query there), so every
 -- operator that meets a bound value is pg_catalog's by name.
@@ -62,6 +62,7 @@ select r.schema as scanned_schema,
         where a.attrelid = t.oid and a.attnum > 0 and not a.attisdropped) as columns,
        (select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                  'name', ic.relname,
+                 'quoted', pg_catalog.quote_ident(ic.relname),
                  'keys', (select pg_catalog.jsonb_agg(ka.attname order by k.ord)
                           from pg_catalog.unnest(x.indkey::pg_catalog.int2[])
                                  with ordinality as k(attnum, ord)

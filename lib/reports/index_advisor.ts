@@ -17,7 +17,12 @@ import type { PgServerError, PgSession } from "../connection/session.ts";
 import { loadExtensionSql, SQL_MARK_PATTERN } from "../sql/sql_files.ts";
 import { parseStatements, type Statement } from "../sql/statements.ts";
 import { isLegacyVersion, statementsExtension } from "./pg_stat_statements.ts";
-import { type Candidate, candidateLabel } from "./index_advisor/candidates.ts";
+import {
+  type Candidate,
+  candidateLabel,
+  indexDefinition,
+  indexName,
+} from "./index_advisor/candidates.ts";
 import { buildPlan } from "./index_advisor/build.ts";
 import {
   type HypopgState,
@@ -66,6 +71,10 @@ export interface CandidateResult {
   verdict: Verdict;
   /** Why hypopg could not make it, for "cannot be made". */
   error?: string;
+  /** For "adds too little": the recommended indexes this query's plan uses instead. */
+  instead?: string[];
+  /** For "not verified": the statement that would build it (name not checked as free). */
+  statement?: string;
 }
 
 /** The advice for one query. */
@@ -88,6 +97,10 @@ export interface QueryAdvice {
   candidatesLeftOut?: number;
   /** Why the query could not be planned, when it could not. */
   error?: string;
+  /** Why it gets no recommendation, when it gets none. */
+  note?: string;
+  /** Existing indexes that serve what a candidate would have (so none was proposed). */
+  servedBy?: string[];
 }
 
 /** An index the advisor recommends, and how to add it. */
@@ -102,7 +115,10 @@ export interface Recommendation {
   index: string;
   /** Estimated size in bytes. */
   bytes: number;
-  /** The queries it serves (1-based, as listed) and the share of each one's cost it cuts. */
+  /**
+   * The queries (1-based, as listed) whose plans use it with every recommended index made, and
+   * the share of each one's cost those cut together.
+   */
   gains: { query: number; gain: number }[];
   /** The statements that build it without blocking writes, in order. */
   statements: string[];
@@ -140,6 +156,21 @@ export const ADVISED_COMMANDS: readonly string[] = [
   "DELETE",
   "MERGE",
 ];
+
+/**
+ * The least cut of a query's cost, in the planner's units, that an index must make besides its
+ * share (about ten pages read): a lookup already down to a few pages gains nothing worth an
+ * index's writes, whatever share of its small cost another one would cut.
+ */
+export const MIN_COST_CUT = 10;
+
+/** True when cutting `cut` off a query whose cost was `original` is worth an index. */
+function worthIt(cut: number, original: number, minGain: number): boolean {
+  return cut >= MIN_COST_CUT && original > 0 && cut / original >= minGain;
+}
+
+/** Gains closer than this share of a query's cost count as equal: the smaller index wins. */
+const SAVING_STEP = 0.05;
 
 /** Candidates tried per query, at most (a query over many tables proposes many). */
 export const MAX_TRIED_PER_QUERY = 40;
@@ -194,12 +225,12 @@ export async function workloadQueries(
 
 /** What to do to get hypopg here, for the line that says candidates are not verified. */
 export function hypopgHint(state: HypopgState): string {
-  const create = "then CREATE EXTENSION hypopg; in this database, which changes it: only with " +
-    "the user's approval (run_sql.ts --ddl)";
+  const create = `creating it changes the database, so only with the user's approval: ` +
+    `run_sql.ts --ddl "create extension hypopg" (or advise on a copy that has it)`;
   return state.available
-    ? `hypopg is on the server but not created in this database: ${create}`
-    : `hypopg is not installed on the server: install it (Debian/Ubuntu: apt install ` +
-      `postgresql-${state.major}-hypopg; elsewhere from PGDG or the source), ${create}`;
+    ? `hypopg is on the server but not in this database; ${create}`
+    : `hypopg is not installed on the server: its package is postgresql-${state.major}-hypopg ` +
+      `(Debian/Ubuntu; elsewhere PGDG or the source); then ${create}`;
 }
 
 /** A query as the run goes: its advice so far, its candidates, its cost as the chosen change it. */
@@ -241,7 +272,14 @@ export async function adviseIndexes(session: PgSession, options: AdviseOptions):
           index: candidateLabel(candidate),
           reason: candidate.reason,
           verdict: "not verified",
+          statement: `${
+            indexDefinition(candidate, {
+              name: indexName(candidate, new Set()),
+              concurrently: candidate.table.kind !== "p",
+            })
+          };`,
         }));
+        item.advice.note = queryNote(item.advice, options.minGain);
       }
       return {
         hypopg,
@@ -253,14 +291,26 @@ export async function adviseIndexes(session: PgSession, options: AdviseOptions):
     const workloadBefore = workloadCost(planned);
     const trials = await tryAlone(planner, planned, options.minGain);
     const kept = await combine(planner, planned, trials, options.minGain);
+    // Which recommended indexes each query's plan uses with all of them made: what it gains.
+    const usedBy = new Map<Kept, { query: number; gain: number }[]>(kept.map((k) => [k, []]));
+    for (const [i, item] of planned.entries()) {
+      if (item.advice.cost === undefined || !kept.length) continue;
+      const plan = await planner.plan(item.query);
+      item.current = plan.cost;
+      const gain = item.advice.cost > 0
+        ? round((item.advice.cost - plan.cost) / item.advice.cost)
+        : 0;
+      const using = kept.filter((k) => plan.uses(k.made.map((index) => index.name)));
+      for (const k of using) usedBy.get(k)!.push({ query: i + 1, gain });
+      const names = using.map((k) => k.trial.result.index);
+      for (const candidate of item.advice.candidates) {
+        if (candidate.verdict === "adds too little" && names.length) candidate.instead = names;
+      }
+    }
     const recommendations: Recommendation[] = [];
-    for (const { trial, bytes } of kept) {
-      const gains = planned.flatMap((item, i) => {
-        const served = item.advice.candidates.find((c) => c.index === trial.result.index);
-        return served && served.used && item.advice.cost
-          ? [{ query: i + 1, gain: round((item.advice.cost - item.current) / item.advice.cost) }]
-          : [];
-      });
+    for (const k of kept) {
+      const { trial, bytes } = k;
+      const gains = usedBy.get(k)!;
       recommendations.push({
         ...await buildPlan(session, trial.candidate),
         table: trial.candidate.table.qualified,
@@ -275,8 +325,10 @@ export async function adviseIndexes(session: PgSession, options: AdviseOptions):
     for (const trial of trials) {
       if (recommended.has(trial.result.index) && trial.result.used) {
         trial.result.verdict = "recommended";
+        delete trial.result.instead;
       }
     }
+    for (const item of planned) item.advice.note = queryNote(item.advice, options.minGain);
     for (const item of planned) {
       if (item.advice.cost !== undefined) item.advice.costAfter = round(item.current, 2);
     }
@@ -294,8 +346,41 @@ function workloadCost(planned: Planned[]): number {
   return planned.reduce((sum, item) => sum + item.query.calls * item.current, 0);
 }
 
-function errorText(error: PgServerError): string {
-  return `${error.message} (SQLSTATE ${error.code})`;
+/**
+ * SQLSTATEs of a statement that cannot be planned without its values: a
+ * typed constant pg_stat_statements wrote as `$n` (`interval $1`: 42601), a
+ * parameter whose type nothing tells (42P18), or a call it makes ambiguous
+ * (42725, 42883).
+ */
+const NEEDS_VALUES = new Set(["42601", "42P18", "42725", "42883"]);
+
+function errorText(error: PgServerError, generic: boolean): string {
+  const text = `${error.message} (SQLSTATE ${error.code})`;
+  return generic && NEEDS_VALUES.has(error.code)
+    ? `cannot be planned without its values: ${text}`
+    : text;
+}
+
+/** Why a query gets no recommendation (undefined when it gets one). */
+function queryNote(advice: QueryAdvice, minGain: number): string | undefined {
+  if (advice.error) return undefined;
+  if (!advice.candidates.length) {
+    return advice.servedBy
+      ? `served already: ${advice.servedBy.join(", ")} ${
+        advice.servedBy.length === 1 ? "does" : "do"
+      } what a new index would`
+      : "nothing to index: no condition, join key, ORDER BY ... LIMIT or GROUP BY on a " +
+        "table's columns that an index could serve (it reads what it reads whole)";
+  }
+  if (advice.candidates.every((c) => c.verdict === "cannot be made")) {
+    return "no candidate can be made (see each one's error)";
+  }
+  if (advice.candidates.every((c) => c.verdict === "not verified")) return undefined;
+  if (advice.candidates.some((c) => c.verdict === "recommended")) return undefined;
+  if (advice.candidates.some((c) => c.instead)) return undefined;
+  return advice.candidates.some((c) => c.used)
+    ? `no candidate cuts its cost by ${Math.round(minGain * 100)}% and ${MIN_COST_CUT} or more`
+    : "the planner uses none of the candidates";
 }
 
 function round(value: number, digits = 3): number {
@@ -317,13 +402,14 @@ async function planQueries(planner: Planner, queries: AdvisorQuery[]): Promise<P
     };
     const outcome = await planner.attempt(() => planner.plan(query));
     if ("error" in outcome) {
-      advice.error = errorText(outcome.error);
+      advice.error = errorText(outcome.error, isGeneric(query));
       planned.push({ query, advice, candidates: [], current: 0 });
       continue;
     }
     const { plan, cost } = outcome.value;
     advice.cost = cost;
-    const candidates = await tables.candidates(plan, query.statement);
+    const { candidates, servedBy } = await tables.candidates(plan, query.statement);
+    if (servedBy.length) advice.servedBy = servedBy;
     if (candidates.length > MAX_TRIED_PER_QUERY) {
       advice.candidatesLeftOut = candidates.length - MAX_TRIED_PER_QUERY;
     }
@@ -355,14 +441,19 @@ async function tryAlone(planner: Planner, planned: Planned[], minGain: number): 
         })
       );
       if ("error" in outcome) {
-        Object.assign(result, { verdict: "cannot be made", error: errorText(outcome.error) });
+        Object.assign(result, {
+          verdict: "cannot be made",
+          error: errorText(outcome.error, false),
+        });
         continue;
       }
       const { value, bytes } = outcome.value;
       const gain = item.current > 0 ? (item.current - value.cost) / item.current : 0;
       Object.assign(result, { cost: value.cost, gain: round(gain), used: value.used, bytes });
       if (value.used) {
-        result.verdict = gain > 0 && gain >= minGain ? "adds too little" : "below the minimum gain";
+        result.verdict = worthIt(item.current - value.cost, item.current, minGain)
+          ? "adds too little"
+          : "below the minimum gain";
       }
       trials.push({ candidate, owner: item, result });
     }
@@ -372,9 +463,10 @@ async function tryAlone(planner: Planner, planned: Planned[], minGain: number): 
 
 /**
  * The combination: candidates that alone pass, largest workload saving
- * first, each kept when, with those kept before it, a query's plan uses it
- * and it cuts that query's current cost by `minGain`; then each kept one is
- * let go again if the others do as well without it.
+ * first (the smaller of those that save about as much), each kept when, with
+ * those kept before it, a query's plan uses it and it cuts that query's cost
+ * by `minGain` of what it was at the start; then each kept one is let go
+ * again if without it no query's cost rises by as much.
  */
 async function combine(
   planner: Planner,
@@ -382,10 +474,14 @@ async function combine(
   trials: Trial[],
   minGain: number,
 ): Promise<Kept[]> {
+  // The saving over the workload, in steps of 5% of the query's cost, so that among
+  // candidates that do about as well the smaller one is tried first (a 1.5 MB covering index
+  // that saves 98% does not win over an 8 kB partial one that saves 97%).
   const saving = (trial: Trial) =>
-    trial.owner.query.calls * (trial.owner.current - (trial.result.cost ?? trial.owner.current));
+    trial.owner.query.calls * trial.owner.current *
+    Math.floor((trial.result.gain ?? 0) / SAVING_STEP);
   const passing = trials.filter((trial) => trial.result.verdict === "adds too little")
-    .sort((a, b) => saving(b) - saving(a));
+    .sort((a, b) => saving(b) - saving(a) || (a.result.bytes ?? 0) - (b.result.bytes ?? 0));
   const onTable = (candidate: Candidate) =>
     planned.filter((item) => item.candidates.some((c) => c.table.oid === candidate.table.oid));
   /** The costs of the queries on the candidate's table with the session's indexes, and uses. */
@@ -403,8 +499,10 @@ async function combine(
     const made = await planner.make(trial.candidate);
     const names = made.map((index) => index.name);
     const found = await costs(trial.candidate, names);
+    // The cut is a share of the query's cost as the database stands, not as the indexes kept
+    // before left it: halving a cost already cut by 97% is not worth another index.
     const helps = found.some(({ item, cost, used }) =>
-      used && cost < item.current && (item.current - cost) / item.current >= minGain
+      used && worthIt(item.current - cost, item.advice.cost ?? 0, minGain)
     );
     if (!helps) {
       await planner.forget(made);
@@ -418,7 +516,7 @@ async function combine(
     await planner.forget(one.made);
     const found = await costs(one.trial.candidate, []);
     const needed = found.some(({ item, cost }) =>
-      cost > 0 && (cost - item.current) / cost >= minGain
+      worthIt(cost - item.current, item.advice.cost ?? 0, minGain)
     );
     if (!needed) {
       kept.splice(kept.indexOf(one), 1);

@@ -69,8 +69,8 @@ Deno.test("equality columns lead, the most selective first, then the range colum
     table(),
   );
   assert.deepEqual(labels(found).slice(0, 3), [
-    "public.orders (customer_id, status)",
     "public.orders (customer_id, status, placed)",
+    "public.orders (customer_id, status)",
     "public.orders (customer_id)",
   ]);
   // n_distinct below 0 is a share of the rows: -0.5 of 100,000 is more than 5000.

@@ -16,6 +16,8 @@ import type { ConstantPredicate, RelationUses } from "./plan_uses.ts";
 export interface ExistingIndex {
   /** The index's name. */
   name: string;
+  /** Its name quoted for SQL by the server. */
+  quoted?: string;
   /** Key columns in order; null for an expression. */
   keys: (string | null)[];
   /** Its INCLUDE columns. */
@@ -129,8 +131,16 @@ export function mergeUses(all: RelationUses[]): RelationUses {
   return merged;
 }
 
-/** The candidates for one table that `uses` describes, best guesses first. */
-export function candidatesFor(uses: RelationUses, table: TableFacts): Candidate[] {
+/**
+ * The candidates for one table that `uses` describes, best guesses first;
+ * `served` gathers the existing indexes (`schema.name`, quoted) that do what a
+ * candidate left out would have.
+ */
+export function candidatesFor(
+  uses: RelationUses,
+  table: TableFacts,
+  served?: Set<string>,
+): Candidate[] {
   const known = (name: string) => table.columns.has(name);
   const distinct = (name: string) => estimatedDistinct(table.columns.get(name), table.rows);
   const equal = [...uses.equal].filter(known).sort((a, b) => distinct(b) - distinct(a));
@@ -146,12 +156,16 @@ export function candidatesFor(uses: RelationUses, table: TableFacts): Candidate[
     if (!unique.length) return;
     const candidate: Candidate = { table, keys: unique, include: [], reason, ...extra };
     if (found.some((other) => sameCandidate(other, candidate))) return;
-    if (servedBy(candidate, table.indexes)) return;
+    const serving = servedBy(candidate, table.indexes);
+    if (serving) {
+      served?.add(`${table.schemaQuoted}.${serving.quoted ?? serving.name}`);
+      return;
+    }
     found.push(candidate);
   };
   const ascending = (names: string[]) => names.map((name) => ({ name, descending: false }));
   const equalKeys = ascending(equal);
-  if (equal.length) add(equalKeys, `equality on ${equal.join(", ")}`);
+  // The one that serves the most of the query first: equality, then its sort or range.
   for (const sort of sorts) {
     const sortKeys = sortColumns(sort.columns).filter((key) => !uses.equal.has(key.name));
     if (equal.length && sortKeys.length) {
@@ -161,6 +175,7 @@ export function candidatesFor(uses: RelationUses, table: TableFacts): Candidate[
   for (const name of range) {
     if (equal.length) add([...equalKeys, { name, descending: false }], `equality, then range`);
   }
+  if (equal.length) add(equalKeys, `equality on ${equal.join(", ")}`);
   for (const name of [...equal, ...range, ...joins, ...nullTests]) {
     add([{ name, descending: false }], describeSingle(name, uses));
   }
@@ -320,13 +335,13 @@ function sameCandidate(a: Candidate, b: Candidate): boolean {
 }
 
 /**
- * True when a valid, whole (not partial) b-tree index of the table already
+ * The valid, whole (not partial) b-tree index of the table that already
  * does what the candidate would: the candidate's keys lead its keys, and the
  * candidate's INCLUDE columns are among its columns. Directions are not
  * compared: both are read either way, and a mixed order is rare.
  */
-function servedBy(candidate: Candidate, indexes: ExistingIndex[]): boolean {
-  return indexes.some((index) => {
+function servedBy(candidate: Candidate, indexes: ExistingIndex[]): ExistingIndex | undefined {
+  return indexes.find((index) => {
     if (!index.valid || index.partial || index.method !== "btree") return false;
     const leads = candidate.keys.every((key, i) => index.keys[i] === key.name);
     const holds = new Set([...index.keys, ...index.include]);

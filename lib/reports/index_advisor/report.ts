@@ -73,9 +73,11 @@ export function adviceText(advice: Advice, rerun?: string): string {
       verified
         ? `${advice.hypopg.version}: each candidate planned without and with it as a ` +
           `hypothetical index (EXPLAIN only; nothing was built or run)`
-        : "not here: the candidates are not verified",
+        : "not in this database: the candidates are not verified (--json has each one's " +
+          "CREATE INDEX)",
     ],
     ["minimum gain", `${Math.round(advice.minGain * 100)}% of a query's cost`],
+    ["costs", "the planner's estimates, in its units (EXPLAIN's total cost)"],
   ];
   if (advice.workload && advice.queries.length > 1) {
     const { cost, costAfter } = advice.workload;
@@ -99,15 +101,16 @@ export function adviceText(advice: Advice, rerun?: string): string {
   const queries: ReportSection = {
     title: "queries",
     rows: {
-      columns: ["n", "calls", "plan", "cost", "after", "query", "error"],
+      columns: ["n", "calls", "plan", "cost", "with_advice", "query", "note"],
+      labels: ["n", "calls", "plan", "cost", "with advice", "query", "note"],
       rows: advice.queries.map((q, i) => ({
         n: i + 1,
         calls: q.calls,
         plan: q.plan,
         cost: q.cost,
-        after: q.costAfter !== undefined && q.costAfter !== q.cost ? q.costAfter : "",
+        with_advice: q.costAfter !== undefined && q.costAfter !== q.cost ? q.costAfter : "",
         query: shortQuery(q.query),
-        error: q.error,
+        note: q.error ?? q.note,
       })),
     },
   };
@@ -120,10 +123,14 @@ export function adviceText(advice: Advice, rerun?: string): string {
       index: c.index,
       reason: c.reason,
       cost: c.cost,
-      gain: percent(c.gain),
+      change: percent(c.gain),
       used: c.used === undefined ? "" : c.used ? "yes" : "no",
       size: size(c.bytes),
-      verdict: c.error ? `${c.verdict}: ${c.error}` : c.verdict,
+      verdict: c.error
+        ? `${c.verdict}: ${c.error}`
+        : c.instead
+        ? `${c.verdict} (the plan uses ${c.instead.join(", ")})`
+        : c.verdict,
     }))
   );
   const shown = tried.filter((row, i) =>
@@ -132,7 +139,8 @@ export function adviceText(advice: Advice, rerun?: string): string {
   const candidates: ReportSection = {
     title: "candidates",
     rows: {
-      columns: ["query", "index", "reason", "cost", "gain", "used", "size", "verdict"],
+      columns: ["query", "index", "reason", "cost", "change", "used", "size", "verdict"],
+      labels: ["query", "index", "reason", "cost with it", "change", "used", "size", "verdict"],
       rows: shown,
     },
     total: tried.length,

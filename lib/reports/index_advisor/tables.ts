@@ -47,8 +47,14 @@ export class TableCatalog {
     return this.#known;
   }
 
-  /** The candidates for the query whose plan is `plan`, table by table. */
-  async candidates(plan: unknown, statement: Statement): Promise<Candidate[]> {
+  /**
+   * The candidates for the query whose plan is `plan`, table by table, and the
+   * existing indexes (`schema.name`) that served what others would have been.
+   */
+  async candidates(
+    plan: unknown,
+    statement: Statement,
+  ): Promise<{ candidates: Candidate[]; servedBy: string[] }> {
     const uses = await planUses(plan, statement.tree);
     const facts = await this.facts([...uses.values()]);
     const byTable = new Map<number, { table: TableFacts; uses: RelationUses[] }>();
@@ -59,9 +65,11 @@ export class TableCatalog {
       entry.uses.push(relation);
       byTable.set(table.oid, entry);
     }
-    return [...byTable.values()].flatMap(({ table, uses }) =>
-      candidatesFor(mergeUses(uses), table)
+    const served = new Set<string>();
+    const candidates = [...byTable.values()].flatMap(({ table, uses }) =>
+      candidatesFor(mergeUses(uses), table, served)
     );
+    return { candidates, servedBy: [...served] };
   }
 }
 
