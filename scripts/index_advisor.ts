@@ -21,8 +21,14 @@ import {
   adviseIndexes,
   type AdvisorQuery,
   hypopgHint,
+  type Workload,
   workloadQueries,
 } from "../lib/reports/index_advisor.ts";
+import {
+  beyondReading,
+  checkSessionRole,
+  readOnlyRoleWarning,
+} from "../lib/connection/reader_role.ts";
 import { adviceSql, adviceText } from "../lib/reports/index_advisor/report.ts";
 
 const usage = `Usage: index_advisor.ts "<sql>" [--param VALUE]... [--min-gain PCT] [--json]
@@ -52,6 +58,12 @@ they are planned as generic plans (plan_cache_mode = force_generic_plan), the
 plan a prepared statement gets without its values; a query given with $n and
 no --param is planned that way too, one with --param with those values.
 
+Planning runs the functions a query calls that the planner folds or estimates
+with (IMMUTABLE and STABLE ones, also inside views and policies) with this
+role's rights, in a read-only transaction: so --top plans only the statements
+this role ran itself, unless it is a reader (the profile's reader role from
+readonly_role.ts, which can do no more than read) or --all-roles is given.
+
 Without hypopg the candidates are listed, marked "not verified", with how to
 get it: Debian/Ubuntu package postgresql-<major>-hypopg, then CREATE EXTENSION
 hypopg (a change to the database: run_sql.ts --ddl, with the user's approval).
@@ -63,6 +75,10 @@ Options:
   --param VALUE     a value for $1, $2 ... in order (repeatable); bound
   --top N           the N costliest statements of pg_stat_statements (1-100)
   --min-gain PCT    the least cut of a query's cost to recommend (default 20)
+  --time-limit S    stop trying new candidates after S seconds (default 60);
+                    those left are "not tried"
+  --all-roles       with --top, plan other roles' statements too when this
+                    role can do more than read (see above)
   --sql             print only the recommended statements, as SQL for
                     migration_add.ts - (nothing else on stdout)
   --json            {"hypopg": {"version", "schema", "available", "major"},
@@ -92,12 +108,17 @@ await runScript("index_advisor", async () => {
       top: { type: "string" },
       "min-gain": { type: "string" },
       sql: { type: "boolean" },
+      "time-limit": { type: "string" },
+      "all-roles": { type: "boolean" },
     },
   }, Deno.args);
   if (values.sql && format === "json") throw new UsageError("Give --sql or --json, not both");
   const minGain = values["min-gain"] === undefined
     ? 0.2
     : parseDecimal(values["min-gain"], "--min-gain", { max: 100 }) / 100;
+  const seconds = values["time-limit"] === undefined
+    ? 60
+    : parsePositiveInt(values["time-limit"], "--time-limit", { max: 3600 });
   const top = values.top === undefined ? undefined : parsePositiveInt(values.top, "--top", {
     max: 100,
   });
@@ -120,20 +141,32 @@ await runScript("index_advisor", async () => {
     given = { statement, params: values.param, calls: 1 };
   }
   const target = await resolveTarget({ session: "diagnostic", userSearchPath: true });
-  const { advice, skipped } = await withSession(target, async (session) => {
-    const workload = given
-      ? { queries: [given], skipped: 0 }
-      : await workloadQueries(session, top!);
+  let roleWarning: string | undefined;
+  const { advice, workload } = await withSession(target, async (session) => {
+    // A role that can do more than read runs only its own statements' code (see --all-roles).
+    const role = await checkSessionRole(session);
+    roleWarning = readOnlyRoleWarning(role, target);
+    const workload: Workload = given
+      ? { queries: [given], skipped: 0, otherRoles: { skipped: 0, roles: [] } }
+      : await workloadQueries(session, {
+        limit: top!,
+        otherRoles: values["all-roles"] === true || beyondReading(role) === undefined,
+      });
     return {
-      advice: await adviseIndexes(session, { queries: workload.queries, minGain }),
-      skipped: workload.skipped,
+      advice: await adviseIndexes(session, { queries: workload.queries, minGain, seconds }),
+      workload,
     };
   });
+  const { skipped } = workload;
   if (values.sql) {
     printOutput(adviceSql(advice));
     if (!advice.recommendations.length) note("No index is recommended: there is no SQL to add");
   } else if (format === "json") {
-    printOutput(stringifyJson(top === undefined ? advice : { ...advice, skipped }));
+    printOutput(
+      stringifyJson(
+        top === undefined ? advice : { ...advice, skipped, otherRoles: workload.otherRoles },
+      ),
+    );
   } else {
     // The command again, with --sql, adds every recommendation; stdin cannot be read twice.
     const rerun = positionals[0] === "-"
@@ -148,5 +181,15 @@ await runScript("index_advisor", async () => {
         `SELECT, INSERT, UPDATE, DELETE and MERGE`,
     );
   }
+  if (workload.otherRoles.skipped) {
+    note(
+      `${workload.otherRoles.skipped} costlier statements of other roles ` +
+        `(${workload.otherRoles.roles.map((r) => `"${r}"`).join(", ")}) were not planned: ` +
+        `planning runs the functions a statement calls (IMMUTABLE and STABLE ones, also in ` +
+        `views) with this role's rights, and this role can do more than read; advise as the ` +
+        `profile's reader role (readonly_role.ts), or add --all-roles if those roles are trusted`,
+    );
+  }
   if (!advice.hypopg.schema) note(hypopgHint(advice.hypopg));
+  if (roleWarning) note(roleWarning);
 });

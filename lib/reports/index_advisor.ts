@@ -29,6 +29,7 @@ import {
   hypopgState,
   type Hypothetical,
   isGeneric,
+  NoPlanError,
   type PlannedQuery,
   Planner,
 } from "./index_advisor/planner.ts";
@@ -51,7 +52,8 @@ export type Verdict =
   | "below the minimum gain"
   | "adds too little"
   | "not verified"
-  | "cannot be made";
+  | "cannot be made"
+  | "not tried";
 
 /** A candidate and what the planner made of it for one query. */
 export interface CandidateResult {
@@ -138,6 +140,8 @@ export interface Advice {
   recommendations: Recommendation[];
   /** The workload's cost (sum of calls x cost) before and after, when hypopg is here. */
   workload?: { cost: number; costAfter: number };
+  /** The time limit in seconds, when it was reached: what was left is "not tried". */
+  timeLimitReached?: number;
 }
 
 /** How to advise. */
@@ -146,6 +150,8 @@ export interface AdviseOptions {
   queries: AdvisorQuery[];
   /** The least share of a query's cost an index must cut to be recommended (0.2 = 20%). */
   minGain: number;
+  /** How long to try candidates, in seconds; those left then are "not tried". */
+  seconds: number;
 }
 
 /** The commands the advisor plans: those PREPARE takes too (a generic plan needs it). */
@@ -183,12 +189,17 @@ const WORKLOAD_SCAN = 500;
  * pg_stat_statements that the advisor can plan (one statement of a command
  * it plans, which PostgreSQL's parser reads), with their calls; `skipped`
  * counts the costlier ones left out (utility statements, several statements
- * in one text ...).
+ * in one text ...). Unless `otherRoles`, only the statements the session's
+ * own role ran: planning runs the functions a statement calls (those the
+ * planner folds or estimates with: IMMUTABLE and STABLE ones, also in views)
+ * with this role's rights, and a role that can do more than read must not
+ * run another role's code.
  */
 export async function workloadQueries(
   session: PgSession,
-  limit: number,
-): Promise<{ queries: AdvisorQuery[]; skipped: number }> {
+  options: { limit: number; otherRoles: boolean },
+): Promise<Workload> {
+  const { limit } = options;
   const { version, schema } = await statementsExtension(session);
   if (isLegacyVersion(version)) {
     throw new SkillError(
@@ -200,8 +211,15 @@ export async function workloadQueries(
   const { rows } = await session.query(sql, [Math.min(limit * 5, WORKLOAD_SCAN), SQL_MARK_PATTERN]);
   const queries: AdvisorQuery[] = [];
   let skipped = 0;
+  const othersLeft = new Set<string>();
+  let othersSkipped = 0;
   for (const row of rows) {
     if (queries.length === limit) break;
+    if (row.own !== true && !options.otherRoles) {
+      othersSkipped++;
+      for (const role of row.roles as string[]) othersLeft.add(String(role));
+      continue;
+    }
     let statements: Statement[];
     try {
       statements = await parseStatements(String(row.query), { tree: true });
@@ -220,7 +238,17 @@ export async function workloadQueries(
       queryId: String(row.query_id),
     });
   }
-  return { queries, skipped };
+  return { queries, skipped, otherRoles: { skipped: othersSkipped, roles: [...othersLeft] } };
+}
+
+/** The statements {@linkcode workloadQueries} found, and what it passed over. */
+export interface Workload {
+  /** The statements to advise on, costliest first. */
+  queries: AdvisorQuery[];
+  /** Costlier statements passed over: not one statement of a command the advisor plans. */
+  skipped: number;
+  /** Costlier statements of other roles passed over (`otherRoles` false), and those roles. */
+  otherRoles: { skipped: number; roles: string[] };
 }
 
 /** What to do to get hypopg here, for the line that says candidates are not verified. */
@@ -263,8 +291,7 @@ interface Kept {
  */
 export async function adviseIndexes(session: PgSession, options: AdviseOptions): Promise<Advice> {
   const hypopg = await hypopgState(session);
-  const generic = options.queries.some(isGeneric);
-  return await Planner.run(session, { hypopg, generic }, async (planner) => {
+  return await Planner.run(session, { hypopg, seconds: options.seconds }, async (planner) => {
     const planned = await planQueries(planner, options.queries);
     if (!hypopg.schema) {
       for (const item of planned) {
@@ -338,6 +365,7 @@ export async function adviseIndexes(session: PgSession, options: AdviseOptions):
       queries: planned.map((p) => p.advice),
       recommendations,
       workload: { cost: round(workloadBefore, 2), costAfter: round(workloadCost(planned), 2) },
+      ...(planner.timeUp ? { timeLimitReached: options.seconds } : {}),
     };
   });
 }
@@ -354,7 +382,8 @@ function workloadCost(planned: Planned[]): number {
  */
 const NEEDS_VALUES = new Set(["42601", "42P18", "42725", "42883"]);
 
-function errorText(error: PgServerError, generic: boolean): string {
+function errorText(error: PgServerError | NoPlanError, generic: boolean): string {
+  if (error instanceof NoPlanError) return error.message;
   const text = `${error.message} (SQLSTATE ${error.code})`;
   return generic && NEEDS_VALUES.has(error.code)
     ? `cannot be planned without its values: ${text}`
@@ -434,6 +463,10 @@ async function tryAlone(planner: Planner, planned: Planned[], minGain: number): 
         verdict: "not used",
       };
       item.advice.candidates.push(result);
+      if (planner.timeUp) {
+        result.verdict = "not tried";
+        continue;
+      }
       const outcome = await planner.attempt(() =>
         planner.trying(candidate, async (names) => {
           const plan = await planner.plan(item.query);
@@ -495,6 +528,7 @@ async function combine(
   };
   const kept: Kept[] = [];
   for (const trial of passing) {
+    if (planner.timeUp) break;
     if (kept.some((k) => k.trial.result.index === trial.result.index)) continue;
     const made = await planner.make(trial.candidate);
     const names = made.map((index) => index.name);

@@ -58,6 +58,14 @@ export interface RelationUses {
   outputs: Set<string>;
 }
 
+/**
+ * The key of a relation in {@linkcode planUses}'s map: its schema and name apart (a dot could
+ * be in either: `"a.b".c` is not `a."b.c"`).
+ */
+export function relationKey(schema: string, name: string): string {
+  return `${schema}\u0000${name}`;
+}
+
 /** A node of EXPLAIN's JSON plan, as far as it is read here. */
 interface PlanNode {
   "Node Type"?: string;
@@ -75,7 +83,7 @@ const RANGE_OPERATORS = new Set(["<", "<=", ">", ">="]);
 const MAX_PLAN_NODES = 10_000;
 
 /**
- * The uses of each relation the plan scans, keyed by `schema.name`: read from
+ * The uses of each relation the plan scans, keyed by {@linkcode relationKey}: read from
  * `plan`, the `Plan` of EXPLAIN (VERBOSE, FORMAT JSON), and from the query's
  * own parse tree, `query`, for its ORDER BY ... LIMIT: a plan that reads an
  * index in that order already shows no sort.
@@ -91,7 +99,7 @@ export async function planUses(
     const name = node["Relation Name"];
     const schema = node.Schema;
     if (typeof name !== "string" || typeof schema !== "string") continue;
-    const key = `${schema}.${name}`;
+    const key = relationKey(schema, name);
     let uses = byRelation.get(key);
     if (!uses) {
       uses = {

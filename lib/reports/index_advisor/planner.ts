@@ -12,7 +12,6 @@
 import { SkillError } from "../../core/errors.ts";
 import { PgServerError, type PgSession } from "../../connection/session.ts";
 import { JsonText } from "../../connection/values.ts";
-import { withRollback } from "../../connection/transactions.ts";
 import { loadExtensionSql, loadSql, SESSION_MARK } from "../../sql/sql_files.ts";
 import type { Statement } from "../../sql/statements.ts";
 import { type Candidate, indexDefinition } from "./candidates.ts";
@@ -54,6 +53,14 @@ export interface Hypothetical {
   bytes: number;
 }
 
+/** EXPLAIN gave no plan: a rule replaced the statement with nothing (DO INSTEAD NOTHING). */
+export class NoPlanError extends Error {
+  /** The error, with its message. */
+  constructor() {
+    super("EXPLAIN shows no plan: a rule replaces the statement with nothing (DO INSTEAD NOTHING)");
+  }
+}
+
 /** True when `query` is planned as a generic plan: it has `$n` and no values for them. */
 export function isGeneric(query: PlannedQuery): boolean {
   return query.params === undefined && query.statement.maxParam > 0;
@@ -82,6 +89,7 @@ export class Planner {
   #preparedLeft = false;
   #temporary: Hypothetical[] = [];
   #inTransaction: boolean;
+  #deadline = Infinity;
 
   private constructor(session: PgSession, hypopg: HypopgState) {
     this.session = session;
@@ -90,21 +98,22 @@ export class Planner {
   }
 
   /**
-   * Runs `work` with a planner: in one read-only transaction rolled back at
-   * the end behind a pooler, else statement by statement (so that no lock a
-   * plan takes is held longer than its EXPLAIN). Generic plans are switched
-   * on when `generic`; every hypothetical index is forgotten before it ends.
+   * Runs `work` with a planner: behind a pooler in one read-only transaction
+   * rolled back at the end, else each plan in a read-only transaction of its
+   * own, rolled back (so that no lock a plan takes is held longer than its
+   * EXPLAIN, and whatever a function the planner calls changes in the session,
+   * a setting such as default_transaction_read_only among them, is undone
+   * before the next). Every hypothetical index is forgotten before it ends;
+   * after `seconds`, {@linkcode timeUp} says so (and no new candidate is tried).
    */
   static async run<T>(
     session: PgSession,
-    options: { hypopg: HypopgState; generic: boolean },
+    options: { hypopg: HypopgState; seconds: number },
     work: (planner: Planner) => Promise<T>,
   ): Promise<T> {
     const planner = new Planner(session, options.hypopg);
+    planner.#deadline = performance.now() + options.seconds * 1000;
     const go = async () => {
-      if (options.generic) {
-        await session.query(await loadSql("index_advisor_generic_plans"), [planner.#inTransaction]);
-      }
       try {
         return await work(planner);
       } finally {
@@ -112,23 +121,36 @@ export class Planner {
         await planner.reset().catch(() => {});
       }
     };
-    return planner.#inTransaction ? await withRollback(session, go) : await go();
+    if (!planner.#inTransaction) return await go();
+    await session.transaction("begin read only");
+    try {
+      return await go();
+    } finally {
+      await session.transaction("rollback").catch(() => {});
+    }
+  }
+
+  /** True once the run's time is up: what is left is not tried. */
+  get timeUp(): boolean {
+    return performance.now() > this.#deadline;
   }
 
   /**
    * Runs one step; a server error it raises is returned, not thrown, once
    * what the step left is undone (a savepoint in a transaction, the prepared
    * statement and the hypothetical indexes it made), so that the next step
-   * runs as if it had not been tried.
+   * runs as if it had not been tried. So is a plan EXPLAIN did not give.
    */
-  async attempt<T>(step: () => Promise<T>): Promise<{ value: T } | { error: PgServerError }> {
+  async attempt<T>(
+    step: () => Promise<T>,
+  ): Promise<{ value: T } | { error: PgServerError | NoPlanError }> {
     if (this.#inTransaction) await this.session.transaction("savepoint skill_step");
     try {
       const value = await step();
       if (this.#inTransaction) await this.session.transaction("release savepoint skill_step");
       return { value };
     } catch (error) {
-      if (!(error instanceof PgServerError)) throw error;
+      if (!(error instanceof PgServerError) && !(error instanceof NoPlanError)) throw error;
       if (this.#inTransaction) await this.session.transaction("rollback to savepoint skill_step");
       await this.#cleanUp();
       return { error };
@@ -137,12 +159,26 @@ export class Planner {
 
   /** The plan of `query` (EXPLAIN only), as the session's hypothetical indexes change it. */
   async plan(query: PlannedQuery): Promise<PlanResult> {
+    if (this.#inTransaction) return await this.#plan(query);
+    // A read-only transaction of its own: the planner may call the query's IMMUTABLE and STABLE
+    // functions, which could turn default_transaction_read_only off for the next statements.
+    await this.session.transaction("begin read only");
+    try {
+      return await this.#plan(query);
+    } finally {
+      await this.session.transaction("rollback");
+    }
+  }
+
+  async #plan(query: PlannedQuery): Promise<PlanResult> {
     const text = `${query.statement.text}\n${SESSION_MARK}`;
     let rows: Record<string, unknown>[];
     if (isGeneric(query)) {
-      // PREPARE infers the parameters' types; with plan_cache_mode = force_generic_plan, EXECUTE
-      // plans without their values (NULLs here), as an application's prepared statement is.
-      // Planned afresh each time: a kept generic plan would not see a new hypothetical index.
+      // PREPARE infers the parameters' types; with plan_cache_mode = force_generic_plan (for this
+      // transaction), EXECUTE plans without their values (NULLs here), as an application's
+      // prepared statement is. Planned afresh each time: a kept generic plan would not see a
+      // new hypothetical index.
+      await this.session.query(await loadSql("index_advisor_generic_plans"));
       await this.session.query(`PREPARE ${this.#prepared} AS ${text}`);
       this.#preparedLeft = true;
       const nulls = Array(query.statement.maxParam).fill("NULL").join(", ");
@@ -157,7 +193,7 @@ export class Planner {
     const value = rows[0]?.["QUERY PLAN"];
     const document = value instanceof JsonText ? JSON.parse(value.text) : value;
     const plan = Array.isArray(document) ? document[0]?.Plan : undefined;
-    if (typeof plan !== "object" || plan === null) throw new SkillError("EXPLAIN gave no plan");
+    if (typeof plan !== "object" || plan === null) throw new NoPlanError();
     const names = indexNames(plan);
     return {
       plan,

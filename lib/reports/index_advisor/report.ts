@@ -79,6 +79,13 @@ export function adviceText(advice: Advice, rerun?: string): string {
     ["minimum gain", `${Math.round(advice.minGain * 100)}% of a query's cost`],
     ["costs", "the planner's estimates, in its units (EXPLAIN's total cost)"],
   ];
+  if (advice.timeLimitReached) {
+    lines.push([
+      "time limit",
+      `reached after ${advice.timeLimitReached} s: the candidates left are "not tried" ` +
+      `(--time-limit)`,
+    ]);
+  }
   if (advice.workload && advice.queries.length > 1) {
     const { cost, costAfter } = advice.workload;
     lines.push([
@@ -157,26 +164,27 @@ export function adviceText(advice: Advice, rerun?: string): string {
   const out = [renderReport(lines, [recommended, queries, candidates])];
   if (advice.recommendations.length) {
     out.push("nothing was built; to add them as a pending migration:");
-    if (rerun) {
-      out.push(
-        `  all: ${rerun} --sql | ./scripts/migration_add.ts - -m ` +
-          shellQuote("indexes from index_advisor.ts"),
-      );
-    }
+    // Each line is one line: a name's line break or control character is shown escaped, so
+    // that no line pasted into a shell holds what a name put there.
+    const line = (text: string) => out.push(escapeControl(text, { newlines: false }));
+    // A command is printed only as it runs: one whose text escaping would change is left to
+    // --sql, which writes the statements as they are.
+    const runnable = (command: string) => escapeControl(command) === command;
+    const all = rerun && `  all: ${rerun} --sql | ./scripts/migration_add.ts - -m ` +
+        shellQuote("indexes from index_advisor.ts");
+    if (all && runnable(all)) out.push(all);
+    else line("  all: the same command with --sql, piped into ./scripts/migration_add.ts -");
     for (const r of advice.recommendations) {
-      if (r.note) out.push(`  # ${r.note}`);
-      if (r.statements.length > SHOWN_STATEMENTS) {
-        out.push(
-          `  ${r.name}: ${r.statements.length} statements, the first ${SHOWN_STATEMENTS}:`,
-          ...r.statements.slice(0, SHOWN_STATEMENTS).map((statement) => `    ${statement}`),
-          `    ... (--sql or --json prints all ${r.statements.length})`,
-        );
+      if (r.note) line(`  # ${r.note}`);
+      const command = migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`);
+      if (r.statements.length <= SHOWN_STATEMENTS && runnable(command)) {
+        out.push(`  ${command}`);
         continue;
       }
-      out.push(`  ${migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`)}`);
+      line(`  ${r.name}: ${r.statements.length} statements, the first ${SHOWN_STATEMENTS}:`);
+      for (const statement of r.statements.slice(0, SHOWN_STATEMENTS)) line(`    ${statement}`);
+      line(`    ... (--sql or --json has them as they are)`);
     }
   }
-  // Names are server text: a control character in one is shown escaped, not sent to the
-  // terminal (--json and --sql have the statements as they are, comments aside).
-  return escapeControl(out.join("\n"));
+  return out.join("\n");
 }

@@ -17,7 +17,7 @@ import {
   mergeUses,
   type TableFacts,
 } from "./candidates.ts";
-import { planUses, type RelationUses } from "./plan_uses.ts";
+import { planUses, relationKey, type RelationUses } from "./plan_uses.ts";
 
 /** Table kinds an index can be made on: tables, partitioned tables, materialized views. */
 const INDEXABLE = new Set(["r", "p", "m"]);
@@ -32,16 +32,19 @@ export class TableCatalog {
     this.#session = session;
   }
 
-  /** The facts of each relation (keyed `schema.name`, as plans name them). */
+  /** The facts of each relation (keyed by {@linkcode relationKey}, as plans name them). */
   async facts(relations: { schema: string; name: string }[]): Promise<Map<string, TableFacts>> {
-    const missing = relations.filter((r) => !this.#known.has(`${r.schema}.${r.name}`));
+    const missing = relations.filter((r) => !this.#known.has(relationKey(r.schema, r.name)));
     if (missing.length) {
       const { rows } = await this.#session.query(await loadSql("index_advisor_tables"), [
         missing.map((r) => r.schema),
         missing.map((r) => r.name),
       ]);
       for (const row of rows) {
-        this.#known.set(`${row.scanned_schema}.${row.scanned_name}`, tableFacts(row));
+        this.#known.set(
+          relationKey(String(row.scanned_schema), String(row.scanned_name)),
+          tableFacts(row),
+        );
       }
     }
     return this.#known;
@@ -59,7 +62,7 @@ export class TableCatalog {
     const facts = await this.facts([...uses.values()]);
     const byTable = new Map<number, { table: TableFacts; uses: RelationUses[] }>();
     for (const relation of uses.values()) {
-      const table = facts.get(`${relation.schema}.${relation.name}`);
+      const table = facts.get(relationKey(relation.schema, relation.name));
       if (!table || !INDEXABLE.has(table.kind)) continue;
       const entry = byTable.get(table.oid) ?? { table, uses: [] };
       entry.uses.push(relation);
