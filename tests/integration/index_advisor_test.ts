@@ -15,6 +15,8 @@ import { type Cluster, startCluster, testMajors } from "../support/cluster.ts";
 import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "../support/run.ts";
 import { RENTAL_SHOP, settleShop, WORKLOAD } from "../support/rental_shop.ts";
 import { pgbouncerPath, startPgBouncer } from "../support/pgbouncer.ts";
+import { CANARY, victim } from "../support/victim.ts";
+import { pathExists } from "../../lib/config/files.ts";
 
 interface Advice {
   hypopg: { version: string | null; schema: string | null; available: boolean };
@@ -361,3 +363,158 @@ for (const major of testMajors()) {
     }
   });
 }
+
+Deno.test("index_advisor.ts holds against planner-run code, planted operators and hostile names", async (t) => {
+  const cluster = await startCluster({
+    preload: ["pg_stat_statements"],
+    settings: { autovacuum: "off" },
+  });
+  const watched = await victim(cluster);
+  try {
+    const [{ available }] = await cluster.sql(
+      "select exists (select from pg_available_extensions where name = 'hypopg') as available",
+    );
+    if (!available) {
+      await t.step({ name: "skipped: the server has no hypopg", ignore: true, fn: () => {} });
+      return;
+    }
+    await cluster.sql("create database hostile");
+    await cluster.sql(
+      `create extension hypopg; create extension pg_stat_statements;
+       create table canary (id int primary key, v text);
+       insert into canary values (1, 'a'), (2, 'b'), (3, 'c');
+       create table t (id int primary key, a int, b text);
+       insert into t select g, g % 1000, md5(g::text) from generate_series(1, 20000) g;
+       create table "pt
+touch /tmp/pgskill_advisor_pwned #" (id int, k int) partition by range (id);
+       create table pt_1 partition of "pt
+touch /tmp/pgskill_advisor_pwned #" for values from (0) to (100000);
+       insert into "pt
+touch /tmp/pgskill_advisor_pwned #" select g, g % 500 from generate_series(1, 20000) g;
+       -- Writes when called in a read-write transaction; in a read-only one, turns the
+       -- session's default read-write so that the next statement would be.
+       create function flip() returns int immutable language plpgsql as $$
+       begin
+         if current_setting('transaction_read_only') = 'on' then
+           perform set_config('default_transaction_read_only', 'off', false);
+         else
+           insert into canary values ((select max(id) + 1 from canary), 'flipped');
+         end if;
+         return 42;
+       end $$;
+       analyze;`,
+      "hostile",
+    );
+    const env = { DB_URL: cluster.url({ database: "hostile" }) };
+    const canary = async () =>
+      (await cluster.sql("select id, v from canary order by id", "hostile")).map((r) => ({
+        id: r.id,
+        v: r.v,
+      }));
+
+    await t.step("a function the planner calls cannot make a later plan read-write", async () => {
+      const result = await runSkillScript(
+        "index_advisor.ts",
+        ["select * from t where a = flip()", "--json"],
+        { env },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await canary(), CANARY);
+    });
+
+    await t.step(
+      "--top plans another role's statements only as a reader or --all-roles",
+      async () => {
+        await cluster.sql(
+          `create role mallory login password 'mallory-pw';
+         grant select on t to mallory;
+         create function public.evil() returns int immutable language plpgsql as $$
+         begin
+           if current_setting('is_superuser') = 'on' then
+             perform pg_terminate_backend(${watched.pid});
+           end if;
+           return 42;
+         end $$;`,
+          "hostile",
+        );
+        const mallory = {
+          DB_URL: cluster.url({ user: "mallory", password: "mallory-pw", database: "hostile" }),
+        };
+        for (let i = 0; i < 3; i++) {
+          const ran = await runSkillScript("run_sql.ts", [
+            "select count(*) from t where a = evil()",
+          ], {
+            env: mallory,
+          });
+          assert.equal(ran.code, 0, ran.stderr);
+        }
+        const { advice } = await advise(cluster, ["--top", "10"], env) as unknown as {
+          advice: Advice & { otherRoles: { skipped: number; roles: string[] } };
+        };
+        assert.ok(advice.otherRoles.skipped >= 1, JSON.stringify(advice.otherRoles));
+        assert.ok(advice.otherRoles.roles.includes("mallory"));
+        assert.ok(!advice.queries.some((q) => q.query.includes("evil()")));
+        assert.ok(await watched.alive(), "the victim session was terminated");
+      },
+    );
+
+    await t.step(
+      "operators planted before pg_catalog on the search_path are never called",
+      async () => {
+        await cluster.sql(
+          `create schema evil;
+         create function evil.no(name, name) returns bool language plpgsql
+           as $$ begin raise exception 'planted operator called'; end $$;
+         create function evil.no(oid, oid) returns bool language plpgsql
+           as $$ begin raise exception 'planted operator called'; end $$;
+         create function evil.no("char", "char") returns bool language plpgsql
+           as $$ begin raise exception 'planted operator called'; end $$;
+         create function evil.cat(text, text) returns text language plpgsql
+           as $$ begin raise exception 'planted operator called'; end $$;
+         create function evil.div(int, int) returns int language plpgsql
+           as $$ begin raise exception 'planted operator called'; end $$;
+         create operator evil.= (leftarg = name, rightarg = name, function = evil.no);
+         create operator evil.= (leftarg = oid, rightarg = oid, function = evil.no);
+         create operator evil.= (leftarg = "char", rightarg = "char", function = evil.no);
+         create operator evil.|| (leftarg = text, rightarg = text, function = evil.cat);
+         create operator evil./ (leftarg = int, rightarg = int, function = evil.div);
+         alter database hostile set search_path = evil, pg_catalog, public;`,
+          "hostile",
+        );
+        const result = await runSkillScript("index_advisor.ts", [
+          "select * from t where a = 5",
+          "--json",
+        ], { env });
+        assert.equal(result.code, 0, result.stderr);
+        const advice = JSON.parse(result.stdout) as Advice;
+        assert.deepEqual(advice.recommendations.map((r) => `${r.table} ${r.keys}`), ["public.t a"]);
+        await cluster.sql("alter database hostile reset search_path", "hostile");
+      },
+    );
+
+    await t.step(
+      "a name's line break starts no line of the report, and --sql keeps it",
+      async () => {
+        const name = `"pt\ntouch /tmp/pgskill_advisor_pwned #"`;
+        const query = `select * from ${name} where k = 5`;
+        const table = await runSkillScript("index_advisor.ts", [query], { env });
+        assert.equal(table.code, 0, table.stderr);
+        assert.ok(table.stdout.includes("partitioned"), table.stdout);
+        for (const line of table.stdout.split("\n")) {
+          assert.ok(
+            !line.startsWith("touch"),
+            `a line begins with the name's second line: ${line}`,
+          );
+        }
+        const sql = await runSkillScript("index_advisor.ts", [query, "--sql"], { env });
+        assert.equal(sql.code, 0, sql.stderr);
+        assert.ok(sql.stdout.includes(`ON ONLY public.${name} USING btree (k)`), sql.stdout);
+      },
+    );
+    assert.equal(await pathExists("/tmp/pgskill_advisor_pwned"), false);
+    assert.deepEqual(await canary(), CANARY);
+  } finally {
+    await watched.close();
+    await cluster.stop();
+  }
+});

@@ -167,9 +167,10 @@ export function adviceText(advice: Advice, rerun?: string): string {
     // Each line is one line: a name's line break or control character is shown escaped, so
     // that no line pasted into a shell holds what a name put there.
     const line = (text: string) => out.push(escapeControl(text, { newlines: false }));
-    // A command is printed only as it runs: one whose text escaping would change is left to
-    // --sql, which writes the statements as they are.
-    const runnable = (command: string) => escapeControl(command) === command;
+    // A command is printed only as it runs, and one line of it per statement: one whose text
+    // holds a control character or a line break of its own (a name's) is left to --sql, which
+    // writes the statements as they are.
+    const runnable = (command: string) => escapeControl(command, { newlines: false }) === command;
     const all = rerun && `  all: ${rerun} --sql | ./scripts/migration_add.ts - -m ` +
         shellQuote("indexes from index_advisor.ts");
     if (all && runnable(all)) out.push(all);
@@ -177,7 +178,7 @@ export function adviceText(advice: Advice, rerun?: string): string {
     for (const r of advice.recommendations) {
       if (r.note) line(`  # ${r.note}`);
       const command = migrationCommand(r.statements, `index ${r.name} (index_advisor.ts)`);
-      if (r.statements.length <= SHOWN_STATEMENTS && runnable(command)) {
+      if (r.statements.length <= SHOWN_STATEMENTS && r.statements.every(runnable)) {
         out.push(`  ${command}`);
         continue;
       }
