@@ -117,7 +117,9 @@ export type TransactionCommand =
   | "rollback"
   | "savepoint skill_step"
   | "release savepoint skill_step"
-  | "rollback to savepoint skill_step";
+  | "rollback to savepoint skill_step"
+  | "savepoint skill_run"
+  | "rollback to savepoint skill_run";
 
 /** Exit status of a script stopped by Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;

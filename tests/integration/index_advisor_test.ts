@@ -12,7 +12,14 @@
  */
 import assert from "node:assert/strict";
 import { type Cluster, startCluster, testMajors } from "../support/cluster.ts";
-import { isOneLineError, makeProject, runSkillScript, tomlWithProfiles } from "../support/run.ts";
+import {
+  isOneLineError,
+  makeProject,
+  runSkillScript,
+  spawnSkillScript,
+  tomlWithProfiles,
+} from "../support/run.ts";
+import { waitFor } from "../support/wait.ts";
 import { RENTAL_SHOP, settleShop, WORKLOAD } from "../support/rental_shop.ts";
 import { pgbouncerPath, startPgBouncer } from "../support/pgbouncer.ts";
 import { CANARY, victim } from "../support/victim.ts";
@@ -511,6 +518,57 @@ touch /tmp/pgskill_advisor_pwned #" select g, g % 500 from generate_series(1, 20
         assert.ok(sql.stdout.includes(`ON ONLY public.${name} USING btree (k)`), sql.stdout);
       },
     );
+    await t.step({
+      name: "Ctrl-C behind PgBouncer leaves no hypothetical index on the pooled connection",
+      ignore: pgbouncerPath() === undefined,
+      fn: async () => {
+        const bouncer = await startPgBouncer(cluster);
+        try {
+          // Planned in about half a second: long enough to be caught with a candidate made.
+          const joins = Array.from(
+            { length: 39 },
+            (_, i) => `join t t${i + 2} on t${i + 2}.id = t1.id`,
+          );
+          const query = `select t1.b from t t1 ${joins.join(" ")} where t1.a = 5`;
+          const running = await spawnSkillScript("index_advisor.ts", [query], {
+            env: { DB_URL: bouncer.url("hostile") },
+          });
+          // Caught while it plans with the candidate made: its second EXPLAIN (the first is the
+          // plan as the database stands), told apart by when it started.
+          const starts = new Set<string>();
+          await waitFor(
+            async () => {
+              const rows = await cluster.sql(
+                `select query_start::text as started from pg_stat_activity
+               where datname = 'hostile' and state = 'active' and query like 'EXPLAIN%'`,
+                "hostile",
+              );
+              for (const row of rows) starts.add(String(row.started));
+              return starts.size >= 2;
+            },
+            "the advisor planning with a candidate made",
+            { everyMs: 10 },
+          );
+          running.child.kill("SIGINT");
+          const result = await running.result;
+          assert.equal(result.code, 130, result.stderr);
+          // Both server connections of the pool, held at once.
+          const pooled = await Promise.all([0, 1].map(async () => {
+            const script = await runSkillScript(
+              "run_sql.ts",
+              ["select count(*)::int as n from hypopg_list_indexes, pg_sleep(0.3)", "--json"],
+              { env: { DB_URL: bouncer.url("hostile") } },
+            );
+            assert.equal(script.code, 0, script.stderr);
+            const doc = JSON.parse(script.stdout);
+            return (doc.rows ?? doc.results[0].rows)[0].n;
+          }));
+          assert.deepEqual(pooled, [0, 0]);
+        } finally {
+          await bouncer.stop();
+        }
+      },
+    });
     assert.equal(await pathExists("/tmp/pgskill_advisor_pwned"), false);
     assert.deepEqual(await canary(), CANARY);
   } finally {

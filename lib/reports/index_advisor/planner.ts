@@ -123,8 +123,17 @@ export class Planner {
     };
     if (!planner.#inTransaction) return await go();
     await session.transaction("begin read only");
+    // A failure (Ctrl-C's cancel among them) aborts the transaction, where the hypothetical
+    // indexes cannot be forgotten; back at this savepoint they can, on the same server
+    // connection: after the ROLLBACK the pooler gives that to other clients, whose EXPLAINs
+    // would see them.
+    await session.transaction("savepoint skill_run");
     try {
       return await go();
+    } catch (error) {
+      await session.transaction("rollback to savepoint skill_run").catch(() => {});
+      await planner.reset().catch(() => {});
+      throw error;
     } finally {
       await session.transaction("rollback").catch(() => {});
     }
