@@ -42,6 +42,20 @@ export const LOCK_BLOCKS: Record<LockMode, string> = {
   "ROW EXCLUSIVE": "blocks only locks that block writes",
 };
 
+/**
+ * What waits behind a lock request of each mode while it is queued (each request waits behind
+ * the queued ones it conflicts with).
+ */
+const QUEUED_BEHIND: Record<LockMode, string> = {
+  "ACCESS EXCLUSIVE": "every query on it that comes after it, reads too",
+  "EXCLUSIVE": "every write on it that comes after it, and SELECT ... FOR UPDATE",
+  "SHARE ROW EXCLUSIVE": "every write on it that comes after it",
+  "SHARE": "every write on it that comes after it",
+  "SHARE UPDATE EXCLUSIVE": "the VACUUM, ANALYZE, index builds and schema changes of it that " +
+    "come after it (reads and writes go on)",
+  "ROW EXCLUSIVE": "only the locks that would block its writes",
+};
+
 /** The lock a statement takes on one table. */
 export interface TableLock {
   /** The table as written (schema-qualified when it was). */
@@ -434,6 +448,8 @@ export interface RuleSubject {
   held?: string[];
   /** Said after the effect, e.g. why the check could not tell. */
   caveat?: string;
+  /** The lock the statement takes, for lock-timeout-missing. */
+  lock?: LockMode;
 }
 
 /** What a rule says: its effect and safe form for one table (and column). */
@@ -591,11 +607,15 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
       `the pending files in one transaction up to a step that must run alone, so apply (and ` +
       `release) the file that adds the constraint NOT VALID first, then add the VALIDATE`,
   }),
-  "lock-timeout-missing": ({ table }) => ({
+  "lock-timeout-missing": ({ table, lock }) => ({
     effect: `the file sets no lock_timeout: queued behind a long transaction on ${table}, its ` +
-      `lock request stalls every query that comes after it (migration_apply.ts sets ` +
-      `lock_timeout itself; psql and other tools do not)`,
-    safe: `SET lock_timeout = '2s'; at the top of the file, and retry when it times out`,
+      `${lock ?? "lock"} request stalls ${QUEUED_BEHIND[lock ?? "ACCESS EXCLUSIVE"]} ` +
+      `(migration_apply.ts sets lock_timeout itself; psql and other tools do not)`,
+    safe: `SET lock_timeout = '2s'; at the top of the file, and retry when it times out` +
+      (lock === "SHARE UPDATE EXCLUSIVE"
+        ? ` (a CREATE INDEX CONCURRENTLY that timed out leaves an INVALID index: DROP INDEX ` +
+          `CONCURRENTLY it first)`
+        : ""),
   }),
   "locks-held-together": ({ table, held = [] }) => ({
     effect: `takes a write-blocking lock on ${table} while the same transaction (the pending ` +
@@ -606,6 +626,16 @@ export const RULES: Record<string, (what: RuleSubject) => RuleText> = {
       `last`,
   }),
 };
+
+/**
+ * Whom a queued request of `lock` stalls: 0 hardly anyone (ROW EXCLUSIVE), 1 maintenance and
+ * schema changes (SHARE UPDATE EXCLUSIVE), 2 writes, 3 reads too (ACCESS EXCLUSIVE).
+ */
+function stallClass(lock: LockMode): number {
+  if (lock === "ACCESS EXCLUSIVE") return 3;
+  if (LOCK_STRENGTH[lock] >= LOCK_STRENGTH["SHARE"]) return 2;
+  return lock === "SHARE UPDATE EXCLUSIVE" ? 1 : 0;
+}
 
 /**
  * The hazards of `statements` (one file, in order). A table made earlier in
@@ -636,7 +666,7 @@ function inspectAll(
   const validatedNotNullChecks = new Map<string, Set<string>>(); // table -> columns
   const pendingNotNullChecks = new Map<string, { table: string; column: string }>(); // name ->
   let lockTimeout = false;
-  let lockTimeoutReported = false;
+  let lockTimeoutReported = 0; // the stallClass said so far in this file
   const strongHeld: string[] = []; // tables holding a write-blocking lock in this transaction
   for (const statement of statements) {
     order++;
@@ -646,7 +676,7 @@ function inspectAll(
     if (statement.index === 1 && order > 0) {
       // Judged per file, as another tool would run it on its own.
       lockTimeout = false;
-      lockTimeoutReported = false;
+      lockTimeoutReported = 0;
     }
     const tree = treeOf(statement);
     const { type, node } = tree;
@@ -867,9 +897,21 @@ function inspectAll(
         break;
     }
 
-    if (!lockTimeout && !lockTimeoutReported && locks.length > 0) {
-      lockTimeoutReported = true;
-      add("lock-timeout-missing", { table: locks[0].table }, locks[0].lock);
+    // Said once per file, at the first lock whose queued request stalls anyone else's, and
+    // again when a later one stalls more (after a concurrent index build, a column added).
+    const strongest = locks.reduce<TableLock | undefined>(
+      (best, l) => best && LOCK_STRENGTH[best.lock] >= LOCK_STRENGTH[l.lock] ? best : l,
+      undefined,
+    );
+    if (
+      !lockTimeout && strongest && stallClass(strongest.lock) > lockTimeoutReported
+    ) {
+      lockTimeoutReported = stallClass(strongest.lock);
+      add(
+        "lock-timeout-missing",
+        { table: strongest.table, lock: strongest.lock },
+        strongest.lock,
+      );
     }
     const blocking = locks.filter((l) => LOCK_STRENGTH[l.lock] >= LOCK_STRENGTH["SHARE"]);
     const heldBefore = strongHeld.filter((t) => !blocking.some((l) => sameTable(l.table, t)));

@@ -394,3 +394,21 @@ Deno.test("a table's schema and name are kept as written, a dot in a quoted name
     [[null, "odd.name", "ACCESS EXCLUSIVE"], ["app", "customers", "SHARE ROW EXCLUSIVE"]],
   );
 });
+
+Deno.test("lock-timeout-missing says whom a queued lock stalls: a concurrent build stalls no write", async () => {
+  const build = await hazardsOf("create index concurrently orders_a on orders (customer_id)");
+  assert.deepEqual(build.map((h) => [h.rule, h.lock]), [
+    ["lock-timeout-missing", "SHARE UPDATE EXCLUSIVE"],
+  ]);
+  assert.match(build[0].effect, /reads and writes go on/);
+  assert.match(build[0].safe, /INVALID index: DROP INDEX CONCURRENTLY it first/);
+  const then = await hazardsOf(
+    "create index concurrently orders_a on orders (customer_id);\n" +
+      "alter table orders add column a int",
+  );
+  assert.deepEqual(then.map((h) => [h.rule, h.statement, h.lock]), [
+    ["lock-timeout-missing", 1, "SHARE UPDATE EXCLUSIVE"],
+    ["lock-timeout-missing", 2, "ACCESS EXCLUSIVE"],
+  ]);
+  assert.match(then[1].effect, /every query on it that comes after it, reads too/);
+});
