@@ -48,8 +48,11 @@ export interface PlanResult {
 
 /** A hypothetical index made: its OID, the name plans show it by, its estimated size. */
 export interface Hypothetical {
+  /** Its OID (hypopg's, in this session only). */
   oid: number;
+  /** The name plans show it by: `<oid>btree_table_column`. */
   name: string;
+  /** Its estimated size in bytes. */
   bytes: number;
 }
 
