@@ -63,7 +63,7 @@ import { runChecks } from "../lib/reports/doctor.ts";
 import { parseThresholds } from "../lib/reports/doctor/thresholds.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
-import { RENTAL_SHOP, settleShop, WORKLOAD } from "../tests/support/rental_shop.ts";
+import { RENTAL_SHOP, runWorkload, settleShop, WORKLOAD } from "../tests/support/rental_shop.ts";
 import {
   baseEnv,
   makeProject,
@@ -923,14 +923,7 @@ async function benchAdvisor(): Promise<void> {
       return;
     }
     await cluster.sql("create extension hypopg; create extension pg_stat_statements", "shop");
-    const session = await cluster.session("shop");
-    try {
-      for (let run = 0; run < 3; run++) {
-        for (const query of WORKLOAD) await session.query(query.sql, query.params);
-      }
-    } finally {
-      await session.close();
-    }
+    await runWorkload(cluster, 3);
     // The floor: each query planned once, its parameters' values written in.
     const literal = (value: unknown) =>
       typeof value === "number" ? String(value) : `'${String(value).replaceAll("'", "''")}'`;

@@ -20,7 +20,7 @@ import {
   tomlWithProfiles,
 } from "../support/run.ts";
 import { waitFor } from "../support/wait.ts";
-import { RENTAL_SHOP, settleShop, WORKLOAD } from "../support/rental_shop.ts";
+import { RENTAL_SHOP, runWorkload, settleShop, WORKLOAD } from "../support/rental_shop.ts";
 import { pgbouncerPath, startPgBouncer } from "../support/pgbouncer.ts";
 import { CANARY, victim } from "../support/victim.ts";
 import { pathExists } from "../../lib/config/files.ts";
@@ -243,14 +243,7 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
     let workload: Advice | undefined;
     await t.step("--top 20: the workload from pg_stat_statements, combined", async () => {
       await cluster.sql("select pg_stat_statements_reset()", "shop");
-      const session = await cluster.session("shop");
-      try {
-        for (let run = 0; run < 3; run++) {
-          for (const query of WORKLOAD) await session.query(query.sql, query.params);
-        }
-      } finally {
-        await session.close();
-      }
+      await runWorkload(cluster, 3);
       const { advice } = await advise(cluster, ["--top", "20"]);
       workload = advice;
       // pg_stat_statements writes constants as $n too (LIMIT 5 is LIMIT $2).

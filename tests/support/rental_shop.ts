@@ -6,6 +6,7 @@
  * and film dropped: only their keys are left; customer's and inventory's
  * indexes stay, so a query they serve must get no advice.
  */
+import type { Cluster } from "./cluster.ts";
 
 /** The shop: build it in an empty database as the superuser. */
 export const RENTAL_SHOP = `
@@ -235,3 +236,19 @@ export const WORKLOAD: WorkloadQuery[] = [
   { sql: "select sum(amount) from payment", params: [] },
   { sql: "select count(*) from rental where return_date is not null", params: [] },
 ];
+
+/** Runs the workload `times` times, so that pg_stat_statements holds it (in `database`). */
+export async function runWorkload(
+  cluster: Cluster,
+  times: number,
+  database = "shop",
+): Promise<void> {
+  const session = await cluster.session(database);
+  try {
+    for (let run = 0; run < times; run++) {
+      for (const query of WORKLOAD) await session.query(query.sql, query.params);
+    }
+  } finally {
+    await session.close();
+  }
+}

@@ -12,7 +12,7 @@ import {
   indexName,
   type TableFacts,
 } from "../../lib/reports/index_advisor/candidates.ts";
-import type { RelationUses } from "../../lib/reports/index_advisor/plan_uses.ts";
+import { noUses, type RelationUses } from "../../lib/reports/index_advisor/plan_uses.ts";
 
 function table(indexes: ExistingIndex[] = [], name = "orders"): TableFacts {
   const columns = new Map([
@@ -42,19 +42,7 @@ function table(indexes: ExistingIndex[] = [], name = "orders"): TableFacts {
 }
 
 function uses(parts: Partial<RelationUses>): RelationUses {
-  return {
-    schema: "public",
-    name: "orders",
-    equal: new Set(),
-    range: new Set(),
-    joins: new Set(),
-    nullTests: new Set(),
-    constants: [],
-    sorts: [],
-    groups: [],
-    outputs: new Set(),
-    ...parts,
-  };
+  return { ...noUses("public", "orders"), ...parts };
 }
 
 function btree(keys: (string | null)[], extra: Partial<ExistingIndex> = {}): ExistingIndex {

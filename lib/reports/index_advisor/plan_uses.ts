@@ -66,6 +66,22 @@ export function relationKey(schema: string, name: string): string {
   return `${schema}\u0000${name}`;
 }
 
+/** The uses of a relation before any is found. */
+export function noUses(schema: string, name: string): RelationUses {
+  return {
+    schema,
+    name,
+    equal: new Set(),
+    range: new Set(),
+    joins: new Set(),
+    nullTests: new Set(),
+    constants: [],
+    sorts: [],
+    groups: [],
+    outputs: new Set(),
+  };
+}
+
 /** A node of EXPLAIN's JSON plan, as far as it is read here. */
 interface PlanNode {
   "Node Type"?: string;
@@ -102,18 +118,7 @@ export async function planUses(
     const key = relationKey(schema, name);
     let uses = byRelation.get(key);
     if (!uses) {
-      uses = {
-        schema,
-        name,
-        equal: new Set(),
-        range: new Set(),
-        joins: new Set(),
-        nullTests: new Set(),
-        constants: [],
-        sorts: [],
-        groups: [],
-        outputs: new Set(),
-      };
+      uses = noUses(schema, name);
       byRelation.set(key, uses);
     }
     byAlias.set(typeof node.Alias === "string" ? node.Alias : name, uses);
