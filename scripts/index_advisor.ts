@@ -89,7 +89,8 @@ Options:
                     "statement" (not verified)}]}], "recommendations":
                     [{"name", "table", "keys", "index", "bytes", "gains":
                     [{"query", "gain"}], "statements", "note"}], "workload":
-                    {"cost", "costAfter"} (with hypopg), "skipped" (--top)}
+                    {"cost", "costAfter"} (with hypopg), "timeLimitReached",
+                    "skipped", "otherRoles": {"skipped", "roles"} (--top)}
   --help            this text
 
 Example:
