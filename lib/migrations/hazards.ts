@@ -66,6 +66,8 @@ export interface TableLock {
   name: string;
   /** The mode of the lock the statement takes on it. */
   lock: LockMode;
+  /** True when it names the table ONLY: a partitioned table's partitions are not locked. */
+  only: boolean;
 }
 
 /** One hazard of one statement. */
@@ -204,10 +206,20 @@ function alterTableLock(cmd: AlterTableCmd): LockMode {
 export function locksOf(statement: Statement): TableLock[] {
   const { type, node } = treeOf(statement);
   const locks = new Map<string, TableLock>();
-  const take = (written: { schema: string | null; name: string }, lock: LockMode) => {
+  const take = (
+    written: { schema: string | null; name: string },
+    lock: LockMode,
+    only = false,
+  ) => {
     if (!written.name) return;
     const table = written.schema ? `${written.schema}.${written.name}` : written.name;
-    locks.set(table, { table, ...written, lock: stronger(locks.get(table)?.lock, lock) });
+    const before = locks.get(table);
+    locks.set(table, {
+      table,
+      ...written,
+      lock: stronger(before?.lock, lock),
+      only: (before?.only ?? true) && only,
+    });
   };
   const referenced = (constraint: Constraint | undefined) => {
     if (constraint?.contype === "CONSTR_FOREIGN") {
@@ -227,7 +239,8 @@ export function locksOf(statement: Statement): TableLock[] {
       const table = relationParts(node.relation);
       for (const item of node.cmds ?? []) {
         const cmd: AlterTableCmd = nodeOf(item, "AlterTableCmd") ?? {};
-        take(table, alterTableLock(cmd));
+        // ONLY leaves inh out of the tree (a false boolean is absent), which names it true else.
+        take(table, alterTableLock(cmd), node.relation?.inh !== true);
         referencedBy(cmd.def);
         if (cmd.subtype === "AT_AttachPartition" || cmd.subtype === "AT_DetachPartition") {
           // the partition itself
@@ -240,6 +253,7 @@ export function locksOf(statement: Statement): TableLock[] {
       take(
         relationParts(node.relation),
         node.concurrent === true ? "SHARE UPDATE EXCLUSIVE" : "SHARE",
+        node.relation?.inh !== true,
       );
       break;
     case "CreateStmt":

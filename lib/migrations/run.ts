@@ -286,7 +286,10 @@ export interface TableReport {
   size_bytes: number | null;
   /** The planner's estimate of its rows; null when never counted or it did not exist. */
   estimated_rows: number | null;
-  /** For a partitioned table: its leaf partitions, each locked as it is. */
+  /**
+   * For a partitioned table: its leaf partitions, each locked as it is (null too when every
+   * statement names it ONLY, which locks the parent alone).
+   */
   partitions: number | null;
   /** Other sessions holding a lock on it just before the run, and waiting for one. */
   sessions_holding: number;
@@ -305,7 +308,7 @@ export interface TableReport {
  */
 function lockHolders(
   error: unknown,
-  named: { schema: string | null; name: string }[],
+  named: LockedTable[],
   beforeRun: Record<string, unknown>[],
 ): string {
   if (!(error instanceof PgServerError) || error.code !== "55P03") return "";
@@ -336,15 +339,23 @@ async function readTables(
 }
 
 /** The tables the statements lock, as they are named (schema or null, name). */
-function lockedTables(statements: MigrationStatement[]): { schema: string | null; name: string }[] {
-  const seen = new Map<string, { schema: string | null; name: string }>();
+function lockedTables(statements: MigrationStatement[]): LockedTable[] {
+  const seen = new Map<string, LockedTable>();
   for (const { statement } of statements) {
     if (!statement.tree) continue;
-    for (const { schema, name } of locksOf(statement)) {
-      seen.set(JSON.stringify([schema, name]), { schema, name });
+    for (const { schema, name, only } of locksOf(statement)) {
+      const key = JSON.stringify([schema, name]);
+      seen.set(key, { schema, name, only: (seen.get(key)?.only ?? true) && only });
     }
   }
   return [...seen.values()];
+}
+
+/** A table the statements lock; `only` when every statement names it ONLY. */
+interface LockedTable {
+  schema: string | null;
+  name: string;
+  only: boolean;
 }
 
 /** What a run did. */
@@ -837,7 +848,7 @@ export function tableReportText(
 
 /** The measured tables: each named one as it was, with the lock the run took on it. */
 function tableReports(
-  named: { schema: string | null; name: string }[],
+  named: LockedTable[],
   beforeRun: Record<string, unknown>[],
   taken: Record<string, unknown>[],
 ): TableReport[] {
@@ -852,7 +863,8 @@ function tableReports(
       size: (row.size ?? null) as string | null,
       size_bytes: number(row.size_bytes),
       estimated_rows: number(row.estimated_rows),
-      partitions: number(row.partitions),
+      // Named ONLY (an index made on the parent alone), its partitions are not locked.
+      partitions: n.only ? null : number(row.partitions),
       sessions_holding: number(row.sessions_holding) ?? 0,
       sessions_waiting: number(row.sessions_waiting) ?? 0,
       oldest_holder_seconds: number(row.oldest_holder_seconds),

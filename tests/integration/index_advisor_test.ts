@@ -312,6 +312,9 @@ Deno.test("index_advisor.ts on the rental shop, with and without hypopg", async 
             cwd: project.root,
           });
           assert.equal(checked.code, 0, `${checked.code} ${checked.stdout}`);
+          // ON ONLY locks the parent alone, not its partitions.
+          assert.match(checked.stderr, /payment \([^)]*\): the run takes SHARE, which blocks/);
+          assert.doesNotMatch(checked.stderr, /each of its 7 partitions/);
           assert.ok(
             JSON.parse(checked.stdout).not_checked.some((n: string) =>
               /\(ALTER INDEX\): it names payment_\w+_p1_idx, which/.test(n)
