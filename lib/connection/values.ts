@@ -80,6 +80,14 @@ export class JsonText {
   }
 }
 
+/**
+ * A column's value with a json or jsonb value parsed, for code that reads inside it (the
+ * session keeps it as the server's text, {@linkcode JsonText}); any other value as it is.
+ */
+export function parsedJson(value: unknown): unknown {
+  return value instanceof JsonText ? JSON.parse(value.text) : value;
+}
+
 // JSON.rawJSON is in V8 (and so in Deno) but not yet in TypeScript's library.
 const json = JSON as unknown as { rawJSON(text: string): unknown };
 

@@ -17,7 +17,7 @@ import { SkillError } from "../core/errors.ts";
 import { type SnapshotSessions, withSnapshotSessions } from "../connection/script_sessions.ts";
 import type { OutputBuffer } from "../output/render.ts";
 import type { ConnectionTarget } from "../connection/target.ts";
-import { JsonText, stringifyJson } from "../connection/values.ts";
+import { JsonText, parsedJson, stringifyJson } from "../connection/values.ts";
 
 /** The groups of the document, in order: the relations first, then the other kinds. */
 export const GROUPS = [
@@ -401,7 +401,7 @@ class TextWriter implements Writer {
     // The parts come as the server's JSON text: read here, for people only.
     const parsed: Row = {};
     for (const [key, value] of Object.entries(entry)) {
-      const read = value instanceof JsonText ? JSON.parse(value.text) : value;
+      const read = parsedJson(value);
       if (key === FACTS) Object.assign(parsed, read);
       else parsed[key] = read;
     }

@@ -11,7 +11,7 @@
  */
 import { SkillError } from "../../core/errors.ts";
 import { PgServerError, type PgSession } from "../../connection/session.ts";
-import { JsonText } from "../../connection/values.ts";
+import { parsedJson } from "../../connection/values.ts";
 import { loadExtensionSql, loadSql, SESSION_MARK } from "../../sql/sql_files.ts";
 import type { Statement } from "../../sql/statements.ts";
 import { type Candidate, indexDefinition } from "./candidates.ts";
@@ -203,7 +203,7 @@ export class Planner {
         .rows;
     }
     const value = rows[0]?.["QUERY PLAN"];
-    const document = value instanceof JsonText ? JSON.parse(value.text) : value;
+    const document = parsedJson(value);
     const plan = Array.isArray(document) ? document[0]?.Plan : undefined;
     if (typeof plan !== "object" || plan === null) throw new NoPlanError();
     const names = indexNames(plan);

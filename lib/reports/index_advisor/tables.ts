@@ -7,7 +7,7 @@
  * @module
  */
 import type { PgSession } from "../../connection/session.ts";
-import { JsonText } from "../../connection/values.ts";
+import { parsedJson } from "../../connection/values.ts";
 import { loadSql } from "../../sql/sql_files.ts";
 import type { Statement } from "../../sql/statements.ts";
 import {
@@ -74,11 +74,6 @@ export class TableCatalog {
     );
     return { candidates, servedBy: [...served] };
   }
-}
-
-/** A json column's value, parsed (the session keeps it as the server's text). */
-function parsedJson(value: unknown): unknown {
-  return value instanceof JsonText ? JSON.parse(value.text) : value;
 }
 
 function tableFacts(row: Record<string, unknown>): TableFacts {
