@@ -15,6 +15,43 @@ import {
 import { describeSource } from "../lib/connection/target.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { printOutput, renderRows } from "../lib/output/render.ts";
+import { connect } from "../lib/connection/script_sessions.ts";
+import { measuredOnB, migrationSql, schemaMigration } from "../lib/tools/schema_ddl.ts";
+import type { ConnectionTarget } from "../lib/connection/target.ts";
+
+/** The migration that makes B match A, printed as SQL or JSON; 0 when there is nothing to do. */
+async function printMigration(
+  a: { target: ConnectionTarget; label: string },
+  b: { target: ConnectionTarget; label: string },
+  options: { allowDrops: boolean; json: boolean },
+): Promise<number> {
+  const desired = await connect(a.target);
+  try {
+    const current = await connect(b.target);
+    try {
+      const serverVersion = current.session.parameters.get("server_version") ?? "";
+      const migration = await schemaMigration(
+        { current: current.session, desired: desired.session },
+        { allowDrops: options.allowDrops, serverMajor: Number(serverVersion.split(".")[0]) },
+      );
+      const same = migration.statements.length === 0;
+      const tables = await measuredOnB(b.target, migration);
+      if (options.json) {
+        printOutput(JSON.stringify({ same, ...migration, tables }, null, 2));
+      } else {
+        printOutput(migrationSql(migration, {
+          header: `schema_diff.ts --sql: the DDL that makes b (${b.label}) match a (${a.label})`,
+          tables,
+        }));
+      }
+      return same ? 0 : 1;
+    } finally {
+      await current.session.close();
+    }
+  } finally {
+    await desired.session.close();
+  }
+}
 
 /** The kinds, each with the pg_dump types it stands for, one per line. */
 function kindsHelp(): string {
@@ -73,7 +110,12 @@ await runScript("schema_diff", async () => {
       formats: ["json"],
       connects: false,
       positionals: { min: 0, max: 2 },
-      options: { "ignore-comments": { type: "boolean" }, summary: { type: "boolean" } },
+      options: {
+        "ignore-comments": { type: "boolean" },
+        summary: { type: "boolean" },
+        sql: { type: "boolean" },
+        "allow-drops": { type: "boolean" },
+      },
     }, Deno.args);
     const comments = values["ignore-comments"] !== true;
     if (positionals.length === 1) {
@@ -98,6 +140,15 @@ await runScript("schema_diff", async () => {
     };
     const a = await side("A", 0);
     const b = await side("B", 1);
+    if (values["allow-drops"] === true && values.sql !== true) {
+      throw new UsageError("--allow-drops goes with --sql: give both, or neither");
+    }
+    if (values.sql === true) {
+      return await printMigration(a, b, {
+        allowDrops: values["allow-drops"] === true,
+        json: format === "json",
+      });
+    }
     // Found once for both dumps (one question at most); a profile's TOML may be updated.
     const tools = await findClientTools(a.target.source === "DB_URL" ? b.target : a.target);
     const [textA, textB] = await Promise.all([

@@ -630,6 +630,22 @@ export class PgSession {
     return { stop: () => clearTimeout(timer) };
   }
 
+  /**
+   * The session as a one-connection pool, for a library that runs its own
+   * catalog reads in one transaction of its own (pg-delta's extract, which
+   * begins READ ONLY and ends what it began): `connect` lends this session's
+   * client, `release` gives it back and never ends it. Its queries use pg's
+   * own value parsing, as such a library expects, not {@linkcode query}'s.
+   */
+  lentPool(): LentPool {
+    const client = this.#client;
+    const lent = {
+      query: (text: string, values?: unknown[]) => client.query(text, values),
+      release: () => {},
+    };
+    return { connect: () => Promise.resolve(lent), end: () => Promise.resolve() };
+  }
+
   /** Ends the session politely and closes the socket; never hangs on a dead server. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -740,4 +756,15 @@ export interface PgConnection {
   connect(port: number | string, host?: string): void;
   /** Sends a cancel request for the backend with this process id and secret key. */
   cancel(processID: number, secretKey: number): void;
+}
+
+/** What {@linkcode PgSession.lentPool} returns: the part of pg.Pool a catalog reader uses. */
+export interface LentPool {
+  /** Lends the session's client; its `release` gives it back. */
+  connect(): Promise<{
+    query(text: string, values?: unknown[]): Promise<pg.QueryResult>;
+    release(): void;
+  }>;
+  /** Nothing to end: the session is closed by its owner. */
+  end(): Promise<void>;
 }
