@@ -25,7 +25,8 @@ import {
   type RenameCandidate,
   type StableId,
 } from "@supabase/pg-delta";
-import type { PgSession } from "../connection/session.ts";
+import type { LentPool, PgSession } from "../connection/session.ts";
+import { EXIT_USAGE, SkillError } from "../core/errors.ts";
 import { loadSql } from "../sql/sql_files.ts";
 import { loadPgParser } from "../sql/parser.ts";
 import { parseStatements, type Statement } from "../sql/statements.ts";
@@ -78,15 +79,52 @@ interface Side {
   diagnostics: Diagnostic[];
 }
 
-async function readSide(session: PgSession): Promise<Side> {
+async function readSide(session: PgSession, side: "A" | "B"): Promise<Side> {
   const who = (await session.query(await loadSql("schema_ddl_roles"))).rows[0];
-  // deno-lint-ignore no-explicit-any
-  const { factBase, diagnostics } = await extract(session.lentPool() as any);
+  const major = Number((session.parameters.get("server_version") ?? "").split(".")[0]);
+  try {
+    // deno-lint-ignore no-explicit-any
+    const { factBase, diagnostics } = await extract(readerFor(session, major) as any);
+    return {
+      facts: factBase,
+      user: String(who.user),
+      roles: new Set((who.roles as string[] | null) ?? []),
+      diagnostics,
+    };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new SkillError(
+      `Could not read ${side}'s catalog: ${(error as Error).message}` +
+        (typeof code === "string" ? ` (SQLSTATE ${code})` : "") +
+        `; the role needs to read pg_catalog (it does by default)`,
+      EXIT_USAGE,
+    );
+  }
+}
+
+/**
+ * pg-delta reads PostgreSQL 14 and later. On 13, the two columns of
+ * pg_subscription it asks for that 13 lacks (binary and streaming, options
+ * 13 does not have) are read as null: nothing else of its catalog reads
+ * differs (tested on 13).
+ */
+function readerFor(session: PgSession, major: number): LentPool {
+  const pool = session.lentPool();
+  if (major !== 13) return pool;
   return {
-    facts: factBase,
-    user: String(who.user),
-    roles: new Set((who.roles as string[] | null) ?? []),
-    diagnostics,
+    ...pool,
+    async connect() {
+      const client = await pool.connect();
+      return {
+        ...client,
+        query: (text: string, values?: unknown[]) =>
+          client.query(
+            text.replace("s.subbinary AS binary", "NULL::boolean AS binary")
+              .replace("CASE WHEN s.substream THEN 'on' ELSE 'off' END", "NULL::text"),
+            values,
+          ),
+      };
+    },
   };
 }
 
@@ -161,8 +199,8 @@ export async function schemaMigration(
   sessions: { current: PgSession; desired: PgSession },
   options: SchemaMigrationOptions = {},
 ): Promise<SchemaMigration> {
-  const current = await readSide(sessions.current);
-  const desired = await readSide(sessions.desired);
+  const current = await readSide(sessions.current, "B");
+  const desired = await readSide(sessions.desired, "A");
   const notes: string[] = [];
   for (const [side, diagnostics] of [["A", desired.diagnostics], ["B", current.diagnostics]]) {
     for (const d of diagnostics as Diagnostic[]) {
