@@ -16,15 +16,16 @@ import { describeSource } from "../lib/connection/target.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { printOutput, renderRows } from "../lib/output/render.ts";
 import { connect } from "../lib/connection/script_sessions.ts";
-import { measuredOnB, migrationSql, schemaMigration } from "../lib/tools/schema_ddl.ts";
 import type { ConnectionTarget } from "../lib/connection/target.ts";
 
 /** The migration that makes B match A, printed as SQL or JSON; 0 when there is nothing to do. */
 async function printMigration(
   a: { target: ConnectionTarget; label: string },
   b: { target: ConnectionTarget; label: string },
-  options: { allowDrops: boolean; json: boolean },
+  options: { allowDrops: boolean; comments: boolean; json: boolean },
 ): Promise<number> {
+  // pg-delta is loaded only here: the dump comparison and --help do without it.
+  const { measuredOnB, migrationSql, schemaMigration } = await import("../lib/tools/schema_ddl.ts");
   const desired = await connect(a.target);
   try {
     const current = await connect(b.target);
@@ -32,7 +33,11 @@ async function printMigration(
       const serverVersion = current.session.parameters.get("server_version") ?? "";
       const migration = await schemaMigration(
         { current: current.session, desired: desired.session },
-        { allowDrops: options.allowDrops, serverMajor: Number(serverVersion.split(".")[0]) },
+        {
+          allowDrops: options.allowDrops,
+          comments: options.comments,
+          serverMajor: Number(serverVersion.split(".")[0]),
+        },
       );
       const same = migration.statements.length === 0;
       const tables = await measuredOnB(b.target, migration);
@@ -63,6 +68,7 @@ function kindsHelp(): string {
 }
 
 const usage = `Usage: schema_diff.ts [profile_a profile_b] [--ignore-comments] [--summary] [--json]
+       schema_diff.ts [profile_a profile_b] --sql [--allow-drops] [--json]
 
 Compares the schema-only dumps (pg_dump, without owners and privileges) of two
 connections and prints a unified diff from A to B, or "No structural
@@ -87,6 +93,33 @@ Options:
   --json              {same, only_in_a, only_in_b, different, diff}: the objects
                       only in A, only in B, and in both but different, each as
                       {kind, name}, plus the unified diff
+  --sql               the DDL that makes B match A, as a migration file for
+                      migration_add.ts - (see below); exit 0 when there is
+                      nothing to do, 1 when there is
+  --allow-drops       with --sql: write the drops of what holds data (tables,
+                      columns, types, domains, sequences, schemas, extensions)
+                      as statements; without it they are written commented
+                      out, with the reason
+
+--sql reads both catalogs (in read-only transactions; nothing is sent to B but
+reads) and plans with @supabase/pg-delta, in an order the server accepts:
+schemas, extensions, types (an enum value added in place), domains, sequences,
+tables and columns (type, default, nullability, identity, generated),
+constraints, indexes, partitions (attached and detached with their rows),
+views and materialized views (only those that differ, with their dependants),
+functions, procedures, triggers, policies and row security, comments, grants.
+Owners are as pg_dump -O has them: what the migration makes is its runner's.
+On a table B has, a foreign key or check is added NOT VALID and then
+validated, and an index is built CONCURRENTLY (a step of its own for
+migration_apply.ts). Above each statement, as comments: "check:" what to look
+at first (a column type without an assignment cast, whose USING decides each
+value; an object that looks renamed, written as a drop and an add), "hazard:"
+what the migration checks find (the lock, a rewrite), "held back:" a drop
+without --allow-drops. The header lists each table the migration locks,
+measured on B now: size, rows, the lock, who holds or waits for one. A role B's
+server lacks is said in a note: grants to it are left out.
+With --json: {same, statements: [{sql, objects, verb, held, notes, hazards}],
+notes, tables}, objects as pg-delta names them (table:public.film).
   --help              this text
 
 Kinds in --json, with the pg_dump object types they stand for:
@@ -99,8 +132,9 @@ What belongs to an object that is only on one side (a new table's columns and
 inline checks, comments on new objects) is part of it and not listed again;
 the diff shows every line.
 
-Example:
-  ./scripts/schema_diff.ts local staging`;
+Examples:
+  ./scripts/schema_diff.ts local staging
+  ./scripts/schema_diff.ts --sql local staging | ./scripts/migration_add.ts - -m "sync staging"`;
 
 await runScript("schema_diff", async () => {
   try {
@@ -143,8 +177,12 @@ await runScript("schema_diff", async () => {
     if (values["allow-drops"] === true && values.sql !== true) {
       throw new UsageError("--allow-drops goes with --sql: give both, or neither");
     }
+    if (values.sql === true && values.summary === true) {
+      throw new UsageError("--summary and --sql are two answers: give one");
+    }
     if (values.sql === true) {
       return await printMigration(a, b, {
+        comments,
         allowDrops: values["allow-drops"] === true,
         json: format === "json",
       });

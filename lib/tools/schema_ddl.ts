@@ -67,6 +67,8 @@ export interface SchemaMigration {
 export interface SchemaMigrationOptions {
   /** Write drops of what holds data as statements, not comments. */
   allowDrops?: boolean;
+  /** Write comments on objects too (default true); false leaves COMMENT ON statements out. */
+  comments?: boolean;
   /** B's server major, for the hazard checks. */
   serverMajor?: number;
 }
@@ -219,7 +221,11 @@ export async function schemaMigration(
   const actions: Action[] = [];
   for (const action of planned.actions) {
     // What the applying role makes is its own: no OWNER TO it (pg_dump -O's restore).
-    if (!await ownedByApplier(action.sql, current.user)) actions.push(action);
+    if (await ownedByApplier(action.sql, current.user)) continue;
+    const subjects = [...action.produces, ...action.destroys];
+    const onlyComments = subjects.length > 0 && subjects.every((id) => id.kind === "comment");
+    if (options.comments === false && onlyComments) continue;
+    actions.push(action);
   }
   const statements = [
     ...relinks.filter((r) => r.detach).map(detachStatement),
