@@ -41,6 +41,9 @@
  *   catalog; peak memory of the script's process (VmHWM). Target: at most
  *   1 s and 256 MiB, and linear growth: the same at 400 tables, and two
  *   unrelated catalogs (200 and 300 tables) compared, are printed beside it.
+ *   Then `deno run -A scripts/schema_diff.ts --sql` writing the DDL of the
+ *   200 tables for the empty database, against pg_dump of the 200: the same
+ *   target, 1 s and 256 MiB.
  *
  * - restore: restore_dump.ts of a pg_dump archive and of a plain dump against
  *   pg_restore and psql themselves (see benchRestore). Budget: at most 1.8x
@@ -831,9 +834,11 @@ async function benchDiff(): Promise<void> {
       await cluster.sql(`alter schema bench_s${i} rename to other_s${i}`, "other300");
     }
     const [deno, ...diffArgs] = await skillArgv("schema_diff.ts", ["--json"]);
-    const diffOf = (a: string, b: string) => ({
+    // The form the user runs: deno run -A scripts/schema_diff.ts --sql.
+    const sqlArgs = ["run", "-A", join(SKILL_ROOT, "scripts/schema_diff.ts"), "--sql"];
+    const diffOf = (a: string, b: string, sql = false) => ({
       command: deno,
-      args: diffArgs,
+      args: sql ? sqlArgs : diffArgs,
       env: {
         ...baseEnv(),
         DB_URL_A: cluster.url({ database: a }),
@@ -855,13 +860,14 @@ async function benchDiff(): Promise<void> {
       env: { ...baseEnv(), PGPASSWORD: cluster.password },
     });
     const counts = { warmup: 1, runs: 5 };
-    const measure = async (a: string, b: string) => {
+    const measure = async (a: string, b: string, sql = false) => {
       const ours: number[] = [];
       const dump: number[] = [];
       let peakKiB = 0;
       for (let round = 0; round < counts.warmup + counts.runs; round++) {
         for (const which of round % 2 ? ["dump", "ours"] : ["ours", "dump"]) {
-          const run = which === "ours" ? diffOf(a, b) : dumpOf(b);
+          // --sql's B is the empty side: the dump compared is A's, the one it reads whole.
+          const run = which === "ours" ? diffOf(a, b, sql) : dumpOf(sql ? a : b);
           // schema_diff exits 1 when the schemas differ, as diff does.
           const result = await measureOnce(run.command, run.args, run.env, [0, 1]);
           if (round < counts.warmup) continue;
@@ -876,6 +882,7 @@ async function benchDiff(): Promise<void> {
     const small = await measure("empty", "c200");
     const large = await measure("empty", "c400");
     const unrelated = await measure("c200", "other300");
+    const migration = await measure("c200", "empty", true);
     console.log(
       `diff: schema_diff.ts --json on PostgreSQL ${cluster.major}, generated catalogs ` +
         `(tables with 15 columns, keys, indexes, checks, views, functions); median of ${counts.runs}`,
@@ -890,6 +897,13 @@ async function benchDiff(): Promise<void> {
     line("200 tables vs empty", small, "c200");
     line("400 tables vs empty", large, "c400");
     line("200 vs 300 unrelated tables", unrelated, "other300");
+    line("--sql: the DDL of 200 tables for an empty database", migration, "c200");
+    const sqlMet = migration.ours <= 1000 && migration.peakMiB <= 256;
+    console.log(
+      `  --sql, 200 tables for an empty database: ${migration.ours.toFixed(0)} ms and ` +
+        `${migration.peakMiB.toFixed(1)} MiB (target: at most 1000 ms and 256 MiB) ` +
+        `${sqlMet ? "MET" : "MISSED"}`,
+    );
     const met = small.ours <= 1000 && small.peakMiB <= 256;
     console.log(
       `  200 tables vs empty: ${small.ours.toFixed(0)} ms and ${small.peakMiB.toFixed(1)} MiB ` +

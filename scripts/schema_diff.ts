@@ -25,7 +25,9 @@ async function printMigration(
   options: { allowDrops: boolean; comments: boolean; json: boolean },
 ): Promise<number> {
   // pg-delta is loaded only here: the dump comparison and --help do without it.
-  const { measuredOnB, migrationSql, schemaMigration } = await import("../lib/tools/schema_ddl.ts");
+  const { measuredOnB, migrationSql, schemaMigration } = await import(
+    "../lib/migrations/schema_migration.ts"
+  );
   const desired = await connect(a.target);
   try {
     const current = await connect(b.target);
@@ -132,7 +134,7 @@ What belongs to an object that is only on one side (a new table's columns and
 inline checks, comments on new objects) is part of it and not listed again;
 the diff shows every line.
 
-Examples:
+Example:
   ./scripts/schema_diff.ts local staging
   ./scripts/schema_diff.ts --sql local staging | ./scripts/migration_add.ts - -m "sync staging"`;
 

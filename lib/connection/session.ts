@@ -762,7 +762,9 @@ export interface PgConnection {
 export interface LentPool {
   /** Lends the session's client; its `release` gives it back. */
   connect(): Promise<{
-    query(text: string, values?: unknown[]): Promise<pg.QueryResult>;
+    /** pg's own query: its result (rows as objects, pg's value parsing). */
+    query(text: string, values?: unknown[]): Promise<unknown>;
+    /** Gives the client back; the session stays open. */
     release(): void;
   }>;
   /** Nothing to end: the session is closed by its owner. */

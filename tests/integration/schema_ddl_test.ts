@@ -16,7 +16,7 @@ import { isAloneStep } from "../../lib/migrations/hazards.ts";
 import { findToolDir, toolMajor } from "../../lib/tools/client_tools.ts";
 import { connect } from "../../lib/connection/script_sessions.ts";
 import { resolveTarget } from "../../lib/connection/resolve.ts";
-import { migrationSql, schemaMigration } from "../../lib/tools/schema_ddl.ts";
+import { migrationSql, schemaMigration } from "../../lib/migrations/schema_migration.ts";
 
 const BASE = `
 create schema app;

@@ -30,13 +30,13 @@ import { EXIT_USAGE, SkillError } from "../core/errors.ts";
 import { loadSql } from "../sql/sql_files.ts";
 import { loadPgParser } from "../sql/parser.ts";
 import { parseStatements, type Statement } from "../sql/statements.ts";
-import { type Hazard, isAloneStep, migrationHazards } from "../migrations/hazards.ts";
+import { type Hazard, isAloneStep, migrationHazards } from "./hazards.ts";
 import {
   measureTables,
   type MigrationStatement,
   type TableReport,
   tableReportText,
-} from "../migrations/run.ts";
+} from "./run.ts";
 import type { ConnectionTarget } from "../connection/target.ts";
 
 /** One statement of the migration, with what it is for and what to know before running it. */
@@ -201,8 +201,10 @@ export async function schemaMigration(
   sessions: { current: PgSession; desired: PgSession },
   options: SchemaMigrationOptions = {},
 ): Promise<SchemaMigration> {
-  const current = await readSide(sessions.current, "B");
-  const desired = await readSide(sessions.desired, "A");
+  const [current, desired] = await Promise.all([
+    readSide(sessions.current, "B"),
+    readSide(sessions.desired, "A"),
+  ]);
   const notes: string[] = [];
   for (const [side, diagnostics] of [["A", desired.diagnostics], ["B", current.diagnostics]]) {
     for (const d of diagnostics as Diagnostic[]) {
@@ -218,6 +220,7 @@ export async function schemaMigration(
     assumedRoles: [...current.roles],
     renames: "prompt",
   });
+  await parseAll(planned.actions.map((action) => action.sql));
   const actions: Action[] = [];
   for (const action of planned.actions) {
     // What the applying role makes is its own: no OWNER TO it (pg_dump -O's restore).
@@ -419,8 +422,9 @@ async function withColumn(
 ): Promise<string | undefined> {
   const createSql = stripSemicolons(create);
   const addSql = stripSemicolons(add);
-  const createTree = await singleTree(createSql);
-  const addTree = await singleTree(addSql);
+  // Parsed alone: the offsets used here are the statement's own (a batch's are the batch's).
+  const createTree = await freshTree(createSql);
+  const addTree = await freshTree(addSql);
   if (createTree?.type !== "CreateStmt" || addTree?.type !== "AlterTableStmt") return undefined;
   const cmds = (addTree.node.cmds ?? []) as {
     AlterTableCmd?: {
@@ -467,7 +471,7 @@ async function withColumn(
   if (at === undefined) return undefined;
   const merged = new TextDecoder().decode(createBytes.slice(0, at)) + text +
     new TextDecoder().decode(createBytes.slice(at));
-  const again = await singleTree(merged);
+  const again = await freshTree(merged);
   if (again?.type !== "CreateStmt") return undefined;
   return ((again.node.tableElts ?? []) as unknown[]).length === elements.length + 1
     ? merged
@@ -663,10 +667,38 @@ function columnIdOf(
   );
 }
 
-/** The statement's parse tree when `sql` is one statement. */
-async function singleTree(sql: string): Promise<Statement["tree"] | undefined> {
+/** Statements parsed so far, by their text: each is read once however many passes look at it. */
+const parsedTexts = new Map<string, Statement | undefined>();
+
+/** `sql` parsed, when it is one statement. */
+async function parsedOne(sql: string): Promise<Statement | undefined> {
+  if (!parsedTexts.has(sql)) {
+    const parsed = await parseStatements(sql, { tree: true });
+    parsedTexts.set(sql, parsed.length === 1 ? parsed[0] : undefined);
+  }
+  return parsedTexts.get(sql);
+}
+
+/**
+ * Parses the plan's statements in one call of the parser (thousands of them
+ * for a whole schema), so that the passes find them read.
+ */
+async function parseAll(sqls: string[]): Promise<void> {
+  const texts = sqls.map(stripSemicolons);
+  const parsed = await parseStatements(texts.join(";\n"), { tree: true }).catch(() => []);
+  if (parsed.length !== texts.length) return; // read one by one, as the passes ask
+  texts.forEach((text, i) => parsedTexts.set(text, { ...parsed[i], text, index: 1, line: 1 }));
+}
+
+/** `sql`'s tree parsed on its own, with offsets into `sql`; undefined unless one statement. */
+async function freshTree(sql: string): Promise<Statement["tree"] | undefined> {
   const parsed = await parseStatements(sql, { tree: true });
   return parsed.length === 1 ? parsed[0].tree : undefined;
+}
+
+/** The statement's parse tree when `sql` is one statement (its offsets are not to be used). */
+async function singleTree(sql: string): Promise<Statement["tree"] | undefined> {
+  return (await parsedOne(sql))?.tree;
 }
 
 /** True when B has the table and it is not partitioned (what a live table's safe forms need). */
@@ -748,7 +780,7 @@ async function addHazards(statements: DdlStatement[], serverMajor?: number): Pro
   const running = statements.filter((s) => !s.held);
   const parsed: Statement[] = [];
   for (const statement of running) {
-    const [one] = await parseStatements(statement.sql, { tree: true });
+    const one = (await parsedOne(statement.sql))!;
     parsed.push({ ...one, index: parsed.length + 1 });
   }
   const hazards: Hazard[] = migrationHazards(parsed, { serverMajor });
@@ -776,7 +808,7 @@ export async function measuredOnB(
 ): Promise<TableReport[]> {
   const statements: MigrationStatement[] = [];
   for (const statement of migration.statements.filter((s) => !s.held)) {
-    const [parsed] = await parseStatements(statement.sql, { tree: true });
+    const parsed = (await parsedOne(statement.sql))!;
     statements.push({
       file: "schema_diff",
       statement: { ...parsed, index: statements.length + 1 },
