@@ -171,7 +171,13 @@ await runScript("schema_diff", async () => {
             `(or DB_PROFILE_A and DB_PROFILE_B)`,
         );
       }
-      const target = await resolveTarget({ urlVariable: `DB_URL_${name}`, profile });
+      // --sql reads each catalog in a read-only session the server enforces, as the profile's
+      // own role: the one that applies migrations, whose objects are its own.
+      const target = await resolveTarget({
+        urlVariable: `DB_URL_${name}`,
+        profile,
+        ...(values.sql === true ? { session: "diagnostic" as const, ownRole: true } : {}),
+      });
       return { target, label: describeSource(target) };
     };
     const a = await side("A", 0);

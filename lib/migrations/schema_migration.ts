@@ -820,7 +820,8 @@ export async function measuredOnB(
 
 /** Each line of `text` as a SQL comment. */
 function commented(text: string): string {
-  return text.split("\n").map((line) => `-- ${line}`.trimEnd()).join("\n");
+  // A carriage return ends a -- comment for PostgreSQL as a newline does.
+  return text.split(/\r\n|\r|\n/).map((line) => `-- ${line}`.trimEnd()).join("\n");
 }
 
 /**

@@ -369,6 +369,26 @@ Deno.test("schema_diff --sql: each kind of difference, alone, then all together"
       const drop = doc.statements.find((s: { sql: string }) => /DROP COLUMN "email"/.test(s.sql));
       assert.ok(drop?.held, "the drop of a renamed column is held back");
     });
+
+    await t.step("names and comments cannot break out of the comments written", async () => {
+      const db = await pair(cluster, "hostile", "base");
+      await cluster.sql(
+        "create table app.canary (id int); insert into app.canary values (1), (2)",
+        db.b,
+      );
+      // A carriage return ends a -- comment as a newline does; both are in names here.
+      await cluster.sql(
+        `create table app."evil\rdrop table app.canary;\nselect 1;--" (id int);
+         comment on table app.tags is e'one\rdrop table app.canary; */ --\ntwo'`,
+        db.a,
+      );
+      const sql = (await migrationOf(cluster, db.a, db.b)).stdout;
+      assert.match(sql, /^-- held back: drops table:app\.canary/m);
+      await applyMigration(cluster, db.b, sql);
+      assert.deepEqual(await cluster.sql("select count(*)::int as n from app.canary", db.b), [{
+        n: 2,
+      }]);
+    });
   } finally {
     await cluster.stop();
   }
