@@ -67,6 +67,7 @@ import { parseThresholds } from "../lib/reports/doctor/thresholds.ts";
 import { resolveTarget } from "../lib/connection/resolve.ts";
 import { loadSql } from "../lib/sql/sql_files.ts";
 import { RENTAL_SHOP, runWorkload, settleShop, WORKLOAD } from "../tests/support/rental_shop.ts";
+import { pagilaSchema } from "../tests/support/pagila.ts";
 import {
   baseEnv,
   makeProject,
@@ -407,43 +408,17 @@ async function benchIntrospect(): Promise<void> {
   }
 }
 
-/** Where the pagila sample database may be mirrored (a bare git folder); used when present. */
-const PAGILA_GIT = "/work/.mirror/devrimgunduz+pagila/repo";
-
-/** pagila's schema, made loadable here (it wants PostgreSQL 18 and pgvector), or null. */
-async function pagilaSchema(major: number): Promise<string | null> {
-  for (const gitDir of [join(PAGILA_GIT, ".git"), PAGILA_GIT]) {
-    const out = await new Deno.Command("git", {
-      args: ["--git-dir", gitDir, "show", "HEAD:pagila-schema.sql"],
-      stdout: "piped",
-      stderr: "null",
-    }).output().catch(() => null);
-    if (!out?.success) continue;
-    let sql = new TextDecoder().decode(out.stdout)
-      // No pgvector here: its one table keeps its column as real[], without the hnsw index.
-      .replace(/^CREATE EXTENSION IF NOT EXISTS vector .*$/m, "")
-      .replace(/^COMMENT ON EXTENSION vector .*$/m, "")
-      .replaceAll("public.vector(20)", "real[]")
-      .replace(/^CREATE INDEX \S+ ON \S+ USING hnsw .*$/m, "");
-    if (major < 18) {
-      sql = sql.replaceAll("uuidv7()", "gen_random_uuid()").replaceAll(") VIRTUAL", ") STORED");
-    }
-    return sql;
-  }
-  return null;
-}
-
 /**
  * The bytes of schema_introspect.ts's output (text and --json) against
  * `pg_dump --schema-only` of the same database: dev/fixtures/bookshop.sql
- * (our pagila-shaped schema), and pagila itself when its mirror is here.
+ * (our pagila-shaped schema), and pagila itself (tests/fixtures/pagila/).
  * Target: both at most 0.6x.
  */
 async function benchIntrospectOutput(
   cluster: Cluster,
   options: { introspect: string[]; env: Record<string, string>; dumpEnv: Record<string, string> },
 ): Promise<void> {
-  const schemas: [string, string | null][] = [
+  const schemas: [string, string][] = [
     ["bookshop", await Deno.readTextFile(join(SKILL_ROOT, "dev", "fixtures", "bookshop.sql"))],
     ["pagila", await pagilaSchema(cluster.major)],
   ];
@@ -459,10 +434,6 @@ async function benchIntrospectOutput(
     database,
   ];
   for (const [database, sql] of schemas) {
-    if (sql === null) {
-      console.log(`  ${database}: not mirrored here, skipped`);
-      continue;
-    }
     await cluster.sql(`create database ${database}`);
     const file = await Deno.makeTempFile({ suffix: ".sql" });
     try {

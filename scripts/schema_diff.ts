@@ -32,14 +32,9 @@ async function printMigration(
   try {
     const current = await connect(b.target);
     try {
-      const serverVersion = current.session.parameters.get("server_version") ?? "";
       const migration = await schemaMigration(
         { current: current.session, desired: desired.session },
-        {
-          allowDrops: options.allowDrops,
-          comments: options.comments,
-          serverMajor: Number(serverVersion.split(".")[0]),
-        },
+        { allowDrops: options.allowDrops, comments: options.comments },
       );
       const same = migration.statements.length === 0;
       const tables = await measuredOnB(b.target, migration);

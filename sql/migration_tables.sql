@@ -47,7 +47,8 @@ left join lateral (
               then pg_catalog.sum(l.reltuples)::pg_catalog.int8 end as rows,
          pg_catalog.count(*) as count,
          -- The table and every partition under it: a session using any of them holds a lock.
-         pg_catalog.array_append(pg_catalog.array_agg(t.relid::pg_catalog.oid), n.oid::pg_catalog.oid) as relids
+         pg_catalog.array_append(pg_catalog.array_agg(t.relid::pg_catalog.oid),
+                                 n.oid::pg_catalog.oid) as relids
   from (select t.relid from pg_catalog.pg_partition_tree(n.oid) t
          where t.isleaf and c.relkind operator(pg_catalog.=) 'p'
         union all

@@ -29,6 +29,7 @@ import type { LentPool, PgSession } from "../connection/session.ts";
 import { EXIT_USAGE, SkillError } from "../core/errors.ts";
 import { loadSql } from "../sql/sql_files.ts";
 import { loadPgParser } from "../sql/parser.ts";
+import { quotedIdentifier } from "../sql/ddl_objects.ts";
 import { parseStatements, type Statement } from "../sql/statements.ts";
 import { type Hazard, isAloneStep, migrationHazards } from "./hazards.ts";
 import {
@@ -69,13 +70,12 @@ export interface SchemaMigrationOptions {
   allowDrops?: boolean;
   /** Write comments on objects too (default true); false leaves COMMENT ON statements out. */
   comments?: boolean;
-  /** B's server major, for the hazard checks. */
-  serverMajor?: number;
 }
 
 /** A side as read: its facts, the role it connects as and the roles its server has. */
 interface Side {
   facts: FactBase;
+  major: number;
   user: string;
   roles: Set<string>;
   diagnostics: Diagnostic[];
@@ -89,6 +89,7 @@ async function readSide(session: PgSession, side: "A" | "B"): Promise<Side> {
     const { factBase, diagnostics } = await extract(readerFor(session, major) as any);
     return {
       facts: factBase,
+      major,
       user: String(who.user),
       roles: new Set((who.roles as string[] | null) ?? []),
       diagnostics,
@@ -140,10 +141,6 @@ const HOLDS_DATA = new Set([
   "schema",
   "extension",
 ]);
-
-function kindOf(id: StableId): string {
-  return id.kind;
-}
 
 /**
  * A's facts as B's applying role would make them: what A's role owns (and
@@ -241,7 +238,7 @@ export async function schemaMigration(
   flagRenames(statements, likelyRenames(planned.renameCandidates, current.facts, desired.facts));
   await flagTypeChanges(statements, { current, desired, session: sessions.current });
   await useSaferForms(statements, current.facts);
-  await addHazards(statements, options.serverMajor);
+  await addHazards(statements, current.major);
   return { statements, notes };
 }
 
@@ -337,7 +334,7 @@ function tableId(schema: string, name: string): string {
 }
 
 function qualified(table: { schema: string; name: string }): string {
-  return `${quoted(table.schema)}.${quoted(table.name)}`;
+  return `${quotedIdentifier(table.schema)}.${quotedIdentifier(table.name)}`;
 }
 
 function detachStatement(relink: Relink): DdlStatement {
@@ -552,7 +549,7 @@ function ddlStatement(action: Action, options: SchemaMigrationOptions): DdlState
   let held: string | null = null;
   // A materialized view holds only what its query makes again (REFRESH): not held back.
   const dropsData = action.verb === "drop" &&
-    (action.destroys.some((id) => HOLDS_DATA.has(kindOf(id))) ||
+    (action.destroys.some((id) => HOLDS_DATA.has(id.kind)) ||
       (action.dataLoss === "destructive" && action.destroys[0]?.kind !== "materializedView"));
   if (dropsData && !options.allowDrops) {
     held = `drops ${objects.join(", ")} and what it holds: run with --allow-drops to write it`;
@@ -708,10 +705,6 @@ function plainTableOnB(facts: FactBase, schema: string, table: string): boolean 
   return (fact.payload as { partitionKey?: unknown }).partitionKey == null;
 }
 
-function quoted(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /**
  * On a table B has (in use, with rows): a foreign key or check added NOT
  * VALID and then validated, which scans without blocking writes; an index
@@ -745,9 +738,9 @@ async function useSaferForms(statements: DdlStatement[], current: FactBase): Pro
       if (def?.skip_validation !== true) continue;
       statement.sql = sql;
       statements.splice(i + 1, 0, {
-        sql: `ALTER TABLE ${quoted(schema)}.${quoted(table)} VALIDATE CONSTRAINT ${
-          quoted(String(constraint!.conname))
-        }`,
+        sql: `ALTER TABLE ${quotedIdentifier(schema)}.${
+          quotedIdentifier(table)
+        } VALIDATE CONSTRAINT ${quotedIdentifier(String(constraint!.conname))}`,
         objects: statement.objects,
         verb: "alter",
         held: null,

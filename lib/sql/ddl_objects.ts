@@ -96,8 +96,12 @@ function strings(items: Node[] | undefined): string[] {
   return (items ?? []).map((item) => stringOf(item) ?? "");
 }
 
-/** A name part as PostgreSQL's parser resolved it, quoted so that to_regprocedure reads it back. */
-function quoted(part: string): string {
+/**
+ * An identifier (a name part as PostgreSQL's parser resolved it) always
+ * double-quoted, so that the server reads it back as it is: to_regprocedure,
+ * or a statement the skill writes.
+ */
+export function quotedIdentifier(part: string): string {
   return `"${part.replaceAll('"', '""')}"`;
 }
 
@@ -111,7 +115,7 @@ function signatureOf(types: TypeName[]): string | null {
   for (const type of types) {
     if (type.pct_type) return null;
     const bounds = type.arrayBounds?.length ?? 0;
-    parts.push(strings(type.names).map(quoted).join(".") + "[]".repeat(bounds));
+    parts.push(strings(type.names).map(quotedIdentifier).join(".") + "[]".repeat(bounds));
   }
   return parts.join(", ");
 }

@@ -13,6 +13,7 @@ import { type Cluster, startCluster, testMajors } from "../support/cluster.ts";
 import { makeProject, runSkillScript } from "../support/run.ts";
 import { parseStatements } from "../../lib/sql/statements.ts";
 import { isAloneStep } from "../../lib/migrations/hazards.ts";
+import { pagilaSchema } from "../support/pagila.ts";
 import { findToolDir, toolMajor } from "../../lib/tools/client_tools.ts";
 import { connect } from "../../lib/connection/script_sessions.ts";
 import { resolveTarget } from "../../lib/connection/resolve.ts";
@@ -211,10 +212,7 @@ async function plannedHere(cluster: Cluster, a: string, b: string, allowDrops = 
   const desired = await open("A", a);
   const current = await open("B", b);
   try {
-    const migration = await schemaMigration({ current, desired }, {
-      allowDrops,
-      serverMajor: cluster.major,
-    });
+    const migration = await schemaMigration({ current, desired }, { allowDrops });
     return { migration, sql: migrationSql(migration, { header: "test", tables: [] }) };
   } finally {
     await current.close();
@@ -394,22 +392,6 @@ Deno.test("schema_diff --sql: each kind of difference, alone, then all together"
   }
 });
 
-/** pagila's schema as this major takes it (no pgvector; 18's uuidv7 and virtual columns before). */
-async function pagila(major: number): Promise<string> {
-  let sql = await Deno.readTextFile(
-    new URL("../fixtures/pagila/pagila-schema.sql", import.meta.url),
-  );
-  sql = sql
-    .replace(/^CREATE EXTENSION IF NOT EXISTS vector .*$/m, "")
-    .replace(/^COMMENT ON EXTENSION vector .*$/m, "")
-    .replaceAll("public.vector(20)", "real[]")
-    .replace(/^CREATE INDEX \S+ ON \S+ USING hnsw .*$/m, "");
-  if (major < 18) {
-    sql = sql.replaceAll("uuidv7()", "gen_random_uuid()").replaceAll(") VIRTUAL", ") STORED");
-  }
-  return sql;
-}
-
 /** Changes of every kind to pagila (on A) and what B has that A lacks. */
 const PAGILA_A = `
 alter type mpaa_rating add value 'X';
@@ -452,7 +434,7 @@ for (const major of testMajors()) {
     try {
       await cluster.sql("create role ddl_reader");
       await cluster.sql("create database pagila");
-      await cluster.sql(await pagila(cluster.major), "pagila");
+      await cluster.sql(await pagilaSchema(cluster.major), "pagila");
       const db = await pair(cluster, "pg", "pagila");
       await cluster.sql(PAGILA_A, db.a);
       await cluster.sql(PAGILA_B, db.b);

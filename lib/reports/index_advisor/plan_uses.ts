@@ -10,6 +10,7 @@
  */
 import type { Node } from "@pgsql/types";
 import { loadPgParser } from "../../sql/parser.ts";
+import { quotedIdentifier } from "../../sql/ddl_objects.ts";
 import { nodeOf, stringOf, type TypedNode, typedNode } from "../../sql/parse_tree.ts";
 
 /** A condition that holds for every row the query wants: a partial index's WHERE. */
@@ -175,13 +176,9 @@ function queryOrder(query: TypedNode): { keys: string[]; limited: boolean } | un
     const column = fields.at(-1);
     if (!alias || !column || fields.length > 2 || fields.includes(undefined)) return undefined;
     const descending = sortBy?.sortby_dir === "SORTBY_DESC" ? " DESC" : "";
-    keys.push(`${quoteName(alias)}.${quoteName(column)}${descending}`);
+    keys.push(`${quotedIdentifier(alias)}.${quotedIdentifier(column)}${descending}`);
   }
   return keys.length ? { keys, limited: query.node.limitCount !== undefined } : undefined;
-}
-
-function quoteName(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function planNodes(plan: unknown): { node: PlanNode; limited: boolean }[] {
